@@ -1,0 +1,232 @@
+import { type ToASCIIOptions, toASCII } from 'tr46';
+import { EmailAddressError, type EmailAddressErrorReason } from './email-address-error.js';
+
+/** Maximum local part length in UTF-8 octets (RFC 5321 section 4.5.3.1.1). */
+const MAX_LOCAL_PART_OCTETS = 64;
+
+/**
+ * Maximum address length in octets: RFC 5321 allows 256 octets for a path, which includes the
+ * two angle brackets around the address.
+ */
+const MAX_EMAIL_ADDRESS_OCTETS = 254;
+
+/** UTS 46 nontransitional processing with every check on, so `faß.de` stays distinct from `fass.de`. */
+const IDNA_OPTIONS: ToASCIIOptions = {
+  transitionalProcessing: false,
+  checkHyphens: true,
+  checkBidi: true,
+  checkJoiners: true,
+  useSTD3ASCIIRules: true,
+  verifyDNSLength: true,
+};
+
+/** DNS limits that UTS 46 `VerifyDnsLength` applies, used to explain a rejected domain. */
+const MAX_DOMAIN_LABEL_OCTETS = 63;
+const MAX_DOMAIN_OCTETS = 253;
+
+/** Characters of the local part that RFC 5322 only allows inside a quoted string. */
+const SPECIAL_CHARACTER = /["(),:;<>[\\\]]/u;
+const WHITESPACE = /\s/u;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** How many code points of the address an error message quotes. */
+const MAX_QUOTED_CODE_POINTS = 80;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Normalizes an email address to the one form the server stores and compares.
+ *
+ * Steps: trim surrounding whitespace, apply Unicode NFC, and split at the `@` (exactly one is
+ * required). In the local part, only ASCII `A`–`Z` are lowercased, so no Unicode case folding can
+ * merge two look-alike addresses: `É`, `İ` and the long s `ſ` stay as they are. NFC itself turns
+ * the Kelvin sign U+212A into ASCII `K`, because that is its canonical equivalent. The domain is
+ * converted with IDNA (UTS 46 nontransitional, CheckHyphens, CheckBidi, CheckJoiners,
+ * UseSTD3ASCIIRules and VerifyDnsLength, through tr46) and lowercased.
+ *
+ * @param input - the address as a person typed it.
+ * @returns the normalized address, such as `jörg@xn--bcher-kva.example` for
+ *   `' Jörg@Bücher.example '`.
+ * @throws TypeError if `input` is not a string.
+ * @throws EmailAddressError (code `ERR_INVALID_EMAIL`) whose `reason` names the rule broken: an
+ *   empty local part or domain, a local part over 64 UTF-8 octets or containing whitespace or one
+ *   of `"(),:;<>[\]`, a control character, a domain that IDNA rejects or that has no dot, or an
+ *   address over 254 octets after conversion.
+ * @example
+ * ```ts
+ * normalizeEmail('  Alice@Example.COM '); // 'alice@example.com'
+ * ```
+ */
+export function normalizeEmail(input: string): string {
+  if (typeof input !== 'string') {
+    throw new TypeError(`email address must be a string, received ${typeof input}`);
+  }
+
+  const address = input.trim().normalize('NFC');
+  if (address === '') {
+    reject('empty', 'invalid email address: it is empty; expected local-part@domain');
+  }
+  if (LONE_SURROGATE.test(address)) {
+    reject(
+      'invalid-unicode',
+      `invalid email address ${quote(address)}: it contains a lone UTF-16 surrogate`,
+    );
+  }
+
+  const control = CONTROL_CHARACTER.exec(address);
+  if (control !== null) {
+    reject(
+      'control-character',
+      `invalid email address ${quote(address)}: it contains the control character ` +
+        `${codePointName(control[0])}`,
+    );
+  }
+
+  const parts = address.split('@');
+  if (parts.length === 1) {
+    reject(
+      'missing-at-sign',
+      `invalid email address ${quote(address)}: it has no "@"; expected local-part@domain`,
+    );
+  }
+  if (parts.length > 2) {
+    reject(
+      'multiple-at-signs',
+      `invalid email address ${quote(address)}: it has ${parts.length - 1} "@" signs; ` +
+        'expected exactly one',
+    );
+  }
+
+  const [localPart = '', domain = ''] = parts;
+  const normalizedLocalPart = normalizeLocalPart(localPart, address);
+  const normalizedDomain = normalizeDomain(domain, address);
+
+  const normalized = `${normalizedLocalPart}@${normalizedDomain}`;
+  const octets = utf8.encode(normalized).length;
+  if (octets > MAX_EMAIL_ADDRESS_OCTETS) {
+    reject(
+      'too-long',
+      `invalid email address ${quote(address)}: it is ${octets} octets after normalization; ` +
+        `the maximum is ${MAX_EMAIL_ADDRESS_OCTETS}`,
+    );
+  }
+
+  return normalized;
+}
+
+function normalizeLocalPart(localPart: string, address: string): string {
+  if (localPart === '') {
+    reject(
+      'empty-local-part',
+      `invalid email address ${quote(address)}: nothing comes before the "@"`,
+    );
+  }
+
+  const whitespace = WHITESPACE.exec(localPart);
+  if (whitespace !== null) {
+    reject(
+      'whitespace',
+      `invalid email address ${quote(address)}: the local part contains whitespace ` +
+        `(${codePointName(whitespace[0])})`,
+    );
+  }
+
+  const special = SPECIAL_CHARACTER.exec(localPart);
+  if (special !== null) {
+    reject(
+      'special-character',
+      `invalid email address ${quote(address)}: the local part contains '${special[0]}'; ` +
+        `none of "(),:;<>[\\] are allowed there`,
+    );
+  }
+
+  const octets = utf8.encode(localPart).length;
+  if (octets > MAX_LOCAL_PART_OCTETS) {
+    reject(
+      'local-part-too-long',
+      `invalid email address ${quote(address)}: the local part is ${octets} octets in UTF-8; ` +
+        `the maximum is ${MAX_LOCAL_PART_OCTETS}`,
+    );
+  }
+
+  return localPart.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+function normalizeDomain(domain: string, address: string): string {
+  if (domain === '') {
+    reject('empty-domain', `invalid email address ${quote(address)}: nothing comes after the "@"`);
+  }
+
+  const ascii = toASCII(domain, IDNA_OPTIONS);
+  if (ascii === null) {
+    reject(
+      'invalid-domain',
+      `invalid email address ${quote(address)}: the domain is not a valid IDNA domain name ` +
+        `(${explainDomainRejection(domain)})`,
+    );
+  }
+
+  const lowercased = ascii.toLowerCase();
+  if (!lowercased.includes('.')) {
+    reject(
+      'domain-without-dot',
+      `invalid email address ${quote(address)}: the domain "${lowercased}" has no dot; ` +
+        'expected a domain such as example.com',
+    );
+  }
+
+  return lowercased;
+}
+
+/** Finds which UTS 46 rule a domain broke, by converting it again without the length checks. */
+function explainDomainRejection(domain: string): string {
+  const unchecked = toASCII(domain, { ...IDNA_OPTIONS, verifyDNSLength: false });
+  if (unchecked === null) {
+    return (
+      'a label holds a character UTS 46 disallows, starts or ends with a hyphen, ' +
+      'has "--" in positions 3 and 4, or is malformed punycode'
+    );
+  }
+
+  const labels = unchecked.split('.');
+  if (labels.includes('')) {
+    return 'it has an empty label: a leading, trailing or doubled dot';
+  }
+
+  const longLabel = labels.find((label) => label.length > MAX_DOMAIN_LABEL_OCTETS);
+  if (longLabel !== undefined) {
+    return (
+      `a label is ${longLabel.length} octets after conversion; ` +
+      `the maximum is ${MAX_DOMAIN_LABEL_OCTETS}`
+    );
+  }
+
+  return `it is ${unchecked.length} octets after conversion; the maximum is ${MAX_DOMAIN_OCTETS}`;
+}
+
+function reject(reason: EmailAddressErrorReason, message: string): never {
+  throw new EmailAddressError(reason, message);
+}
+
+/** Quotes an address for a message: shortened, with invisible characters shown as `\u{…}`. */
+function quote(address: string): string {
+  const codePoints = Array.from(address);
+  const shortened =
+    codePoints.length > MAX_QUOTED_CODE_POINTS
+      ? `${codePoints.slice(0, MAX_QUOTED_CODE_POINTS).join('')}…`
+      : address;
+
+  const visible = shortened.replace(/[\p{C}\p{Z}]/gu, (character) =>
+    character === ' ' ? ' ' : `\\u{${hex(character)}}`,
+  );
+  return `"${visible}"`;
+}
+
+function codePointName(character: string): string {
+  return `U+${hex(character).padStart(4, '0')}`;
+}
+
+function hex(character: string): string {
+  return (character.codePointAt(0) ?? 0).toString(16).toUpperCase();
+}

@@ -1,0 +1,33 @@
+/**
+ * Typed HTTP client for the crypto provisions API: an openapi-fetch client generated from the
+ * OpenAPI document, its error model and the email normalization the server applies.
+ *
+ * @packageDocumentation
+ */
+
+export { createBearerTokenMiddleware, type TokenSource } from './bearer-token.js';
+export { type ApiClient, type ApiClientOptions, createApiClient } from './client.js';
+export { normalizeEmail } from './email.js';
+export { EmailAddressError, type EmailAddressErrorReason } from './email-address-error.js';
+export { ApiError, isApiError, unwrap } from './errors.js';
+export type { components, operations, paths } from './generated/schema.js';
+export { type OrganizationCredentials, requestOrganizationToken } from './organization-token.js';
+export { PROBLEM_MEDIA_TYPE, problemFromResponse } from './problem.js';
+export type {
+  AccessToken,
+  Box,
+  BoxCreation,
+  BoxCrypto,
+  CryptoAction,
+  CryptoActionPage,
+  Event,
+  EventCreation,
+  EventPage,
+  Identity,
+  InvalidParam,
+  Problem,
+  ProvisionCreation,
+  PublicKeyLookup,
+  RedeemedProvision,
+  Session,
+} from './schemas.js';

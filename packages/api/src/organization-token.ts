@@ -1,0 +1,57 @@
+import type { ApiClient } from './client.js';
+import { unwrap } from './errors.js';
+import type { AccessToken } from './schemas.js';
+
+/** An organization's OAuth 2.0 client credentials, as `create-organization` prints them. */
+export interface OrganizationCredentials {
+  /** The organization id (a UUID), used as the OAuth client id. */
+  clientId: string;
+
+  /** The organization's client secret. */
+  clientSecret: string;
+}
+
+/**
+ * Requests an organization token with the OAuth 2.0 client credentials grant (RFC 6749
+ * section 4.4): `POST /oauth/token` with the form body
+ * `grant_type=client_credentials&client_id=…&client_secret=…`. No bearer token is sent with it.
+ *
+ * @param client - a client from `createApiClient()`.
+ * @param credentials - the organization id and client secret.
+ * @returns the access token; `expires_in` is in seconds.
+ * @throws TypeError if `clientId` or `clientSecret` is not a non-empty string (the message
+ *   never contains the secret).
+ * @throws ApiError for an error response, such as 401 for wrong credentials.
+ * @example
+ * ```ts
+ * let token: string | undefined;
+ * const client = createApiClient({ baseUrl, token: () => token });
+ * token = (await requestOrganizationToken(client, { clientId, clientSecret })).access_token;
+ * ```
+ */
+export async function requestOrganizationToken(
+  client: ApiClient,
+  credentials: OrganizationCredentials,
+): Promise<AccessToken> {
+  assertNonEmptyString(credentials.clientId, 'clientId');
+  assertNonEmptyString(credentials.clientSecret, 'clientSecret');
+
+  const result = await client.POST('/oauth/token', {
+    body: {
+      grant_type: 'client_credentials',
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+    },
+    bodySerializer: (body) => new URLSearchParams(body).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+
+  return unwrap(result);
+}
+
+function assertNonEmptyString(value: unknown, name: string): void {
+  if (typeof value !== 'string' || value === '') {
+    const received = typeof value === 'string' ? 'an empty string' : typeof value;
+    throw new TypeError(`${name} must be a non-empty string, received ${received}`);
+  }
+}

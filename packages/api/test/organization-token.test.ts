@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, createApiClient, requestOrganizationToken } from '../src/index.js';
+import { createFakeTransport, jsonResponse, onlyRequest } from './fake-transport.js';
+
+const BASE_URL = 'http://127.0.0.1:8080';
+const CLIENT_ID = '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11';
+const ACCESS_TOKEN = { access_token: 'org-token', token_type: 'Bearer', expires_in: 3600 };
+
+describe('requestOrganizationToken', () => {
+  it('posts the client credentials as a form body', async () => {
+    const transport = createFakeTransport(() => jsonResponse(200, ACCESS_TOKEN));
+    const client = createApiClient({ baseUrl: BASE_URL, fetch: transport.fetch });
+
+    await requestOrganizationToken(client, { clientId: CLIENT_ID, clientSecret: 's3cr&t =+%' });
+
+    const request = onlyRequest(transport);
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe(`${BASE_URL}/oauth/token`);
+    expect(request.headers.get('Content-Type')).toBe('application/x-www-form-urlencoded');
+    expect(await request.text()).toBe(
+      `grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=s3cr%26t+%3D%2B%25`,
+    );
+  });
+
+  it('returns the access token', async () => {
+    const transport = createFakeTransport(() => jsonResponse(200, ACCESS_TOKEN));
+    const client = createApiClient({ baseUrl: BASE_URL, fetch: transport.fetch });
+
+    const token = await requestOrganizationToken(client, {
+      clientId: CLIENT_ID,
+      clientSecret: 'secret',
+    });
+
+    expect(token).toEqual(ACCESS_TOKEN);
+  });
+
+  it('sends no bearer token with the credentials', async () => {
+    const transport = createFakeTransport(() => jsonResponse(200, ACCESS_TOKEN));
+    const client = createApiClient({ baseUrl: BASE_URL, token: 'expired', ...transport });
+
+    await requestOrganizationToken(client, { clientId: CLIENT_ID, clientSecret: 'secret' });
+
+    expect(onlyRequest(transport).headers.has('Authorization')).toBe(false);
+  });
+
+  it('throws ApiError on wrong credentials', async () => {
+    const problem = {
+      type: 'https://provisions.example/problems/invalid-client',
+      title: 'Invalid client',
+      status: 401,
+      detail: 'The client id or secret is wrong.',
+    };
+    const transport = createFakeTransport(() =>
+      jsonResponse(401, problem, 'application/problem+json'),
+    );
+    const client = createApiClient({ baseUrl: BASE_URL, fetch: transport.fetch });
+
+    const failure = requestOrganizationToken(client, { clientId: CLIENT_ID, clientSecret: 'x' });
+
+    await expect(failure).rejects.toBeInstanceOf(ApiError);
+    await expect(failure).rejects.toMatchObject({ status: 401, problem });
+  });
+
+  it('rejects empty credentials without sending them', async () => {
+    const transport = createFakeTransport(() => jsonResponse(200, ACCESS_TOKEN));
+    const client = createApiClient({ baseUrl: BASE_URL, fetch: transport.fetch });
+
+    const noId = requestOrganizationToken(client, { clientId: '', clientSecret: 'secret' });
+    const noSecret = requestOrganizationToken(client, { clientId: CLIENT_ID, clientSecret: '' });
+
+    await expect(noId).rejects.toThrow(TypeError);
+    await expect(noId).rejects.toThrow(
+      'clientId must be a non-empty string, received an empty string',
+    );
+    await expect(noSecret).rejects.toThrow(TypeError);
+    await expect(noSecret).rejects.toThrow('clientSecret must be a non-empty string');
+    expect(transport.requests).toHaveLength(0);
+  });
+});
