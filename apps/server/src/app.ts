@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import formBody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { installAuthentication } from './auth/authentication.js';
+import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
+import { HttpProblem } from './errors/http-problem.js';
+import { installContentTypeCheck } from './http/content-type-check.js';
+import { installCors } from './http/cors.js';
+import { OperationRouter } from './http/operation-router.js';
+import {
+  installRequestLogging,
+  loggerOption,
+  type ServerLoggerOptions,
+} from './http/request-logging.js';
+import { BODY_LIMIT_BYTES } from './limits.js';
+import type { JsonSchema, OpenApiDocument } from './openapi/openapi-document.js';
+import { ResponseValidationError } from './openapi/response-validation.js';
+import { SchemaCompiler } from './openapi/schema-compiler.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerBoxRoutes } from './routes/boxes.js';
+import { registerCryptoActionRoutes } from './routes/crypto-actions.js';
+import { registerIdentityRoutes } from './routes/identities.js';
+import { registerProvisionRoutes } from './routes/provisions.js';
+import type { ServerContext } from './server-context.js';
+
+/** Inputs of {@link buildApp}. */
+export interface AppOptions {
+  document: OpenApiDocument;
+  context: ServerContext;
+  logger: boolean | ServerLoggerOptions | undefined;
+}
+
+/**
+ * Builds the Fastify application: request validation and response checking from
+ * the API description's schemas, authentication, problem+json errors, request
+ * logging, CORS for the web app, and one route per operation.
+ *
+ * @throws Error when a route does not match the API description or an operation has no route.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { document, context } = options;
+  const schemas = new SchemaCompiler(document);
+
+  const app = Fastify({
+    logger: loggerOption(options.logger),
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    // Fastify's own request lines include the URL; installRequestLogging writes them instead.
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id',
+    }),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    // Fastify calls this before routing, for a URL it cannot decode (whose message
+    // would quote the URL) or a failed route constraint, which this server never sets.
+    frameworkErrors: (error, request, reply) => {
+      if (error.code === 'FST_ERR_BAD_URL') {
+        const problem = new HttpProblem(
+          'malformedRequest',
+          'the URL is not valid percent-encoded UTF-8',
+        );
+        sendProblem(request, reply, problem);
+        return;
+      }
+      request.log.error({ err: error }, 'request failed before routing');
+      sendProblem(
+        request,
+        reply,
+        new HttpProblem('internalError', 'the server failed to route the request'),
+      );
+    },
+  });
+
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    schemas.compile(schema as JsonSchema, httpPart === 'body' ? 'body' : 'parameters'),
+  );
+  app.setSerializerCompiler(({ schema, method, url, httpStatus }) => {
+    const validate = schemas.compile(schema as JsonSchema, 'response');
+    return (data: unknown) => {
+      if (!validate(data)) {
+        throw new ResponseValidationError(
+          method,
+          url,
+          httpStatus ?? 'default',
+          validate.errors ?? [],
+        );
+      }
+      return JSON.stringify(data);
+    };
+  });
+
+  await app.register(formBody);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  if (context.appUrl !== undefined) {
+    installCors(app, context.appUrl);
+  }
+  installAuthentication(app, context.store, context.clock);
+  installContentTypeCheck(app);
+  installRequestLogging(app);
+  installErrorHandlers(app, (request) => request.routeOptions.config.headerNames ?? {});
+
+  const router = new OperationRouter(app, document);
+  registerAuthRoutes(router, context);
+  registerIdentityRoutes(router, context);
+  registerBoxRoutes(router, context);
+  registerProvisionRoutes(router, context);
+  registerCryptoActionRoutes(router, context);
+  router.assertComplete();
+
+  return app;
+}

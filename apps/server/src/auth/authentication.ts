@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import { HttpProblem } from '../errors/http-problem.js';
+import type { Store } from '../store/store.js';
+import type { Principal } from './principal.js';
+import { hashSecret } from './secret-token.js';
+
+const BEARER_PREFIX = /^Bearer +/i;
+
+/**
+ * Adds `request.principal` and an `onRequest` hook that authenticates every route
+ * whose `config.access` is not `public`. It runs before the body is read, so a
+ * caller without a valid token never gets the body parsed or validated.
+ *
+ * A missing `Authorization: Bearer` header, or an unknown or expired token, is a
+ * 401 with `WWW-Authenticate: Bearer`. A token of the other kind of principal
+ * (a person on an organization operation or the reverse) is a 403.
+ */
+export function installAuthentication(app: FastifyInstance, store: Store, clock: Clock): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || access === 'public') {
+      return;
+    }
+
+    const principal = authenticate(request, store, clock);
+    if (access !== 'any' && principal.kind !== access) {
+      const expected = access === 'organization' ? 'an organization' : 'a signed-in person';
+      throw new HttpProblem('wrongPrincipal', `this operation needs the token of ${expected}`);
+    }
+    request.principal = principal;
+  });
+}
+
+function authenticate(request: FastifyRequest, store: Store, clock: Clock): Principal {
+  const header = request.headers.authorization;
+  if (header === undefined || !BEARER_PREFIX.test(header)) {
+    throw new HttpProblem('unauthorized', 'send an access token as Authorization: Bearer <token>', {
+      headers: { 'www-authenticate': 'Bearer realm="provisions"' },
+    });
+  }
+
+  const token = header.replace(BEARER_PREFIX, '').trim();
+  const record = token === '' ? undefined : store.accessTokens.findByHash(hashSecret(token));
+  if (record === undefined || record.expires_at <= clock().getTime()) {
+    throw new HttpProblem('unauthorized', 'the access token is invalid or expired; get a new one', {
+      headers: { 'www-authenticate': 'Bearer realm="provisions", error="invalid_token"' },
+    });
+  }
+
+  if (record.organization_id !== null) {
+    return { kind: 'organization', organizationId: record.organization_id };
+  }
+  if (record.identity_id !== null && record.email !== null) {
+    return { kind: 'identity', identityId: record.identity_id, email: record.email };
+  }
+  // The table's CHECK constraint makes every token name an organization or an
+  // identity, and identities cannot be deleted while tokens reference them.
+  throw new Error('access token names neither an organization nor an identity');
+}
+
+/**
+ * Returns the calling organization's id.
+ *
+ * @throws Error when the route was not registered with `access: 'organization'`.
+ */
+export function organizationIdOf(request: FastifyRequest): string {
+  const principal = request.principal;
+  if (principal?.kind !== 'organization') {
+    throw new Error(`route ${request.routeOptions.url} needs access 'organization'`);
+  }
+  return principal.organizationId;
+}
+
+/**
+ * Returns the signed-in person's identity id and normalized email.
+ *
+ * @throws Error when the route was not registered with `access: 'identity'`.
+ */
+export function identityOf(request: FastifyRequest): { identityId: string; email: string } {
+  const principal = request.principal;
+  if (principal?.kind !== 'identity') {
+    throw new Error(`route ${request.routeOptions.url} needs access 'identity'`);
+  }
+  return { identityId: principal.identityId, email: principal.email };
+}

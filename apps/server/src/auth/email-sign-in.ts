@@ -1,0 +1,122 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { HttpProblem } from '../errors/http-problem.js';
+import {
+  EMAIL_CODE_MAX_FAILED_ATTEMPTS,
+  EMAIL_CODE_TTL_SECONDS,
+  EMAIL_CODES_PER_HOUR,
+} from '../limits.js';
+import type { ServerContext } from '../server-context.js';
+import type { IdentityRecord } from '../store/identity-store.js';
+import { digestsEqual, hashSecret } from './secret-token.js';
+
+const CODE_DIGITS = 6;
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Creates a 6-digit sign-in code for a normalized email address, stores its hash
+ * (replacing any earlier code), and sends it through the mailer. Whether an
+ * account exists for the address makes no difference.
+ *
+ * @returns The RFC 3339 time the code expires.
+ * @throws HttpProblem `tooManyEmailCodes` (429, with `Retry-After`) when the address
+ * already got {@link EMAIL_CODES_PER_HOUR} codes in the last hour.
+ */
+export async function sendSignInCode(context: ServerContext, email: string): Promise<string> {
+  const { store, clock, mailer } = context;
+  const now = clock().getTime();
+  const code = randomInt(0, 10 ** CODE_DIGITS)
+    .toString()
+    .padStart(CODE_DIGITS, '0');
+  const expiresAt = new Date(now + EMAIL_CODE_TTL_SECONDS * 1000).toISOString();
+
+  store.writeTransaction(() => {
+    store.emailCodes.deleteRequestsBefore(now - HOUR_MS);
+    const recent = store.emailCodes.listRequestsSince(email, now - HOUR_MS);
+    const oldest = recent[0];
+    if (recent.length >= EMAIL_CODES_PER_HOUR && oldest !== undefined) {
+      const retryAfter = Math.max(1, Math.ceil((oldest + HOUR_MS - now) / 1000));
+      throw new HttpProblem(
+        'tooManyEmailCodes',
+        `this address got ${EMAIL_CODES_PER_HOUR} codes in the last hour; retry in ${retryAfter} seconds`,
+        { headers: { 'retry-after': String(retryAfter) } },
+      );
+    }
+
+    store.emailCodes.recordRequest(email, now);
+    store.emailCodes.replace({
+      email,
+      code_hash: hashSecret(email, code),
+      expires_at: now + EMAIL_CODE_TTL_SECONDS * 1000,
+    });
+  });
+
+  const minutes = EMAIL_CODE_TTL_SECONDS / 60;
+  const where = context.appUrl === undefined ? '' : ` on ${context.appUrl}`;
+  await mailer.send({
+    to: email,
+    subject: 'Your sign-in code',
+    text:
+      `Your sign-in code is ${code}. Enter it${where} within ${minutes} minutes. ` +
+      'If you did not ask for it, ignore this message.',
+    code,
+    created_at: new Date(now).toISOString(),
+  });
+  return expiresAt;
+}
+
+/**
+ * Checks a sign-in code and consumes it: a code works once, expires after
+ * {@link EMAIL_CODE_TTL_SECONDS}, and is locked after
+ * {@link EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries. Creates the identity on its
+ * first sign-in. Runs `onSuccess` in the same write transaction, so the code is
+ * spent exactly when the session is created.
+ *
+ * @throws HttpProblem `invalidEmailCode` (401) for a missing, wrong, expired, used
+ * or locked code; a wrong code counts as one failed try.
+ */
+export function redeemSignInCode<T>(
+  context: ServerContext,
+  email: string,
+  code: string,
+  onSuccess: (identity: IdentityRecord) => T,
+): T {
+  const { store, clock } = context;
+
+  // A missing, expired, used or wrong code gets one message, so the response does
+  // not reveal whether a code is pending for the address.
+  const invalid = 'the code is wrong, expired or already used; check it or request a new one';
+
+  const outcome = store.writeTransaction((): { failure: string } | { result: T } => {
+    const now = clock().getTime();
+    const pending = store.emailCodes.find(email);
+    if (pending === undefined || pending.expires_at <= now) {
+      return { failure: invalid };
+    }
+    if (pending.failed_attempts >= EMAIL_CODE_MAX_FAILED_ATTEMPTS) {
+      return { failure: 'the code is locked after too many wrong tries; request a new one' };
+    }
+    if (!digestsEqual(hashSecret(email, code), pending.code_hash)) {
+      store.emailCodes.recordFailure(email);
+      return { failure: invalid };
+    }
+
+    store.emailCodes.delete(email);
+    let identity = store.identities.findByEmail(email);
+    if (identity === undefined) {
+      identity = {
+        id: randomUUID(),
+        email,
+        public_key: null,
+        created_at: new Date(now).toISOString(),
+      };
+      store.identities.insert(identity);
+    }
+    return { result: onSuccess(identity) };
+  });
+
+  // The failed try is committed before the 401 is thrown, so it counts.
+  if ('failure' in outcome) {
+    throw new HttpProblem('invalidEmailCode', outcome.failure);
+  }
+  return outcome.result;
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { generateSecretToken, hashSecret } from './auth/secret-token.js';
+import { openDatabase } from './database/open-database.js';
+import { InvalidOptionError } from './errors/invalid-option-error.js';
+import { Store } from './store/store.js';
+
+const MAX_NAME_LENGTH = 200;
+
+/** Options of {@link createOrganization}. */
+export interface CreateOrganizationOptions {
+  /** Data directory of the server; the database is created if missing. */
+  dataDir: string;
+  /** Display name, 1 to 200 characters after trimming, without control characters. */
+  name: string;
+}
+
+/** Credentials of a new organization, for `POST /oauth/token`. */
+export interface OrganizationCredentials {
+  /** Organization id (a UUID), also the OAuth `client_id`. */
+  id: string;
+  /** OAuth client secret: 32 random bytes as base64url (43 characters). Shown only once. */
+  client_secret: string;
+  /** The trimmed name. */
+  name: string;
+}
+
+/**
+ * Creates an organization in the database of `dataDir` and returns its client
+ * credentials. Only the SHA-256 of the secret is stored, so it cannot be shown
+ * again. Works while a server runs on the same directory.
+ *
+ * @throws InvalidOptionError for an empty `dataDir` or an invalid `name`.
+ * @example
+ * const { id, client_secret } = await createOrganization({ dataDir: './data', name: 'Acme' });
+ */
+export async function createOrganization(
+  options: CreateOrganizationOptions,
+): Promise<OrganizationCredentials> {
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+    throw new InvalidOptionError('dataDir must be a non-empty directory path');
+  }
+  const name = typeof options.name === 'string' ? options.name.trim() : '';
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
+    throw new InvalidOptionError(
+      `name must be 1 to ${MAX_NAME_LENGTH} characters without control characters`,
+    );
+  }
+
+  const credentials = { id: randomUUID(), client_secret: generateSecretToken(), name };
+  const db = openDatabase(options.dataDir);
+  try {
+    const store = new Store(db);
+    store.writeTransaction(() =>
+      store.organizations.insert({
+        id: credentials.id,
+        name,
+        client_secret_hash: hashSecret(credentials.client_secret),
+        created_at: new Date().toISOString(),
+      }),
+    );
+  } finally {
+    db.close();
+  }
+  return credentials;
+}

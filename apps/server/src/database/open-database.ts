@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
+import { MIGRATIONS } from './migrations.js';
+
+/** File name of the SQLite database inside the data directory. */
+export const DATABASE_FILE_NAME = 'provisions.sqlite';
+
+/** An open better-sqlite3 connection. */
+export type SqliteDatabase = Database.Database;
+
+/** Error thrown when the database file was written by a newer server than this one. */
+export class DatabaseVersionError extends Error {
+  /** Stable error code. */
+  readonly code = 'ERR_DATABASE_VERSION';
+
+  constructor(found: number, supported: number) {
+    super(
+      `database schema version ${found} is newer than this server supports (${supported}); ` +
+        'upgrade the server',
+    );
+    this.name = 'DatabaseVersionError';
+  }
+}
+
+/**
+ * Opens `<dataDir>/provisions.sqlite`, creating the directory and the file if missing,
+ * and brings its schema to the latest version.
+ *
+ * The connection uses WAL journaling (readers never block the writer, so another
+ * process such as `create-organization` can write while a server runs), a busy
+ * timeout of {@link DATABASE_BUSY_TIMEOUT_MS} and enforced foreign keys.
+ *
+ * @param dataDir - Directory that holds the database; created with its parents if missing.
+ * @returns The open connection; the caller closes it.
+ * @throws DatabaseVersionError when the file has a newer schema than this server knows.
+ * @example
+ * const db = openDatabase('/var/lib/provisions');
+ */
+export function openDatabase(dataDir: string): SqliteDatabase {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, DATABASE_FILE_NAME));
+
+  try {
+    db.pragma(`busy_timeout = ${DATABASE_BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Runs the pending entries of {@link MIGRATIONS}, each in its own write transaction.
+ * The version is read again inside the transaction, so two processes opening the
+ * same new file apply each migration once.
+ */
+function migrate(db: SqliteDatabase): void {
+  const readVersion = () => db.pragma('user_version', { simple: true }) as number;
+
+  for (;;) {
+    const applied = db
+      .transaction(() => {
+        const version = readVersion();
+        if (version > MIGRATIONS.length) {
+          throw new DatabaseVersionError(version, MIGRATIONS.length);
+        }
+        const migration = MIGRATIONS[version];
+        if (migration === undefined) {
+          return false;
+        }
+
+        db.exec(migration);
+        db.pragma(`user_version = ${version + 1}`);
+        return true;
+      })
+      .immediate();
+
+    if (!applied) {
+      return;
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SchemaError } from '../openapi/schema-compiler.js';
+import { HttpProblem } from './http-problem.js';
+import { type RequestPart, toInvalidParams } from './validation-errors.js';
+
+/** Media type of every error response (RFC 9457). */
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+// Fastify's own error codes for bad input, and the problem each becomes.
+const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new HttpProblem(
+      'unsupportedMediaType',
+      'the request body has a media type this operation does not accept',
+    ),
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new HttpProblem('contentTooLarge', 'the request body is larger than the server accepts'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new HttpProblem('malformedRequest', 'the request body is empty; send a JSON object'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () =>
+    new HttpProblem('malformedRequest', 'the request body is not valid JSON'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new HttpProblem('malformedRequest', 'the Content-Length header does not match the body'),
+};
+
+/**
+ * Installs the handlers that turn every failure into an `application/problem+json`
+ * response. They cover problems thrown by handlers, schema validation failures
+ * (with an `errors` entry per invalid input), Fastify's errors for unreadable
+ * requests and unknown routes (404). Unexpected errors are logged at error level
+ * and get a 500 that reveals nothing about them.
+ *
+ * @param headerNamesOf - Header names as the API description spells them, for a route URL.
+ */
+export function installErrorHandlers(
+  app: FastifyInstance,
+  headerNamesOf: (request: FastifyRequest) => Record<string, string>,
+): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toHttpProblem(error, request, headerNamesOf);
+    if (problem.statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed with an unexpected error');
+    }
+    return sendProblem(request, reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new HttpProblem('notFound', `no operation matches ${request.method} on this path`),
+    ),
+  );
+}
+
+/** Sends a problem as the response, with `instance` set to the request id. */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: HttpProblem,
+): FastifyReply {
+  const { type, title, status } = problem.problemType;
+  const body: Record<string, unknown> = {
+    type,
+    title,
+    status,
+    detail: problem.detail,
+    instance: request.id,
+    ...problem.extensions,
+  };
+  if (problem.errors !== undefined) {
+    body.errors = problem.errors;
+  }
+
+  return reply.code(status).headers(problem.headers).type(PROBLEM_MEDIA_TYPE).send(body);
+}
+
+function toHttpProblem(
+  error: FastifyError,
+  request: FastifyRequest,
+  headerNamesOf: (request: FastifyRequest) => Record<string, string>,
+): HttpProblem {
+  if (error instanceof HttpProblem) {
+    return error;
+  }
+
+  if (error.validation !== undefined && error.validationContext !== undefined) {
+    const part = error.validationContext as RequestPart;
+    const errors = toInvalidParams(
+      error.validation as unknown as SchemaError[],
+      part,
+      headerNamesOf(request),
+    );
+    return new HttpProblem('invalidRequest', describeInvalidPart(part, errors.length), { errors });
+  }
+
+  const known = error.code === undefined ? undefined : FASTIFY_ERROR_PROBLEMS[error.code];
+  if (known !== undefined) {
+    return known();
+  }
+
+  // Other client errors raised by Fastify or Node.js (a malformed URL, a body the
+  // JSON parser rejects for prototype poisoning) carry a 4xx status and a message
+  // that describes the request without quoting it.
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return new HttpProblem('malformedRequest', error.message);
+  }
+  return new HttpProblem('internalError', `the server failed to process the request ${request.id}`);
+}
+
+function describeInvalidPart(part: RequestPart, count: number): string {
+  const where = {
+    body: 'the request body',
+    params: 'the path parameters',
+    querystring: 'the query parameters',
+    headers: 'the request headers',
+  }[part];
+  const inputs = count === 1 ? 'an invalid input' : `${count} invalid inputs`;
+  return `${where} contain ${inputs}; see errors`;
+}

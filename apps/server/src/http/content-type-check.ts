@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { HttpProblem } from '../errors/http-problem.js';
+
+/**
+ * Adds an `onRequest` hook that rejects, with 415, a request body whose media type
+ * the operation does not declare, before the body is read. Fastify would otherwise
+ * parse JSON sent to a form operation, or the reverse. Requests without a body pass
+ * and fail schema validation if the operation requires one.
+ */
+export function installContentTypeCheck(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    const accepted = request.routeOptions.config.requestContentTypes;
+    if (accepted === undefined || accepted.length === 0) {
+      return;
+    }
+
+    const length = request.headers['content-length'];
+    const hasBody =
+      request.headers['transfer-encoding'] !== undefined ||
+      (length !== undefined && length !== '0');
+    if (!hasBody) {
+      return;
+    }
+
+    const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (mediaType === undefined || !accepted.includes(mediaType)) {
+      throw new HttpProblem(
+        'unsupportedMediaType',
+        `send the request body as ${accepted.join(' or ')}`,
+        { errors: [{ header: 'Content-Type', detail: `must be ${accepted.join(' or ')}` }] },
+      );
+    }
+  });
+}

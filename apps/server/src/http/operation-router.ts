@@ -1,0 +1,102 @@
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RouteGenericInterface,
+  RouteHandlerMethod,
+} from 'fastify';
+import type { OperationAccess } from '../auth/principal.js';
+import type { OpenApiDocument } from '../openapi/openapi-document.js';
+import {
+  listOperations,
+  type OperationDefinition,
+  type OperationMethod,
+} from '../openapi/operation-schema.js';
+import type { OperationRouteConfig } from './route-config.js';
+
+/** A route written in a resource's route file, bound to one operation of the API description. */
+export interface OperationRoute<Route extends RouteGenericInterface> {
+  /** `operationId` in the API description; the schemas come from that operation. */
+  operationId: string;
+  /** HTTP method, which must be the operation's. */
+  method: OperationMethod;
+  /** Fastify path such as `/boxes/:id`, which must be the operation's path. */
+  url: string;
+  /** Principals allowed to call it. */
+  access: OperationAccess;
+  /** Handles a request that passed authentication and schema validation. */
+  handler: (request: FastifyRequest<Route>, reply: FastifyReply) => Promise<unknown>;
+}
+
+/**
+ * Registers routes on a Fastify instance with the request and response schemas of
+ * their operation in the API description. Each route states its method and path,
+ * and registration fails when they differ from the description, so the route files
+ * stay readable and cannot drift from the contract.
+ *
+ * @example
+ * const router = new OperationRouter(app, document);
+ * router.add({ operationId: 'getBox', method: 'GET', url: '/boxes/:id', access: 'any', handler });
+ * router.assertComplete();
+ */
+export class OperationRouter {
+  readonly #app: FastifyInstance;
+  readonly #operations: Map<string, OperationDefinition>;
+  readonly #registered = new Set<string>();
+
+  constructor(app: FastifyInstance, document: OpenApiDocument) {
+    this.#app = app;
+    this.#operations = new Map(
+      listOperations(document).map((operation) => [operation.operationId, operation]),
+    );
+  }
+
+  /**
+   * Registers one route.
+   *
+   * @throws Error when the operation is missing from the description, was already
+   * registered, or has another method or path.
+   */
+  add<Route extends RouteGenericInterface>(route: OperationRoute<Route>): void {
+    const operation = this.#operations.get(route.operationId);
+    if (operation === undefined) {
+      throw new Error(`operation ${route.operationId} is not in the API description`);
+    }
+    if (this.#registered.has(route.operationId)) {
+      throw new Error(`operation ${route.operationId} is registered twice`);
+    }
+
+    const expectedUrl = operation.path.replace(/\{([^}]+)\}/g, ':$1');
+    if (operation.method !== route.method || expectedUrl !== route.url) {
+      throw new Error(
+        `operation ${route.operationId} is ${operation.method} ${expectedUrl} in the API ` +
+          `description, not ${route.method} ${route.url}`,
+      );
+    }
+
+    const config: OperationRouteConfig = {
+      operationId: operation.operationId,
+      access: route.access,
+      requestContentTypes: operation.requestContentTypes,
+      headerNames: operation.headerNames,
+    };
+    // The handler's request type states what the schemas below guarantee, which
+    // Fastify's types cannot infer from JSON schemas loaded at run time.
+    this.#app.route({
+      method: route.method,
+      url: route.url,
+      schema: operation.schema,
+      config,
+      handler: route.handler as unknown as RouteHandlerMethod,
+    });
+    this.#registered.add(route.operationId);
+  }
+
+  /** @throws Error naming every operation of the description that has no route. */
+  assertComplete(): void {
+    const missing = [...this.#operations.keys()].filter((id) => !this.#registered.has(id));
+    if (missing.length > 0) {
+      throw new Error(`operations without a route: ${missing.join(', ')}`);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/** Lifetime of an organization access token from `POST /oauth/token`, in seconds (1 hour). */
+export const ORGANIZATION_TOKEN_TTL_SECONDS = 60 * 60;
+
+/** Lifetime of a person's access token from `POST /auth/sessions`, in seconds (24 hours). */
+export const PERSON_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+
+/** Lifetime of an email sign-in code, in seconds (10 minutes). */
+export const EMAIL_CODE_TTL_SECONDS = 10 * 60;
+
+/** Wrong codes accepted for one email code before it is locked. */
+export const EMAIL_CODE_MAX_FAILED_ATTEMPTS = 5;
+
+/**
+ * Codes sent to one email address per rolling hour. Each code allows a few guesses,
+ * so this bounds how many guesses anyone can make against one account.
+ */
+export const EMAIL_CODES_PER_HOUR = 5;
+
+/** How long an `Idempotency-Key` keeps returning its first result, in seconds (24 hours). */
+export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;
+
+/** Largest accepted request body, in bytes (1 MiB). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Bytes of randomness in access tokens and client secrets (base64url: 43 characters). */
+export const SECRET_TOKEN_BYTES = 32;
+
+/** How long SQLite waits for another connection's write lock before failing, in milliseconds. */
+export const DATABASE_BUSY_TIMEOUT_MS = 5000;

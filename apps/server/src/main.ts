@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import type { Level } from 'pino';
+import { createOrganization } from './create-organization.js';
+import { startServer } from './server.js';
+
+const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^[0-9]+$/.test(value) || port > 65535) {
+    throw new InvalidArgumentError('expected an integer from 0 to 65535');
+  }
+  return port;
+}
+
+function parseLogLevel(value: string): Level {
+  const level = LOG_LEVELS.find((candidate) => candidate === value);
+  if (level === undefined) {
+    throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return level;
+}
+
+const program = new Command()
+  .name('provisions-server')
+  .description('Run the crypto provisions API server and manage its organizations.')
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description('Start the HTTP API server; JSON logs go to standard output. Stop it with Ctrl-C.')
+  .requiredOption('--data-dir <dir>', 'directory for provisions.sqlite and outbox.jsonl')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'TCP port; 0 picks a free port', parsePort, 8080)
+  .option('--app-url <url>', 'URL of the web app, allowed to call the API from browsers')
+  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info')
+  .action(
+    async (options: {
+      dataDir: string;
+      host: string;
+      port: number;
+      appUrl?: string;
+      logLevel: Level;
+    }) => {
+      const server = await startServer({
+        dataDir: options.dataDir,
+        host: options.host,
+        port: options.port,
+        appUrl: options.appUrl,
+        logger: { level: options.logLevel },
+      });
+
+      const stop = () => {
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`provisions-server: failed to stop: ${String(error)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
+
+program
+  .command('create-organization')
+  .description('Create an organization and print its client credentials as JSON (shown only once).')
+  .requiredOption('--data-dir <dir>', 'data directory of the server')
+  .requiredOption('--name <name>', 'display name of the organization')
+  .action(async (options: { dataDir: string; name: string }) => {
+    const credentials = await createOrganization(options);
+    process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`provisions-server: ${message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,69 @@
+import type { AccessToken, Session } from '@provisions/api';
+import { issueAccessToken } from '../auth/access-tokens.js';
+import { verifyClientCredentials } from '../auth/client-credentials.js';
+import { redeemSignInCode, sendSignInCode } from '../auth/email-sign-in.js';
+import { requireEmailInput } from '../http/email-input.js';
+import type { OperationRouter } from '../http/operation-router.js';
+import { ORGANIZATION_TOKEN_TTL_SECONDS, PERSON_TOKEN_TTL_SECONDS } from '../limits.js';
+import type { ServerContext } from '../server-context.js';
+
+/** Registers `POST /oauth/token`, `POST /auth/email-codes` and `POST /auth/sessions`. */
+export function registerAuthRoutes(router: OperationRouter, context: ServerContext): void {
+  const { store, clock } = context;
+
+  router.add<{
+    Body: { grant_type: 'client_credentials'; client_id: string; client_secret: string };
+  }>({
+    operationId: 'createToken',
+    method: 'POST',
+    url: '/oauth/token',
+    access: 'public',
+    handler: async (request, reply) => {
+      const { client_id, client_secret } = request.body;
+      const organizationId = verifyClientCredentials(store, client_id, client_secret);
+
+      const token: AccessToken = store.writeTransaction(() =>
+        issueAccessToken(
+          store,
+          clock,
+          { kind: 'organization', organizationId },
+          ORGANIZATION_TOKEN_TTL_SECONDS,
+        ),
+      );
+      return reply.header('cache-control', 'no-store').code(200).send(token);
+    },
+  });
+
+  router.add<{ Body: { email: string } }>({
+    operationId: 'sendEmailCode',
+    method: 'POST',
+    url: '/auth/email-codes',
+    access: 'public',
+    handler: async (request, reply) => {
+      const email = requireEmailInput(request.body.email, { pointer: '/email' });
+      const expiresAt = await sendSignInCode(context, email);
+      return reply.code(202).send({ expires_at: expiresAt });
+    },
+  });
+
+  router.add<{ Body: { email: string; code: string } }>({
+    operationId: 'createSession',
+    method: 'POST',
+    url: '/auth/sessions',
+    access: 'public',
+    handler: async (request, reply) => {
+      const email = requireEmailInput(request.body.email, { pointer: '/email' });
+
+      const session: Session = redeemSignInCode(context, email, request.body.code, (identity) => ({
+        ...issueAccessToken(
+          store,
+          clock,
+          { kind: 'identity', identityId: identity.id, email: identity.email },
+          PERSON_TOKEN_TTL_SECONDS,
+        ),
+        identity,
+      }));
+      return reply.header('cache-control', 'no-store').code(201).send(session);
+    },
+  });
+}

@@ -1,0 +1,102 @@
+import type { Box, BoxCreation, EventCreation, EventPage } from '@provisions/api';
+import { organizationIdOf } from '../auth/authentication.js';
+import type { Principal } from '../auth/principal.js';
+import { findAccessibleBox } from '../boxes/box-access.js';
+import { createBox } from '../boxes/box-creation.js';
+import { postBoxEvent } from '../boxes/box-events.js';
+import { HttpProblem } from '../errors/http-problem.js';
+import type { OperationRouter } from '../http/operation-router.js';
+import { decodeCursor, paginate } from '../http/page-cursor.js';
+import type { ServerContext } from '../server-context.js';
+
+/**
+ * Registers `POST /organizations/{oid}/boxes`, `GET /boxes/{id}`,
+ * `GET /boxes/{id}/events` and `POST /boxes/{id}/events`.
+ */
+export function registerBoxRoutes(router: OperationRouter, context: ServerContext): void {
+  const { store } = context;
+
+  router.add<{
+    Params: { oid: string };
+    Headers: { 'idempotency-key'?: string };
+    Body: BoxCreation;
+  }>({
+    operationId: 'createBox',
+    method: 'POST',
+    url: '/organizations/:oid/boxes',
+    access: 'organization',
+    handler: async (request, reply) => {
+      const organizationId = organizationIdOf(request);
+      if (request.params.oid !== organizationId) {
+        throw new HttpProblem('notFound', `organization ${request.params.oid} not found`);
+      }
+
+      const idempotencyKey = request.headers['idempotency-key'];
+      const { box, replayed } = createBox(context, organizationId, request.body, idempotencyKey);
+      if (replayed) {
+        reply.header('idempotent-replayed', 'true');
+      }
+      return reply.code(201).header('location', `/boxes/${box.id}`).send(box);
+    },
+  });
+
+  router.add<{ Params: { id: string } }>({
+    operationId: 'getBox',
+    method: 'GET',
+    url: '/boxes/:id',
+    access: 'any',
+    handler: async (request, reply) => {
+      const { box } = findAccessibleBox(store, principalOf(request.principal), request.params.id, [
+        'owner',
+        'member',
+        'invited',
+      ]);
+      const body: Box = box;
+      return reply.send(body);
+    },
+  });
+
+  router.add<{ Params: { id: string }; Querystring: { cursor?: string; limit: number } }>({
+    operationId: 'listBoxEvents',
+    method: 'GET',
+    url: '/boxes/:id/events',
+    access: 'any',
+    handler: async (request, reply) => {
+      const { box } = findAccessibleBox(store, principalOf(request.principal), request.params.id, [
+        'owner',
+        'member',
+      ]);
+      const { limit } = request.query;
+      const after = decodeCursor(request.query.cursor);
+
+      const page: EventPage = paginate(
+        store.boxEvents.list(box.id, { after, limit: limit + 1 }),
+        limit,
+      );
+      return reply.send(page);
+    },
+  });
+
+  router.add<{ Params: { id: string }; Body: EventCreation }>({
+    operationId: 'createBoxEvent',
+    method: 'POST',
+    url: '/boxes/:id/events',
+    access: 'any',
+    handler: async (request, reply) => {
+      const event = postBoxEvent(
+        context,
+        principalOf(request.principal),
+        request.params.id,
+        request.body,
+      );
+      return reply.code(201).send(event);
+    },
+  });
+}
+
+function principalOf(principal: Principal | null): Principal {
+  if (principal === null) {
+    throw new Error("box routes need access 'any', which sets request.principal");
+  }
+  return principal;
+}

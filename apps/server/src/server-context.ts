@@ -1,0 +1,12 @@
+import type { Clock } from './clock.js';
+import type { OutboxMailer } from './mail/outbox-mailer.js';
+import type { Store } from './store/store.js';
+
+/** Dependencies shared by route handlers: the database, the clock and the mailer. */
+export interface ServerContext {
+  store: Store;
+  clock: Clock;
+  mailer: OutboxMailer;
+  /** URL of the web app, mentioned in sign-in emails; undefined when not configured. */
+  appUrl: string | undefined;
+}

@@ -1,0 +1,339 @@
+import type { AccessToken, Problem } from '@provisions/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestServer } from './support/test-server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await TestServer.start();
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+
+describe('POST /oauth/token', () => {
+  it('issues an organization token for one hour', async () => {
+    const organization = await server.organization();
+
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: formHeaders,
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: organization.id,
+        client_secret: organization.client_secret,
+      }),
+    });
+    const token = (await response.json()) as AccessToken;
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(token.token_type).toBe('Bearer');
+    expect(token.expires_in).toBe(3600);
+    expect(token.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('rejects a wrong secret and an unknown client alike', async () => {
+    const organization = await server.organization();
+    const attempts = [
+      { client_id: organization.id, client_secret: `${organization.client_secret}x` },
+      {
+        client_id: '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11',
+        client_secret: organization.client_secret,
+      },
+    ];
+
+    for (const credentials of attempts) {
+      const response = await server.fetch('/oauth/token', {
+        method: 'POST',
+        headers: formHeaders,
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...credentials }),
+      });
+      const problem = (await response.json()) as Problem;
+
+      expect(response.status).toBe(401);
+      expect(problem.type).toBe('urn:provisions:problem:invalid-client');
+      expect(JSON.stringify(problem)).not.toContain(organization.client_secret);
+    }
+  });
+
+  it('rejects a JSON body with 415', async () => {
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials' }),
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(415);
+    expect(problem.errors).toEqual([{ header: 'Content-Type', detail: expect.any(String) }]);
+  });
+
+  it('rejects another grant type with a pointer', async () => {
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: formHeaders,
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11',
+        client_secret: 'secret',
+      }),
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([
+      { pointer: '/grant_type', detail: 'must be equal to constant' },
+    ]);
+  });
+
+  it('expires organization tokens after one hour', async () => {
+    const organization = await server.organization();
+    const lookup = () =>
+      organization.client.GET('/identities/public-keys', {
+        params: { query: { identifier: 'nobody@example.com' } },
+      });
+
+    server.clock.advance(3599);
+    expect((await lookup()).response.status).toBe(200);
+
+    server.clock.advance(1);
+    const { response, error } = await lookup();
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect(error?.type).toBe('urn:provisions:problem:unauthorized');
+  });
+});
+
+describe('POST /auth/email-codes', () => {
+  it('writes the code to the outbox under the normalized address', async () => {
+    const before = Date.now();
+    const { data, response } = await server
+      .client()
+      .POST('/auth/email-codes', { body: { email: ' Mail.Test@Example.COM ' } });
+    const line = (await server.outbox()).at(-1);
+
+    expect(response.status).toBe(202);
+    expect(line?.to).toBe('mail.test@example.com');
+    expect(line?.code).toMatch(/^[0-9]{6}$/);
+    expect(line?.text).toContain(line?.code);
+    expect(line?.subject).toBe('Your sign-in code');
+    expect(Date.parse(line?.created_at ?? '')).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(data?.expires_at ?? '')).toBe(Date.parse(line?.created_at ?? '') + 600_000);
+  });
+
+  it('responds alike with or without an account', async () => {
+    const person = await server.signIn();
+    const known = await server
+      .client()
+      .POST('/auth/email-codes', { body: { email: person.identity.email } });
+    const unknown = await server
+      .client()
+      .POST('/auth/email-codes', { body: { email: server.newEmail() } });
+
+    expect(known.response.status).toBe(202);
+    expect(unknown.response.status).toBe(202);
+    expect(Object.keys(known.data ?? {})).toEqual(Object.keys(unknown.data ?? {}));
+  });
+
+  it('rejects an invalid address with 422 and a pointer', async () => {
+    const { response, error } = await server
+      .client()
+      .POST('/auth/email-codes', { body: { email: 'no-at-sign.example.com' } });
+
+    expect(response.status).toBe(422);
+    expect(error?.type).toBe('urn:provisions:problem:invalid-email');
+    expect(error?.errors?.[0]?.pointer).toBe('/email');
+    expect(error?.errors?.[0]?.detail).toContain('"@"');
+  });
+
+  it('limits codes per address per hour with 429 and Retry-After', async () => {
+    const email = server.newEmail();
+    for (let sent = 0; sent < 5; sent += 1) {
+      await server.requestCode(email);
+    }
+
+    const { response, error } = await server
+      .client()
+      .POST('/auth/email-codes', { body: { email } });
+    expect(response.status).toBe(429);
+    expect(error?.type).toBe('urn:provisions:problem:too-many-email-codes');
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(3500);
+
+    server.clock.advance(3601);
+    expect(
+      (await server.client().POST('/auth/email-codes', { body: { email } })).response.status,
+    ).toBe(202);
+  });
+});
+
+describe('POST /auth/sessions', () => {
+  it('creates the identity on first sign-in and reuses it after', async () => {
+    const first = await server.signIn('Session.Person@Example.com');
+    const second = await server.signIn(' session.person@example.com ');
+
+    expect(first.identity.email).toBe('session.person@example.com');
+    expect(first.identity.public_key).toBeNull();
+    expect(second.identity.id).toBe(first.identity.id);
+    expect(second.token).not.toBe(first.token);
+  });
+
+  it('accepts a code once', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+
+    const first = await server.client().POST('/auth/sessions', { body: { email, code } });
+    const second = await server.client().POST('/auth/sessions', { body: { email, code } });
+
+    expect(first.response.status).toBe(201);
+    expect(first.data?.expires_in).toBe(86_400);
+    expect(second.response.status).toBe(401);
+    expect(second.error?.type).toBe('urn:provisions:problem:invalid-email-code');
+  });
+
+  it('rejects a code after ten minutes', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+
+    server.clock.advance(600);
+    const { response } = await server.client().POST('/auth/sessions', { body: { email, code } });
+
+    expect(response.status).toBe(401);
+  });
+
+  it('accepts a code just before it expires', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+
+    server.clock.advance(599);
+    const { response } = await server.client().POST('/auth/sessions', { body: { email, code } });
+
+    expect(response.status).toBe(201);
+  });
+
+  it('locks a code after five wrong tries', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+    const wrong = code === '000000' ? '111111' : '000000';
+
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const { response, error } = await server
+        .client()
+        .POST('/auth/sessions', { body: { email, code: wrong } });
+      expect(response.status).toBe(401);
+      expect(error?.detail).not.toContain(code);
+    }
+    const { response, error } = await server
+      .client()
+      .POST('/auth/sessions', { body: { email, code } });
+
+    expect(response.status).toBe(401);
+    expect(error?.detail).toContain('locked');
+  });
+
+  it('accepts the right code after four wrong tries', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+    const wrong = code === '000000' ? '111111' : '000000';
+
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      await server.client().POST('/auth/sessions', { body: { email, code: wrong } });
+    }
+    const { response } = await server.client().POST('/auth/sessions', { body: { email, code } });
+
+    expect(response.status).toBe(201);
+  });
+
+  it('replaces an earlier code with a new one', async () => {
+    const email = server.newEmail();
+    const first = await server.requestCode(email);
+    const second = await server.requestCode(email);
+
+    if (first.code !== second.code) {
+      const stale = await server
+        .client()
+        .POST('/auth/sessions', { body: { email, code: first.code } });
+      expect(stale.response.status).toBe(401);
+    }
+    const fresh = await server
+      .client()
+      .POST('/auth/sessions', { body: { email, code: second.code } });
+    expect(fresh.response.status).toBe(201);
+  });
+
+  it('rejects a malformed code with 400', async () => {
+    const { response, error } = await server
+      .client()
+      .POST('/auth/sessions', { body: { email: server.newEmail(), code: '12345' } });
+
+    expect(response.status).toBe(400);
+    expect(error?.errors?.[0]?.pointer).toBe('/code');
+  });
+
+  it('expires person tokens after 24 hours', async () => {
+    const person = await server.signIn();
+
+    server.clock.advance(86_399);
+    expect((await person.client.GET('/identities/me')).response.status).toBe(200);
+
+    server.clock.advance(1);
+    const { response } = await person.client.GET('/identities/me');
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('bearer tokens', () => {
+  it('rejects a missing token with 401 and WWW-Authenticate', async () => {
+    const { response, error } = await server.client().GET('/identities/me');
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect(error?.type).toBe('urn:provisions:problem:unauthorized');
+  });
+
+  it('rejects an unknown token with 401', async () => {
+    const { response } = await server.client('A'.repeat(43)).GET('/identities/me');
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('invalid_token');
+  });
+
+  it('rejects a non-bearer scheme with 401', async () => {
+    const person = await server.signIn();
+    const response = await server.fetch('/identities/me', {
+      headers: { authorization: `Basic ${person.token}` },
+    });
+
+    expect(response.status).toBe(401);
+  });
+
+  it('rejects a person on an organization operation with 403', async () => {
+    const person = await server.signIn();
+    const { response, error } = await person.client.GET('/identities/public-keys', {
+      params: { query: { identifier: 'a@example.com' } },
+    });
+
+    expect(response.status).toBe(403);
+    expect(error?.type).toBe('urn:provisions:problem:wrong-principal');
+  });
+
+  it('rejects an organization on a person operation with 403', async () => {
+    const organization = await server.organization();
+    const { response } = await organization.client.GET('/identities/me');
+
+    expect(response.status).toBe(403);
+  });
+
+  it('checks the token before the body', async () => {
+    const response = await server.fetch('/identities/me/public-key', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+
+    expect(response.status).toBe(401);
+  });
+});

@@ -1,0 +1,81 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+// The CLI tests run the compiled entry point, so `build` must run before `test`
+// (turbo's test task depends on build).
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const run = promisify(execFile);
+
+let dataDir: string;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'provisions-cli-test-'));
+});
+
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('provisions-server', () => {
+  it('prints help naming both commands', async () => {
+    const { stdout } = await run(process.execPath, [MAIN, '--help']);
+
+    expect(stdout).toContain('start');
+    expect(stdout).toContain('create-organization');
+  });
+
+  it('prints new organization credentials as JSON', async () => {
+    const { stdout } = await run(process.execPath, [
+      MAIN,
+      'create-organization',
+      '--data-dir',
+      dataDir,
+      '--name',
+      'CLI Org',
+    ]);
+    const credentials = JSON.parse(stdout) as { id: string; client_secret: string; name: string };
+
+    expect(credentials.name).toBe('CLI Org');
+    expect(credentials.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(credentials.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('fails with a message when a required option is missing', async () => {
+    const failure = await run(process.execPath, [MAIN, 'create-organization', '--name', 'x']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toContain('--data-dir');
+  });
+
+  it('starts a server that logs its address and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [MAIN, 'start', '--data-dir', dataDir, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (match?.[1] !== undefined) {
+          resolve(match[1]);
+        }
+      });
+      child.once('exit', () => reject(new Error(`server exited early: ${output}`)));
+    });
+
+    const response = await fetch(`${url}/identities/me`);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+
+    expect(response.status).toBe(401);
+    expect(await exited).toBe(0);
+    expect(output).toContain('"msg":"server stopped"');
+  });
+});

@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createOrganization,
+  DATABASE_FILE_NAME,
+  DatabaseVersionError,
+  InvalidOptionError,
+  startServer,
+} from '../src/index.js';
+
+let dataDir: string;
+
+beforeEach(async () => {
+  dataDir = join(await mkdtemp(join(tmpdir(), 'provisions-db-test-')), 'nested', 'data');
+});
+
+afterEach(async () => {
+  await rm(join(dataDir, '..', '..'), { recursive: true, force: true });
+});
+
+function openFile(): Database.Database {
+  return new Database(join(dataDir, DATABASE_FILE_NAME));
+}
+
+describe('database file', () => {
+  it('is created with its directory, in WAL mode, at the latest schema version', async () => {
+    const server = await startServer({ dataDir });
+    await server.close();
+
+    const db = openFile();
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      const tables = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .pluck()
+        .all();
+      expect(tables).toEqual(expect.arrayContaining(['boxes', 'provisions', 'crypto_actions']));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('is refused when a newer server wrote it', async () => {
+    await createOrganization({ dataDir, name: 'Before' });
+    const db = openFile();
+    db.pragma('user_version = 99');
+    db.close();
+
+    await expect(startServer({ dataDir })).rejects.toBeInstanceOf(DatabaseVersionError);
+  });
+
+  it('keeps data across restarts', async () => {
+    const credentials = await createOrganization({ dataDir, name: 'Kept' });
+    const first = await startServer({ dataDir });
+    await first.close();
+    const second = await startServer({ dataDir });
+
+    const response = await fetch(`${second.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: credentials.id,
+        client_secret: credentials.client_secret,
+      }),
+    });
+    await second.close();
+
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('createOrganization', () => {
+  it('writes to the database of a running server', async () => {
+    const server = await startServer({ dataDir });
+    try {
+      const credentials = await createOrganization({ dataDir, name: '  Running Org  ' });
+      const response = await fetch(`${server.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: credentials.id,
+          client_secret: credentials.client_secret,
+        }),
+      });
+
+      expect(credentials.name).toBe('Running Org');
+      expect(credentials.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(response.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stores only a hash of the client secret', async () => {
+    const credentials = await createOrganization({ dataDir, name: 'Hashed' });
+
+    const db = openFile();
+    const row = db.prepare('SELECT * FROM organizations WHERE id = ?').get(credentials.id);
+    db.close();
+
+    expect(JSON.stringify(row)).not.toContain(credentials.client_secret);
+  });
+
+  it('rejects an empty name', async () => {
+    await expect(createOrganization({ dataDir, name: '   ' })).rejects.toBeInstanceOf(
+      InvalidOptionError,
+    );
+  });
+});
+
+describe('startServer options', () => {
+  it('rejects a port out of range', async () => {
+    await expect(startServer({ dataDir, port: 70000 })).rejects.toThrow(/port must be an integer/);
+  });
+
+  it('rejects an app URL that is not http', async () => {
+    await expect(startServer({ dataDir, appUrl: 'ftp://app' })).rejects.toBeInstanceOf(
+      InvalidOptionError,
+    );
+  });
+
+  it('listens on 127.0.0.1 by default and closes idempotently', async () => {
+    const server = await startServer({ dataDir });
+
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await Promise.all([server.close(), server.close()]);
+    await expect(fetch(`${server.url}/identities/me`)).rejects.toThrow();
+  });
+});

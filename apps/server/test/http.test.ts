@@ -1,0 +1,394 @@
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import type { Problem } from '@provisions/api';
+import { encodeBase64Url, hashShare } from '@provisions/crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROBLEM_TYPES } from '../src/index.js';
+import { ApiContract } from './support/api-contract.js';
+import { boxWithProvision } from './support/box-material.js';
+import { type TestOrganization, TestServer } from './support/test-server.js';
+
+let server: TestServer;
+let organization: TestOrganization;
+
+beforeAll(async () => {
+  server = await TestServer.start();
+  organization = await server.organization();
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+async function send(
+  path: string,
+  init: RequestInit,
+): Promise<{ status: number; problem: Problem }> {
+  const response = await server.fetch(path, init);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  return { status: response.status, problem: (await response.json()) as Problem };
+}
+
+const json = { 'content-type': 'application/json' };
+
+describe('malformed requests', () => {
+  it('rejects invalid JSON with 400', async () => {
+    const { status, problem } = await send('/auth/email-codes', {
+      method: 'POST',
+      headers: json,
+      body: '{"email": ',
+    });
+
+    expect(status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(problem.detail).toContain('not valid JSON');
+  });
+
+  it('rejects an empty JSON body with 400', async () => {
+    const { status } = await send('/auth/email-codes', { method: 'POST', headers: json, body: '' });
+
+    expect(status).toBe(400);
+  });
+
+  it('rejects a missing body with 400', async () => {
+    const { status, problem } = await send('/auth/email-codes', { method: 'POST' });
+
+    expect(status).toBe(400);
+    expect(problem.errors).toEqual([{ pointer: '', detail: 'must be object' }]);
+  });
+
+  it('rejects a prototype key with 400', async () => {
+    const { status } = await send('/auth/email-codes', {
+      method: 'POST',
+      headers: json,
+      body: '{"email": "a@example.com", "__proto__": {"admin": true}}',
+    });
+
+    expect(status).toBe(400);
+  });
+
+  it('rejects a text body with 415', async () => {
+    const { status, problem } = await send('/auth/email-codes', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'a@example.com',
+    });
+
+    expect(status).toBe(415);
+    expect(problem.type).toBe('urn:provisions:problem:unsupported-media-type');
+    expect(problem.detail).toContain('application/json');
+  });
+
+  it('rejects a form body on a JSON operation with 415', async () => {
+    const { status } = await send('/auth/email-codes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=a%40example.com',
+    });
+
+    expect(status).toBe(415);
+  });
+
+  it('rejects an unknown field with a pointer to it', async () => {
+    const { status, problem } = await send('/auth/email-codes', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ email: 'a@example.com', admin: true }),
+    });
+
+    expect(status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:invalid-request');
+    expect(problem.errors).toEqual([{ pointer: '/admin', detail: 'is not a known field' }]);
+  });
+
+  it('lists every invalid field of a nested body', async () => {
+    const { body } = await boxWithProvision('nested@example.com');
+    const provision = body.crypto?.provisions?.['nested@example.com'];
+    const broken = {
+      ...body,
+      title: '',
+      crypto: {
+        ...body.crypto,
+        provisions: {
+          'nested@example.com': { ...provision, misakey_key_share: 'short', extra: 1 },
+        },
+      },
+    };
+
+    const { status, problem } = await send(`/organizations/${organization.id}/boxes`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${organization.token}` },
+      body: JSON.stringify(broken),
+    });
+    const pointers = problem.errors?.map((error) => error.pointer);
+
+    expect(status).toBe(400);
+    expect(pointers).toContain('/title');
+    expect(pointers).toContain('/crypto/provisions/nested@example.com/misakey_key_share');
+    expect(pointers).toContain('/crypto/provisions/nested@example.com/extra');
+    expect(JSON.stringify(problem)).not.toContain(provision?.misakey_key_share);
+  });
+
+  it('rejects an invalid invitation key with a pointer to the key', async () => {
+    const { body } = await boxWithProvision('keyname@example.com');
+    const [sealed] = Object.values(body.crypto?.invitation_data ?? {});
+    const broken = {
+      ...body,
+      crypto: { ...body.crypto, invitation_data: { 'not-a-key': sealed } },
+    };
+
+    const { status, problem } = await send(`/organizations/${organization.id}/boxes`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${organization.token}` },
+      body: JSON.stringify(broken),
+    });
+
+    expect(status).toBe(400);
+    expect(problem.errors?.[0]?.pointer).toBe('/crypto/invitation_data/not-a-key');
+    expect(problem.errors?.[0]?.detail).toMatch(/^key /);
+  });
+
+  it('rejects an unknown query parameter naming it', async () => {
+    const person = await server.signIn();
+    const { status, problem } = await send('/crypto/actions?page=2', {
+      headers: { authorization: `Bearer ${person.token}` },
+    });
+
+    expect(status).toBe(400);
+    expect(problem.errors).toEqual([{ parameter: 'page', detail: 'is not a known parameter' }]);
+  });
+
+  it('rejects an undecodable URL with 400', async () => {
+    const { status, problem } = await send('/boxes/%E0%A4%A', { method: 'GET' });
+
+    expect(status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(problem.detail).not.toContain('%E0');
+  });
+
+  it('returns a 404 problem for an unknown route', async () => {
+    const { status, problem } = await send('/admin', { method: 'GET' });
+
+    expect(status).toBe(404);
+    expect(problem.type).toBe('urn:provisions:problem:not-found');
+  });
+
+  it('returns a 404 problem for a wrong method', async () => {
+    const { status } = await send('/auth/sessions', { method: 'GET' });
+
+    expect(status).toBe(404);
+  });
+
+  it('sets instance to the request id', async () => {
+    const response = await server.fetch('/nowhere');
+    const problem = (await response.json()) as Problem;
+
+    expect(problem.instance).toBe(response.headers.get('x-request-id'));
+    expect(problem.instance).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never returns 5xx for bad input', async () => {
+    const person = await server.signIn();
+    const auth = { authorization: `Bearer ${person.token}` };
+    const orgAuth = { authorization: `Bearer ${organization.token}` };
+    const cases: [string, RequestInit][] = [
+      ['/boxes/%E0%A4%A', { headers: auth }],
+      ['/boxes/00000000-0000-0000-0000-000000000000/events?limit=abc', { headers: auth }],
+      ['/boxes/00000000-0000-0000-0000-000000000000/events?limit=1&limit=2', { headers: auth }],
+      ['/crypto/actions?cursor=%00', { headers: auth }],
+      ['/crypto/provisions?user_key_share_hash[]=x', { headers: auth }],
+      ['/identities/me/public-key', { method: 'PUT', headers: { ...auth, ...json }, body: '[]' }],
+      ['/identities/me/public-key', { method: 'PUT', headers: { ...auth, ...json }, body: 'null' }],
+      ['/identities/me/public-key', { method: 'PUT', headers: { ...auth, ...json }, body: '"x"' }],
+      ['/auth/sessions', { method: 'POST', headers: json, body: '{"email": 1, "code": []}' }],
+      [
+        '/oauth/token',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials&grant_type=x&client_id=%ZZ',
+        },
+      ],
+      [
+        `/organizations/${organization.id}/boxes`,
+        {
+          method: 'POST',
+          headers: { ...orgAuth, ...json },
+          body: '{"title": "t", "public_key": 5}',
+        },
+      ],
+      [
+        `/organizations/${organization.id}/boxes`,
+        {
+          method: 'POST',
+          headers: { ...orgAuth, ...json },
+          body: JSON.stringify({
+            title: 't',
+            public_key: `${'A'.repeat(42)}A`,
+            crypto: { provisions: { '\u0000@example.com': {} } },
+          }),
+        },
+      ],
+    ];
+
+    for (const [path, init] of cases) {
+      const response = await server.fetch(path, init);
+      expect(response.status, `${init.method ?? 'GET'} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(response.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(500);
+    }
+  });
+});
+
+describe('problem types', () => {
+  it('are listed in the README with the same title and status', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = [
+      ...readme.matchAll(/^\| `(urn:provisions:problem:[a-z-]+)` *\| (\d{3}) *\| ([^|]+)\|/gm),
+    ];
+    const documented = rows.map(([, type, status, title]) => ({
+      type,
+      status: Number(status),
+      title: title?.trim(),
+    }));
+
+    expect(documented).toEqual(
+      Object.values(PROBLEM_TYPES).map(({ type, status, title }) => ({ type, status, title })),
+    );
+  });
+});
+
+describe('response contract check', () => {
+  it('rejects a body that breaks its schema', async () => {
+    const contract = new ApiContract();
+    const response = new Response(JSON.stringify({ id: 'x' }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+
+    await expect(
+      contract.check('GET', 'http://test/boxes/0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11', response),
+    ).rejects.toThrow(/does not match the schema/);
+  });
+
+  it('rejects a status the operation does not declare', async () => {
+    const contract = new ApiContract();
+    const response = new Response('', { status: 418 });
+
+    await expect(contract.check('GET', 'http://test/identities/me', response)).rejects.toThrow(
+      /status not declared/,
+    );
+  });
+
+  it('checked every response of this file', () => {
+    expect(server.contract.checkedResponses).toBeGreaterThan(20);
+  });
+});
+
+describe('CORS', () => {
+  let appServer: TestServer;
+
+  beforeAll(async () => {
+    appServer = await TestServer.start({ appUrl: 'http://app.localhost:5173/' });
+  });
+
+  afterAll(async () => {
+    await appServer.stop();
+  });
+
+  it('allows the app origin, including on errors', async () => {
+    const response = await appServer.fetch('/identities/me', {
+      headers: { origin: 'http://app.localhost:5173' },
+    });
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://app.localhost:5173');
+    expect(response.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
+  });
+
+  it('allows a preflight from the app origin', async () => {
+    const response = await appServer.fetch('/auth/sessions', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://app.localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('access-control-allow-headers')).toContain('Idempotency-Key');
+  });
+
+  it('gives other origins no CORS headers', async () => {
+    const response = await appServer.fetch('/identities/me', {
+      headers: { origin: 'http://evil.localhost' },
+    });
+
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('gives no CORS headers without an app URL', async () => {
+    const response = await server.fetch('/identities/me', {
+      headers: { origin: 'http://app.localhost:5173' },
+    });
+
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('logging', () => {
+  let logged: string;
+  let loggingServer: TestServer;
+
+  beforeAll(async () => {
+    logged = '';
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    loggingServer = await TestServer.start({ logger: { level: 'info', stream } });
+  });
+
+  afterAll(async () => {
+    await loggingServer.stop();
+  });
+
+  it('logs route patterns and never tokens, codes, hashes or shares', async () => {
+    const email = loggingServer.newEmail();
+    const org = await loggingServer.organization();
+    const { body, provision } = await boxWithProvision(email);
+    await org.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: org.id } },
+      body,
+    });
+    const { code } = await loggingServer.requestCode(email);
+    const session = await loggingServer.client().POST('/auth/sessions', { body: { email, code } });
+    const token = session.data?.access_token ?? '';
+    const hash = encodeBase64Url(await hashShare(provision.userKeyShare));
+    await loggingServer.client(token).GET('/crypto/provisions', {
+      params: { query: { user_key_share_hash: hash } },
+    });
+
+    const lines = logged
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const completed = lines.filter((line) => line.msg === 'request completed');
+
+    expect(completed.map((line) => line.route)).toContain('/crypto/provisions');
+    expect(completed.every((line) => typeof line.request_id === 'string')).toBe(true);
+    for (const secret of [
+      token,
+      org.token,
+      org.client_secret,
+      code,
+      hash,
+      provision.payload.misakey_key_share,
+    ]) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boxWithProvision, newBoxKeys } from './support/box-material.js';
+import { type TestOrganization, TestServer } from './support/test-server.js';
+
+let server: TestServer;
+let organization: TestOrganization;
+
+beforeAll(async () => {
+  server = await TestServer.start();
+  organization = await server.organization();
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+describe('GET /identities/me', () => {
+  it('returns the signed-in identity', async () => {
+    const person = await server.signIn('Me.Myself@Example.com');
+
+    const { data } = await person.client.GET('/identities/me');
+
+    expect(data).toEqual(person.identity);
+    expect(data?.email).toBe('me.myself@example.com');
+  });
+});
+
+describe('PUT /identities/me/public-key', () => {
+  it('registers and replaces the identity public key', async () => {
+    const person = await server.signIn();
+    const [first, second] = [await newBoxKeys(), await newBoxKeys()];
+
+    const set = await person.client.PUT('/identities/me/public-key', {
+      body: { public_key: first.publicKey },
+    });
+    const same = await person.client.PUT('/identities/me/public-key', {
+      body: { public_key: first.publicKey },
+    });
+    const replaced = await person.client.PUT('/identities/me/public-key', {
+      body: { public_key: second.publicKey },
+    });
+
+    expect(set.data?.public_key).toBe(first.publicKey);
+    expect(same.response.status).toBe(200);
+    expect(replaced.data?.public_key).toBe(second.publicKey);
+  });
+
+  it("rejects another identity's key with 409", async () => {
+    const [owner, copier] = [await server.signIn(), await server.signIn()];
+    const keys = await newBoxKeys();
+    await owner.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
+
+    const { response, error } = await copier.client.PUT('/identities/me/public-key', {
+      body: { public_key: keys.publicKey },
+    });
+
+    expect(response.status).toBe(409);
+    expect(error?.type).toBe('urn:provisions:problem:key-in-use');
+    expect(error?.errors).toEqual([{ pointer: '/public_key', detail: 'is already in use' }]);
+  });
+
+  it("rejects a provision's key with 409", async () => {
+    const { body, provision } = await boxWithProvision(server.newEmail());
+    await organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: organization.id } },
+      body,
+    });
+    const person = await server.signIn();
+
+    const { response } = await person.client.PUT('/identities/me/public-key', {
+      body: { public_key: provision.payload.public_key },
+    });
+
+    expect(response.status).toBe(409);
+  });
+
+  it('rejects a key with non-canonical trailing bits with 400', async () => {
+    const person = await server.signIn();
+    const { response, error } = await person.client.PUT('/identities/me/public-key', {
+      body: { public_key: `${'A'.repeat(42)}B` },
+    });
+
+    expect(response.status).toBe(400);
+    expect(error?.errors?.[0]?.pointer).toBe('/public_key');
+    expect(error?.errors?.[0]?.detail).toContain('43 characters');
+  });
+
+  it('rejects an organization token with 403', async () => {
+    const keys = await newBoxKeys();
+    const { response } = await organization.client.PUT('/identities/me/public-key', {
+      body: { public_key: keys.publicKey },
+    });
+
+    expect(response.status).toBe(403);
+  });
+});
+
+describe('GET /identities/public-keys', () => {
+  it("returns the identity key and only the caller's provisions", async () => {
+    const email = server.newEmail();
+    const other = await server.organization('Other');
+    const mine = await boxWithProvision(email);
+    const theirs = await boxWithProvision(email);
+    for (const [by, body] of [
+      [organization, mine.body],
+      [other, theirs.body],
+    ] as const) {
+      await by.client.POST('/organizations/{oid}/boxes', {
+        params: { path: { oid: by.id } },
+        body,
+      });
+    }
+    const person = await server.signIn(email);
+    const keys = await newBoxKeys();
+    await person.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
+
+    const { data } = await organization.client.GET('/identities/public-keys', {
+      params: { query: { identifier: ` ${email.toUpperCase()} ` } },
+    });
+
+    expect(data?.identifier).toBe(email);
+    expect(data?.identity_public_key).toBe(keys.publicKey);
+    expect(data?.provisions.map((item) => item.public_key)).toEqual([
+      mine.provision.payload.public_key,
+    ]);
+  });
+
+  it('returns null and no provisions for an unknown address', async () => {
+    const { data } = await organization.client.GET('/identities/public-keys', {
+      params: { query: { identifier: 'unknown@example.com' } },
+    });
+
+    expect(data).toEqual({
+      identifier: 'unknown@example.com',
+      identity_public_key: null,
+      provisions: [],
+    });
+  });
+
+  it('rejects an invalid address with 422 naming the parameter', async () => {
+    const { response, error } = await organization.client.GET('/identities/public-keys', {
+      params: { query: { identifier: 'a@b@example.com' } },
+    });
+
+    expect(response.status).toBe(422);
+    expect(error?.errors?.[0]?.parameter).toBe('identifier');
+  });
+
+  it('rejects a missing identifier with 400', async () => {
+    const response = await server.fetch('/identities/public-keys', {
+      headers: { authorization: `Bearer ${organization.token}` },
+    });
+    const problem = (await response.json()) as { errors: unknown[] };
+
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([{ parameter: 'identifier', detail: 'is required' }]);
+  });
+});
