@@ -1,0 +1,147 @@
+import { CryptoError } from './errors.js';
+
+/**
+ * A Uint8Array over its own plain ArrayBuffer. Every byte array this package returns has
+ * this shape, never a Node.js Buffer and never a view into a caller's memory.
+ */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+/** Describes the type of a value for messages ("a string", "null"), never the value itself. */
+export function describeType(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+
+  if (Array.isArray(value)) {
+    return 'an array';
+  }
+
+  if (typeof value === 'object') {
+    const constructorName = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof constructorName === 'string' && constructorName !== ''
+      ? `an instance of ${constructorName}`
+      : 'an object';
+  }
+
+  return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
+}
+
+/** Formats a byte count for messages: "1 byte", "32 bytes". */
+export function formatByteCount(count: number): string {
+  return count === 1 ? '1 byte' : `${count} bytes`;
+}
+
+// `instanceof` fails for arrays made in another realm (an iframe, a worker, Node's vm), so
+// the tag check accepts those too. Node.js Buffer is a Uint8Array subclass and passes both.
+function isUint8Array(value: unknown): value is Uint8Array {
+  if (value instanceof Uint8Array) {
+    return true;
+  }
+
+  return (
+    ArrayBuffer.isView(value) &&
+    (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Uint8Array'
+  );
+}
+
+/**
+ * Throws unless `value` is a Uint8Array (a Buffer or any view, at any offset, is fine).
+ * The message names `name` and the received type, never the value.
+ */
+export function assertUint8Array(value: unknown, name: string): asserts value is Uint8Array {
+  if (!isUint8Array(value)) {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      `${name}: expected a Uint8Array, received ${describeType(value)}`,
+    );
+  }
+}
+
+/**
+ * Checks that `value` is a Uint8Array and returns a copy in a fresh plain Uint8Array, so
+ * that later changes to the caller's memory cannot change the result, and no step can
+ * write into the caller's memory.
+ */
+export function copyBytes(value: unknown, name: string): Bytes {
+  assertUint8Array(value, name);
+  return new Uint8Array(value);
+}
+
+/** Like {@link copyBytes}, and also requires exactly `length` bytes. */
+export function copyBytesOfLength(value: unknown, name: string, length: number): Bytes {
+  assertUint8Array(value, name);
+
+  if (value.length !== length) {
+    throw new CryptoError(
+      'ERR_INVALID_LENGTH',
+      `${name}: expected ${formatByteCount(length)}, received ${value.length}`,
+    );
+  }
+
+  return new Uint8Array(value);
+}
+
+/** Like {@link copyBytes}, and also requires at least `minLength` bytes. */
+export function copyBytesOfMinLength(value: unknown, name: string, minLength: number): Bytes {
+  assertUint8Array(value, name);
+
+  if (value.length < minLength) {
+    throw new CryptoError(
+      'ERR_INVALID_LENGTH',
+      `${name}: expected at least ${formatByteCount(minLength)}, received ${value.length}`,
+    );
+  }
+
+  return new Uint8Array(value);
+}
+
+/** Concatenates byte arrays into a new plain Uint8Array. */
+export function concatBytes(...parts: Uint8Array[]): Bytes {
+  let total = 0;
+  for (const part of parts) {
+    total += part.length;
+  }
+
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    result.set(part, offset);
+    offset += part.length;
+  }
+
+  return result;
+}
+
+/**
+ * Compares two byte arrays without an early exit on the first difference. Lengths are not
+ * secret here and are compared first.
+ */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) {
+    return false;
+  }
+
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) {
+    difference |= (a[i] as number) ^ (b[i] as number);
+  }
+
+  return difference === 0;
+}
+
+/** Returns whether every byte is zero, reading all bytes whatever their values. */
+export function isAllZero(bytes: Uint8Array): boolean {
+  let accumulator = 0;
+  for (const byte of bytes) {
+    accumulator |= byte;
+  }
+
+  return accumulator === 0;
+}
+
+/** Overwrites secret scratch buffers with zeros once they are no longer needed. */
+export function wipe(...buffers: Uint8Array[]): void {
+  for (const buffer of buffers) {
+    buffer.fill(0);
+  }
+}

@@ -1,0 +1,202 @@
+import { combine, split } from 'shamir-secret-sharing';
+
+import { type Bytes, copyBytesOfLength, copyBytesOfMinLength, equalBytes, wipe } from './bytes.js';
+import { CryptoError } from './errors.js';
+import { PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH, x25519PublicKey } from './x25519.js';
+
+/**
+ * Length in bytes of one share of a 32-byte secret key (44 base64url characters): the 32
+ * evaluated bytes followed by the 1-byte share index.
+ */
+export const SHARE_LENGTH = SECRET_KEY_LENGTH + 1;
+
+const MIN_SHARES = 2;
+const MAX_SHARES = 255;
+
+/** Options of {@link splitSecret}. */
+export interface SplitSecretOptions {
+  /** Number of shares to make, an integer from 2 to 255. Defaults to 2. */
+  shares?: number;
+  /** Number of shares needed to rebuild the secret, from 2 to `shares`. Defaults to 2. */
+  threshold?: number;
+}
+
+function checkCount(name: string, value: unknown, max: number, maxLabel: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_SHARES || value > max) {
+    const received = typeof value === 'number' ? String(value) : typeof value;
+    throw new CryptoError(
+      'ERR_INVALID_OPTION',
+      `${name}: expected an integer from ${MIN_SHARES} to ${maxLabel}, received ${received}`,
+    );
+  }
+
+  return value;
+}
+
+/**
+ * Splits a secret into shares with Shamir's secret sharing over GF(256) (package
+ * `shamir-secret-sharing`), so that any `threshold` shares rebuild it and fewer reveal
+ * nothing about it.
+ *
+ * @param secret - at least 1 byte; a 32-byte secret key gives 33-byte shares. Not modified.
+ * @param options - `shares` (default 2) and `threshold` (default 2), with
+ *   2 ≤ threshold ≤ shares ≤ 255.
+ * @returns `shares` new arrays of `secret.length + 1` bytes each. The last byte of each is
+ *   its share index, a distinct value from 1 to 255.
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad `secret`;
+ *   `ERR_INVALID_OPTION` for counts out of range.
+ * @example
+ * ```ts
+ * import { combineShares, splitSecret } from '@provisions/crypto';
+ *
+ * const [first, second, third] = await splitSecret(secretKey, { shares: 3, threshold: 2 });
+ * const rebuilt = await combineShares([third, first]);
+ * ```
+ */
+export async function splitSecret(
+  secret: Uint8Array,
+  options?: SplitSecretOptions,
+): Promise<Uint8Array[]> {
+  const shares = checkCount('options.shares', options?.shares ?? 2, MAX_SHARES, `${MAX_SHARES}`);
+  const threshold = checkCount(
+    'options.threshold',
+    options?.threshold ?? 2,
+    shares,
+    `options.shares (${shares})`,
+  );
+  const copy = copyBytesOfMinLength(secret, 'secret', 1);
+
+  try {
+    return await split(copy, shares, threshold);
+  } finally {
+    wipe(copy);
+  }
+}
+
+/**
+ * Checks a list of shares and copies each one. `shareLength` fixes the length of every
+ * share; without it, all must have the length of the first.
+ */
+function copyShares(shares: unknown, shareLength: number | undefined): Bytes[] {
+  if (!Array.isArray(shares)) {
+    throw new CryptoError('ERR_INVALID_TYPE', 'shares: expected an array of Uint8Array');
+  }
+
+  if (shares.length < MIN_SHARES || shares.length > MAX_SHARES) {
+    throw new CryptoError(
+      'ERR_INVALID_SHARES',
+      `shares: expected from ${MIN_SHARES} to ${MAX_SHARES} shares, received ${shares.length}`,
+    );
+  }
+
+  const copies: Bytes[] = [];
+  const positionByIndex = new Map<number, number>();
+
+  try {
+    for (const [position, share] of shares.entries()) {
+      const name = `shares[${position}]`;
+      const expectedLength = shareLength ?? copies[0]?.length;
+      const copy =
+        expectedLength === undefined
+          ? copyBytesOfMinLength(share, name, 2)
+          : copyBytesOfLength(share, name, expectedLength);
+      copies.push(copy);
+
+      const index = copy[copy.length - 1] as number;
+      if (index === 0) {
+        throw new CryptoError('ERR_INVALID_SHARES', `${name}: invalid share index 0`);
+      }
+
+      const earlier = positionByIndex.get(index);
+      if (earlier !== undefined) {
+        throw new CryptoError(
+          'ERR_INVALID_SHARES',
+          `${name}: duplicate share index, shares[${earlier}] has the same index`,
+        );
+      }
+      positionByIndex.set(index, position);
+    }
+  } catch (error) {
+    wipe(...copies);
+    throw error;
+  }
+
+  return copies;
+}
+
+/**
+ * Rebuilds a secret from shares made by {@link splitSecret}, in any order.
+ *
+ * Shamir's scheme cannot detect a wrong result: fewer shares than the threshold, or a
+ * modified share, give a different secret without an error. Use {@link recoverSecretKey}
+ * for secret keys, which checks the result against the expected public key.
+ *
+ * @param shares - 2 to 255 shares, all of the same length (at least 2 bytes) and with
+ *   distinct indexes. Not modified.
+ * @returns the secret, one byte shorter than each share.
+ * @throws CryptoError `ERR_INVALID_TYPE` if `shares` is not an array of Uint8Array;
+ *   `ERR_INVALID_LENGTH` if a share is shorter than 2 bytes or its length differs from
+ *   `shares[0]`; `ERR_INVALID_SHARES` for fewer than 2 or more than 255 shares, a duplicate
+ *   share index, or the index 0, which {@link splitSecret} never produces.
+ * @example
+ * ```ts
+ * import { combineShares } from '@provisions/crypto';
+ *
+ * const secret = await combineShares([userKeyShare, serverKeyShare]);
+ * ```
+ */
+export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
+  const copies = copyShares(shares, undefined);
+
+  try {
+    return await combine(copies);
+  } finally {
+    wipe(...copies);
+  }
+}
+
+/**
+ * Rebuilds an X25519 secret key from its shares and checks that it gives the expected
+ * public key, so that a wrong, modified or missing share is an error and never a wrong key.
+ *
+ * @param shares - 2 to 255 shares of `SHARE_LENGTH` (33) bytes with distinct indexes, in
+ *   any order. Not modified.
+ * @param expectedPublicKey - the 32-byte public key of the split secret key.
+ * @returns the 32-byte secret key.
+ * @throws CryptoError `ERR_KEY_MISMATCH` if the rebuilt key does not give
+ *   `expectedPublicKey`; `ERR_INVALID_TYPE`, `ERR_INVALID_LENGTH` or `ERR_INVALID_SHARES`
+ *   for malformed arguments, as in {@link combineShares}.
+ * @example
+ * ```ts
+ * import { recoverSecretKey } from '@provisions/crypto';
+ *
+ * const secretKey = await recoverSecretKey([userKeyShare, serverKeyShare], provisionPublicKey);
+ * ```
+ */
+export async function recoverSecretKey(
+  shares: Uint8Array[],
+  expectedPublicKey: Uint8Array,
+): Promise<Uint8Array> {
+  const expected = copyBytesOfLength(expectedPublicKey, 'expectedPublicKey', PUBLIC_KEY_LENGTH);
+  const copies = copyShares(shares, SHARE_LENGTH);
+
+  let secretKey: Bytes;
+  try {
+    const combined = await combine(copies);
+    secretKey = new Uint8Array(combined);
+    wipe(combined);
+  } finally {
+    wipe(...copies);
+  }
+
+  const publicKey = await x25519PublicKey(secretKey);
+  if (!equalBytes(publicKey, expected)) {
+    wipe(secretKey);
+    throw new CryptoError(
+      'ERR_KEY_MISMATCH',
+      'shares: the rebuilt secret key does not match expectedPublicKey; a share is wrong or modified, or fewer shares than the threshold were given',
+    );
+  }
+
+  return secretKey;
+}

@@ -1,0 +1,178 @@
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { decodeBase64Url, encodeBase64Url } from '../src/base64url.js';
+import { hashShare } from '../src/hash.js';
+import { decryptWithPassphrase, encryptWithPassphrase } from '../src/passphrase.js';
+import { SCRYPT_MIN_N } from '../src/passphrase-envelope.js';
+import { createProvision } from '../src/provision.js';
+import { open, seal } from '../src/seal.js';
+import { combineShares, recoverSecretKey, splitSecret } from '../src/shares.js';
+import {
+  generateKeyPair,
+  getPublicKey,
+  setX25519Backend,
+  type X25519Backend,
+} from '../src/x25519.js';
+
+// Node.js Buffer, read from the global so that the type checker needs no Node.js types.
+const NodeBuffer = (globalThis as unknown as { Buffer: { alloc(size: number): Uint8Array } })
+  .Buffer;
+
+/** Copies `bytes` into a Buffer. Buffer.alloc, unlike Buffer.from, never uses the shared pool. */
+function toBuffer(bytes: Uint8Array): Uint8Array {
+  const buffer = NodeBuffer.alloc(bytes.length);
+  buffer.set(bytes);
+  return buffer;
+}
+
+/** Copies `bytes` to byte offset 1 of a larger array, with guard bytes around, and returns that view. */
+function oddOffsetView(bytes: Uint8Array): Uint8Array {
+  const backing = new Uint8Array(bytes.length + 3).fill(0xa5);
+  backing.set(bytes, 1);
+  return backing.subarray(1, 1 + bytes.length);
+}
+
+/** Records an input together with its whole backing memory, to detect any write. */
+function snapshot(input: Uint8Array): () => void {
+  const before = new Uint8Array(input.buffer.slice(0));
+  return () => {
+    expect(new Uint8Array(input.buffer)).toEqual(before);
+  };
+}
+
+function expectPlainOwnArray(value: Uint8Array): void {
+  expect(Object.getPrototypeOf(value)).toBe(Uint8Array.prototype);
+  expect(value.byteOffset).toBe(0);
+  expect(value.buffer.byteLength).toBe(value.length);
+}
+
+type Variant = { name: string; wrap: (bytes: Uint8Array) => Uint8Array };
+
+const VARIANTS: Variant[] = [
+  { name: 'Buffer', wrap: toBuffer },
+  { name: 'odd-offset view', wrap: oddOffsetView },
+];
+
+afterAll(async () => {
+  await setX25519Backend('auto');
+});
+
+it('Buffer really is a Node.js Buffer here', () => {
+  const buffer = toBuffer(new Uint8Array(3));
+
+  expect(Object.getPrototypeOf(buffer)).not.toBe(Uint8Array.prototype);
+  expect(buffer).toBeInstanceOf(Uint8Array);
+});
+
+describe.each(VARIANTS)('inputs as $name', ({ wrap }) => {
+  describe.each(['webcrypto', 'noble'] as X25519Backend[])('with X25519 on %s', (backend) => {
+    it('getPublicKey and seal/open', async () => {
+      await setX25519Backend(backend);
+      const recipient = await generateKeyPair();
+      const secretKey = wrap(recipient.secretKey);
+      const publicKey = wrap(recipient.publicKey);
+      const message = wrap(new TextEncoder().encode('hello'));
+      const checks = [secretKey, publicKey, message].map(snapshot);
+
+      const derived = await getPublicKey(secretKey);
+      const sealed = await seal(message, publicKey);
+      const sealedInput = wrap(sealed);
+      checks.push(snapshot(sealedInput));
+      const opened = await open(sealedInput, secretKey);
+
+      expect(derived).toEqual(recipient.publicKey);
+      expect(new TextDecoder().decode(opened)).toBe('hello');
+      for (const output of [derived, sealed, opened]) {
+        expectPlainOwnArray(output);
+      }
+      for (const check of checks) {
+        check();
+      }
+    });
+  });
+
+  it('splitSecret, combineShares and recoverSecretKey', async () => {
+    const { secretKey, publicKey } = await generateKeyPair();
+    const secretInput = wrap(secretKey);
+    const checkSecret = snapshot(secretInput);
+
+    const shares = await splitSecret(secretInput, { shares: 3, threshold: 2 });
+    const shareInputs = shares.map(wrap);
+    const publicKeyInput = wrap(publicKey);
+    const checks = [...shareInputs, publicKeyInput].map(snapshot);
+    const combined = await combineShares(shareInputs.slice(1));
+    const recovered = await recoverSecretKey(shareInputs.slice(0, 2), publicKeyInput);
+
+    expect(combined).toEqual(secretKey);
+    expect(recovered).toEqual(secretKey);
+    for (const output of [...shares, combined, recovered]) {
+      expectPlainOwnArray(output);
+    }
+    checkSecret();
+    for (const check of checks) {
+      check();
+    }
+  });
+
+  it('hashShare and base64url', async () => {
+    const bytes = Uint8Array.from({ length: 33 }, (_, i) => i * 7);
+    const input = wrap(bytes);
+    const check = snapshot(input);
+
+    const digest = await hashShare(input);
+    const encoded = encodeBase64Url(input);
+    const decoded = decodeBase64Url(encoded, { length: 33 });
+
+    expect(digest).toEqual(await hashShare(bytes));
+    expect(encoded).toBe(encodeBase64Url(bytes));
+    expect(decoded).toEqual(bytes);
+    expectPlainOwnArray(digest);
+    expectPlainOwnArray(decoded);
+    check();
+  });
+
+  it('encryptWithPassphrase and decryptWithPassphrase', async () => {
+    const message = wrap(new TextEncoder().encode('keystore'));
+    const checks = [snapshot(message)];
+
+    const envelope = await encryptWithPassphrase(message, 'correct horse', {
+      scryptN: SCRYPT_MIN_N,
+    });
+    const envelopeInput = wrap(envelope);
+    checks.push(snapshot(envelopeInput));
+    const decrypted = await decryptWithPassphrase(envelopeInput, 'correct horse');
+
+    expect(new TextDecoder().decode(decrypted)).toBe('keystore');
+    expectPlainOwnArray(envelope);
+    expectPlainOwnArray(decrypted);
+    for (const check of checks) {
+      check();
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('of generateKeyPair and createProvision are plain arrays', async () => {
+    const keyPair = await generateKeyPair();
+    const provision = await createProvision();
+
+    for (const output of [
+      keyPair.secretKey,
+      keyPair.publicKey,
+      provision.secretKey,
+      provision.publicKey,
+      provision.userKeyShare,
+    ]) {
+      expectPlainOwnArray(output);
+    }
+  });
+
+  it('are not views of the caller input', async () => {
+    const share = Uint8Array.from({ length: 33 }, (_, i) => i + 1);
+
+    const decoded = decodeBase64Url(encodeBase64Url(share));
+    decoded[0] = 0xff;
+
+    expect(share[0]).toBe(1);
+  });
+});

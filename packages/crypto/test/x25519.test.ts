@@ -1,0 +1,267 @@
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import fc from 'fast-check';
+import sodium from 'libsodium-wrappers';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { CryptoError } from '../src/errors.js';
+import {
+  generateKeyPair,
+  getPublicKey,
+  getX25519Backend,
+  PUBLIC_KEY_LENGTH,
+  SECRET_KEY_LENGTH,
+  setX25519Backend,
+  type X25519Backend,
+  x25519SharedSecret,
+} from '../src/x25519.js';
+import { LOW_ORDER_POINTS, LOW_ORDER_POINTS_HIGH_BIT } from './vectors/low-order-points.js';
+import { DIFFIE_HELLMAN_VECTOR, ITERATED_VECTORS, SCALAR_MULT_VECTORS } from './vectors/rfc7748.js';
+
+const BACKENDS: X25519Backend[] = ['webcrypto', 'noble'];
+
+async function scalarMult(scalar: Uint8Array, u: Uint8Array): Promise<Uint8Array> {
+  return x25519SharedSecret(new Uint8Array(scalar), new Uint8Array(u), 'u');
+}
+
+beforeAll(async () => {
+  await sodium.ready;
+});
+
+afterAll(async () => {
+  await setX25519Backend('auto');
+});
+
+describe('backend selection', () => {
+  it('picks WebCrypto on Node.js 20', async () => {
+    await setX25519Backend('auto');
+
+    expect(await getX25519Backend()).toBe('webcrypto');
+  });
+
+  it('forces each backend', async () => {
+    expect(await setX25519Backend('noble')).toBe('noble');
+    expect(await getX25519Backend()).toBe('noble');
+
+    expect(await setX25519Backend('webcrypto')).toBe('webcrypto');
+    expect(await getX25519Backend()).toBe('webcrypto');
+  });
+
+  it('rejects an unknown backend name', async () => {
+    const attempt = setX25519Backend('openssl' as X25519Backend);
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: "backend: expected 'webcrypto', 'noble' or 'auto', received openssl",
+    });
+  });
+});
+
+describe.each(BACKENDS)('X25519 on %s', (backend) => {
+  beforeAll(async () => {
+    await setX25519Backend(backend);
+  });
+
+  it.each(SCALAR_MULT_VECTORS)('RFC 7748 §5.2 vector $output', async (vector) => {
+    const output = await scalarMult(hexToBytes(vector.scalar), hexToBytes(vector.u));
+
+    expect(bytesToHex(output)).toBe(vector.output);
+  });
+
+  it.each(ITERATED_VECTORS)('RFC 7748 §5.2 after $iterations iterations', async (vector) => {
+    let k: Uint8Array = hexToBytes(
+      '0900000000000000000000000000000000000000000000000000000000000000',
+    );
+    let u = k;
+
+    for (let i = 0; i < vector.iterations; i++) {
+      const next = await scalarMult(k, u);
+      u = k;
+      k = next;
+    }
+
+    expect(bytesToHex(k)).toBe(vector.output);
+  });
+
+  it('RFC 7748 §6.1 Alice and Bob', async () => {
+    const vector = DIFFIE_HELLMAN_VECTOR;
+    const aliceSecretKey = hexToBytes(vector.aliceSecretKey);
+    const bobSecretKey = hexToBytes(vector.bobSecretKey);
+
+    expect(bytesToHex(await getPublicKey(aliceSecretKey))).toBe(vector.alicePublicKey);
+    expect(bytesToHex(await getPublicKey(bobSecretKey))).toBe(vector.bobPublicKey);
+
+    const aliceShared = await scalarMult(aliceSecretKey, hexToBytes(vector.bobPublicKey));
+    const bobShared = await scalarMult(bobSecretKey, hexToBytes(vector.alicePublicKey));
+    expect(bytesToHex(aliceShared)).toBe(vector.sharedSecret);
+    expect(bytesToHex(bobShared)).toBe(vector.sharedSecret);
+  });
+
+  it('generateKeyPair matches libsodium crypto_scalarmult_base', async () => {
+    const { secretKey, publicKey } = await generateKeyPair();
+
+    expect(secretKey).toHaveLength(SECRET_KEY_LENGTH);
+    expect(publicKey).toHaveLength(PUBLIC_KEY_LENGTH);
+    expect(bytesToHex(publicKey)).toBe(bytesToHex(sodium.crypto_scalarmult_base(secretKey)));
+  });
+
+  it('generateKeyPair returns fresh random keys', async () => {
+    const first = await generateKeyPair();
+    const second = await generateKeyPair();
+
+    expect(bytesToHex(first.secretKey)).not.toBe(bytesToHex(second.secretKey));
+  });
+
+  it.each([...LOW_ORDER_POINTS, ...LOW_ORDER_POINTS_HIGH_BIT])(
+    'rejects low-order point %s',
+    async (hex) => {
+      const point = hexToBytes(hex);
+      const { secretKey } = await generateKeyPair();
+
+      // Independent check that the listed value is low-order.
+      expect(() => sodium.crypto_scalarmult(secretKey, point)).toThrow();
+
+      const attempt = x25519SharedSecret(new Uint8Array(secretKey), point, 'peerPublicKey');
+      await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+      await expect(attempt).rejects.toMatchObject({
+        code: 'ERR_LOW_ORDER_POINT',
+        message: 'peerPublicKey: low-order point, the X25519 shared secret would be all zeros',
+      });
+    },
+  );
+});
+
+describe('WebCrypto and noble agree', () => {
+  it('on public keys and shared secrets of random inputs', async () => {
+    const key = fc.uint8Array({ minLength: 32, maxLength: 32 });
+
+    await fc.assert(
+      fc.asyncProperty(key, key, async (secretKey, peerSecretKey) => {
+        const results: Record<X25519Backend, string[]> = { webcrypto: [], noble: [] };
+
+        for (const backend of BACKENDS) {
+          await setX25519Backend(backend);
+          const publicKey = await getPublicKey(secretKey);
+          const peerPublicKey = await getPublicKey(peerSecretKey);
+          const shared = await scalarMult(secretKey, peerPublicKey);
+          results[backend] = [bytesToHex(publicKey), bytesToHex(shared)];
+        }
+
+        expect(results.webcrypto).toEqual(results.noble);
+        expect(results.noble[0]).toBe(bytesToHex(sodium.crypto_scalarmult_base(secretKey)));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('on arbitrary u-coordinates, including bit 255 set', async () => {
+    const bytes = fc.uint8Array({ minLength: 32, maxLength: 32 });
+
+    await fc.assert(
+      fc.asyncProperty(bytes, bytes, async (secretKey, u) => {
+        const outputs: string[] = [];
+
+        for (const backend of BACKENDS) {
+          await setX25519Backend(backend);
+          outputs.push(bytesToHex(await scalarMult(secretKey, u)));
+        }
+
+        expect(outputs[0]).toBe(outputs[1]);
+        expect(outputs[0]).toBe(bytesToHex(sodium.crypto_scalarmult(secretKey, u)));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('platform without WebCrypto X25519', () => {
+  const platformCrypto = globalThis.crypto;
+  const getRandomValues = platformCrypto.getRandomValues.bind(platformCrypto);
+  const aliceSecretKey = hexToBytes(DIFFIE_HELLMAN_VECTOR.aliceSecretKey);
+
+  afterEach(async () => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+    await setX25519Backend('auto');
+  });
+
+  it('falls back to noble when crypto.subtle is missing', async () => {
+    vi.stubGlobal('crypto', { getRandomValues });
+    vi.resetModules();
+    const fresh = await import('../src/x25519.js');
+
+    expect(await fresh.getX25519Backend()).toBe('noble');
+    expect(bytesToHex(await fresh.getPublicKey(aliceSecretKey))).toBe(
+      DIFFIE_HELLMAN_VECTOR.alicePublicKey,
+    );
+    await expect(fresh.setX25519Backend('webcrypto')).rejects.toMatchObject({
+      code: 'ERR_WEBCRYPTO_FAILED',
+    });
+  });
+
+  it('falls back to noble when WebCrypto rejects X25519', async () => {
+    const notSupported = () => Promise.reject(new DOMException('X25519', 'NotSupportedError'));
+    vi.stubGlobal('crypto', {
+      getRandomValues,
+      subtle: { importKey: notSupported, deriveBits: notSupported },
+    });
+    vi.resetModules();
+    const fresh = await import('../src/x25519.js');
+
+    expect(await fresh.getX25519Backend()).toBe('noble');
+    expect(bytesToHex(await fresh.getPublicKey(aliceSecretKey))).toBe(
+      DIFFIE_HELLMAN_VECTOR.alicePublicKey,
+    );
+  });
+
+  it('forced noble makes no WebCrypto call', async () => {
+    await setX25519Backend('noble');
+    const failing = () => Promise.reject(new Error('WebCrypto must not be called'));
+    vi.stubGlobal('crypto', {
+      getRandomValues,
+      subtle: { importKey: failing, deriveBits: failing },
+    });
+
+    expect(bytesToHex(await getPublicKey(aliceSecretKey))).toBe(
+      DIFFIE_HELLMAN_VECTOR.alicePublicKey,
+    );
+  });
+
+  it('forced WebCrypto reports a platform failure', async () => {
+    await setX25519Backend('webcrypto');
+    const failing = () => Promise.reject(new Error('platform failure'));
+    vi.stubGlobal('crypto', {
+      getRandomValues,
+      subtle: { importKey: failing, deriveBits: failing },
+    });
+
+    const attempt = getPublicKey(aliceSecretKey);
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_WEBCRYPTO_FAILED',
+      message: 'X25519: the WebCrypto operation failed',
+    });
+  });
+});
+
+describe('getPublicKey input checks', () => {
+  it('rejects a 31-byte secret key', async () => {
+    const attempt = getPublicKey(new Uint8Array(31));
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_INVALID_LENGTH',
+      message: 'secretKey: expected 32 bytes, received 31',
+    });
+  });
+
+  it('rejects a string secret key', async () => {
+    const attempt = getPublicKey('secret' as unknown as Uint8Array);
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_INVALID_TYPE',
+      message: 'secretKey: expected a Uint8Array, received a string',
+    });
+  });
+});
