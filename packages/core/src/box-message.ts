@@ -1,0 +1,90 @@
+import { decodeBase64Url, encodeBase64Url, open, seal } from '@provisions/crypto';
+
+import { RecipientError } from './recipient-error.js';
+
+/**
+ * Largest message in UTF-8 bytes that fits the API's 350,000-character limit
+ * on a sealed box: 350,000 base64url characters carry 262,500 bytes, and
+ * sealing adds 48.
+ */
+export const MAX_MESSAGE_BYTES = 262_452;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The `content` of a `msg.text` event. */
+export interface TextMessageContent {
+  /** The UTF-8 text sealed to the box public key, as unpadded base64url. */
+  encrypted: string;
+  /** The box public key, 43 base64url characters. */
+  public_key: string;
+}
+
+/**
+ * Seals a text message to a box public key, ready to post as a `msg.text` event.
+ *
+ * @param text - the message; its UTF-8 form is at most {@link MAX_MESSAGE_BYTES} bytes.
+ * @param boxPublicKey - the 32-byte box public key.
+ * @throws RangeError if the text is longer than {@link MAX_MESSAGE_BYTES} bytes.
+ */
+export async function sealTextMessage(
+  text: string,
+  boxPublicKey: Uint8Array,
+): Promise<TextMessageContent> {
+  const plaintext = utf8Encoder.encode(text);
+  if (plaintext.length > MAX_MESSAGE_BYTES) {
+    throw new RangeError(
+      `message: expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8, received ${plaintext.length}`,
+    );
+  }
+
+  const sealed = await seal(plaintext, boxPublicKey);
+
+  return { encrypted: encodeBase64Url(sealed), public_key: encodeBase64Url(boxPublicKey) };
+}
+
+/**
+ * Opens a `msg.text` event with the box secret key and decodes its text.
+ *
+ * @param content - the event content.
+ * @param boxPublicKey - the box public key as the server reports it, 43 characters.
+ * @param boxSecretKey - the 32-byte box secret key.
+ * @param eventId - the event id, for error messages.
+ * @returns the message text.
+ * @throws RecipientError `ERR_INVALID_MESSAGE` if the message was sealed to
+ *   another key, cannot be opened, or is not valid UTF-8.
+ */
+export async function openTextMessage(
+  content: TextMessageContent,
+  boxPublicKey: string,
+  boxSecretKey: Uint8Array,
+  eventId: string,
+): Promise<string> {
+  if (content.public_key !== boxPublicKey) {
+    throw new RecipientError(
+      'ERR_INVALID_MESSAGE',
+      `message ${eventId} is sealed to another public key than its box's`,
+    );
+  }
+
+  let plaintext: Uint8Array;
+  try {
+    plaintext = await open(decodeBase64Url(content.encrypted, { name: 'encrypted' }), boxSecretKey);
+  } catch (cause) {
+    throw new RecipientError(
+      'ERR_INVALID_MESSAGE',
+      `message ${eventId} cannot be opened with the box key: it is damaged or was sealed to another key`,
+      { cause },
+    );
+  }
+
+  try {
+    return utf8Decoder.decode(plaintext);
+  } catch (cause) {
+    throw new RecipientError('ERR_INVALID_MESSAGE', `message ${eventId} is not valid UTF-8 text`, {
+      cause,
+    });
+  } finally {
+    plaintext.fill(0);
+  }
+}

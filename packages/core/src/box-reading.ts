@@ -1,0 +1,132 @@
+import { type ApiClient, type CryptoAction, unwrap } from '@provisions/api';
+import { encodeBase64Url, getPublicKey } from '@provisions/crypto';
+
+import { openTextMessage } from './box-message.js';
+import { openInvitation } from './invitation-data.js';
+import { collectPages, PAGE_LIMIT } from './pagination.js';
+import { RecipientError } from './recipient-error.js';
+
+/** A decrypted text message of a box. */
+export interface ReceivedMessage {
+  /** Event id. */
+  id: string;
+  /** The decrypted text. */
+  text: string;
+  /** RFC 3339 time the server received the message. */
+  createdAt: string;
+}
+
+/** A box the person joined, with its decrypted messages, oldest first. */
+export interface ReceivedBox {
+  /** Box id. */
+  id: string;
+  /** Box title; titles are not encrypted. */
+  title: string;
+  /** The box's `msg.text` events, decrypted. */
+  messages: ReceivedMessage[];
+}
+
+/**
+ * Lists every crypto action addressed to the signed-in person and sealed to
+ * `encryptionPublicKey`, following pagination, oldest first.
+ *
+ * @param client - a client signed in as the person.
+ * @param encryptionPublicKey - the identity or provision public key, 43 base64url characters.
+ * @throws ApiError from `@provisions/api` when a request fails.
+ */
+export async function listCryptoActions(
+  client: ApiClient,
+  encryptionPublicKey: string,
+): Promise<CryptoAction[]> {
+  return collectPages(async (cursor) => {
+    const result = await client.GET('/crypto/actions', {
+      params: { query: { encryption_public_key: encryptionPublicKey, cursor, limit: PAGE_LIMIT } },
+    });
+    return unwrap(result);
+  }, 'crypto actions');
+}
+
+/**
+ * Opens each invitation with `secretKey`, joins its box and decrypts the
+ * box's messages. A box with several invitations is read once.
+ *
+ * Before joining, the box secret key from the invitation must give the box
+ * public key that the server reports, so an invitation carrying another box's
+ * key is rejected instead of read as this box.
+ *
+ * @param client - a client signed in as the person.
+ * @param actions - crypto actions sealed to the public key of `secretKey`.
+ * @param secretKey - the 32-byte identity or provision secret key.
+ * @returns the boxes in the order of their first invitation.
+ * @throws RecipientError `ERR_INVALID_INVITATION`, `ERR_BOX_KEY_MISMATCH` or
+ *   `ERR_INVALID_MESSAGE`; ApiError when a request fails.
+ */
+export async function readInvitedBoxes(
+  client: ApiClient,
+  actions: readonly CryptoAction[],
+  secretKey: Uint8Array,
+): Promise<ReceivedBox[]> {
+  const boxes: ReceivedBox[] = [];
+  const readBoxIds = new Set<string>();
+
+  for (const action of actions) {
+    if (readBoxIds.has(action.box_id)) {
+      continue;
+    }
+    readBoxIds.add(action.box_id);
+
+    const boxSecretKey = await openInvitation(action.encrypted, secretKey, action.id);
+    try {
+      boxes.push(await readBox(client, action.box_id, boxSecretKey));
+    } finally {
+      boxSecretKey.fill(0);
+    }
+  }
+
+  return boxes;
+}
+
+async function readBox(
+  client: ApiClient,
+  boxId: string,
+  boxSecretKey: Uint8Array,
+): Promise<ReceivedBox> {
+  const box = unwrap(await client.GET('/boxes/{id}', { params: { path: { id: boxId } } }));
+
+  const derivedPublicKey = encodeBase64Url(await getPublicKey(boxSecretKey));
+  if (derivedPublicKey !== box.public_key) {
+    throw new RecipientError(
+      'ERR_BOX_KEY_MISMATCH',
+      `box ${boxId}: the key in its invitation does not match the box public key the server reports, so the box was not opened; ask the sender to invite you again`,
+    );
+  }
+
+  unwrap(
+    await client.POST('/boxes/{id}/events', {
+      params: { path: { id: boxId } },
+      body: { type: 'member.join' },
+    }),
+  );
+
+  const events = await collectPages(async (cursor) => {
+    const result = await client.GET('/boxes/{id}/events', {
+      params: { path: { id: boxId }, query: { cursor, limit: PAGE_LIMIT } },
+    });
+    return unwrap(result);
+  }, `events of box ${boxId}`);
+
+  const messages: ReceivedMessage[] = [];
+  for (const event of events) {
+    if (event.type !== 'msg.text') {
+      continue;
+    }
+    if (event.content === null) {
+      throw new RecipientError('ERR_INVALID_MESSAGE', `message ${event.id} has no content`);
+    }
+
+    const text = await openTextMessage(event.content, box.public_key, boxSecretKey, event.id);
+    messages.push({ id: event.id, text, createdAt: event.created_at });
+  }
+
+  return { id: box.id, title: box.title, messages };
+}

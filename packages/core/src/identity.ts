@@ -1,0 +1,41 @@
+import { type ApiClient, unwrap } from '@provisions/api';
+import { encodeBase64Url, getPublicKey } from '@provisions/crypto';
+
+import { RecipientError } from './recipient-error.js';
+
+/**
+ * Registers the public key of `secretKey` as the signed-in person's identity
+ * public key, unless it is registered already. From then on organizations
+ * seal boxes to it directly and send no invitation link.
+ *
+ * @param options.client - a client signed in as the person.
+ * @param options.secretKey - the person's 32-byte identity secret key; it is
+ *   never sent.
+ * @returns the public key (43 base64url characters) and whether this call
+ *   registered it.
+ * @throws RecipientError `ERR_IDENTITY_KEY_MISMATCH` if the account has
+ *   another identity public key; ApiError when a request fails.
+ */
+export async function registerIdentityKey(options: {
+  client: ApiClient;
+  secretKey: Uint8Array;
+}): Promise<{ publicKey: string; registered: boolean }> {
+  const { client } = options;
+  const publicKey = encodeBase64Url(await getPublicKey(options.secretKey));
+
+  const identity = unwrap(await client.GET('/identities/me'));
+  if (identity.public_key === publicKey) {
+    return { publicKey, registered: false };
+  }
+
+  if (identity.public_key !== null) {
+    throw new RecipientError(
+      'ERR_IDENTITY_KEY_MISMATCH',
+      `the account ${identity.email} already has another identity public key (${identity.public_key}); use its secret key`,
+    );
+  }
+
+  unwrap(await client.PUT('/identities/me/public-key', { body: { public_key: publicKey } }));
+
+  return { publicKey, registered: true };
+}

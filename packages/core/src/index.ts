@@ -1,0 +1,51 @@
+/**
+ * Organization and recipient flows of crypto provisions: send end-to-end
+ * encrypted boxes to people who may have no account yet, and open them with
+ * an invitation link. This entry point runs in browsers and in Node.js; the
+ * passphrase-encrypted file keystore is in `@provisions/core/keystore`.
+ *
+ * @packageDocumentation
+ */
+
+export { MAX_MESSAGE_BYTES } from './box-message.js';
+export type { ReceivedBox, ReceivedMessage } from './box-reading.js';
+export { registerIdentityKey } from './identity.js';
+export {
+  ENCODED_SHARE_LENGTH,
+  formatInvitationLink,
+  INVITATION_FRAGMENT_PREFIX,
+  INVITATION_LINK_PATH,
+  type InvitationLink,
+  InvitationLinkError,
+  type InvitationLinkErrorReason,
+  parseInvitationLink,
+} from './link.js';
+export {
+  type BoxContent,
+  connectOrganization,
+  DeliveryError,
+  type DeliveryErrorCode,
+  MAX_BOX_TITLE_LENGTH,
+  type OrganizationConnection,
+  revokeProvision,
+  type SendBoxesResult,
+  sendBoxes,
+} from './organization.js';
+export {
+  KeystoreError,
+  type KeystoreErrorCode,
+  MemoryKeystore,
+  type ProvisionKeystore,
+  type ProvisionKeystoreEntry,
+  validateKeystoreEntry,
+} from './provision-keystore.js';
+export { ProvisionsError } from './provisions-error.js';
+export {
+  type IdentityBoxes,
+  type RedeemedInvitation,
+  readBoxesWithIdentityKey,
+  redeemInvitation,
+  requestEmailCode,
+  signIn,
+} from './recipient.js';
+export { RecipientError, type RecipientErrorCode } from './recipient-error.js';

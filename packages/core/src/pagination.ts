@@ -1,0 +1,42 @@
+/** One page of a cursor-paginated list, as the API returns it. */
+export interface Page<T> {
+  items: T[];
+  /** The cursor of the next page, or null on the last page. */
+  next_cursor: string | null;
+}
+
+/** Items the API returns per page when the flows list everything; the API maximum. */
+export const PAGE_LIMIT = 100;
+
+/**
+ * Fetches every page of a cursor-paginated list and returns all items in order.
+ *
+ * @param fetchPage - requests one page; `cursor` is undefined for the first.
+ * @param listName - what is listed, for the error message.
+ * @throws Error if the server returns a cursor it returned before, which would
+ *   loop forever.
+ */
+export async function collectPages<T>(
+  fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
+  listName: string,
+): Promise<T[]> {
+  const items: T[] = [];
+  const seenCursors = new Set<string>();
+  let cursor: string | undefined;
+
+  for (;;) {
+    const page = await fetchPage(cursor);
+    items.push(...page.items);
+
+    if (page.next_cursor === null) {
+      return items;
+    }
+
+    if (seenCursors.has(page.next_cursor)) {
+      throw new Error(`listing ${listName} failed: the server returned the same page cursor twice`);
+    }
+
+    seenCursors.add(page.next_cursor);
+    cursor = page.next_cursor;
+  }
+}

@@ -1,0 +1,53 @@
+import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
+import { describe, expect, it } from 'vitest';
+
+import { MAX_MESSAGE_BYTES, openTextMessage, sealTextMessage } from '../src/box-message.js';
+
+describe('text messages', () => {
+  it('round-trips UTF-8 text through the box key', async () => {
+    const box = await generateKeyPair();
+    const text = 'Grüße, 你好, 👋\nsecond line';
+
+    const content = await sealTextMessage(text, box.publicKey);
+
+    expect(content.public_key).toBe(encodeBase64Url(box.publicKey));
+    expect(await openTextMessage(content, content.public_key, box.secretKey, 'event-1')).toBe(text);
+  });
+
+  it('accepts messages up to the limit', async () => {
+    const box = await generateKeyPair();
+
+    const content = await sealTextMessage('x'.repeat(MAX_MESSAGE_BYTES), box.publicKey);
+
+    expect(content.encrypted.length).toBeLessThanOrEqual(350_000);
+    await expect(sealTextMessage('x'.repeat(MAX_MESSAGE_BYTES + 1), box.publicKey)).rejects.toThrow(
+      RangeError,
+    );
+  });
+
+  it('rejects a message that names another box key', async () => {
+    const box = await generateKeyPair();
+    const other = await generateKeyPair();
+    const content = await sealTextMessage('hello', box.publicKey);
+
+    const attempt = openTextMessage(
+      content,
+      encodeBase64Url(other.publicKey),
+      box.secretKey,
+      'event-2',
+    );
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_MESSAGE' });
+    await expect(attempt).rejects.toThrow('message event-2 is sealed to another public key');
+  });
+
+  it('rejects a message that does not open with the box key', async () => {
+    const box = await generateKeyPair();
+    const other = await generateKeyPair();
+    const content = await sealTextMessage('hello', other.publicKey);
+
+    const attempt = openTextMessage(content, content.public_key, box.secretKey, 'event-3');
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_MESSAGE' });
+  });
+});

@@ -1,0 +1,51 @@
+import { encodeBase64Url, generateKeyPair, open } from '@provisions/crypto';
+import { describe, expect, it } from 'vitest';
+
+import { openInvitation, sealInvitation } from '../src/invitation-data.js';
+import { RecipientError } from '../src/recipient-error.js';
+
+describe('sealInvitation', () => {
+  it('seals exactly {"box_secret_key": …} to the recipient key', async () => {
+    const recipient = await generateKeyPair();
+    const box = await generateKeyPair();
+
+    const sealed = await sealInvitation(box.secretKey, recipient.publicKey);
+    const plaintext = new TextDecoder().decode(
+      await open(Uint8Array.from(Buffer.from(sealed, 'base64url')), recipient.secretKey),
+    );
+
+    expect(plaintext).toBe(`{"box_secret_key":"${encodeBase64Url(box.secretKey)}"}`);
+  });
+});
+
+describe('openInvitation', () => {
+  it('returns the box secret key', async () => {
+    const recipient = await generateKeyPair();
+    const box = await generateKeyPair();
+    const sealed = await sealInvitation(box.secretKey, recipient.publicKey);
+
+    expect(await openInvitation(sealed, recipient.secretKey, 'action-1')).toEqual(box.secretKey);
+  });
+
+  it('rejects another key with one message that names the action', async () => {
+    const recipient = await generateKeyPair();
+    const other = await generateKeyPair();
+    const box = await generateKeyPair();
+    const sealed = await sealInvitation(box.secretKey, recipient.publicKey);
+
+    const attempt = openInvitation(sealed, other.secretKey, 'action-2');
+
+    await expect(attempt).rejects.toBeInstanceOf(RecipientError);
+    await expect(attempt).rejects.toThrow('crypto action action-2 cannot be opened with this key');
+  });
+
+  it('rejects a truncated invitation', async () => {
+    const recipient = await generateKeyPair();
+    const box = await generateKeyPair();
+    const sealed = await sealInvitation(box.secretKey, recipient.publicKey);
+
+    const attempt = openInvitation(sealed.slice(0, 60), recipient.secretKey, 'action-3');
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_INVITATION' });
+  });
+});

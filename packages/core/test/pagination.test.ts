@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+
+import { collectPages, type Page } from '../src/pagination.js';
+
+describe('collectPages', () => {
+  it('follows cursors until the last page', async () => {
+    const pages: Record<string, Page<number>> = {
+      start: { items: [1, 2], next_cursor: 'b' },
+      b: { items: [3], next_cursor: 'c' },
+      c: { items: [], next_cursor: 'd' },
+      d: { items: [4], next_cursor: null },
+    };
+    const requested: (string | undefined)[] = [];
+
+    const items = await collectPages(async (cursor) => {
+      requested.push(cursor);
+      return pages[cursor ?? 'start'] as Page<number>;
+    }, 'numbers');
+
+    expect(items).toEqual([1, 2, 3, 4]);
+    expect(requested).toEqual([undefined, 'b', 'c', 'd']);
+  });
+
+  it('stops when the server repeats a cursor', async () => {
+    const attempt = collectPages(async () => ({ items: [1], next_cursor: 'same' }), 'numbers');
+
+    await expect(attempt).rejects.toThrow(
+      'listing numbers failed: the server returned the same page cursor twice',
+    );
+  });
+});
