@@ -1,0 +1,25 @@
+/** Exit code of a command that failed. */
+export const EXIT_FAILURE = 1;
+
+/** Exit code of a command given bad usage: a missing or invalid option, an invalid manifest. */
+export const EXIT_USAGE = 2;
+
+/**
+ * An error the CLI reports as one line on stderr, then exits with `exitCode`.
+ * The message must not contain a secret (link, share, code, token, passphrase).
+ */
+export class CliError extends Error {
+  /** {@link EXIT_FAILURE} or {@link EXIT_USAGE}. */
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number = EXIT_FAILURE, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Creates a {@link CliError} for bad usage, which exits with {@link EXIT_USAGE}. */
+export function usageError(message: string): CliError {
+  return new CliError(message, EXIT_USAGE);
+}

@@ -1,0 +1,247 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { isApiError } from '@provisions/api';
+import {
+  connectOrganization,
+  readBoxesWithIdentityKey,
+  redeemInvitation,
+  registerIdentityKey,
+  sendBoxes,
+} from '@provisions/core';
+import { type RunningServer, startServer } from '@provisions/server';
+
+import { CliError } from '../cli-error.js';
+import {
+  ensurePrivateDirectory,
+  loadDemoPort,
+  loadOrCreateIdentityKey,
+  loadOrCreateOrganization,
+  loadOrCreatePassphrase,
+  saveDemoPort,
+} from '../demo-files.js';
+import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
+import { type Manifest, readManifest } from '../manifest.js';
+import { signInThroughOutbox } from '../outbox-sign-in.js';
+import { printJson, printLines } from '../output.js';
+import {
+  type DeliverySummary,
+  formatDelivery,
+  formatOpenedBoxes,
+  type OpenedSummary,
+  summarizeDelivery,
+  summarizeOpened,
+} from '../summary.js';
+
+/** The manifest the demo sends, checked in beside the CLI. */
+export const EXAMPLE_MANIFEST_PATH = fileURLToPath(
+  new URL('../../examples/manifest.json', import.meta.url),
+);
+
+/** File in the data directory that receives the demo server's JSON log lines. */
+export const SERVER_LOG_FILE_NAME = 'server.log';
+
+/** Options of `provisions demo`, as commander parses them. */
+export interface DemoOptions {
+  dataDir: string;
+  fresh?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Runs `provisions demo`: starts a server in this process, sends the boxes of
+ * the example manifest, then opens them as each recipient would.
+ *
+ * The first recipient of the manifest gets an account with an identity key,
+ * so their boxes are auto-invited; the others get one invitation link each.
+ * State is kept in the data directory, so a second run reuses the
+ * organization, the keystore and each recipient's link.
+ */
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const dataDir = resolve(options.dataDir);
+  if (options.fresh === true) {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  await ensurePrivateDirectory(dataDir);
+
+  const manifest = await readManifest(EXAMPLE_MANIFEST_PATH);
+  const serverDataDir = join(dataDir, 'server');
+  const serverLog = createWriteStream(join(dataDir, SERVER_LOG_FILE_NAME), {
+    flags: 'a',
+    mode: 0o600,
+  });
+
+  try {
+    const server = await startDemoServer(dataDir, serverDataDir, serverLog);
+    try {
+      await runDemoAgainst(server.url, serverDataDir, dataDir, manifest, options.json === true);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await new Promise((resolve) => serverLog.end(resolve));
+  }
+}
+
+/**
+ * Starts the demo server on the port of the previous run, so links printed
+ * then still work, or on a free port the first time or when that port is
+ * taken.
+ */
+async function startDemoServer(
+  dataDir: string,
+  serverDataDir: string,
+  serverLog: Writable,
+): Promise<RunningServer> {
+  const options = {
+    dataDir: serverDataDir,
+    host: '127.0.0.1',
+    logger: { level: 'info', stream: serverLog },
+  } as const;
+
+  const previousPort = await loadDemoPort(dataDir);
+  let server: RunningServer | undefined;
+  if (previousPort !== undefined) {
+    try {
+      server = await startServer({ ...options, port: previousPort });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw cause;
+      }
+      process.stderr.write(
+        `port ${previousPort} of the previous run is taken, so the links of this run start with another address\n`,
+      );
+    }
+  }
+  server ??= await startServer({ ...options, port: 0 });
+
+  await saveDemoPort(dataDir, Number(new URL(server.url).port));
+  return server;
+}
+
+async function runDemoAgainst(
+  serverUrl: string,
+  serverDataDir: string,
+  dataDir: string,
+  manifest: Manifest,
+  json: boolean,
+): Promise<void> {
+  const outboxPath = join(serverDataDir, 'outbox.jsonl');
+  const shown = (path: string) => relative(process.cwd(), path) || '.';
+  const notes: string[] = [
+    `Demo server: ${serverUrl} (data in ${shown(dataDir)}, log in ${shown(join(dataDir, SERVER_LOG_FILE_NAME))})`,
+  ];
+
+  const {
+    organization,
+    origin: organizationOrigin,
+    path: organizationPath,
+  } = await loadOrCreateOrganization(dataDir, serverDataDir);
+  notes.push(
+    `Organization ${organization.id}: ${organizationOrigin === 'created' ? 'created' : 'reused'}, credentials in ${shown(organizationPath)}`,
+  );
+
+  const passphrase = await loadOrCreatePassphrase(dataDir);
+  notes.push(
+    passphrase.origin === 'environment'
+      ? `Keystore passphrase: from ${PASSPHRASE_ENV}`
+      : `Keystore passphrase: ${passphrase.origin === 'created' ? 'generated in' : 'read from'} ${shown(passphrase.path)}; a real operator supplies their own in ${PASSPHRASE_ENV}`,
+  );
+
+  const accountHolder = (manifest.recipients[0] as Manifest['recipients'][number]).email;
+  const identity = await loadOrCreateIdentityKey(dataDir, accountHolder);
+  const accountClient = await signInForDemo(serverUrl, outboxPath, accountHolder);
+  const registration = await registerIdentityKey({
+    client: accountClient,
+    secretKey: identity.secretKey,
+  });
+  notes.push(
+    `${accountHolder} signed in with a code from the outbox; identity key ${registration.registered ? 'registered now' : 'already registered'} (secret key in ${shown(identity.path)})`,
+  );
+
+  const connection = await connectOrganization({
+    baseUrl: serverUrl,
+    clientId: organization.id,
+    clientSecret: organization.client_secret,
+  });
+  // The demo server's port can change between runs, so the keystore is
+  // bound to the server's data directory instead of its URL.
+  const keystore = await openKeystore({
+    path: join(dataDir, 'keystore.json'),
+    passphrase: passphrase.passphrase,
+    organizationId: organization.id,
+    serverUrl: pathToFileURL(serverDataDir).href,
+  });
+
+  const deliveries: DeliverySummary[] = [];
+  for (const recipient of manifest.recipients) {
+    const result = await sendBoxes({
+      organization: connection,
+      keystore,
+      appUrl: serverUrl,
+      recipient: recipient.email,
+      boxes: recipient.boxes,
+    });
+    deliveries.push(summarizeDelivery(result));
+  }
+
+  const opened: OpenedSummary[] = [];
+  for (const delivery of deliveries) {
+    if (delivery.link === null) {
+      continue;
+    }
+    const client = await signInForDemo(serverUrl, outboxPath, delivery.email);
+    const redeemed = await redeemInvitation({ client, link: delivery.link });
+    opened.push(summarizeOpened(delivery.email, 'link', redeemed.boxes));
+  }
+
+  const identityBoxes = await readBoxesWithIdentityKey({
+    client: accountClient,
+    secretKey: identity.secretKey,
+  });
+  opened.push(summarizeOpened(accountHolder, 'identity', identityBoxes.boxes));
+  identity.secretKey.fill(0);
+
+  if (json) {
+    printJson({
+      server: serverUrl,
+      organization_id: organization.id,
+      recipients: deliveries,
+      redeemed: opened,
+    });
+    return;
+  }
+
+  const newBoxIds = new Set(deliveries.flatMap((delivery) => delivery.boxes.map((box) => box.id)));
+
+  printLines([
+    ...notes,
+    '',
+    'Sent:',
+    ...deliveries.flatMap((delivery) => formatDelivery(delivery, '  ')),
+    '',
+    'Opened by each recipient (boxes marked "new" were sent in this run):',
+    ...opened.flatMap((entry) => [
+      `  ${entry.email}, ${entry.via === 'link' ? 'with the link' : 'with the identity key'}:`,
+      ...formatOpenedBoxes(entry.boxes, '    ', newBoxIds),
+    ]),
+  ]);
+}
+
+async function signInForDemo(serverUrl: string, outboxPath: string, email: string) {
+  try {
+    return await signInThroughOutbox(serverUrl, outboxPath, email);
+  } catch (error) {
+    if (isApiError(error) && error.status === 429) {
+      throw new CliError(
+        `the demo server limits sign-in codes per address and hour, and ${email} reached the limit: wait an hour, or run the demo with --fresh`,
+        undefined,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,71 @@
+import { createApiClient, normalizeEmail } from '@provisions/api';
+import { parseInvitationLink, redeemInvitation, requestEmailCode, signIn } from '@provisions/core';
+
+import { usageError } from '../cli-error.js';
+import { requireHttpUrl, requireValue } from '../option-values.js';
+import { markOutbox, waitForSignInCode } from '../outbox.js';
+import { printJson, printLines, printNotice } from '../output.js';
+import { canPrompt, prompt } from '../prompt.js';
+import { formatOpenedBoxes, summarizeOpened } from '../summary.js';
+
+/** Options of `provisions redeem`, as commander parses them. */
+export interface RedeemOptions {
+  server?: string;
+  email?: string;
+  code?: string;
+  outbox?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs `provisions redeem LINK`: signs in as the recipient, opens every box
+ * the link gives access to, and prints their messages.
+ *
+ * The sign-in code comes from `--code`; else a code is requested and read
+ * from `--outbox` (development servers) or asked for on the terminal.
+ */
+export async function runRedeem(link: string, options: RedeemOptions): Promise<void> {
+  const { appUrl } = parseInvitationLink(link);
+  const server = requireHttpUrl(options.server ?? new URL(appUrl).origin, '--server');
+  const email = normalizeEmail(requireValue(options.email, '--email'));
+
+  if (options.code !== undefined && options.outbox !== undefined) {
+    throw usageError('give either --code or --outbox, not both');
+  }
+  if (options.code === undefined && options.outbox === undefined && !canPrompt()) {
+    throw usageError(
+      'no sign-in code: give --code, or --outbox FILE for a development server, or run in a terminal',
+    );
+  }
+
+  let token: string | undefined;
+  const client = createApiClient({ baseUrl: server, token: () => token });
+
+  let code = options.code;
+  if (code === undefined) {
+    const mark = options.outbox === undefined ? undefined : await markOutbox(options.outbox);
+    await requestEmailCode(client, email);
+
+    if (mark === undefined) {
+      printNotice(`A sign-in code was sent to ${email}.`);
+      code = await prompt('Sign-in code: ', { hidden: false, missingHint: 'give --code' });
+    } else {
+      code = await waitForSignInCode(mark, email);
+    }
+  }
+
+  token = await signIn(client, email, code);
+  const redeemed = await redeemInvitation({ client, link });
+  const opened = summarizeOpened(email, 'link', redeemed.boxes);
+
+  if (options.json === true) {
+    printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey });
+    return;
+  }
+
+  if (opened.boxes.length === 0) {
+    printLines(['The link is valid, but no box was sent to it yet.']);
+    return;
+  }
+  printLines(formatOpenedBoxes(opened.boxes));
+}

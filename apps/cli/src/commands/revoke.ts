@@ -1,0 +1,52 @@
+import { connectOrganization, revokeProvision } from '@provisions/core';
+
+import { usageError } from '../cli-error.js';
+import { requireHttpUrl, requireValue } from '../option-values.js';
+import { printJson, printLines } from '../output.js';
+import { CLIENT_SECRET_ENV } from './send.js';
+
+const PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Options of `provisions revoke`, as commander parses them. */
+export interface RevokeOptions {
+  server?: string;
+  orgId?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs `provisions revoke PUBLIC_KEY`: revokes a provision of the
+ * organization, so its link stops working and the next `send` to that
+ * address creates a new provision and link.
+ */
+export async function runRevoke(publicKey: string, options: RevokeOptions): Promise<void> {
+  const server = requireHttpUrl(
+    requireValue(options.server, '--server or PROVISIONS_SERVER'),
+    '--server',
+  );
+  const organizationId = requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID');
+  const clientSecret = requireValue(
+    process.env[CLIENT_SECRET_ENV],
+    `${CLIENT_SECRET_ENV} in the environment`,
+  );
+  if (!PUBLIC_KEY_PATTERN.test(publicKey)) {
+    throw usageError(
+      'public key: expected 43 base64url characters, as send --json prints in provision_public_key',
+    );
+  }
+
+  const organization = await connectOrganization({
+    baseUrl: server,
+    clientId: organizationId,
+    clientSecret,
+  });
+  await revokeProvision({ organization, publicKey });
+
+  if (options.json === true) {
+    printJson({ revoked: publicKey });
+    return;
+  }
+  printLines([
+    `Provision ${publicKey} revoked: its link no longer works, and the next send to that address creates a new link.`,
+  ]);
+}

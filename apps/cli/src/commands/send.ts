@@ -1,0 +1,117 @@
+import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/core';
+
+import { usageError } from '../cli-error.js';
+import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { type ManifestRecipient, readManifest } from '../manifest.js';
+import { requireHttpUrl, requireValue } from '../option-values.js';
+import { printJson, printLines } from '../output.js';
+import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
+
+/** Environment variable with the organization's client secret; there is no flag for it. */
+export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
+
+/** Options of `provisions send`, as commander parses them. */
+export interface SendOptions {
+  server?: string;
+  orgId?: string;
+  keystore?: string;
+  appUrl?: string;
+  to?: string;
+  title?: string;
+  message?: string[];
+  manifest?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs `provisions send`: creates boxes for each recipient, sealed to their
+ * identity key or to a provision whose link is printed.
+ *
+ * Human output prints each recipient as soon as it is done, so the links of
+ * recipients already sent are on stdout even if a later one fails. With
+ * `--json`, one summary is printed at the end, including on failure, where it
+ * lists the recipients done so far and the one that failed.
+ */
+export async function runSend(options: SendOptions): Promise<void> {
+  const server = requireHttpUrl(
+    requireValue(options.server, '--server or PROVISIONS_SERVER'),
+    '--server',
+  );
+  const organizationId = requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID');
+  const clientSecret = requireValue(
+    process.env[CLIENT_SECRET_ENV],
+    `${CLIENT_SECRET_ENV} in the environment`,
+  );
+  const keystorePath = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
+  const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
+  const recipients = await readRecipients(options);
+
+  const passphrase = await readPassphrase();
+  const keystore = await openKeystore({
+    path: keystorePath,
+    passphrase,
+    organizationId,
+    serverUrl: server,
+  });
+  const organization = await connectOrganization({
+    baseUrl: server,
+    clientId: organizationId,
+    clientSecret,
+  });
+
+  const summaries: DeliverySummary[] = [];
+  for (const recipient of recipients) {
+    let summary: DeliverySummary;
+    try {
+      const result = await sendBoxes({
+        organization,
+        keystore,
+        appUrl,
+        recipient: recipient.email,
+        boxes: recipient.boxes,
+      });
+      summary = summarizeDelivery(result);
+    } catch (error) {
+      if (options.json === true) {
+        const failed = { email: recipient.email, error: (error as Error).message };
+        printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+      }
+      throw error;
+    }
+
+    summaries.push(summary);
+    if (options.json !== true) {
+      printLines(formatDelivery(summary));
+    }
+  }
+
+  if (options.json === true) {
+    printJson({ server, organization_id: organizationId, recipients: summaries });
+  }
+}
+
+async function readRecipients(options: SendOptions): Promise<ManifestRecipient[]> {
+  const inline =
+    options.to !== undefined || options.title !== undefined || options.message !== undefined;
+
+  if (options.manifest !== undefined) {
+    if (inline) {
+      throw usageError('give either --manifest or --to/--title/--message, not both');
+    }
+    return (await readManifest(options.manifest)).recipients;
+  }
+
+  if (!inline) {
+    throw usageError('nothing to send: give --to, --title and --message, or --manifest FILE');
+  }
+
+  const email = requireValue(options.to, '--to');
+  const title = requireValue(options.title, '--title');
+  const messages = options.message ?? [];
+  if (messages.length === 0 || messages.some((message) => message === '')) {
+    throw usageError('--message: expected at least one non-empty message');
+  }
+
+  const box: BoxContent = { title, messages };
+  return [{ email, boxes: [box] }];
+}

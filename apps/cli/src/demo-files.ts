@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  decodeBase64Url,
+  encodeBase64Url,
+  generateKeyPair,
+  SECRET_KEY_LENGTH,
+} from '@provisions/crypto';
+import { createOrganization } from '@provisions/server';
+
+import { CliError } from './cli-error.js';
+import { PASSPHRASE_ENV } from './keystore-access.js';
+
+/** Permission bits of the demo's secret files: read and write for their owner only. */
+const PRIVATE_FILE_MODE = 0o600;
+
+/** Permission bits of the demo's directories. */
+const PRIVATE_DIRECTORY_MODE = 0o700;
+
+/** Bytes of randomness in a generated keystore passphrase (43 base64url characters). */
+const GENERATED_PASSPHRASE_BYTES = 32;
+
+/** The demo organization's credentials, kept in `<data-dir>/organization.json`. */
+export interface DemoOrganization {
+  id: string;
+  client_secret: string;
+  name: string;
+}
+
+/** Source of a demo value, for the output. */
+export type Origin = 'created' | 'reused' | 'environment';
+
+/** Name of the organization the demo creates. */
+const DEMO_ORGANIZATION_NAME = 'Demo organization';
+
+/**
+ * Creates `dataDir` with mode 0700 if it is missing.
+ *
+ * @throws CliError when it cannot be created.
+ */
+export async function ensurePrivateDirectory(directory: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+  } catch (cause) {
+    throw new CliError(`cannot create the directory ${directory}: ${describeFsError(cause)}`);
+  }
+}
+
+/**
+ * Returns the demo organization from `<dataDir>/organization.json`, or creates
+ * it in the server database at `serverDataDir` and saves its credentials
+ * there with mode 0600.
+ */
+export async function loadOrCreateOrganization(
+  dataDir: string,
+  serverDataDir: string,
+): Promise<{ organization: DemoOrganization; origin: Origin; path: string }> {
+  const path = join(dataDir, 'organization.json');
+
+  const saved = await readOptionalFile(path);
+  if (saved !== undefined) {
+    return { organization: parseOrganization(saved, path), origin: 'reused', path };
+  }
+
+  const created = await createOrganization({
+    dataDir: serverDataDir,
+    name: DEMO_ORGANIZATION_NAME,
+  });
+  const organization: DemoOrganization = {
+    id: created.id,
+    client_secret: created.client_secret,
+    name: created.name,
+  };
+  await writePrivateFile(path, `${JSON.stringify(organization, null, 2)}\n`);
+
+  return { organization, origin: 'created', path };
+}
+
+/**
+ * Returns the keystore passphrase: from {@link PASSPHRASE_ENV} if set, else
+ * from `<dataDir>/keystore-passphrase`, which is generated at random on the
+ * first run with mode 0600.
+ */
+export async function loadOrCreatePassphrase(
+  dataDir: string,
+): Promise<{ passphrase: string; origin: Origin; path: string }> {
+  const path = join(dataDir, 'keystore-passphrase');
+
+  const fromEnv = process.env[PASSPHRASE_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { passphrase: fromEnv, origin: 'environment', path };
+  }
+
+  const saved = await readOptionalFile(path);
+  if (saved !== undefined) {
+    const passphrase = saved.trim();
+    if (passphrase === '') {
+      throw new CliError(
+        `${path} is empty: delete it together with keystore.json, or run the demo with --fresh`,
+      );
+    }
+    return { passphrase, origin: 'reused', path };
+  }
+
+  const passphrase = encodeBase64Url(randomBytes(GENERATED_PASSPHRASE_BYTES));
+  await writePrivateFile(path, `${passphrase}\n`);
+
+  return { passphrase, origin: 'created', path };
+}
+
+/**
+ * Returns the identity secret key of `email` from
+ * `<dataDir>/identities/<email>.key` (43 base64url characters), or generates
+ * one and saves it with mode 0600.
+ */
+export async function loadOrCreateIdentityKey(
+  dataDir: string,
+  email: string,
+): Promise<{ secretKey: Uint8Array; origin: Origin; path: string }> {
+  const directory = join(dataDir, 'identities');
+  const path = join(directory, `${identityFileName(email)}.key`);
+
+  const saved = await readOptionalFile(path);
+  if (saved !== undefined) {
+    try {
+      return {
+        secretKey: decodeBase64Url(saved.trim(), { length: SECRET_KEY_LENGTH, name: path }),
+        origin: 'reused',
+        path,
+      };
+    } catch {
+      throw new CliError(
+        `${path}: expected a ${SECRET_KEY_LENGTH}-byte key as base64url; run the demo with --fresh`,
+      );
+    }
+  }
+
+  await ensurePrivateDirectory(directory);
+  const { secretKey } = await generateKeyPair();
+  await writePrivateFile(path, `${encodeBase64Url(secretKey)}\n`);
+
+  return { secretKey, origin: 'created', path };
+}
+
+/**
+ * Returns the port the demo server listened on in an earlier run, from
+ * `<dataDir>/server-port`, or undefined on the first run.
+ *
+ * Listening on the same port keeps every printed invitation link valid from
+ * one run to the next, because a link starts with the server's address.
+ */
+export async function loadDemoPort(dataDir: string): Promise<number | undefined> {
+  const path = join(dataDir, 'server-port');
+
+  const saved = await readOptionalFile(path);
+  if (saved === undefined) {
+    return undefined;
+  }
+
+  const port = Number(saved.trim());
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new CliError(
+      `${path}: expected a port number from 1 to 65535; run the demo with --fresh`,
+    );
+  }
+  return port;
+}
+
+/** Writes the demo server's port to `<dataDir>/server-port` for the next run. */
+export async function saveDemoPort(dataDir: string, port: number): Promise<void> {
+  const path = join(dataDir, 'server-port');
+  try {
+    await writeFile(path, `${port}\n`);
+  } catch (cause) {
+    throw new CliError(`cannot write ${path}: ${describeFsError(cause)}`);
+  }
+}
+
+function identityFileName(email: string): string {
+  return /^[A-Za-z0-9._+@-]+$/.test(email) ? email : encodeURIComponent(email);
+}
+
+function parseOrganization(text: string, path: string): DemoOrganization {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CliError(`${path} is not valid JSON: run the demo with --fresh to start over`);
+  }
+
+  const { id, client_secret: clientSecret, name } = (value ?? {}) as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof clientSecret !== 'string' || typeof name !== 'string') {
+    throw new CliError(
+      `${path}: expected "id", "client_secret" and "name" strings; run the demo with --fresh`,
+    );
+  }
+
+  return { id, client_secret: clientSecret, name };
+}
+
+async function readOptionalFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw new CliError(`cannot read ${path}: ${describeFsError(cause)}`);
+  }
+}
+
+async function writePrivateFile(path: string, content: string): Promise<void> {
+  try {
+    await writeFile(path, content, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    await chmod(path, PRIVATE_FILE_MODE);
+  } catch (cause) {
+    throw new CliError(`cannot write ${path}: ${describeFsError(cause)}`);
+  }
+}
+
+function describeFsError(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}

@@ -1,0 +1,83 @@
+import { isApiError } from '@provisions/api';
+import { DeliveryError, InvitationLinkError, ProvisionsError } from '@provisions/core';
+
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from './cli-error.js';
+
+/** An error as the CLI reports it: one line for stderr and the process exit code. */
+export interface ErrorReport {
+  message: string;
+  exitCode: number;
+}
+
+const NETWORK_ERROR_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+};
+
+/**
+ * Turns any error a command raised into one line and an exit code: 2 for bad
+ * usage or bad input (options, manifest, link, email address), 1 otherwise.
+ * The line never includes a stack trace.
+ */
+export function reportError(error: unknown): ErrorReport {
+  if (error instanceof CliError) {
+    return { message: error.message, exitCode: error.exitCode };
+  }
+
+  if (isApiError(error)) {
+    return { message: `the server rejected a request: ${error.message}`, exitCode: EXIT_FAILURE };
+  }
+
+  if (error instanceof InvitationLinkError) {
+    return { message: error.message, exitCode: EXIT_USAGE };
+  }
+
+  if (error instanceof DeliveryError && error.code === 'ERR_INVALID_BOX') {
+    return { message: error.message, exitCode: EXIT_USAGE };
+  }
+
+  if (error instanceof DeliveryError && error.code === 'ERR_PROVISION_NOT_IN_KEYSTORE') {
+    return {
+      message: `${error.message} (with this CLI: provisions revoke <public key>)`,
+      exitCode: EXIT_FAILURE,
+    };
+  }
+
+  if (isEmailAddressError(error)) {
+    return { message: error.message, exitCode: EXIT_USAGE };
+  }
+
+  if (error instanceof ProvisionsError) {
+    return { message: error.message, exitCode: EXIT_FAILURE };
+  }
+
+  const network = describeNetworkFailure(error);
+  if (network !== undefined) {
+    return { message: network, exitCode: EXIT_FAILURE };
+  }
+
+  const message = error instanceof Error ? error.message : String(error);
+  return { message: oneLine(message), exitCode: EXIT_FAILURE };
+}
+
+function isEmailAddressError(error: unknown): error is Error {
+  return error instanceof Error && (error as { code?: unknown }).code === 'ERR_INVALID_EMAIL';
+}
+
+function describeNetworkFailure(error: unknown): string | undefined {
+  if (!(error instanceof TypeError) || error.message !== 'fetch failed') {
+    return undefined;
+  }
+
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  const reason = typeof code === 'string' ? (NETWORK_ERROR_CODES[code] ?? code) : 'network error';
+
+  return `cannot reach the server (${reason}): check the server URL and that the server is running`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

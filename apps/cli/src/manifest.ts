@@ -1,0 +1,273 @@
+import { readFile } from 'node:fs/promises';
+
+import { normalizeEmail } from '@provisions/api';
+import { type BoxContent, MAX_BOX_TITLE_LENGTH, MAX_MESSAGE_BYTES } from '@provisions/core';
+import {
+  findNodeAtLocation,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
+
+import { CliError, EXIT_USAGE } from './cli-error.js';
+
+/** One recipient of a manifest and the boxes to send them. */
+export interface ManifestRecipient {
+  /** The email address as written in the manifest. */
+  email: string;
+  /** At least one box. */
+  boxes: BoxContent[];
+}
+
+/** A validated manifest: `{ "recipients": [ { "email", "boxes": [ { "title", "messages" } ] } ] }`. */
+export interface Manifest {
+  recipients: ManifestRecipient[];
+}
+
+type JsonPath = (string | number)[];
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * A manifest that is not valid JSON or not in the manifest format. The message
+ * starts with `file:line:column:` and names the field, such as
+ * `recipients[2].boxes[0].title: expected a non-empty string`.
+ */
+export class ManifestError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT_USAGE);
+    this.name = 'ManifestError';
+  }
+}
+
+/**
+ * Reads and validates the manifest at `path`.
+ *
+ * @throws ManifestError for a file that cannot be read, invalid JSON or an invalid field.
+ */
+export async function readManifest(path: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new ManifestError(`${path}: cannot read the manifest (${code})`);
+  }
+
+  return parseManifest(text, path);
+}
+
+/**
+ * Parses and validates a manifest.
+ *
+ * Every field is checked:
+ * - `recipients` is a non-empty array;
+ * - each recipient has a valid `email`, unique after normalization, and a
+ *   non-empty `boxes` array;
+ * - each box has a `title` of 1 to 200 characters and a non-empty `messages`
+ *   array of non-empty strings.
+ *
+ * Unknown fields are rejected, so a misspelled field is not silently ignored.
+ *
+ * @param text - the manifest text.
+ * @param fileName - the name used at the start of error messages.
+ * @throws ManifestError naming the line, column and field of the first problem.
+ */
+export function parseManifest(text: string, fileName: string): Manifest {
+  const root = parseJson(text, fileName);
+  const fail = (path: JsonPath, problem: string): never => {
+    throw new ManifestError(
+      `${locate(text, fileName, root, path)}: ${formatPath(path)}: ${problem}`,
+    );
+  };
+
+  const value: unknown = JSON.parse(text);
+  const top = expectObject(value, [], ['recipients'], fail);
+  const recipients = expectNonEmptyArray(top.recipients, ['recipients'], 'recipient', fail);
+
+  const seenEmails = new Map<string, number>();
+  const manifest: Manifest = { recipients: [] };
+
+  for (const [index, recipientValue] of recipients.entries()) {
+    const path = ['recipients', index];
+    const recipient = expectObject(recipientValue, path, ['email', 'boxes'], fail);
+
+    const email = expectNonEmptyString(recipient.email, [...path, 'email'], fail);
+    const normalized = normalizeOrFail(email, [...path, 'email'], fail);
+    const earlier = seenEmails.get(normalized);
+    if (earlier !== undefined) {
+      fail(
+        [...path, 'email'],
+        `duplicate of recipients[${earlier}].email; list each recipient once`,
+      );
+    }
+    seenEmails.set(normalized, index);
+
+    const boxes = expectNonEmptyArray(recipient.boxes, [...path, 'boxes'], 'box', fail).map(
+      (box, boxIndex) => parseBox(box, [...path, 'boxes', boxIndex], fail),
+    );
+
+    manifest.recipients.push({ email, boxes });
+  }
+
+  return manifest;
+}
+
+function parseBox(
+  value: unknown,
+  path: JsonPath,
+  fail: (path: JsonPath, problem: string) => never,
+): BoxContent {
+  const box = expectObject(value, path, ['title', 'messages'], fail);
+
+  const title = expectNonEmptyString(box.title, [...path, 'title'], fail);
+  if ([...title].length > MAX_BOX_TITLE_LENGTH) {
+    fail([...path, 'title'], `expected at most ${MAX_BOX_TITLE_LENGTH} characters`);
+  }
+
+  const messages = expectNonEmptyArray(box.messages, [...path, 'messages'], 'message', fail).map(
+    (message, index) => {
+      const text = expectNonEmptyString(message, [...path, 'messages', index], fail);
+      if (utf8Encoder.encode(text).length > MAX_MESSAGE_BYTES) {
+        fail([...path, 'messages', index], `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`);
+      }
+      return text;
+    },
+  );
+
+  return { title, messages };
+}
+
+function expectObject(
+  value: unknown,
+  path: JsonPath,
+  fields: readonly string[],
+  fail: (path: JsonPath, problem: string) => never,
+): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(
+      path,
+      `expected an object with ${fields.map((field) => `"${field}"`).join(' and ')}`,
+    );
+  }
+
+  for (const key of Object.keys(value)) {
+    if (!fields.includes(key)) {
+      fail(
+        [...path, key],
+        `unknown field; expected only ${fields.map((field) => `"${field}"`).join(' and ')}`,
+      );
+    }
+  }
+
+  return value as Record<string, unknown>;
+}
+
+function expectNonEmptyArray(
+  value: unknown,
+  path: JsonPath,
+  itemName: string,
+  fail: (path: JsonPath, problem: string) => never,
+): unknown[] {
+  if (!Array.isArray(value)) {
+    return fail(path, `expected an array with at least one ${itemName}`);
+  }
+  if (value.length === 0) {
+    return fail(path, `expected at least one ${itemName}, received an empty array`);
+  }
+
+  return value;
+}
+
+function expectNonEmptyString(
+  value: unknown,
+  path: JsonPath,
+  fail: (path: JsonPath, problem: string) => never,
+): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return fail(path, 'expected a non-empty string');
+  }
+
+  return value;
+}
+
+function normalizeOrFail(
+  email: string,
+  path: JsonPath,
+  fail: (path: JsonPath, problem: string) => never,
+): string {
+  try {
+    return normalizeEmail(email);
+  } catch (error) {
+    return fail(path, (error as Error).message);
+  }
+}
+
+function parseJson(text: string, fileName: string): Node | undefined {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+
+  const first = errors[0];
+  if (first !== undefined) {
+    const { line, column } = lineAndColumn(text, first.offset);
+    throw new ManifestError(
+      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(first)}`,
+    );
+  }
+
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    // The two parsers disagree only on rare inputs; JSON.parse decides, without a position.
+    const reason = (error as Error).message.replace(/,? ".*" is not valid JSON$/s, '');
+    throw new ManifestError(`${fileName}: invalid JSON: ${reason}`);
+  }
+
+  return root;
+}
+
+function describeParseError(error: ParseError): string {
+  const words = printParseErrorCode(error.error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+
+  return words;
+}
+
+function locate(text: string, fileName: string, root: Node | undefined, path: JsonPath): string {
+  let node: Node | undefined;
+  for (let depth = path.length; depth >= 0 && node === undefined; depth -= 1) {
+    node = root === undefined ? undefined : findNodeAtLocation(root, path.slice(0, depth));
+  }
+
+  // A rejected unknown field points at its property name, not its value.
+  const target =
+    node?.parent?.type === 'property' && node.parent.children?.[1] === node ? node.parent : node;
+  const { line, column } = lineAndColumn(text, target?.offset ?? 0);
+
+  return `${fileName}:${line}:${column}`;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+
+  return { line, column };
+}
+
+function formatPath(path: JsonPath): string {
+  let formatted = '';
+  for (const part of path) {
+    if (typeof part === 'number') {
+      formatted += `[${part}]`;
+    } else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) {
+      formatted += formatted === '' ? part : `.${part}`;
+    } else {
+      formatted += `[${JSON.stringify(part)}]`;
+    }
+  }
+
+  return formatted === '' ? 'manifest' : formatted;
+}

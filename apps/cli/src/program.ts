@@ -1,0 +1,111 @@
+import { createRequire } from 'node:module';
+
+import { Command, Option } from 'commander';
+
+import { runRedeem } from './commands/redeem.js';
+import { runRevoke } from './commands/revoke.js';
+import { CLIENT_SECRET_ENV, runSend } from './commands/send.js';
+import { KDF_COST_ENV, PASSPHRASE_ENV } from './keystore-access.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+const SEND_HELP = `
+Environment:
+  ${CLIENT_SECRET_ENV}        the organization's client secret (required; there is no flag)
+  ${PASSPHRASE_ENV}  the keystore passphrase (else it is asked for on the terminal)
+  ${KDF_COST_ENV}    scrypt cost of the keystore as log2 N, 14 to 20 (default 17)
+
+Manifest (--manifest FILE):
+  { "recipients": [ { "email": "ada@example.com",
+                      "boxes": [ { "title": "Contract", "messages": ["..."] } ] } ] }
+
+Examples:
+  $ provisions send --server https://api.example.com --org-id ORG --keystore keystore.json \\
+      --to ada@example.com --title "Contract" --message "Your contract is ready."
+  $ provisions send --keystore keystore.json --manifest recipients.json --json`;
+
+const REDEEM_HELP = `
+Examples:
+  $ provisions redeem 'https://app.example.com/join#provision:…' --email ada@example.com
+  $ provisions redeem "$LINK" --email ada@example.com --outbox .demo/server/outbox.jsonl --json`;
+
+const DEMO_HELP = `
+The demo starts a server in this process, sends the boxes of examples/manifest.json,
+and opens them as each recipient. Run it twice: the second run's boxes reuse each
+recipient's link, and opening the link shows the boxes of both runs.`;
+
+/**
+ * Builds the `provisions` command with its `send`, `redeem` and `demo`
+ * subcommands. Commander errors are thrown (exitOverride) so the caller
+ * chooses the exit code.
+ */
+export function createProgram(): Command {
+  const program = new Command('provisions')
+    .description(
+      'Send end-to-end encrypted boxes to people without an account, and open them with an invitation link.',
+    )
+    .version(version)
+    .exitOverride()
+    .showSuggestionAfterError();
+
+  program
+    .command('send')
+    .description("Create boxes for recipients and print each recipient's invitation link.")
+    .addOption(new Option('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+    .addOption(
+      new Option('--org-id <id>', 'organization id (the OAuth client id)').env('PROVISIONS_ORG_ID'),
+    )
+    .addOption(
+      new Option(
+        '--keystore <path>',
+        "file of the organization's key shares, created if missing",
+      ).env('PROVISIONS_KEYSTORE'),
+    )
+    .option('--app-url <url>', 'URL of the app the links point to (default: the server URL)')
+    .option('--to <email>', 'recipient email address, for a single box')
+    .option('--title <title>', 'title of the box sent with --to')
+    .option('--message <text...>', 'messages of the box sent with --to')
+    .option('--manifest <file>', 'JSON file of recipients and boxes (format below)')
+    .option('--json', 'print one JSON summary on stdout')
+    .addHelpText('after', SEND_HELP)
+    .action((options) => runSend(options));
+
+  program
+    .command('redeem')
+    .description('Sign in as the recipient of an invitation link and print the boxes it opens.')
+    .argument('<link>', 'the invitation link, {app URL}/join#provision:{key share}')
+    .option('--email <email>', 'the email address the link was sent to')
+    .option('--server <url>', 'API server URL (default: the origin of the link)')
+    .option('--code <digits>', 'the sign-in code from the email (else it is requested)')
+    .option('--outbox <file>', "development only: read the code from the server's outbox.jsonl")
+    .option('--json', 'print one JSON summary on stdout')
+    .addHelpText('after', REDEEM_HELP)
+    .action((link, options) => runRedeem(link, options));
+
+  program
+    .command('revoke')
+    .description('Revoke a provision so its invitation link stops working.')
+    .argument('<public-key>', 'the provision public key (43 base64url characters)')
+    .addOption(new Option('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+    .addOption(
+      new Option('--org-id <id>', 'organization id (the OAuth client id)').env('PROVISIONS_ORG_ID'),
+    )
+    .option('--json', 'print one JSON summary on stdout')
+    .action((publicKey, options) => runRevoke(publicKey, options));
+
+  program
+    .command('demo')
+    .description('Run the whole flow against a local server: send, then open as each recipient.')
+    .option('--data-dir <dir>', 'directory for the server and the demo state', '.demo')
+    .option('--fresh', 'delete the data directory first')
+    .option('--json', 'print one JSON summary on stdout')
+    .addHelpText('after', DEMO_HELP)
+    .action(async (options) => {
+      // Loaded on use: the demo pulls in the whole server (Fastify, SQLite),
+      // which the other commands do not need.
+      const { runDemo } = await import('./commands/demo.js');
+      await runDemo(options);
+    });
+
+  return program;
+}

@@ -1,0 +1,406 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { runCli } from './support/run-cli.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+const passphrase = 'cli test passphrase';
+
+let server: TestServer;
+let workDir: string;
+let organizationEnv: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-work-'));
+  organizationEnv = {
+    PROVISIONS_SERVER: server.url,
+    PROVISIONS_ORG_ID: server.organizationId,
+    PROVISIONS_CLIENT_SECRET: server.clientSecret,
+    PROVISIONS_KEYSTORE_PASSPHRASE: passphrase,
+  };
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+interface SendSummary {
+  server: string;
+  organization_id: string;
+  recipients: {
+    email: string;
+    delivery: string;
+    link: string | null;
+    link_reused: boolean | null;
+    provision_public_key: string | null;
+    boxes: { id: string; title: string }[];
+  }[];
+}
+
+describe('provisions send and redeem', () => {
+  it('round-trips one box with --json', async () => {
+    const keystore = join(workDir, 'round-trip.json');
+
+    const sent = await runCli(
+      [
+        'send',
+        '--keystore',
+        keystore,
+        '--to',
+        'Grace@Example.org',
+        '--title',
+        'Signed contract',
+        '--message',
+        'Your contract is signed.',
+        'Start date: 3 March.',
+        '--json',
+      ],
+      { env: organizationEnv },
+    );
+
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    const summary = JSON.parse(sent.stdout) as SendSummary;
+    expect(summary.server).toBe(server.url);
+    expect(summary.organization_id).toBe(server.organizationId);
+    expect(summary.recipients).toHaveLength(1);
+    const [recipient] = summary.recipients;
+    expect(recipient?.email).toBe('grace@example.org');
+    expect(recipient?.delivery).toBe('provision');
+    expect(recipient?.link_reused).toBe(false);
+    expect(recipient?.link).toMatch(new RegExp(`^${server.url}/join#provision:[A-Za-z0-9_-]{44}$`));
+    expect((await stat(keystore)).mode & 0o777).toBe(0o600);
+    const keystoreText = await readFile(keystore, 'utf8');
+    expect(JSON.parse(keystoreText).format).toBe('provisions-keystore');
+    expect(keystoreText).not.toContain('grace@example.org');
+
+    const redeemed = await runCli([
+      'redeem',
+      recipient?.link as string,
+      '--email',
+      'grace@example.org',
+      '--outbox',
+      server.outboxPath,
+      '--json',
+    ]);
+
+    expect(redeemed.stderr).toBe('');
+    expect(redeemed.code).toBe(0);
+    const opened = JSON.parse(redeemed.stdout);
+    expect(opened.email).toBe('grace@example.org');
+    expect(opened.provision_public_key).toBe(recipient?.provision_public_key);
+    expect(opened.boxes).toEqual([
+      {
+        id: recipient?.boxes[0]?.id,
+        title: 'Signed contract',
+        messages: ['Your contract is signed.', 'Start date: 3 March.'],
+      },
+    ]);
+  });
+
+  it('sends a manifest, reuses links, and prints links only on stdout', async () => {
+    const keystore = join(workDir, 'manifest-keystore.json');
+    const manifest = join(workDir, 'recipients.json');
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        recipients: [
+          { email: 'alan@example.net', boxes: [{ title: 'Payslip', messages: ['Paid.'] }] },
+          {
+            email: 'hedy@example.com',
+            boxes: [
+              { title: 'One', messages: ['first'] },
+              { title: 'Two', messages: ['second'] },
+            ],
+          },
+        ],
+      }),
+    );
+
+    const first = await runCli(['send', '--keystore', keystore, '--manifest', manifest], {
+      env: organizationEnv,
+    });
+    const second = await runCli(
+      ['send', '--keystore', keystore, '--manifest', manifest, '--json'],
+      {
+        env: organizationEnv,
+      },
+    );
+
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe('');
+    const firstLinks = first.stdout.match(/http:\S+#provision:\S+/g) ?? [];
+    expect(firstLinks).toHaveLength(2);
+    expect(first.stdout).toContain('alan@example.net: new link');
+    expect(first.stdout).toMatch(/box [0-9a-f-]{36} {2}Two/);
+
+    expect(second.code).toBe(0);
+    const summary = JSON.parse(second.stdout) as SendSummary;
+    expect(summary.recipients.map((recipient) => recipient.link)).toEqual(firstLinks);
+    expect(summary.recipients.map((recipient) => recipient.link_reused)).toEqual([true, true]);
+    expect(summary.recipients[1]?.boxes.map((box) => box.title)).toEqual(['One', 'Two']);
+
+    const redeemed = await runCli([
+      'redeem',
+      firstLinks[1] as string,
+      '--email',
+      'hedy@example.com',
+      '--outbox',
+      server.outboxPath,
+    ]);
+
+    expect(redeemed.code).toBe(0);
+    expect(redeemed.stdout.match(/^One {2}\(box /gm)).toHaveLength(2);
+    expect(redeemed.stdout.match(/^ {2}- second$/gm)).toHaveLength(2);
+  });
+
+  it('rejects a wrong keystore passphrase with exit code 1', async () => {
+    const keystore = join(workDir, 'passphrase.json');
+    const send = (env: Record<string, string>) =>
+      runCli(
+        [
+          'send',
+          '--keystore',
+          keystore,
+          '--to',
+          'ida@example.com',
+          '--title',
+          'Box',
+          '--message',
+          'hi',
+        ],
+        {
+          env: { ...organizationEnv, ...env },
+        },
+      );
+    expect((await send({})).code).toBe(0);
+
+    const result = await send({ PROVISIONS_KEYSTORE_PASSPHRASE: 'something else' });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^provisions: the passphrase is wrong for keystore .*passphrase\.json/,
+    );
+    expect(result.stderr).not.toContain('something else');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).toBe('');
+  });
+
+  it('requires the client secret from the environment', async () => {
+    const { PROVISIONS_CLIENT_SECRET: _secret, ...env } = organizationEnv;
+
+    const result = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'k.json'),
+        '--to',
+        'a@example.com',
+        '--title',
+        't',
+        '--message',
+        'm',
+      ],
+      { env },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('provisions: missing PROVISIONS_CLIENT_SECRET in the environment\n');
+  });
+
+  it('requires a passphrase when there is no terminal', async () => {
+    const { PROVISIONS_KEYSTORE_PASSPHRASE: _passphrase, ...env } = organizationEnv;
+
+    const result = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'k.json'),
+        '--to',
+        'a@example.com',
+        '--title',
+        't',
+        '--message',
+        'm',
+      ],
+      { env },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('set PROVISIONS_KEYSTORE_PASSPHRASE');
+  });
+
+  it('reports wrong organization credentials with exit code 1', async () => {
+    const result = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'creds.json'),
+        '--to',
+        'a@example.com',
+        '--title',
+        't',
+        '--message',
+        'm',
+      ],
+      { env: { ...organizationEnv, PROVISIONS_CLIENT_SECRET: 'not-the-secret' } },
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^provisions: the server rejected a request: HTTP 401/);
+    expect(result.stderr).not.toContain('not-the-secret');
+  });
+
+  it('explains a damaged link without echoing the share', async () => {
+    const share = 'r7g8gv-H_jJ9rlP20XVTrTJOz_B5kaAG1CNRrBzCxOIk'.slice(0, 43);
+
+    const result = await runCli([
+      'redeem',
+      `${server.url}/join#provision:${share}`,
+      '--email',
+      'grace@example.org',
+      '--code',
+      '123456',
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: invalid invitation link: the key share must be 44 characters, received 43; the link was probably cut off or extended when it was copied\n',
+    );
+    expect(result.stderr).not.toContain(share);
+    expect(result.stdout).toBe('');
+  });
+
+  it('explains a link without its fragment', async () => {
+    const result = await runCli([
+      'redeem',
+      `${server.url}/join`,
+      '--email',
+      'grace@example.org',
+      '--code',
+      '123456',
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the "#provision:…" part is missing');
+  });
+
+  it('reports a link for another person as not found', async () => {
+    const sent = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'other.json'),
+        '--to',
+        'rosalind@example.com',
+        '--title',
+        'Private',
+        '--message',
+        'x',
+        '--json',
+      ],
+      { env: organizationEnv },
+    );
+    const link = (JSON.parse(sent.stdout) as SendSummary).recipients[0]?.link as string;
+
+    const result = await runCli([
+      'redeem',
+      link,
+      '--email',
+      'eve@example.com',
+      '--outbox',
+      server.outboxPath,
+    ]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^provisions: no provision for this invitation link is addressed to the signed-in email/,
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('revoke unblocks a provision missing from the keystore', async () => {
+    const sendTo = (keystore: string) =>
+      runCli(
+        [
+          'send',
+          '--keystore',
+          join(workDir, keystore),
+          '--to',
+          'joan@example.com',
+          '--title',
+          'Box',
+          '--message',
+          'hi',
+          '--json',
+        ],
+        { env: organizationEnv },
+      );
+    const first = JSON.parse((await sendTo('first.json')).stdout) as SendSummary;
+    const publicKey = first.recipients[0]?.provision_public_key as string;
+
+    const blocked = await sendTo('second.json');
+    const revoked = await runCli(['revoke', publicKey, '--json'], { env: organizationEnv });
+    const after = await sendTo('second.json');
+
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain(`public key ${publicKey}`);
+    expect(blocked.stderr).toContain('provisions revoke <public key>');
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toEqual({ revoked: publicKey });
+    expect(after.code).toBe(0);
+    const fresh = (JSON.parse(after.stdout) as SendSummary).recipients[0];
+    expect(fresh?.link_reused).toBe(false);
+    expect(fresh?.provision_public_key).not.toBe(publicKey);
+  });
+
+  it('rejects an invalid public key for revoke with exit code 2', async () => {
+    const result = await runCli(['revoke', 'short'], { env: organizationEnv });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('public key: expected 43 base64url characters');
+  });
+
+  it('links to --app-url and redeems with --server', async () => {
+    const sent = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'app-url.json'),
+        '--app-url',
+        'https://app.example.com/portal/',
+        '--to',
+        'emmy@example.com',
+        '--title',
+        'Portal',
+        '--message',
+        'Through the app.',
+        '--json',
+      ],
+      { env: organizationEnv },
+    );
+    const link = (JSON.parse(sent.stdout) as SendSummary).recipients[0]?.link as string;
+
+    const redeemed = await runCli([
+      'redeem',
+      link,
+      '--email',
+      'emmy@example.com',
+      '--server',
+      server.url,
+      '--outbox',
+      server.outboxPath,
+    ]);
+
+    expect(link).toMatch(/^https:\/\/app\.example\.com\/portal\/join#provision:[A-Za-z0-9_-]{44}$/);
+    expect(redeemed.code).toBe(0);
+    expect(redeemed.stdout).toBe(
+      `Portal  (box ${(JSON.parse(sent.stdout) as SendSummary).recipients[0]?.boxes[0]?.id})\n  - Through the app.\n`,
+    );
+  });
+});

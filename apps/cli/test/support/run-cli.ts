@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI, as the `provisions` bin runs it. */
+export const CLI_PATH = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** The scrypt cost the tests give the keystore: the crypto package's minimum, 2^14. */
+export const TEST_KDF_COST = '14';
+
+/** What a CLI run printed and how it exited. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node dist/main.js ...args` without a terminal and returns its output.
+ * The environment holds only PATH, the test scrypt cost and `env`, so
+ * variables of the machine never leak into a test.
+ */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    PROVISIONS_KEYSTORE_KDF_COST: TEST_KDF_COST,
+    ...options.env,
+  };
+
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI_PATH, ...args],
+      { env, cwd: options.cwd, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        let code = 0;
+        if (error !== null) {
+          code = typeof error.code === 'number' ? error.code : -1;
+        }
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}

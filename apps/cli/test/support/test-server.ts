@@ -1,0 +1,34 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
+
+/** A real provisions server on a temporary data directory, with one organization. */
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  outboxPath: string;
+  organizationId: string;
+  clientSecret: string;
+  close(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1, port 0, in a new temporary directory. */
+export async function startTestServer(): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'provisions-cli-'));
+  const server = await startServer({ dataDir, port: 0 });
+  const organization = await createOrganization({ dataDir, name: 'CLI test organization' });
+
+  return {
+    url: server.url,
+    dataDir,
+    outboxPath: join(dataDir, OUTBOX_FILE_NAME),
+    organizationId: organization.id,
+    clientSecret: organization.client_secret,
+    close: async () => {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
