@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   decodeBase64Url,
@@ -44,6 +44,51 @@ export async function ensurePrivateDirectory(directory: string): Promise<void> {
     await mkdir(directory, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
   } catch (cause) {
     throw new CliError(`cannot create the directory ${directory}: ${describeFsError(cause)}`);
+  }
+}
+
+/**
+ * File that marks a directory as the demo's own, so `--fresh` deletes only
+ * directories the demo made.
+ */
+export const DEMO_MARKER_FILE_NAME = '.provisions-demo';
+
+/**
+ * Tells whether `directory` is missing or empty, made by the demo (it has the
+ * marker file), or something else that the demo must leave alone.
+ *
+ * @throws CliError when it exists but is not a readable directory.
+ */
+export async function inspectDemoDirectory(
+  directory: string,
+): Promise<'absent' | 'empty' | 'demo' | 'foreign'> {
+  let entries: string[];
+  try {
+    entries = await readdir(directory);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      return 'absent';
+    }
+    if (code === 'ENOTDIR') {
+      throw new CliError(`${directory} is a file, not a directory: choose another --data-dir`);
+    }
+    throw new CliError(`cannot read the directory ${directory}: ${describeFsError(cause)}`);
+  }
+
+  if (entries.length === 0) {
+    return 'empty';
+  }
+  return entries.includes(DEMO_MARKER_FILE_NAME) ? 'demo' : 'foreign';
+}
+
+/** Writes the marker file that makes `directory` the demo's own. */
+export async function markDemoDirectory(directory: string): Promise<void> {
+  const path = join(directory, DEMO_MARKER_FILE_NAME);
+  try {
+    await writeFile(path, 'This directory was made by `provisions demo`; --fresh may delete it.\n');
+  } catch (cause) {
+    throw new CliError(`cannot write ${path}: ${describeFsError(cause)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -163,5 +163,19 @@ describe('provisions demo', () => {
     expect(summary.organization_id).not.toBe(first.organization_id);
     expect(summary.recipients[1]?.link_reused).toBe(false);
     expect(summary.redeemed[0]?.boxes).toHaveLength(1);
+  }, 60_000);
+
+  it('leaves a directory it did not make alone', async () => {
+    const foreign = join(directory, 'notes');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'thesis.txt'), 'keep me');
+
+    for (const extra of [[], ['--fresh']]) {
+      const result = await runCli(['demo', '--data-dir', foreign, ...extra]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/was not made by the demo/);
+      expect(await readFile(join(foreign, 'thesis.txt'), 'utf8')).toBe('keep me');
+    }
   }, 60_000);
 });

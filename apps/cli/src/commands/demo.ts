@@ -16,11 +16,14 @@ import { type RunningServer, startServer } from '@provisions/server';
 
 import { CliError } from '../cli-error.js';
 import {
+  DEMO_MARKER_FILE_NAME,
   ensurePrivateDirectory,
+  inspectDemoDirectory,
   loadDemoPort,
   loadOrCreateIdentityKey,
   loadOrCreateOrganization,
   loadOrCreatePassphrase,
+  markDemoDirectory,
   saveDemoPort,
 } from '../demo-files.js';
 import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
@@ -62,10 +65,17 @@ export interface DemoOptions {
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const dataDir = resolve(options.dataDir);
-  if (options.fresh === true) {
+  const state = await inspectDemoDirectory(dataDir);
+  if (state === 'foreign') {
+    throw new CliError(
+      `${dataDir} is not empty and was not made by the demo (it has no ${DEMO_MARKER_FILE_NAME} file), so the demo neither writes to it nor deletes it: choose another --data-dir`,
+    );
+  }
+  if (options.fresh === true && state === 'demo') {
     await rm(dataDir, { recursive: true, force: true });
   }
   await ensurePrivateDirectory(dataDir);
+  await markDemoDirectory(dataDir);
 
   const manifest = await readManifest(EXAMPLE_MANIFEST_PATH);
   const serverDataDir = join(dataDir, 'server');
