@@ -4,9 +4,13 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
 import { HttpProblem } from './errors/http-problem.js';
+import { allowedMethodsLookup } from './http/allowed-methods.js';
+import { answerClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
+import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
+import { registerRecipientPage } from './http/recipient-page.js';
 import {
   installRequestLogging,
   loggerOption,
@@ -23,6 +27,9 @@ import { registerIdentityRoutes } from './routes/identities.js';
 import { registerProvisionRoutes } from './routes/provisions.js';
 import type { ServerContext } from './server-context.js';
 
+/** Longest path parameter the router matches; ids and keys are at most 43 characters. */
+const MAX_PATH_PARAMETER_LENGTH = 100;
+
 /** Inputs of {@link buildApp}. */
 export interface AppOptions {
   document: OpenApiDocument;
@@ -33,7 +40,8 @@ export interface AppOptions {
 /**
  * Builds the Fastify application: request validation and response checking from
  * the API description's schemas, authentication, problem+json errors, request
- * logging, CORS for the web app, and one route per operation.
+ * logging, CORS for the web app, one route per operation, and the recipient
+ * page at `/join`.
  *
  * @throws Error when a route does not match the API description or an operation has no route.
  */
@@ -52,13 +60,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    // Fastify calls this before routing, for a URL it cannot decode (whose message
-    // would quote the URL) or a failed route constraint, which this server never sets.
+    clientErrorHandler: answerClientError,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
+    // Fastify calls this before routing, for a URL it cannot decode or a path
+    // parameter over the router's length limit (whose messages would quote the URL),
+    // or a failed route constraint, which this server never sets.
     frameworkErrors: (error, request, reply) => {
       if (error.code === 'FST_ERR_BAD_URL') {
         const problem = new HttpProblem(
           'malformedRequest',
           'the URL is not valid percent-encoded UTF-8',
+        );
+        sendProblem(request, reply, problem);
+        return;
+      }
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        const problem = new HttpProblem(
+          'notFound',
+          `no operation matches ${request.method} on this path, because a path segment is over ${MAX_PATH_PARAMETER_LENGTH} characters`,
         );
         sendProblem(request, reply, problem);
         return;
@@ -91,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(formBody);
+  installJsonBodyParser(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -101,7 +121,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
   installRequestLogging(app);
-  installErrorHandlers(app, (request) => request.routeOptions.config.headerNames ?? {});
+  installErrorHandlers(
+    app,
+    (request) => request.routeOptions.config.headerNames ?? {},
+    allowedMethodsLookup(document),
+  );
 
   const router = new OperationRouter(app, document);
   registerAuthRoutes(router, context);
@@ -110,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProvisionRoutes(router, context);
   registerCryptoActionRoutes(router, context);
   router.assertComplete();
+  await registerRecipientPage(app);
 
   return app;
 }

@@ -86,7 +86,7 @@ describe('POST /oauth/token', () => {
 
     expect(response.status).toBe(400);
     expect(problem.errors).toEqual([
-      { pointer: '/grant_type', detail: 'must be equal to constant' },
+      { pointer: '/grant_type', detail: 'must be "client_credentials"' },
     ]);
   });
 

@@ -173,10 +173,11 @@ describe('malformed requests', () => {
     expect(problem.type).toBe('urn:provisions:problem:not-found');
   });
 
-  it('returns a 404 problem for a wrong method', async () => {
-    const { status } = await send('/auth/sessions', { method: 'GET' });
+  it('returns a 405 problem for a wrong method', async () => {
+    const { status, problem } = await send('/auth/sessions', { method: 'GET' });
 
-    expect(status).toBe(404);
+    expect(status).toBe(405);
+    expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
   });
 
   it('sets instance to the request id', async () => {

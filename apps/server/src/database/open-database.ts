@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
@@ -39,8 +39,12 @@ export class DatabaseVersionError extends Error {
  * const db = openDatabase('/var/lib/provisions');
  */
 export function openDatabase(dataDir: string): SqliteDatabase {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, DATABASE_FILE_NAME));
+  // The database holds server key shares and token hashes, so only the owner may
+  // read it. SQLite gives its -wal and -shm files the mode of the database file.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, DATABASE_FILE_NAME);
+  closeSync(openSync(path, 'a', 0o600));
+  const db = new Database(path);
 
   try {
     db.pragma(`busy_timeout = ${DATABASE_BUSY_TIMEOUT_MS}`);

@@ -6,28 +6,40 @@ import { type RequestPart, toInvalidParams } from './validation-errors.js';
 /** Media type of every error response (RFC 9457). */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 
-// Fastify's own error codes for bad input, and the problem each becomes.
+// Fastify's own error codes for bad input, and the problem each becomes. Each
+// names the part of the request at fault: the empty pointer is the whole body.
 const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
     new HttpProblem(
       'unsupportedMediaType',
       'the request body has a media type this operation does not accept',
+      {
+        errors: [{ header: 'Content-Type', detail: 'is not a media type this operation accepts' }],
+      },
     ),
   FST_ERR_CTP_BODY_TOO_LARGE: () =>
-    new HttpProblem('contentTooLarge', 'the request body is larger than the server accepts'),
+    new HttpProblem('contentTooLarge', 'the request body is larger than the server accepts', {
+      errors: [{ pointer: '', detail: 'is larger than the server accepts' }],
+    }),
   FST_ERR_CTP_EMPTY_JSON_BODY: () =>
-    new HttpProblem('malformedRequest', 'the request body is empty; send a JSON object'),
+    new HttpProblem('malformedRequest', 'the request body is empty; send a JSON object', {
+      errors: [{ pointer: '', detail: 'is empty; expected a JSON object' }],
+    }),
   FST_ERR_CTP_INVALID_JSON_BODY: () =>
-    new HttpProblem('malformedRequest', 'the request body is not valid JSON'),
+    new HttpProblem('malformedRequest', 'the request body is not valid JSON', {
+      errors: [{ pointer: '', detail: 'is not valid JSON; expected a JSON object' }],
+    }),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
-    new HttpProblem('malformedRequest', 'the Content-Length header does not match the body'),
+    new HttpProblem('malformedRequest', 'the Content-Length header does not match the body', {
+      errors: [{ header: 'Content-Length', detail: 'does not match the length of the body' }],
+    }),
 };
 
 /**
  * Installs the handlers that turn every failure into an `application/problem+json`
  * response. They cover problems thrown by handlers, schema validation failures
  * (with an `errors` entry per invalid input), Fastify's errors for unreadable
- * requests and unknown routes (404). Unexpected errors are logged at error level
+ * requests, unknown routes (404) and known paths called with another method (405). Unexpected errors are logged at error level
  * and get a 500 that reveals nothing about them.
  *
  * @param headerNamesOf - Header names as the API description spells them, for a route URL.
@@ -35,6 +47,7 @@ const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
 export function installErrorHandlers(
   app: FastifyInstance,
   headerNamesOf: (request: FastifyRequest) => Record<string, string>,
+  allowedMethodsOf: (path: string) => string[] = () => [],
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toHttpProblem(error, request, headerNamesOf);
@@ -44,13 +57,22 @@ export function installErrorHandlers(
     return sendProblem(request, reply, problem);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethodsOf(request.url.split('?')[0] ?? '');
+    if (allowed.length > 0) {
+      const problem = new HttpProblem(
+        'methodNotAllowed',
+        `this path accepts ${allowed.join(', ')}, not ${request.method}`,
+        { headers: { allow: allowed.join(', ') } },
+      );
+      return sendProblem(request, reply, problem);
+    }
+    return sendProblem(
       request,
       reply,
       new HttpProblem('notFound', `no operation matches ${request.method} on this path`),
-    ),
-  );
+    );
+  });
 }
 
 /** Sends a problem as the response, with `instance` set to the request id. */
@@ -117,5 +139,6 @@ function describeInvalidPart(part: RequestPart, count: number): string {
     headers: 'the request headers',
   }[part];
   const inputs = count === 1 ? 'an invalid input' : `${count} invalid inputs`;
-  return `${where} contain ${inputs}; see errors`;
+  const verb = part === 'body' ? 'contains' : 'contain';
+  return `${where} ${verb} ${inputs}; see errors`;
 }

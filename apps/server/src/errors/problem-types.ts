@@ -25,8 +25,10 @@ export const PROBLEM_TYPES = Object.freeze({
   invalidEmailCode: define('invalid-email-code', 'Invalid sign-in code', 401),
   wrongPrincipal: define('wrong-principal', 'Wrong kind of principal', 403),
   notFound: define('not-found', 'Not found', 404),
+  methodNotAllowed: define('method-not-allowed', 'Method not allowed', 405),
   provisionExists: define('provision-exists', 'Active provision exists', 409),
   keyInUse: define('key-in-use', 'Key already in use', 409),
+  requestTimeout: define('request-timeout', 'Request timeout', 408),
   contentTooLarge: define('content-too-large', 'Content too large', 413),
   unsupportedMediaType: define('unsupported-media-type', 'Unsupported media type', 415),
   invalidEmail: define('invalid-email', 'Invalid email address', 422),
@@ -37,6 +39,7 @@ export const PROBLEM_TYPES = Object.freeze({
   membershipRequired: define('membership-required', 'Box membership required', 403),
   personRequired: define('person-required', 'Only a person can do this', 403),
   tooManyEmailCodes: define('too-many-email-codes', 'Too many email codes', 429),
+  headerFieldsTooLarge: define('header-fields-too-large', 'Request header fields too large', 431),
   internalError: define('internal-error', 'Internal server error', 500),
 });
 

@@ -26,9 +26,22 @@ export function toInvalidParams(
   const specific = errors.filter((error) => !WRAPPER_KEYWORDS.has(error.keyword));
   const selected = specific.length > 0 ? specific : errors;
 
+  // A value that is too short usually fails its pattern too; the length error
+  // says more, so the pattern error at the same place is dropped.
+  const lengthPaths = new Set(
+    selected
+      .filter((error) => error.keyword === 'minLength' || error.keyword === 'maxLength')
+      .map((error) => `${error.instancePath}|${error.propertyName ?? ''}`),
+  );
+  const informative = selected.filter(
+    (error) =>
+      error.keyword !== 'pattern' ||
+      !lengthPaths.has(`${error.instancePath}|${error.propertyName ?? ''}`),
+  );
+
   const entries: InvalidParam[] = [];
   const seen = new Set<string>();
-  for (const error of selected) {
+  for (const error of informative) {
     const entry = toInvalidParam(error, part, headerNames);
     const identity = JSON.stringify(entry);
     if (!seen.has(identity)) {
@@ -55,7 +68,12 @@ function toInvalidParam(
     detail = part === 'body' ? 'is not a known field' : 'is not a known parameter';
   } else if (error.keyword === 'discriminator') {
     segments.push(String(error.params.tag));
-    detail = 'must be one of the values the schema lists';
+    detail = 'must be one of the types this operation accepts';
+  } else if (error.keyword === 'const') {
+    detail = `must be ${JSON.stringify(error.params.allowedValue)}`;
+  } else if (error.keyword === 'enum') {
+    const allowed = (error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value));
+    detail = `must be one of ${allowed.join(', ')}`;
   } else {
     if (error.propertyName !== undefined) {
       segments.push(error.propertyName);
@@ -77,7 +95,13 @@ function withExpectation(error: SchemaError): string {
     return message;
   }
   const expected = description.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
-  return `${message}; expected ${expected.charAt(0).toLowerCase()}${expected.slice(1)}`;
+  const lowered = `${expected.charAt(0).toLowerCase()}${expected.slice(1)}`;
+
+  // A regular expression tells a caller less than the schema's description does.
+  if (error.keyword === 'pattern') {
+    return `is invalid; expected ${lowered}`;
+  }
+  return `${message}; expected ${lowered}`;
 }
 
 function locate(

@@ -77,8 +77,10 @@ export class ApiContract {
 
     let declared: ResponseDefinition | undefined;
     if (operation === undefined) {
-      if (response.status !== 404 && method !== 'OPTIONS') {
-        throw new Error(`${where}: no operation matches, expected a 404 problem`);
+      const pathExists = this.#operations.some((candidate) => candidate.pattern.test(path));
+      const expected = pathExists ? 405 : 404;
+      if (response.status !== expected && method !== 'OPTIONS') {
+        throw new Error(`${where}: no operation matches, expected a ${expected} problem`);
       }
       declared =
         method === 'OPTIONS'

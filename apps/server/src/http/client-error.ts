@@ -1,0 +1,44 @@
+import type { Socket } from 'node:net';
+import { PROBLEM_TYPES, type ProblemType } from '../errors/problem-types.js';
+
+/** Node.js parser error codes, and the problem each becomes. */
+const PARSER_PROBLEMS: Record<string, { problemType: ProblemType; detail: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    problemType: PROBLEM_TYPES.headerFieldsTooLarge,
+    detail: 'the request line and headers are larger than the server accepts; shorten the URL',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    problemType: PROBLEM_TYPES.requestTimeout,
+    detail: 'the request did not arrive in time; send it again',
+  },
+};
+
+/**
+ * Answers a request that Node.js could not parse (an oversized URL or header,
+ * broken HTTP syntax, a timeout) with a problem+json response and closes the
+ * connection. Fastify never sees such a request, so it has no request id.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+
+  const known = error.code === undefined ? undefined : PARSER_PROBLEMS[error.code];
+  const { problemType, detail } = known ?? {
+    problemType: PROBLEM_TYPES.malformedRequest,
+    detail: 'the request is not valid HTTP/1.1',
+  };
+  const body = JSON.stringify({ ...problemType, detail });
+
+  socket.end(
+    [
+      `HTTP/1.1 ${problemType.status} ${problemType.title}`,
+      'Content-Type: application/problem+json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { HttpProblem } from '../errors/http-problem.js';
+
+const JSON_MEDIA_TYPE = 'application/json';
+
+/**
+ * Replaces Fastify's JSON body parser with one that rejects what the default
+ * would let through or misdescribe: bytes that are not valid UTF-8 (the default
+ * replaces them with U+FFFD, silently changing the data), a charset other than
+ * UTF-8, and `__proto__` or `constructor` keys, which it reports as invalid JSON.
+ * Parsing itself stays Fastify's, so prototype poisoning is still rejected.
+ */
+export function installJsonBodyParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+  app.removeContentTypeParser(JSON_MEDIA_TYPE);
+  app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '');
+    if (charset?.[1] !== undefined && charset[1].toLowerCase() !== 'utf-8') {
+      done(
+        new HttpProblem('unsupportedMediaType', 'send the request body as UTF-8 JSON', {
+          errors: [{ header: 'Content-Type', detail: 'must have no charset or charset=utf-8' }],
+        }),
+      );
+      return;
+    }
+
+    let text: string;
+    try {
+      text = decoder.decode(body as Buffer);
+    } catch {
+      done(
+        new HttpProblem('malformedRequest', 'the request body is not valid UTF-8', {
+          errors: [{ pointer: '', detail: 'is not valid UTF-8; expected UTF-8 JSON' }],
+        }),
+      );
+      return;
+    }
+
+    parseJson(request, text, (error, value) => {
+      if (error === null || (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+        done(error, value);
+        return;
+      }
+
+      // The parser's own message may quote part of the body, so it is not passed on.
+      const problem = isValidJson(text)
+        ? new HttpProblem(
+            'malformedRequest',
+            'the request body contains a "__proto__" or "constructor" key, which the server does not accept',
+            {
+              errors: [
+                { pointer: '', detail: 'must not contain "__proto__" or "constructor" keys' },
+              ],
+            },
+          )
+        : new HttpProblem('malformedRequest', 'the request body is not valid JSON', {
+            errors: [{ pointer: '', detail: 'is not valid JSON; expected a JSON object' }],
+          });
+      done(problem);
+    });
+  });
+}
+
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

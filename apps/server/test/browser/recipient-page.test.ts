@@ -1,0 +1,210 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECIPIENT_PAGE_CSP } from '../../src/http/recipient-page.js';
+import {
+  launchChromium,
+  openPage,
+  PHONE_VIEWPORT,
+  RecipientHarness,
+  saveScreenshot,
+} from './support/recipient-harness.js';
+import { mainText, submitCode, submitEmail, waitForHeading } from './support/recipient-steps.js';
+import { findLeaks, shareEncodings, TrafficRecorder } from './support/traffic.js';
+
+let harness: RecipientHarness;
+let browser: Browser;
+
+beforeAll(async () => {
+  harness = await RecipientHarness.start();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await harness?.stop();
+});
+
+const THREE_BOXES = [
+  { title: 'Employment contract', messages: ['Your contract is signed.', 'Welcome aboard!'] },
+  { title: 'Payslip March', messages: ['Net pay: 2 140,00 €'] },
+  { title: 'Medical certificate', messages: ['Fit for work.\nNo restrictions.', 'Valid 1 year.'] },
+];
+
+describe('recipient page', () => {
+  it('opens three boxes with the keyboard only', async () => {
+    const email = 'grace@example.org';
+    const { link } = await harness.invite(email, THREE_BOXES);
+    if (link === undefined) {
+      throw new Error('sendBoxes returned no link');
+    }
+    const { context, page } = await openPage(browser);
+    const traffic = new TrafficRecorder(page);
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') {
+        problems.push(message.text());
+      }
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+
+    await page.goto(link);
+    await waitForHeading(page, 'Open your boxes');
+    expect(page.url()).toBe(`${harness.url}/join`);
+    await saveScreenshot(page, 'email-step');
+
+    await page.waitForLoadState('networkidle');
+    const beforeActing = await traffic.requests();
+    const pathsBeforeActing = beforeActing.map((request) => new URL(request.url).pathname);
+    expect(pathsBeforeActing[0]).toBe('/join');
+    for (const path of pathsBeforeActing) {
+      expect(path).toMatch(/^\/(join|assets\/[A-Za-z0-9_-]+\.(js|css|svg))$/);
+    }
+    expect(beforeActing.every((request) => request.method === 'GET')).toBe(true);
+
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
+    await page.keyboard.type(email);
+    await page.keyboard.press('Enter');
+    await waitForHeading(page, 'Check your email');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('code');
+    await saveScreenshot(page, 'code-step');
+
+    await page.keyboard.type(await harness.latestCode(email));
+    await page.keyboard.press('Enter');
+    await waitForHeading(page, 'Your boxes');
+    await saveScreenshot(page, 'boxes');
+
+    const text = await mainText(page);
+    expect(text).toContain('3 boxes');
+    for (const box of THREE_BOXES) {
+      expect(await page.getByRole('heading', { level: 2, name: box.title }).count()).toBe(1);
+      for (const message of box.messages) {
+        expect(text).toContain(message.replace(/\s+/g, ' '));
+      }
+    }
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(pageWidth).toBeLessThanOrEqual(PHONE_VIEWPORT.width);
+
+    const requests = await traffic.requests();
+    const paths = requests.map((request) => new URL(request.url).pathname);
+    expect(paths).toContain('/auth/email-codes');
+    expect(paths).toContain('/auth/sessions');
+    expect(paths).toContain('/crypto/provisions');
+    expect(findLeaks(requests, shareEncodings(link))).toEqual([]);
+    const otherOrigins = requests.filter((request) => !request.url.startsWith(`${harness.url}/`));
+    expect(otherOrigins).toEqual([]);
+    expect(problems).toEqual([]);
+
+    // The link's history entry was replaced, so going back skips it.
+    await page.goBack();
+    expect(page.url()).toBe('about:blank');
+    await context.close();
+  });
+
+  it('keeps the link across a reload before the code', async () => {
+    const email = 'ada@example.org';
+    const { link } = await harness.invite(email, [{ title: 'Notes', messages: ['Hello Ada'] }]);
+    const { context, page } = await openPage(browser);
+    await page.goto(link ?? '');
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+
+    await page.reload();
+    await waitForHeading(page, 'Check your email');
+    expect(page.url()).toBe(`${harness.url}/join`);
+
+    await submitCode(page, await harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Hello Ada');
+    await context.close();
+  });
+
+  it('stores no token and only this tab’s progress', async () => {
+    const email = 'lin@example.org';
+    const { link } = await harness.invite(email, [{ title: 'Lease', messages: ['Signed'] }]);
+    const { context, page } = await openPage(browser);
+    const traffic = new TrafficRecorder(page);
+    await page.goto(link ?? '');
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+
+    const storage = await page.evaluate(() => ({
+      local: localStorage.length,
+      session: Object.keys(sessionStorage),
+      progress: JSON.parse(sessionStorage.getItem('provisions.join') ?? '{}') as object,
+    }));
+    expect(storage.local).toBe(0);
+    expect(storage.session).toEqual(['provisions.join']);
+    expect(Object.keys(storage.progress).sort()).toEqual(['email', 'share']);
+
+    const authorization = (await traffic.requests())
+      .map((request) => request.headers.authorization)
+      .find((value) => value !== undefined);
+    expect(authorization).toMatch(/^Bearer /);
+    const token = authorization?.slice('Bearer '.length) ?? '';
+    expect(JSON.stringify(storage)).not.toContain(token);
+    await context.close();
+  });
+});
+
+describe('share leak check', () => {
+  it('finds every encoding of a planted share', () => {
+    const link = 'http://127.0.0.1:1/join#provision:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAh';
+    const encodings = shareEncodings(link);
+    expect(encodings).toContain('AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAh');
+    expect(encodings).toContain(
+      '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021',
+    );
+
+    for (const [index, encoding] of encodings.entries()) {
+      const planted = [
+        { method: 'GET', url: `http://127.0.0.1:1/x?q=${encoding}`, headers: {}, body: '' },
+        { method: 'POST', url: 'http://127.0.0.1:1/x', headers: { 'x-a': encoding }, body: '' },
+        { method: 'POST', url: 'http://127.0.0.1:1/x', headers: {}, body: `{"a":"${encoding}"}` },
+      ];
+      for (const request of planted) {
+        expect(findLeaks([request], encodings).length, `encoding ${index}`).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe('recipient page responses', () => {
+  it('sends the page with security headers', async () => {
+    const response = await fetch(`${harness.url}/join`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+        "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    expect(RECIPIENT_PAGE_CSP).toBe(response.headers.get('content-security-policy'));
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+
+    const html = await response.text();
+    expect(html).toContain('<html lang="en">');
+    expect(html).not.toMatch(/https?:\/\//);
+    const assets = [...html.matchAll(/"\/assets\/([^"]+)"/g)].map((match) => match[1]);
+    expect(assets).toHaveLength(3);
+
+    for (const name of assets) {
+      const asset = await fetch(`${harness.url}/assets/${name}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(
+        /^(text\/(javascript|css); charset=utf-8|image\/svg\+xml)$/,
+      );
+      expect(asset.headers.get('content-security-policy')).toBe(RECIPIENT_PAGE_CSP);
+      expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(asset.headers.get('cache-control')).toContain('immutable');
+    }
+  });
+
+  it('answers 404 for an unknown asset', async () => {
+    const response = await fetch(`${harness.url}/assets/missing-ABC.js`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});

@@ -1,0 +1,176 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normalizeEmail, unwrap } from '@provisions/api';
+import {
+  type BoxContent,
+  connectOrganization,
+  MemoryKeystore,
+  type OrganizationConnection,
+  type SendBoxesResult,
+  sendBoxes,
+} from '@provisions/core';
+import {
+  createProvision,
+  decodeBase64Url,
+  encodeBase64Url,
+  generateKeyPair,
+  PUBLIC_KEY_LENGTH,
+  seal,
+} from '@provisions/crypto';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { createOrganization, OUTBOX_FILE_NAME, startServer } from '../../../src/index.js';
+import { TestClock } from '../../support/test-server.js';
+
+/** Debian's Chromium; Playwright's own browser builds cannot be downloaded here. */
+const CHROMIUM_PATH = '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A narrow phone screen: the page must be readable at this width. */
+export const PHONE_VIEWPORT = { width: 375, height: 812 };
+
+const ARTIFACTS_DIRECTORY = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+
+/** Launches headless Chromium. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/** Opens a fresh context (no storage shared with other tests) with a phone-sized page. */
+export async function openPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: PHONE_VIEWPORT });
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Saves a screenshot of the page as `test-artifacts/<name>.png`, for people to look at. */
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS_DIRECTORY, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS_DIRECTORY, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A real server on 127.0.0.1 with a temporary data directory and a hand-moved
+ * clock, plus an organization that sends boxes through `@provisions/core`.
+ */
+export class RecipientHarness {
+  readonly clock = new TestClock();
+  readonly keystore = new MemoryKeystore();
+  url = '';
+  dataDir = '';
+  organization: OrganizationConnection | undefined;
+  #close: (() => Promise<void>) | undefined;
+
+  /** Starts the server and connects an organization. */
+  static async start(): Promise<RecipientHarness> {
+    const harness = new RecipientHarness();
+    harness.dataDir = await mkdtemp(join(tmpdir(), 'provisions-browser-'));
+    const server = await startServer({ dataDir: harness.dataDir, port: 0, now: harness.clock.now });
+    harness.url = server.url;
+    harness.#close = () => server.close();
+
+    const credentials = await createOrganization({ dataDir: harness.dataDir, name: 'Acme' });
+    harness.organization = await connectOrganization({
+      baseUrl: server.url,
+      clientId: credentials.id,
+      clientSecret: credentials.client_secret,
+    });
+    return harness;
+  }
+
+  /** Stops the server and deletes the data directory. */
+  async stop(): Promise<void> {
+    await this.#close?.();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  #connection(): OrganizationConnection {
+    if (this.organization === undefined) {
+      throw new Error('the harness is not started');
+    }
+    return this.organization;
+  }
+
+  /** Sends boxes to `recipient` with `sendBoxes`; the link points at this server. */
+  invite(recipient: string, boxes: readonly BoxContent[]): Promise<SendBoxesResult> {
+    return sendBoxes({
+      organization: this.#connection(),
+      keystore: this.keystore,
+      appUrl: this.url,
+      recipient,
+      boxes,
+    });
+  }
+
+  /**
+   * Creates a provision for `recipient` that no box is sealed to: a box request for
+   * another person carries the new provision in `crypto.provisions` and seals the
+   * box key to that other person's provision only.
+   *
+   * @returns the invitation link of the new provision.
+   */
+  async inviteWithoutBoxes(recipient: string, otherRecipient: string): Promise<string> {
+    const organization = this.#connection();
+    const other = await this.invite(otherRecipient, [{ title: 'For someone else', messages: [] }]);
+    const otherKey = other.provision?.publicKey;
+    if (otherKey === undefined) {
+      throw new Error(`${otherRecipient} got no provision`);
+    }
+
+    const provision = await createProvision();
+    const box = await generateKeyPair();
+    const invitation = await seal(
+      new TextEncoder().encode(JSON.stringify({ box_secret_key: encodeBase64Url(box.secretKey) })),
+      decodeBase64Url(otherKey, { length: PUBLIC_KEY_LENGTH }),
+    );
+    unwrap(
+      await organization.client.POST('/organizations/{oid}/boxes', {
+        params: { path: { oid: organization.organizationId } },
+        body: {
+          title: 'Second box for someone else',
+          public_key: encodeBase64Url(box.publicKey),
+          data_subject: normalizeEmail(otherRecipient),
+          crypto: {
+            invitation_data: { [otherKey]: encodeBase64Url(invitation) },
+            provisions: { [normalizeEmail(recipient)]: provision.payload },
+          },
+        },
+      }),
+    );
+
+    return `${this.url}/join#provision:${encodeBase64Url(provision.userKeyShare)}`;
+  }
+
+  /** Returns the newest sign-in code the server wrote to its outbox for `email`. */
+  async latestCode(email: string): Promise<string> {
+    const text = await readFile(join(this.dataDir, OUTBOX_FILE_NAME), 'utf8');
+    const lines = text.split('\n').filter((line) => line !== '');
+    const codes = lines
+      .map((line) => JSON.parse(line) as { to: string; code: string })
+      .filter((message) => message.to === normalizeEmail(email));
+    const newest = codes.at(-1);
+    if (newest === undefined) {
+      throw new Error(`the outbox has no code for ${email}`);
+    }
+    return newest.code;
+  }
+
+  /** Counts the codes sent to `email`, to wait for a new one. */
+  async codeCount(email: string): Promise<number> {
+    const text = await readFile(join(this.dataDir, OUTBOX_FILE_NAME), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .filter((line) => (JSON.parse(line) as { to: string }).to === normalizeEmail(email)).length;
+  }
+}

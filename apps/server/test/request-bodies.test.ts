@@ -1,0 +1,196 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Problem } from '@provisions/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE_FILE_NAME } from '../src/index.js';
+import { boxInvitingKey, newBoxKeys } from './support/box-material.js';
+import { type TestOrganization, TestServer } from './support/test-server.js';
+
+let server: TestServer;
+let organization: TestOrganization;
+
+beforeAll(async () => {
+  server = await TestServer.start();
+  organization = await server.organization();
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+/** Posts raw bytes as a box creation and returns the status and problem. */
+async function postBoxBytes(
+  body: Uint8Array | string,
+  contentType = 'application/json',
+): Promise<{ status: number; problem: Problem }> {
+  const response = await fetch(`${server.url}/organizations/${organization.id}/boxes`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${organization.token}`, 'content-type': contentType },
+    body,
+  });
+  return { status: response.status, problem: (await response.json()) as Problem };
+}
+
+async function validBoxJson(title = 'Title'): Promise<string> {
+  const { publicKey } = await newBoxKeys();
+  return JSON.stringify({ title, public_key: publicKey });
+}
+
+describe('JSON request bodies', () => {
+  it('rejects bytes that are not UTF-8', async () => {
+    const json = await validBoxJson('caf_');
+    const bytes = new TextEncoder().encode(json);
+    bytes[json.indexOf('_')] = 0xe9;
+
+    const { status, problem } = await postBoxBytes(bytes);
+
+    expect(status).toBe(400);
+    expect(problem.detail).toBe('the request body is not valid UTF-8');
+    expect(problem.errors?.[0]?.pointer).toBe('');
+    expect(server.countRows('boxes')).toBe(0);
+  });
+
+  it('rejects a charset other than UTF-8', async () => {
+    const { status, problem } = await postBoxBytes(
+      await validBoxJson(),
+      'application/json; charset=iso-8859-1',
+    );
+
+    expect(status).toBe(415);
+    expect(problem.errors?.[0]?.header).toBe('Content-Type');
+  });
+
+  it('accepts charset=utf-8', async () => {
+    const { status } = await postBoxBytes(await validBoxJson(), 'application/json; charset=UTF-8');
+
+    expect(status).toBe(201);
+  });
+
+  it('names a __proto__ key instead of calling it invalid JSON', async () => {
+    const { status, problem } = await postBoxBytes('{"title":"t","__proto__":{"x":1}}');
+
+    expect(status).toBe(400);
+    expect(problem.detail).toMatch(/"__proto__" or "constructor" key/);
+  });
+
+  it('does not quote the body for invalid JSON', async () => {
+    const { status, problem } = await postBoxBytes('{"title": "secret-looking-value"');
+
+    expect(status).toBe(400);
+    expect(problem.detail).toBe('the request body is not valid JSON');
+    expect(JSON.stringify(problem)).not.toContain('secret-looking-value');
+  });
+
+  it('rejects a blank or control-character title', async () => {
+    for (const title of ['   ', 'a\u0000b', 'line\nbreak', '\uD800']) {
+      const { status, problem } = await postBoxBytes(await validBoxJson(title));
+
+      expect(status, JSON.stringify(title)).toBe(400);
+      expect(problem.errors?.[0]?.pointer).toBe('/title');
+    }
+  });
+
+  it('rejects a sealed box that is not canonical base64url', async () => {
+    const { body } = await boxInvitingKey((await newBoxKeys()).publicKey);
+    const [key] = Object.keys(body.crypto?.invitation_data ?? {});
+    const cases = ['A'.repeat(65), `${'A'.repeat(65)}B`];
+
+    for (const encrypted of cases) {
+      const { status, problem } = await postBoxBytes(
+        JSON.stringify({ ...body, crypto: { invitation_data: { [key as string]: encrypted } } }),
+      );
+
+      expect(status, `${encrypted.length} characters`).toBe(400);
+      expect(problem.errors?.[0]?.pointer).toBe(`/crypto/invitation_data/${key}`);
+    }
+  });
+});
+
+describe('validation details', () => {
+  it('gives one error for a short key', async () => {
+    const { status, problem } = await postBoxBytes(
+      JSON.stringify({ title: 't', public_key: 'abc' }),
+    );
+
+    expect(status).toBe(400);
+    expect(problem.errors).toHaveLength(1);
+    expect(problem.errors?.[0]?.pointer).toBe('/public_key');
+    expect(problem.errors?.[0]?.detail).toMatch(
+      /^must NOT have fewer than 43 characters; expected/,
+    );
+  });
+
+  it('describes a pattern without the regular expression', async () => {
+    const { publicKey } = await newBoxKeys();
+    const nonCanonical = `${publicKey.slice(0, 42)}B`;
+
+    const { problem } = await postBoxBytes(
+      JSON.stringify({ title: 't', public_key: nonCanonical }),
+    );
+
+    expect(problem.errors?.[0]?.detail).toBe(
+      'is invalid; expected a 32-byte X25519 public key, unpadded base64url (43 characters)',
+    );
+  });
+
+  it('names an unknown event type', async () => {
+    const response = await fetch(`${server.url}/boxes/${crypto.randomUUID()}/events`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${organization.token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ type: 'msg.file' }),
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors?.[0]).toEqual({
+      pointer: '/type',
+      detail: 'must be one of the types this operation accepts',
+    });
+  });
+});
+
+describe('transport errors', () => {
+  it('answers an oversized request line with problem+json', async () => {
+    const response = await fetch(`${server.url}/boxes/${'x'.repeat(20_000)}`);
+
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await response.json()) as Problem;
+    expect(problem.type).toBe('urn:provisions:problem:header-fields-too-large');
+  });
+
+  it('answers a known path with another method with 405', async () => {
+    const response = await fetch(`${server.url}/oauth/token`);
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
+  });
+
+  it('answers an unknown path with 404', async () => {
+    const response = await fetch(`${server.url}/no/such/path`);
+
+    expect(response.status).toBe(404);
+  });
+
+  it('answers an overlong path parameter with 404', async () => {
+    const response = await fetch(`${server.url}/boxes/${'x'.repeat(150)}`, {
+      headers: { authorization: `Bearer ${organization.token}` },
+    });
+
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as Problem).type).toBe('urn:provisions:problem:not-found');
+  });
+});
+
+describe('data directory', () => {
+  it('keeps the database readable by its owner only', async () => {
+    const mode = (await stat(join(server.dataDir, DATABASE_FILE_NAME))).mode & 0o777;
+
+    expect(mode).toBe(0o600);
+  });
+});
