@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import formBody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
@@ -110,6 +111,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(formBody);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new HttpProblem(
+        'tooManyRequests',
+        `this client sent more than ${context.max} requests in ${context.after}; retry after the Retry-After seconds`,
+      ),
+  });
   installJsonBodyParser(app);
 
   app.addHook('onRequest', async (request, reply) => {

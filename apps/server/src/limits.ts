@@ -19,6 +19,13 @@ export const EMAIL_CODES_PER_HOUR = 5;
 /** How long an `Idempotency-Key` keeps returning its first result, in seconds (24 hours). */
 export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;
 
+/**
+ * Requests one client address may make per minute to each sign-in operation
+ * (`POST /oauth/token`, `/auth/email-codes`, `/auth/sessions`). With the per-address
+ * code limit, this keeps one client from guessing codes or flooding mailboxes.
+ */
+export const SIGN_IN_REQUESTS_PER_MINUTE = 30;
+
 /** Largest accepted request body, in bytes (1 MiB). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 

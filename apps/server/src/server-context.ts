@@ -9,4 +9,6 @@ export interface ServerContext {
   mailer: OutboxMailer;
   /** URL of the web app, mentioned in sign-in emails; undefined when not configured. */
   appUrl: string | undefined;
+  /** Requests one client address may make per minute to each sign-in operation. */
+  signInRequestsPerMinute: number;
 }

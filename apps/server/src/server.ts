@@ -3,6 +3,7 @@ import { type Clock, systemClock } from './clock.js';
 import { openDatabase } from './database/open-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
+import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
 import { loadOpenApiDocument } from './openapi/openapi-document.js';
 import { Store } from './store/store.js';
@@ -27,6 +28,11 @@ export interface StartServerOptions {
   logger?: boolean | ServerLoggerOptions;
   /** Source of the current time, for tests that expire codes and tokens; default the wall clock. */
   now?: Clock;
+  /**
+   * Requests one client address may make per minute to each sign-in operation;
+   * default {@link SIGN_IN_REQUESTS_PER_MINUTE}. More get 429 with `Retry-After`.
+   */
+  signInRequestsPerMinute?: number;
 }
 
 /** A running server. */
@@ -62,6 +68,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         clock: options.now ?? systemClock,
         mailer: new OutboxMailer(dataDir),
         appUrl,
+        signInRequestsPerMinute: options.signInRequestsPerMinute ?? SIGN_IN_REQUESTS_PER_MINUTE,
       },
       logger: options.logger,
     });

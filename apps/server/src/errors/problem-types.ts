@@ -39,6 +39,7 @@ export const PROBLEM_TYPES = Object.freeze({
   membershipRequired: define('membership-required', 'Box membership required', 403),
   personRequired: define('person-required', 'Only a person can do this', 403),
   tooManyEmailCodes: define('too-many-email-codes', 'Too many email codes', 429),
+  tooManyRequests: define('too-many-requests', 'Too many requests', 429),
   headerFieldsTooLarge: define('header-fields-too-large', 'Request header fields too large', 431),
   internalError: define('internal-error', 'Internal server error', 500),
 });

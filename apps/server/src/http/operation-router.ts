@@ -24,6 +24,8 @@ export interface OperationRoute<Route extends RouteGenericInterface> {
   url: string;
   /** Principals allowed to call it. */
   access: OperationAccess;
+  /** Requests one client address may make per minute; no limit when absent. */
+  requestsPerMinute?: number;
   /** Handles a request that passed authentication and schema validation. */
   handler: (request: FastifyRequest<Route>, reply: FastifyReply) => Promise<unknown>;
 }
@@ -86,7 +88,12 @@ export class OperationRouter {
       method: route.method,
       url: route.url,
       schema: operation.schema,
-      config,
+      config: {
+        ...config,
+        ...(route.requestsPerMinute === undefined
+          ? {}
+          : { rateLimit: { max: route.requestsPerMinute, timeWindow: 60_000 } }),
+      },
       handler: route.handler as unknown as RouteHandlerMethod,
     });
     this.#registered.add(route.operationId);

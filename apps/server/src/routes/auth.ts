@@ -18,6 +18,7 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     method: 'POST',
     url: '/oauth/token',
     access: 'public',
+    requestsPerMinute: context.signInRequestsPerMinute,
     handler: async (request, reply) => {
       const { client_id, client_secret } = request.body;
       const organizationId = verifyClientCredentials(store, client_id, client_secret);
@@ -39,6 +40,7 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     method: 'POST',
     url: '/auth/email-codes',
     access: 'public',
+    requestsPerMinute: context.signInRequestsPerMinute,
     handler: async (request, reply) => {
       const email = requireEmailInput(request.body.email, { pointer: '/email' });
       const expiresAt = await sendSignInCode(context, email);
@@ -51,6 +53,7 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     method: 'POST',
     url: '/auth/sessions',
     access: 'public',
+    requestsPerMinute: context.signInRequestsPerMinute,
     handler: async (request, reply) => {
       const email = requireEmailInput(request.body.email, { pointer: '/email' });
 

@@ -58,7 +58,11 @@ export class TestServer {
 
   /** Starts a server; `logger` captures logs when given. */
   static async start(
-    options: { appUrl?: string; logger?: ServerLoggerOptions } = {},
+    options: {
+      appUrl?: string;
+      logger?: ServerLoggerOptions;
+      signInRequestsPerMinute?: number;
+    } = {},
   ): Promise<TestServer> {
     const server = new TestServer();
     server.dataDir = await mkdtemp(join(tmpdir(), 'provisions-server-test-'));
@@ -66,6 +70,8 @@ export class TestServer {
       dataDir: server.dataDir,
       port: 0,
       now: server.clock.now,
+      // Suites sign many people in from one address; the limit has its own test.
+      signInRequestsPerMinute: 10_000,
       ...options,
     });
     server.url = running.url;
