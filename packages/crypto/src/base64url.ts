@@ -22,7 +22,17 @@ export interface DecodeBase64UrlOptions {
 
 /**
  * Returns the number of unpadded base64url characters that encode `byteLength` bytes:
- * 4 characters per 3 bytes, plus 2 for one leftover byte or 3 for two.
+ * 4 characters per 3 bytes, plus 2 for one leftover byte or 3 for two. Never throws; the
+ * caller passes a non-negative integer.
+ *
+ * @param byteLength - a byte count.
+ * @returns the character count: 43 for 32 bytes, 44 for 33, 86 for 64.
+ * @example
+ * ```ts
+ * import { base64UrlLength, SHARE_LENGTH } from '@provisions/crypto';
+ *
+ * base64UrlLength(SHARE_LENGTH); // 44, the length of the share in an invitation link
+ * ```
  */
 export function base64UrlLength(byteLength: number): number {
   const remainder = byteLength % 3;

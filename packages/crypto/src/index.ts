@@ -27,6 +27,7 @@ export {
 } from './passphrase-envelope.js';
 export { createProvision, type Provision, type ProvisionPayload } from './provision.js';
 export { open, SEAL_OVERHEAD, seal } from './seal.js';
+export { sealMany, sealToMany } from './seal-batch.js';
 export {
   combineShares,
   recoverSecretKey,

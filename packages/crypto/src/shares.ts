@@ -34,7 +34,7 @@ function checkCount(name: string, value: unknown, max: number, maxLabel: string)
 }
 
 /**
- * Splits a secret into shares with Shamir's secret sharing over GF(256) (package
+ * Splits a secret into shares with Shamir's secret sharing over GF(2^8) (package
  * `shamir-secret-sharing`), so that any `threshold` shares rebuild it and fewer reveal
  * nothing about it.
  *

@@ -49,6 +49,8 @@ describe('public API', () => {
         'open',
         'recoverSecretKey',
         'seal',
+        'sealMany',
+        'sealToMany',
         'setX25519Backend',
         'splitSecret',
       ].sort(),

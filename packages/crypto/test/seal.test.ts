@@ -10,7 +10,7 @@ import { LOW_ORDER_POINTS, LOW_ORDER_POINTS_HIGH_BIT } from './vectors/low-order
 
 const BACKENDS: X25519Backend[] = ['webcrypto', 'noble'];
 const LIBSODIUM_LENGTHS = [0, 1, 15, 16, 17, 1000, 1024 * 1024];
-const TWEETNACL_LENGTHS = [0, 1, 16, 17, 1000];
+const TWEETNACL_LENGTHS = [0, 1, 15, 16, 17, 1000, 1024 * 1024];
 const OPEN_FAILED = {
   code: 'ERR_OPEN_FAILED',
   message: 'open failed: wrong secret key, or the sealed box was modified',
@@ -130,6 +130,27 @@ describe.each(BACKENDS)('sealed boxes on %s', (backend) => {
     expectSameBytes(opened, message);
   });
 
+  it('opens with the recipient public key given', async () => {
+    const recipient = sodium.crypto_box_keypair();
+    const message = randomMessage(100);
+    const sealed = sodium.crypto_box_seal(message, recipient.publicKey);
+
+    const opened = await open(sealed, recipient.privateKey, recipient.publicKey);
+
+    expectSameBytes(opened, message);
+  });
+
+  it('rejects a public key of another key pair', async () => {
+    const recipient = await generateKeyPair();
+    const someoneElse = await generateKeyPair();
+    const sealed = await seal(new TextEncoder().encode('hello'), recipient.publicKey);
+
+    const attempt = open(sealed, recipient.secretKey, someoneElse.publicKey);
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject(OPEN_FAILED);
+  });
+
   it('seals to a different ephemeral key each time', async () => {
     const recipient = await generateKeyPair();
     const message = new TextEncoder().encode('same message');
@@ -181,6 +202,28 @@ describe.each(BACKENDS)('sealed boxes on %s', (backend) => {
       code: 'ERR_INVALID_LENGTH',
       message: `sealed: expected at least 48 bytes, received ${length}`,
     });
+  });
+
+  it('rejects a 48-byte box whose tag is not authentic', async () => {
+    const recipient = await generateKeyPair();
+    const sealed = await seal(new Uint8Array(0), recipient.publicKey);
+    expect(sealed).toHaveLength(48);
+    const forged = new Uint8Array(sealed);
+    forged[47] = (forged[47] as number) ^ 0x01;
+
+    const attempt = open(forged, recipient.secretKey);
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject(OPEN_FAILED);
+    expect(await open(sealed, recipient.secretKey)).toEqual(new Uint8Array(0));
+  });
+
+  it('rejects a 48-byte box of zeros', async () => {
+    const recipient = await generateKeyPair();
+
+    const attempt = open(new Uint8Array(48), recipient.secretKey);
+
+    await expect(attempt).rejects.toMatchObject(OPEN_FAILED);
   });
 
   it('rejects a box whose tag was cut off', async () => {
@@ -241,6 +284,20 @@ describe.each(BACKENDS)('sealed boxes on %s', (backend) => {
   );
 });
 
+describe('across backends', () => {
+  it('a box sealed on one backend opens on the other', async () => {
+    const recipient = await generateKeyPair();
+    const message = randomMessage(100);
+
+    for (const [sealer, opener] of [BACKENDS, [...BACKENDS].reverse()]) {
+      await setX25519Backend(sealer as X25519Backend);
+      const sealed = await seal(message, recipient.publicKey);
+      await setX25519Backend(opener as X25519Backend);
+      expectSameBytes(await open(sealed, recipient.secretKey), message);
+    }
+  });
+});
+
 describe('seal input checks', () => {
   it('rejects a 31-byte recipient public key', async () => {
     const attempt = seal(new Uint8Array(1), new Uint8Array(31));
@@ -260,6 +317,19 @@ describe('seal input checks', () => {
     await expect(attempt).rejects.toMatchObject({
       code: 'ERR_INVALID_TYPE',
       message: 'plaintext: expected a Uint8Array, received a string',
+    });
+  });
+
+  it('rejects a 31-byte recipient public key in open', async () => {
+    const recipient = await generateKeyPair();
+    const sealed = await seal(new Uint8Array(1), recipient.publicKey);
+
+    const attempt = open(sealed, recipient.secretKey, recipient.publicKey.subarray(1));
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_INVALID_LENGTH',
+      message: 'recipientPublicKey: expected 32 bytes, received 31',
     });
   });
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { combine, split } from 'shamir-secret-sharing';
 import { describe, expect, it } from 'vitest';
 
 import { CryptoError } from '../src/errors.js';
@@ -152,6 +153,32 @@ describe('splitSecret and combineShares', () => {
 
     expect(rebuilt).toHaveLength(32);
     expect(rebuilt).not.toEqual(secretKey);
+  });
+});
+
+describe('interoperability with shamir-secret-sharing 0.0.4', () => {
+  it.each([
+    [2, 2],
+    [3, 5],
+    [10, 255],
+  ])('its combine rebuilds our %i-of-%i shares', async (threshold, shares) => {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+
+    const ours = await splitSecret(secret, { shares, threshold });
+
+    expect(await combine(ours.slice(shares - threshold))).toEqual(secret);
+  });
+
+  it.each([
+    [2, 2],
+    [3, 5],
+    [10, 255],
+  ])('our combineShares rebuilds its %i-of-%i shares', async (threshold, shares) => {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+
+    const theirs = await split(secret, shares, threshold);
+
+    expect(await combineShares(theirs.slice(0, threshold).reverse())).toEqual(secret);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   type X25519Backend,
   x25519SharedSecret,
 } from '../src/x25519.js';
+import { RUNS_IN_NODE } from './environment.js';
 import { LOW_ORDER_POINTS, LOW_ORDER_POINTS_HIGH_BIT } from './vectors/low-order-points.js';
 import { DIFFIE_HELLMAN_VECTOR, ITERATED_VECTORS, SCALAR_MULT_VECTORS } from './vectors/rfc7748.js';
 
@@ -185,7 +186,12 @@ describe('platform without WebCrypto X25519', () => {
     await setX25519Backend('auto');
   });
 
-  it('falls back to noble when crypto.subtle is missing', async () => {
+  // The two fallback tests re-import the module with vi.resetModules, which works in Node.js
+  // only: a browser keeps each evaluated module.
+  const RESET_SKIP_REASON = 'vi.resetModules cannot re-evaluate a module in the browser';
+
+  it('falls back to noble when crypto.subtle is missing', async (context) => {
+    context.skip(!RUNS_IN_NODE, RESET_SKIP_REASON);
     vi.stubGlobal('crypto', { getRandomValues });
     vi.resetModules();
     const fresh = await import('../src/x25519.js');
@@ -199,7 +205,8 @@ describe('platform without WebCrypto X25519', () => {
     });
   });
 
-  it('falls back to noble when WebCrypto rejects X25519', async () => {
+  it('falls back to noble when WebCrypto rejects X25519', async (context) => {
+    context.skip(!RUNS_IN_NODE, RESET_SKIP_REASON);
     const notSupported = () => Promise.reject(new DOMException('X25519', 'NotSupportedError'));
     vi.stubGlobal('crypto', {
       getRandomValues,
@@ -232,15 +239,17 @@ describe('platform without WebCrypto X25519', () => {
     const failing = () => Promise.reject(new Error('platform failure'));
     vi.stubGlobal('crypto', {
       getRandomValues,
-      subtle: { importKey: failing, deriveBits: failing },
+      subtle: { importKey: failing, deriveBits: failing, generateKey: failing },
     });
+    const bobPublicKey = hexToBytes(DIFFIE_HELLMAN_VECTOR.bobPublicKey);
 
-    const attempt = getPublicKey(aliceSecretKey);
-    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
-    await expect(attempt).rejects.toMatchObject({
-      code: 'ERR_WEBCRYPTO_FAILED',
-      message: 'X25519: the WebCrypto operation failed',
-    });
+    for (const attempt of [scalarMult(aliceSecretKey, bobPublicKey), generateKeyPair()]) {
+      await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+      await expect(attempt).rejects.toMatchObject({
+        code: 'ERR_WEBCRYPTO_FAILED',
+        message: 'X25519: the WebCrypto operation failed',
+      });
+    }
   });
 });
 

@@ -1,0 +1,180 @@
+import { bytesToHex } from '@noble/hashes/utils.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { CryptoError } from '../src/errors.js';
+import { hashShare } from '../src/hash.js';
+import { open, seal } from '../src/seal.js';
+import { combineShares, recoverSecretKey, splitSecret } from '../src/shares.js';
+import { generateKeyPair, getPublicKey } from '../src/x25519.js';
+
+// Run counts keep the file at a few seconds: each seal/open run is two X25519 operations,
+// and a 255-share split evaluates 255 polynomials per secret byte.
+const SHARE_RUNS = 40;
+const SEAL_RUNS = 40;
+
+async function rejectionOf(promise: Promise<unknown>): Promise<CryptoError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(CryptoError);
+    return error as CryptoError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** A threshold k, a share count n with 2 ≤ k ≤ n ≤ 255, and k distinct positions in random order. */
+const splitParameters = fc
+  .integer({ min: 2, max: 255 })
+  .chain((shares) => fc.tuple(fc.constant(shares), fc.integer({ min: 2, max: shares })))
+  .chain(([shares, threshold]) =>
+    fc.tuple(
+      fc.constant(shares),
+      fc.constant(threshold),
+      fc.shuffledSubarray(
+        Array.from({ length: shares }, (_, index) => index),
+        { minLength: threshold, maxLength: threshold },
+      ),
+      fc.uint8Array({ minLength: 1, maxLength: 33 }),
+    ),
+  );
+
+/** A single-byte change: a position (taken modulo the length) and a non-zero XOR mask. */
+const mutation = fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 }));
+
+function mutate(bytes: Uint8Array, [position, mask]: [number, number]): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  const index = position % copy.length;
+  copy[index] = (copy[index] as number) ^ mask;
+  return copy;
+}
+
+describe('shares properties', () => {
+  it('any k-subset of k-of-n shares in any order rebuilds the secret', async () => {
+    await fc.assert(
+      fc.asyncProperty(splitParameters, async ([shares, threshold, positions, secret]) => {
+        const all = await splitSecret(secret, { shares, threshold });
+        const subset = positions.map((position) => all[position] as Uint8Array);
+
+        expect(bytesToHex(await combineShares(subset))).toBe(bytesToHex(secret));
+      }),
+      { numRuns: SHARE_RUNS },
+    );
+  });
+
+  it('any change to one share fails recoverSecretKey, never returning a key', async () => {
+    const keyPair = await generateKeyPair();
+    const shares = await splitSecret(keyPair.secretKey);
+
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), mutation, async (which, change) => {
+        const changed = shares.map((share, index) =>
+          index === which ? mutate(share, change) : share,
+        );
+
+        const error = await rejectionOf(recoverSecretKey(changed, keyPair.publicKey));
+
+        // A changed value byte rebuilds another key; a changed index byte can also collide
+        // with the other share's index or become 0.
+        expect(['ERR_KEY_MISMATCH', 'ERR_INVALID_SHARES']).toContain(error.code);
+      }),
+      { numRuns: SHARE_RUNS },
+    );
+  });
+
+  it('any change to a share changes its hash', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 33, maxLength: 33 }),
+        mutation,
+        async (share, change) => {
+          const original = bytesToHex(await hashShare(share));
+
+          expect(bytesToHex(await hashShare(mutate(share, change)))).not.toBe(original);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('sealed box properties', () => {
+  it('open(seal(m)) is m for any plaintext', async () => {
+    const recipient = await generateKeyPair();
+
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (plaintext) => {
+        const sealed = await seal(plaintext, recipient.publicKey);
+
+        expect(sealed).toHaveLength(plaintext.length + 48);
+        expect(bytesToHex(await open(sealed, recipient.secretKey))).toBe(bytesToHex(plaintext));
+      }),
+      { numRuns: SEAL_RUNS },
+    );
+  });
+
+  it('any change to a sealed box is rejected', async () => {
+    const recipient = await generateKeyPair();
+
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), mutation, async (plaintext, change) => {
+        const sealed = await seal(plaintext, recipient.publicKey);
+
+        const error = await rejectionOf(open(mutate(sealed, change), recipient.secretKey));
+
+        expect(error.code).toBe('ERR_OPEN_FAILED');
+      }),
+      { numRuns: SEAL_RUNS },
+    );
+  });
+
+  it('a changed secret key fails, unless X25519 clamping ignores the change', async () => {
+    const recipient = await generateKeyPair();
+    const plaintext = new TextEncoder().encode('provision');
+    const sealed = await seal(plaintext, recipient.publicKey);
+    const publicKey = bytesToHex(recipient.publicKey);
+
+    await fc.assert(
+      fc.asyncProperty(mutation, async (change) => {
+        const changedKey = mutate(recipient.secretKey, change);
+
+        // Clamping clears bits 0-2 and 255 and sets bit 254, so a change there only gives
+        // the same scalar, the same public key and the same plaintext.
+        if (bytesToHex(await getPublicKey(changedKey)) === publicKey) {
+          expect(bytesToHex(await open(sealed, changedKey))).toBe(bytesToHex(plaintext));
+          return;
+        }
+
+        const error = await rejectionOf(open(sealed, changedKey));
+        expect(error.code).toBe('ERR_OPEN_FAILED');
+      }),
+      { numRuns: SEAL_RUNS },
+    );
+  });
+
+  it('a box sealed to a changed public key does not open', async () => {
+    const recipient = await generateKeyPair();
+    const plaintext = new TextEncoder().encode('provision');
+
+    await fc.assert(
+      fc.asyncProperty(mutation, async (change) => {
+        const changedKey = mutate(recipient.publicKey, change);
+
+        let sealed: Uint8Array;
+        try {
+          sealed = await seal(plaintext, changedKey);
+        } catch (error) {
+          // A change can land on a low-order point, which seal rejects.
+          expect(error).toMatchObject({ code: 'ERR_LOW_ORDER_POINT' });
+          return;
+        }
+
+        const error = await rejectionOf(open(sealed, recipient.secretKey));
+        expect(error.code).toBe('ERR_OPEN_FAILED');
+      }),
+      // Bit 255 of a public key is ignored by X25519 but is part of the nonce input, so
+      // even that change fails the tag check.
+      { numRuns: SEAL_RUNS },
+    );
+  });
+});

@@ -1,0 +1,132 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { isAllZero } from '../src/bytes.js';
+import { open, seal } from '../src/seal.js';
+import { recoverSecretKey, splitSecret } from '../src/shares.js';
+import { generateKeyPair, setX25519Backend, type X25519Backend } from '../src/x25519.js';
+
+// The primitives are wrapped, not replaced: each wrapper records the buffer that this
+// package passes in or receives, then calls the real function. After the public call
+// returns, every recorded secret buffer must be all zeros.
+const recorded = vi.hoisted(() => ({
+  cipherKeys: [] as Uint8Array[],
+  hsalsaKeys: [] as Uint32Array[],
+  nobleSharedSecrets: [] as Uint8Array[],
+  noblePublicKeyInputs: [] as Uint8Array[],
+}));
+
+vi.mock('@noble/ciphers/salsa.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('@noble/ciphers/salsa.js')>();
+  return {
+    ...original,
+    hsalsa: (...args: Parameters<typeof original.hsalsa>) => {
+      recorded.hsalsaKeys.push(args[1]);
+      return original.hsalsa(...args);
+    },
+    xsalsa20poly1305: (key: Uint8Array, nonce: Uint8Array) => {
+      recorded.cipherKeys.push(key);
+      return original.xsalsa20poly1305(key, nonce);
+    },
+  };
+});
+
+vi.mock('@noble/curves/ed25519.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('@noble/curves/ed25519.js')>();
+  const x25519 = {
+    ...original.x25519,
+    getPublicKey: (secretKey: Uint8Array) => {
+      recorded.noblePublicKeyInputs.push(secretKey);
+      return original.x25519.getPublicKey(secretKey);
+    },
+    getSharedSecret: (secretKey: Uint8Array, publicKey: Uint8Array) => {
+      const shared = original.x25519.getSharedSecret(secretKey, publicKey);
+      recorded.nobleSharedSecrets.push(shared);
+      return shared;
+    },
+  };
+  return { ...original, x25519 };
+});
+
+function clearRecords(): void {
+  for (const list of Object.values(recorded)) {
+    list.length = 0;
+  }
+}
+
+function expectAllWiped(buffers: ArrayLike<number>[], label: string): void {
+  expect(buffers.length, `${label} recorded`).toBeGreaterThan(0);
+  for (const buffer of buffers) {
+    expect(isAllZero(new Uint8Array(Array.from(buffer))), label).toBe(true);
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  clearRecords();
+});
+
+afterAll(async () => {
+  await setX25519Backend('auto');
+});
+
+describe.each(['webcrypto', 'noble'] as X25519Backend[])('wiping on %s', (backend) => {
+  beforeAll(async () => {
+    await setX25519Backend(backend);
+  });
+
+  it('seal wipes the shared secret, the box key and the HSalsa20 input', async () => {
+    const recipient = await generateKeyPair();
+    const derived: ArrayBuffer[] = [];
+    const deriveBits = crypto.subtle.deriveBits.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, 'deriveBits').mockImplementation(async (...args) => {
+      const bits = await deriveBits(...args);
+      derived.push(bits);
+      return bits;
+    });
+    clearRecords();
+
+    await seal(new TextEncoder().encode('secret box key'), recipient.publicKey);
+
+    expectAllWiped(recorded.cipherKeys, 'box key');
+    expectAllWiped(recorded.hsalsaKeys, 'HSalsa20 key input');
+    if (backend === 'webcrypto') {
+      expectAllWiped(
+        derived.map((bits) => new Uint8Array(bits)),
+        'WebCrypto shared secret',
+      );
+    } else {
+      expectAllWiped(recorded.nobleSharedSecrets, 'noble shared secret');
+      expectAllWiped(recorded.noblePublicKeyInputs, 'ephemeral secret key');
+    }
+  });
+
+  it('open wipes the shared secret, the box key and its copy of the secret key', async () => {
+    const recipient = await generateKeyPair();
+    const sealed = await seal(new TextEncoder().encode('secret box key'), recipient.publicKey);
+    clearRecords();
+
+    const opened = await open(sealed, recipient.secretKey);
+
+    expect(new TextDecoder().decode(opened)).toBe('secret box key');
+    expectAllWiped(recorded.cipherKeys, 'box key');
+    expectAllWiped(recorded.hsalsaKeys, 'HSalsa20 key input');
+    expectAllWiped(recorded.noblePublicKeyInputs, 'secret key copy');
+    if (backend === 'noble') {
+      expectAllWiped(recorded.nobleSharedSecrets, 'noble shared secret');
+    }
+    expect(isAllZero(recipient.secretKey)).toBe(false);
+  });
+
+  it('recoverSecretKey wipes a rebuilt key that does not match', async () => {
+    const keyPair = await generateKeyPair();
+    const other = await generateKeyPair();
+    const shares = await splitSecret(keyPair.secretKey);
+    clearRecords();
+
+    await expect(recoverSecretKey(shares, other.publicKey)).rejects.toMatchObject({
+      code: 'ERR_KEY_MISMATCH',
+    });
+
+    expectAllWiped(recorded.noblePublicKeyInputs, 'rebuilt secret key');
+  });
+});
