@@ -5,6 +5,12 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /**
+ * Exit code of `send --manifest` when some recipients failed and the others
+ * were sent; running the same command again retries the failed ones.
+ */
+export const EXIT_PARTIAL_FAILURE = 3;
+
+/**
  * An error the CLI reports as one line on stderr, then exits with `exitCode`.
  * The message must not contain a secret (link, share, code, token, passphrase).
  */

@@ -5,6 +5,23 @@ import { EXIT_USAGE } from './cli-error.js';
 import { reportError } from './error-report.js';
 import { createProgram } from './program.js';
 
+// A reader that stops early (`| head`) closes stdout; that is not an error of the command.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') {
+    process.exit(process.exitCode ?? 0);
+  }
+  throw error;
+});
+
+// Benchmarks read the peak resident memory of this process from this line.
+if (process.env.PROVISIONS_REPORT_RESOURCES === '1') {
+  process.on('exit', () => {
+    process.stderr.write(
+      `resources: ${JSON.stringify({ max_rss_kb: process.resourceUsage().maxRSS })}\n`,
+    );
+  });
+}
+
 try {
   await createProgram().parseAsync(process.argv);
 } catch (error) {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
 import { type BoxContent, MAX_BOX_TITLE_LENGTH, MAX_MESSAGE_BYTES } from '@provisions/core';
@@ -10,7 +11,11 @@ import {
   printParseErrorCode,
 } from 'jsonc-parser';
 
-import { CliError, EXIT_USAGE } from './cli-error.js';
+import { parseCsvManifest } from './manifest-csv.js';
+import { ManifestError } from './manifest-error.js';
+import { readMessageFile } from './message-file.js';
+
+export { ManifestError } from './manifest-error.js';
 
 /** One recipient of a manifest and the boxes to send them. */
 export interface ManifestRecipient {
@@ -20,7 +25,10 @@ export interface ManifestRecipient {
   boxes: BoxContent[];
 }
 
-/** A validated manifest: `{ "recipients": [ { "email", "boxes": [ { "title", "messages" } ] } ] }`. */
+/**
+ * A validated manifest: `{ "recipients": [ { "email", "boxes": [ { "title", "messages" } ] } ] }`.
+ * Messages given as files are already read, so every message is text.
+ */
 export interface Manifest {
   recipients: ManifestRecipient[];
 }
@@ -30,21 +38,11 @@ type JsonPath = (string | number)[];
 const utf8Encoder = new TextEncoder();
 
 /**
- * A manifest that is not valid JSON or not in the manifest format. The message
- * starts with `file:line:column:` and names the field, such as
- * `recipients[2].boxes[0].title: expected a non-empty string`.
- */
-export class ManifestError extends CliError {
-  constructor(message: string) {
-    super(message, EXIT_USAGE);
-    this.name = 'ManifestError';
-  }
-}
-
-/**
- * Reads and validates the manifest at `path`.
+ * Reads and validates the manifest at `path`: CSV when the name ends in
+ * `.csv`, JSON otherwise. Message files are read relative to the manifest's
+ * directory.
  *
- * @throws ManifestError for a file that cannot be read, invalid JSON or an invalid field.
+ * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
  */
 export async function readManifest(path: string): Promise<Manifest> {
   let text: string;
@@ -55,7 +53,10 @@ export async function readManifest(path: string): Promise<Manifest> {
     throw new ManifestError(`${path}: cannot read the manifest (${code})`);
   }
 
-  return parseManifest(text, path);
+  if (extname(path).toLowerCase() === '.csv') {
+    return parseCsvManifest(text, path, dirname(path));
+  }
+  return parseManifest(text, path, dirname(path));
 }
 
 /**
@@ -66,15 +67,18 @@ export async function readManifest(path: string): Promise<Manifest> {
  * - each recipient has a valid `email`, unique after normalization, and a
  *   non-empty `boxes` array;
  * - each box has a `title` of 1 to 200 characters and a non-empty `messages`
- *   array of non-empty strings.
+ *   array; each message is a non-empty string or `{ "file": "path" }`, a
+ *   UTF-8 text file of at most `MAX_MESSAGE_BYTES` bytes read relative to
+ *   `baseDirectory`.
  *
  * Unknown fields are rejected, so a misspelled field is not silently ignored.
  *
  * @param text - the manifest text.
  * @param fileName - the name used at the start of error messages.
+ * @param baseDirectory - the directory message files are read from, `.` by default.
  * @throws ManifestError naming the line, column and field of the first problem.
  */
-export function parseManifest(text: string, fileName: string): Manifest {
+export function parseManifest(text: string, fileName: string, baseDirectory = '.'): Manifest {
   const root = parseJson(text, fileName);
   const fail = (path: JsonPath, problem: string): never => {
     throw new ManifestError(
@@ -105,7 +109,7 @@ export function parseManifest(text: string, fileName: string): Manifest {
     seenEmails.set(normalized, index);
 
     const boxes = expectNonEmptyArray(recipient.boxes, [...path, 'boxes'], 'box', fail).map(
-      (box, boxIndex) => parseBox(box, [...path, 'boxes', boxIndex], fail),
+      (box, boxIndex) => parseBox(box, [...path, 'boxes', boxIndex], baseDirectory, fail),
     );
 
     manifest.recipients.push({ email, boxes });
@@ -117,6 +121,7 @@ export function parseManifest(text: string, fileName: string): Manifest {
 function parseBox(
   value: unknown,
   path: JsonPath,
+  baseDirectory: string,
   fail: (path: JsonPath, problem: string) => never,
 ): BoxContent {
   const box = expectObject(value, path, ['title', 'messages'], fail);
@@ -128,6 +133,9 @@ function parseBox(
 
   const messages = expectNonEmptyArray(box.messages, [...path, 'messages'], 'message', fail).map(
     (message, index) => {
+      if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
+        return readFileMessage(message, [...path, 'messages', index], baseDirectory, fail);
+      }
       const text = expectNonEmptyString(message, [...path, 'messages', index], fail);
       if (utf8Encoder.encode(text).length > MAX_MESSAGE_BYTES) {
         fail([...path, 'messages', index], `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`);
@@ -137,6 +145,22 @@ function parseBox(
   );
 
   return { title, messages };
+}
+
+function readFileMessage(
+  value: object,
+  path: JsonPath,
+  baseDirectory: string,
+  fail: (path: JsonPath, problem: string) => never,
+): string {
+  const message = expectObject(value, path, ['file'], fail);
+  const file = expectNonEmptyString(message.file, [...path, 'file'], fail);
+
+  const result = readMessageFile(file, baseDirectory);
+  if ('problem' in result) {
+    return fail([...path, 'file'], result.problem);
+  }
+  return result.text;
 }
 
 function expectObject(

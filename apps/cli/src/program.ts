@@ -2,9 +2,11 @@ import { createRequire } from 'node:module';
 
 import { Command, Option } from 'commander';
 
+import { runKeystoreExport, runKeystoreList, runKeystoreRevoke } from './commands/keystore.js';
 import { runRedeem } from './commands/redeem.js';
 import { runRevoke } from './commands/revoke.js';
 import { CLIENT_SECRET_ENV, runSend } from './commands/send.js';
+import { DEFAULT_CONCURRENCY } from './commands/send-manifest.js';
 import { KDF_COST_ENV, PASSPHRASE_ENV } from './keystore-access.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -15,9 +17,19 @@ Environment:
   ${PASSPHRASE_ENV}  the keystore passphrase (else it is asked for on the terminal)
   ${KDF_COST_ENV}    scrypt cost of the keystore as log2 N, 14 to 20 (default 17)
 
-Manifest (--manifest FILE):
+Manifest (--manifest FILE), JSON:
   { "recipients": [ { "email": "ada@example.com",
-                      "boxes": [ { "title": "Contract", "messages": ["..."] } ] } ] }
+                      "boxes": [ { "title": "Contract",
+                                   "messages": ["...", { "file": "contract.txt" }] } ] } ] }
+or CSV (a name ending in .csv), one line per message, grouped into boxes by email and title:
+  email,title,message,file
+  ada@example.com,Contract,Your contract is ready.,
+  ada@example.com,Contract,,contract.txt
+Files are read relative to the manifest, as UTF-8 text of at most 262,452 bytes.
+A manifest run records its progress in <manifest>.journal: run the same command
+again after a failure or a kill and it finishes the work without sending twice.
+
+Exit codes: 0 all sent, 1 error, 2 bad usage or invalid manifest, 3 some recipients failed.
 
 Examples:
   $ provisions send --server https://api.example.com --org-id ORG --keystore keystore.json \\
@@ -65,8 +77,25 @@ export function createProgram(): Command {
     .option('--to <email>', 'recipient email address, for a single box')
     .option('--title <title>', 'title of the box sent with --to')
     .option('--message <text...>', 'messages of the box sent with --to')
-    .option('--manifest <file>', 'JSON file of recipients and boxes (format below)')
-    .option('--json', 'print one JSON summary on stdout')
+    .option(
+      '--manifest <file>',
+      'CSV or JSON file of recipients, boxes and messages (format below)',
+    )
+    .option(
+      '--concurrency <n>',
+      `recipients sent at the same time with --manifest, 1 to 64 (default ${DEFAULT_CONCURRENCY})`,
+    )
+    .option('--journal <file>', 'journal of a --manifest run (default: <manifest>.journal)')
+    .option(
+      '--print-links',
+      'print the links on stdout ("email,link" CSV lines with --manifest, as recipients finish)',
+    )
+    .option('--links-out <file>', 'write "email,link" CSV to this file (mode 0600) at the end')
+    .option(
+      '--email-links',
+      'email each recipient their link over SMTP (SMTP_URL or SMTP_HOST/PORT/USER/PASS, SMTP_FROM)',
+    )
+    .option('--json', 'print one JSON summary on stdout, links included')
     .addHelpText('after', SEND_HELP)
     .action((options) => runSend(options));
 
@@ -78,6 +107,10 @@ export function createProgram(): Command {
     .option('--server <url>', 'API server URL (default: the origin of the link)')
     .option('--code <digits>', 'the sign-in code from the email (else it is requested)')
     .option('--outbox <file>', "development only: read the code from the server's outbox.jsonl")
+    .option(
+      '--out <dir>',
+      'save each box in <dir>/<box id>/ (title.txt, message-001.txt, …; mode 0600)',
+    )
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', REDEEM_HELP)
     .action((link, options) => runRedeem(link, options));
@@ -92,6 +125,44 @@ export function createProgram(): Command {
     )
     .option('--json', 'print one JSON summary on stdout')
     .action((publicKey, options) => runRevoke(publicKey, options));
+
+  const keystoreCommand = program
+    .command('keystore')
+    .description("List, export or revoke the organization's provisions kept in the keystore.");
+  const keystoreOptions = (command: Command): Command =>
+    command
+      .addOption(new Option('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+      .addOption(
+        new Option('--org-id <id>', 'organization id (the OAuth client id)').env(
+          'PROVISIONS_ORG_ID',
+        ),
+      )
+      .addOption(
+        new Option('--keystore <path>', "file of the organization's key shares").env(
+          'PROVISIONS_KEYSTORE',
+        ),
+      );
+  keystoreOptions(
+    keystoreCommand
+      .command('list')
+      .description('List the recipients, provision public keys and dates; no link or share.')
+      .option('--json', 'print one JSON document on stdout'),
+  ).action((options) => runKeystoreList(options));
+  keystoreOptions(
+    keystoreCommand
+      .command('export')
+      .description('Write every link as "email,link" CSV, to a file (mode 0600) or stdout.')
+      .option('--out <file>', 'write the CSV to this file, mode 0600')
+      .option('--stdout', 'print the CSV on stdout')
+      .option('--app-url <url>', 'URL of the app the links point to (default: the server URL)'),
+  ).action((options) => runKeystoreExport(options));
+  keystoreOptions(
+    keystoreCommand
+      .command('revoke')
+      .description("Revoke a recipient's provision on the server and remove it from the keystore.")
+      .argument('<email>', 'the recipient email address')
+      .option('--json', 'print one JSON summary on stdout'),
+  ).action((email, options) => runKeystoreRevoke(email, options));
 
   program
     .command('demo')

@@ -52,9 +52,10 @@ export function summarizeOpened(
 
 /**
  * Formats one recipient's delivery for people: the delivery, the link if
- * any, and one line per box, indented by `indent`.
+ * any (or, when `showLink` is false, how to get it), and one line per box,
+ * indented by `indent`.
  */
-export function formatDelivery(summary: DeliverySummary, indent = ''): string[] {
+export function formatDelivery(summary: DeliverySummary, indent = '', showLink = true): string[] {
   const lines: string[] = [];
 
   if (summary.delivery === 'identity') {
@@ -63,7 +64,11 @@ export function formatDelivery(summary: DeliverySummary, indent = ''): string[] 
     lines.push(
       `${indent}${summary.email}: ${summary.link_reused === true ? 'link reused' : 'new link'}`,
     );
-    lines.push(`${indent}  ${summary.link}`);
+    lines.push(
+      showLink
+        ? `${indent}  ${summary.link}`
+        : `${indent}  (link not shown: add --print-links, or run "provisions keystore export")`,
+    );
   }
 
   for (const box of summary.boxes) {

@@ -76,7 +76,7 @@ describe('provisions send and redeem', () => {
     expect(recipient?.link).toMatch(new RegExp(`^${server.url}/join#provision:[A-Za-z0-9_-]{44}$`));
     expect((await stat(keystore)).mode & 0o777).toBe(0o600);
     const keystoreText = await readFile(keystore, 'utf8');
-    expect(JSON.parse(keystoreText).format).toBe('provisions-keystore');
+    expect(JSON.parse(keystoreText.split('\n')[0] as string).format).toBe('provisions-keystore');
     expect(keystoreText).not.toContain('grace@example.org');
 
     const redeemed = await runCli([
@@ -122,32 +122,44 @@ describe('provisions send and redeem', () => {
       }),
     );
 
-    const first = await runCli(['send', '--keystore', keystore, '--manifest', manifest], {
-      env: organizationEnv,
-    });
+    const first = await runCli(
+      ['send', '--keystore', keystore, '--manifest', manifest, '--print-links'],
+      { env: organizationEnv },
+    );
     const second = await runCli(
-      ['send', '--keystore', keystore, '--manifest', manifest, '--json'],
-      {
-        env: organizationEnv,
-      },
+      [
+        'send',
+        '--keystore',
+        keystore,
+        '--manifest',
+        manifest,
+        '--journal',
+        join(workDir, 'second-run.journal'),
+        '--json',
+      ],
+      { env: organizationEnv },
     );
 
     expect(first.code).toBe(0);
-    expect(first.stderr).toBe('');
+    expect(first.stderr).not.toContain('#provision:');
+    expect(first.stderr).toContain('recipients: 2 of 2 done, 0 failed');
+    expect(first.stderr).toContain('boxes created: 3 (3 by this run)');
+    expect(first.stderr).toContain('provisions created: 2, reused: 0');
     const firstLinks = first.stdout.match(/http:\S+#provision:\S+/g) ?? [];
     expect(firstLinks).toHaveLength(2);
-    expect(first.stdout).toContain('alan@example.net: new link');
-    expect(first.stdout).toMatch(/box [0-9a-f-]{36} {2}Two/);
+    expect(first.stdout.split('\n')[0]).toBe('email,link');
 
     expect(second.code).toBe(0);
     const summary = JSON.parse(second.stdout) as SendSummary;
-    expect(summary.recipients.map((recipient) => recipient.link)).toEqual(firstLinks);
+    const secondLinks = summary.recipients.map((recipient) => recipient.link);
+    expect([...secondLinks].sort()).toEqual([...firstLinks].sort());
+    expect(first.stdout).toContain(`alan@example.net,${secondLinks[0]}`);
     expect(summary.recipients.map((recipient) => recipient.link_reused)).toEqual([true, true]);
     expect(summary.recipients[1]?.boxes.map((box) => box.title)).toEqual(['One', 'Two']);
 
     const redeemed = await runCli([
       'redeem',
-      firstLinks[1] as string,
+      secondLinks[1] as string,
       '--email',
       'hedy@example.com',
       '--outbox',
@@ -402,5 +414,72 @@ describe('provisions send and redeem', () => {
     expect(redeemed.stdout).toBe(
       `Portal  (box ${(JSON.parse(sent.stdout) as SendSummary).recipients[0]?.boxes[0]?.id})\n  - Through the app.\n`,
     );
+  });
+
+  it('saves the boxes of a link with --out', async () => {
+    const sent = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'saved.json'),
+        '--to',
+        'saved@example.com',
+        '--title',
+        'Saved box',
+        '--message',
+        'first message',
+        'second message',
+        '--json',
+      ],
+      { env: organizationEnv },
+    );
+    expect(sent.code).toBe(0);
+    const summary = JSON.parse(sent.stdout) as SendSummary;
+    const link = summary.recipients[0]?.link as string;
+    const boxId = summary.recipients[0]?.boxes[0]?.id as string;
+    const out = join(workDir, 'saved-boxes');
+
+    const redeemed = await runCli([
+      'redeem',
+      link,
+      '--email',
+      'saved@example.com',
+      '--outbox',
+      server.outboxPath,
+      '--out',
+      out,
+    ]);
+
+    expect(redeemed.code).toBe(0);
+    expect(await readFile(join(out, boxId, 'title.txt'), 'utf8')).toBe('Saved box\n');
+    expect(await readFile(join(out, boxId, 'message-001.txt'), 'utf8')).toBe('first message');
+    expect(await readFile(join(out, boxId, 'message-002.txt'), 'utf8')).toBe('second message');
+    expect((await stat(join(out, boxId, 'message-001.txt'))).mode & 0o777).toBe(0o600);
+    expect(redeemed.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('prints a link only with --print-links', async () => {
+    const args = [
+      'send',
+      '--keystore',
+      join(workDir, 'print-links.json'),
+      '--to',
+      'printed@example.com',
+      '--title',
+      'Box',
+      '--message',
+      'hello',
+    ];
+
+    const quiet = await runCli(args, { env: organizationEnv });
+    const printed = await runCli([...args, '--print-links'], { env: organizationEnv });
+
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).not.toContain('#provision:');
+    expect(quiet.stderr).not.toContain('#provision:');
+    expect(quiet.stdout).toContain('link not shown: add --print-links');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^ {2}http:\S+#provision:[A-Za-z0-9_-]{44}$/m);
+    expect(printed.stderr).not.toContain('#provision:');
   });
 });

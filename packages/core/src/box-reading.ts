@@ -6,6 +6,9 @@ import { openInvitation } from './invitation-data.js';
 import { collectPages, PAGE_LIMIT } from './pagination.js';
 import { RecipientError } from './recipient-error.js';
 
+/** Boxes read at the same time by {@link readInvitedBoxes}. */
+const BOX_READ_CONCURRENCY = 8;
+
 /** A decrypted text message of a box. */
 export interface ReceivedMessage {
   /** Event id. */
@@ -66,23 +69,43 @@ export async function readInvitedBoxes(
   actions: readonly CryptoAction[],
   secretKey: Uint8Array,
 ): Promise<ReceivedBox[]> {
-  const boxes: ReceivedBox[] = [];
-  const readBoxIds = new Set<string>();
-
+  const firstActions: CryptoAction[] = [];
+  const seenBoxIds = new Set<string>();
   for (const action of actions) {
-    if (readBoxIds.has(action.box_id)) {
-      continue;
-    }
-    readBoxIds.add(action.box_id);
-
-    const boxSecretKey = await openInvitation(action.encrypted, secretKey, action.id);
-    try {
-      boxes.push(await readBox(client, action.box_id, boxSecretKey));
-    } finally {
-      boxSecretKey.fill(0);
+    if (!seenBoxIds.has(action.box_id)) {
+      seenBoxIds.add(action.box_id);
+      firstActions.push(action);
     }
   }
 
+  // Boxes are read BOX_READ_CONCURRENCY at a time: each needs three requests,
+  // so reading one after the other makes a link with many boxes slow to open.
+  const boxes: ReceivedBox[] = new Array(firstActions.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+
+  const worker = async (): Promise<void> => {
+    while (next < firstActions.length && failure === undefined) {
+      const index = next;
+      next += 1;
+      const action = firstActions[index] as CryptoAction;
+      try {
+        const boxSecretKey = await openInvitation(action.encrypted, secretKey, action.id);
+        try {
+          boxes[index] = await readBox(client, action.box_id, boxSecretKey);
+        } finally {
+          boxSecretKey.fill(0);
+        }
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: BOX_READ_CONCURRENCY }, worker));
+
+  if (failure !== undefined) {
+    throw failure.error;
+  }
   return boxes;
 }
 

@@ -7,9 +7,10 @@
  * @packageDocumentation
  */
 
-export { MAX_MESSAGE_BYTES } from './box-message.js';
+export { MAX_MESSAGE_BYTES, sealTextMessage, type TextMessageContent } from './box-message.js';
 export type { ReceivedBox, ReceivedMessage } from './box-reading.js';
 export { registerIdentityKey } from './identity.js';
+export { sealInvitation } from './invitation-data.js';
 export {
   ENCODED_SHARE_LENGTH,
   formatInvitationLink,

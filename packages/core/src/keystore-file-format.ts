@@ -1,14 +1,27 @@
+import type { KeystoreKdf } from './keystore-cipher.js';
 import { KeystoreError } from './provision-keystore.js';
 
 /** Value of the `format` field of a keystore file. */
 export const KEYSTORE_FORMAT = 'provisions-keystore';
 
-/** Value of the `version` field of the keystore files this package writes and reads. */
-export const KEYSTORE_VERSION = 1;
+/** Version of the keystore files this package writes. Version 1 files are still read. */
+export const KEYSTORE_VERSION = 2;
+
+/** Version 1 keystore: the entries in an `encryptWithPassphrase` envelope (scrypt on every write). */
+export interface KeystoreFileV1 {
+  format: typeof KEYSTORE_FORMAT;
+  version: 1;
+  organization_id: string;
+  server_url: string;
+  /** base64url of `encryptWithPassphrase` of the entries JSON. */
+  envelope: string;
+}
 
 /**
- * The JSON object stored in a keystore file. The organization and server are
- * in clear so that opening the file for another one fails before decrypting.
+ * The first line of a version 2 keystore file. The organization, server and
+ * key derivation parameters are in clear, so that opening the file for
+ * another organization fails before any decryption, and they are part of the
+ * associated data of every record, so changing any of them makes decryption fail.
  */
 export interface KeystoreFile {
   format: typeof KEYSTORE_FORMAT;
@@ -17,31 +30,96 @@ export interface KeystoreFile {
   organization_id: string;
   /** The API server the provisions were created on. */
   server_url: string;
-  /**
-   * `encryptWithPassphrase` of the UTF-8 JSON
-   * `{ "<normalized email>": { public_key, user_key_share, created_at } }`,
-   * as unpadded base64url.
-   */
-  envelope: string;
+  /** scrypt parameters and salt; the salt stays the same as long as the file exists. */
+  kdf: KeystoreKdf;
+  /** HMAC-SHA-256 under the derived key of a fixed label, base64url (43 characters). */
+  key_check: string;
 }
 
 /**
- * Parses the text of a keystore file and checks its clear fields.
+ * One line after the header: ChaCha20-Poly1305 of the UTF-8 JSON
+ * `{ "email": "<normalized>", "entry": { public_key, user_key_share, created_at } }`
+ * or `{ "email": "<normalized>", "deleted": true }`; later lines replace earlier ones.
+ */
+export interface KeystoreRecordLine {
+  /** Nonce, 12 bytes as base64url. */
+  n: string;
+  /** Ciphertext with its 16-byte tag appended, base64url. */
+  c: string;
+}
+
+/** A version 2 file as read: header, the complete record lines, and whether a torn last line was left out. */
+export interface ParsedKeystoreLog {
+  version: 2;
+  header: KeystoreFile;
+  records: KeystoreRecordLine[];
+  /** A last line without its line feed: a write that a crash interrupted, never acknowledged. */
+  tornTail: boolean;
+}
+
+/**
+ * Returns the associated data shared by the records of a version 2 file: its
+ * header fields in a fixed order. Each record adds its own line number.
+ */
+export function keystoreAssociatedData(file: KeystoreFile): string {
+  const { kdf } = file;
+  return JSON.stringify([
+    file.format,
+    file.version,
+    file.organization_id,
+    file.server_url,
+    kdf.name,
+    kdf.log2_n,
+    kdf.r,
+    kdf.p,
+    kdf.salt,
+    file.key_check,
+  ]);
+}
+
+/**
+ * Parses the text of a keystore file: version 1 (one JSON object) or
+ * version 2 (a header line, then one record per line).
  *
  * @param text - the file content.
  * @param path - the file path, for error messages.
- * @throws KeystoreError `ERR_KEYSTORE_INVALID` naming the field that is wrong.
+ * @throws KeystoreError `ERR_KEYSTORE_INVALID` naming the line or field that is wrong.
  */
-export function parseKeystoreFile(text: string, path: string): KeystoreFile {
+export function parseKeystoreFile(text: string, path: string): ParsedKeystoreLog | KeystoreFileV1 {
+  const firstBreak = text.indexOf('\n');
+  const headerText = firstBreak === -1 ? text : text.slice(0, firstBreak);
+
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new KeystoreError('ERR_KEYSTORE_INVALID', `keystore ${path} is not valid JSON`, {
-      cause,
-    });
+    value = JSON.parse(headerText);
+  } catch {
+    value = undefined;
+  }
+  if (value === undefined) {
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw new KeystoreError('ERR_KEYSTORE_INVALID', `keystore ${path} is not valid JSON`, {
+        cause,
+      });
+    }
   }
 
+  const file = checkHeader(value, path);
+  if (file.version === 1) {
+    return file as unknown as KeystoreFileV1;
+  }
+
+  const header = file as unknown as KeystoreFile;
+  const lines = firstBreak === -1 ? [] : text.slice(firstBreak + 1).split('\n');
+  const last = lines.pop();
+  const tornTail = last !== undefined && last !== '';
+
+  const records = lines.map((line, index) => parseRecordLine(line, index + 2, path));
+  return { version: 2, header, records, tornTail };
+}
+
+function checkHeader(value: unknown, path: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new KeystoreError('ERR_KEYSTORE_INVALID', `keystore ${path}: expected a JSON object`);
   }
@@ -54,14 +132,18 @@ export function parseKeystoreFile(text: string, path: string): KeystoreFile {
     );
   }
 
-  if (file.version !== KEYSTORE_VERSION) {
+  if (file.version !== 1 && file.version !== KEYSTORE_VERSION) {
     throw new KeystoreError(
       'ERR_KEYSTORE_INVALID',
-      `keystore ${path}: version: expected ${KEYSTORE_VERSION}, received ${JSON.stringify(file.version)}`,
+      `keystore ${path}: version: expected 1 or ${KEYSTORE_VERSION}, received ${JSON.stringify(file.version)}`,
     );
   }
 
-  for (const field of ['organization_id', 'server_url', 'envelope'] as const) {
+  const stringFields =
+    file.version === 1
+      ? (['organization_id', 'server_url', 'envelope'] as const)
+      : (['organization_id', 'server_url', 'key_check'] as const);
+  for (const field of stringFields) {
     if (typeof file[field] !== 'string' || file[field] === '') {
       throw new KeystoreError(
         'ERR_KEYSTORE_INVALID',
@@ -70,10 +152,58 @@ export function parseKeystoreFile(text: string, path: string): KeystoreFile {
     }
   }
 
-  return file as unknown as KeystoreFile;
+  if (file.version === KEYSTORE_VERSION) {
+    checkKdf(file.kdf, path);
+  }
+  return file;
 }
 
-/** Serializes a keystore file as indented JSON with a final newline. */
-export function serializeKeystoreFile(file: KeystoreFile): string {
-  return `${JSON.stringify(file, null, 2)}\n`;
+function parseRecordLine(line: string, lineNumber: number, path: string): KeystoreRecordLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    value = undefined;
+  }
+
+  const record = value as Partial<KeystoreRecordLine> | undefined;
+  if (
+    typeof record !== 'object' ||
+    record === null ||
+    typeof record.n !== 'string' ||
+    typeof record.c !== 'string'
+  ) {
+    throw new KeystoreError(
+      'ERR_KEYSTORE_INVALID',
+      `keystore ${path}:${lineNumber}: expected a record { "n": nonce, "c": ciphertext }; the file was modified or damaged, restore it from a backup`,
+    );
+  }
+  return { n: record.n, c: record.c };
+}
+
+function checkKdf(value: unknown, path: string): void {
+  const kdf = value as Partial<KeystoreKdf> | null;
+  const valid =
+    typeof kdf === 'object' &&
+    kdf !== null &&
+    kdf.name === 'scrypt' &&
+    Number.isInteger(kdf.log2_n) &&
+    (kdf.log2_n as number) >= 14 &&
+    (kdf.log2_n as number) <= 20 &&
+    kdf.r === 8 &&
+    kdf.p === 1 &&
+    typeof kdf.salt === 'string' &&
+    /^[A-Za-z0-9_-]{22}$/.test(kdf.salt);
+
+  if (!valid) {
+    throw new KeystoreError(
+      'ERR_KEYSTORE_INVALID',
+      `keystore ${path}: kdf: expected { name: "scrypt", log2_n: 14 to 20, r: 8, p: 1, salt: 16 bytes as base64url }`,
+    );
+  }
+}
+
+/** Serializes a header or record as one line with its line feed. */
+export function serializeKeystoreLine(value: KeystoreFile | KeystoreRecordLine): string {
+  return `${JSON.stringify(value)}\n`;
 }

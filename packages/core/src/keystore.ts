@@ -4,25 +4,38 @@
  * @packageDocumentation
  */
 
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 
 import { normalizeEmail } from '@provisions/api';
 import {
   CryptoError,
   decodeBase64Url,
   decryptWithPassphrase,
-  encodeBase64Url,
-  encryptWithPassphrase,
+  SCRYPT_DEFAULT_N,
+  SCRYPT_MAX_N,
+  SCRYPT_MIN_N,
 } from '@provisions/crypto';
 
 import { writeFileAtomic } from './keystore-atomic-write.js';
 import {
+  decryptEntries,
+  deriveKeystoreKey,
+  encryptEntries,
+  type KeystoreKey,
+  keyCheckMatches,
+  newKdf,
+} from './keystore-cipher.js';
+import {
   KEYSTORE_FORMAT,
   KEYSTORE_VERSION,
   type KeystoreFile,
+  type KeystoreFileV1,
+  type KeystoreRecordLine,
+  keystoreAssociatedData,
   parseKeystoreFile,
-  serializeKeystoreFile,
+  serializeKeystoreLine,
 } from './keystore-file-format.js';
+import { acquireLockFile, type LockFile, LockFileError } from './keystore-lock.js';
 import {
   KeystoreError,
   type ProvisionKeystore,
@@ -30,13 +43,30 @@ import {
   validateKeystoreEntry,
 } from './provision-keystore.js';
 
-export { KEYSTORE_FORMAT, KEYSTORE_VERSION, type KeystoreFile } from './keystore-file-format.js';
+export type { KeystoreKdf } from './keystore-cipher.js';
+export {
+  KEYSTORE_FORMAT,
+  KEYSTORE_VERSION,
+  type KeystoreFile,
+  type KeystoreFileV1,
+  type KeystoreRecordLine,
+} from './keystore-file-format.js';
+export { acquireLockFile, type LockFile, LockFileError } from './keystore-lock.js';
 
 /** Permission bits of a keystore file: read and write for its owner only. */
 export const KEYSTORE_FILE_MODE = 0o600;
 
-/** Options of `encryptWithPassphrase` from `@provisions/crypto`, such as the scrypt cost. */
-export type PassphraseEncryptionOptions = NonNullable<Parameters<typeof encryptWithPassphrase>[2]>;
+/** Suffix of the lock file next to the keystore, such as `keystore.json.lock`. */
+export const KEYSTORE_LOCK_SUFFIX = '.lock';
+
+/** Key derivation options of a new keystore. */
+export interface PassphraseEncryptionOptions {
+  /**
+   * scrypt cost N of a new keystore, a power of two from 2^14 to 2^20; 2^17 by
+   * default. An existing keystore keeps the cost it was created with.
+   */
+  scryptN?: number;
+}
 
 /** Options of {@link FileKeystore.open}. */
 export interface FileKeystoreOptions {
@@ -46,28 +76,42 @@ export interface FileKeystoreOptions {
   organizationId: string;
   /** The API server URL; compared after URL normalization, without a trailing slash. */
   serverUrl: string;
-  /**
-   * Options for `encryptWithPassphrase` when the keystore is written. Leave it
-   * unset in production so the crypto package's default scrypt cost applies;
-   * tests may lower the cost.
-   */
+  /** Key derivation options, used when the file is created or upgraded from version 1. */
   encryption?: PassphraseEncryptionOptions;
 }
 
-const utf8Encoder = new TextEncoder();
+interface PendingChange {
+  email: string;
+  entry: ProvisionKeystoreEntry | undefined;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A {@link ProvisionKeystore} in one JSON file whose entries are encrypted
- * with a passphrase (scrypt and XChaCha20-Poly1305, from `@provisions/crypto`).
+ * A {@link ProvisionKeystore} in one file of JSON lines, mode 0600: a clear
+ * header (organization, server, scrypt parameters), then one encrypted
+ * record per change, each sealed with ChaCha20-Poly1305 under a key derived
+ * from the passphrase with scrypt. A record's line number is authenticated,
+ * so records cannot be reordered.
  *
- * The file is `{ format, version, organization_id, server_url, envelope }`.
- * Every `put` rewrites it atomically with mode 0600 before it resolves.
- * Writes from one instance are serialized.
+ * - scrypt runs once, when the keystore is opened; records reuse the key with
+ *   a fresh random nonce.
+ * - Every change is durable before its promise resolves: its record is
+ *   appended and the file synced (fdatasync). Changes made while a write is
+ *   running are appended together by the next one, so a change costs one
+ *   short append, not a rewrite of every entry.
+ * - The first change after opening rewrites the file atomically (temporary
+ *   file, fsync, rename, fsync of the directory) with one record per entry
+ *   when the file is new, from version 1, ends in a line cut by a crash, or
+ *   holds many replaced records.
  *
- * NOTE: there is no lock between processes. When two processes write the
- * same file at once, the last write wins and drops the other's new entries,
- * so run one sender per keystore at a time.
+ * NOTE: removing whole lines from the end of the file goes unnoticed, as
+ * after a crash; anyone who can write the file can also delete it.
+ * - Opening takes a lock file, `<path>.lock`, created with O_EXCL and holding
+ *   the process id; {@link FileKeystore.close} removes it. A lock left by a
+ *   process that is gone is taken over.
  *
  * @example
  * import { FileKeystore } from '@provisions/core/keystore';
@@ -75,62 +119,71 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
  * const keystore = await FileKeystore.open('keystore.json', {
  *   passphrase, organizationId, serverUrl: 'https://api.example.com',
  * });
+ * try {
+ *   await keystore.put('ada@example.com', entry);
+ * } finally {
+ *   await keystore.close();
+ * }
  */
 export class FileKeystore implements ProvisionKeystore {
   /** Path of the keystore file. */
   readonly path: string;
 
   readonly #options: FileKeystoreOptions;
-  #entries: ReadonlyMap<string, ProvisionKeystoreEntry>;
-  #writes: Promise<void> = Promise.resolve();
+  readonly #key: KeystoreKey;
+  readonly #lock: LockFile;
+  #entries: Map<string, ProvisionKeystoreEntry>;
+  /** Lines in the file, header included; the next record gets line `#lines + 1`. */
+  #lines: number;
+  #mustRewrite: boolean;
+  #handle: FileHandle | undefined;
+  #pending: PendingChange[] = [];
+  #writing: Promise<void> | undefined;
+  #closed = false;
 
   private constructor(
     path: string,
     options: FileKeystoreOptions,
-    entries: Map<string, ProvisionKeystoreEntry>,
+    key: KeystoreKey,
+    lock: LockFile,
+    contents: KeystoreContents,
   ) {
     this.path = path;
     this.#options = options;
-    this.#entries = entries;
+    this.#key = key;
+    this.#lock = lock;
+    this.#entries = contents.entries;
+    this.#lines = contents.lines;
+    this.#mustRewrite = contents.mustRewrite;
   }
 
   /**
-   * Opens the keystore at `path`, decrypting its entries. A missing file is an
-   * empty keystore; the file is created by the first `put`.
+   * Locks and opens the keystore at `path`, deriving the key and decrypting
+   * the entries. A missing file is an empty keystore; the first change
+   * creates it. A version 1 file is read and rewritten as version 2 on the
+   * first change.
    *
-   * @throws KeystoreError `ERR_KEYSTORE_MISMATCH` if the file belongs to
-   *   another organization or server (checked before decrypting),
-   *   `ERR_KEYSTORE_WRONG_PASSPHRASE` for a wrong passphrase,
-   *   `ERR_KEYSTORE_INVALID` for a file or entry that is not in the format, and
-   *   `ERR_KEYSTORE_IO` when the file cannot be read.
+   * @throws KeystoreError `ERR_KEYSTORE_LOCKED` if another running process has
+   *   it open; `ERR_KEYSTORE_MISMATCH` if the file belongs to another
+   *   organization or server (checked before decrypting);
+   *   `ERR_KEYSTORE_WRONG_PASSPHRASE` for a wrong passphrase;
+   *   `ERR_KEYSTORE_INVALID` for a file or entry that is not in the format or
+   *   was modified; `ERR_KEYSTORE_IO` when the file or the lock cannot be
+   *   read or created.
    * @throws TypeError for an empty passphrase or organization id, or a server URL that is not a URL.
+   * @throws RangeError for a `scryptN` that is not a power of two from 2^14 to 2^20.
    */
   static async open(path: string, options: FileKeystoreOptions): Promise<FileKeystore> {
     checkOptions(options);
 
-    const text = await readKeystoreText(path);
-    if (text === undefined) {
-      return new FileKeystore(path, options, new Map());
+    const lock = await lockKeystore(path);
+    try {
+      const { key, ...contents } = await readKeystore(path, options);
+      return new FileKeystore(path, options, key, lock, contents);
+    } catch (error) {
+      await lock.release();
+      throw error;
     }
-
-    const file = parseKeystoreFile(text, path);
-    if (file.organization_id !== options.organizationId) {
-      throw new KeystoreError(
-        'ERR_KEYSTORE_MISMATCH',
-        `keystore ${path} belongs to organization ${file.organization_id}, not ${options.organizationId}: use that organization's credentials or another keystore file`,
-      );
-    }
-
-    if (normalizeServerUrl(file.server_url) !== normalizeServerUrl(options.serverUrl)) {
-      throw new KeystoreError(
-        'ERR_KEYSTORE_MISMATCH',
-        `keystore ${path} belongs to server ${file.server_url}, not ${normalizeServerUrl(options.serverUrl)}: use that server or another keystore file`,
-      );
-    }
-
-    const entries = await decryptEntries(file, options.passphrase, path);
-
-    return new FileKeystore(path, options, entries);
   }
 
   async get(email: string): Promise<ProvisionKeystoreEntry | undefined> {
@@ -138,63 +191,305 @@ export class FileKeystore implements ProvisionKeystore {
     return entry === undefined ? undefined : { ...entry };
   }
 
+  /** Returns every entry, keyed by normalized email, in insertion order. */
+  list(): [string, ProvisionKeystoreEntry][] {
+    return [...this.#entries].map(([email, entry]) => [email, { ...entry }]);
+  }
+
   /**
-   * Stores `entry` for `email` and rewrites the file atomically. The entry is
-   * visible to `get` only once the file is written.
+   * Stores `entry` for `email`. The promise resolves once the file holding
+   * the entry is durable; the entry is visible to `get` from then on.
    *
    * @throws KeystoreError `ERR_KEYSTORE_INVALID` for an invalid entry, or
-   *   `ERR_KEYSTORE_IO` when the file cannot be written.
+   *   `ERR_KEYSTORE_IO` when the file cannot be written (the entry is then dropped).
    */
   async put(email: string, entry: ProvisionKeystoreEntry): Promise<void> {
     const key = normalizeEmail(email);
     const validEntry = validateKeystoreEntry(entry, `entry for ${key}`);
-
-    const write = this.#writes.then(async () => {
-      const entries = new Map(this.#entries);
-      entries.set(key, validEntry);
-
-      await this.#write(entries);
-      this.#entries = entries;
-    });
-    this.#writes = write.catch(() => undefined);
-
-    return write;
+    return this.#change(key, validEntry);
   }
 
-  async #write(entries: ReadonlyMap<string, ProvisionKeystoreEntry>): Promise<void> {
-    const plaintext = utf8Encoder.encode(JSON.stringify(Object.fromEntries(entries)));
+  /**
+   * Removes the entry for `email`, durably, as {@link FileKeystore.put} does.
+   * Removing a missing entry rewrites the file without change.
+   */
+  async delete(email: string): Promise<void> {
+    return this.#change(normalizeEmail(email), undefined);
+  }
 
-    let envelope: Uint8Array;
-    try {
-      envelope = await encryptWithPassphrase(
-        plaintext,
-        this.#options.passphrase,
-        this.#options.encryption,
+  /** Waits for pending writes and releases the lock. The keystore cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    await this.#writing?.catch(() => undefined);
+    await this.#handle?.close();
+    this.#handle = undefined;
+    await this.#lock.release();
+  }
+
+  #change(email: string, entry: ProvisionKeystoreEntry | undefined): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(
+        new KeystoreError('ERR_KEYSTORE_IO', `keystore ${this.path} is closed`),
       );
-    } finally {
-      plaintext.fill(0);
     }
 
-    const file: KeystoreFile = {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ email, entry, resolve, reject });
+      if (this.#writing === undefined) {
+        this.#writing = this.#drain();
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      const entries = new Map(this.#entries);
+      for (const change of batch) {
+        if (change.entry === undefined) {
+          entries.delete(change.email);
+        } else {
+          entries.set(change.email, change.entry);
+        }
+      }
+
+      try {
+        if (this.#mustRewrite) {
+          await this.#rewrite(entries);
+        } else {
+          await this.#append(batch);
+        }
+        this.#entries = entries;
+        for (const change of batch) {
+          change.resolve();
+        }
+      } catch (error) {
+        for (const change of batch) {
+          change.reject(error);
+        }
+      }
+    }
+    this.#writing = undefined;
+  }
+
+  #header(): KeystoreFile {
+    return {
       format: KEYSTORE_FORMAT,
       version: KEYSTORE_VERSION,
       organization_id: this.#options.organizationId,
       server_url: normalizeServerUrl(this.#options.serverUrl),
-      envelope: encodeBase64Url(envelope),
+      kdf: this.#key.kdf,
+      key_check: this.#key.keyCheck,
     };
+  }
+
+  #sealRecord(
+    line: number,
+    email: string,
+    entry: ProvisionKeystoreEntry | undefined,
+  ): KeystoreRecordLine {
+    const content = entry === undefined ? { email, deleted: true } : { email, entry };
+    const plaintext = Buffer.from(JSON.stringify(content), 'utf8');
+    try {
+      const sealed = encryptEntries(
+        this.#key,
+        plaintext,
+        recordAssociatedData(this.#header(), line),
+      );
+      return { n: sealed.nonce, c: sealed.ciphertext };
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** Appends one record per change of `batch`, then syncs the file. */
+  async #append(batch: readonly PendingChange[]): Promise<void> {
+    let text = '';
+    for (const [offset, change] of batch.entries()) {
+      text += serializeKeystoreLine(
+        this.#sealRecord(this.#lines + offset + 1, change.email, change.entry),
+      );
+    }
 
     try {
-      await writeFileAtomic(this.path, serializeKeystoreFile(file), KEYSTORE_FILE_MODE);
+      this.#handle ??= await open(this.path, 'a', KEYSTORE_FILE_MODE);
+      await this.#handle.chmod(KEYSTORE_FILE_MODE);
+      await this.#handle.appendFile(text);
+      await this.#handle.datasync();
+    } catch (cause) {
+      // The file may end in part of a record now: rewrite it before the next change.
+      this.#mustRewrite = true;
+      throw new KeystoreError(
+        'ERR_KEYSTORE_IO',
+        `cannot write keystore ${this.path}: ${describeFsError(cause)}`,
+        { cause },
+      );
+    }
+    this.#lines += batch.length;
+  }
+
+  /** Replaces the file atomically with the header and one record per entry. */
+  async #rewrite(entries: ReadonlyMap<string, ProvisionKeystoreEntry>): Promise<void> {
+    let text = serializeKeystoreLine(this.#header());
+    let line = 1;
+    for (const [email, entry] of entries) {
+      line += 1;
+      text += serializeKeystoreLine(this.#sealRecord(line, email, entry));
+    }
+
+    await this.#handle?.close();
+    this.#handle = undefined;
+    try {
+      await writeFileAtomic(this.path, text, KEYSTORE_FILE_MODE);
     } catch (cause) {
       throw new KeystoreError(
         'ERR_KEYSTORE_IO',
         `cannot write keystore ${this.path}: ${describeFsError(cause)}`,
-        {
-          cause,
-        },
+        { cause },
       );
     }
+    this.#lines = line;
+    this.#mustRewrite = false;
   }
+}
+
+/** Associated data of the record on line `line`: the header fields and the line number. */
+function recordAssociatedData(header: KeystoreFile, line: number): string {
+  return `${keystoreAssociatedData(header)}\n${line}`;
+}
+
+interface KeystoreContents {
+  entries: Map<string, ProvisionKeystoreEntry>;
+  lines: number;
+  mustRewrite: boolean;
+}
+
+async function lockKeystore(path: string): Promise<LockFile> {
+  try {
+    return await acquireLockFile(`${path}${KEYSTORE_LOCK_SUFFIX}`, `keystore ${path}`);
+  } catch (cause) {
+    if (cause instanceof LockFileError && cause.code === 'ERR_LOCKED') {
+      throw new KeystoreError('ERR_KEYSTORE_LOCKED', cause.message, { cause });
+    }
+    const fsCause = (cause as Error).cause ?? cause;
+    throw new KeystoreError(
+      'ERR_KEYSTORE_IO',
+      `cannot lock keystore ${path}: ${describeFsError(fsCause)}`,
+      { cause },
+    );
+  }
+}
+
+/** Records beyond twice the live entries (plus this) make the first change compact the file. */
+const REWRITE_SLACK_RECORDS = 64;
+
+async function readKeystore(
+  path: string,
+  options: FileKeystoreOptions,
+): Promise<KeystoreContents & { key: KeystoreKey }> {
+  const text = await readKeystoreText(path);
+  const newKeyLog2N = Math.log2(options.encryption?.scryptN ?? SCRYPT_DEFAULT_N);
+
+  if (text === undefined) {
+    const key = await deriveKeystoreKey(options.passphrase, newKdf(newKeyLog2N));
+    return { key, entries: new Map(), lines: 0, mustRewrite: true };
+  }
+
+  const file = parseKeystoreFile(text, path);
+  if (file.version === 1) {
+    checkOwner(file, options, path);
+    const entries = await decryptVersion1(file, options.passphrase, path);
+    const key = await deriveKeystoreKey(options.passphrase, newKdf(newKeyLog2N));
+    return { key, entries, lines: 0, mustRewrite: true };
+  }
+
+  const { header, records, tornTail } = file;
+  checkOwner(header, options, path);
+  const key = await deriveKeystoreKey(options.passphrase, header.kdf);
+  if (!keyCheckMatches(key, header.key_check)) {
+    throw wrongPassphrase(path);
+  }
+
+  const entries = new Map<string, ProvisionKeystoreEntry>();
+  for (const [index, record] of records.entries()) {
+    const line = index + 2;
+    const plaintext = decryptEntries(key, record.n, record.c, recordAssociatedData(header, line));
+    if (plaintext === undefined) {
+      throw new KeystoreError(
+        'ERR_KEYSTORE_INVALID',
+        `keystore ${path}:${line}: the passphrase is right but this record was modified, damaged or moved; restore the file from a backup`,
+      );
+    }
+    applyRecord(entries, plaintext, `keystore ${path}:${line}`);
+  }
+
+  const mustRewrite = tornTail || records.length > 2 * entries.size + REWRITE_SLACK_RECORDS;
+  return { key, entries, lines: records.length + 1, mustRewrite };
+}
+
+function applyRecord(
+  entries: Map<string, ProvisionKeystoreEntry>,
+  plaintext: Buffer,
+  where: string,
+): void {
+  let value: { email?: unknown; entry?: unknown; deleted?: unknown };
+  try {
+    value = JSON.parse(utf8Decoder.decode(plaintext));
+  } catch (cause) {
+    throw new KeystoreError('ERR_KEYSTORE_INVALID', `${where}: the decrypted record is not JSON`, {
+      cause,
+    });
+  } finally {
+    plaintext.fill(0);
+  }
+
+  const email = value?.email;
+  if (typeof email !== 'string' || !isNormalizedEmail(email)) {
+    throw new KeystoreError(
+      'ERR_KEYSTORE_INVALID',
+      `${where}: email: expected a normalized email address`,
+    );
+  }
+
+  if (value.deleted === true) {
+    entries.delete(email);
+    return;
+  }
+  entries.set(
+    email,
+    validateKeystoreEntry(value.entry, `${where}: entries[${JSON.stringify(email)}]`),
+  );
+}
+
+function checkOwner(
+  file: KeystoreFile | KeystoreFileV1,
+  options: FileKeystoreOptions,
+  path: string,
+): void {
+  if (file.organization_id !== options.organizationId) {
+    throw new KeystoreError(
+      'ERR_KEYSTORE_MISMATCH',
+      `keystore ${path} belongs to organization ${file.organization_id}, not ${options.organizationId}: use that organization's credentials or another keystore file`,
+    );
+  }
+
+  if (normalizeServerUrl(file.server_url) !== normalizeServerUrl(options.serverUrl)) {
+    throw new KeystoreError(
+      'ERR_KEYSTORE_MISMATCH',
+      `keystore ${path} belongs to server ${file.server_url}, not ${normalizeServerUrl(options.serverUrl)}: use that server or another keystore file`,
+    );
+  }
+}
+
+function wrongPassphrase(path: string, cause?: unknown): KeystoreError {
+  return new KeystoreError(
+    'ERR_KEYSTORE_WRONG_PASSPHRASE',
+    `the passphrase is wrong for keystore ${path}: use the passphrase the keystore was created with`,
+    { cause },
+  );
 }
 
 function checkOptions(options: FileKeystoreOptions): void {
@@ -209,6 +504,19 @@ function checkOptions(options: FileKeystoreOptions): void {
   if (typeof options.serverUrl !== 'string' || !URL.canParse(options.serverUrl)) {
     throw new TypeError('serverUrl: expected a URL, such as "https://api.example.com"');
   }
+
+  const scryptN = options.encryption?.scryptN;
+  if (
+    scryptN !== undefined &&
+    (!Number.isInteger(scryptN) ||
+      scryptN < SCRYPT_MIN_N ||
+      scryptN > SCRYPT_MAX_N ||
+      (scryptN & (scryptN - 1)) !== 0)
+  ) {
+    throw new RangeError(
+      `encryption.scryptN: expected a power of two from ${SCRYPT_MIN_N} (2^14) to ${SCRYPT_MAX_N} (2^20), received ${String(scryptN)}`,
+    );
+  }
 }
 
 async function readKeystoreText(path: string): Promise<string | undefined> {
@@ -221,15 +529,13 @@ async function readKeystoreText(path: string): Promise<string | undefined> {
     throw new KeystoreError(
       'ERR_KEYSTORE_IO',
       `cannot read keystore ${path}: ${describeFsError(cause)}`,
-      {
-        cause,
-      },
+      { cause },
     );
   }
 }
 
-async function decryptEntries(
-  file: KeystoreFile,
+async function decryptVersion1(
+  file: KeystoreFileV1,
   passphrase: string,
   path: string,
 ): Promise<Map<string, ProvisionKeystoreEntry>> {
@@ -241,21 +547,23 @@ async function decryptEntries(
     );
   } catch (cause) {
     if (cause instanceof CryptoError && cause.code === 'ERR_WRONG_PASSPHRASE') {
-      throw new KeystoreError(
-        'ERR_KEYSTORE_WRONG_PASSPHRASE',
-        `the passphrase is wrong for keystore ${path}: use the passphrase the keystore was created with`,
-        { cause },
-      );
+      throw wrongPassphrase(path, cause);
     }
     throw new KeystoreError(
       'ERR_KEYSTORE_INVALID',
       `keystore ${path}: envelope: ${(cause as Error).message}`,
-      {
-        cause,
-      },
+      { cause },
     );
   }
 
+  try {
+    return parseEntries(plaintext, path);
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+function parseEntries(plaintext: Uint8Array, path: string): Map<string, ProvisionKeystoreEntry> {
   let value: unknown;
   try {
     value = JSON.parse(utf8Decoder.decode(plaintext));
@@ -263,9 +571,7 @@ async function decryptEntries(
     throw new KeystoreError(
       'ERR_KEYSTORE_INVALID',
       `keystore ${path}: the decrypted entries are not JSON`,
-      {
-        cause,
-      },
+      { cause },
     );
   } finally {
     plaintext.fill(0);

@@ -15,6 +15,13 @@ export interface ProvisionKeystoreEntry {
   user_key_share: string;
   /** RFC 3339 time the provision was created. */
   created_at: string;
+  /**
+   * The server's key share, 33 bytes as 44 base64url characters, kept only
+   * while the request that sends the provision to the server may have to be
+   * repeated with the same body. Removed once the server confirmed it. A
+   * secret: never log it.
+   */
+  misakey_key_share?: string;
 }
 
 /**
@@ -38,6 +45,7 @@ export interface ProvisionKeystore {
 export type KeystoreErrorCode =
   | 'ERR_KEYSTORE_WRONG_PASSPHRASE'
   | 'ERR_KEYSTORE_MISMATCH'
+  | 'ERR_KEYSTORE_LOCKED'
   | 'ERR_KEYSTORE_INVALID'
   | 'ERR_KEYSTORE_IO';
 
@@ -74,7 +82,7 @@ const RFC3339_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d
 
 /**
  * Checks that `value` is a keystore entry and returns a copy with exactly its
- * three fields.
+ * fields: the three required ones and `misakey_key_share` if present.
  *
  * @param value - the candidate entry.
  * @param where - the entry's name in error messages, such as `entries["ada@example.com"]`.
@@ -102,11 +110,17 @@ export function validateKeystoreEntry(value: unknown, where: string): ProvisionK
     );
   }
 
-  return {
+  const entry: ProvisionKeystoreEntry = {
     public_key: record.public_key as string,
     user_key_share: record.user_key_share as string,
     created_at: createdAt,
   };
+  if (record.misakey_key_share !== undefined) {
+    checkEncodedBytes(record.misakey_key_share, SHARE_LENGTH, `${where}.misakey_key_share`);
+    entry.misakey_key_share = record.misakey_key_share as string;
+  }
+
+  return entry;
 }
 
 function checkEncodedBytes(value: unknown, length: number, field: string): void {

@@ -1,8 +1,14 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { encodeBase64Url, generateKeyPair, SCRYPT_MIN_N } from '@provisions/crypto';
+import {
+  encodeBase64Url,
+  encryptWithPassphrase,
+  generateKeyPair,
+  SCRYPT_MIN_N,
+} from '@provisions/crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { KeystoreError, type ProvisionKeystoreEntry } from '../src/index.js';
@@ -26,14 +32,24 @@ async function makeEntry(): Promise<ProvisionKeystoreEntry> {
   };
 }
 
+let current: FileKeystore | undefined;
+
+/** Opens the test keystore, closing the instance opened before so its lock is released. */
 async function openKeystore(overrides: Partial<Parameters<typeof FileKeystore.open>[1]> = {}) {
-  return FileKeystore.open(path, {
+  await current?.close();
+  current = undefined;
+  current = await FileKeystore.open(path, {
     passphrase,
     organizationId,
     serverUrl,
     encryption,
     ...overrides,
   });
+  return current;
+}
+
+async function filesInDirectory(): Promise<string[]> {
+  return (await readdir(directory)).filter((name) => !name.endsWith('.lock'));
 }
 
 async function openError(
@@ -54,6 +70,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await current?.close();
+  current = undefined;
   await rm(directory, { recursive: true, force: true });
 });
 
@@ -85,21 +103,34 @@ describe('FileKeystore', () => {
     const entry = await makeEntry();
     const keystore = await openKeystore();
     await keystore.put('ada@example.com', entry);
+    await keystore.put('grace@example.org', await makeEntry());
 
-    const file = JSON.parse(await readFile(path, 'utf8'));
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    const header = JSON.parse(lines[0] as string);
 
-    expect(Object.keys(file).sort()).toEqual([
-      'envelope',
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('');
+    expect(Object.keys(header).sort()).toEqual([
       'format',
+      'kdf',
+      'key_check',
       'organization_id',
       'server_url',
       'version',
     ]);
-    expect(file.format).toBe(KEYSTORE_FORMAT);
-    expect(file.version).toBe(KEYSTORE_VERSION);
-    expect(file.organization_id).toBe(organizationId);
-    expect(file.server_url).toBe(serverUrl);
-    expect(file.envelope).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(header.format).toBe(KEYSTORE_FORMAT);
+    expect(header.version).toBe(KEYSTORE_VERSION);
+    expect(header.organization_id).toBe(organizationId);
+    expect(header.server_url).toBe(serverUrl);
+    expect(header.kdf).toMatchObject({ name: 'scrypt', log2_n: 14, r: 8, p: 1 });
+    expect(header.kdf.salt).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(header.key_check).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const line of lines.slice(1, 3)) {
+      const record = JSON.parse(line);
+      expect(Object.keys(record).sort()).toEqual(['c', 'n']);
+      expect(record.n).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect(record.c).toMatch(/^[A-Za-z0-9_-]+$/);
+    }
   });
 
   it('never writes the share or the email in clear', async () => {
@@ -136,7 +167,7 @@ describe('FileKeystore', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
-  it('replaces the file by rename, leaving no temporary file', async () => {
+  it('creates the file by rename and appends later changes', async () => {
     const keystore = await openKeystore();
     await keystore.put('ada@example.com', await makeEntry());
     const before = await stat(path);
@@ -144,8 +175,41 @@ describe('FileKeystore', () => {
     await keystore.put('grace@example.org', await makeEntry());
     const after = await stat(path);
 
-    expect(after.ino).not.toBe(before.ino);
-    expect(await readdir(directory)).toEqual(['keystore.json']);
+    expect(after.ino).toBe(before.ino);
+    expect(after.size).toBeGreaterThan(before.size);
+    expect(await filesInDirectory()).toEqual(['keystore.json']);
+  });
+
+  it('drops a last line cut by a crash and rewrites the file', async () => {
+    const adaEntry = await makeEntry();
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', adaEntry);
+    await keystore.close();
+    const complete = await readFile(path, 'utf8');
+    await writeFile(path, `${complete}{"n":"AAAA","c":"BBB`);
+    const before = await stat(path);
+
+    const reopened = await openKeystore();
+    expect(reopened.list()).toEqual([['ada@example.com', adaEntry]]);
+    await reopened.put('grace@example.org', await makeEntry());
+
+    expect((await stat(path)).ino).not.toBe(before.ino);
+    const again = await openKeystore();
+    expect(again.list().map(([email]) => email)).toEqual(['ada@example.com', 'grace@example.org']);
+  });
+
+  it('rejects records moved to another line', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.put('grace@example.org', await makeEntry());
+    await keystore.close();
+    const [header, first, second] = (await readFile(path, 'utf8')).split('\n');
+    await writeFile(path, `${header}\n${second}\n${first}\n`);
+
+    const error = await openError({});
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID');
+    expect(error.message).toContain('keystore.json:2:');
   });
 
   it('cleans up after a failed rename', async () => {
@@ -155,22 +219,13 @@ describe('FileKeystore', () => {
     const failure = keystore.put('ada@example.com', await makeEntry());
 
     await expect(failure).rejects.toMatchObject({ code: 'ERR_KEYSTORE_IO' });
-    expect(await readdir(directory)).toEqual(['keystore.json']);
+    expect(await filesInDirectory()).toEqual(['keystore.json']);
     expect(await keystore.get('ada@example.com')).toBeUndefined();
   });
 
-  it('keeps its entries when encryption fails', async () => {
-    const keystore = await openKeystore();
-    const adaEntry = await makeEntry();
-    await keystore.put('ada@example.com', adaEntry);
-    const before = await readFile(path, 'utf8');
-    const broken = await openKeystore({ encryption: { scryptN: 3 } });
-
-    await expect(broken.put('grace@example.org', await makeEntry())).rejects.toThrow(/scryptN/);
-
-    expect(await readFile(path, 'utf8')).toBe(before);
-    expect(await broken.get('grace@example.org')).toBeUndefined();
-    expect(await broken.get('ada@example.com')).toEqual(adaEntry);
+  it('rejects a scrypt cost that is not accepted', async () => {
+    await expect(openKeystore({ encryption: { scryptN: 3 } })).rejects.toThrow(RangeError);
+    await expect(openKeystore({ encryption: { scryptN: 3 } })).rejects.toThrow(/scryptN/);
   });
 
   it('keeps every entry of concurrent puts', async () => {
@@ -245,8 +300,8 @@ describe('FileKeystore', () => {
     ],
     [
       'another version',
-      JSON.stringify({ format: KEYSTORE_FORMAT, version: 2 }),
-      /version: expected 1, received 2/,
+      JSON.stringify({ format: KEYSTORE_FORMAT, version: 3 }),
+      /version: expected 1 or 2, received 3/,
     ],
     [
       'a missing envelope',
@@ -282,21 +337,160 @@ describe('FileKeystore', () => {
   });
 
   it('reports a missing directory as an I/O error', async () => {
-    const keystore = await FileKeystore.open(join(directory, 'missing', 'keystore.json'), {
+    const opening = FileKeystore.open(join(directory, 'missing', 'keystore.json'), {
       passphrase,
       organizationId,
       serverUrl,
       encryption,
     });
 
-    await expect(keystore.put('ada@example.com', await makeEntry())).rejects.toThrow(
-      /directory does not exist/,
-    );
+    await expect(opening).rejects.toMatchObject({ code: 'ERR_KEYSTORE_IO' });
+    await expect(opening).rejects.toThrow(/directory does not exist/);
   });
 
   it('rejects an empty passphrase', async () => {
     await expect(openKeystore({ passphrase: '' })).rejects.toThrow(
       /passphrase: expected a non-empty string/,
     );
+  });
+
+  it('tells a damaged file from a wrong passphrase', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.close();
+    const [header, recordLine] = (await readFile(path, 'utf8')).split('\n');
+    const record = JSON.parse(recordLine as string);
+    const flipped = record.c[5] === 'A' ? 'B' : 'A';
+    record.c = `${record.c.slice(0, 5)}${flipped}${record.c.slice(6)}`;
+    await writeFile(path, `${header}\n${JSON.stringify(record)}\n`);
+
+    const error = await openError({});
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID');
+    expect(error.message).toContain('modified, damaged or moved');
+  });
+
+  it('rejects a changed clear field after the key check', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.close();
+    const [headerLine, ...rest] = (await readFile(path, 'utf8')).split('\n');
+    const header = JSON.parse(headerLine as string);
+    header.kdf.salt = encodeBase64Url(new Uint8Array(16));
+    await writeFile(path, [JSON.stringify(header), ...rest].join('\n'));
+
+    const error = await openError({});
+
+    expect(error.code).toBe('ERR_KEYSTORE_WRONG_PASSPHRASE');
+  });
+
+  it('refuses a second open while the first holds the lock', async () => {
+    const first = await FileKeystore.open(path, {
+      passphrase,
+      organizationId,
+      serverUrl,
+      encryption,
+    });
+    try {
+      const second = FileKeystore.open(path, { passphrase, organizationId, serverUrl, encryption });
+
+      await expect(second).rejects.toMatchObject({ code: 'ERR_KEYSTORE_LOCKED' });
+      await expect(second).rejects.toThrow(`process ${process.pid}`);
+    } finally {
+      await first.close();
+    }
+
+    const third = await FileKeystore.open(path, {
+      passphrase,
+      organizationId,
+      serverUrl,
+      encryption,
+    });
+    await third.close();
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('takes over a lock left by a process that is gone', async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    const deadPid = await new Promise<number>((resolve) => {
+      child.on('exit', () => resolve(child.pid as number));
+    });
+    const { hostname } = await import('node:os');
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({ pid: deadPid, hostname: hostname(), created_at: new Date().toISOString() }),
+    );
+
+    const keystore = await openKeystore();
+
+    const owner = JSON.parse(await readFile(`${path}.lock`, 'utf8'));
+    expect(owner.pid).toBe(process.pid);
+    await keystore.close();
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('reads a version 1 file and rewrites it as version 2', async () => {
+    const entry = await makeEntry();
+    const envelope = await encryptWithPassphrase(
+      new TextEncoder().encode(JSON.stringify({ 'ada@example.com': entry })),
+      passphrase,
+      encryption,
+    );
+    await writeFile(
+      path,
+      JSON.stringify({
+        format: KEYSTORE_FORMAT,
+        version: 1,
+        organization_id: organizationId,
+        server_url: serverUrl,
+        envelope: encodeBase64Url(envelope),
+      }),
+    );
+
+    const keystore = await openKeystore();
+    expect(await keystore.get('ada@example.com')).toEqual(entry);
+    await keystore.put('grace@example.org', await makeEntry());
+    const reopened = await openKeystore();
+
+    expect(JSON.parse((await readFile(path, 'utf8')).split('\n')[0] as string).version).toBe(2);
+    expect(await reopened.get('ada@example.com')).toEqual(entry);
+  });
+
+  it('deletes an entry durably and lists the rest', async () => {
+    const keystore = await openKeystore();
+    const adaEntry = await makeEntry();
+    await keystore.put('ada@example.com', adaEntry);
+    await keystore.put('grace@example.org', await makeEntry());
+
+    await keystore.delete('Grace@Example.org');
+    const reopened = await openKeystore();
+
+    expect(reopened.list()).toEqual([['ada@example.com', adaEntry]]);
+  });
+
+  it('keeps every entry of 50 concurrent puts', async () => {
+    const keystore = await openKeystore();
+    const entries = await Promise.all(Array.from({ length: 50 }, () => makeEntry()));
+
+    await Promise.all(
+      entries.map((entry, index) => keystore.put(`user${index}@example.com`, entry)),
+    );
+    const reopened = await openKeystore();
+
+    expect(reopened.list()).toHaveLength(50);
+    expect(await reopened.get('user49@example.com')).toEqual(entries[49]);
+  });
+
+  it('keeps the pending server share of an entry', async () => {
+    const keystore = await openKeystore();
+    const entry = {
+      ...(await makeEntry()),
+      misakey_key_share: encodeBase64Url(crypto.getRandomValues(new Uint8Array(33))),
+    };
+
+    await keystore.put('ada@example.com', entry);
+    const reopened = await openKeystore();
+
+    expect(await reopened.get('ada@example.com')).toEqual(entry);
   });
 });

@@ -99,21 +99,25 @@ describe('sendBoxes to a person without an identity key', () => {
     };
     try {
       const path = join(directory, 'keystore.json');
+      const firstKeystore = await FileKeystore.open(path, options);
       const first = await sendBoxes({
         organization,
-        keystore: await FileKeystore.open(path, options),
+        keystore: firstKeystore,
         appUrl: server.url,
         recipient: 'alan@example.net',
         boxes: oneBox,
       });
+      await firstKeystore.close();
 
+      const secondKeystore = await FileKeystore.open(path, options);
       const second = await sendBoxes({
         organization,
-        keystore: await FileKeystore.open(path, options),
+        keystore: secondKeystore,
         appUrl: server.url,
         recipient: 'alan@example.net',
         boxes: [{ title: 'Payslip', messages: ['Paid.'] }],
       });
+      await secondKeystore.close();
 
       expect(second.delivery).toBe('provision');
       expect(second.provision?.reused).toBe(true);

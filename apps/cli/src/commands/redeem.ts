@@ -6,6 +6,7 @@ import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
 import { printJson, printLines, printNotice } from '../output.js';
 import { canPrompt, prompt } from '../prompt.js';
+import { saveOpenedBoxes } from '../saved-boxes.js';
 import { formatOpenedBoxes, summarizeOpened } from '../summary.js';
 
 /** Options of `provisions redeem`, as commander parses them. */
@@ -14,6 +15,7 @@ export interface RedeemOptions {
   email?: string;
   code?: string;
   outbox?: string;
+  out?: string;
   json?: boolean;
 }
 
@@ -57,6 +59,17 @@ export async function runRedeem(link: string, options: RedeemOptions): Promise<v
   token = await signIn(client, email, code);
   const redeemed = await redeemInvitation({ client, link });
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
+
+  if (options.out !== undefined) {
+    const written = await saveOpenedBoxes(options.out, opened.boxes);
+    if (options.json === true) {
+      printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey, files: written });
+      return;
+    }
+    printLines(written);
+    printNotice(`${opened.boxes.length} boxes saved to ${options.out}`);
+    return;
+  }
 
   if (options.json === true) {
     printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey });

@@ -2,10 +2,10 @@ import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/cor
 
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { type ManifestRecipient, readManifest } from '../manifest.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { printJson, printLines } from '../output.js';
 import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runManifestSend } from './send-manifest.js';
 
 /** Environment variable with the organization's client secret; there is no flag for it. */
 export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
@@ -20,6 +20,11 @@ export interface SendOptions {
   title?: string;
   message?: string[];
   manifest?: string;
+  concurrency?: string;
+  journal?: string;
+  printLinks?: boolean;
+  linksOut?: string;
+  emailLinks?: boolean;
   json?: boolean;
 }
 
@@ -27,9 +32,9 @@ export interface SendOptions {
  * Runs `provisions send`: creates boxes for each recipient, sealed to their
  * identity key or to a provision whose link is printed.
  *
- * Human output prints each recipient as soon as it is done, so the links of
- * recipients already sent are on stdout even if a later one fails. With
- * `--json`, one summary is printed at the end, including on failure, where it
+ * Human output prints each recipient as soon as it is done, with its link
+ * only when `--print-links` is given, so a link never lands on a terminal or
+ * in a log unasked. With `--json`, one summary is printed at the end, including on failure, where it
  * lists the recipients done so far and the one that failed.
  */
 export async function runSend(options: SendOptions): Promise<void> {
@@ -44,7 +49,29 @@ export async function runSend(options: SendOptions): Promise<void> {
   );
   const keystorePath = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
   const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
-  const recipients = await readRecipients(options);
+
+  if (options.manifest !== undefined) {
+    if (options.to !== undefined || options.title !== undefined || options.message !== undefined) {
+      throw usageError('give either --manifest or --to/--title/--message, not both');
+    }
+    await runManifestSend({
+      server,
+      organizationId,
+      clientSecret,
+      keystorePath,
+      appUrl,
+      manifestPath: options.manifest,
+      journalPath: options.journal ?? `${options.manifest}.journal`,
+      concurrency: parseConcurrency(options.concurrency),
+      printLinks: options.printLinks === true,
+      json: options.json === true,
+      linksOut: options.linksOut,
+      emailLinks: options.emailLinks === true,
+    });
+    return;
+  }
+
+  const recipients = readRecipients(options);
 
   const passphrase = await readPassphrase();
   const keystore = await openKeystore({
@@ -59,48 +86,44 @@ export async function runSend(options: SendOptions): Promise<void> {
     clientSecret,
   });
 
-  const summaries: DeliverySummary[] = [];
-  for (const recipient of recipients) {
-    let summary: DeliverySummary;
-    try {
-      const result = await sendBoxes({
-        organization,
-        keystore,
-        appUrl,
-        recipient: recipient.email,
-        boxes: recipient.boxes,
-      });
-      summary = summarizeDelivery(result);
-    } catch (error) {
-      if (options.json === true) {
-        const failed = { email: recipient.email, error: (error as Error).message };
-        printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+  try {
+    const summaries: DeliverySummary[] = [];
+    for (const recipient of recipients) {
+      let summary: DeliverySummary;
+      try {
+        const result = await sendBoxes({
+          organization,
+          keystore,
+          appUrl,
+          recipient: recipient.email,
+          boxes: recipient.boxes,
+        });
+        summary = summarizeDelivery(result);
+      } catch (error) {
+        if (options.json === true) {
+          const failed = { email: recipient.email, error: (error as Error).message };
+          printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+        }
+        throw error;
       }
-      throw error;
+
+      summaries.push(summary);
+      if (options.json !== true) {
+        printLines(formatDelivery(summary, '', options.printLinks === true));
+      }
     }
 
-    summaries.push(summary);
-    if (options.json !== true) {
-      printLines(formatDelivery(summary));
+    if (options.json === true) {
+      printJson({ server, organization_id: organizationId, recipients: summaries });
     }
-  }
-
-  if (options.json === true) {
-    printJson({ server, organization_id: organizationId, recipients: summaries });
+  } finally {
+    await keystore.close();
   }
 }
 
-async function readRecipients(options: SendOptions): Promise<ManifestRecipient[]> {
+function readRecipients(options: SendOptions): { email: string; boxes: BoxContent[] }[] {
   const inline =
     options.to !== undefined || options.title !== undefined || options.message !== undefined;
-
-  if (options.manifest !== undefined) {
-    if (inline) {
-      throw usageError('give either --manifest or --to/--title/--message, not both');
-    }
-    return (await readManifest(options.manifest)).recipients;
-  }
-
   if (!inline) {
     throw usageError('nothing to send: give --to, --title and --message, or --manifest FILE');
   }
@@ -114,4 +137,18 @@ async function readRecipients(options: SendOptions): Promise<ManifestRecipient[]
 
   const box: BoxContent = { title, messages };
   return [{ email, boxes: [box] }];
+}
+
+function parseConcurrency(text: string | undefined): number {
+  if (text === undefined) {
+    return DEFAULT_CONCURRENCY;
+  }
+
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || value < 1 || value > MAX_CONCURRENCY) {
+    throw usageError(
+      `--concurrency: expected an integer from 1 to ${MAX_CONCURRENCY}, received "${text}"`,
+    );
+  }
+  return value;
 }

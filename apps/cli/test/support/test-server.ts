@@ -14,10 +14,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1, port 0, in a new temporary directory. */
-export async function startTestServer(): Promise<TestServer> {
+/**
+ * Starts a server on 127.0.0.1, port 0, in a new temporary directory.
+ * `signInRequestsPerMinute` raises the server's per-address limit for tests
+ * that sign many people in.
+ */
+export async function startTestServer(
+  options: { signInRequestsPerMinute?: number } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'provisions-cli-'));
-  const server = await startServer({ dataDir, port: 0 });
+  const server = await startServer({ dataDir, port: 0, ...options });
   const organization = await createOrganization({ dataDir, name: 'CLI test organization' });
 
   return {

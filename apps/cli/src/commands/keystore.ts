@@ -1,0 +1,148 @@
+import { isApiError, normalizeEmail } from '@provisions/api';
+import { connectOrganization, formatInvitationLink, revokeProvision } from '@provisions/core';
+import type { FileKeystore } from '@provisions/core/keystore';
+import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
+
+import { CliError, usageError } from '../cli-error.js';
+import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { formatLinksCsv, writeLinksFile } from '../links-file.js';
+import { requireHttpUrl, requireValue } from '../option-values.js';
+import { printJson, printLines, printNotice } from '../output.js';
+import { CLIENT_SECRET_ENV } from './send.js';
+
+/** Options shared by the `provisions keystore` subcommands, as commander parses them. */
+export interface KeystoreCommandOptions {
+  server?: string;
+  orgId?: string;
+  keystore?: string;
+  appUrl?: string;
+  out?: string;
+  stdout?: boolean;
+  json?: boolean;
+}
+
+/** Runs `provisions keystore list`: one line per entry, email, provision public key and date; no share. */
+export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
+  await withKeystore(options, async (keystore) => {
+    const entries = keystore.list().map(([email, entry]) => ({
+      email,
+      provision_public_key: entry.public_key,
+      created_at: entry.created_at,
+    }));
+
+    if (options.json === true) {
+      printJson({ entries });
+      return;
+    }
+    printLines(
+      entries.map((entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`),
+    );
+    printNotice(`${entries.length} entries in ${keystore.path}`);
+  });
+}
+
+/**
+ * Runs `provisions keystore export`: the links of every entry as `email,link`
+ * CSV, to a file with mode 0600 (`--out FILE`) or to stdout (`--stdout`).
+ * It refuses to run without one of them, so links never reach a terminal by accident.
+ */
+export async function runKeystoreExport(options: KeystoreCommandOptions): Promise<void> {
+  if ((options.out === undefined) === (options.stdout !== true)) {
+    throw usageError('give either --out FILE (written with mode 0600) or --stdout, not both');
+  }
+
+  await withKeystore(options, async (keystore, server) => {
+    const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
+    const links = keystore.list().map(([email, entry]) => {
+      const share = decodeBase64Url(entry.user_key_share, {
+        length: SHARE_LENGTH,
+        name: 'user_key_share',
+      });
+      try {
+        return { email, link: formatInvitationLink(appUrl, share) };
+      } finally {
+        share.fill(0);
+      }
+    });
+
+    if (options.out !== undefined) {
+      await writeLinksFile(options.out, links);
+      printNotice(`${links.length} links written to ${options.out} (mode 0600)`);
+      return;
+    }
+    process.stdout.write(formatLinksCsv(links));
+  });
+}
+
+/**
+ * Runs `provisions keystore revoke EMAIL`: revokes the recipient's provision
+ * on the server, so the link stops working, then removes the entry. A
+ * provision the server no longer has (already revoked) only loses its entry.
+ */
+export async function runKeystoreRevoke(
+  email: string,
+  options: KeystoreCommandOptions,
+): Promise<void> {
+  const recipient = normalizeEmail(email);
+  const clientSecret = requireValue(
+    process.env[CLIENT_SECRET_ENV],
+    `${CLIENT_SECRET_ENV} in the environment`,
+  );
+
+  await withKeystore(options, async (keystore, server, organizationId) => {
+    const entry = await keystore.get(recipient);
+    if (entry === undefined) {
+      throw new CliError(`the keystore ${keystore.path} has no entry for ${recipient}`);
+    }
+
+    const organization = await connectOrganization({
+      baseUrl: server,
+      clientId: organizationId,
+      clientSecret,
+    });
+    let alreadyRevoked = false;
+    try {
+      await revokeProvision({ organization, publicKey: entry.public_key });
+    } catch (error) {
+      if (!isApiError(error) || error.status !== 404) {
+        throw error;
+      }
+      alreadyRevoked = true;
+    }
+    await keystore.delete(recipient);
+
+    if (options.json === true) {
+      printJson({ email: recipient, revoked: entry.public_key, already_revoked: alreadyRevoked });
+      return;
+    }
+    printLines([
+      alreadyRevoked
+        ? `${recipient}: the server had no active provision ${entry.public_key}; the entry was removed from the keystore.`
+        : `${recipient}: provision ${entry.public_key} revoked and removed from the keystore; the next send creates a new link.`,
+    ]);
+  });
+}
+
+async function withKeystore(
+  options: KeystoreCommandOptions,
+  action: (keystore: FileKeystore, server: string, organizationId: string) => Promise<void>,
+): Promise<void> {
+  const server = requireHttpUrl(
+    requireValue(options.server, '--server or PROVISIONS_SERVER'),
+    '--server',
+  );
+  const organizationId = requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID');
+  const path = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
+
+  const keystore = await openKeystore({
+    path,
+    passphrase: await readPassphrase(),
+    organizationId,
+    serverUrl: server,
+  });
+  try {
+    await action(keystore, server, organizationId);
+  } finally {
+    await keystore.close();
+  }
+}

@@ -1,0 +1,273 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+import { normalizeEmail } from '@provisions/api';
+import { connectOrganization } from '@provisions/core';
+import { acquireLockFile, type FileKeystore, type LockFile } from '@provisions/core/keystore';
+
+import {
+  type BulkRecipient,
+  type BulkSendContext,
+  type RecipientOutcome,
+  sendRecipient,
+} from '../bulk-send.js';
+import { CliError, EXIT_PARTIAL_FAILURE, EXIT_USAGE, usageError } from '../cli-error.js';
+import { formatCsvField } from '../csv.js';
+import { Journal } from '../journal.js';
+import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { createLinkMailer, readSmtpSettings } from '../link-mailer.js';
+import { writeLinksFile } from '../links-file.js';
+import { readManifest } from '../manifest.js';
+import { printJson } from '../output.js';
+import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
+import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
+import { startProgress } from '../send-progress.js';
+import { formatRunSummary, type RunSummary, summarizeRun } from '../send-summary.js';
+
+/** Default number of recipients sent at the same time. */
+export const DEFAULT_CONCURRENCY = 8;
+
+/** Largest accepted `--concurrency`. */
+export const MAX_CONCURRENCY = 64;
+
+/** Settings of a manifest run, checked by `runSend`. */
+export interface ManifestSendSettings {
+  server: string;
+  organizationId: string;
+  clientSecret: string;
+  keystorePath: string;
+  appUrl: string;
+  manifestPath: string;
+  journalPath: string;
+  concurrency: number;
+  printLinks: boolean;
+  json: boolean;
+  linksOut?: string;
+  emailLinks: boolean;
+}
+
+/**
+ * Runs `provisions send --manifest FILE`: sends every recipient of the
+ * manifest with bounded concurrency, recording each durable step in the
+ * journal so that the same command, run again after a crash or a kill,
+ * finishes the work without a second box or provision.
+ *
+ * Links go to stdout only with `--print-links` (CSV lines as recipients
+ * finish) or `--json` (one document at the end), and to `--links-out`
+ * (CSV, mode 0600). Progress and the summary go to stderr without links.
+ * Sets the exit code to 3 when some recipients failed.
+ */
+export async function runManifestSend(settings: ManifestSendSettings): Promise<void> {
+  const manifest = await readManifest(settings.manifestPath);
+  const recipients: BulkRecipient[] = manifest.recipients.map((recipient, index) => ({
+    index,
+    email: normalizeEmail(recipient.email),
+    boxes: recipient.boxes,
+  }));
+  const manifestHash = hashManifest(recipients);
+  const mailer = settings.emailLinks ? createLinkMailer(readSmtpSettings()) : undefined;
+
+  const journalLock = await lockJournal(settings.journalPath);
+  let keystore: FileKeystore | undefined;
+  let journal: Journal | undefined;
+  try {
+    const opened = await Journal.open(settings.journalPath);
+    journal = opened.journal;
+    const state = replayJournal(opened.records);
+    const runId = await startOrResumeRun(journal, state, settings, manifestHash);
+
+    const passphrase = await readPassphrase();
+    keystore = await openKeystore({
+      path: settings.keystorePath,
+      passphrase,
+      organizationId: settings.organizationId,
+      serverUrl: settings.server,
+    });
+
+    let retries = 0;
+    const fetchWithRetries = createRetryingFetch({
+      policy: DEFAULT_RETRY_POLICY,
+      onRetry: () => {
+        retries += 1;
+      },
+    });
+    const organization = await connectOrganization({
+      baseUrl: settings.server,
+      clientId: settings.organizationId,
+      clientSecret: settings.clientSecret,
+      fetch: fetchWithRetries,
+    });
+
+    const context: BulkSendContext = {
+      organization,
+      keystore,
+      journal,
+      state,
+      runId,
+      appUrl: settings.appUrl,
+      retryPolicy: DEFAULT_RETRY_POLICY,
+      resumed: new Set(state.recipients.keys()),
+      onRetry: () => {
+        retries += 1;
+      },
+      background: [],
+      mailer,
+    };
+
+    const started = Date.now();
+    const outcomes = await sendAll(context, recipients, settings);
+    await Promise.all(context.background);
+    const summary = summarizeRun(outcomes, {
+      retries,
+      seconds: (Date.now() - started) / 1000,
+      journalPath: settings.journalPath,
+    });
+
+    await writeOutputs(settings, outcomes, summary);
+    if (summary.failed > 0) {
+      process.exitCode = EXIT_PARTIAL_FAILURE;
+    }
+  } finally {
+    mailer?.close();
+    await keystore?.close();
+    await journal?.close();
+    await journalLock.release();
+  }
+}
+
+async function sendAll(
+  context: BulkSendContext,
+  recipients: readonly BulkRecipient[],
+  settings: ManifestSendSettings,
+): Promise<RecipientOutcome[]> {
+  const outcomes: RecipientOutcome[] = new Array(recipients.length);
+  const finishedBefore = recipients.filter(
+    (recipient) => context.state.recipients.get(recipient.index)?.done === true,
+  );
+
+  if (settings.printLinks) {
+    process.stdout.write('email,link\n');
+  }
+  const emit = (outcome: RecipientOutcome): void => {
+    outcomes[outcome.index] = outcome;
+    if (settings.printLinks && outcome.link !== undefined) {
+      process.stdout.write(`${formatCsvField(outcome.email)},${formatCsvField(outcome.link)}\n`);
+    }
+  };
+
+  for (const recipient of finishedBefore) {
+    emit(await sendRecipient(context, recipient));
+  }
+
+  const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
+  const progress = startProgress(recipients.length, finishedBefore.length);
+  let next = 0;
+
+  const worker = async (): Promise<void> => {
+    while (next < queue.length) {
+      const recipient = queue[next] as BulkRecipient;
+      next += 1;
+      const outcome = await sendRecipient(context, recipient);
+      emit(outcome);
+      progress.tick(outcome.status === 'failed');
+    }
+  };
+
+  try {
+    const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
+    await Promise.all(Array.from({ length: workers }, worker));
+  } finally {
+    progress.stop();
+  }
+
+  return outcomes;
+}
+
+async function startOrResumeRun(
+  journal: Journal,
+  state: SendJournalState,
+  settings: ManifestSendSettings,
+  manifestHash: string,
+): Promise<string> {
+  const run = state.run;
+  if (run === undefined) {
+    const runId = randomUUID();
+    await journal.append({
+      type: 'run',
+      version: SEND_JOURNAL_VERSION,
+      run_id: runId,
+      manifest_sha256: manifestHash,
+      organization_id: settings.organizationId,
+      server_url: settings.server,
+      created_at: new Date().toISOString(),
+    });
+    return runId;
+  }
+
+  const moveAway = `move ${settings.journalPath} away to start a new run`;
+  if (run.version !== SEND_JOURNAL_VERSION) {
+    throw usageError(
+      `journal ${settings.journalPath}: version ${run.version} is not supported (expected ${SEND_JOURNAL_VERSION}): ${moveAway}`,
+    );
+  }
+  if (run.manifest_sha256 !== manifestHash) {
+    throw usageError(
+      `the manifest changed since journal ${settings.journalPath} was started: restore it to finish that run, or ${moveAway}`,
+    );
+  }
+  if (run.organization_id !== settings.organizationId || run.server_url !== settings.server) {
+    throw usageError(
+      `journal ${settings.journalPath} belongs to organization ${run.organization_id} on ${run.server_url}: use those, or ${moveAway}`,
+    );
+  }
+  return run.run_id;
+}
+
+async function lockJournal(journalPath: string): Promise<LockFile> {
+  try {
+    return await acquireLockFile(`${journalPath}.lock`, `journal ${journalPath}`);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT_USAGE, { cause: error });
+  }
+}
+
+function hashManifest(recipients: readonly BulkRecipient[]): string {
+  const hash = createHash('sha256');
+  for (const recipient of recipients) {
+    hash.update(JSON.stringify([recipient.email, recipient.boxes]));
+    hash.update('\n');
+  }
+  return hash.digest('hex');
+}
+
+async function writeOutputs(
+  settings: ManifestSendSettings,
+  outcomes: readonly RecipientOutcome[],
+  summary: RunSummary,
+): Promise<void> {
+  if (settings.linksOut !== undefined) {
+    const links = outcomes.flatMap((outcome) =>
+      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
+    );
+    await writeLinksFile(settings.linksOut, links);
+  }
+
+  process.stderr.write(`${formatRunSummary(summary).join('\n')}\n`);
+
+  if (settings.json) {
+    printJson({
+      server: settings.server,
+      organization_id: settings.organizationId,
+      summary,
+      recipients: outcomes.map((outcome) => ({
+        email: outcome.email,
+        status: outcome.status,
+        delivery: outcome.delivery ?? null,
+        link: outcome.link ?? null,
+        link_reused: outcome.link === undefined ? null : outcome.newProvision === false,
+        provision_public_key: outcome.provisionPublicKey ?? null,
+        boxes: outcome.boxes.map((box) => ({ id: box.id ?? null, title: box.title })),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      })),
+    });
+  }
+}

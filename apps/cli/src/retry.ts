@@ -1,0 +1,159 @@
+/** Retry settings for requests that fail for a passing reason. */
+export interface RetryPolicy {
+  /** Attempts in total, the first included. */
+  attempts: number;
+  /** Upper bound of the first wait, in milliseconds; it doubles on each retry. */
+  baseDelayMs: number;
+  /** Upper bound of any wait computed by backoff, in milliseconds. */
+  maxDelayMs: number;
+  /** Upper bound of a wait that a `Retry-After` header requests, in milliseconds. */
+  maxRetryAfterMs: number;
+}
+
+/** Default policy: 6 attempts, waits up to 0.25, 0.5, 1, 2 and 4 seconds (about 8 s in total). */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 6,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+};
+
+/** Tells whether a response status means the same request may succeed later: 429 or any 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * Tells whether `error` is a failure of the network rather than of the
+ * request: fetch raises a TypeError when no response arrived.
+ */
+export function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError;
+}
+
+/**
+ * Returns the wait before retry number `retry` (1 for the first retry), in
+ * milliseconds: "full jitter" exponential backoff, a random time from 0 to
+ * `min(maxDelayMs, baseDelayMs * 2^(retry - 1))`. A `Retry-After` header
+ * (seconds or an HTTP date) sets the minimum, capped at `maxRetryAfterMs`.
+ */
+export function retryDelay(
+  retry: number,
+  policy: RetryPolicy,
+  retryAfter?: string | null,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  const jittered = Math.floor(random() * ceiling);
+
+  const requested = parseRetryAfter(retryAfter);
+  if (requested === undefined) {
+    return jittered;
+  }
+  return Math.max(jittered, Math.min(requested, policy.maxRetryAfterMs));
+}
+
+/** Parses a `Retry-After` value, seconds or an HTTP date, into milliseconds from now. */
+export function parseRetryAfter(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') {
+    return undefined;
+  }
+
+  const text = value.trim();
+  if (/^[0-9]+$/.test(text)) {
+    return Number(text) * 1000;
+  }
+
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A retry about to happen, for counting and reporting. */
+export interface RetryEvent {
+  method: string;
+  /** The URL path, without query, so no identifier or secret reaches a log. */
+  path: string;
+  /** The status that caused the retry, or `network` when no response arrived. */
+  reason: number | 'network';
+  /** The wait before the retry, in milliseconds. */
+  delayMs: number;
+}
+
+/**
+ * Wraps `fetch` so that requests safe to repeat are retried on a network
+ * error, a 429 or a 5xx, with {@link retryDelay} between attempts. Safe to
+ * repeat: GET and HEAD, the token request (`POST /oauth/token`), and any
+ * request with an `Idempotency-Key` header, for which the server returns
+ * the first result. Other requests are sent once; their caller decides.
+ *
+ * @param options.onRetry - called before each wait.
+ * @example
+ * const client = createApiClient({ baseUrl, fetch: createRetryingFetch({ policy: DEFAULT_RETRY_POLICY }) });
+ */
+export function createRetryingFetch(options: {
+  policy: RetryPolicy;
+  onRetry?: (event: RetryEvent) => void;
+  fetch?: typeof fetch;
+}): typeof fetch {
+  const baseFetch = options.fetch ?? globalThis.fetch;
+
+  return async (input, init) => {
+    const request =
+      input instanceof Request && init === undefined ? input : new Request(input, init);
+    if (!isSafeToRepeat(request)) {
+      return baseFetch(request);
+    }
+
+    // Read the body once, so each attempt sends it again without cloning a stream.
+    const body = request.body === null ? undefined : await request.arrayBuffer();
+    const path = new URL(request.url).pathname;
+
+    for (let attempt = 1; ; attempt += 1) {
+      const last = attempt >= options.policy.attempts;
+      let response: Response;
+
+      try {
+        response = await baseFetch(request.url, {
+          method: request.method,
+          headers: request.headers,
+          body,
+          signal: request.signal,
+        });
+      } catch (error) {
+        if (last || !isNetworkError(error)) {
+          throw error;
+        }
+        const delayMs = retryDelay(attempt, options.policy);
+        options.onRetry?.({ method: request.method, path, reason: 'network', delayMs });
+        await sleep(delayMs);
+        continue;
+      }
+
+      if (last || !isRetryableStatus(response.status)) {
+        return response;
+      }
+
+      const delayMs = retryDelay(attempt, options.policy, response.headers.get('retry-after'));
+      options.onRetry?.({ method: request.method, path, reason: response.status, delayMs });
+      await response.body?.cancel();
+      await sleep(delayMs);
+    }
+  };
+}
+
+function isSafeToRepeat(request: Request): boolean {
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    return true;
+  }
+  if (request.method !== 'POST') {
+    return false;
+  }
+  return (
+    request.headers.has('idempotency-key') || new URL(request.url).pathname.endsWith('/oauth/token')
+  );
+}

@@ -1,0 +1,92 @@
+import type { RecipientOutcome } from './bulk-send.js';
+
+/** Failures listed one per line on stderr; the JSON output lists them all. */
+const MAX_FAILURES_SHOWN = 20;
+
+/** Counts of a manifest run, over all runs of its journal. */
+export interface RunSummary {
+  recipients: number;
+  done: number;
+  failed: number;
+  /** Boxes that exist on the server for this manifest. */
+  boxes_created: number;
+  /** Of those, boxes this process created. */
+  boxes_created_now: number;
+  /** Recipients whose boxes were sealed to their identity key (no link). */
+  auto_invitations: number;
+  provisions_created: number;
+  provisions_reused: number;
+  /** Requests repeated after a network error, a 429 or a 5xx. */
+  retries: number;
+  seconds: number;
+  journal: string;
+  failures: { email: string; reason: string }[];
+}
+
+/** Counts the outcomes of a run. */
+export function summarizeRun(
+  outcomes: readonly RecipientOutcome[],
+  run: { retries: number; seconds: number; journalPath: string },
+): RunSummary {
+  const summary: RunSummary = {
+    recipients: outcomes.length,
+    done: 0,
+    failed: 0,
+    boxes_created: 0,
+    boxes_created_now: 0,
+    auto_invitations: 0,
+    provisions_created: 0,
+    provisions_reused: 0,
+    retries: run.retries,
+    seconds: Math.round(run.seconds * 10) / 10,
+    journal: run.journalPath,
+    failures: [],
+  };
+
+  for (const outcome of outcomes) {
+    summary.boxes_created += outcome.boxes.filter((box) => box.id !== undefined).length;
+    summary.boxes_created_now += outcome.boxesCreatedNow;
+
+    if (outcome.status === 'failed') {
+      summary.failed += 1;
+      summary.failures.push({ email: outcome.email, reason: outcome.error ?? 'unknown error' });
+      continue;
+    }
+
+    summary.done += 1;
+    if (outcome.delivery === 'identity') {
+      summary.auto_invitations += 1;
+    } else if (outcome.newProvision === true) {
+      summary.provisions_created += 1;
+    } else {
+      summary.provisions_reused += 1;
+    }
+  }
+
+  return summary;
+}
+
+/** Formats the summary for stderr; it contains no link. */
+export function formatRunSummary(summary: RunSummary): string[] {
+  const lines = [
+    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed (${summary.seconds} s)`,
+    `boxes created: ${summary.boxes_created} (${summary.boxes_created_now} by this run)`,
+    `auto-invitations: ${summary.auto_invitations}`,
+    `provisions created: ${summary.provisions_created}, reused: ${summary.provisions_reused}`,
+    `retries: ${summary.retries}`,
+  ];
+
+  for (const failure of summary.failures.slice(0, MAX_FAILURES_SHOWN)) {
+    lines.push(`failed: ${failure.email}: ${failure.reason}`);
+  }
+  if (summary.failures.length > MAX_FAILURES_SHOWN) {
+    lines.push(`… and ${summary.failures.length - MAX_FAILURES_SHOWN} more failures (see --json)`);
+  }
+  if (summary.failed > 0) {
+    lines.push(
+      `run the same command again to retry the failed recipients (journal ${summary.journal})`,
+    );
+  }
+
+  return lines;
+}

@@ -1,0 +1,108 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { runCli } from './support/run-cli.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+let server: TestServer;
+let workDir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-keystore-'));
+  env = {
+    PROVISIONS_SERVER: server.url,
+    PROVISIONS_ORG_ID: server.organizationId,
+    PROVISIONS_CLIENT_SECRET: server.clientSecret,
+    PROVISIONS_KEYSTORE_PASSPHRASE: 'keystore command passphrase',
+    PROVISIONS_KEYSTORE: join(workDir, 'keystore.json'),
+  };
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('provisions keystore', () => {
+  it('lists, exports and revokes entries', async () => {
+    const manifest = join(workDir, 'recipients.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\nada@example.com,Box,hello\ngrace@example.org,Box,hello\n',
+    );
+    const sent = await runCli(['send', '--manifest', manifest, '--json'], { env });
+    expect(sent.code).toBe(0);
+    const links = new Map(
+      (JSON.parse(sent.stdout).recipients as { email: string; link: string }[]).map((recipient) => [
+        recipient.email,
+        recipient.link,
+      ]),
+    );
+
+    const listed = await runCli(['keystore', 'list', '--json'], { env });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain('#provision:');
+    const entries = JSON.parse(listed.stdout).entries as { email: string }[];
+    expect(entries.map((entry) => entry.email).sort()).toEqual([
+      'ada@example.com',
+      'grace@example.org',
+    ]);
+
+    const unasked = await runCli(['keystore', 'export'], { env });
+    expect(unasked.code).toBe(2);
+    expect(unasked.stdout).toBe('');
+
+    const out = join(workDir, 'links.csv');
+    const exported = await runCli(['keystore', 'export', '--out', out], { env });
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toBe('');
+    expect(exported.stderr).not.toContain('#provision:');
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect((await readFile(out, 'utf8')).split('\n')).toEqual([
+      'email,link',
+      `ada@example.com,${links.get('ada@example.com')}`,
+      `grace@example.org,${links.get('grace@example.org')}`,
+      '',
+    ]);
+
+    const revoked = await runCli(['keystore', 'revoke', 'Ada@Example.com', '--json'], { env });
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({
+      email: 'ada@example.com',
+      already_revoked: false,
+    });
+
+    const after = await runCli(['keystore', 'list', '--json'], { env });
+    expect(
+      (JSON.parse(after.stdout).entries as { email: string }[]).map((entry) => entry.email),
+    ).toEqual(['grace@example.org']);
+    const redeemed = await runCli([
+      'redeem',
+      links.get('ada@example.com') as string,
+      '--email',
+      'ada@example.com',
+      '--outbox',
+      server.outboxPath,
+    ]);
+    expect(redeemed.code).toBe(1);
+    expect(redeemed.stderr).toContain('no provision for this invitation link');
+  });
+
+  it('says the passphrase is wrong without touching the file', async () => {
+    const before = await readFile(env.PROVISIONS_KEYSTORE as string, 'utf8');
+
+    const result = await runCli(['keystore', 'list'], {
+      env: { ...env, PROVISIONS_KEYSTORE_PASSPHRASE: 'not the passphrase' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the passphrase is wrong');
+    expect(result.stderr).not.toContain('not the passphrase');
+    expect(await readFile(env.PROVISIONS_KEYSTORE as string, 'utf8')).toBe(before);
+  });
+});

@@ -1,0 +1,220 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { MAX_MESSAGE_BYTES } from '@provisions/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { parseCsv } from '../src/csv.js';
+import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
+import { parseCsvManifest } from '../src/manifest-csv.js';
+import { runCli } from './support/run-cli.js';
+
+let directory: string;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'provisions-csv-'));
+  await writeFile(join(directory, 'notes.txt'), 'Notes from a file.\nSecond line.');
+  await writeFile(join(directory, 'empty.txt'), '');
+  await writeFile(join(directory, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+  await writeFile(join(directory, 'large.txt'), 'x'.repeat(MAX_MESSAGE_BYTES + 1));
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+function csvError(text: string): ManifestError {
+  try {
+    parseCsvManifest(text, 'm.csv', directory);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as ManifestError).exitCode).toBe(2);
+    return error as ManifestError;
+  }
+  throw new Error('expected parseCsvManifest to fail');
+}
+
+describe('parseCsv', () => {
+  it('reads quoted fields with commas, quotes and line breaks', () => {
+    const records = parseCsv('a,b\r\n"x, y","say ""hi""\nthere"\n\nlast,\n');
+
+    expect(records).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['x, y', 'say "hi"\nthere'] },
+      { line: 5, fields: ['last', ''] },
+    ]);
+  });
+
+  it('rejects an unclosed quote naming its line', () => {
+    expect(() => parseCsv('a\n"open\n')).toThrow(/not closed/);
+  });
+});
+
+describe('parseCsvManifest', () => {
+  it('groups lines into boxes by email and title', () => {
+    const manifest = parseCsvManifest(
+      [
+        'email,title,message,file',
+        'ada@example.com,Contract,first,',
+        'grace@example.org,Contract,hello,',
+        'Ada@Example.com,Contract,,notes.txt',
+        'ada@example.com,Payslip,paid,',
+      ].join('\n'),
+      'm.csv',
+      directory,
+    );
+
+    expect(manifest.recipients).toEqual([
+      {
+        email: 'ada@example.com',
+        boxes: [
+          { title: 'Contract', messages: ['first', 'Notes from a file.\nSecond line.'] },
+          { title: 'Payslip', messages: ['paid'] },
+        ],
+      },
+      { email: 'grace@example.org', boxes: [{ title: 'Contract', messages: ['hello'] }] },
+    ]);
+  });
+
+  it.each([
+    [
+      'a missing title column',
+      'email,message\na@example.com,hi',
+      'm.csv:1: missing column "title"',
+    ],
+    ['an unknown column', 'email,title,body\na@example.com,T,hi', 'unknown column "body"'],
+    [
+      'an invalid email',
+      'email,title,message\na@example.com,T,hi\nnot-an-email,T,hi',
+      'm.csv:3: column "email":',
+    ],
+    ['an empty title', 'email,title,message\na@example.com, ,hi', 'm.csv:2: column "title"'],
+    ['an empty message', 'email,title,message\na@example.com,T,', 'm.csv:2: column "message"'],
+    [
+      'both a message and a file',
+      'email,title,message,file\na@example.com,T,hi,notes.txt',
+      'm.csv:2: column "file": expected either',
+    ],
+    [
+      'a missing file',
+      'email,title,file\na@example.com,T,nope.txt',
+      'm.csv:2: column "file": cannot read',
+    ],
+    ['an empty file', 'email,title,file\na@example.com,T,empty.txt', 'is empty'],
+    ['a file not in UTF-8', 'email,title,file\na@example.com,T,latin1.txt', 'not valid UTF-8'],
+    [
+      'a file over the limit',
+      'email,title,file\na@example.com,T,large.txt',
+      `at most ${MAX_MESSAGE_BYTES}`,
+    ],
+    ['a short line', 'email,title,message\na@example.com,T', 'm.csv:2: expected 3 fields'],
+    ['no line after the header', 'email,title,message\n', 'm.csv:2: expected at least one line'],
+    ['a stray quote', 'email,title,message\na@example.com,T,say "hi"', 'm.csv:2: invalid CSV'],
+  ])('rejects %s', (_name, text, message) => {
+    expect(csvError(text).message).toContain(message);
+  });
+});
+
+describe('JSON manifest files', () => {
+  it('reads a message from a file relative to the manifest', async () => {
+    const path = join(directory, 'with-file.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        recipients: [
+          {
+            email: 'ada@example.com',
+            boxes: [{ title: 'T', messages: ['a', { file: 'notes.txt' }] }],
+          },
+        ],
+      }),
+    );
+
+    const manifest = await readManifest(path);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages).toEqual([
+      'a',
+      'Notes from a file.\nSecond line.',
+    ]);
+  });
+
+  it('names the field of a file that cannot be read', () => {
+    const text = JSON.stringify(
+      {
+        recipients: [
+          { email: 'a@example.com', boxes: [{ title: 'T', messages: [{ file: 'x' }] }] },
+        ],
+      },
+      null,
+      2,
+    );
+
+    expect(() => parseManifest(text, 'm.json', directory)).toThrow(
+      /^m\.json:\d+:\d+: recipients\[0\]\.boxes\[0\]\.messages\[0\]\.file: cannot read file/,
+    );
+  });
+
+  it('rejects an unknown field next to file', () => {
+    const text = JSON.stringify({
+      recipients: [
+        {
+          email: 'a@example.com',
+          boxes: [{ title: 'T', messages: [{ file: 'notes.txt', x: 1 }] }],
+        },
+      ],
+    });
+
+    expect(() => parseManifest(text, 'm.json', directory)).toThrow(
+      /messages\[0\]\.x: unknown field/,
+    );
+  });
+});
+
+describe('send with an invalid CSV manifest', () => {
+  it('exits with code 2 naming the line and column', async () => {
+    const path = join(directory, 'bad.csv');
+    await writeFile(path, 'email,title,message\nada@example.com,T,hi\nada@,T,hi\n');
+
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        'k.json',
+        '--manifest',
+        path,
+      ],
+      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${path}:3: column "email":`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('rejects a --concurrency that is not a positive integer', async () => {
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        'k.json',
+        '--manifest',
+        'm.csv',
+        '--concurrency',
+        '0',
+      ],
+      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--concurrency: expected an integer from 1 to 64');
+  });
+});

@@ -1,0 +1,76 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { runCli } from './support/run-cli.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+let server: TestServer;
+let workDir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-partial-'));
+  env = {
+    PROVISIONS_SERVER: server.url,
+    PROVISIONS_ORG_ID: server.organizationId,
+    PROVISIONS_CLIENT_SECRET: server.clientSecret,
+    PROVISIONS_KEYSTORE_PASSPHRASE: 'partial test passphrase',
+  };
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('send --manifest with a failing recipient', () => {
+  it('sends the others and exits with code 3', async () => {
+    const other = await runCli(
+      [
+        'send',
+        '--keystore',
+        join(workDir, 'other-keystore.json'),
+        '--to',
+        'taken@example.com',
+        '--title',
+        'Earlier',
+        '--message',
+        'sent with another keystore',
+      ],
+      { env },
+    );
+    expect(other.code).toBe(0);
+    const manifest = join(workDir, 'recipients.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\ntaken@example.com,Box,hello\nfree@example.com,Box,hello\n',
+    );
+    const args = ['send', '--keystore', join(workDir, 'keystore.json'), '--manifest', manifest];
+
+    const result = await runCli([...args, '--json'], { env });
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('recipients: 1 of 2 done, 1 failed');
+    expect(result.stderr).toMatch(
+      /failed: taken@example\.com: has an active provision \(public key [A-Za-z0-9_-]{43}\) whose key share is not in this keystore/,
+    );
+    expect(result.stderr).toContain('run the same command again to retry the failed recipients');
+    const output = JSON.parse(result.stdout) as {
+      summary: { failed: number; failures: { email: string }[] };
+      recipients: { email: string; status: string; link: string | null }[];
+    };
+    expect(output.summary.failures.map((failure) => failure.email)).toEqual(['taken@example.com']);
+    expect(output.recipients.map((recipient) => recipient.status)).toEqual(['failed', 'done']);
+    expect(output.recipients[0]?.link).toBeNull();
+    expect(output.recipients[1]?.link).toMatch(/#provision:[A-Za-z0-9_-]{44}$/);
+
+    const again = await runCli(args, { env });
+
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('boxes created: 1 (0 by this run)');
+  });
+});

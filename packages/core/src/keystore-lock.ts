@@ -1,0 +1,169 @@
+import { unlinkSync } from 'node:fs';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+
+import { ProvisionsError } from './provisions-error.js';
+
+/** Age after which a lock file with no readable owner counts as abandoned, in milliseconds. */
+const UNREADABLE_LOCK_STALE_MS = 10_000;
+
+/** Another live process holds the lock, or the lock file cannot be created. */
+export class LockFileError extends ProvisionsError {
+  declare readonly code: 'ERR_LOCKED' | 'ERR_LOCK_IO';
+
+  constructor(code: 'ERR_LOCKED' | 'ERR_LOCK_IO', message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** A lock held by this process; release it when done. */
+export interface LockFile {
+  /** Path of the lock file. */
+  readonly path: string;
+  /** Deletes the lock file if it is still this process's. */
+  release(): Promise<void>;
+}
+
+interface LockOwner {
+  pid: number;
+  hostname: string;
+  created_at: string;
+}
+
+/**
+ * Takes an exclusive lock by creating `path` with O_EXCL; the file holds the
+ * JSON `{ pid, hostname, created_at }` of the owner. A lock left by a process
+ * that no longer runs on this host is removed and taken. The lock is also
+ * removed when this process exits normally.
+ *
+ * NOTE: two processes that find the same abandoned lock at the same moment
+ * can both take it: the owner is read again just before the removal, which
+ * narrows that window but does not close it.
+ *
+ * @param path - the lock file, such as `keystore.json.lock`.
+ * @param what - what the lock protects, for the error message.
+ * @throws LockFileError `ERR_LOCKED` naming the process that holds the lock,
+ *   or `ERR_LOCK_IO` when the lock file cannot be created.
+ */
+export async function acquireLockFile(path: string, what: string): Promise<LockFile> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const owner: LockOwner = {
+      pid: process.pid,
+      hostname: hostname(),
+      created_at: new Date().toISOString(),
+    };
+    const content = `${JSON.stringify(owner)}\n`;
+
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return ownedLock(path, content);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new LockFileError(
+          'ERR_LOCK_IO',
+          `cannot create lock file ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+          { cause },
+        );
+      }
+    }
+
+    const existing = await readLock(path);
+    if (existing === undefined) {
+      continue;
+    }
+    if (!(await isAbandoned(path, existing.owner))) {
+      const holder =
+        existing.owner === undefined
+          ? 'another process'
+          : `process ${existing.owner.pid} on ${existing.owner.hostname}`;
+      throw new LockFileError(
+        'ERR_LOCKED',
+        `${what} is in use by ${holder} (lock file ${path}): wait for it to finish, or delete the lock file if no such process runs`,
+      );
+    }
+
+    const again = await readLock(path);
+    if (again?.text === existing.text) {
+      await unlink(path).catch(() => undefined);
+    }
+  }
+
+  throw new LockFileError('ERR_LOCKED', `${what} is locked (lock file ${path}): try again`);
+}
+
+function ownedLock(path: string, content: string): LockFile {
+  let released = false;
+  const onExit = (): void => {
+    try {
+      unlinkSync(path);
+    } catch {
+      // The lock file is already gone; nothing to release.
+    }
+  };
+  process.once('exit', onExit);
+
+  return {
+    path,
+    release: async () => {
+      if (released) {
+        return;
+      }
+      released = true;
+      process.removeListener('exit', onExit);
+      const current = await readLock(path);
+      if (current?.text === content) {
+        await unlink(path).catch(() => undefined);
+      }
+    },
+  };
+}
+
+async function readLock(path: string): Promise<{ text: string; owner?: LockOwner } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+
+  try {
+    const value = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof value.pid === 'number' && typeof value.hostname === 'string') {
+      return { text, owner: value as LockOwner };
+    }
+  } catch {
+    // An unreadable owner is judged by the file's age below.
+  }
+  return { text };
+}
+
+async function isAbandoned(path: string, owner: LockOwner | undefined): Promise<boolean> {
+  if (owner === undefined) {
+    // The owner may have crashed between creating the file and writing it.
+    const modified = await stat(path).then(
+      (stats) => stats.mtimeMs,
+      () => 0,
+    );
+    return Date.now() - modified > UNREADABLE_LOCK_STALE_MS;
+  }
+
+  if (owner.hostname !== hostname()) {
+    return false;
+  }
+  if (owner.pid === process.pid) {
+    return false;
+  }
+
+  try {
+    process.kill(owner.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
