@@ -82,7 +82,8 @@ async function writeUntilKilled(path: string, prefix: string, lines: number): Pr
 }
 
 describe('FileKeystore killed while writing', () => {
-  it('keeps every entry whose put resolved', async () => {
+  // Eight child processes each derive a scrypt key, so this takes long on a busy machine.
+  it('keeps every entry whose put resolved', { timeout: 180_000 }, async () => {
     const path = join(directory, 'keystore.json');
     const printed = new Map<string, string>();
 
