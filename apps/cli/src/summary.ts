@@ -18,7 +18,13 @@ export interface OpenedSummary {
   email: string;
   /** `link` when opened with an invitation link, `identity` with an identity key. */
   via: 'link' | 'identity';
-  boxes: { id: string; title: string; messages: string[] }[];
+  boxes: {
+    id: string;
+    title: string;
+    messages: string[];
+    /** Messages that could not be read, with the reason; the others are still shown. */
+    unreadable_messages: { id: string; reason: string }[];
+  }[];
 }
 
 /** Converts the result of `sendBoxes` to its JSON summary. */
@@ -46,6 +52,7 @@ export function summarizeOpened(
       id: box.id,
       title: box.title,
       messages: box.messages.map((message) => message.text),
+      unreadable_messages: box.unreadableMessages.map(({ id, reason }) => ({ id, reason })),
     })),
   };
 }
@@ -92,7 +99,7 @@ export function formatOpenedBoxes(
   for (const box of boxes) {
     const marker = newBoxIds.has(box.id) ? ', new' : '';
     lines.push(`${indent}${printable(box.title)}  (box ${box.id}${marker})`);
-    if (box.messages.length === 0) {
+    if (box.messages.length === 0 && box.unreadable_messages.length === 0) {
       lines.push(`${indent}  (no messages)`);
     }
     for (const message of box.messages) {
@@ -101,6 +108,9 @@ export function formatOpenedBoxes(
       for (const line of rest) {
         lines.push(`${indent}    ${line}`);
       }
+    }
+    for (const unreadable of box.unreadable_messages) {
+      lines.push(`${indent}  ! not shown: ${unreadable.reason}`);
     }
   }
 

@@ -99,6 +99,7 @@ describe('provisions send and redeem', () => {
         id: recipient?.boxes[0]?.id,
         title: 'Signed contract',
         messages: ['Your contract is signed.', 'Start date: 3 March.'],
+        unreadable_messages: [],
       },
     ]);
   });

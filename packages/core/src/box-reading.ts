@@ -19,6 +19,14 @@ export interface ReceivedMessage {
   createdAt: string;
 }
 
+/** A message of a box that could not be read, and why. */
+export interface UnreadableMessage {
+  /** Event id. */
+  id: string;
+  /** What is wrong with it, for a person to read. */
+  reason: string;
+}
+
 /** A box the person joined, with its decrypted messages, oldest first. */
 export interface ReceivedBox {
   /** Box id. */
@@ -27,6 +35,12 @@ export interface ReceivedBox {
   title: string;
   /** The box's `msg.text` events, decrypted. */
   messages: ReceivedMessage[];
+  /**
+   * Messages that failed to decrypt or decode: damaged, sealed to another key, or
+   * not UTF-8. Any box member can post messages, so one bad message must not hide
+   * the others; it is listed here instead.
+   */
+  unreadableMessages: UnreadableMessage[];
 }
 
 /**
@@ -61,8 +75,9 @@ export async function listCryptoActions(
  * @param actions - crypto actions sealed to the public key of `secretKey`.
  * @param secretKey - the 32-byte identity or provision secret key.
  * @returns the boxes in the order of their first invitation.
- * @throws RecipientError `ERR_INVALID_INVITATION`, `ERR_BOX_KEY_MISMATCH` or
- *   `ERR_INVALID_MESSAGE`; ApiError when a request fails.
+ * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
+ *   when a request fails. A message that cannot be read is listed in the box's
+ *   `unreadableMessages` instead.
  */
 export async function readInvitedBoxes(
   client: ApiClient,
@@ -139,17 +154,26 @@ async function readBox(
   }, `events of box ${boxId}`);
 
   const messages: ReceivedMessage[] = [];
+  const unreadableMessages: UnreadableMessage[] = [];
   for (const event of events) {
     if (event.type !== 'msg.text') {
       continue;
     }
     if (event.content === null) {
-      throw new RecipientError('ERR_INVALID_MESSAGE', `message ${event.id} has no content`);
+      unreadableMessages.push({ id: event.id, reason: `message ${event.id} has no content` });
+      continue;
     }
 
-    const text = await openTextMessage(event.content, box.public_key, boxSecretKey, event.id);
-    messages.push({ id: event.id, text, createdAt: event.created_at });
+    try {
+      const text = await openTextMessage(event.content, box.public_key, boxSecretKey, event.id);
+      messages.push({ id: event.id, text, createdAt: event.created_at });
+    } catch (error) {
+      if (!(error instanceof RecipientError)) {
+        throw error;
+      }
+      unreadableMessages.push({ id: event.id, reason: error.message });
+    }
   }
 
-  return { id: box.id, title: box.title, messages };
+  return { id: box.id, title: box.title, messages, unreadableMessages };
 }

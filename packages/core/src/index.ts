@@ -8,7 +8,7 @@
  */
 
 export { MAX_MESSAGE_BYTES, sealTextMessage, type TextMessageContent } from './box-message.js';
-export type { ReceivedBox, ReceivedMessage } from './box-reading.js';
+export type { ReceivedBox, ReceivedMessage, UnreadableMessage } from './box-reading.js';
 export { registerIdentityKey } from './identity.js';
 export { sealInvitation } from './invitation-data.js';
 export {

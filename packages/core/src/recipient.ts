@@ -100,8 +100,9 @@ export async function signIn(client: ApiClient, email: string, code: string): Pr
  * @throws InvitationLinkError for a damaged link; RecipientError
  *   `ERR_PROVISION_NOT_FOUND` when no provision for this link is addressed to
  *   the signed-in email (another person's link, a revoked or tampered one),
- *   `ERR_SHARE_MISMATCH`, `ERR_INVALID_INVITATION`, `ERR_BOX_KEY_MISMATCH` or
- *   `ERR_INVALID_MESSAGE`; ApiError when a request fails.
+ *   `ERR_SHARE_MISMATCH`, `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`;
+ *   ApiError when a request fails. Messages that cannot be read are listed in
+ *   each box's `unreadableMessages`.
  * @example
  * const { boxes } = await redeemInvitation({ client, link });
  */
@@ -153,8 +154,9 @@ export async function redeemInvitation(options: {
  *
  * @param options.client - a client signed in as the person.
  * @param options.secretKey - the person's 32-byte identity secret key.
- * @throws RecipientError `ERR_INVALID_INVITATION`, `ERR_BOX_KEY_MISMATCH` or
- *   `ERR_INVALID_MESSAGE`; ApiError when a request fails.
+ * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
+ *   when a request fails. Messages that cannot be read are listed in each box's
+ *   `unreadableMessages`.
  */
 export async function readBoxesWithIdentityKey(options: {
   client: ApiClient;

@@ -272,13 +272,16 @@ describe('redeemInvitation', () => {
     expect((error as RecipientError).code).toBe('ERR_INVALID_INVITATION');
   });
 
-  it('rejects a message that is not UTF-8', async () => {
+  it('lists a damaged message apart and reads the rest', async () => {
     const sent = await sendBoxes({
       organization,
       keystore: new MemoryKeystore(),
       appUrl: server.url,
       recipient: 'ada.l@example.com',
-      boxes: [{ title: 'Box', messages: ['fine'] }],
+      boxes: [
+        { title: 'Box', messages: ['fine'] },
+        { title: 'Other box', messages: ['also fine'] },
+      ],
     });
     const boxId = sent.boxes[0]?.id as string;
     const box = unwrap(
@@ -294,13 +297,27 @@ describe('redeemInvitation', () => {
         },
       }),
     );
+    unwrap(
+      await organization.client.POST('/boxes/{id}/events', {
+        params: { path: { id: boxId } },
+        body: {
+          type: 'msg.text',
+          content: { encrypted: 'A'.repeat(64), public_key: box.public_key },
+        },
+      }),
+    );
     const person = await server.signInAs('ada.l@example.com');
 
-    const error = await redeemError(person, sent.link as string);
+    const { boxes } = await redeemInvitation({ client: person, link: sent.link as string });
 
-    expect(error).toBeInstanceOf(RecipientError);
-    expect((error as RecipientError).code).toBe('ERR_INVALID_MESSAGE');
-    expect((error as Error).message).toMatch(/not valid UTF-8/);
+    expect(boxes.map((received) => received.messages.map((message) => message.text))).toEqual([
+      ['fine'],
+      ['also fine'],
+    ]);
+    expect(boxes[0]?.unreadableMessages).toHaveLength(2);
+    expect(boxes[0]?.unreadableMessages[0]?.reason).toMatch(/not valid UTF-8/);
+    expect(boxes[0]?.unreadableMessages[1]?.reason).toMatch(/cannot be opened/);
+    expect(boxes[1]?.unreadableMessages).toEqual([]);
   });
 });
 

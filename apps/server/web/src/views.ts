@@ -146,7 +146,7 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
       'li',
       { class: 'box' },
       element('h2', {}, box.title),
-      box.messages.length === 0
+      box.messages.length === 0 && box.unreadableMessages.length === 0
         ? element('p', { class: 'meta' }, 'This box has no messages yet.')
         : element(
             'ol',
@@ -168,6 +168,7 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
               ),
             ),
           ),
+      ...unreadableNotice(box.unreadableMessages.length),
     ),
   );
 
@@ -179,4 +180,19 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
       element('ul', { class: 'boxes' }, ...items),
     ],
   };
+}
+
+/** Says how many messages of a box could not be opened; nothing when all could. */
+function unreadableNotice(count: number): HTMLElement[] {
+  if (count === 0) {
+    return [];
+  }
+  const messages = count === 1 ? '1 message' : `${count} messages`;
+  return [
+    element(
+      'p',
+      { class: 'meta', role: 'note' },
+      `${messages} in this box could not be opened: damaged, or not sealed to this box. Ask the sender to send it again.`,
+    ),
+  ];
 }
