@@ -102,7 +102,10 @@ export function createProgram(): Command {
   program
     .command('redeem')
     .description('Sign in as the recipient of an invitation link and print the boxes it opens.')
-    .argument('<link>', 'the invitation link, {app URL}/join#provision:{key share}')
+    .argument(
+      '<link>',
+      'the invitation link, {app URL}/join#provision:{key share}, or - to read it from standard input, which keeps it out of the process list and shell history',
+    )
     .option('--email <email>', 'the email address the link was sent to')
     .option('--server <url>', 'API server URL (default: the origin of the link)')
     .option('--code <digits>', 'the sign-in code from the email (else it is requested)')

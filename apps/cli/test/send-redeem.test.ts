@@ -104,6 +104,36 @@ describe('provisions send and redeem', () => {
     ]);
   });
 
+  it('redeems a link read from standard input', async () => {
+    const keystore = join(workDir, 'stdin-keystore.json');
+    const sent = await runCli(
+      [
+        'send',
+        '--keystore',
+        keystore,
+        '--to',
+        'stdin@example.org',
+        '--title',
+        'Piped',
+        '--message',
+        'Read from a pipe.',
+        '--json',
+      ],
+      { env: organizationEnv },
+    );
+    const link = (JSON.parse(sent.stdout) as { recipients: { link: string }[] }).recipients[0]
+      ?.link as string;
+
+    const redeemed = await runCli(
+      ['redeem', '-', '--email', 'stdin@example.org', '--outbox', server.outboxPath, '--json'],
+      { input: `${link}\n` },
+    );
+
+    expect(redeemed.stderr).toBe('');
+    expect(redeemed.code).toBe(0);
+    expect(JSON.parse(redeemed.stdout).boxes[0].messages).toEqual(['Read from a pipe.']);
+  });
+
   it('sends a manifest, reuses links, and prints links only on stdout', async () => {
     const keystore = join(workDir, 'manifest-keystore.json');
     const manifest = join(workDir, 'recipients.json');

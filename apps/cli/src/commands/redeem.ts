@@ -26,7 +26,8 @@ export interface RedeemOptions {
  * The sign-in code comes from `--code`; else a code is requested and read
  * from `--outbox` (development servers) or asked for on the terminal.
  */
-export async function runRedeem(link: string, options: RedeemOptions): Promise<void> {
+export async function runRedeem(linkArgument: string, options: RedeemOptions): Promise<void> {
+  const link = linkArgument === '-' ? await readLinkFromStdin() : linkArgument;
   const { appUrl } = parseInvitationLink(link);
   const server = requireHttpUrl(options.server ?? new URL(appUrl).origin, '--server');
   const email = normalizeEmail(requireValue(options.email, '--email'));
@@ -81,4 +82,24 @@ export async function runRedeem(link: string, options: RedeemOptions): Promise<v
     return;
   }
   printLines(formatOpenedBoxes(opened.boxes));
+}
+
+/** Reads the first non-empty line of standard input, the link piped to `redeem -`. */
+async function readLinkFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+  }
+
+  const line = Buffer.concat(chunks)
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((text) => text.trim())
+    .find((text) => text !== '');
+  if (line === undefined) {
+    throw usageError(
+      'no link on standard input: pipe the invitation link to `provisions redeem -`',
+    );
+  }
+  return line;
 }

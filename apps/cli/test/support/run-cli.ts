@@ -15,13 +15,14 @@ export interface CliResult {
 }
 
 /**
- * Runs `node dist/main.js ...args` without a terminal and returns its output.
+ * Runs `node dist/main.js ...args` without a terminal, with `input` (or nothing)
+ * on standard input, and returns its output.
  * The environment holds only PATH, the test scrypt cost and `env`, so
  * variables of the machine never leak into a test.
  */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   const env = {
     PATH: process.env.PATH ?? '',
@@ -30,7 +31,7 @@ export function runCli(
   };
 
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [CLI_PATH, ...args],
       { env, cwd: options.cwd, timeout: 60_000 },
@@ -42,5 +43,6 @@ export function runCli(
         resolve({ code, stdout, stderr });
       },
     );
+    child.stdin?.end(options.input ?? '');
   });
 }
