@@ -1,11 +1,35 @@
+import { openSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
+import { ReadStream } from 'node:tty';
 
 import { usageError } from './cli-error.js';
 
-/** Tells whether the CLI can ask the person a question: stdin and stderr are terminals. */
+/**
+ * Tells whether the CLI can ask the person a question: stderr is a terminal, and
+ * so is stdin or, when stdin carries piped input such as a link, the process's
+ * controlling terminal.
+ */
 export function canPrompt(): boolean {
-  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+  return process.stderr.isTTY === true && terminalInput() !== undefined;
+}
+
+let controllingTerminal: ReadStream | undefined;
+
+/** Returns a readable terminal: stdin if it is one, else the controlling terminal. */
+function terminalInput(): Readable | undefined {
+  if (process.stdin.isTTY === true) {
+    return process.stdin;
+  }
+  if (controllingTerminal === undefined) {
+    try {
+      controllingTerminal = new ReadStream(openSync('/dev/tty', 'r'));
+    } catch {
+      return undefined;
+    }
+  }
+  return controllingTerminal;
 }
 
 /**
@@ -34,7 +58,8 @@ export async function prompt(
     },
   });
 
-  const readline = createInterface({ input: process.stdin, output, terminal: true });
+  const input = terminalInput() as Readable;
+  const readline = createInterface({ input, output, terminal: true });
   try {
     const answer = readline.question(question);
     muted = options.hidden;
@@ -45,5 +70,7 @@ export async function prompt(
     return options.hidden ? text : text.trim();
   } finally {
     readline.close();
+    // The controlling terminal stays open across questions but must not keep the process alive.
+    controllingTerminal?.unref();
   }
 }
