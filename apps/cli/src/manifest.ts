@@ -45,13 +45,14 @@ const utf8Encoder = new TextEncoder();
  * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
  */
 export async function readManifest(path: string): Promise<Manifest> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
     throw new ManifestError(`${path}: cannot read the manifest (${code})`);
   }
+  const text = decodeUtf8(bytes, path);
 
   if (extname(path).toLowerCase() === '.csv') {
     return parseCsvManifest(text, path, dirname(path));
@@ -240,6 +241,10 @@ function parseJson(text: string, fileName: string): Node | undefined {
     );
   }
 
+  if (root !== undefined) {
+    rejectDuplicateKeys(root, text, fileName);
+  }
+
   try {
     JSON.parse(text);
   } catch (error) {
@@ -294,4 +299,50 @@ function formatPath(path: JsonPath): string {
   }
 
   return formatted === '' ? 'manifest' : formatted;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lossyUtf8 = new TextDecoder('utf-8');
+
+/**
+ * Decodes a manifest as UTF-8, dropping a byte order mark, and rejects bytes
+ * that are not UTF-8 instead of replacing them, which would change the data.
+ */
+function decodeUtf8(bytes: Uint8Array, fileName: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const lossy = lossyUtf8.decode(bytes);
+    const line = lossy.slice(0, lossy.indexOf('\uFFFD')).split('\n').length;
+    throw new ManifestError(
+      `${fileName}:${line}: the manifest is not valid UTF-8 text; save it as UTF-8`,
+    );
+  }
+}
+
+/**
+ * Rejects an object with the same key twice: JSON.parse would keep the last
+ * one, so `"email"` given twice would silently send to the second address.
+ */
+function rejectDuplicateKeys(node: Node, text: string, fileName: string): void {
+  if (node.type === 'object') {
+    const seen = new Set<string>();
+    for (const property of node.children ?? []) {
+      const key = property.children?.[0];
+      if (key === undefined) {
+        continue;
+      }
+      const name = String(key.value);
+      if (seen.has(name)) {
+        const { line, column } = lineAndColumn(text, key.offset);
+        throw new ManifestError(
+          `${fileName}:${line}:${column}: "${name}" is given twice in one object; give each field once`,
+        );
+      }
+      seen.add(name);
+    }
+  }
+  for (const child of node.children ?? []) {
+    rejectDuplicateKeys(child, text, fileName);
+  }
 }

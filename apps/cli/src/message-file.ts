@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import { MAX_MESSAGE_BYTES } from '@provisions/core';
 
@@ -8,7 +8,8 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 /**
  * Reads a file whose content becomes one message: UTF-8 text of 1 to
  * `MAX_MESSAGE_BYTES` (262,452) bytes, the largest message the API accepts.
- * A relative path is resolved against `baseDirectory`, the manifest's directory.
+ * The path is relative to `baseDirectory`, the manifest's directory, and must
+ * stay inside it, so a manifest made elsewhere cannot send any file of the machine.
  *
  * @returns the text, or a problem description (not thrown, so the caller can
  *   place it at the manifest field).
@@ -17,7 +18,13 @@ export function readMessageFile(
   path: string,
   baseDirectory: string,
 ): { text: string } | { problem: string } {
-  const fullPath = isAbsolute(path) ? path : resolve(baseDirectory, path);
+  const fullPath = resolve(baseDirectory, path);
+  const inside = relative(resolve(baseDirectory), fullPath);
+  if (isAbsolute(path) || inside === '' || inside === '..' || inside.startsWith(`..${sep}`)) {
+    return {
+      problem: `file ${path} is outside the manifest's directory; expected a relative path inside it`,
+    };
+  }
 
   let bytes: Buffer;
   try {

@@ -224,6 +224,54 @@ describe('provisions send --manifest', () => {
     expect(result.stderr).toBe(`provisions: ${path}:3:32: invalid JSON: comma expected\n`);
   });
 
+  it('exits 2 for a key given twice', async () => {
+    const path = join(directory, 'duplicate-key.json');
+    await writeFile(
+      path,
+      '{"recipients": [\n {"email": "b@example.org", "email": "c@example.org", "boxes": [{"title": "t", "messages": ["m"]}]}\n]}\n',
+    );
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:2:29: "email" is given twice in one object; give each field once\n`,
+    );
+  });
+
+  it('exits 2 for a manifest that is not UTF-8', async () => {
+    const path = join(directory, 'latin1.json');
+    const text =
+      '{"recipients": [\n {"email": "a@example.org", "boxes": [{"title": "caf_", "messages": ["m"]}]}\n]}\n';
+    const bytes = Buffer.from(text, 'latin1');
+    bytes[text.indexOf('_')] = 0xe9;
+    await writeFile(path, bytes);
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:2: the manifest is not valid UTF-8 text; save it as UTF-8\n`,
+    );
+  });
+
+  it('rejects a message file outside the manifest directory', async () => {
+    for (const file of ['/etc/hostname', '../outside.txt']) {
+      const path = join(directory, 'outside-file.json');
+      await writeFile(
+        path,
+        JSON.stringify({
+          recipients: [{ email: 'a@example.org', boxes: [{ title: 't', messages: [{ file }] }] }],
+        }),
+      );
+
+      const result = await sendManifest(path);
+
+      expect(result.code, file).toBe(2);
+      expect(result.stderr).toContain(`file ${file} is outside the manifest's directory`);
+    }
+  });
+
   it('exits 2 for a missing manifest file', async () => {
     const result = await sendManifest(join(directory, 'missing.json'));
 

@@ -116,7 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(
         'tooManyRequests',
-        `this client sent more than ${context.max} requests in ${context.after}; retry after the Retry-After seconds`,
+        `this client sent more than ${context.max} requests a minute to this operation; retry in ${context.after}`,
       ),
   });
   installJsonBodyParser(app);
