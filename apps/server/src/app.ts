@@ -6,7 +6,7 @@ import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
 import { HttpProblem } from './errors/http-problem.js';
 import { allowedMethodsLookup } from './http/allowed-methods.js';
-import { answerClientError } from './http/client-error.js';
+import { respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
 import { installJsonBodyParser } from './http/json-body.js';
@@ -61,7 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: respondToClientError,
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     // Fastify calls this before routing, for a URL it cannot decode or a path
     // parameter over the router's length limit (whose messages would quote the URL),

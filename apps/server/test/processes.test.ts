@@ -171,7 +171,7 @@ describe('server processes', () => {
           acknowledged.push(result.id);
         }
       } catch {
-        // Requests cut off by the kill get no answer, so nothing was acknowledged.
+        // Requests cut off by the kill get no response, so nothing was acknowledged.
       }
     });
     while (acknowledged.length < 50) {

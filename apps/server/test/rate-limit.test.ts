@@ -23,7 +23,7 @@ async function requestCode(email: string): Promise<Response> {
 }
 
 describe('sign-in rate limit per client', () => {
-  it('answers 429 problem after the limit', async () => {
+  it('returns a 429 problem past the limit', async () => {
     // A new address each time, so only the per-client limit can apply.
     for (let index = 0; index < LIMIT; index += 1) {
       expect((await requestCode(`limit${index}@example.com`)).status).toBe(202);

@@ -14,11 +14,11 @@ const PARSER_PROBLEMS: Record<string, { problemType: ProblemType; detail: string
 };
 
 /**
- * Answers a request that Node.js could not parse (an oversized URL or header,
+ * Responds to a request that Node.js could not parse (an oversized URL or header,
  * broken HTTP syntax, a timeout) with a problem+json response and closes the
  * connection. Fastify never sees such a request, so it has no request id.
  */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+export function respondToClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable) {
     socket.destroy();
     return;

@@ -4,11 +4,11 @@ import { HttpProblem } from '../errors/http-problem.js';
 const JSON_MEDIA_TYPE = 'application/json';
 
 /**
- * Replaces Fastify's JSON body parser with one that rejects what the default
- * would let through or misdescribe: bytes that are not valid UTF-8 (the default
- * replaces them with U+FFFD, silently changing the data), a charset other than
- * UTF-8, and `__proto__` or `constructor` keys, which it reports as invalid JSON.
- * Parsing itself stays Fastify's, so prototype poisoning is still rejected.
+ * Replaces Fastify's JSON body parser with a stricter one. It rejects bytes that
+ * are not valid UTF-8, which the default replaces with U+FFFD and so changes the
+ * data, and a charset other than UTF-8. It names `__proto__` and `constructor`
+ * keys, which the default reports as invalid JSON. Parsing itself stays Fastify's,
+ * so prototype poisoning is still rejected.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
