@@ -28,3 +28,34 @@ export function requireHttpUrl(value: string, name: string): string {
 
   return url.href.replace(/\/+$/, '');
 }
+
+/** Environment variable holding the organization's client secret, never a flag. */
+export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
+
+/**
+ * Reads the server URL and organization id from the options (or their
+ * environment variables, which commander has applied).
+ *
+ * @throws CliError (exit code 2) when one is missing or the URL is not http(s).
+ */
+export function requireOrganizationTarget(options: { server?: string; orgId?: string }): {
+  server: string;
+  organizationId: string;
+} {
+  return {
+    server: requireHttpUrl(
+      requireValue(options.server, '--server or PROVISIONS_SERVER'),
+      '--server',
+    ),
+    organizationId: requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID'),
+  };
+}
+
+/**
+ * Reads the organization's client secret from {@link CLIENT_SECRET_ENV}.
+ *
+ * @throws CliError (exit code 2) when it is not set.
+ */
+export function requireClientSecret(): string {
+  return requireValue(process.env[CLIENT_SECRET_ENV], `${CLIENT_SECRET_ENV} in the environment`);
+}

@@ -5,9 +5,10 @@ import { Command, Option } from 'commander';
 import { runKeystoreExport, runKeystoreList, runKeystoreRevoke } from './commands/keystore.js';
 import { runRedeem } from './commands/redeem.js';
 import { runRevoke } from './commands/revoke.js';
-import { CLIENT_SECRET_ENV, runSend } from './commands/send.js';
+import { runSend } from './commands/send.js';
 import { DEFAULT_CONCURRENCY } from './commands/send-manifest.js';
 import { KDF_COST_ENV, PASSPHRASE_ENV } from './keystore-access.js';
+import { CLIENT_SECRET_ENV } from './option-values.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 

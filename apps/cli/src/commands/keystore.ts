@@ -6,9 +6,13 @@ import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 import { CliError, usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
-import { requireHttpUrl, requireValue } from '../option-values.js';
+import {
+  requireClientSecret,
+  requireHttpUrl,
+  requireOrganizationTarget,
+  requireValue,
+} from '../option-values.js';
 import { printJson, printLines, printNotice } from '../output.js';
-import { CLIENT_SECRET_ENV } from './send.js';
 
 /** Options shared by the `provisions keystore` subcommands, as commander parses them. */
 export interface KeystoreCommandOptions {
@@ -84,10 +88,7 @@ export async function runKeystoreRevoke(
   options: KeystoreCommandOptions,
 ): Promise<void> {
   const recipient = normalizeEmail(email);
-  const clientSecret = requireValue(
-    process.env[CLIENT_SECRET_ENV],
-    `${CLIENT_SECRET_ENV} in the environment`,
-  );
+  const clientSecret = requireClientSecret();
 
   await withKeystore(options, async (keystore, server, organizationId) => {
     const entry = await keystore.get(recipient);
@@ -127,11 +128,7 @@ async function withKeystore(
   options: KeystoreCommandOptions,
   action: (keystore: FileKeystore, server: string, organizationId: string) => Promise<void>,
 ): Promise<void> {
-  const server = requireHttpUrl(
-    requireValue(options.server, '--server or PROVISIONS_SERVER'),
-    '--server',
-  );
-  const organizationId = requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID');
+  const { server, organizationId } = requireOrganizationTarget(options);
   const path = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
 
   const keystore = await openKeystore({

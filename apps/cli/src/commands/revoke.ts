@@ -1,9 +1,8 @@
 import { connectOrganization, revokeProvision } from '@provisions/core';
 
 import { usageError } from '../cli-error.js';
-import { requireHttpUrl, requireValue } from '../option-values.js';
+import { requireClientSecret, requireOrganizationTarget } from '../option-values.js';
 import { printJson, printLines } from '../output.js';
-import { CLIENT_SECRET_ENV } from './send.js';
 
 const PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -20,15 +19,8 @@ export interface RevokeOptions {
  * address creates a new provision and link.
  */
 export async function runRevoke(publicKey: string, options: RevokeOptions): Promise<void> {
-  const server = requireHttpUrl(
-    requireValue(options.server, '--server or PROVISIONS_SERVER'),
-    '--server',
-  );
-  const organizationId = requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID');
-  const clientSecret = requireValue(
-    process.env[CLIENT_SECRET_ENV],
-    `${CLIENT_SECRET_ENV} in the environment`,
-  );
+  const { server, organizationId } = requireOrganizationTarget(options);
+  const clientSecret = requireClientSecret();
   if (!PUBLIC_KEY_PATTERN.test(publicKey)) {
     throw usageError(
       'public key: expected 43 base64url characters, as send --json prints in provision_public_key',

@@ -2,13 +2,17 @@ import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/cor
 
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { requireHttpUrl, requireValue } from '../option-values.js';
+import {
+  requireClientSecret,
+  requireHttpUrl,
+  requireOrganizationTarget,
+  requireValue,
+} from '../option-values.js';
 import { printJson, printLines } from '../output.js';
 import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runManifestSend } from './send-manifest.js';
 
 /** Environment variable with the organization's client secret; there is no flag for it. */
-export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
 
 /** Options of `provisions send`, as commander parses them. */
 export interface SendOptions {
@@ -38,15 +42,8 @@ export interface SendOptions {
  * lists the recipients done so far and the one that failed.
  */
 export async function runSend(options: SendOptions): Promise<void> {
-  const server = requireHttpUrl(
-    requireValue(options.server, '--server or PROVISIONS_SERVER'),
-    '--server',
-  );
-  const organizationId = requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID');
-  const clientSecret = requireValue(
-    process.env[CLIENT_SECRET_ENV],
-    `${CLIENT_SECRET_ENV} in the environment`,
-  );
+  const { server, organizationId } = requireOrganizationTarget(options);
+  const clientSecret = requireClientSecret();
   const keystorePath = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
   const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
 
