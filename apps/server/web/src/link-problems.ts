@@ -17,27 +17,27 @@ const ASK_SENDER = 'If it still does not work, ask the sender for a new invitati
 export const LINK_PROBLEMS: Readonly<Record<InvitationLinkErrorReason, LinkProblem>> = {
   missing_fragment: {
     title: 'The key part of your link is missing',
-    advice: `The link must end with "#provision:" and 44 characters; this address has no "#" part, often because the link was cut off. ${COPY_AGAIN}`,
+    advice: `The end of the link, which holds your key, did not arrive here; links are often cut off when copied. ${COPY_AGAIN}`,
   },
   wrong_prefix: {
     title: 'This is not an invitation link',
-    advice: `The part after "#" must start with "provision:". ${COPY_AGAIN} ${ASK_SENDER}`,
+    advice: `The end of the link is not the kind of key an invitation carries. ${COPY_AGAIN} ${ASK_SENDER}`,
   },
   wrong_length: {
     title: 'Your link is cut off or too long',
-    advice: `The key after "#provision:" must be exactly 44 characters. ${COPY_AGAIN}`,
+    advice: `The key at the end of the link has the wrong length, so part of it was lost or something was added. ${COPY_AGAIN}`,
   },
   invalid_characters: {
     title: 'Your link contains characters that do not belong there',
-    advice: `The key after "#provision:" may only contain letters, digits, "-" and "_". ${COPY_AGAIN}`,
+    advice: `The key at the end of the link holds characters it never contains, often added by an email program or when copying. ${COPY_AGAIN}`,
   },
   non_canonical: {
     title: 'Your link was changed',
-    advice: `The key after "#provision:" is not in the form the sender made. ${COPY_AGAIN}`,
+    advice: `The key at the end of the link is not the one the sender made. ${COPY_AGAIN}`,
   },
   wrong_path: {
     title: 'Your link has the wrong form',
-    advice: `An invitation link looks like …/join#provision:… with nothing between "join" and "#". ${COPY_AGAIN}`,
+    advice: `Something was added to the middle of the link. ${COPY_AGAIN}`,
   },
   not_a_url: {
     title: 'Your link is not a web address',

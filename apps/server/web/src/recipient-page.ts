@@ -97,7 +97,7 @@ class RecipientFlow {
     const intro = element(
       'p',
       {},
-      'Someone sent you end-to-end encrypted boxes. Sign in with your email address to open them here.',
+      'An organization put documents or messages for you in encrypted boxes, which only you can open. Sign in with the email address the invitation was sent to; the boxes are decrypted here, in your browser.',
     );
     const notice = options.notice === undefined ? [] : [element('p', {}, options.notice)];
     this.#show({
@@ -236,7 +236,7 @@ class RecipientFlow {
           failureView(
             'This link does not open anything for this address',
             [
-              `You are signed in as ${email}. Either the invitation was sent to another address, or the sender revoked this link.`,
+              `You are signed in as ${email}. Either the invitation was sent to another address, the link was changed when it was copied, or the sender revoked it.`,
               'Sign in with the address the invitation email was sent to. If you did, ask the sender for a new link.',
             ],
             [{ label: 'Use another address', run: () => this.#changeAddress() }],
