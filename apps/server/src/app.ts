@@ -145,5 +145,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   router.assertComplete();
   await registerRecipientPage(app);
 
+  // The API description this server validates against, for clients and tools.
+  app.get('/openapi.json', async (_request, reply) =>
+    reply.header('cache-control', 'no-cache').type('application/json').send(document),
+  );
+
   return app;
 }

@@ -194,3 +194,14 @@ describe('data directory', () => {
     expect(mode).toBe(0o600);
   });
 });
+
+describe('API description', () => {
+  it('serves the document it validates against', async () => {
+    const response = await fetch(`${server.url}/openapi.json`);
+    const document = (await response.json()) as { openapi: string; paths: object };
+
+    expect(response.status).toBe(200);
+    expect(document.openapi).toBe('3.1.0');
+    expect(document).toEqual(server.contract.document);
+  });
+});
