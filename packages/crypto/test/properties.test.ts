@@ -13,6 +13,14 @@ import { generateKeyPair, getPublicKey } from '../src/x25519.js';
 const SHARE_RUNS = 40;
 const SEAL_RUNS = 40;
 
+/** Applies X25519 clamping (RFC 7748, section 5) to a copy of a secret key. */
+function clamp(secretKey: Uint8Array): Uint8Array {
+  const scalar = Uint8Array.from(secretKey);
+  scalar[0] = (scalar[0] as number) & 248;
+  scalar[31] = ((scalar[31] as number) & 127) | 64;
+  return scalar;
+}
+
 async function rejectionOf(promise: Promise<unknown>): Promise<CryptoError> {
   try {
     await promise;
@@ -62,7 +70,7 @@ describe('shares properties', () => {
     );
   });
 
-  it('any change to one share fails recoverSecretKey, never returning a key', async () => {
+  it('any change to one share fails recoverSecretKey, never returning another key', async () => {
     const keyPair = await generateKeyPair();
     const shares = await splitSecret(keyPair.secretKey);
 
@@ -72,14 +80,53 @@ describe('shares properties', () => {
           index === which ? mutate(share, change) : share,
         );
 
-        const error = await rejectionOf(recoverSecretKey(changed, keyPair.publicKey));
+        const outcome = await recoverSecretKey(changed, keyPair.publicKey).then(
+          (key) => ({ key }),
+          (error: unknown) => ({ error }),
+        );
+        if ('key' in outcome) {
+          // X25519 clamping (RFC 7748, section 5) ignores bits 0-2 of byte 0 and bits 6-7
+          // of byte 31, so a change that lands only there rebuilds the same scalar.
+          expect(clamp(outcome.key)).toEqual(clamp(keyPair.secretKey));
+          return;
+        }
 
         // A changed value byte rebuilds another key; a changed index byte can also collide
         // with the other share's index or become 0.
-        expect(['ERR_KEY_MISMATCH', 'ERR_INVALID_SHARES']).toContain(error.code);
+        expect(outcome.error).toBeInstanceOf(CryptoError);
+        expect(['ERR_KEY_MISMATCH', 'ERR_INVALID_SHARES']).toContain(
+          (outcome.error as CryptoError).code,
+        );
       }),
       { numRuns: SHARE_RUNS },
     );
+  });
+
+  it('only changes in the clamped bits rebuild a key', async () => {
+    const keyPair = await generateKeyPair();
+    const shares = await splitSecret(keyPair.secretKey);
+    let rebuilt = 0;
+
+    // XOR d into byte 0 of one share changes secret byte 0 by a fixed nonzero multiple of d
+    // in GF(2^8), so as d runs over 1..255 the change takes every nonzero value once, and
+    // exactly 7 of them (1..7) touch only the three low bits that clamping clears.
+    for (let delta = 1; delta <= 255; delta += 1) {
+      const changed = [mutate(shares[0] as Uint8Array, [0, delta]), shares[1] as Uint8Array];
+      const outcome = await recoverSecretKey(changed, keyPair.publicKey).then(
+        (key) => ({ key }),
+        (error: unknown) => ({ error }),
+      );
+
+      if ('key' in outcome) {
+        rebuilt += 1;
+        expect(outcome.key).not.toEqual(keyPair.secretKey);
+        expect(clamp(outcome.key)).toEqual(clamp(keyPair.secretKey));
+      } else {
+        expect((outcome.error as CryptoError).code).toBe('ERR_KEY_MISMATCH');
+      }
+    }
+
+    expect(rebuilt).toBe(7);
   });
 
   it('any change to a share changes its hash', async () => {
