@@ -33,7 +33,7 @@ function terminalInput(): Readable | undefined {
 }
 
 /**
- * Asks a question on the terminal and returns the answer, trimmed unless it
+ * Asks a question on the terminal and returns the reply, trimmed unless it
  * is hidden. The question goes to stderr so stdout keeps only results.
  *
  * @param hidden - when true, the typed answer is not echoed (for passphrases).

@@ -16,7 +16,7 @@ export interface RunRecord {
   created_at: string;
 }
 
-/** How a recipient receives their boxes, decided once and kept across resumes. */
+/** The delivery of a recipient's boxes, decided once and kept across resumes. */
 export interface RecipientRecord {
   type: 'recipient';
   /** Recipient index in the manifest. */
@@ -69,7 +69,7 @@ export interface RecipientDoneRecord {
   r: number;
 }
 
-/** What the journal says about one box. */
+/** The journal's record of one box. */
 export interface BoxState {
   prepared?: BoxRecord;
   id?: string;
@@ -77,7 +77,7 @@ export interface BoxState {
   postedMessages: number;
 }
 
-/** What the journal says about one recipient. */
+/** The journal's record of one recipient. */
 export interface RecipientState {
   decision?: RecipientRecord;
   boxes: Map<number, BoxState>;

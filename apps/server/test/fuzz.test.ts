@@ -6,12 +6,12 @@ import { boxWithProvision, newBoxKeys, sealText } from './support/box-material.j
 import { type TestOrganization, type TestPerson, TestServer } from './support/test-server.js';
 
 /**
- * Sends malformed requests to every operation: valid requests with one part
- * broken (a field removed, retyped, lengthened, shortened, re-encoded or added,
- * an email with odd Unicode, a query parameter missing, repeated or invalid, a
- * path parameter that is not an id), bodies that are not JSON or not an object,
- * other content types and oversized bodies. No answer may be a 5xx, and every
- * error is problem+json; a 400, 413, 415 or 422 also locates the bad input.
+ * Sends malformed requests to every operation. Each is a valid request with one part
+ * broken: a field removed, retyped, lengthened, shortened, re-encoded or added, an email
+ * with odd Unicode, a query parameter missing, repeated or invalid, or a path parameter
+ * that is not an id. Others are bodies that are not JSON or not an object, other content
+ * types and oversized bodies. No response may be a 5xx, and every error is problem+json.
+ * A 400, 413, 415 or 422 also locates the invalid input.
  */
 
 /** Malformed requests per operation. */
@@ -391,7 +391,7 @@ function malformedRequests(target: Target): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(...variants);
 }
 
-/** Statuses whose problem must say which input is wrong. */
+/** Statuses whose problem must locate the invalid input. */
 const LOCATED_STATUSES = new Set([400, 413, 415, 422]);
 
 describe('malformed requests', () => {

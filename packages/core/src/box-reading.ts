@@ -23,7 +23,7 @@ export interface ReceivedMessage {
 export interface UnreadableMessage {
   /** Event id. */
   id: string;
-  /** What is wrong with it, for a person to read. */
+  /** The reason it could not be read, for a person to read. */
   reason: string;
 }
 

@@ -34,7 +34,7 @@ export interface KeystoreKdf {
 /** A key derived from the passphrase, kept for the whole run so scrypt runs once. */
 export interface KeystoreKey {
   readonly kdf: KeystoreKdf;
-  /** HMAC-SHA-256 of a fixed label under the key, base64url: tells a wrong passphrase from a damaged file. */
+  /** HMAC-SHA-256 of a fixed label under the key, base64url, which distinguishes a wrong passphrase from a damaged file. */
   readonly keyCheck: string;
   readonly key: Buffer;
 }
@@ -83,7 +83,7 @@ export function keyCheckMatches(key: KeystoreKey, expected: string): boolean {
 /**
  * Encrypts with ChaCha20-Poly1305 under a fresh random 12-byte nonce, with
  * `associatedData` authenticated. Random nonces are safe for far more writes
- * than a keystore sees (the collision risk stays below 2^-32 up to 2^32 writes).
+ * than a keystore makes (the collision risk stays below 2^-32 up to 2^32 writes).
  *
  * @returns the nonce and the ciphertext followed by its 16-byte tag, as base64url.
  */

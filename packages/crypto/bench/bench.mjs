@@ -67,7 +67,7 @@ function encodeBase64Url(bytes) {
   return Buffer.from(bytes).toString('base64url');
 }
 
-// What createProvision does, built from each library's own primitives: a key pair, a 2-of-2
+// Runs the steps of createProvision with each library's own primitives: a key pair, a 2-of-2
 // split of its secret key, and the SHA-512 of the first share, all as base64url.
 async function provisionWith(keyPair, sha512) {
   const { secretKey, publicKey } = keyPair();

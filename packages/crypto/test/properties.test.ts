@@ -108,8 +108,8 @@ describe('shares properties', () => {
     let rebuilt = 0;
 
     // XOR d into byte 0 of one share changes secret byte 0 by a fixed nonzero multiple of d
-    // in GF(2^8), so as d runs over 1..255 the change takes every nonzero value once, and
-    // exactly 7 of them (1..7) touch only the three low bits that clamping clears.
+    // in GF(2^8). So as d runs over 1..255 the change takes every nonzero value once.
+    // Exactly 7 of them (1..7) touch only the three low bits that clamping clears.
     for (let delta = 1; delta <= 255; delta += 1) {
       const changed = [mutate(shares[0] as Uint8Array, [0, delta]), shares[1] as Uint8Array];
       const outcome = await recoverSecretKey(changed, keyPair.publicKey).then(

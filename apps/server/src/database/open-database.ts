@@ -39,7 +39,7 @@ export class DatabaseVersionError extends Error {
  * const db = openDatabase('/var/lib/provisions');
  */
 export function openDatabase(dataDir: string): SqliteDatabase {
-  // The database holds server key shares and token hashes, so only the owner may
+  // The database contains server key shares and token hashes, so only the owner may
   // read it. SQLite gives its -wal and -shm files the mode of the database file.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, DATABASE_FILE_NAME);

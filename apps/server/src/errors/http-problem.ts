@@ -1,7 +1,7 @@
 import { PROBLEM_TYPES, type ProblemTypeName } from './problem-types.js';
 
 /**
- * Where an invalid input was, and what was expected. Exactly one of `pointer`
+ * The location of an invalid input, and what was expected. Exactly one of `pointer`
  * (RFC 6901 JSON Pointer into the request body), `parameter` (a path or query
  * parameter name) or `header` (a request header name) is set.
  */
@@ -30,7 +30,7 @@ export interface HttpProblemOptions {
 export class HttpProblem extends Error {
   /** Registry entry: `type`, `title`, `status`. */
   readonly problemType: (typeof PROBLEM_TYPES)[ProblemTypeName];
-  /** What went wrong with this request, for the `detail` member; never a secret value. */
+  /** Description of what went wrong with this request, for the `detail` member. It never contains a secret value. */
   readonly detail: string;
   /** Invalid inputs, for the `errors` member. */
   readonly errors: InvalidParam[] | undefined;

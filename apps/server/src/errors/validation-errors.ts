@@ -27,7 +27,7 @@ export function toInvalidParams(
   const selected = specific.length > 0 ? specific : errors;
 
   // A value that is too short usually fails its pattern too; the length error
-  // says more, so the pattern error at the same place is dropped.
+  // is more precise, so the pattern error at the same place is dropped.
   const lengthPaths = new Set(
     selected
       .filter((error) => error.keyword === 'minLength' || error.keyword === 'maxLength')
@@ -97,7 +97,7 @@ function withExpectation(error: SchemaError): string {
   const expected = description.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
   const lowered = `${expected.charAt(0).toLowerCase()}${expected.slice(1)}`;
 
-  // A regular expression tells a caller less than the schema's description does.
+  // The schema's description is clearer to a caller than its regular expression.
   if (error.keyword === 'pattern') {
     return `is invalid; expected ${lowered}`;
   }

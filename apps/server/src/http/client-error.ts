@@ -16,7 +16,7 @@ const PARSER_PROBLEMS: Record<string, { problemType: ProblemType; detail: string
 /**
  * Responds to a request that Node.js could not parse (an oversized URL or header,
  * broken HTTP syntax, a timeout) with a problem+json response and closes the
- * connection. Fastify never sees such a request, so it has no request id.
+ * connection. Such a request never reaches Fastify, so it has no request id.
  */
 export function respondToClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable) {
