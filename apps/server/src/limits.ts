@@ -34,3 +34,13 @@ export const SECRET_TOKEN_BYTES = 32;
 
 /** How long SQLite waits for another connection's write lock before failing, in milliseconds. */
 export const DATABASE_BUSY_TIMEOUT_MS = 5000;
+
+/** Events per box in the response of `POST /boxes/joins`, before `next_cursor` takes over. */
+export const JOINED_BOX_EVENTS_LIMIT = 100;
+
+/**
+ * Characters of sealed message content (`content.encrypted`) after which `POST /boxes/joins`
+ * stops adding events to its response (4 Mi characters, about 3 MiB of ciphertext). Every box
+ * with events still gets its first one, so a response contains at most this plus 100 messages.
+ */
+export const JOINED_BOXES_CONTENT_BUDGET = 4 * 1024 * 1024;

@@ -25,6 +25,7 @@ interface Fixtures {
   expiredOrganization: TestOrganization;
   expiredPerson: TestPerson;
   boxId: string;
+  boxPublicKey: string;
   provision: TestProvision;
   shareHash: string;
   actionId: string;
@@ -80,7 +81,7 @@ beforeAll(async () => {
   const recipient = await server.signIn();
   const otherPerson = await server.signIn();
 
-  const { body, provision } = await boxWithProvision(recipient.identity.email);
+  const { body, box, provision } = await boxWithProvision(recipient.identity.email);
   const created = await organization.client.POST('/organizations/{oid}/boxes', {
     params: { path: { oid: organization.id } },
     body,
@@ -102,6 +103,7 @@ beforeAll(async () => {
     expiredOrganization,
     expiredPerson,
     boxId: created.data.id,
+    boxPublicKey: box.publicKey,
     provision,
     shareHash: encodeBase64Url(await hashShare(provision.userKeyShare)),
     actionId,
@@ -158,6 +160,19 @@ const OPERATIONS: MatrixOperation[] = [
         await client.POST('/boxes/{id}/events', {
           params: { path: { id: missing ? randomUUID() : f.boxId } },
           body: { type: 'member.join' },
+        }),
+      ),
+  },
+  {
+    name: 'POST /boxes/joins',
+    owner: (f) => f.recipient.client,
+    expected: { ...PERSON_ONLY, owner: 200 },
+    call: async (client, f, missing) =>
+      outcome(
+        await client.POST('/boxes/joins', {
+          body: {
+            boxes: [{ id: missing ? randomUUID() : f.boxId, public_key: f.boxPublicKey }],
+          },
         }),
       ),
   },

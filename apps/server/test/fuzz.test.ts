@@ -181,6 +181,14 @@ beforeAll(async () => {
       },
       token: 'organization',
     },
+    {
+      name: 'joinBoxes',
+      method: 'POST',
+      path: ['boxes', 'joins'],
+      pathParameters: [],
+      body: { boxes: [{ id: boxId, public_key: box.publicKey }] },
+      token: 'person',
+    },
   ];
 });
 
@@ -236,9 +244,9 @@ function brokenString(value: string): fc.Arbitrary<string> {
   );
 }
 
-/** Lists every path into a JSON value, objects only, with the value found there. */
+/** Lists every path into a JSON value, through objects and arrays, with the value found there. */
 function fieldPaths(value: unknown, prefix: string[] = []): [string[], unknown][] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (value === null || typeof value !== 'object') {
     return [];
   }
   return Object.entries(value).flatMap(([key, child]) => [
@@ -420,6 +428,7 @@ describe('malformed requests', () => {
     'getBox',
     'listBoxEvents',
     'createBoxEvent',
+    'joinBoxes',
   ]) {
     it(`${name} answers each with a 4xx problem`, { timeout: 300_000 }, async () => {
       const target = targets.find((candidate) => candidate.name === name) as Target;

@@ -49,3 +49,12 @@ export type PublicKeyLookup = Schemas['PublicKeyLookup'];
 
 /** A provision's public key and server key share, from `GET /crypto/provisions`. */
 export type RedeemedProvision = Schemas['RedeemedProvision'];
+
+/** The body of `POST /boxes/joins`: 1 to 100 box ids, each with the box public key from its invitation. */
+export type BoxJoinRequest = Schemas['BoxJoinRequest'];
+
+/** The response of `POST /boxes/joins`: one {@link JoinedBox} per requested box, in request order. */
+export type BoxJoinResult = Schemas['BoxJoinResult'];
+
+/** A joined box with the first page of its events and the cursor of the next page or null. */
+export type JoinedBox = Schemas['JoinedBox'];

@@ -1,9 +1,17 @@
-import type { Box, BoxCreation, EventCreation, EventPage } from '@provisions/api';
-import { organizationIdOf } from '../auth/authentication.js';
+import type {
+  Box,
+  BoxCreation,
+  BoxJoinRequest,
+  BoxJoinResult,
+  EventCreation,
+  EventPage,
+} from '@provisions/api';
+import { identityOf, organizationIdOf } from '../auth/authentication.js';
 import type { Principal } from '../auth/principal.js';
 import { findAccessibleBox } from '../boxes/box-access.js';
 import { createBox } from '../boxes/box-creation.js';
 import { postBoxEvent } from '../boxes/box-events.js';
+import { joinBoxes } from '../boxes/box-joins.js';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { OperationRouter } from '../http/operation-router.js';
 import { decodeCursor, paginate } from '../http/page-cursor.js';
@@ -11,7 +19,7 @@ import type { ServerContext } from '../server-context.js';
 
 /**
  * Registers `POST /organizations/{oid}/boxes`, `GET /boxes/{id}`,
- * `GET /boxes/{id}/events` and `POST /boxes/{id}/events`.
+ * `GET /boxes/{id}/events`, `POST /boxes/{id}/events` and `POST /boxes/joins`.
  */
 export function registerBoxRoutes(router: OperationRouter, context: ServerContext): void {
   const { store } = context;
@@ -90,6 +98,17 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
         request.body,
       );
       return reply.code(201).send(event);
+    },
+  });
+
+  router.add<{ Body: BoxJoinRequest }>({
+    operationId: 'joinBoxes',
+    method: 'POST',
+    url: '/boxes/joins',
+    access: 'identity',
+    handler: async (request, reply) => {
+      const result: BoxJoinResult = joinBoxes(context, identityOf(request), request.body);
+      return reply.send(result);
     },
   });
 }

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { BoxJoinRequest, BoxJoinResult, Event, JoinedBox } from '@provisions/api';
+import { HttpProblem } from '../errors/http-problem.js';
+import { toJsonPointer } from '../errors/json-pointer.js';
+import { paginate } from '../http/page-cursor.js';
+import { JOINED_BOX_EVENTS_LIMIT, JOINED_BOXES_CONTENT_BUDGET } from '../limits.js';
+import type { ServerContext } from '../server-context.js';
+import type { BoxRecord } from '../store/box-store.js';
+import { findAccessibleBox } from './box-access.js';
+
+/**
+ * Joins a person to up to 100 boxes and returns each box with the first page of its
+ * events, in one write transaction: either every box is joined or none is.
+ *
+ * Items are checked in request order. A box already joined gets no second
+ * `member.join` event. Each page holds at most {@link JOINED_BOX_EVENTS_LIMIT} events
+ * and stops early once the response's sealed content passes
+ * {@link JOINED_BOXES_CONTENT_BUDGET} characters, though a box with events always
+ * gets its first one.
+ *
+ * @param identity - The signed-in person.
+ * @param body - Request body that passed schema validation (1 to 100 items).
+ * @throws HttpProblem `invalidRequest` for a box id listed twice, `notFound` for a box
+ * the person is not invited to and not a member of (the same response as for a box that
+ * does not exist), `boxKeyMismatch` for a `public_key` that is not the box's; each
+ * points at the item's field.
+ */
+export function joinBoxes(
+  context: ServerContext,
+  identity: { identityId: string; email: string },
+  body: BoxJoinRequest,
+): BoxJoinResult {
+  const { store, clock } = context;
+  assertUniqueIds(body);
+
+  return store.writeTransaction(() => {
+    const boxes = body.boxes.map((item, index) => {
+      const box = findJoinableBox(context, identity, item.id, index);
+      if (item.public_key !== box.public_key) {
+        throw new HttpProblem('boxKeyMismatch', `box ${box.id} has another public key`, {
+          errors: [
+            {
+              pointer: toJsonPointer(['boxes', String(index), 'public_key']),
+              detail: 'must be the public key of the box, derived from its invitation',
+            },
+          ],
+        });
+      }
+      return box;
+    });
+
+    const joinedAt = clock().toISOString();
+    for (const box of boxes) {
+      if (store.boxes.findJoinEventId(box.id, identity.identityId) !== undefined) {
+        continue;
+      }
+      const event: Event = {
+        id: randomUUID(),
+        box_id: box.id,
+        type: 'member.join',
+        content: null,
+        sender: { type: 'identity', id: identity.identityId },
+        created_at: joinedAt,
+      };
+      store.boxEvents.insert(event);
+      store.boxes.addMember(box.id, identity.identityId, event.id);
+    }
+
+    let contentBudget = JOINED_BOXES_CONTENT_BUDGET;
+    const items = boxes.map((box): JoinedBox => {
+      const rows = store.boxEvents.list(box.id, { after: 0, limit: JOINED_BOX_EVENTS_LIMIT + 1 });
+
+      // Keep events while the budget lasts; the first event of a box is always kept.
+      let kept = 0;
+      while (kept < rows.length && kept < JOINED_BOX_EVENTS_LIMIT) {
+        const size = rows[kept]?.content?.encrypted.length ?? 0;
+        if (kept > 0 && size > contentBudget) {
+          break;
+        }
+        contentBudget -= size;
+        kept += 1;
+      }
+
+      const page = paginate(rows.slice(0, kept + 1), kept);
+      return { box, events: page.items, next_cursor: page.next_cursor };
+    });
+
+    return { items };
+  });
+}
+
+function assertUniqueIds(body: BoxJoinRequest): void {
+  const firstIndex = new Map<string, number>();
+  body.boxes.forEach((item, index) => {
+    const earlier = firstIndex.get(item.id);
+    if (earlier !== undefined) {
+      throw new HttpProblem('invalidRequest', `box ${item.id} is listed twice`, {
+        errors: [
+          {
+            pointer: toJsonPointer(['boxes', String(index), 'id']),
+            detail: `must differ from /boxes/${earlier}/id; list each box once`,
+          },
+        ],
+      });
+    }
+    firstIndex.set(item.id, index);
+  });
+}
+
+/** Finds a box the person is invited to or a member of, or throws the 404 for item `index`. */
+function findJoinableBox(
+  context: ServerContext,
+  identity: { identityId: string; email: string },
+  boxId: string,
+  index: number,
+): BoxRecord {
+  try {
+    return findAccessibleBox(context.store, { kind: 'identity', ...identity }, boxId, [
+      'member',
+      'invited',
+    ]).box;
+  } catch (error) {
+    if (!(error instanceof HttpProblem) || error.problemType.status !== 404) {
+      throw error;
+    }
+    throw new HttpProblem('notFound', error.detail, {
+      errors: [
+        {
+          pointer: toJsonPointer(['boxes', String(index), 'id']),
+          detail: 'must be a box you are invited to or a member of',
+        },
+      ],
+    });
+  }
+}
