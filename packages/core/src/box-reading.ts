@@ -1,13 +1,32 @@
-import { type ApiClient, type CryptoAction, unwrap } from '@provisions/api';
+import {
+  type ApiClient,
+  type CryptoAction,
+  type Event,
+  type JoinedBox,
+  unwrap,
+} from '@provisions/api';
 import { encodeBase64Url, getPublicKey } from '@provisions/crypto';
 
 import { openTextMessage } from './box-message.js';
+import { mapConcurrently } from './concurrency.js';
 import { openInvitation } from './invitation-data.js';
 import { collectPages, PAGE_LIMIT } from './pagination.js';
 import { RecipientError } from './recipient-error.js';
 
-/** Boxes read at the same time by {@link readInvitedBoxes}. */
-const BOX_READ_CONCURRENCY = 8;
+/** Boxes per `POST /boxes/joins` request; the API maximum. */
+const JOIN_BATCH_SIZE = 100;
+
+/**
+ * Join requests in flight at once. While the server handles one, the client opens
+ * the invitations of the next, so neither side waits for the other.
+ */
+const JOIN_BATCHES_IN_FLIGHT = 3;
+
+/** Invitations opened, or boxes decrypted, at once within one batch. */
+const CRYPTO_CONCURRENCY = 16;
+
+const BOX_KEY_MISMATCH_TYPE = 'urn:provisions:problem:box-key-mismatch';
+const PUBLIC_KEY_POINTER = /^\/boxes\/(\d+)\/public_key$/;
 
 /** A decrypted text message of a box. */
 export interface ReceivedMessage {
@@ -67,17 +86,19 @@ export async function listCryptoActions(
  * Opens each invitation with `secretKey`, joins its box and decrypts the
  * box's messages. A box with several invitations is read once.
  *
- * Before joining, the box secret key from the invitation must give the box
- * public key that the server reports, so an invitation carrying another box's
- * key is rejected instead of read as this box.
+ * Boxes are joined with `POST /boxes/joins`, up to 100 per request and a few
+ * requests at once. Each request carries the box public key derived from the
+ * box secret key in the invitation. The server rejects a key that is not the
+ * box's. The key of each returned box is checked again here, so an invitation
+ * carrying another box's key is rejected even by a server that does not check.
  *
  * @param client - a client signed in as the person.
  * @param actions - crypto actions sealed to the public key of `secretKey`.
  * @param secretKey - the 32-byte identity or provision secret key.
  * @returns the boxes in the order of their first invitation.
  * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
- *   when a request fails. A message that cannot be read is listed in the box's
- *   `unreadableMessages` instead.
+ *   when a request fails; Error when the server returns other boxes than requested.
+ *   A message that cannot be read is listed in the box's `unreadableMessages` instead.
  */
 export async function readInvitedBoxes(
   client: ApiClient,
@@ -93,65 +114,121 @@ export async function readInvitedBoxes(
     }
   }
 
-  // Boxes are read BOX_READ_CONCURRENCY at a time: each needs three requests,
-  // so reading one after the other makes a link with many boxes slow to open.
-  const boxes: ReceivedBox[] = new Array(firstActions.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-
-  const worker = async (): Promise<void> => {
-    while (next < firstActions.length && failure === undefined) {
-      const index = next;
-      next += 1;
-      const action = firstActions[index] as CryptoAction;
-      try {
-        const boxSecretKey = await openInvitation(action.encrypted, secretKey, action.id);
-        try {
-          boxes[index] = await readBox(client, action.box_id, boxSecretKey);
-        } finally {
-          boxSecretKey.fill(0);
-        }
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: BOX_READ_CONCURRENCY }, worker));
-
-  if (failure !== undefined) {
-    throw failure.error;
+  const batches: CryptoAction[][] = [];
+  for (let start = 0; start < firstActions.length; start += JOIN_BATCH_SIZE) {
+    batches.push(firstActions.slice(start, start + JOIN_BATCH_SIZE));
   }
-  return boxes;
+
+  const batchResults = await mapConcurrently(batches, JOIN_BATCHES_IN_FLIGHT, (batch) =>
+    readBatch(client, batch, secretKey),
+  );
+  return batchResults.flat();
 }
 
-async function readBox(
-  client: ApiClient,
-  boxId: string,
-  boxSecretKey: Uint8Array,
-): Promise<ReceivedBox> {
-  const box = unwrap(await client.GET('/boxes/{id}', { params: { path: { id: boxId } } }));
+/** A box secret key from an invitation, and the box public key it gives. */
+interface OpenedInvitation {
+  boxSecretKey: Uint8Array;
+  publicKey: string;
+}
 
-  const derivedPublicKey = encodeBase64Url(await getPublicKey(boxSecretKey));
-  if (derivedPublicKey !== box.public_key) {
-    throw new RecipientError(
-      'ERR_BOX_KEY_MISMATCH',
-      `box ${boxId}: the key in its invitation does not match the box public key the server reports, so the box was not opened; ask the sender to invite you again`,
+async function readBatch(
+  client: ApiClient,
+  actions: readonly CryptoAction[],
+  secretKey: Uint8Array,
+): Promise<ReceivedBox[]> {
+  const secretKeys: Uint8Array[] = [];
+  try {
+    const invitations = await mapConcurrently(actions, CRYPTO_CONCURRENCY, async (action) => {
+      const boxSecretKey = await openInvitation(action.encrypted, secretKey, action.id);
+      secretKeys.push(boxSecretKey);
+      const publicKey = encodeBase64Url(await getPublicKey(boxSecretKey));
+      return { boxSecretKey, publicKey };
+    });
+
+    const joined = await joinBoxes(client, actions, invitations);
+
+    return await mapConcurrently(joined, CRYPTO_CONCURRENCY, (item, index) =>
+      readJoinedBox(client, item, (invitations[index] as OpenedInvitation).boxSecretKey),
+    );
+  } finally {
+    for (const boxSecretKey of secretKeys) {
+      boxSecretKey.fill(0);
+    }
+  }
+}
+
+/**
+ * Joins the boxes of one batch and checks that the server returned each requested
+ * box, in order, with the public key derived from its invitation.
+ */
+async function joinBoxes(
+  client: ApiClient,
+  actions: readonly CryptoAction[],
+  invitations: readonly OpenedInvitation[],
+): Promise<JoinedBox[]> {
+  const result = await client.POST('/boxes/joins', {
+    body: {
+      boxes: actions.map((action, index) => ({
+        id: action.box_id,
+        public_key: (invitations[index] as OpenedInvitation).publicKey,
+      })),
+    },
+  });
+
+  if (result.error?.type === BOX_KEY_MISMATCH_TYPE) {
+    const pointer = result.error.errors?.[0]?.pointer ?? '';
+    const index = PUBLIC_KEY_POINTER.exec(pointer)?.[1];
+    const action = index === undefined ? undefined : actions[Number(index)];
+    if (action !== undefined) {
+      throw boxKeyMismatch(action.box_id);
+    }
+  }
+  const { items } = unwrap(result);
+
+  if (items.length !== actions.length) {
+    throw new Error(
+      `joining boxes failed: expected ${actions.length} boxes in the response, received ${items.length}`,
     );
   }
+  items.forEach((item, index) => {
+    const action = actions[index] as CryptoAction;
+    if (item.box.id !== action.box_id) {
+      throw new Error(
+        `joining boxes failed: the server returned box ${item.box.id} where box ${action.box_id} was requested`,
+      );
+    }
+    if (item.box.public_key !== (invitations[index] as OpenedInvitation).publicKey) {
+      throw boxKeyMismatch(action.box_id);
+    }
+  });
 
-  unwrap(
-    await client.POST('/boxes/{id}/events', {
-      params: { path: { id: boxId } },
-      body: { type: 'member.join' },
-    }),
+  return items;
+}
+
+function boxKeyMismatch(boxId: string): RecipientError {
+  return new RecipientError(
+    'ERR_BOX_KEY_MISMATCH',
+    `box ${boxId}: the key in its invitation does not match the box public key the server reports, so the box was not opened; ask the sender to invite you again`,
   );
+}
 
-  const events = await collectPages(async (cursor) => {
-    const result = await client.GET('/boxes/{id}/events', {
-      params: { path: { id: boxId }, query: { cursor, limit: PAGE_LIMIT } },
-    });
-    return unwrap(result);
-  }, `events of box ${boxId}`);
+/** Fetches the events after the first page when there are more, and decrypts the messages. */
+async function readJoinedBox(
+  client: ApiClient,
+  joined: JoinedBox,
+  boxSecretKey: Uint8Array,
+): Promise<ReceivedBox> {
+  const { box } = joined;
+  const events: Event[] = await collectPages(
+    async (cursor) => {
+      const result = await client.GET('/boxes/{id}/events', {
+        params: { path: { id: box.id }, query: { cursor, limit: PAGE_LIMIT } },
+      });
+      return unwrap(result);
+    },
+    `events of box ${box.id}`,
+    { items: joined.events, next_cursor: joined.next_cursor },
+  );
 
   const messages: ReceivedMessage[] = [];
   const unreadableMessages: UnreadableMessage[] = [];

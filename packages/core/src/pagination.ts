@@ -13,19 +13,21 @@ export const PAGE_LIMIT = 100;
  *
  * @param fetchPage - requests one page; `cursor` is undefined for the first.
  * @param listName - what is listed, for the error message.
+ * @param firstPage - the first page when the caller already has it, such as a
+ *   box's events returned by `POST /boxes/joins`; only later pages are fetched.
  * @throws Error if the server returns a cursor it returned before, which would
  *   loop forever.
  */
 export async function collectPages<T>(
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
   listName: string,
+  firstPage?: Page<T>,
 ): Promise<T[]> {
   const items: T[] = [];
   const seenCursors = new Set<string>();
-  let cursor: string | undefined;
+  let page = firstPage ?? (await fetchPage(undefined));
 
   for (;;) {
-    const page = await fetchPage(cursor);
     items.push(...page.items);
 
     if (page.next_cursor === null) {
@@ -37,6 +39,6 @@ export async function collectPages<T>(
     }
 
     seenCursors.add(page.next_cursor);
-    cursor = page.next_cursor;
+    page = await fetchPage(page.next_cursor);
   }
 }

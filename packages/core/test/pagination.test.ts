@@ -29,3 +29,37 @@ describe('collectPages', () => {
     );
   });
 });
+
+describe('collectPages with a first page', () => {
+  it('fetches only the pages after it', async () => {
+    const requested: (string | undefined)[] = [];
+
+    const items = await collectPages(
+      async (cursor) => {
+        requested.push(cursor);
+        return { items: [3], next_cursor: null };
+      },
+      'numbers',
+      { items: [1, 2], next_cursor: 'b' },
+    );
+
+    expect(items).toEqual([1, 2, 3]);
+    expect(requested).toEqual(['b']);
+  });
+
+  it('fetches nothing when the first page is the last', async () => {
+    let requests = 0;
+
+    const items = await collectPages(
+      async () => {
+        requests += 1;
+        return { items: [9], next_cursor: null };
+      },
+      'numbers',
+      { items: [1], next_cursor: null },
+    );
+
+    expect(items).toEqual([1]);
+    expect(requests).toBe(0);
+  });
+});

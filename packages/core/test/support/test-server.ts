@@ -20,8 +20,11 @@ export interface TestServer {
   clientSecret: string;
   /** Connects as the organization; pass `fetch` to watch or alter requests. */
   connect(fetch?: (request: Request) => Promise<Response>): Promise<OrganizationConnection>;
-  /** Signs a person in with the code the server wrote to its outbox. */
-  signInAs(email: string): Promise<ApiClient>;
+  /**
+   * Signs a person in with the code the server wrote to its outbox; pass `fetch`
+   * to watch or alter the requests of the returned client.
+   */
+  signInAs(email: string, fetch?: (request: Request) => Promise<Response>): Promise<ApiClient>;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,7 @@ export async function startTestServer(): Promise<TestServer> {
         clientSecret: organization.client_secret,
         fetch,
       }),
-    signInAs: (email) => signInThroughOutbox(server.url, dataDir, email),
+    signInAs: (email, fetch) => signInThroughOutbox(server.url, dataDir, email, fetch),
     close: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
@@ -55,9 +58,10 @@ async function signInThroughOutbox(
   baseUrl: string,
   dataDir: string,
   email: string,
+  fetch?: (request: Request) => Promise<Response>,
 ): Promise<ApiClient> {
   let token: string | undefined;
-  const client = createApiClient({ baseUrl, token: () => token });
+  const client = createApiClient({ baseUrl, token: () => token, fetch });
 
   await requestEmailCode(client, email);
   const code = await newestCode(join(dataDir, OUTBOX_FILE_NAME), email);
