@@ -308,12 +308,16 @@ describe('GET /crypto/actions', () => {
     expect(error?.errors).toEqual([{ parameter: 'cursor', detail: expect.any(String) }]);
   });
 
-  it('rejects a limit over 100 with 400', async () => {
+  it('accepts a limit of 1000 and rejects 1001 with 400', async () => {
     const person = await server.signIn();
+    const largest = await person.client.GET('/crypto/actions', {
+      params: { query: { limit: 1000 } },
+    });
     const { response, error } = await person.client.GET('/crypto/actions', {
-      params: { query: { limit: 101 } },
+      params: { query: { limit: 1001 } },
     });
 
+    expect(largest.response.status).toBe(200);
     expect(response.status).toBe(400);
     expect(error?.errors?.[0]?.parameter).toBe('limit');
   });

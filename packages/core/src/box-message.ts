@@ -1,4 +1,10 @@
-import { decodeBase64Url, encodeBase64Url, open, seal } from '@provisions/crypto';
+import {
+  decodeBase64Url,
+  encodeBase64Url,
+  open,
+  PUBLIC_KEY_LENGTH,
+  seal,
+} from '@provisions/crypto';
 
 import { RecipientError } from './recipient-error.js';
 
@@ -48,6 +54,8 @@ export async function sealTextMessage(
  *
  * @param content - the event content.
  * @param boxPublicKey - the box public key as the server reports it, 43 characters.
+ *   It must be the public key of `boxSecretKey`, which the caller has checked:
+ *   opening uses it instead of computing the key again.
  * @param boxSecretKey - the 32-byte box secret key.
  * @param eventId - the event id, for error messages.
  * @returns the message text.
@@ -69,7 +77,11 @@ export async function openTextMessage(
 
   let plaintext: Uint8Array;
   try {
-    plaintext = await open(decodeBase64Url(content.encrypted, { name: 'encrypted' }), boxSecretKey);
+    plaintext = await open(
+      decodeBase64Url(content.encrypted, { name: 'encrypted' }),
+      boxSecretKey,
+      decodeBase64Url(boxPublicKey, { length: PUBLIC_KEY_LENGTH, name: 'boxPublicKey' }),
+    );
   } catch (cause) {
     throw new RecipientError(
       'ERR_INVALID_MESSAGE',

@@ -10,7 +10,7 @@ import { encodeBase64Url, getPublicKey } from '@provisions/crypto';
 import { openTextMessage } from './box-message.js';
 import { mapConcurrently } from './concurrency.js';
 import { openInvitation } from './invitation-data.js';
-import { collectPages, PAGE_LIMIT } from './pagination.js';
+import { CRYPTO_ACTION_PAGE_LIMIT, collectPages, PAGE_LIMIT } from './pagination.js';
 import { RecipientError } from './recipient-error.js';
 
 /** Boxes per `POST /boxes/joins` request; the API maximum. */
@@ -76,7 +76,13 @@ export async function listCryptoActions(
 ): Promise<CryptoAction[]> {
   return collectPages(async (cursor) => {
     const result = await client.GET('/crypto/actions', {
-      params: { query: { encryption_public_key: encryptionPublicKey, cursor, limit: PAGE_LIMIT } },
+      params: {
+        query: {
+          encryption_public_key: encryptionPublicKey,
+          cursor,
+          limit: CRYPTO_ACTION_PAGE_LIMIT,
+        },
+      },
     });
     return unwrap(result);
   }, 'crypto actions');
@@ -119,8 +125,10 @@ export async function readInvitedBoxes(
     batches.push(firstActions.slice(start, start + JOIN_BATCH_SIZE));
   }
 
+  // Computed once here, so that opening each invitation does not compute it again.
+  const publicKey = await getPublicKey(secretKey);
   const batchResults = await mapConcurrently(batches, JOIN_BATCHES_IN_FLIGHT, (batch) =>
-    readBatch(client, batch, secretKey),
+    readBatch(client, batch, { secretKey, publicKey }),
   );
   return batchResults.flat();
 }
@@ -134,12 +142,17 @@ interface OpenedInvitation {
 async function readBatch(
   client: ApiClient,
   actions: readonly CryptoAction[],
-  secretKey: Uint8Array,
+  recipient: { secretKey: Uint8Array; publicKey: Uint8Array },
 ): Promise<ReceivedBox[]> {
   const secretKeys: Uint8Array[] = [];
   try {
     const invitations = await mapConcurrently(actions, CRYPTO_CONCURRENCY, async (action) => {
-      const boxSecretKey = await openInvitation(action.encrypted, secretKey, action.id);
+      const boxSecretKey = await openInvitation(
+        action.encrypted,
+        recipient.secretKey,
+        action.id,
+        recipient.publicKey,
+      );
       secretKeys.push(boxSecretKey);
       const publicKey = encodeBase64Url(await getPublicKey(boxSecretKey));
       return { boxSecretKey, publicKey };

@@ -46,6 +46,9 @@ export async function sealInvitation(
  * @param encrypted - the sealed box as unpadded base64url.
  * @param secretKey - the 32-byte secret key the action is sealed to.
  * @param actionId - the crypto action id, for error messages.
+ * @param publicKey - the 32-byte public key of `secretKey`, when the caller has
+ *   it: opening then skips computing it. A key that does not belong to
+ *   `secretKey` makes the action fail to open.
  * @returns the 32-byte box secret key.
  * @throws RecipientError `ERR_INVALID_INVITATION` when the action cannot be
  *   opened with `secretKey` or its content is not in that form.
@@ -54,10 +57,11 @@ export async function openInvitation(
   encrypted: string,
   secretKey: Uint8Array,
   actionId: string,
+  publicKey?: Uint8Array,
 ): Promise<Uint8Array> {
   let plaintext: Uint8Array;
   try {
-    plaintext = await open(decodeBase64Url(encrypted, { name: 'encrypted' }), secretKey);
+    plaintext = await open(decodeBase64Url(encrypted, { name: 'encrypted' }), secretKey, publicKey);
   } catch (cause) {
     throw new RecipientError(
       'ERR_INVALID_INVITATION',

@@ -8,6 +8,9 @@ export interface Page<T> {
 /** Items the API returns per page when the flows list everything; the API maximum. */
 export const PAGE_LIMIT = 100;
 
+/** Crypto actions per page when the flows list them all; the API maximum for that list. */
+export const CRYPTO_ACTION_PAGE_LIMIT = 1000;
+
 /**
  * Fetches every page of a cursor-paginated list and returns all items in order.
  *

@@ -49,3 +49,31 @@ describe('openInvitation', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_INVITATION' });
   });
 });
+
+describe('openInvitation with the recipient public key', () => {
+  it('returns the box secret key', async () => {
+    const recipient = await generateKeyPair();
+    const box = await generateKeyPair();
+    const sealed = await sealInvitation(box.secretKey, recipient.publicKey);
+
+    const opened = await openInvitation(
+      sealed,
+      recipient.secretKey,
+      'action-4',
+      recipient.publicKey,
+    );
+
+    expect(opened).toEqual(box.secretKey);
+  });
+
+  it('rejects a public key of another secret key', async () => {
+    const recipient = await generateKeyPair();
+    const other = await generateKeyPair();
+    const box = await generateKeyPair();
+    const sealed = await sealInvitation(box.secretKey, recipient.publicKey);
+
+    const attempt = openInvitation(sealed, recipient.secretKey, 'action-5', other.publicKey);
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_INVITATION' });
+  });
+});
