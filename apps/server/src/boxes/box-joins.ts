@@ -13,7 +13,7 @@ import { findAccessibleBox } from './box-access.js';
  * events, in one write transaction: either every box is joined or none is.
  *
  * Items are checked in request order. A box already joined gets no second
- * `member.join` event. Each page holds at most {@link JOINED_BOX_EVENTS_LIMIT} events
+ * `member.join` event. Each page contains at most {@link JOINED_BOX_EVENTS_LIMIT} events
  * and stops early once the response's sealed content passes
  * {@link JOINED_BOXES_CONTENT_BUDGET} characters, though a box with events always
  * gets its first one.
@@ -37,14 +37,18 @@ export function joinBoxes(
     const boxes = body.boxes.map((item, index) => {
       const box = findJoinableBox(context, identity, item.id, index);
       if (item.public_key !== box.public_key) {
-        throw new HttpProblem('boxKeyMismatch', `box ${box.id} has another public key`, {
-          errors: [
-            {
-              pointer: toJsonPointer(['boxes', String(index), 'public_key']),
-              detail: 'must be the public key of the box, derived from its invitation',
-            },
-          ],
-        });
+        throw new HttpProblem(
+          'boxKeyMismatch',
+          `public_key of box ${box.id} is not the box public key; derive it from the box secret key in the invitation`,
+          {
+            errors: [
+              {
+                pointer: toJsonPointer(['boxes', String(index), 'public_key']),
+                detail: 'must be the public key of the box, derived from its invitation',
+              },
+            ],
+          },
+        );
       }
       return box;
     });
