@@ -5,6 +5,7 @@ import { toJsonPointer } from '../errors/json-pointer.js';
 import { paginate } from '../http/page-cursor.js';
 import { JOINED_BOX_EVENTS_LIMIT, JOINED_BOXES_CONTENT_BUDGET } from '../limits.js';
 import type { ServerContext } from '../server-context.js';
+import type { BoxEventRecord } from '../store/box-event-store.js';
 import type { BoxRecord } from '../store/box-store.js';
 import { findAccessibleBox } from './box-access.js';
 
@@ -34,7 +35,8 @@ export function joinBoxes(
   assertUniqueIds(body);
 
   return store.writeTransaction(() => {
-    const boxes = body.boxes.map((item, index) => {
+    const boxes: BoxRecord[] = [];
+    for (const [index, item] of body.boxes.entries()) {
       const box = findJoinableBox(context, identity, item.id, index);
       if (item.public_key !== box.public_key) {
         throw new HttpProblem(
@@ -50,8 +52,8 @@ export function joinBoxes(
           },
         );
       }
-      return box;
-    });
+      boxes.push(box);
+    }
 
     const joinedAt = clock().toISOString();
     for (const box of boxes) {
@@ -70,27 +72,41 @@ export function joinBoxes(
       store.boxes.addMember(box.id, identity.identityId, event.id);
     }
 
+    const items: JoinedBox[] = [];
     let contentBudget = JOINED_BOXES_CONTENT_BUDGET;
-    const items = boxes.map((box): JoinedBox => {
+    for (const box of boxes) {
       const rows = store.boxEvents.list(box.id, { after: 0, limit: JOINED_BOX_EVENTS_LIMIT + 1 });
-
-      // Keep events while the budget lasts; the first event of a box is always kept.
-      let kept = 0;
-      while (kept < rows.length && kept < JOINED_BOX_EVENTS_LIMIT) {
-        const size = rows[kept]?.content?.encrypted.length ?? 0;
-        if (kept > 0 && size > contentBudget) {
-          break;
-        }
-        contentBudget -= size;
-        kept += 1;
-      }
+      const { kept, contentLength } = countEventsWithinBudget(rows, contentBudget);
+      contentBudget -= contentLength;
 
       const page = paginate(rows.slice(0, kept + 1), kept);
-      return { box, events: page.items, next_cursor: page.next_cursor };
-    });
+      items.push({ box, events: page.items, next_cursor: page.next_cursor });
+    }
 
     return { items };
   });
+}
+
+/**
+ * Counts the leading events of a box whose sealed content fits in `budget` characters,
+ * at most {@link JOINED_BOX_EVENTS_LIMIT}, and returns their content length. The first
+ * event always counts, so every box with events makes progress.
+ */
+function countEventsWithinBudget(
+  rows: readonly BoxEventRecord[],
+  budget: number,
+): { kept: number; contentLength: number } {
+  let kept = 0;
+  let contentLength = 0;
+  while (kept < rows.length && kept < JOINED_BOX_EVENTS_LIMIT) {
+    const size = rows[kept]?.content?.encrypted.length ?? 0;
+    if (kept > 0 && contentLength + size > budget) {
+      break;
+    }
+    contentLength += size;
+    kept += 1;
+  }
+  return { kept, contentLength };
 }
 
 function assertUniqueIds(body: BoxJoinRequest): void {
