@@ -21,10 +21,10 @@ import { findAccessibleBox } from './box-access.js';
  *
  * @param identity - The signed-in person.
  * @param body - Request body that passed schema validation (1 to 100 items).
- * @throws HttpProblem `invalidRequest` for a box id listed twice, `notFound` for a box
- * the person is not invited to and not a member of (the same response as for a box that
- * does not exist), `boxKeyMismatch` for a `public_key` that is not the box's; each
- * points at the item's field.
+ * @throws HttpProblem `invalidRequest` for a box id listed twice. `notFound` for a box
+ * the person is neither invited to nor a member of, the same response as for a box that
+ * does not exist. `boxKeyMismatch` for a `public_key` that is not the box's. Each
+ * problem points at the field of the failing item.
  */
 export function joinBoxes(
   context: ServerContext,
