@@ -9,9 +9,8 @@ export const LOOKUP_BATCH_SIZE = 100;
  *
  * Asking for an address fetches the batch that contains it and starts the
  * next batch, so workers that go through the list in order rarely wait.
- * A look-up is therefore at most about two batches older than its use; the
- * single look-up had the same race between the look-up and the box creation,
- * only shorter.
+ * A look-up can thus be up to about two batches older than its use. The
+ * single look-up had the same race with the box creation, in a shorter window.
  *
  * A batch that fails (a server without the operation, a network error after
  * the retries) falls back to one `GET /identities/public-keys` per address
@@ -28,7 +27,7 @@ export class PublicKeyLookups {
   /**
    * @param client - the organization's API client.
    * @param emails - normalized addresses to look up, in the order the run
-   *   sends them; each address at most once.
+   *   sends them.
    */
   constructor(client: ApiClient, emails: readonly string[]) {
     this.#client = client;
