@@ -181,6 +181,7 @@ try {
     send_server_cpu_seconds: Number((serverCpuMs / 1000).toFixed(1)),
     redeem_boxes: opened,
     redeem_seconds: Number(redeem.seconds.toFixed(2)),
+    redeem_cli_cpu_seconds: Number((redeem.cpuMs / 1000).toFixed(2)),
     redeem_peak_rss_mb: Math.round(redeem.peakKb / 1024),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
