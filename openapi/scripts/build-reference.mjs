@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const pagePath = fileURLToPath(new URL('../dist/reference.html', import.meta.url));
 const policyPath = fileURLToPath(new URL('../dist/reference-csp.json', import.meta.url));
+const redoclyPath = fileURLToPath(new URL('../node_modules/.bin/redocly', import.meta.url));
 
 // Redoc's styled-components appends empty <style> elements and fills them through
 // the CSSOM, which CSP does not check, so only the empty content needs allowing.
@@ -30,11 +31,15 @@ const LOCAL_LOGO =
 
 // The CLI prints a banner on every run, so its output is shown only when it fails.
 try {
-  execFileSync('redocly', ['build-docs', 'openapi.yaml', '--inlineBundle', '--output', pagePath], {
-    cwd: packageDirectory,
-    env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-    stdio: 'pipe',
-  });
+  execFileSync(
+    redoclyPath,
+    ['build-docs', 'openapi.yaml', '--inlineBundle', '--output', pagePath],
+    {
+      cwd: packageDirectory,
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      stdio: 'pipe',
+    },
+  );
 } catch (error) {
   process.stderr.write(error.stdout ?? '');
   process.stderr.write(error.stderr ?? '');
