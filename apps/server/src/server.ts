@@ -2,6 +2,8 @@ import { buildApp } from './app.js';
 import { type Clock, systemClock } from './clock.js';
 import { openDatabase } from './database/open-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
+import { loadCursorKey } from './http/cursor-key.js';
+import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
 import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
@@ -11,8 +13,8 @@ import { Store } from './store/store.js';
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
   /**
-   * Directory for `provisions.sqlite` (with its `-wal` and `-shm` files) and
-   * `outbox.jsonl`; created with its parents if missing.
+   * Directory for `provisions.sqlite` (with its `-wal` and `-shm` files),
+   * `outbox.jsonl` and `cursor.key`; created with its parents if missing.
    */
   dataDir: string;
   /** Address to listen on; default `127.0.0.1`. */
@@ -61,12 +63,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const db = openDatabase(dataDir);
 
   try {
+    const cursorKey = await loadCursorKey(dataDir);
     const app = await buildApp({
       document,
       context: {
         store: new Store(db),
         clock: options.now ?? systemClock,
         mailer: new OutboxMailer(dataDir),
+        cursors: new PageCursors(cursorKey),
         appUrl,
         signInRequestsPerMinute: options.signInRequestsPerMinute ?? SIGN_IN_REQUESTS_PER_MINUTE,
       },

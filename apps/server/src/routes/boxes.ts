@@ -14,7 +14,7 @@ import { postBoxEvent } from '../boxes/box-events.js';
 import { joinBoxes } from '../boxes/box-joins.js';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { OperationRouter } from '../http/operation-router.js';
-import { decodeCursor, paginate } from '../http/page-cursor.js';
+import { type CursorScope, paginate } from '../http/page-cursor.js';
 import type { ServerContext } from '../server-context.js';
 
 /**
@@ -22,7 +22,7 @@ import type { ServerContext } from '../server-context.js';
  * `GET /boxes/{id}/events`, `POST /boxes/{id}/events` and `POST /boxes/joins`.
  */
 export function registerBoxRoutes(router: OperationRouter, context: ServerContext): void {
-  const { store } = context;
+  const { store, cursors } = context;
 
   router.add<{
     Params: { oid: string };
@@ -70,16 +70,20 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id/events',
     access: 'any',
     handler: async (request, reply) => {
-      const { box } = findAccessibleBox(store, principalOf(request.principal), request.params.id, [
-        'owner',
-        'member',
-      ]);
+      const principal = principalOf(request.principal);
+      const { box } = findAccessibleBox(store, principal, request.params.id, ['owner', 'member']);
       const { limit } = request.query;
-      const after = decodeCursor(request.query.cursor);
+      const scope: CursorScope = {
+        operation: 'listBoxEvents',
+        caller: callerOf(principal),
+        filter: box.id,
+      };
+      const after = cursors.decode(request.query.cursor, scope);
 
       const page: EventPage = paginate(
         store.boxEvents.list(box.id, { after, limit: limit + 1 }),
         limit,
+        (position) => cursors.encode(position, scope),
       );
       return reply.send(page);
     },
@@ -111,6 +115,12 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
       return reply.send(result);
     },
   });
+}
+
+function callerOf(principal: Principal): string {
+  return principal.kind === 'organization'
+    ? `organization:${principal.organizationId}`
+    : `identity:${principal.identityId}`;
 }
 
 function principalOf(principal: Principal | null): Principal {
