@@ -8,6 +8,7 @@ import type { ServerContext } from '../server-context.js';
 import type { BoxEventRecord } from '../store/box-event-store.js';
 import type { BoxRecord } from '../store/box-store.js';
 import { findAccessibleBox } from './box-access.js';
+import { boxEventsCursorScope } from './box-events-cursor-scope.js';
 
 /**
  * Joins a person to up to 100 boxes and returns each box with the first page of its
@@ -79,7 +80,10 @@ export function joinBoxes(
       const { kept, contentLength } = countEventsWithinBudget(rows, contentBudget);
       contentBudget -= contentLength;
 
-      const page = paginate(rows.slice(0, kept + 1), kept);
+      const scope = boxEventsCursorScope({ kind: 'identity', ...identity }, box.id);
+      const page = paginate(rows.slice(0, kept + 1), kept, (position) =>
+        context.cursors.encode(position, scope),
+      );
       items.push({ box, events: page.items, next_cursor: page.next_cursor });
     }
 

@@ -11,10 +11,11 @@ import type { Principal } from '../auth/principal.js';
 import { findAccessibleBox } from '../boxes/box-access.js';
 import { createBox } from '../boxes/box-creation.js';
 import { postBoxEvent } from '../boxes/box-events.js';
+import { boxEventsCursorScope } from '../boxes/box-events-cursor-scope.js';
 import { joinBoxes } from '../boxes/box-joins.js';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { OperationRouter } from '../http/operation-router.js';
-import { type CursorScope, paginate } from '../http/page-cursor.js';
+import { paginate } from '../http/page-cursor.js';
 import type { ServerContext } from '../server-context.js';
 
 /**
@@ -73,11 +74,7 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
       const principal = principalOf(request.principal);
       const { box } = findAccessibleBox(store, principal, request.params.id, ['owner', 'member']);
       const { limit } = request.query;
-      const scope: CursorScope = {
-        operation: 'listBoxEvents',
-        caller: callerOf(principal),
-        filter: box.id,
-      };
+      const scope = boxEventsCursorScope(principal, box.id);
       const after = cursors.decode(request.query.cursor, scope);
 
       const page: EventPage = paginate(
@@ -115,12 +112,6 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
       return reply.send(result);
     },
   });
-}
-
-function callerOf(principal: Principal): string {
-  return principal.kind === 'organization'
-    ? `organization:${principal.organizationId}`
-    : `identity:${principal.identityId}`;
 }
 
 function principalOf(principal: Principal | null): Principal {
