@@ -1,10 +1,10 @@
 import type { Clock } from './clock.js';
 import type { OutboxMailer } from './mail/outbox-mailer.js';
-import type { Store } from './store/store.js';
+import type { DatabaseStore } from './store/store.js';
 
 /** Dependencies shared by route handlers: the database, the clock and the mailer. */
 export interface ServerContext {
-  store: Store;
+  store: DatabaseStore;
   clock: Clock;
   mailer: OutboxMailer;
   /** URL of the web app, mentioned in sign-in emails; undefined when not configured. */

@@ -32,7 +32,12 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
       }
 
       const idempotencyKey = request.headers['idempotency-key'];
-      const { box, replayed } = createBox(context, organizationId, request.body, idempotencyKey);
+      const { box, replayed } = await createBox(
+        context,
+        organizationId,
+        request.body,
+        idempotencyKey,
+      );
       if (replayed) {
         reply.header('idempotent-replayed', 'true');
       }
@@ -46,11 +51,12 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id',
     access: 'any',
     handler: async (request, reply) => {
-      const { box } = findAccessibleBox(store, principalOf(request.principal), request.params.id, [
-        'owner',
-        'member',
-        'invited',
-      ]);
+      const { box } = await findAccessibleBox(
+        store,
+        principalOf(request.principal),
+        request.params.id,
+        ['owner', 'member', 'invited'],
+      );
       const body: Box = box;
       return reply.send(body);
     },
@@ -62,15 +68,17 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id/events',
     access: 'any',
     handler: async (request, reply) => {
-      const { box } = findAccessibleBox(store, principalOf(request.principal), request.params.id, [
-        'owner',
-        'member',
-      ]);
+      const { box } = await findAccessibleBox(
+        store,
+        principalOf(request.principal),
+        request.params.id,
+        ['owner', 'member'],
+      );
       const { limit } = request.query;
       const after = decodeCursor(request.query.cursor);
 
       const page: EventPage = paginate(
-        store.boxEvents.list(box.id, { after, limit: limit + 1 }),
+        await store.boxEvents.list(box.id, { after, limit: limit + 1 }),
         limit,
       );
       return reply.send(page);
@@ -83,7 +91,7 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id/events',
     access: 'any',
     handler: async (request, reply) => {
-      const event = postBoxEvent(
+      const event = await postBoxEvent(
         context,
         principalOf(request.principal),
         request.params.id,

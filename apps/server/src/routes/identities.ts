@@ -18,7 +18,7 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
     url: '/identities/me',
     access: 'identity',
     handler: async (request, reply) => {
-      const identity: Identity | undefined = store.identities.findById(
+      const identity: Identity | undefined = await store.identities.findById(
         identityOf(request).identityId,
       );
       if (identity === undefined) {
@@ -37,11 +37,11 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
       const { identityId } = identityOf(request);
       const publicKey = request.body.public_key;
 
-      const identity: Identity = store.writeTransaction(() => {
-        const owner = store.identities.findByPublicKey(publicKey);
+      const identity: Identity = await store.writeTransaction(async (tx) => {
+        const owner = await tx.identities.findByPublicKey(publicKey);
         const inUse =
           (owner !== undefined && owner.id !== identityId) ||
-          store.provisions.findByPublicKey(publicKey) !== undefined;
+          (await tx.provisions.findByPublicKey(publicKey)) !== undefined;
         if (inUse) {
           throw new HttpProblem(
             'keyInUse',
@@ -52,8 +52,8 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
           );
         }
 
-        store.identities.setPublicKey(identityId, publicKey);
-        const updated = store.identities.findById(identityId);
+        await tx.identities.setPublicKey(identityId, publicKey);
+        const updated = await tx.identities.findById(identityId);
         if (updated === undefined) {
           throw new HttpProblem('notFound', 'the signed-in identity no longer exists');
         }
@@ -72,10 +72,11 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
       const organizationId = organizationIdOf(request);
       const email = requireEmailInput(request.query.identifier, { parameter: 'identifier' });
 
-      const provision = store.provisions.findActiveByEmail(organizationId, email);
+      const provision = await store.provisions.findActiveByEmail(organizationId, email);
+      const identity = await store.identities.findByEmail(email);
       const lookup: PublicKeyLookup = {
         identifier: email,
-        identity_public_key: store.identities.findByEmail(email)?.public_key ?? null,
+        identity_public_key: identity?.public_key ?? null,
         provisions:
           provision === undefined
             ? []
