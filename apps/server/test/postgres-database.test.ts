@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PostgresSqlDatabase } from '../src/database/postgres-database.js';
 import {
   createOrganization,
   DatabaseConnectionError,
@@ -13,6 +14,7 @@ import {
   InvalidOptionError,
   startServer,
 } from '../src/index.js';
+import { POSTGRES_MAX_TRANSACTION_ATTEMPTS } from '../src/limits.js';
 import { newTestDatabaseUrl, queryRows } from './support/test-database.js';
 
 /** The PostgreSQL backend itself: migrations, URL checks, connection errors, the CLI. */
@@ -159,5 +161,74 @@ describe('provisions-server with --database-url', () => {
       'SELECT id FROM organizations',
     );
     expect(rows).toEqual([{ id: credentials.id }]);
+  });
+});
+
+describe('PostgreSQL write transactions', () => {
+  it('run again after a unique violation and see the winning row', async () => {
+    const database = await PostgresSqlDatabase.connect(databaseUrl);
+    const retries: string[] = [];
+    database.onRetry = (retry) => retries.push(retry.sqlState);
+    let attempts = 0;
+
+    try {
+      const outcome = await database.transaction(async (client) => {
+        attempts += 1;
+        const existing = await client.get('SELECT id FROM organizations WHERE id = ?', ['org']);
+        if (existing !== undefined) {
+          return 'found';
+        }
+        if (attempts === 1) {
+          // A writer outside the lock commits the same id between check and insert.
+          await execute("INSERT INTO organizations VALUES ('org', 'Outside', '\\x00', 'now')");
+        }
+        await client.run("INSERT INTO organizations VALUES ('org', 'Inside', '\\x00', 'now')");
+        return 'inserted';
+      });
+
+      expect(outcome).toBe('found');
+      expect(attempts).toBe(2);
+      expect(retries).toEqual(['23505']);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('stop after the maximum number of attempts', async () => {
+    const database = await PostgresSqlDatabase.connect(databaseUrl);
+    let attempts = 0;
+
+    try {
+      const failure = database.transaction(async (client) => {
+        attempts += 1;
+        await client.run(
+          "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$",
+        );
+      });
+
+      await expect(failure).rejects.toMatchObject({ code: '40001' });
+      expect(attempts).toBe(POSTGRES_MAX_TRANSACTION_ATTEMPTS);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('run once when the work throws another error', async () => {
+    const database = await PostgresSqlDatabase.connect(databaseUrl);
+    let attempts = 0;
+
+    try {
+      const failure = database.transaction(async (client) => {
+        attempts += 1;
+        await client.run("INSERT INTO organizations VALUES ('kept-out', 'X', '\\x00', 'now')");
+        throw new Error('rule broken');
+      });
+
+      await expect(failure).rejects.toThrow('rule broken');
+      expect(attempts).toBe(1);
+      expect(await database.get('SELECT id FROM organizations')).toBeUndefined();
+    } finally {
+      await database.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import {
   requestOrganizationToken,
 } from '@provisions/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/index.js';
+import { createOrganization, OUTBOX_FILE_NAME } from '../src/index.js';
 import { newBoxKeys, newProvision, sealInvitation } from './support/box-material.js';
 import { countRows, newTestDatabaseUrl, queryRows, testBackend } from './support/test-database.js';
 
@@ -115,6 +115,35 @@ async function createBox(
 
 function countBoxes(): Promise<number> {
   return countRows({ dataDir, databaseUrl }, 'boxes');
+}
+
+/** Requests a sign-in code through a server and reads it from the shared outbox. */
+async function requestSignInCode(url: string, email: string): Promise<string> {
+  const response = await fetch(`${url}/auth/email-codes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email }),
+  });
+  if (response.status !== 202) {
+    throw new Error(`email code request failed with ${response.status}`);
+  }
+  const lines = (await readFile(join(dataDir, OUTBOX_FILE_NAME), 'utf8')).trim().split('\n');
+  const message = JSON.parse(lines.at(-1) as string) as { to: string; code: string };
+  if (message.to !== email) {
+    throw new Error(`the last outbox message is for another address`);
+  }
+  return message.code;
+}
+
+/** Posts a sign-in code and returns the status. */
+async function createSession(url: string, email: string, code: string): Promise<number> {
+  const response = await fetch(`${url}/auth/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, code }),
+  });
+  await response.arrayBuffer();
+  return response.status;
 }
 
 /** Builds a box creation body with one new provision per address, each invited. */
@@ -272,6 +301,48 @@ describe(`server processes on ${testBackend()}`, () => {
       expect((error as Problem).type).toBe('urn:provisions:problem:key-in-use');
     }
     expect(await countRows({ dataDir, databaseUrl }, 'provisions')).toBe(1);
+  });
+
+  it('two processes count every wrong sign-in code', { timeout: 120_000 }, async () => {
+    const [first, second] = await Promise.all([startProcess(), startProcess()]);
+    const email = 'guesser@example.com';
+    const code = await requestSignInCode(first.url, email);
+    const wrong = code === '000000' ? '111111' : '000000';
+
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        createSession(index % 2 === 0 ? first.url : second.url, email, wrong),
+      ),
+    );
+    const afterGuesses = await createSession(second.url, email, code);
+
+    expect(guesses.every((status) => status === 401)).toBe(true);
+    expect(afterGuesses).toBe(401);
+    const rows = await queryRows<{ failed_attempts: number }>(
+      { dataDir, databaseUrl },
+      `SELECT failed_attempts FROM email_codes WHERE email = '${email}'`,
+    );
+    expect(rows).toEqual([{ failed_attempts: 5 }]);
+  });
+
+  it('two processes accept a sign-in code once', { timeout: 120_000 }, async () => {
+    const [first, second] = await Promise.all([startProcess(), startProcess()]);
+    const email = 'once@example.com';
+    const code = await requestSignInCode(first.url, email);
+
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        createSession(index % 2 === 0 ? first.url : second.url, email, code),
+      ),
+    );
+
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(9);
+    const identities = await queryRows<{ email: string }>(
+      { dataDir, databaseUrl },
+      'SELECT email FROM identities',
+    );
+    expect(identities).toEqual([{ email }]);
   });
 
   it('keeps every acknowledged box after SIGKILL', { timeout: 120_000 }, async () => {
