@@ -8,7 +8,7 @@ import { SqliteSqlDatabase } from './sqlite-database.js';
  * the schema is brought to the latest version first.
  *
  * @param options.databaseUrl - A URL already checked by `checkDatabaseUrl`.
- * @throws DatabaseVersionError when the database has a newer schema than this server knows.
+ * @throws DatabaseVersionError when the database has a newer schema than this server supports.
  * @throws DatabaseConnectionError when PostgreSQL cannot be reached or migrated.
  */
 export async function connectDatabase(options: {

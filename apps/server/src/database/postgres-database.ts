@@ -81,7 +81,7 @@ export class PostgresSqlDatabase implements SqlDatabase {
    * apply each migration once.
    *
    * @param url - A URL already checked by `checkDatabaseUrl`.
-   * @throws DatabaseVersionError when the database has a newer schema than this server knows.
+   * @throws DatabaseVersionError when the database has a newer schema than this server supports.
    * @throws DatabaseConnectionError when the database cannot be reached or migrated; the
    * message names its host, port and database but never the password.
    */

@@ -35,7 +35,7 @@ export class SqliteSqlDatabase implements SqlDatabase {
   /**
    * Opens the database file of `dataDir`, creating and migrating it as needed.
    *
-   * @throws DatabaseVersionError when the file has a newer schema than this server knows.
+   * @throws DatabaseVersionError when the file has a newer schema than this server supports.
    */
   static open(dataDir: string): SqliteSqlDatabase {
     return new SqliteSqlDatabase(openDatabase(dataDir));
