@@ -47,11 +47,6 @@ export class DatabaseStore extends Store {
     this.#database = database;
   }
 
-  /** `sqlite` or `postgres`. */
-  get backend(): SqlDatabase['backend'] {
-    return this.#database.backend;
-  }
-
   /**
    * Runs `work` in one write transaction, with a {@link Store} whose queries all
    * run inside it. The reads inside see the state the writes apply to, even with
