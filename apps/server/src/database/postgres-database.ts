@@ -10,11 +10,17 @@ import type { SqlClient, SqlDatabase, SqlParams } from './sql-client.js';
 /** OID of PostgreSQL's `bigint` (`int8`) type. */
 const INT8_OID = 20;
 
-/** Key of the session advisory lock that one migrating process holds. */
-const MIGRATION_LOCK_KEY = 7_236_051_318_205_431;
+/**
+ * Key of the session advisory lock that one migrating process holds. Advisory locks
+ * are per database, so the key includes the schema the tables live in: servers on
+ * other schemas of the same database do not wait for each other.
+ */
+const MIGRATION_LOCK_KEY =
+  "hashtextextended('provisions migrations ' || coalesce(current_schema(), ''), 0)";
 
-/** Key of the transaction advisory lock that every write transaction takes first. */
-const WRITE_LOCK_KEY = 7_236_051_318_205_432;
+/** Key of the transaction advisory lock that every write transaction takes first, per schema. */
+const WRITE_LOCK_KEY =
+  "hashtextextended('provisions writes ' || coalesce(current_schema(), ''), 0)";
 
 /**
  * SQLSTATE codes after which a transaction runs again: a serialization failure
@@ -159,7 +165,7 @@ export class PostgresSqlDatabase implements SqlDatabase {
     let broken: Error | undefined;
     try {
       await connection.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      await connection.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+      await connection.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
       const result = await work(clientOn(connection));
       await connection.query('COMMIT');
       return { result };
@@ -179,7 +185,7 @@ export class PostgresSqlDatabase implements SqlDatabase {
   async #migrate(): Promise<void> {
     const connection = await this.#pool.connect();
     try {
-      await connection.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      await connection.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
       try {
         await connection.query(
           'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY)',
@@ -206,7 +212,7 @@ export class PostgresSqlDatabase implements SqlDatabase {
           }
         }
       } finally {
-        await connection.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
       }
     } finally {
       connection.release();
