@@ -56,17 +56,17 @@ export interface TransactionRetry {
  * Several server processes can use one database at once.
  *
  * Each write transaction runs at `READ COMMITTED` and first takes one
- * transaction-scoped advisory lock, so write transactions run one at a time across
- * every process, as on SQLite, and each statement reads every row committed
+ * transaction-scoped advisory lock for its schema, so write transactions run one
+ * at a time across every process, as on SQLite, and each statement reads every row committed
  * before it. The checks of a transaction (one active provision per address, keys
  * in use, sign-in code attempts, idempotency keys) therefore see the rows they
  * guard, and positions drawn from identity sequences commit in order. The unique
  * indexes stay as a second line: a unique violation rolls back and runs the
  * transaction again, whose checks then return the matching 409.
  *
- * NOTE: `SERIALIZABLE` without the lock was tried and rejected, because on small
- * tables PostgreSQL's predicate locks cover whole tables, so concurrent box
- * creations failed with serialization errors faster than retries could absorb.
+ * NOTE: `SERIALIZABLE` alone would not do. On small tables its predicate locks
+ * cover whole tables, so concurrent box creations fail with serialization errors
+ * more often than a bounded number of retries absorbs.
  */
 export class PostgresSqlDatabase implements SqlDatabase {
   readonly backend = 'postgres';
