@@ -9,7 +9,7 @@ import type { SqlClient, SqlDatabase, SqlParams } from './sql-client.js';
  * better-sqlite3 runs each statement synchronously, but a transaction's `work` is
  * async, so other requests could run their statements on the same connection while
  * it awaits. A queue therefore gives the connection to one caller at a time: a
- * transaction holds it from `BEGIN IMMEDIATE` to `COMMIT`, and a query outside a
+ * transaction keeps it from `BEGIN IMMEDIATE` to `COMMIT`, and a query outside a
  * transaction waits for it too, so it never reads uncommitted rows.
  */
 export class SqliteSqlDatabase implements SqlDatabase {

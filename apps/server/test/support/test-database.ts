@@ -20,8 +20,9 @@ export function testBackend(): TestBackend {
 }
 
 /**
- * The database of one test server: nothing on SQLite (the server uses the file in
- * its data directory), a new empty schema of the test cluster on PostgreSQL. The
+ * Creates the database of one test server and returns its URL: a new empty schema
+ * of the test cluster on PostgreSQL, or undefined on SQLite, where the server uses
+ * the file in its data directory. The
  * schema is chosen through the URL's `options` parameter (`search_path`), so each
  * server starts on an empty database without the cost of `CREATE DATABASE`.
  */
