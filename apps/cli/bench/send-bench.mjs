@@ -9,6 +9,8 @@
 //
 // The keystore uses the default scrypt cost (2^17), as in production.
 // Usage: pnpm --filter @provisions/cli bench
+// BENCH_CPU_PROF=DIR writes V8 CPU profiles of the CLI and the server to DIR
+// (`node --cpu-prof`); the profiler slows both processes down.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -19,7 +21,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cliPath = join(here, '..', 'dist', 'main.js');
 const recipients = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 const redeemBoxes = Number(process.env.BENCH_REDEEM_BOXES ?? 1_000);
-const concurrency = process.env.BENCH_CONCURRENCY ?? '16';
+const concurrency = process.env.BENCH_CONCURRENCY;
+const profileDir = process.env.BENCH_CPU_PROF;
+const profileArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
 
 function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, {
@@ -38,6 +42,15 @@ function startProcess(args, env = {}) {
   return { child, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
+/** Returns the user and system CPU time a process has used so far, in milliseconds. */
+async function readCpuMs(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, in clock ticks of 10 ms.
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+}
+
 async function readPeakKb(pid) {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -51,7 +64,10 @@ async function readPeakKb(pid) {
 /** Runs the CLI, sampling VmHWM every 50 ms, and returns its output, wall time and peaks. */
 async function runCli(args, env) {
   const started = process.hrtime.bigint();
-  const cli = startProcess([cliPath, ...args], { ...env, PROVISIONS_REPORT_RESOURCES: '1' });
+  const cli = startProcess([...profileArgs, cliPath, ...args], {
+    ...env,
+    PROVISIONS_REPORT_RESOURCES: '1',
+  });
   let peakKb = 0;
   const sampler = setInterval(async () => {
     peakKb = Math.max(peakKb, await readPeakKb(cli.child.pid));
@@ -60,16 +76,25 @@ async function runCli(args, env) {
   clearInterval(sampler);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
-  const report = /^resources: (.*)$/m.exec(cli.stderr());
-  const maxRssKb = report === null ? 0 : JSON.parse(report[1]).max_rss_kb;
+  const line = /^resources: (.*)$/m.exec(cli.stderr());
+  const report = line === null ? {} : JSON.parse(line[1]);
   if (code !== 0) {
     throw new Error(`provisions ${args[0]} exited with ${code}: ${cli.stderr().slice(-2000)}`);
   }
-  return { stdout: cli.stdout(), seconds, peakKb: Math.max(peakKb, maxRssKb), maxRssKb };
+  return {
+    stdout: cli.stdout(),
+    seconds,
+    peakKb: Math.max(peakKb, report.max_rss_kb ?? 0),
+    cpuMs: (report.user_cpu_ms ?? 0) + (report.system_cpu_ms ?? 0),
+  };
 }
 
 const workDir = await mkdtemp(join(tmpdir(), 'provisions-bench-'));
-const server = startProcess([join(here, 'bench-server.mjs'), join(workDir, 'server')]);
+const server = startProcess([
+  ...profileArgs,
+  join(here, 'bench-server.mjs'),
+  join(workDir, 'server'),
+]);
 try {
   while (!server.stdout().includes('\n')) {
     if (server.child.exitCode !== null) {
@@ -92,6 +117,7 @@ try {
   }
   await writeFile(manifest, `${lines.join('\n')}\n`);
 
+  const serverCpuBefore = await readCpuMs(server.child.pid);
   const send = await runCli(
     [
       'send',
@@ -99,11 +125,13 @@ try {
       manifest,
       '--keystore',
       join(workDir, 'keystore.json'),
-      '--concurrency',
-      concurrency,
+      ...(concurrency === undefined ? [] : ['--concurrency', concurrency]),
     ],
     env,
   );
+  const serverCpuAfter = await readCpuMs(server.child.pid);
+  const serverCpuMs =
+    serverCpuAfter.user + serverCpuAfter.system - serverCpuBefore.user - serverCpuBefore.system;
 
   const redeemManifest = join(workDir, 'many-boxes.csv');
   const boxLines = ['email,title,message'];
@@ -145,10 +173,12 @@ try {
     cpus: cpus().length,
     cpu_model: cpus()[0]?.model,
     recipients,
-    concurrency: Number(concurrency),
+    concurrency: concurrency === undefined ? 'default' : Number(concurrency),
     send_seconds: Number(send.seconds.toFixed(1)),
     send_recipients_per_second: Math.round(recipients / send.seconds),
     send_peak_rss_mb: Math.round(send.peakKb / 1024),
+    send_cli_cpu_seconds: Number((send.cpuMs / 1000).toFixed(1)),
+    send_server_cpu_seconds: Number((serverCpuMs / 1000).toFixed(1)),
     redeem_boxes: opened,
     redeem_seconds: Number(redeem.seconds.toFixed(2)),
     redeem_peak_rss_mb: Math.round(redeem.peakKb / 1024),

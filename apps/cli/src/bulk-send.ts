@@ -24,6 +24,7 @@ import {
 import { reportError } from './error-report.js';
 import type { Journal } from './journal.js';
 import type { LinkMailer } from './link-mailer.js';
+import type { PublicKeyLookups } from './public-key-lookups.js';
 import { isNetworkError, isRetryableStatus, type RetryPolicy, retryDelay, sleep } from './retry.js';
 import {
   type BoxRecord,
@@ -74,6 +75,8 @@ export interface RecipientOutcome {
 /** Everything a recipient's sending needs, shared by all workers of a run. */
 export interface BulkSendContext {
   organization: OrganizationConnection;
+  /** Key look-ups of the recipients, fetched in batches. */
+  lookups: PublicKeyLookups;
   keystore: FileKeystore;
   journal: Journal;
   state: SendJournalState;
@@ -188,12 +191,7 @@ async function decide(
   recipient: BulkRecipient,
   state: RecipientState,
 ): Promise<RecipientRecord> {
-  const { client } = context.organization;
-  const lookup = unwrap(
-    await client.GET('/identities/public-keys', {
-      params: { query: { identifier: recipient.email } },
-    }),
-  );
+  const lookup = await context.lookups.lookUp(recipient.email);
 
   let decision: RecipientRecord;
   if (lookup.identity_public_key !== null) {

@@ -13,12 +13,16 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-// Benchmarks read the peak resident memory of this process from this line.
+// Benchmarks read the peak resident memory and the CPU time of this process from this line.
 if (process.env.PROVISIONS_REPORT_RESOURCES === '1') {
   process.on('exit', () => {
-    process.stderr.write(
-      `resources: ${JSON.stringify({ max_rss_kb: process.resourceUsage().maxRSS })}\n`,
-    );
+    const usage = process.resourceUsage();
+    const report = {
+      max_rss_kb: usage.maxRSS,
+      user_cpu_ms: Math.round(usage.userCPUTime / 1000),
+      system_cpu_ms: Math.round(usage.systemCPUTime / 1000),
+    };
+    process.stderr.write(`resources: ${JSON.stringify(report)}\n`);
   });
 }
 

@@ -87,9 +87,10 @@ export interface RetryEvent {
 /**
  * Wraps `fetch` so that requests safe to repeat are retried on a network
  * error, a 429 or a 5xx, with {@link retryDelay} between attempts. Safe to
- * repeat: GET and HEAD, the token request (`POST /oauth/token`), and any
- * request with an `Idempotency-Key` header, for which the server returns
- * the first result. Other requests are sent once; their caller decides.
+ * repeat: GET and HEAD, the token request (`POST /oauth/token`), the batch
+ * key look-up (`POST /identities/public-keys/lookups`, which writes nothing),
+ * and any request with an `Idempotency-Key` header, for which the server
+ * returns the first result. Other requests are sent once; their caller decides.
  *
  * @param options.onRetry - called before each wait.
  * @example
@@ -153,7 +154,9 @@ function isSafeToRepeat(request: Request): boolean {
   if (request.method !== 'POST') {
     return false;
   }
-  return (
-    request.headers.has('idempotency-key') || new URL(request.url).pathname.endsWith('/oauth/token')
-  );
+  if (request.headers.has('idempotency-key')) {
+    return true;
+  }
+  const path = new URL(request.url).pathname;
+  return path.endsWith('/oauth/token') || path.endsWith('/identities/public-keys/lookups');
 }

@@ -37,6 +37,9 @@ function chooseFault(method: string, path: string): Fault {
   if (kind === 'GET /identities/public-keys' && seen % 4 === 1) {
     return { status: 429 };
   }
+  if (kind === 'POST /identities/public-keys/lookups' && seen === 1) {
+    return 'drop-response';
+  }
   return 'pass';
 }
 
@@ -83,6 +86,9 @@ describe('send --manifest through failing requests', () => {
     expect(output.summary.done).toBe(RECIPIENTS);
     expect(output.summary.retries).toBeGreaterThanOrEqual(RECIPIENTS / 3);
     expect(counts.get('POST /organizations/{oid}/boxes')).toBeGreaterThan(RECIPIENTS);
+    // One batch look-up, dropped once and repeated, covers every recipient.
+    expect(counts.get('POST /identities/public-keys/lookups')).toBe(2);
+    expect(counts.get('GET /identities/public-keys')).toBeUndefined();
 
     const database = new Database(join(server.dataDir, DATABASE_FILE_NAME), { readonly: true });
     try {

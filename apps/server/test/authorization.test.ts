@@ -186,6 +186,17 @@ const OPERATIONS: MatrixOperation[] = [
       ),
   },
   {
+    name: 'POST /identities/public-keys/lookups',
+    owner: (f) => f.organization.client,
+    expected: { none: 401, expired: 401, otherOrganization: 200, otherPerson: 403, owner: 200 },
+    call: async (client, f) =>
+      outcome(
+        await client.POST('/identities/public-keys/lookups', {
+          body: { identifiers: [f.recipient.identity.email] },
+        }),
+      ),
+  },
+  {
     name: 'POST /organizations/{oid}/boxes',
     owner: (f) => f.organization.client,
     expected: { ...ORGANIZATION_ONLY, owner: 201 },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../src/database/migrations.js';
 import {
   createOrganization,
   DATABASE_FILE_NAME,
@@ -33,7 +34,7 @@ describe('database file', () => {
     const db = openFile();
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       const tables = db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
         .pluck()
@@ -50,6 +51,23 @@ describe('database file', () => {
 
     const mode = (await stat(join(dataDir, DATABASE_FILE_NAME))).mode & 0o777;
     expect(mode).toBe(0o600);
+  });
+
+  it('finds expired idempotency keys by index', async () => {
+    const server = await startServer({ dataDir });
+    await server.close();
+
+    const db = openFile();
+    try {
+      const plan = db
+        .prepare('EXPLAIN QUERY PLAN DELETE FROM idempotency_keys WHERE expires_at <= ?')
+        .all(0) as { detail: string }[];
+      const details = plan.map((step) => step.detail).join('\n');
+      expect(details).toContain('idempotency_keys_by_expiry');
+      expect(details).not.toMatch(/^SCAN idempotency_keys$/m);
+    } finally {
+      db.close();
+    }
   });
 
   it('is refused when a newer server wrote it', async () => {

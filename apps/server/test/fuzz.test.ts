@@ -118,6 +118,14 @@ beforeAll(async () => {
       token: 'organization',
     },
     {
+      name: 'lookUpManyPublicKeys',
+      method: 'POST',
+      path: ['identities', 'public-keys', 'lookups'],
+      pathParameters: [],
+      body: { identifiers: [person.identity.email] },
+      token: 'organization',
+    },
+    {
       name: 'createBox',
       method: 'POST',
       path: ['organizations', organization.id, 'boxes'],
@@ -412,6 +420,7 @@ describe('malformed requests', () => {
     'getMyIdentity',
     'setMyPublicKey',
     'lookUpPublicKeys',
+    'lookUpManyPublicKeys',
     'createBox',
     'revokeProvision',
     'redeemProvision',

@@ -156,3 +156,86 @@ describe('GET /identities/public-keys', () => {
     expect(problem.errors).toEqual([{ parameter: 'identifier', detail: 'is required' }]);
   });
 });
+
+describe('POST /identities/public-keys/lookups', () => {
+  it('returns one look-up per address in request order', async () => {
+    const withProvision = server.newEmail();
+    const withIdentity = server.newEmail();
+    const mine = await boxWithProvision(withProvision);
+    await organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: organization.id } },
+      body: mine.body,
+    });
+    const person = await server.signIn(withIdentity);
+    const keys = await newBoxKeys();
+    await person.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
+
+    const { data, response } = await organization.client.POST('/identities/public-keys/lookups', {
+      body: {
+        identifiers: [withIdentity.toUpperCase(), 'unknown@example.com', ` ${withProvision} `],
+      },
+    });
+
+    expect(response.status).toBe(200);
+    expect(data?.items.map((item) => item.identifier)).toEqual([
+      withIdentity,
+      'unknown@example.com',
+      withProvision,
+    ]);
+    expect(data?.items[0]?.identity_public_key).toBe(keys.publicKey);
+    expect(data?.items[0]?.provisions).toEqual([]);
+    expect(data?.items[1]).toEqual({
+      identifier: 'unknown@example.com',
+      identity_public_key: null,
+      provisions: [],
+    });
+    expect(data?.items[2]?.identity_public_key).toBeNull();
+    expect(data?.items[2]?.provisions.map((item) => item.public_key)).toEqual([
+      mine.provision.payload.public_key,
+    ]);
+  });
+
+  it('matches the single look-up for the same address', async () => {
+    const email = server.newEmail();
+    const mine = await boxWithProvision(email);
+    await organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: organization.id } },
+      body: mine.body,
+    });
+
+    const single = await organization.client.GET('/identities/public-keys', {
+      params: { query: { identifier: email } },
+    });
+    const batch = await organization.client.POST('/identities/public-keys/lookups', {
+      body: { identifiers: [email] },
+    });
+
+    expect(batch.data?.items).toEqual([single.data]);
+  });
+
+  it('rejects invalid addresses with 422 pointing at each', async () => {
+    const { response, error } = await organization.client.POST('/identities/public-keys/lookups', {
+      body: { identifiers: ['a@b@example.com', 'ok@example.com', 'no-at-sign.example.com'] },
+    });
+
+    expect(response.status).toBe(422);
+    expect(error?.errors?.map((item) => item.pointer)).toEqual([
+      '/identifiers/0',
+      '/identifiers/2',
+    ]);
+  });
+
+  it('rejects an empty list and more than 100 addresses with 400', async () => {
+    const empty = await organization.client.POST('/identities/public-keys/lookups', {
+      body: { identifiers: [] },
+    });
+    const tooMany = await organization.client.POST('/identities/public-keys/lookups', {
+      body: { identifiers: Array.from({ length: 101 }, (_, index) => `p${index}@example.com`) },
+    });
+
+    expect(empty.response.status).toBe(400);
+    expect(empty.error?.errors?.[0]?.pointer).toBe('/identifiers');
+    expect(tooMany.response.status).toBe(400);
+    expect(tooMany.error?.errors?.[0]?.pointer).toBe('/identifiers');
+  });
+});

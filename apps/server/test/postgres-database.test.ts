@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../src/database/migrations.js';
 import { PostgresSqlDatabase } from '../src/database/postgres-database.js';
+import { POSTGRES_MIGRATIONS } from '../src/database/postgres-migrations.js';
 import {
   createOrganization,
   DatabaseConnectionError,
@@ -61,7 +63,9 @@ describe('PostgreSQL migrations', () => {
       { dataDir, databaseUrl },
       'SELECT version FROM schema_migrations ORDER BY version',
     );
-    expect(versions).toEqual([{ version: 1 }]);
+    expect(versions).toEqual(
+      Array.from({ length: POSTGRES_MIGRATIONS.length }, (_, index) => ({ version: index + 1 })),
+    );
     const tables = await queryRows<{ table_name: string }>(
       { dataDir, databaseUrl },
       'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()',
@@ -71,6 +75,22 @@ describe('PostgreSQL migrations', () => {
     );
   });
 
+  it('mirror the SQLite migrations version for version', () => {
+    expect(POSTGRES_MIGRATIONS).toHaveLength(MIGRATIONS.length);
+  });
+
+  it('index idempotency keys by expiry', async () => {
+    const server = await startServer({ dataDir, databaseUrl });
+    await server.close();
+
+    const indexes = await queryRows<{ indexdef: string }>(
+      { dataDir, databaseUrl },
+      "SELECT indexdef FROM pg_indexes WHERE indexname = 'idempotency_keys_by_expiry'",
+    );
+    expect(indexes).toHaveLength(1);
+    expect(indexes[0]?.indexdef).toContain('(expires_at)');
+  });
+
   it('refuse a database that a newer server wrote', async () => {
     await createOrganization({ dataDir, databaseUrl, name: 'Before' });
     await execute('INSERT INTO schema_migrations (version) VALUES (99)');
@@ -78,7 +98,9 @@ describe('PostgreSQL migrations', () => {
     const failure = startServer({ dataDir, databaseUrl });
 
     await expect(failure).rejects.toBeInstanceOf(DatabaseVersionError);
-    await expect(failure).rejects.toThrow(/version 99 is newer than this server supports \(1\)/);
+    await expect(failure).rejects.toThrow(
+      `version 99 is newer than this server supports (${POSTGRES_MIGRATIONS.length})`,
+    );
   });
 
   it('keep one active provision per address in the index', async () => {

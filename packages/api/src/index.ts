@@ -28,6 +28,8 @@ export type {
   Problem,
   ProvisionCreation,
   PublicKeyLookup,
+  PublicKeyLookupList,
+  PublicKeyLookupRequest,
   RedeemedProvision,
   Session,
 } from './schemas.js';

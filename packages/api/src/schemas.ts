@@ -47,5 +47,11 @@ export type AccessToken = Schemas['AccessToken'];
 /** The keys an organization can seal to for an email address. */
 export type PublicKeyLookup = Schemas['PublicKeyLookup'];
 
+/** Body of `POST /identities/public-keys/lookups`: 1 to 100 email addresses. */
+export type PublicKeyLookupRequest = Schemas['PublicKeyLookupRequest'];
+
+/** One {@link PublicKeyLookup} per requested address, in request order. */
+export type PublicKeyLookupList = Schemas['PublicKeyLookupList'];
+
 /** A provision's public key and server key share, from `GET /crypto/provisions`. */
 export type RedeemedProvision = Schemas['RedeemedProvision'];

@@ -187,7 +187,7 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   async get(email: string): Promise<ProvisionKeystoreEntry | undefined> {
-    const entry = this.#entries.get(normalizeEmail(email));
+    const entry = this.#entries.get(this.#normalize(email));
     return entry === undefined ? undefined : { ...entry };
   }
 
@@ -204,7 +204,7 @@ export class FileKeystore implements ProvisionKeystore {
    *   `ERR_KEYSTORE_IO` when the file cannot be written (the entry is then dropped).
    */
   async put(email: string, entry: ProvisionKeystoreEntry): Promise<void> {
-    const key = normalizeEmail(email);
+    const key = this.#normalize(email);
     const validEntry = validateKeystoreEntry(entry, `entry for ${key}`);
     return this.#change(key, validEntry);
   }
@@ -214,7 +214,15 @@ export class FileKeystore implements ProvisionKeystore {
    * Removing a missing entry rewrites the file without change.
    */
   async delete(email: string): Promise<void> {
-    return this.#change(normalizeEmail(email), undefined);
+    return this.#change(this.#normalize(email), undefined);
+  }
+
+  /**
+   * Normalizes an email, skipping the IDNA work for a key already stored:
+   * stored keys are normalized, and normalizing is idempotent.
+   */
+  #normalize(email: string): string {
+    return this.#entries.has(email) ? email : normalizeEmail(email);
   }
 
   /** Waits for pending writes and releases the lock. The keystore cannot be used afterwards. */

@@ -17,14 +17,16 @@ import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { createLinkMailer, readSmtpSettings } from '../link-mailer.js';
 import { writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
+import { createNodeHttpFetch } from '../node-http-fetch.js';
 import { printJson } from '../output.js';
+import { PublicKeyLookups } from '../public-key-lookups.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
 import { startProgress } from '../send-progress.js';
 import { formatRunSummary, type RunSummary, summarizeRun } from '../send-summary.js';
 
 /** Default number of recipients sent at the same time. */
-export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_CONCURRENCY = 32;
 
 /** Largest accepted `--concurrency`. */
 export const MAX_CONCURRENCY = 64;
@@ -67,6 +69,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
   const mailer = settings.emailLinks ? createLinkMailer(readSmtpSettings()) : undefined;
 
   const journalLock = await lockJournal(settings.journalPath);
+  const transport = createNodeHttpFetch();
   let keystore: FileKeystore | undefined;
   let journal: Journal | undefined;
   try {
@@ -89,6 +92,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
       onRetry: () => {
         retries += 1;
       },
+      fetch: transport.fetch,
     });
     const organization = await connectOrganization({
       baseUrl: settings.server,
@@ -97,8 +101,15 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
       fetch: fetchWithRetries,
     });
 
+    const undecided = recipients.filter(
+      (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
+    );
     const context: BulkSendContext = {
       organization,
+      lookups: new PublicKeyLookups(
+        organization.client,
+        undecided.map((recipient) => recipient.email),
+      ),
       keystore,
       journal,
       state,
@@ -127,6 +138,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
       process.exitCode = EXIT_PARTIAL_FAILURE;
     }
   } finally {
+    transport.close();
     mailer?.close();
     await keystore?.close();
     await journal?.close();

@@ -111,4 +111,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (organization_id, key)
   ) STRICT, WITHOUT ROWID;
   `,
+  // Every keyed box creation deletes the expired keys first. Without this index
+  // that DELETE scans the whole table, so n creations cost O(n²) work.
+  `
+  CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+  `,
 ];

