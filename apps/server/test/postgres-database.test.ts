@@ -85,7 +85,8 @@ describe('PostgreSQL migrations', () => {
 
     const indexes = await queryRows<{ indexdef: string }>(
       { dataDir, databaseUrl },
-      "SELECT indexdef FROM pg_indexes WHERE indexname = 'idempotency_keys_by_expiry'",
+      `SELECT indexdef FROM pg_indexes
+       WHERE schemaname = current_schema() AND indexname = 'idempotency_keys_by_expiry'`,
     );
     expect(indexes).toHaveLength(1);
     expect(indexes[0]?.indexdef).toContain('(expires_at)');
