@@ -1,7 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
-/** Files that test the SQLite file itself, or the CLI's defaults, and so run on SQLite only. */
-const SQLITE_ONLY = ['test/database.test.ts', 'test/cli.test.ts'];
+/**
+ * Files that run on SQLite only: they test the SQLite file itself or the CLI's
+ * defaults, or they inject failures with SQLite triggers written into the file.
+ */
+const SQLITE_ONLY = [
+  'test/database.test.ts',
+  'test/cli.test.ts',
+  'test/box-creation-rollback.test.ts',
+  'test/log-secrets.test.ts',
+];
 
 export default defineConfig({
   test: {

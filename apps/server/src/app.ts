@@ -12,6 +12,7 @@ import { installCors } from './http/cors.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
 import { registerRecipientPage } from './http/recipient-page.js';
+import { registerReferencePage } from './http/reference-page.js';
 import {
   installRequestLogging,
   loggerOption,
@@ -41,8 +42,8 @@ export interface AppOptions {
 /**
  * Builds the Fastify application: request validation and response checking from
  * the API description's schemas, authentication, problem+json errors, request
- * logging, CORS for the web app, one route per operation, and the recipient
- * page at `/join`.
+ * logging, CORS for the web app, one route per operation, the recipient
+ * page at `/join`, and the API reference page at `/docs`.
  *
  * @throws Error when a route does not match the API description or an operation has no route.
  */
@@ -144,6 +145,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerCryptoActionRoutes(router, context);
   router.assertComplete();
   await registerRecipientPage(app);
+  await registerReferencePage(app);
 
   // The API description this server validates against, for clients and tools.
   app.get('/openapi.json', async (_request, reply) =>

@@ -4,6 +4,8 @@ import { connectDatabase } from './database/connect-database.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { PostgresSqlDatabase } from './database/postgres-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
+import { loadCursorKey } from './http/cursor-key.js';
+import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
 import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
@@ -13,8 +15,9 @@ import { DatabaseStore } from './store/store.js';
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
   /**
-   * Directory for `outbox.jsonl`, and for `provisions.sqlite` (with its `-wal` and
-   * `-shm` files) unless `databaseUrl` is given; created with its parents if missing.
+   * Directory for `outbox.jsonl` and `cursor.key`, and for `provisions.sqlite` (with
+   * its `-wal` and `-shm` files) unless `databaseUrl` is given; created with its
+   * parents if missing.
    */
   dataDir: string;
   /**
@@ -71,12 +74,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const database = await connectDatabase({ dataDir, databaseUrl: options.databaseUrl });
 
   try {
+    const cursorKey = await loadCursorKey(dataDir);
     const app = await buildApp({
       document,
       context: {
         store: new DatabaseStore(database),
         clock: options.now ?? systemClock,
         mailer: new OutboxMailer(dataDir),
+        cursors: new PageCursors(cursorKey),
         appUrl,
         signInRequestsPerMinute: options.signInRequestsPerMinute ?? SIGN_IN_REQUESTS_PER_MINUTE,
       },

@@ -345,6 +345,37 @@ describe(`server processes on ${testBackend()}`, () => {
     expect(identities).toEqual([{ email }]);
   });
 
+  it("two processes accept each other's cursors", { timeout: 120_000 }, async () => {
+    const [first, second] = await Promise.all([startProcess(), startProcess()]);
+    const a = await organizationClient(first.url);
+    const b = await organizationClient(second.url, a.organization);
+    const { id } = await createBox(a.client, a.organization.id);
+    const box = id as string;
+    const sealed = 'x'.repeat(100);
+    const { data: boxData } = await a.client.GET('/boxes/{id}', { params: { path: { id: box } } });
+    for (let index = 0; index < 3; index += 1) {
+      await a.client.POST('/boxes/{id}/events', {
+        params: { path: { id: box } },
+        body: {
+          type: 'msg.text',
+          content: { encrypted: sealed, public_key: boxData?.public_key as string },
+        },
+      });
+    }
+
+    const page = await a.client.GET('/boxes/{id}/events', {
+      params: { path: { id: box }, query: { limit: 1 } },
+    });
+    const cursor = page.data?.next_cursor as string;
+    const next = await b.client.GET('/boxes/{id}/events', {
+      params: { path: { id: box }, query: { limit: 1, cursor } },
+    });
+
+    expect(next.response.status).toBe(200);
+    expect(next.data?.items).toHaveLength(1);
+    expect(next.data?.items[0]?.id).not.toBe(page.data?.items[0]?.id);
+  });
+
   it('keeps every acknowledged box after SIGKILL', { timeout: 120_000 }, async () => {
     const server = await startProcess();
     const { organization, client } = await organizationClient(server.url);

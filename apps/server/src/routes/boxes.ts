@@ -6,7 +6,7 @@ import { createBox } from '../boxes/box-creation.js';
 import { postBoxEvent } from '../boxes/box-events.js';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { OperationRouter } from '../http/operation-router.js';
-import { decodeCursor, paginate } from '../http/page-cursor.js';
+import { type CursorScope, paginate } from '../http/page-cursor.js';
 import type { ServerContext } from '../server-context.js';
 
 /**
@@ -14,7 +14,7 @@ import type { ServerContext } from '../server-context.js';
  * `GET /boxes/{id}/events` and `POST /boxes/{id}/events`.
  */
 export function registerBoxRoutes(router: OperationRouter, context: ServerContext): void {
-  const { store } = context;
+  const { store, cursors } = context;
 
   router.add<{
     Params: { oid: string };
@@ -68,18 +68,23 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id/events',
     access: 'any',
     handler: async (request, reply) => {
-      const { box } = await findAccessibleBox(
-        store,
-        principalOf(request.principal),
-        request.params.id,
-        ['owner', 'member'],
-      );
+      const principal = principalOf(request.principal);
+      const { box } = await findAccessibleBox(store, principal, request.params.id, [
+        'owner',
+        'member',
+      ]);
       const { limit } = request.query;
-      const after = decodeCursor(request.query.cursor);
+      const scope: CursorScope = {
+        operation: 'listBoxEvents',
+        caller: callerOf(principal),
+        filter: box.id,
+      };
+      const after = cursors.decode(request.query.cursor, scope);
 
       const page: EventPage = paginate(
         await store.boxEvents.list(box.id, { after, limit: limit + 1 }),
         limit,
+        (position) => cursors.encode(position, scope),
       );
       return reply.send(page);
     },
@@ -100,6 +105,12 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
       return reply.code(201).send(event);
     },
   });
+}
+
+function callerOf(principal: Principal): string {
+  return principal.kind === 'organization'
+    ? `organization:${principal.organizationId}`
+    : `identity:${principal.identityId}`;
 }
 
 function principalOf(principal: Principal | null): Principal {

@@ -2,12 +2,12 @@ import type { CryptoActionPage } from '@provisions/api';
 import { identityOf } from '../auth/authentication.js';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { OperationRouter } from '../http/operation-router.js';
-import { decodeCursor, paginate } from '../http/page-cursor.js';
+import { type CursorScope, paginate } from '../http/page-cursor.js';
 import type { ServerContext } from '../server-context.js';
 
 /** Registers `GET /crypto/actions` and `DELETE /crypto/actions/{id}`. */
 export function registerCryptoActionRoutes(router: OperationRouter, context: ServerContext): void {
-  const { store, clock } = context;
+  const { store, clock, cursors } = context;
 
   router.add<{
     Querystring: { encryption_public_key?: string; cursor?: string; limit: number };
@@ -19,14 +19,21 @@ export function registerCryptoActionRoutes(router: OperationRouter, context: Ser
     handler: async (request, reply) => {
       const addressee = identityOf(request);
       const { encryption_public_key: key, limit } = request.query;
-      const after = decodeCursor(request.query.cursor);
+      const scope: CursorScope = {
+        operation: 'listCryptoActions',
+        caller: `identity:${addressee.identityId}`,
+        filter: key ?? '',
+      };
+      const after = cursors.decode(request.query.cursor, scope);
 
       const rows = await store.cryptoActions.listPending(
         addressee,
         { after, limit: limit + 1 },
         key,
       );
-      const page: CryptoActionPage = paginate(rows, limit);
+      const page: CryptoActionPage = paginate(rows, limit, (position) =>
+        cursors.encode(position, scope),
+      );
       return reply.send(page);
     },
   });
