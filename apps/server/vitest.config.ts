@@ -1,13 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Files that run on SQLite only: they test the SQLite file itself or the CLI's
+ * defaults, or they inject failures with SQLite triggers written into the file.
+ */
+const SQLITE_ONLY = [
+  'test/database.test.ts',
+  'test/cli.test.ts',
+  'test/box-creation-rollback.test.ts',
+  'test/log-secrets.test.ts',
+];
+
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
-          name: 'api',
+          name: 'sqlite',
           include: ['test/*.test.ts'],
+          exclude: ['test/postgres-*.test.ts'],
           testTimeout: 10_000,
+        },
+      },
+      {
+        // The same HTTP suites on PostgreSQL: the global setup starts a throwaway
+        // cluster, and each test server gets a new schema in it.
+        test: {
+          name: 'postgres',
+          include: ['test/*.test.ts'],
+          exclude: SQLITE_ONLY,
+          globalSetup: ['test/support/postgres-cluster.ts'],
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
         },
       },
       {

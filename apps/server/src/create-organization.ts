@@ -1,15 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { generateSecretToken, hashSecret } from './auth/secret-token.js';
-import { openDatabase } from './database/open-database.js';
+import { connectDatabase } from './database/connect-database.js';
+import { checkDatabaseUrl } from './database/database-url.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
-import { Store } from './store/store.js';
+import { DatabaseStore } from './store/store.js';
 
 const MAX_NAME_LENGTH = 200;
 
 /** Options of {@link createOrganization}. */
 export interface CreateOrganizationOptions {
-  /** Data directory of the server; the database is created if missing. */
+  /** Data directory of the server; its SQLite database is created if missing. */
   dataDir: string;
+  /**
+   * `postgres://` or `postgresql://` URL of the server's PostgreSQL database; when
+   * given, the organization is written there instead of the SQLite file.
+   */
+  databaseUrl?: string;
   /** Display name, 1 to 200 characters after trimming, without control characters. */
   name: string;
 }
@@ -25,11 +31,13 @@ export interface OrganizationCredentials {
 }
 
 /**
- * Creates an organization in the database of `dataDir` and returns its client
+ * Creates an organization in the server's database (PostgreSQL at `databaseUrl`,
+ * else the SQLite file of `dataDir`) and returns its client
  * credentials. Only the SHA-256 of the secret is stored, so it cannot be shown
  * again. Works while a server runs on the same directory.
  *
- * @throws InvalidOptionError for an empty `dataDir` or an invalid `name`.
+ * @throws InvalidOptionError for an empty `dataDir`, an invalid `name` or a `databaseUrl`
+ * that is not a PostgreSQL URL; DatabaseConnectionError when PostgreSQL cannot be reached.
  * @example
  * const { id, client_secret } = await createOrganization({ dataDir: './data', name: 'Acme' });
  */
@@ -46,12 +54,17 @@ export async function createOrganization(
     );
   }
 
+  if (options.databaseUrl !== undefined) {
+    checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
+  }
+
   const credentials = { id: randomUUID(), client_secret: generateSecretToken(), name };
-  const db = openDatabase(options.dataDir);
+  const store = new DatabaseStore(
+    await connectDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl }),
+  );
   try {
-    const store = new Store(db);
-    store.writeTransaction(() =>
-      store.organizations.insert({
+    await store.writeTransaction((tx) =>
+      tx.organizations.insert({
         id: credentials.id,
         name,
         client_secret_hash: hashSecret(credentials.client_secret),
@@ -59,7 +72,7 @@ export async function createOrganization(
       }),
     );
   } finally {
-    db.close();
+    await store.close();
   }
   return credentials;
 }

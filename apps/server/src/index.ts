@@ -1,5 +1,5 @@
 /**
- * The provisions API server: Fastify on SQLite, with routes, validation and
+ * The provisions API server: Fastify on SQLite or PostgreSQL, with routes, validation and
  * errors derived from the OpenAPI description.
  *
  * @packageDocumentation
@@ -11,7 +11,9 @@ export {
   createOrganization,
   type OrganizationCredentials,
 } from './create-organization.js';
-export { DATABASE_FILE_NAME, DatabaseVersionError } from './database/open-database.js';
+export { DatabaseVersionError } from './database/database-version-error.js';
+export { DATABASE_FILE_NAME } from './database/open-database.js';
+export { DatabaseConnectionError } from './database/postgres-database.js';
 export { InvalidOptionError } from './errors/invalid-option-error.js';
 export { PROBLEM_TYPES, type ProblemType } from './errors/problem-types.js';
 export type { ServerLoggerOptions } from './http/request-logging.js';

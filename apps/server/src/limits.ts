@@ -35,6 +35,13 @@ export const SECRET_TOKEN_BYTES = 32;
 /** How long SQLite waits for another connection's write lock before failing, in milliseconds. */
 export const DATABASE_BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * Times a PostgreSQL write transaction runs before its serialization failure,
+ * deadlock or unique violation is returned as an error. Each retry waits a random
+ * backoff of up to 200 milliseconds.
+ */
+export const POSTGRES_MAX_TRANSACTION_ATTEMPTS = 10;
+
 /** Events per box in the response of `POST /boxes/joins`, before `next_cursor` takes over. */
 export const JOINED_BOX_EVENTS_LIMIT = 100;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
 import { createOrganization } from './create-organization.js';
+import { checkDatabaseUrl } from './database/database-url.js';
 import { startServer } from './server.js';
 
 const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -22,6 +23,29 @@ function parseLogLevel(value: string): Level {
   return level;
 }
 
+/**
+ * The `--database-url` option, which falls back to the `DATABASE_URL` variable. The
+ * URL is checked after parsing, because commander's own message would print it,
+ * password included.
+ */
+function databaseUrlOption(): Option {
+  return new Option(
+    '--database-url <url>',
+    'postgresql:// URL of a PostgreSQL database to use instead of the SQLite file',
+  ).env('DATABASE_URL');
+}
+
+/** Checks the database URL, naming the flag or the variable it came from. */
+function checkedDatabaseUrl(command: Command): string | undefined {
+  const value = command.opts<{ databaseUrl?: string }>().databaseUrl;
+  if (value === undefined) {
+    return undefined;
+  }
+  const setting =
+    command.getOptionValueSource('databaseUrl') === 'env' ? 'DATABASE_URL' : '--database-url';
+  return checkDatabaseUrl(value, setting);
+}
+
 const program = new Command()
   .name('provisions-server')
   .description('Run the crypto provisions API server and manage its organizations.')
@@ -30,21 +54,29 @@ const program = new Command()
 program
   .command('start')
   .description('Start the HTTP API server; JSON logs go to standard output. Stop it with Ctrl-C.')
-  .requiredOption('--data-dir <dir>', 'directory for provisions.sqlite and outbox.jsonl')
+  .requiredOption(
+    '--data-dir <dir>',
+    'directory for outbox.jsonl, and for provisions.sqlite without --database-url',
+  )
+  .addOption(databaseUrlOption())
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'TCP port; 0 picks a free port', parsePort, 8080)
   .option('--app-url <url>', 'URL of the web app, allowed to call the API from browsers')
   .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info')
   .action(
-    async (options: {
-      dataDir: string;
-      host: string;
-      port: number;
-      appUrl?: string;
-      logLevel: Level;
-    }) => {
+    async (
+      options: {
+        dataDir: string;
+        host: string;
+        port: number;
+        appUrl?: string;
+        logLevel: Level;
+      },
+      command: Command,
+    ) => {
       const server = await startServer({
         dataDir: options.dataDir,
+        databaseUrl: checkedDatabaseUrl(command),
         host: options.host,
         port: options.port,
         appUrl: options.appUrl,
@@ -70,8 +102,13 @@ program
   .description('Create an organization and print its client credentials as JSON (shown only once).')
   .requiredOption('--data-dir <dir>', 'data directory of the server')
   .requiredOption('--name <name>', 'display name of the organization')
-  .action(async (options: { dataDir: string; name: string }) => {
-    const credentials = await createOrganization(options);
+  .addOption(databaseUrlOption())
+  .action(async (options: { dataDir: string; name: string }, command: Command) => {
+    const credentials = await createOrganization({
+      dataDir: options.dataDir,
+      name: options.name,
+      databaseUrl: checkedDatabaseUrl(command),
+    });
     process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);
   });
 

@@ -1,11 +1,11 @@
 import type { Clock } from './clock.js';
 import type { PageCursors } from './http/page-cursor.js';
 import type { OutboxMailer } from './mail/outbox-mailer.js';
-import type { Store } from './store/store.js';
+import type { DatabaseStore } from './store/store.js';
 
 /** Dependencies shared by route handlers: the database, the clock, the mailer and the cursor signer. */
 export interface ServerContext {
-  store: Store;
+  store: DatabaseStore;
   clock: Clock;
   mailer: OutboxMailer;
   /** Makes and checks the pagination cursors of listings. */

@@ -1,6 +1,8 @@
 import { buildApp } from './app.js';
 import { type Clock, systemClock } from './clock.js';
-import { openDatabase } from './database/open-database.js';
+import { connectDatabase } from './database/connect-database.js';
+import { checkDatabaseUrl } from './database/database-url.js';
+import { PostgresSqlDatabase } from './database/postgres-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
@@ -8,15 +10,22 @@ import type { ServerLoggerOptions } from './http/request-logging.js';
 import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
 import { loadOpenApiDocument } from './openapi/openapi-document.js';
-import { Store } from './store/store.js';
+import { DatabaseStore } from './store/store.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
   /**
-   * Directory for `provisions.sqlite` (with its `-wal` and `-shm` files),
-   * `outbox.jsonl` and `cursor.key`; created with its parents if missing.
+   * Directory for `outbox.jsonl` and `cursor.key`, and for `provisions.sqlite` (with
+   * its `-wal` and `-shm` files) unless `databaseUrl` is given; created with its
+   * parents if missing.
    */
   dataDir: string;
+  /**
+   * `postgres://` or `postgresql://` URL of a PostgreSQL database to use instead of
+   * the SQLite file, such as `postgresql://provisions:secret@db.internal:5432/provisions`.
+   * Several servers may share one database; the schema is migrated at start.
+   */
+  databaseUrl?: string;
   /** Address to listen on; default `127.0.0.1`. */
   host?: string;
   /** TCP port; `0` picks a free port; default `0`. */
@@ -46,10 +55,12 @@ export interface RunningServer {
 }
 
 /**
- * Starts the provisions API server on a SQLite database in `dataDir`.
+ * Starts the provisions API server on PostgreSQL when `databaseUrl` is given,
+ * otherwise on a SQLite database in `dataDir`.
  *
  * @throws InvalidOptionError for a bad option; the error of `listen` when the port is taken;
- * DatabaseVersionError when the database was written by a newer server.
+ * DatabaseVersionError when the database was written by a newer server;
+ * DatabaseConnectionError when PostgreSQL cannot be reached.
  * @example
  * const server = await startServer({ dataDir: './data', port: 8080 });
  * console.log(server.url); // http://127.0.0.1:8080
@@ -60,14 +71,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   checkOptions(options);
 
   const document = await loadOpenApiDocument();
-  const db = openDatabase(dataDir);
+  const database = await connectDatabase({ dataDir, databaseUrl: options.databaseUrl });
 
   try {
     const cursorKey = await loadCursorKey(dataDir);
     const app = await buildApp({
       document,
       context: {
-        store: new Store(db),
+        store: new DatabaseStore(database),
         clock: options.now ?? systemClock,
         mailer: new OutboxMailer(dataDir),
         cursors: new PageCursors(cursorKey),
@@ -76,8 +87,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
       logger: options.logger,
     });
+    if (database instanceof PostgresSqlDatabase) {
+      database.onRetry = (retry) =>
+        app.log.warn({ attempt: retry.attempt, sql_state: retry.sqlState }, 'transaction retried');
+      database.onIdleError = (error) =>
+        app.log.error({ err: error }, 'idle database connection failed');
+    }
+    // Requests still running when close() is called keep their connection open
+    // for keep-alive afterwards, and the HTTP server would wait for it to time out.
+    let stopping = false;
+    app.addHook('onSend', async (_request, reply) => {
+      if (stopping) {
+        reply.header('connection', 'close');
+      }
+    });
     app.addHook('onClose', async () => {
-      db.close();
+      await database.close();
       app.log.info('server stopped');
     });
 
@@ -86,14 +111,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     return Object.freeze({
       url,
       close: () => {
+        stopping = true;
         closing ??= app.close();
         return closing;
       },
     });
   } catch (error) {
-    if (db.open) {
-      db.close();
-    }
+    await database.close().catch(() => undefined);
     throw error;
   }
 }
@@ -108,5 +132,8 @@ function checkOptions(options: StartServerOptions): void {
   }
   if (options.appUrl !== undefined && !/^https?:\/\/[^/]/.test(options.appUrl)) {
     throw new InvalidOptionError(`appUrl must be an http or https URL, received ${options.appUrl}`);
+  }
+  if (options.databaseUrl !== undefined) {
+    checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
   }
 }

@@ -110,7 +110,7 @@ describe('box creation failing after partial writes', () => {
         params: { path: { oid: organization.id }, header: { 'Idempotency-Key': idempotencyKey } },
         body,
       });
-    const actionsBefore = server.countRows('crypto_actions');
+    const actionsBefore = await server.countRows('crypto_actions');
 
     addFailingTrigger(personKeys.publicKey, provisionKey);
     const failed = await send();

@@ -240,8 +240,12 @@ describe('POST /organizations/{oid}/boxes', () => {
     const existing = await boxWithProvision(server.newEmail());
     await createBox(existing.body);
     const counts = () =>
-      ['boxes', 'provisions', 'crypto_actions'].map((table) => server.countRows(table as 'boxes'));
-    const before = counts();
+      Promise.all(
+        (['boxes', 'provisions', 'crypto_actions'] as const).map((table) =>
+          server.countRows(table),
+        ),
+      );
+    const before = await counts();
 
     const box = await newBoxKeys();
     const valid = await newProvision();
@@ -264,7 +268,7 @@ describe('POST /organizations/{oid}/boxes', () => {
     const { response } = await createBox(body);
 
     expect(response.status).toBe(409);
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
     const retry = await createBox({
       ...body,
       crypto: { ...body.crypto, provisions: { [server.newEmail()]: valid.payload } },

@@ -54,6 +54,37 @@ describe('provisions-server', () => {
     expect((failure as { stderr: string }).stderr).toContain('--data-dir');
   });
 
+  it('rejects a database URL of another scheme', async () => {
+    const failure = await run(process.execPath, [
+      MAIN,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--database-url',
+      'mysql://admin:hunter2@db.example/provisions',
+    ]).catch((error: { code: number; stderr: string }) => error);
+    const { stderr } = failure as { stderr: string };
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect(stderr).toBe(
+      'provisions-server: --database-url must use the postgres:// or postgresql:// scheme, received mysql://\n',
+    );
+  });
+
+  it('names DATABASE_URL when the variable is invalid', async () => {
+    const failure = await run(
+      process.execPath,
+      [MAIN, 'create-organization', '--data-dir', dataDir, '--name', 'Env'],
+      { env: { ...process.env, DATABASE_URL: 'not a url with secret' } },
+    ).catch((error: { code: number; stderr: string }) => error);
+    const { stderr } = failure as { stderr: string };
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect(stderr).toMatch(/^provisions-server: DATABASE_URL is not a valid URL; expected /);
+    expect(stderr).not.toContain('secret');
+    expect(stderr.split('\n')).toHaveLength(2);
+  });
+
   it('starts a server that logs its address and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [MAIN, 'start', '--data-dir', dataDir, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -43,6 +43,14 @@ describe('database file', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('is readable by its owner only', async () => {
+    const server = await startServer({ dataDir });
+    await server.close();
+
+    const mode = (await stat(join(dataDir, DATABASE_FILE_NAME))).mode & 0o777;
+    expect(mode).toBe(0o600);
   });
 
   it('finds expired idempotency keys by index', async () => {

@@ -16,17 +16,17 @@ export interface IssuedAccessToken {
  * only the SHA-256 is stored. Expired tokens of every principal are deleted on the
  * way. Call it inside a write transaction when the caller writes other rows too.
  */
-export function issueAccessToken(
+export async function issueAccessToken(
   store: Store,
   clock: Clock,
   principal: Principal,
   ttlSeconds: number,
-): IssuedAccessToken {
+): Promise<IssuedAccessToken> {
   const now = clock().getTime();
   const token = generateSecretToken();
 
-  store.accessTokens.deleteExpired(now);
-  store.accessTokens.insert({
+  await store.accessTokens.deleteExpired(now);
+  await store.accessTokens.insert({
     token_hash: hashSecret(token),
     organization_id: principal.kind === 'organization' ? principal.organizationId : null,
     identity_id: principal.kind === 'identity' ? principal.identityId : null,

@@ -25,7 +25,7 @@ export function installAuthentication(app: FastifyInstance, store: Store, clock:
       return;
     }
 
-    const principal = authenticate(request, store, clock);
+    const principal = await authenticate(request, store, clock);
     if (access !== 'any' && principal.kind !== access) {
       const expected = access === 'organization' ? 'an organization' : 'a signed-in person';
       throw new HttpProblem('wrongPrincipal', `this operation needs the token of ${expected}`);
@@ -34,7 +34,11 @@ export function installAuthentication(app: FastifyInstance, store: Store, clock:
   });
 }
 
-function authenticate(request: FastifyRequest, store: Store, clock: Clock): Principal {
+async function authenticate(
+  request: FastifyRequest,
+  store: Store,
+  clock: Clock,
+): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined || !BEARER_PREFIX.test(header)) {
     throw new HttpProblem('unauthorized', 'send an access token as Authorization: Bearer <token>', {
@@ -43,7 +47,7 @@ function authenticate(request: FastifyRequest, store: Store, clock: Clock): Prin
   }
 
   const token = header.replace(BEARER_PREFIX, '').trim();
-  const record = token === '' ? undefined : store.accessTokens.findByHash(hashSecret(token));
+  const record = token === '' ? undefined : await store.accessTokens.findByHash(hashSecret(token));
   if (record === undefined || record.expires_at <= clock().getTime()) {
     throw new HttpProblem('unauthorized', 'the access token is invalid or expired; get a new one', {
       headers: { 'www-authenticate': 'Bearer realm="provisions", error="invalid_token"' },

@@ -12,12 +12,12 @@ const UNKNOWN_CLIENT_HASH = hashSecret('no organization has this client secret')
  * @returns The organization id.
  * @throws HttpProblem `invalidClient` (401) for an unknown id or a wrong secret alike.
  */
-export function verifyClientCredentials(
+export async function verifyClientCredentials(
   store: Store,
   clientId: string,
   clientSecret: string,
-): string {
-  const organization = store.organizations.findById(clientId);
+): Promise<string> {
+  const organization = await store.organizations.findById(clientId);
   const expected = organization?.client_secret_hash ?? UNKNOWN_CLIENT_HASH;
   const matches = digestsEqual(hashSecret(clientSecret), expected);
 

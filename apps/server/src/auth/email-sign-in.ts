@@ -7,6 +7,7 @@ import {
 } from '../limits.js';
 import type { ServerContext } from '../server-context.js';
 import type { IdentityRecord } from '../store/identity-store.js';
+import type { Store } from '../store/store.js';
 import { digestsEqual, hashSecret } from './secret-token.js';
 
 const CODE_DIGITS = 6;
@@ -29,9 +30,9 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
     .padStart(CODE_DIGITS, '0');
   const expiresAt = new Date(now + EMAIL_CODE_TTL_SECONDS * 1000).toISOString();
 
-  store.writeTransaction(() => {
-    store.emailCodes.deleteRequestsBefore(now - HOUR_MS);
-    const recent = store.emailCodes.listRequestsSince(email, now - HOUR_MS);
+  await store.writeTransaction(async (tx) => {
+    await tx.emailCodes.deleteRequestsBefore(now - HOUR_MS);
+    const recent = await tx.emailCodes.listRequestsSince(email, now - HOUR_MS);
     const oldest = recent[0];
     if (recent.length >= EMAIL_CODES_PER_HOUR && oldest !== undefined) {
       const retryAfter = Math.max(1, Math.ceil((oldest + HOUR_MS - now) / 1000));
@@ -42,8 +43,8 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
       );
     }
 
-    store.emailCodes.recordRequest(email, now);
-    store.emailCodes.replace({
+    await tx.emailCodes.recordRequest(email, now);
+    await tx.emailCodes.replace({
       email,
       code_hash: hashSecret(email, code),
       expires_at: now + EMAIL_CODE_TTL_SECONDS * 1000,
@@ -68,51 +69,53 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
  * Checks a sign-in code and consumes it: a code works once, expires after
  * {@link EMAIL_CODE_TTL_SECONDS}, and is locked after
  * {@link EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries. Creates the identity on its
- * first sign-in. Runs `onSuccess` in the same write transaction, so the code is
- * spent exactly when the session is created.
+ * first sign-in. Runs `onSuccess` in the same write transaction, with the store of
+ * that transaction, so the code is spent exactly when the session is created.
  *
  * @throws HttpProblem `invalidEmailCode` (401) for a missing, wrong, expired, used
  * or locked code; a wrong code counts as one failed try.
  */
-export function redeemSignInCode<T>(
+export async function redeemSignInCode<T>(
   context: ServerContext,
   email: string,
   code: string,
-  onSuccess: (identity: IdentityRecord) => T,
-): T {
+  onSuccess: (identity: IdentityRecord, tx: Store) => Promise<T>,
+): Promise<T> {
   const { store, clock } = context;
 
   // A missing, expired, used or wrong code gets one message, so the response does
   // not reveal whether a code is pending for the address.
   const invalid = 'the code is wrong, expired or already used; check it or request a new one';
 
-  const outcome = store.writeTransaction((): { failure: string } | { result: T } => {
-    const now = clock().getTime();
-    const pending = store.emailCodes.find(email);
-    if (pending === undefined || pending.expires_at <= now) {
-      return { failure: invalid };
-    }
-    if (pending.failed_attempts >= EMAIL_CODE_MAX_FAILED_ATTEMPTS) {
-      return { failure: 'the code is locked after too many wrong tries; request a new one' };
-    }
-    if (!digestsEqual(hashSecret(email, code), pending.code_hash)) {
-      store.emailCodes.recordFailure(email);
-      return { failure: invalid };
-    }
+  const outcome = await store.writeTransaction(
+    async (tx): Promise<{ failure: string } | { result: T }> => {
+      const now = clock().getTime();
+      const pending = await tx.emailCodes.find(email);
+      if (pending === undefined || pending.expires_at <= now) {
+        return { failure: invalid };
+      }
+      if (pending.failed_attempts >= EMAIL_CODE_MAX_FAILED_ATTEMPTS) {
+        return { failure: 'the code is locked after too many wrong tries; request a new one' };
+      }
+      if (!digestsEqual(hashSecret(email, code), pending.code_hash)) {
+        await tx.emailCodes.recordFailure(email);
+        return { failure: invalid };
+      }
 
-    store.emailCodes.delete(email);
-    let identity = store.identities.findByEmail(email);
-    if (identity === undefined) {
-      identity = {
-        id: randomUUID(),
-        email,
-        public_key: null,
-        created_at: new Date(now).toISOString(),
-      };
-      store.identities.insert(identity);
-    }
-    return { result: onSuccess(identity) };
-  });
+      await tx.emailCodes.delete(email);
+      let identity = await tx.identities.findByEmail(email);
+      if (identity === undefined) {
+        identity = {
+          id: randomUUID(),
+          email,
+          public_key: null,
+          created_at: new Date(now).toISOString(),
+        };
+        await tx.identities.insert(identity);
+      }
+      return { result: await onSuccess(identity, tx) };
+    },
+  );
 
   // The failed try is committed before the 401 is thrown, so it counts.
   if ('failure' in outcome) {

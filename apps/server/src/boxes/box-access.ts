@@ -17,14 +17,14 @@ export type BoxRelation = 'owner' | 'member' | 'invited';
  * relation is not allowed: the same response in both cases, so callers cannot probe
  * for boxes they may not see.
  */
-export function findAccessibleBox(
+export async function findAccessibleBox(
   store: Store,
   principal: Principal,
   boxId: string,
   allowed: readonly BoxRelation[],
-): { box: BoxRecord; relation: BoxRelation } {
-  const box = store.boxes.findById(boxId);
-  const relation = box === undefined ? undefined : relationTo(store, principal, box);
+): Promise<{ box: BoxRecord; relation: BoxRelation }> {
+  const box = await store.boxes.findById(boxId);
+  const relation = box === undefined ? undefined : await relationTo(store, principal, box);
 
   if (box === undefined || relation === undefined || !allowed.includes(relation)) {
     throw new HttpProblem('notFound', `box ${boxId} not found`);
@@ -32,14 +32,18 @@ export function findAccessibleBox(
   return { box, relation };
 }
 
-function relationTo(store: Store, principal: Principal, box: BoxRecord): BoxRelation | undefined {
+async function relationTo(
+  store: Store,
+  principal: Principal,
+  box: BoxRecord,
+): Promise<BoxRelation | undefined> {
   if (principal.kind === 'organization') {
     return principal.organizationId === box.organization_id ? 'owner' : undefined;
   }
 
-  if (store.boxes.findJoinEventId(box.id, principal.identityId) !== undefined) {
+  if ((await store.boxes.findJoinEventId(box.id, principal.identityId)) !== undefined) {
     return 'member';
   }
   const addressee = { identityId: principal.identityId, email: principal.email };
-  return store.cryptoActions.hasPendingForBox(addressee, box.id) ? 'invited' : undefined;
+  return (await store.cryptoActions.hasPendingForBox(addressee, box.id)) ? 'invited' : undefined;
 }

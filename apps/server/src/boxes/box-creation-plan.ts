@@ -55,20 +55,20 @@ const provisionPointer = (requestKey: string, ...rest: string[]) =>
  *
  * @throws HttpProblem for the first rule that fails.
  */
-export function planBoxCreation(
+export async function planBoxCreation(
   store: Store,
   organizationId: string,
   body: BoxCreation,
-): BoxCreationPlan {
+): Promise<BoxCreationPlan> {
   const dataSubject =
     body.data_subject === undefined
       ? null
       : requireEmailInput(body.data_subject, { pointer: '/data_subject' });
 
   const provisions = normalizeProvisions(body);
-  const invitations = resolveInvitations(store, organizationId, body, provisions);
-  rejectActiveProvisions(store, organizationId, provisions);
-  rejectKeysInUse(store, provisions);
+  const invitations = await resolveInvitations(store, organizationId, body, provisions);
+  await rejectActiveProvisions(store, organizationId, provisions);
+  await rejectKeysInUse(store, provisions);
 
   return {
     title: body.title,
@@ -118,20 +118,20 @@ function normalizeProvisions(body: BoxCreation): PlannedProvision[] {
   return provisions;
 }
 
-function resolveInvitations(
+async function resolveInvitations(
   store: Store,
   organizationId: string,
   body: BoxCreation,
   provisions: PlannedProvision[],
-): PlannedInvitation[] {
+): Promise<PlannedInvitation[]> {
   const newProvisionKeys = new Set(provisions.map((provision) => provision.public_key));
   const invitations: PlannedInvitation[] = [];
   const unknown: InvalidParam[] = [];
 
   for (const [publicKey, encrypted] of Object.entries(body.crypto?.invitation_data ?? {})) {
     const invitation = { encryption_public_key: publicKey, encrypted };
-    const identity = store.identities.findByPublicKey(publicKey);
-    const provision = store.provisions.findByPublicKey(publicKey);
+    const identity = await store.identities.findByPublicKey(publicKey);
+    const provision = await store.provisions.findByPublicKey(publicKey);
 
     if (newProvisionKeys.has(publicKey)) {
       invitations.push({ ...invitation, identity_id: null, provision_public_key: publicKey });
@@ -165,14 +165,14 @@ function resolveInvitations(
   return invitations;
 }
 
-function rejectActiveProvisions(
+async function rejectActiveProvisions(
   store: Store,
   organizationId: string,
   provisions: PlannedProvision[],
-): void {
+): Promise<void> {
   const conflicts: { pointer: string; existing: string }[] = [];
   for (const provision of provisions) {
-    const active = store.provisions.findActiveByEmail(organizationId, provision.email);
+    const active = await store.provisions.findActiveByEmail(organizationId, provision.email);
     if (active !== undefined) {
       conflicts.push({
         pointer: provisionPointer(provision.requestKey),
@@ -198,7 +198,7 @@ function rejectActiveProvisions(
   }
 }
 
-function rejectKeysInUse(store: Store, provisions: PlannedProvision[]): void {
+async function rejectKeysInUse(store: Store, provisions: PlannedProvision[]): Promise<void> {
   const conflicts: InvalidParam[] = [];
   const firstPointerByPublicKey = new Map<string, string>();
   const firstPointerByShareHash = new Map<string, string>();
@@ -211,8 +211,8 @@ function rejectKeysInUse(store: Store, provisions: PlannedProvision[]): void {
     if (earlierKey !== undefined) {
       conflicts.push({ pointer: keyPointer, detail: `is the same key as ${earlierKey}` });
     } else if (
-      store.provisions.findByPublicKey(provision.public_key) !== undefined ||
-      store.identities.findByPublicKey(provision.public_key) !== undefined
+      (await store.provisions.findByPublicKey(provision.public_key)) !== undefined ||
+      (await store.identities.findByPublicKey(provision.public_key)) !== undefined
     ) {
       conflicts.push({
         pointer: keyPointer,
@@ -224,7 +224,9 @@ function rejectKeysInUse(store: Store, provisions: PlannedProvision[]): void {
     const earlierHash = firstPointerByShareHash.get(provision.user_key_share_hash);
     if (earlierHash !== undefined) {
       conflicts.push({ pointer: hashPointer, detail: `is the same hash as ${earlierHash}` });
-    } else if (store.provisions.findByShareHash(provision.user_key_share_hash) !== undefined) {
+    } else if (
+      (await store.provisions.findByShareHash(provision.user_key_share_hash)) !== undefined
+    ) {
       conflicts.push({
         pointer: hashPointer,
         detail: 'is already in use; generate a new provision',

@@ -17,8 +17,10 @@ export interface BoxCreationResult {
 /**
  * Creates a box with its provisions and invitations. Every rule of
  * {@link planBoxCreation} is checked before anything is written, and the box, the
- * provisions and one crypto action per invitation are written in the same
- * `BEGIN IMMEDIATE` transaction, so a failed request leaves no row behind.
+ * provisions and one crypto action per invitation are written in the same write
+ * transaction, so a failed request leaves no row behind. On PostgreSQL, two
+ * requests that race for the same address or key conflict in that transaction;
+ * the loser runs again and then fails its check with the matching 409.
  *
  * With an `Idempotency-Key`, the first successful result is kept for
  * {@link IDEMPOTENCY_KEY_TTL_SECONDS}: the same key with the same body (compared
@@ -27,22 +29,22 @@ export interface BoxCreationResult {
  *
  * @throws HttpProblem for a broken rule, or `idempotencyKeyReused`.
  */
-export function createBox(
+export async function createBox(
   context: ServerContext,
   organizationId: string,
   body: BoxCreation,
   idempotencyKey: string | undefined,
-): BoxCreationResult {
+): Promise<BoxCreationResult> {
   const { store, clock } = context;
   const requestHash = idempotencyKey === undefined ? undefined : fingerprintRequestBody(body);
 
-  return store.writeTransaction(() => {
+  return store.writeTransaction(async (tx) => {
     const now = clock();
     const nowMs = now.getTime();
 
     if (idempotencyKey !== undefined && requestHash !== undefined) {
-      store.idempotencyKeys.deleteExpired(nowMs);
-      const previous = store.idempotencyKeys.find(organizationId, idempotencyKey, nowMs);
+      await tx.idempotencyKeys.deleteExpired(nowMs);
+      const previous = await tx.idempotencyKeys.find(organizationId, idempotencyKey, nowMs);
       if (previous !== undefined) {
         if (!digestsEqual(previous.request_hash, requestHash)) {
           throw new HttpProblem(
@@ -55,7 +57,7 @@ export function createBox(
       }
     }
 
-    const plan = planBoxCreation(store, organizationId, body);
+    const plan = await planBoxCreation(tx, organizationId, body);
     const createdAt = now.toISOString();
     const box: Box = {
       id: randomUUID(),
@@ -66,9 +68,9 @@ export function createBox(
       created_at: createdAt,
     };
 
-    store.boxes.insert(box);
+    await tx.boxes.insert(box);
     for (const { requestKey: _requestKey, ...provision } of plan.provisions) {
-      store.provisions.insert({
+      await tx.provisions.insert({
         ...provision,
         organization_id: organizationId,
         created_at: createdAt,
@@ -76,7 +78,7 @@ export function createBox(
       });
     }
     for (const invitation of plan.invitations) {
-      store.cryptoActions.insert({
+      await tx.cryptoActions.insert({
         id: randomUUID(),
         box_id: box.id,
         created_at: createdAt,
@@ -85,7 +87,7 @@ export function createBox(
     }
 
     if (idempotencyKey !== undefined && requestHash !== undefined) {
-      store.idempotencyKeys.insert({
+      await tx.idempotencyKeys.insert({
         organization_id: organizationId,
         key: idempotencyKey,
         request_hash: requestHash,

@@ -17,16 +17,16 @@ import { findAccessibleBox } from './box-access.js';
  * @returns The stored event.
  * @throws HttpProblem `notFound` when the caller may not see the box, or one of the above.
  */
-export function postBoxEvent(
+export async function postBoxEvent(
   context: ServerContext,
   principal: Principal,
   boxId: string,
   body: EventCreation,
-): Event {
+): Promise<Event> {
   const { store, clock } = context;
 
-  return store.writeTransaction(() => {
-    const { box, relation } = findAccessibleBox(store, principal, boxId, [
+  return store.writeTransaction(async (tx) => {
+    const { box, relation } = await findAccessibleBox(tx, principal, boxId, [
       'owner',
       'member',
       'invited',
@@ -60,7 +60,7 @@ export function postBoxEvent(
         });
       }
       event.content = body.content;
-      store.boxEvents.insert(event);
+      await tx.boxEvents.insert(event);
       return event;
     }
 
@@ -69,15 +69,16 @@ export function postBoxEvent(
         errors: [{ pointer: '/type', detail: 'is only for people, not organizations' }],
       });
     }
-    const joinEventId = store.boxes.findJoinEventId(box.id, principal.identityId);
-    const earlier = joinEventId === undefined ? undefined : store.boxEvents.findById(joinEventId);
+    const joinEventId = await tx.boxes.findJoinEventId(box.id, principal.identityId);
+    const earlier =
+      joinEventId === undefined ? undefined : await tx.boxEvents.findById(joinEventId);
     if (earlier !== undefined) {
       const { position: _position, ...earlierEvent } = earlier;
       return earlierEvent;
     }
 
-    store.boxEvents.insert(event);
-    store.boxes.addMember(box.id, principal.identityId, event.id);
+    await tx.boxEvents.insert(event);
+    await tx.boxes.addMember(box.id, principal.identityId, event.id);
     return event;
   });
 }

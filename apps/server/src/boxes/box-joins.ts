@@ -7,6 +7,7 @@ import { JOINED_BOX_EVENTS_LIMIT, JOINED_BOXES_CONTENT_BUDGET } from '../limits.
 import type { ServerContext } from '../server-context.js';
 import type { BoxEventRecord } from '../store/box-event-store.js';
 import type { BoxRecord } from '../store/box-store.js';
+import type { Store } from '../store/store.js';
 import { findAccessibleBox } from './box-access.js';
 import { boxEventsCursorScope } from './box-events-cursor-scope.js';
 
@@ -27,18 +28,18 @@ import { boxEventsCursorScope } from './box-events-cursor-scope.js';
  * does not exist. `boxKeyMismatch` for a `public_key` that is not the box's. Each
  * problem points at the field of the failing item.
  */
-export function joinBoxes(
+export async function joinBoxes(
   context: ServerContext,
   identity: { identityId: string; email: string },
   body: BoxJoinRequest,
-): BoxJoinResult {
+): Promise<BoxJoinResult> {
   const { store, clock } = context;
   assertUniqueIds(body);
 
-  return store.writeTransaction(() => {
+  return store.writeTransaction(async (tx) => {
     const boxes: BoxRecord[] = [];
     for (const [index, item] of body.boxes.entries()) {
-      const box = findJoinableBox(context, identity, item.id, index);
+      const box = await findJoinableBox(tx, identity, item.id, index);
       if (item.public_key !== box.public_key) {
         throw new HttpProblem(
           'boxKeyMismatch',
@@ -58,7 +59,7 @@ export function joinBoxes(
 
     const joinedAt = clock().toISOString();
     for (const box of boxes) {
-      if (store.boxes.findJoinEventId(box.id, identity.identityId) !== undefined) {
+      if ((await tx.boxes.findJoinEventId(box.id, identity.identityId)) !== undefined) {
         continue;
       }
       const event: Event = {
@@ -69,14 +70,17 @@ export function joinBoxes(
         sender: { type: 'identity', id: identity.identityId },
         created_at: joinedAt,
       };
-      store.boxEvents.insert(event);
-      store.boxes.addMember(box.id, identity.identityId, event.id);
+      await tx.boxEvents.insert(event);
+      await tx.boxes.addMember(box.id, identity.identityId, event.id);
     }
 
     const items: JoinedBox[] = [];
     let contentBudget = JOINED_BOXES_CONTENT_BUDGET;
     for (const box of boxes) {
-      const rows = store.boxEvents.list(box.id, { after: 0, limit: JOINED_BOX_EVENTS_LIMIT + 1 });
+      const rows = await tx.boxEvents.list(box.id, {
+        after: 0,
+        limit: JOINED_BOX_EVENTS_LIMIT + 1,
+      });
       const { kept, contentLength } = countEventsWithinBudget(rows, contentBudget);
       contentBudget -= contentLength;
 
@@ -132,17 +136,18 @@ function assertUniqueIds(body: BoxJoinRequest): void {
 }
 
 /** Finds a box the person is invited to or a member of, or throws the 404 for item `index`. */
-function findJoinableBox(
-  context: ServerContext,
+async function findJoinableBox(
+  store: Store,
   identity: { identityId: string; email: string },
   boxId: string,
   index: number,
-): BoxRecord {
+): Promise<BoxRecord> {
   try {
-    return findAccessibleBox(context.store, { kind: 'identity', ...identity }, boxId, [
+    const { box } = await findAccessibleBox(store, { kind: 'identity', ...identity }, boxId, [
       'member',
       'invited',
-    ]).box;
+    ]);
+    return box;
   } catch (error) {
     if (!(error instanceof HttpProblem) || error.problemType.status !== 404) {
       throw error;

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
+import { DatabaseVersionError } from './database-version-error.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** File name of the SQLite database inside the data directory. */
@@ -9,20 +10,6 @@ export const DATABASE_FILE_NAME = 'provisions.sqlite';
 
 /** An open better-sqlite3 connection. */
 export type SqliteDatabase = Database.Database;
-
-/** Error thrown when the database file was written by a newer server than this one. */
-export class DatabaseVersionError extends Error {
-  /** Stable error code. */
-  readonly code = 'ERR_DATABASE_VERSION';
-
-  constructor(found: number, supported: number) {
-    super(
-      `database schema version ${found} is newer than this server supports (${supported}); ` +
-        'upgrade the server',
-    );
-    this.name = 'DatabaseVersionError';
-  }
-}
 
 /**
  * Opens `<dataDir>/provisions.sqlite`, creating the directory and the file if missing,

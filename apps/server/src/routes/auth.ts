@@ -21,11 +21,11 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     requestsPerMinute: context.signInRequestsPerMinute,
     handler: async (request, reply) => {
       const { client_id, client_secret } = request.body;
-      const organizationId = verifyClientCredentials(store, client_id, client_secret);
+      const organizationId = await verifyClientCredentials(store, client_id, client_secret);
 
-      const token: AccessToken = store.writeTransaction(() =>
+      const token: AccessToken = await store.writeTransaction((tx) =>
         issueAccessToken(
-          store,
+          tx,
           clock,
           { kind: 'organization', organizationId },
           ORGANIZATION_TOKEN_TTL_SECONDS,
@@ -57,15 +57,20 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     handler: async (request, reply) => {
       const email = requireEmailInput(request.body.email, { pointer: '/email' });
 
-      const session: Session = redeemSignInCode(context, email, request.body.code, (identity) => ({
-        ...issueAccessToken(
-          store,
-          clock,
-          { kind: 'identity', identityId: identity.id, email: identity.email },
-          PERSON_TOKEN_TTL_SECONDS,
-        ),
-        identity,
-      }));
+      const session: Session = await redeemSignInCode(
+        context,
+        email,
+        request.body.code,
+        async (identity, tx) => ({
+          ...(await issueAccessToken(
+            tx,
+            clock,
+            { kind: 'identity', identityId: identity.id, email: identity.email },
+            PERSON_TOKEN_TTL_SECONDS,
+          )),
+          identity,
+        }),
+      );
       return reply.header('cache-control', 'no-store').code(201).send(session);
     },
   });

@@ -41,7 +41,12 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
       }
 
       const idempotencyKey = request.headers['idempotency-key'];
-      const { box, replayed } = createBox(context, organizationId, request.body, idempotencyKey);
+      const { box, replayed } = await createBox(
+        context,
+        organizationId,
+        request.body,
+        idempotencyKey,
+      );
       if (replayed) {
         reply.header('idempotent-replayed', 'true');
       }
@@ -55,11 +60,12 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id',
     access: 'any',
     handler: async (request, reply) => {
-      const { box } = findAccessibleBox(store, principalOf(request.principal), request.params.id, [
-        'owner',
-        'member',
-        'invited',
-      ]);
+      const { box } = await findAccessibleBox(
+        store,
+        principalOf(request.principal),
+        request.params.id,
+        ['owner', 'member', 'invited'],
+      );
       const body: Box = box;
       return reply.send(body);
     },
@@ -72,13 +78,16 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     access: 'any',
     handler: async (request, reply) => {
       const principal = principalOf(request.principal);
-      const { box } = findAccessibleBox(store, principal, request.params.id, ['owner', 'member']);
+      const { box } = await findAccessibleBox(store, principal, request.params.id, [
+        'owner',
+        'member',
+      ]);
       const { limit } = request.query;
       const scope = boxEventsCursorScope(principal, box.id);
       const after = cursors.decode(request.query.cursor, scope);
 
       const page: EventPage = paginate(
-        store.boxEvents.list(box.id, { after, limit: limit + 1 }),
+        await store.boxEvents.list(box.id, { after, limit: limit + 1 }),
         limit,
         (position) => cursors.encode(position, scope),
       );
@@ -92,7 +101,7 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/:id/events',
     access: 'any',
     handler: async (request, reply) => {
-      const event = postBoxEvent(
+      const event = await postBoxEvent(
         context,
         principalOf(request.principal),
         request.params.id,
@@ -108,7 +117,7 @@ export function registerBoxRoutes(router: OperationRouter, context: ServerContex
     url: '/boxes/joins',
     access: 'identity',
     handler: async (request, reply) => {
-      const result: BoxJoinResult = joinBoxes(context, identityOf(request), request.body);
+      const result: BoxJoinResult = await joinBoxes(context, identityOf(request), request.body);
       return reply.send(result);
     },
   });

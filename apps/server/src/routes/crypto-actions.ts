@@ -26,7 +26,11 @@ export function registerCryptoActionRoutes(router: OperationRouter, context: Ser
       };
       const after = cursors.decode(request.query.cursor, scope);
 
-      const rows = store.cryptoActions.listPending(addressee, { after, limit: limit + 1 }, key);
+      const rows = await store.cryptoActions.listPending(
+        addressee,
+        { after, limit: limit + 1 },
+        key,
+      );
       const page: CryptoActionPage = paginate(rows, limit, (position) =>
         cursors.encode(position, scope),
       );
@@ -44,10 +48,10 @@ export function registerCryptoActionRoutes(router: OperationRouter, context: Ser
       const { id } = request.params;
 
       // Acknowledging twice returns 204 both times, so a retried DELETE does not fail.
-      store.writeTransaction(() => {
-        if (store.cryptoActions.findPending(addressee, id) !== undefined) {
-          store.cryptoActions.acknowledge(id, clock().toISOString());
-        } else if (store.cryptoActions.findAcknowledged(addressee, id) === undefined) {
+      await store.writeTransaction(async (tx) => {
+        if ((await tx.cryptoActions.findPending(addressee, id)) !== undefined) {
+          await tx.cryptoActions.acknowledge(id, clock().toISOString());
+        } else if ((await tx.cryptoActions.findAcknowledged(addressee, id)) === undefined) {
           throw new HttpProblem('notFound', `crypto action ${id} not found`);
         }
       });

@@ -18,7 +18,7 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
     url: '/identities/me',
     access: 'identity',
     handler: async (request, reply) => {
-      const identity: Identity | undefined = store.identities.findById(
+      const identity: Identity | undefined = await store.identities.findById(
         identityOf(request).identityId,
       );
       if (identity === undefined) {
@@ -37,11 +37,11 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
       const { identityId } = identityOf(request);
       const publicKey = request.body.public_key;
 
-      const identity: Identity = store.writeTransaction(() => {
-        const owner = store.identities.findByPublicKey(publicKey);
+      const identity: Identity = await store.writeTransaction(async (tx) => {
+        const owner = await tx.identities.findByPublicKey(publicKey);
         const inUse =
           (owner !== undefined && owner.id !== identityId) ||
-          store.provisions.findByPublicKey(publicKey) !== undefined;
+          (await tx.provisions.findByPublicKey(publicKey)) !== undefined;
         if (inUse) {
           throw new HttpProblem(
             'keyInUse',
@@ -52,8 +52,8 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
           );
         }
 
-        store.identities.setPublicKey(identityId, publicKey);
-        const updated = store.identities.findById(identityId);
+        await tx.identities.setPublicKey(identityId, publicKey);
+        const updated = await tx.identities.findById(identityId);
         if (updated === undefined) {
           throw new HttpProblem('notFound', 'the signed-in identity no longer exists');
         }
@@ -71,7 +71,7 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
     handler: async (request, reply) => {
       const organizationId = organizationIdOf(request);
       const email = requireEmailInput(request.query.identifier, { parameter: 'identifier' });
-      return reply.send(lookUpPublicKeys(context, organizationId, email));
+      return reply.send(await lookUpPublicKeys(context, organizationId, email));
     },
   });
 
@@ -99,24 +99,28 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
         });
       }
 
-      const items = emails.map((email) => lookUpPublicKeys(context, organizationId, email));
+      const items: PublicKeyLookup[] = [];
+      for (const email of emails) {
+        items.push(await lookUpPublicKeys(context, organizationId, email));
+      }
       return reply.send({ items });
     },
   });
 }
 
 /** Returns the identity key and the organization's active provision known for a normalized email. */
-function lookUpPublicKeys(
+async function lookUpPublicKeys(
   context: ServerContext,
   organizationId: string,
   email: string,
-): PublicKeyLookup {
+): Promise<PublicKeyLookup> {
   const { store } = context;
-  const provision = store.provisions.findActiveByEmail(organizationId, email);
+  const provision = await store.provisions.findActiveByEmail(organizationId, email);
+  const identity = await store.identities.findByEmail(email);
 
   return {
     identifier: email,
-    identity_public_key: store.identities.findByEmail(email)?.public_key ?? null,
+    identity_public_key: identity?.public_key ?? null,
     provisions:
       provision === undefined
         ? []

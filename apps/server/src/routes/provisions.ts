@@ -25,13 +25,13 @@ export function registerProvisionRoutes(router: OperationRouter, context: Server
 
       // Revoking twice returns 204 both times, because the caller owns the provision
       // and a retried DELETE must not fail. Pending invitations sealed to it are deleted.
-      store.writeTransaction(() => {
-        const provision = store.provisions.findByPublicKey(publicKey);
+      await store.writeTransaction(async (tx) => {
+        const provision = await tx.provisions.findByPublicKey(publicKey);
         if (provision === undefined || provision.organization_id !== organizationId) {
           throw new HttpProblem('notFound', `provision ${publicKey} not found`);
         }
-        store.provisions.revoke(publicKey, clock().toISOString());
-        store.cryptoActions.withdrawForProvision(publicKey);
+        await tx.provisions.revoke(publicKey, clock().toISOString());
+        await tx.cryptoActions.withdrawForProvision(publicKey);
       });
       return reply.code(204).send();
     },
@@ -44,7 +44,7 @@ export function registerProvisionRoutes(router: OperationRouter, context: Server
     access: 'identity',
     handler: async (request, reply) => {
       const { email } = identityOf(request);
-      const provision = store.provisions.findByShareHash(request.query.user_key_share_hash);
+      const provision = await store.provisions.findByShareHash(request.query.user_key_share_hash);
 
       // Another person's provision, a revoked one and a missing one get the same 404.
       if (provision === undefined || provision.email !== email || provision.revoked_at !== null) {

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** An access token as stored: the SHA-256 of the token, never the token itself. */
 export interface AccessTokenRecord {
@@ -16,35 +16,33 @@ export interface AccessTokenOwner extends AccessTokenRecord {
 
 /** Reads and writes access tokens. */
 export class AccessTokenStore {
-  readonly #insert;
-  readonly #findByHash;
-  readonly #deleteExpired;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<AccessTokenRecord>(
-      `INSERT INTO access_tokens (token_hash, organization_id, identity_id, expires_at)
-       VALUES (@token_hash, @organization_id, @identity_id, @expires_at)`,
-    );
-    this.#findByHash = db.prepare<[Buffer], AccessTokenOwner>(
-      `SELECT t.token_hash, t.organization_id, t.identity_id, t.expires_at, i.email
-       FROM access_tokens t LEFT JOIN identities i ON i.id = t.identity_id
-       WHERE t.token_hash = ?`,
-    );
-    this.#deleteExpired = db.prepare<[number]>('DELETE FROM access_tokens WHERE expires_at <= ?');
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Inserts a token. */
-  insert(record: AccessTokenRecord): void {
-    this.#insert.run(record);
+  async insert(record: AccessTokenRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO access_tokens (token_hash, organization_id, identity_id, expires_at)
+       VALUES (@token_hash, @organization_id, @identity_id, @expires_at)`,
+      { ...record },
+    );
   }
 
   /** Finds a token by its hash, expired or not. */
-  findByHash(tokenHash: Buffer): AccessTokenOwner | undefined {
-    return this.#findByHash.get(tokenHash);
+  findByHash(tokenHash: Buffer): Promise<AccessTokenOwner | undefined> {
+    return this.#sql.get<AccessTokenOwner>(
+      `SELECT t.token_hash, t.organization_id, t.identity_id, t.expires_at, i.email
+       FROM access_tokens t LEFT JOIN identities i ON i.id = t.identity_id
+       WHERE t.token_hash = ?`,
+      [tokenHash],
+    );
   }
 
   /** Deletes every token that expired at or before `nowMs`. */
-  deleteExpired(nowMs: number): void {
-    this.#deleteExpired.run(nowMs);
+  async deleteExpired(nowMs: number): Promise<void> {
+    await this.#sql.run('DELETE FROM access_tokens WHERE expires_at <= ?', [nowMs]);
   }
 }

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** The content of a `msg.text` event: text sealed to the box public key. */
 export interface TextMessageContent {
@@ -36,46 +36,45 @@ const COLUMNS = 'position, id, box_id, type, content, sender_type, sender_id, cr
 
 /** Reads and writes box events. */
 export class BoxEventStore {
-  readonly #insert;
-  readonly #findById;
-  readonly #list;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<Omit<BoxEventRow, 'position'>>(
-      `INSERT INTO box_events (id, box_id, type, content, sender_type, sender_id, created_at)
-       VALUES (@id, @box_id, @type, @content, @sender_type, @sender_id, @created_at)`,
-    );
-    this.#findById = db.prepare<[string], BoxEventRow>(
-      `SELECT ${COLUMNS} FROM box_events WHERE id = ?`,
-    );
-    this.#list = db.prepare<{ boxId: string; after: number; limit: number }, BoxEventRow>(
-      `SELECT ${COLUMNS} FROM box_events
-       WHERE box_id = @boxId AND position > @after ORDER BY position LIMIT @limit`,
-    );
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  /** Inserts an event. */
-  insert(event: BoxEventRecord): void {
-    this.#insert.run({
-      id: event.id,
-      box_id: event.box_id,
-      type: event.type,
-      content: event.content === null ? null : JSON.stringify(event.content),
-      sender_type: event.sender.type,
-      sender_id: event.sender.id,
-      created_at: event.created_at,
-    });
+  /** Inserts an event at the next position. */
+  async insert(event: BoxEventRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO box_events (id, box_id, type, content, sender_type, sender_id, created_at)
+       VALUES (@id, @box_id, @type, @content, @sender_type, @sender_id, @created_at)`,
+      {
+        id: event.id,
+        box_id: event.box_id,
+        type: event.type,
+        content: event.content === null ? null : JSON.stringify(event.content),
+        sender_type: event.sender.type,
+        sender_id: event.sender.id,
+        created_at: event.created_at,
+      },
+    );
   }
 
   /** Finds an event by id. */
-  findById(id: string): PositionedBoxEvent | undefined {
-    const row = this.#findById.get(id);
+  async findById(id: string): Promise<PositionedBoxEvent | undefined> {
+    const row = await this.#sql.get<BoxEventRow>(`SELECT ${COLUMNS} FROM box_events WHERE id = ?`, [
+      id,
+    ]);
     return row === undefined ? undefined : toEvent(row);
   }
 
   /** Lists a box's events oldest first, after a position. */
-  list(boxId: string, page: { after: number; limit: number }): PositionedBoxEvent[] {
-    return this.#list.all({ boxId, ...page }).map(toEvent);
+  async list(boxId: string, page: { after: number; limit: number }): Promise<PositionedBoxEvent[]> {
+    const rows = await this.#sql.all<BoxEventRow>(
+      `SELECT ${COLUMNS} FROM box_events
+       WHERE box_id = @boxId AND position > @after ORDER BY position LIMIT @limit`,
+      { boxId, ...page },
+    );
+    return rows.map(toEvent);
   }
 }
 

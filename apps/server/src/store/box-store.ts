@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** A box, as the API returns it. */
 export interface BoxRecord {
@@ -14,44 +14,40 @@ const COLUMNS = 'id, organization_id, title, public_key, data_subject, created_a
 
 /** Reads and writes boxes and their members. */
 export class BoxStore {
-  readonly #insert;
-  readonly #findById;
-  readonly #findJoinEventId;
-  readonly #insertMember;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<BoxRecord>(
-      `INSERT INTO boxes (${COLUMNS})
-       VALUES (@id, @organization_id, @title, @public_key, @data_subject, @created_at)`,
-    );
-    this.#findById = db.prepare<[string], BoxRecord>(`SELECT ${COLUMNS} FROM boxes WHERE id = ?`);
-    this.#findJoinEventId = db
-      .prepare<[string, string], string>(
-        'SELECT join_event_id FROM box_members WHERE box_id = ? AND identity_id = ?',
-      )
-      .pluck();
-    this.#insertMember = db.prepare<[string, string, string]>(
-      'INSERT INTO box_members (box_id, identity_id, join_event_id) VALUES (?, ?, ?)',
-    );
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Inserts a box. */
-  insert(record: BoxRecord): void {
-    this.#insert.run(record);
+  async insert(record: BoxRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO boxes (${COLUMNS})
+       VALUES (@id, @organization_id, @title, @public_key, @data_subject, @created_at)`,
+      { ...record },
+    );
   }
 
   /** Finds a box by id. */
-  findById(id: string): BoxRecord | undefined {
-    return this.#findById.get(id);
+  findById(id: string): Promise<BoxRecord | undefined> {
+    return this.#sql.get<BoxRecord>(`SELECT ${COLUMNS} FROM boxes WHERE id = ?`, [id]);
   }
 
   /** Returns the id of the `member.join` event of a member, or undefined for a non-member. */
-  findJoinEventId(boxId: string, identityId: string): string | undefined {
-    return this.#findJoinEventId.get(boxId, identityId);
+  async findJoinEventId(boxId: string, identityId: string): Promise<string | undefined> {
+    const row = await this.#sql.get<{ join_event_id: string }>(
+      'SELECT join_event_id FROM box_members WHERE box_id = ? AND identity_id = ?',
+      [boxId, identityId],
+    );
+    return row?.join_event_id;
   }
 
   /** Records that an identity joined a box with the given `member.join` event. */
-  addMember(boxId: string, identityId: string, joinEventId: string): void {
-    this.#insertMember.run(boxId, identityId, joinEventId);
+  async addMember(boxId: string, identityId: string, joinEventId: string): Promise<void> {
+    await this.#sql.run(
+      'INSERT INTO box_members (box_id, identity_id, join_event_id) VALUES (?, ?, ?)',
+      [boxId, identityId, joinEventId],
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** A crypto action, as the API returns it. */
 export interface CryptoActionRecord {
@@ -46,63 +46,21 @@ const COLUMNS =
 
 /** Reads and writes crypto actions. */
 export class CryptoActionStore {
-  readonly #insert;
-  readonly #listPending;
-  readonly #listPendingForKey;
-  readonly #findPending;
-  readonly #findAcknowledged;
-  readonly #hasPendingForBox;
-  readonly #acknowledge;
-  readonly #withdrawForProvision;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<NewCryptoAction>(
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  /** Inserts a crypto action at the next position. */
+  async insert(action: NewCryptoAction): Promise<void> {
+    await this.#sql.run(
       `INSERT INTO crypto_actions
          (id, box_id, encryption_public_key, encrypted, identity_id, provision_public_key, created_at)
        VALUES (@id, @box_id, @encryption_public_key, @encrypted, @identity_id,
                @provision_public_key, @created_at)`,
+      { ...action },
     );
-
-    type PageQuery = Addressee & { after: number; limit: number };
-    this.#listPending = db.prepare<PageQuery, PositionedCryptoAction>(
-      `SELECT ${COLUMNS} FROM crypto_actions a
-       WHERE ${PENDING_FOR_ADDRESSEE} AND a.position > @after
-       ORDER BY a.position LIMIT @limit`,
-    );
-    this.#listPendingForKey = db.prepare<PageQuery & { key: string }, PositionedCryptoAction>(
-      `SELECT ${COLUMNS} FROM crypto_actions a
-       WHERE ${PENDING_FOR_ADDRESSEE} AND a.encryption_public_key = @key AND a.position > @after
-       ORDER BY a.position LIMIT @limit`,
-    );
-    this.#findPending = db.prepare<Addressee & { id: string }, PositionedCryptoAction>(
-      `SELECT ${COLUMNS} FROM crypto_actions a WHERE a.id = @id AND ${PENDING_FOR_ADDRESSEE}`,
-    );
-    this.#findAcknowledged = db.prepare<Addressee & { id: string }, PositionedCryptoAction>(
-      `SELECT ${COLUMNS} FROM crypto_actions a
-       WHERE a.id = @id AND a.acknowledged_at IS NOT NULL AND (
-         a.identity_id = @identityId OR a.provision_public_key IN (
-           SELECT public_key FROM provisions WHERE email = @email AND revoked_at IS NULL
-         )
-       )`,
-    );
-    this.#hasPendingForBox = db
-      .prepare<Addressee & { boxId: string }, number>(
-        `SELECT EXISTS (
-           SELECT 1 FROM crypto_actions a WHERE a.box_id = @boxId AND ${PENDING_FOR_ADDRESSEE}
-         )`,
-      )
-      .pluck();
-    this.#acknowledge = db.prepare<[string, string]>(
-      'UPDATE crypto_actions SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL',
-    );
-    this.#withdrawForProvision = db.prepare<[string]>(
-      'DELETE FROM crypto_actions WHERE provision_public_key = ? AND acknowledged_at IS NULL',
-    );
-  }
-
-  /** Inserts a crypto action. */
-  insert(action: NewCryptoAction): void {
-    this.#insert.run(action);
   }
 
   /**
@@ -114,35 +72,69 @@ export class CryptoActionStore {
     addressee: Addressee,
     page: { after: number; limit: number },
     encryptionPublicKey?: string,
-  ): PositionedCryptoAction[] {
+  ): Promise<PositionedCryptoAction[]> {
     const query = { ...addressee, ...page };
-    return encryptionPublicKey === undefined
-      ? this.#listPending.all(query)
-      : this.#listPendingForKey.all({ ...query, key: encryptionPublicKey });
+    if (encryptionPublicKey === undefined) {
+      return this.#sql.all<PositionedCryptoAction>(
+        `SELECT ${COLUMNS} FROM crypto_actions a
+         WHERE ${PENDING_FOR_ADDRESSEE} AND a.position > @after
+         ORDER BY a.position LIMIT @limit`,
+        query,
+      );
+    }
+    return this.#sql.all<PositionedCryptoAction>(
+      `SELECT ${COLUMNS} FROM crypto_actions a
+       WHERE ${PENDING_FOR_ADDRESSEE} AND a.encryption_public_key = @key AND a.position > @after
+       ORDER BY a.position LIMIT @limit`,
+      { ...query, key: encryptionPublicKey },
+    );
   }
 
   /** Finds a pending action addressed to a person. */
-  findPending(addressee: Addressee, id: string): PositionedCryptoAction | undefined {
-    return this.#findPending.get({ ...addressee, id });
+  findPending(addressee: Addressee, id: string): Promise<PositionedCryptoAction | undefined> {
+    return this.#sql.get<PositionedCryptoAction>(
+      `SELECT ${COLUMNS} FROM crypto_actions a WHERE a.id = @id AND ${PENDING_FOR_ADDRESSEE}`,
+      { ...addressee, id },
+    );
   }
 
   /** Finds an action addressed to a person that they already acknowledged. */
-  findAcknowledged(addressee: Addressee, id: string): PositionedCryptoAction | undefined {
-    return this.#findAcknowledged.get({ ...addressee, id });
+  findAcknowledged(addressee: Addressee, id: string): Promise<PositionedCryptoAction | undefined> {
+    return this.#sql.get<PositionedCryptoAction>(
+      `SELECT ${COLUMNS} FROM crypto_actions a
+       WHERE a.id = @id AND a.acknowledged_at IS NOT NULL AND (
+         a.identity_id = @identityId OR a.provision_public_key IN (
+           SELECT public_key FROM provisions WHERE email = @email AND revoked_at IS NULL
+         )
+       )`,
+      { ...addressee, id },
+    );
   }
 
   /** Tells whether a person has a pending invitation to a box. */
-  hasPendingForBox(addressee: Addressee, boxId: string): boolean {
-    return this.#hasPendingForBox.get({ ...addressee, boxId }) === 1;
+  async hasPendingForBox(addressee: Addressee, boxId: string): Promise<boolean> {
+    const row = await this.#sql.get<{ found: number }>(
+      `SELECT CASE WHEN EXISTS (
+         SELECT 1 FROM crypto_actions a WHERE a.box_id = @boxId AND ${PENDING_FOR_ADDRESSEE}
+       ) THEN 1 ELSE 0 END AS found`,
+      { ...addressee, boxId },
+    );
+    return row?.found === 1;
   }
 
   /** Marks an action acknowledged at `acknowledgedAt`. */
-  acknowledge(id: string, acknowledgedAt: string): void {
-    this.#acknowledge.run(acknowledgedAt, id);
+  async acknowledge(id: string, acknowledgedAt: string): Promise<void> {
+    await this.#sql.run(
+      'UPDATE crypto_actions SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL',
+      [acknowledgedAt, id],
+    );
   }
 
   /** Deletes the pending actions sealed to a provision, as its revocation requires. */
-  withdrawForProvision(provisionPublicKey: string): void {
-    this.#withdrawForProvision.run(provisionPublicKey);
+  async withdrawForProvision(provisionPublicKey: string): Promise<void> {
+    await this.#sql.run(
+      'DELETE FROM crypto_actions WHERE provision_public_key = ? AND acknowledged_at IS NULL',
+      [provisionPublicKey],
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** The first result of a request sent with an `Idempotency-Key`. */
 export interface IdempotencyRecord {
@@ -15,37 +15,33 @@ export interface IdempotencyRecord {
 
 /** Reads and writes idempotency keys. */
 export class IdempotencyKeyStore {
-  readonly #insert;
-  readonly #find;
-  readonly #deleteExpired;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<IdempotencyRecord>(
-      `INSERT INTO idempotency_keys
-         (organization_id, key, request_hash, response_status, response_body, expires_at)
-       VALUES (@organization_id, @key, @request_hash, @response_status, @response_body, @expires_at)`,
-    );
-    this.#find = db.prepare<[string, string, number], IdempotencyRecord>(
-      `SELECT organization_id, key, request_hash, response_status, response_body, expires_at
-       FROM idempotency_keys WHERE organization_id = ? AND key = ? AND expires_at > ?`,
-    );
-    this.#deleteExpired = db.prepare<[number]>(
-      'DELETE FROM idempotency_keys WHERE expires_at <= ?',
-    );
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Inserts the first result of a key. */
-  insert(record: IdempotencyRecord): void {
-    this.#insert.run(record);
+  async insert(record: IdempotencyRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO idempotency_keys
+         (organization_id, key, request_hash, response_status, response_body, expires_at)
+       VALUES (@organization_id, @key, @request_hash, @response_status, @response_body, @expires_at)`,
+      { ...record },
+    );
   }
 
   /** Finds the unexpired result stored for an organization's key at `nowMs`. */
-  find(organizationId: string, key: string, nowMs: number): IdempotencyRecord | undefined {
-    return this.#find.get(organizationId, key, nowMs);
+  find(organizationId: string, key: string, nowMs: number): Promise<IdempotencyRecord | undefined> {
+    return this.#sql.get<IdempotencyRecord>(
+      `SELECT organization_id, key, request_hash, response_status, response_body, expires_at
+       FROM idempotency_keys WHERE organization_id = ? AND key = ? AND expires_at > ?`,
+      [organizationId, key, nowMs],
+    );
   }
 
   /** Deletes every key that expired at or before `nowMs`. */
-  deleteExpired(nowMs: number): void {
-    this.#deleteExpired.run(nowMs);
+  async deleteExpired(nowMs: number): Promise<void> {
+    await this.#sql.run('DELETE FROM idempotency_keys WHERE expires_at <= ?', [nowMs]);
   }
 }

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** A person's account, as the API returns it. */
 export interface IdentityRecord {
@@ -12,52 +12,41 @@ const COLUMNS = 'id, email, public_key, created_at';
 
 /** Reads and writes identities. */
 export class IdentityStore {
-  readonly #insert;
-  readonly #findById;
-  readonly #findByEmail;
-  readonly #findByPublicKey;
-  readonly #setPublicKey;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<IdentityRecord>(
-      `INSERT INTO identities (${COLUMNS}) VALUES (@id, @email, @public_key, @created_at)`,
-    );
-    this.#findById = db.prepare<[string], IdentityRecord>(
-      `SELECT ${COLUMNS} FROM identities WHERE id = ?`,
-    );
-    this.#findByEmail = db.prepare<[string], IdentityRecord>(
-      `SELECT ${COLUMNS} FROM identities WHERE email = ?`,
-    );
-    this.#findByPublicKey = db.prepare<[string], IdentityRecord>(
-      `SELECT ${COLUMNS} FROM identities WHERE public_key = ?`,
-    );
-    this.#setPublicKey = db.prepare<[string, string]>(
-      'UPDATE identities SET public_key = ? WHERE id = ?',
-    );
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Inserts an identity. */
-  insert(record: IdentityRecord): void {
-    this.#insert.run(record);
+  async insert(record: IdentityRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO identities (${COLUMNS}) VALUES (@id, @email, @public_key, @created_at)`,
+      { ...record },
+    );
   }
 
   /** Finds an identity by id. */
-  findById(id: string): IdentityRecord | undefined {
-    return this.#findById.get(id);
+  findById(id: string): Promise<IdentityRecord | undefined> {
+    return this.#sql.get<IdentityRecord>(`SELECT ${COLUMNS} FROM identities WHERE id = ?`, [id]);
   }
 
   /** Finds an identity by normalized email address. */
-  findByEmail(email: string): IdentityRecord | undefined {
-    return this.#findByEmail.get(email);
+  findByEmail(email: string): Promise<IdentityRecord | undefined> {
+    return this.#sql.get<IdentityRecord>(`SELECT ${COLUMNS} FROM identities WHERE email = ?`, [
+      email,
+    ]);
   }
 
   /** Finds the identity whose identity public key this is. */
-  findByPublicKey(publicKey: string): IdentityRecord | undefined {
-    return this.#findByPublicKey.get(publicKey);
+  findByPublicKey(publicKey: string): Promise<IdentityRecord | undefined> {
+    return this.#sql.get<IdentityRecord>(`SELECT ${COLUMNS} FROM identities WHERE public_key = ?`, [
+      publicKey,
+    ]);
   }
 
   /** Sets the identity public key of an identity. */
-  setPublicKey(id: string, publicKey: string): void {
-    this.#setPublicKey.run(publicKey, id);
+  async setPublicKey(id: string, publicKey: string): Promise<void> {
+    await this.#sql.run('UPDATE identities SET public_key = ? WHERE id = ?', [publicKey, id]);
   }
 }

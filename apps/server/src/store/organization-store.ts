@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** An organization row, with its client secret hash. */
 export interface OrganizationRecord {
@@ -10,26 +10,26 @@ export interface OrganizationRecord {
 
 /** Reads and writes organizations. */
 export class OrganizationStore {
-  readonly #insert;
-  readonly #findById;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<OrganizationRecord>(
-      `INSERT INTO organizations (id, name, client_secret_hash, created_at)
-       VALUES (@id, @name, @client_secret_hash, @created_at)`,
-    );
-    this.#findById = db.prepare<[string], OrganizationRecord>(
-      'SELECT id, name, client_secret_hash, created_at FROM organizations WHERE id = ?',
-    );
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Inserts an organization. */
-  insert(record: OrganizationRecord): void {
-    this.#insert.run(record);
+  async insert(record: OrganizationRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO organizations (id, name, client_secret_hash, created_at)
+       VALUES (@id, @name, @client_secret_hash, @created_at)`,
+      { ...record },
+    );
   }
 
   /** Finds an organization by id. */
-  findById(id: string): OrganizationRecord | undefined {
-    return this.#findById.get(id);
+  findById(id: string): Promise<OrganizationRecord | undefined> {
+    return this.#sql.get<OrganizationRecord>(
+      'SELECT id, name, client_secret_hash, created_at FROM organizations WHERE id = ?',
+      [id],
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient } from '../database/sql-client.js';
 
 /** A crypto provision as stored. */
 export interface ProvisionRecord {
@@ -17,55 +17,52 @@ const COLUMNS =
 
 /** Reads and writes crypto provisions. */
 export class ProvisionStore {
-  readonly #insert;
-  readonly #findByPublicKey;
-  readonly #findByShareHash;
-  readonly #findActiveByEmail;
-  readonly #revoke;
+  readonly #sql: SqlClient;
 
-  constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare<ProvisionRecord>(
-      `INSERT INTO provisions (${COLUMNS})
-       VALUES (@public_key, @organization_id, @email, @misakey_key_share,
-               @user_key_share_hash, @created_at, @revoked_at)`,
-    );
-    this.#findByPublicKey = db.prepare<[string], ProvisionRecord>(
-      `SELECT ${COLUMNS} FROM provisions WHERE public_key = ?`,
-    );
-    this.#findByShareHash = db.prepare<[string], ProvisionRecord>(
-      `SELECT ${COLUMNS} FROM provisions WHERE user_key_share_hash = ?`,
-    );
-    this.#findActiveByEmail = db.prepare<[string, string], ProvisionRecord>(
-      `SELECT ${COLUMNS} FROM provisions
-       WHERE organization_id = ? AND email = ? AND revoked_at IS NULL`,
-    );
-    this.#revoke = db.prepare<[string, string]>(
-      'UPDATE provisions SET revoked_at = ? WHERE public_key = ? AND revoked_at IS NULL',
-    );
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Inserts a provision. */
-  insert(record: ProvisionRecord): void {
-    this.#insert.run(record);
+  async insert(record: ProvisionRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO provisions (${COLUMNS})
+       VALUES (@public_key, @organization_id, @email, @misakey_key_share,
+               @user_key_share_hash, @created_at, @revoked_at)`,
+      { ...record },
+    );
   }
 
   /** Finds a provision of any organization, active or revoked, by public key. */
-  findByPublicKey(publicKey: string): ProvisionRecord | undefined {
-    return this.#findByPublicKey.get(publicKey);
+  findByPublicKey(publicKey: string): Promise<ProvisionRecord | undefined> {
+    return this.#sql.get<ProvisionRecord>(
+      `SELECT ${COLUMNS} FROM provisions WHERE public_key = ?`,
+      [publicKey],
+    );
   }
 
   /** Finds a provision of any organization, active or revoked, by `user_key_share_hash`. */
-  findByShareHash(shareHash: string): ProvisionRecord | undefined {
-    return this.#findByShareHash.get(shareHash);
+  findByShareHash(shareHash: string): Promise<ProvisionRecord | undefined> {
+    return this.#sql.get<ProvisionRecord>(
+      `SELECT ${COLUMNS} FROM provisions WHERE user_key_share_hash = ?`,
+      [shareHash],
+    );
   }
 
   /** Finds the one active provision of an organization for an email address. */
-  findActiveByEmail(organizationId: string, email: string): ProvisionRecord | undefined {
-    return this.#findActiveByEmail.get(organizationId, email);
+  findActiveByEmail(organizationId: string, email: string): Promise<ProvisionRecord | undefined> {
+    return this.#sql.get<ProvisionRecord>(
+      `SELECT ${COLUMNS} FROM provisions
+       WHERE organization_id = ? AND email = ? AND revoked_at IS NULL`,
+      [organizationId, email],
+    );
   }
 
   /** Marks a provision revoked at `revokedAt` unless it already is. */
-  revoke(publicKey: string, revokedAt: string): void {
-    this.#revoke.run(revokedAt, publicKey);
+  async revoke(publicKey: string, revokedAt: string): Promise<void> {
+    await this.#sql.run(
+      'UPDATE provisions SET revoked_at = ? WHERE public_key = ? AND revoked_at IS NULL',
+      [revokedAt, publicKey],
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from '../database/open-database.js';
+import type { SqlClient, SqlDatabase } from '../database/sql-client.js';
 import { AccessTokenStore } from './access-token-store.js';
 import { BoxEventStore } from './box-event-store.js';
 import { BoxStore } from './box-store.js';
@@ -10,8 +10,9 @@ import { OrganizationStore } from './organization-store.js';
 import { ProvisionStore } from './provision-store.js';
 
 /**
- * Every table's prepared statements on one connection, and the write transaction
- * that groups them.
+ * The repository of the server: every table's queries, as async methods, on one
+ * {@link SqlClient}. The same queries run on SQLite and on PostgreSQL; the client
+ * is the database itself, or the connection of one write transaction.
  */
 export class Store {
   readonly organizations: OrganizationStore;
@@ -23,28 +24,46 @@ export class Store {
   readonly cryptoActions: CryptoActionStore;
   readonly boxEvents: BoxEventStore;
   readonly idempotencyKeys: IdempotencyKeyStore;
-  readonly #db: SqliteDatabase;
 
-  constructor(db: SqliteDatabase) {
-    this.#db = db;
-    this.organizations = new OrganizationStore(db);
-    this.accessTokens = new AccessTokenStore(db);
-    this.emailCodes = new EmailCodeStore(db);
-    this.identities = new IdentityStore(db);
-    this.provisions = new ProvisionStore(db);
-    this.boxes = new BoxStore(db);
-    this.cryptoActions = new CryptoActionStore(db);
-    this.boxEvents = new BoxEventStore(db);
-    this.idempotencyKeys = new IdempotencyKeyStore(db);
+  constructor(sql: SqlClient) {
+    this.organizations = new OrganizationStore(sql);
+    this.accessTokens = new AccessTokenStore(sql);
+    this.emailCodes = new EmailCodeStore(sql);
+    this.identities = new IdentityStore(sql);
+    this.provisions = new ProvisionStore(sql);
+    this.boxes = new BoxStore(sql);
+    this.cryptoActions = new CryptoActionStore(sql);
+    this.boxEvents = new BoxEventStore(sql);
+    this.idempotencyKeys = new IdempotencyKeyStore(sql);
+  }
+}
+
+/** The {@link Store} on a whole database, which can also start write transactions. */
+export class DatabaseStore extends Store {
+  readonly #database: SqlDatabase;
+
+  constructor(database: SqlDatabase) {
+    super(database);
+    this.#database = database;
   }
 
   /**
-   * Runs `work` in a `BEGIN IMMEDIATE` transaction: the write lock is taken
-   * first, so the reads inside see the state the writes apply to, even with other
-   * processes on the same file. An exception rolls everything back and is rethrown.
-   * `work` must be synchronous.
+   * Runs `work` in one write transaction, with a {@link Store} whose queries all
+   * run inside it. The reads inside see the state the writes apply to, even with
+   * other processes on the same database, and an exception rolls everything back
+   * and is rethrown.
+   *
+   * Inside `work`, use only the store it receives: this store waits for the
+   * transaction to end, on SQLite, so using it there never returns. On PostgreSQL
+   * `work` may run more than once (see {@link SqlDatabase.transaction}), so it must
+   * not send mail or change anything outside the database.
    */
-  writeTransaction<T>(work: () => T): T {
-    return this.#db.transaction(work).immediate();
+  writeTransaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    return this.#database.transaction((client) => work(new Store(client)));
+  }
+
+  /** Closes the database. */
+  close(): Promise<void> {
+    return this.#database.close();
   }
 }

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiClient, createApiClient, type Identity } from '@provisions/api';
-import Database from 'better-sqlite3';
 import { createOrganization, type ServerLoggerOptions, startServer } from '../../src/index.js';
 import { ApiContract } from './api-contract.js';
+import { type CountedTable, countRows, newTestDatabaseUrl } from './test-database.js';
 
 /** A clock the test moves by hand; it starts at the real time. */
 export class TestClock {
@@ -45,14 +45,17 @@ export interface OutboxLine {
 
 /**
  * A real server on 127.0.0.1 and a free port, with its own temporary data
- * directory, a hand-moved clock, and clients whose every response is checked
- * against the API description.
+ * directory and database (the SQLite file in that directory, or a new PostgreSQL
+ * schema in the `postgres` test project), a hand-moved clock, and clients whose
+ * every response is checked against the API description.
  */
 export class TestServer {
   readonly contract = new ApiContract();
   readonly clock = new TestClock();
   url = '';
   dataDir = '';
+  /** The PostgreSQL URL the server uses, or undefined on SQLite. */
+  databaseUrl: string | undefined;
   #close: (() => Promise<void>) | undefined;
   #nextPerson = 0;
 
@@ -66,8 +69,10 @@ export class TestServer {
   ): Promise<TestServer> {
     const server = new TestServer();
     server.dataDir = await mkdtemp(join(tmpdir(), 'provisions-server-test-'));
+    server.databaseUrl = await newTestDatabaseUrl();
     const running = await startServer({
       dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
       port: 0,
       now: server.clock.now,
       // Suites sign many people in from one address; the limit has its own test.
@@ -97,7 +102,11 @@ export class TestServer {
 
   /** Creates an organization and gets it a token. */
   async organization(name = 'Test organization'): Promise<TestOrganization> {
-    const credentials = await createOrganization({ dataDir: this.dataDir, name });
+    const credentials = await createOrganization({
+      dataDir: this.dataDir,
+      databaseUrl: this.databaseUrl,
+      name,
+    });
     return this.signInOrganization(credentials);
   }
 
@@ -170,13 +179,8 @@ export class TestServer {
       .map((line) => JSON.parse(line) as OutboxLine);
   }
 
-  /** Counts the rows of a table by opening the database file read-only. */
-  countRows(table: 'boxes' | 'provisions' | 'crypto_actions' | 'box_events'): number {
-    const db = new Database(join(this.dataDir, 'provisions.sqlite'), { readonly: true });
-    try {
-      return db.prepare(`SELECT count(*) AS count FROM ${table}`).pluck().get() as number;
-    } finally {
-      db.close();
-    }
+  /** Counts the rows of a table, reading the database outside the server. */
+  countRows(table: CountedTable): Promise<number> {
+    return countRows(this, table);
   }
 }
