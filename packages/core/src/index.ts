@@ -8,7 +8,13 @@
  */
 
 export { MAX_MESSAGE_BYTES, sealTextMessage, type TextMessageContent } from './box-message.js';
-export type { ReceivedBox, ReceivedMessage, UnreadableMessage } from './box-reading.js';
+export {
+  listCryptoActions,
+  type ReceivedBox,
+  type ReceivedMessage,
+  readInvitedBoxes,
+  type UnreadableMessage,
+} from './box-reading.js';
 export { registerIdentityKey } from './identity.js';
 export { sealInvitation } from './invitation-data.js';
 export {

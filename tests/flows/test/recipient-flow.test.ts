@@ -1,15 +1,5 @@
 import { type ApiClient, ApiError, createApiClient, unwrap } from '@provisions/api';
 import {
-  createProvision,
-  decodeBase64Url,
-  encodeBase64Url,
-  generateKeyPair,
-  seal,
-  splitSecret,
-} from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import {
   formatInvitationLink,
   InvitationLinkError,
   MemoryKeystore,
@@ -19,7 +9,16 @@ import {
   requestEmailCode,
   sendBoxes,
   signIn,
-} from '../src/index.js';
+} from '@provisions/core';
+import {
+  createProvision,
+  decodeBase64Url,
+  encodeBase64Url,
+  generateKeyPair,
+  seal,
+  splitSecret,
+} from '@provisions/crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;

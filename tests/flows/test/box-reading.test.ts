@@ -1,15 +1,15 @@
-import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { listCryptoActions, readInvitedBoxes } from '../src/box-reading.js';
 import {
+  listCryptoActions,
   MemoryKeystore,
   type OrganizationConnection,
   RecipientError,
+  readInvitedBoxes,
   redeemInvitation,
   registerIdentityKey,
   sendBoxes,
-} from '../src/index.js';
+} from '@provisions/core';
+import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;

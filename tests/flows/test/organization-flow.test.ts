@@ -3,9 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { type ApiClient, unwrap } from '@provisions/api';
-import { encodeBase64Url, generateKeyPair, SCRYPT_MIN_N } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
 import {
   DeliveryError,
   MemoryKeystore,
@@ -16,8 +13,10 @@ import {
   registerIdentityKey,
   revokeProvision,
   sendBoxes,
-} from '../src/index.js';
-import { FileKeystore } from '../src/keystore.js';
+} from '@provisions/core';
+import { FileKeystore } from '@provisions/core/keystore';
+import { encodeBase64Url, generateKeyPair, SCRYPT_MIN_N } from '@provisions/crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;

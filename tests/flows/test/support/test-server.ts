@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { type ApiClient, createApiClient, normalizeEmail } from '@provisions/api';
-import { createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
-
 import {
   connectOrganization,
   type OrganizationConnection,
   requestEmailCode,
   signIn,
-} from '../../src/index.js';
+} from '@provisions/core';
+import { createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
 
 /** A real provisions server on a temporary data directory, with one organization. */
 export interface TestServer {
