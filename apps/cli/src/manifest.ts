@@ -80,6 +80,21 @@ export async function readManifest(path: string): Promise<Manifest> {
  * @throws ManifestError naming the line, column and field of the first problem.
  */
 export function parseManifest(text: string, fileName: string, baseDirectory = '.'): Manifest {
+  try {
+    return parseManifestFields(text, fileName, baseDirectory);
+  } catch (error) {
+    // Both JSON parsers and the field checks recurse once per nesting level,
+    // so arrays or objects nested tens of thousands deep exhaust the stack.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new ManifestError(
+        `${fileName}: invalid JSON: arrays or objects are nested too deeply; expected the manifest format`,
+      );
+    }
+    throw error;
+  }
+}
+
+function parseManifestFields(text: string, fileName: string, baseDirectory: string): Manifest {
   const root = parseJson(text, fileName);
   const fail = (path: JsonPath, problem: string): never => {
     throw new ManifestError(

@@ -1,16 +1,36 @@
-import { readFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  type Stats,
+} from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import { MAX_MESSAGE_BYTES } from '@provisions/core';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+// O_NOFOLLOW makes the open fail if the checked path became a symbolic link
+// since; O_NONBLOCK keeps a named pipe from blocking the open. Windows has
+// neither flag, so they count as 0 there.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
 /**
  * Reads a file whose content becomes one message: UTF-8 text of 1 to
  * `MAX_MESSAGE_BYTES` (262,452) bytes, the largest message the API accepts.
- * The path is relative to `baseDirectory`, the manifest's directory, and must
- * stay inside it, so a manifest made elsewhere cannot send any file of the machine.
  *
+ * The path is relative to `baseDirectory`, the manifest's directory, and must
+ * stay inside it, so a manifest made elsewhere cannot send any file of the
+ * machine: symbolic links are resolved first and the real path must stay
+ * inside the directory's real path. Only a regular file is read; a named
+ * pipe, device, socket or directory is refused without reading it. The
+ * opened file is checked again (`fstat`), so a file swapped after the checks
+ * is caught too.
+ *
+ * @example readMessageFile('notes/ada.txt', 'manifests') // { text: '…' }
  * @returns the text, or a problem description (not thrown, so the caller can
  *   place it at the manifest field).
  */
@@ -19,27 +39,68 @@ export function readMessageFile(
   baseDirectory: string,
 ): { text: string } | { problem: string } {
   const fullPath = resolve(baseDirectory, path);
-  const inside = relative(resolve(baseDirectory), fullPath);
-  if (isAbsolute(path) || inside === '' || inside === '..' || inside.startsWith(`..${sep}`)) {
+  if (isAbsolute(path) || !isInside(resolve(baseDirectory), fullPath)) {
     return {
       problem: `file ${path} is outside the manifest's directory; expected a relative path inside it`,
     };
   }
 
-  let bytes: Buffer;
+  let realPath: string;
+  let realBase: string;
   try {
-    bytes = readFileSync(fullPath);
+    realPath = realpathSync(fullPath);
+    realBase = realpathSync(resolve(baseDirectory));
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-    return { problem: `cannot read file ${fullPath} (${code})` };
+    return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+  }
+  if (!isInside(realBase, realPath)) {
+    return {
+      problem: `file ${path} links to a path outside the manifest's directory; expected a file inside it`,
+    };
   }
 
+  let descriptor: number;
+  try {
+    descriptor = openSync(realPath, OPEN_FLAGS);
+  } catch (cause) {
+    return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+  }
+
+  try {
+    const stats = fstatSync(descriptor);
+    if (!stats.isFile()) {
+      return {
+        problem: `file ${fullPath} is ${describeKind(stats)}; expected a regular text file`,
+      };
+    }
+    if (stats.size === 0) {
+      return { problem: `file ${fullPath} is empty; expected a non-empty text file` };
+    }
+    if (stats.size > MAX_MESSAGE_BYTES) {
+      return {
+        problem: `file ${fullPath} has ${stats.size} bytes; expected at most ${MAX_MESSAGE_BYTES}`,
+      };
+    }
+
+    return decodeContent(readAtMost(descriptor, MAX_MESSAGE_BYTES + 1), fullPath);
+  } catch (cause) {
+    return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function decodeContent(
+  bytes: Uint8Array,
+  fullPath: string,
+): { text: string } | { problem: string } {
+  // The size is checked again on the bytes read: the file may grow after fstat.
   if (bytes.length === 0) {
     return { problem: `file ${fullPath} is empty; expected a non-empty text file` };
   }
   if (bytes.length > MAX_MESSAGE_BYTES) {
     return {
-      problem: `file ${fullPath} has ${bytes.length} bytes; expected at most ${MAX_MESSAGE_BYTES}`,
+      problem: `file ${fullPath} has more than ${MAX_MESSAGE_BYTES} bytes; expected at most ${MAX_MESSAGE_BYTES}`,
     };
   }
 
@@ -48,4 +109,43 @@ export function readMessageFile(
   } catch {
     return { problem: `file ${fullPath} is not valid UTF-8 text` };
   }
+}
+
+function readAtMost(descriptor: number, limit: number): Uint8Array {
+  const buffer = Buffer.alloc(limit);
+  let filled = 0;
+  while (filled < limit) {
+    const count = readSync(descriptor, buffer, filled, limit - filled, null);
+    if (count === 0) {
+      break;
+    }
+    filled += count;
+  }
+
+  return buffer.subarray(0, filled);
+}
+
+function isInside(directory: string, path: string): boolean {
+  const inside = relative(directory, path);
+  return !(inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside));
+}
+
+function describeKind(stats: Stats): string {
+  if (stats.isDirectory()) {
+    return 'a directory';
+  }
+  if (stats.isFIFO()) {
+    return 'a named pipe';
+  }
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+    return 'a device';
+  }
+  if (stats.isSocket()) {
+    return 'a socket';
+  }
+  return 'not a regular file';
+}
+
+function errorCode(cause: unknown): string {
+  return (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
 }

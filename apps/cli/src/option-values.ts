@@ -15,7 +15,8 @@ export function requireValue(value: string | undefined, source: string): string 
 }
 
 /**
- * Checks that `value` is an http or https URL and returns it without a trailing slash.
+ * Checks that `value` is an http or https URL with no user name, password,
+ * query or fragment, and returns it without a trailing slash.
  *
  * @param name - the option, for the error, such as `--server`.
  * @throws CliError (exit code 2) for another value.
@@ -24,6 +25,17 @@ export function requireHttpUrl(value: string, name: string): string {
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw usageError(`${name}: expected an http or https URL, such as https://api.example.com`);
+  }
+
+  // The URL is printed in errors and progress lines, so it must not carry
+  // credentials; the value itself is not repeated here for the same reason.
+  if (url.username !== '' || url.password !== '') {
+    throw usageError(
+      `${name}: expected a URL without a user name or password; the organization signs in with PROVISIONS_CLIENT_SECRET`,
+    );
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw usageError(`${name}: expected a URL without a query (?) or fragment (#)`);
   }
 
   return url.href.replace(/\/+$/, '');

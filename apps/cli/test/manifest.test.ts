@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,6 +21,12 @@ function manifestError(text: string): ManifestError {
 }
 
 const box = { title: 'Box', messages: ['hello'] };
+
+function manifestWithFile(file: string): string {
+  return JSON.stringify({
+    recipients: [{ email: 'a@example.org', boxes: [{ title: 't', messages: [{ file }] }] }],
+  });
+}
 
 describe('parseManifest', () => {
   it('returns recipients and boxes as written', () => {
@@ -270,6 +277,90 @@ describe('provisions send --manifest', () => {
       expect(result.code, file).toBe(2);
       expect(result.stderr).toContain(`file ${file} is outside the manifest's directory`);
     }
+  });
+
+  it('rejects a symbolic link to a file outside the manifest directory', async () => {
+    const path = join(directory, 'link-out.json');
+    await symlink('/etc/passwd', join(directory, 'passwd-link.txt'));
+    await writeFile(path, manifestWithFile('passwd-link.txt'));
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:1:76: recipients[0].boxes[0].messages[0].file: file passwd-link.txt links to a path outside the manifest's directory; expected a file inside it\n`,
+    );
+    expect(result.stderr).not.toContain('root:');
+  });
+
+  it('rejects a message file reached through a linked directory outside', async () => {
+    await mkdir(join(directory, 'linked'), { recursive: true });
+    await symlink('/etc', join(directory, 'linked', 'etc'));
+    const path = join(directory, 'linked', 'm.json');
+    await writeFile(path, manifestWithFile('etc/hostname'));
+
+    await expect(readManifest(path)).rejects.toThrow(/file etc\/hostname links to a path outside/);
+  });
+
+  it('rejects a symbolic link to a device without reading it', async () => {
+    const path = join(directory, 'link-zero.json');
+    await symlink('/dev/zero', join(directory, 'zero-link.txt'));
+    await writeFile(path, manifestWithFile('zero-link.txt'));
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "messages[0].file: file zero-link.txt links to a path outside the manifest's directory",
+    );
+  });
+
+  it('rejects a named pipe without waiting for a writer', async () => {
+    const path = join(directory, 'fifo.json');
+    execFileSync('mkfifo', [join(directory, 'pipe.txt')]);
+    await writeFile(path, manifestWithFile('pipe.txt'));
+
+    const error = await readManifest(path).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as ManifestError).exitCode).toBe(2);
+    expect((error as ManifestError).message).toContain(
+      `messages[0].file: file ${join(directory, 'pipe.txt')} is a named pipe; expected a regular text file`,
+    );
+  });
+
+  it('rejects a directory given as a message file', async () => {
+    await mkdir(join(directory, 'folder.txt'), { recursive: true });
+    const path = join(directory, 'folder.json');
+    await writeFile(path, manifestWithFile('folder.txt'));
+
+    await expect(readManifest(path)).rejects.toThrow(
+      /is a directory; expected a regular text file/,
+    );
+  });
+
+  it('reads a symbolic link that stays inside the manifest directory', async () => {
+    await mkdir(join(directory, 'notes'), { recursive: true });
+    await writeFile(join(directory, 'notes', 'real.txt'), 'inside text');
+    await symlink('notes/real.txt', join(directory, 'inside-link.txt'));
+    const path = join(directory, 'inside.json');
+    await writeFile(path, manifestWithFile('inside-link.txt'));
+
+    const manifest = await readManifest(path);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages).toEqual(['inside text']);
+  });
+
+  it('exits 2 naming the file for JSON nested too deeply', async () => {
+    const path = join(directory, 'deep.json');
+    await writeFile(path, '['.repeat(100_000));
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}: invalid JSON: arrays or objects are nested too deeply; expected the manifest format\n`,
+    );
   });
 
   it('exits 2 for a missing manifest file', async () => {

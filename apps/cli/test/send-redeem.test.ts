@@ -489,6 +489,56 @@ describe('provisions send and redeem', () => {
     expect(redeemed.stdout.trim().split('\n')).toHaveLength(3);
   });
 
+  it('leaves no journal when a manifest run fails its first checks', async () => {
+    const keystore = join(workDir, 'preflight-keystore.json');
+    const manifest = join(workDir, 'preflight.json');
+    const journal = `${manifest}.journal`;
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        recipients: [
+          { email: 'preflight@example.com', boxes: [{ title: 'Box', messages: ['m'] }] },
+        ],
+      }),
+    );
+    const send = (env: Record<string, string>) =>
+      runCli(['send', '--keystore', keystore, '--manifest', manifest], {
+        env: { ...organizationEnv, ...env },
+      });
+    const created = await runCli(
+      [
+        'send',
+        '--keystore',
+        keystore,
+        '--to',
+        'first@example.com',
+        '--title',
+        'B',
+        '--message',
+        'm',
+      ],
+      { env: organizationEnv },
+    );
+    expect(created.code).toBe(0);
+
+    const wrongPassphrase = await send({ PROVISIONS_KEYSTORE_PASSPHRASE: 'not the passphrase' });
+    const wrongSecret = await send({ PROVISIONS_CLIENT_SECRET: 'not-the-secret' });
+    const wrongOrganization = await send({
+      PROVISIONS_ORG_ID: '00000000-0000-4000-8000-000000000000',
+    });
+
+    expect(wrongPassphrase.code).toBe(1);
+    expect(wrongSecret.code).toBe(1);
+    expect(wrongOrganization.code).not.toBe(0);
+    await expect(stat(journal)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const corrected = await send({});
+
+    expect(corrected.code).toBe(0);
+    expect(corrected.stderr).toContain('recipients: 1 of 1 done');
+    expect((await readFile(journal, 'utf8')).split('\n')[0]).toContain('"type":"run"');
+  });
+
   it('prints a link only with --print-links', async () => {
     const args = [
       'send',

@@ -9,6 +9,9 @@ import { canPrompt, prompt } from '../prompt.js';
 import { saveOpenedBoxes } from '../saved-boxes.js';
 import { formatOpenedBoxes, summarizeOpened } from '../summary.js';
 
+/** A sign-in code as the server sends it: six decimal digits. */
+const SIGN_IN_CODE = /^[0-9]{6}$/;
+
 /** Options of `provisions redeem`, as commander parses them. */
 export interface RedeemOptions {
   server?: string;
@@ -34,6 +37,9 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
 
   if (options.code !== undefined && options.outbox !== undefined) {
     throw usageError('give either --code or --outbox, not both');
+  }
+  if (options.code !== undefined && !SIGN_IN_CODE.test(options.code)) {
+    throw usageError('--code: expected the 6 digits from the sign-in email');
   }
   if (options.code === undefined && options.outbox === undefined && !canPrompt()) {
     throw usageError(

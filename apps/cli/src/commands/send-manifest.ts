@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 
 import { normalizeEmail } from '@provisions/api';
 import { connectOrganization } from '@provisions/core';
@@ -72,11 +73,14 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
   const transport = createNodeHttpFetch();
   let keystore: FileKeystore | undefined;
   let journal: Journal | undefined;
+  let journalWasEmpty = false;
+  let runId: string | undefined;
   try {
     const opened = await Journal.open(settings.journalPath);
     journal = opened.journal;
+    journalWasEmpty = opened.records.length === 0;
     const state = replayJournal(opened.records);
-    const runId = await startOrResumeRun(journal, state, settings, manifestHash);
+    const resumedRunId = checkResumedRun(state, settings, manifestHash);
 
     const passphrase = await readPassphrase();
     keystore = await openKeystore({
@@ -100,6 +104,11 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
       clientSecret: settings.clientSecret,
       fetch: fetchWithRetries,
     });
+
+    // The run is recorded only now that the keystore opened and the server
+    // accepted the credentials: a run that fails before this point leaves no
+    // journal bound to a wrong server or organization.
+    runId = resumedRunId ?? (await startRun(journal, settings, manifestHash));
 
     const undecided = recipients.filter(
       (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
@@ -142,6 +151,9 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     mailer?.close();
     await keystore?.close();
     await journal?.close();
+    if (journalWasEmpty && runId === undefined) {
+      await rm(settings.journalPath, { force: true });
+    }
     await journalLock.release();
   }
 }
@@ -194,25 +206,18 @@ async function sendAll(
   return outcomes;
 }
 
-async function startOrResumeRun(
-  journal: Journal,
+/**
+ * Checks that the run recorded in the journal matches this command and
+ * returns its id, or `undefined` for a journal without a run yet.
+ */
+function checkResumedRun(
   state: SendJournalState,
   settings: ManifestSendSettings,
   manifestHash: string,
-): Promise<string> {
+): string | undefined {
   const run = state.run;
   if (run === undefined) {
-    const runId = randomUUID();
-    await journal.append({
-      type: 'run',
-      version: SEND_JOURNAL_VERSION,
-      run_id: runId,
-      manifest_sha256: manifestHash,
-      organization_id: settings.organizationId,
-      server_url: settings.server,
-      created_at: new Date().toISOString(),
-    });
-    return runId;
+    return undefined;
   }
 
   const moveAway = `move ${settings.journalPath} away to start a new run`;
@@ -232,6 +237,25 @@ async function startOrResumeRun(
     );
   }
   return run.run_id;
+}
+
+/** Records a new run in the journal and returns its id. */
+async function startRun(
+  journal: Journal,
+  settings: ManifestSendSettings,
+  manifestHash: string,
+): Promise<string> {
+  const runId = randomUUID();
+  await journal.append({
+    type: 'run',
+    version: SEND_JOURNAL_VERSION,
+    run_id: runId,
+    manifest_sha256: manifestHash,
+    organization_id: settings.organizationId,
+    server_url: settings.server,
+    created_at: new Date().toISOString(),
+  });
+  return runId;
 }
 
 async function lockJournal(journalPath: string): Promise<LockFile> {

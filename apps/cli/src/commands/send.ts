@@ -46,6 +46,11 @@ export async function runSend(options: SendOptions): Promise<void> {
   const clientSecret = requireClientSecret();
   const keystorePath = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
   const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
+  if (options.printLinks === true && options.json === true) {
+    throw usageError(
+      'give either --print-links or --json, not both: the JSON document already includes the links',
+    );
+  }
 
   if (options.manifest !== undefined) {
     if (options.to !== undefined || options.title !== undefined || options.message !== undefined) {

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+
+import { runCli } from './support/run-cli.js';
+
+// Nothing listens on port 9 of 127.0.0.1: a command that sent a request
+// there would fail with exit code 1 instead of the usage error (exit code 2).
+const UNUSED_SERVER = 'http://127.0.0.1:9';
+
+const organizationEnv = {
+  PROVISIONS_ORG_ID: 'org',
+  PROVISIONS_CLIENT_SECRET: 'client-secret',
+  PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+};
+
+const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
+
+describe('--server', () => {
+  const commands: [string, string[]][] = [
+    [
+      'send',
+      ['send', '--keystore', 'k.json', '--to', 'a@example.com', '--title', 't', '--message', 'm'],
+    ],
+    ['send --manifest', ['send', '--keystore', 'k.json', '--manifest', 'm.json']],
+    ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
+    ['revoke', ['revoke', 'A'.repeat(43)]],
+    ['redeem', ['redeem', link, '--email', 'a@example.com', '--code', '123456']],
+  ];
+
+  for (const [name, args] of commands) {
+    it(`rejects a user name and password in the URL of ${name} without printing them`, async () => {
+      const result = await runCli([...args, '--server', 'http://u:hunter2@127.0.0.1:9'], {
+        env: organizationEnv,
+      });
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'provisions: --server: expected a URL without a user name or password; the organization signs in with PROVISIONS_CLIENT_SECRET\n',
+      );
+      expect(result.stdout).toBe('');
+    });
+  }
+
+  it('rejects a password given in PROVISIONS_SERVER', async () => {
+    const result = await runCli(commands[0]?.[1] ?? [], {
+      env: { ...organizationEnv, PROVISIONS_SERVER: 'https://:hunter2@api.example.com' },
+    });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--server: expected a URL without a user name or password');
+    expect(result.stderr).not.toContain('hunter2');
+  });
+
+  for (const server of [
+    `${UNUSED_SERVER}/?token=hunter2`,
+    `${UNUSED_SERVER}/#hunter2`,
+    `${UNUSED_SERVER}?`,
+  ]) {
+    it(`rejects a query or fragment in ${server}`, async () => {
+      const result = await runCli([...(commands[0]?.[1] ?? []), '--server', server], {
+        env: organizationEnv,
+      });
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'provisions: --server: expected a URL without a query (?) or fragment (#)\n',
+      );
+    });
+  }
+});
+
+describe('send --print-links --json', () => {
+  it('is a usage error, so stdout never mixes CSV and JSON', async () => {
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        'k.json',
+        '--manifest',
+        'm.json',
+        '--print-links',
+        '--json',
+      ],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: give either --print-links or --json, not both: the JSON document already includes the links\n',
+    );
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('redeem --code', () => {
+  for (const code of ['abcdef', '12345', '1234567', '12 456']) {
+    it(`rejects "${code}" before any request, without echoing it`, async () => {
+      const result = await runCli(['redeem', link, '--email', 'a@example.com', '--code', code]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'provisions: --code: expected the 6 digits from the sign-in email\n',
+      );
+    });
+  }
+});
