@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
 import { HttpProblem } from './errors/http-problem.js';
-import { allowedMethodsLookup } from './http/allowed-methods.js';
+import { allowedMethodsLookup, registerLiteralPathMethods } from './http/allowed-methods.js';
 import { respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
@@ -18,6 +18,7 @@ import {
   loggerOption,
   type ServerLoggerOptions,
 } from './http/request-logging.js';
+import { STATIC_ROUTE_OPTIONS } from './http/static-route-options.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import type { JsonSchema, OpenApiDocument } from './openapi/openapi-document.js';
 import { ResponseValidationError } from './openapi/response-validation.js';
@@ -144,11 +145,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProvisionRoutes(router, context);
   registerCryptoActionRoutes(router, context);
   router.assertComplete();
+  registerLiteralPathMethods(app, document);
   await registerRecipientPage(app);
   await registerReferencePage(app);
 
   // The API description this server validates against, for clients and tools.
-  app.get('/openapi.json', async (_request, reply) =>
+  app.get('/openapi.json', STATIC_ROUTE_OPTIONS, async (_request, reply) =>
     reply.header('cache-control', 'no-cache').type('application/json').send(document),
   );
 

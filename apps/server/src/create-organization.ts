@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { generateSecretToken, hashSecret } from './auth/secret-token.js';
+import { createDataDir } from './data-dir.js';
 import { connectDatabase } from './database/connect-database.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
@@ -9,7 +10,7 @@ const MAX_NAME_LENGTH = 200;
 
 /** Options of {@link createOrganization}. */
 export interface CreateOrganizationOptions {
-  /** Data directory of the server; its SQLite database is created if missing. */
+  /** Data directory of the server; created with its parents (mode 0700) if missing. */
   dataDir: string;
   /**
    * `postgres://` or `postgresql://` URL of the server's PostgreSQL database; when
@@ -58,6 +59,7 @@ export async function createOrganization(
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
   }
 
+  await createDataDir(options.dataDir);
   const credentials = { id: randomUUID(), client_secret: generateSecretToken(), name };
   const store = new DatabaseStore(
     await connectDatabase({ dataDir: options.dataDir, databaseUrl: options.databaseUrl }),

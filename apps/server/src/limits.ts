@@ -32,6 +32,18 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Bytes of randomness in access tokens and client secrets (base64url: 43 characters). */
 export const SECRET_TOKEN_BYTES = 32;
 
+/**
+ * How long the server waits for a new PostgreSQL connection, in milliseconds; a
+ * request that waits longer fails with 503 instead of hanging.
+ */
+export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Seconds a client is asked to wait, in `Retry-After`, before retrying a request
+ * that failed with 503 because the database was unavailable.
+ */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /** How long SQLite waits for another connection's write lock before failing, in milliseconds. */
 export const DATABASE_BUSY_TIMEOUT_MS = 5000;
 

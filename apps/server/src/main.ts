@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
 import { createOrganization } from './create-organization.js';
 import { checkDatabaseUrl } from './database/database-url.js';
+import { APP_URL_EXAMPLE, isAppUrl } from './http/app-url.js';
 import { startServer } from './server.js';
 
 const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -13,6 +14,20 @@ function parsePort(value: string): number {
     throw new InvalidArgumentError('expected an integer from 0 to 65535');
   }
   return port;
+}
+
+function parseDataDir(value: string): string {
+  if (value === '') {
+    throw new InvalidArgumentError('expected a non-empty directory path');
+  }
+  return value;
+}
+
+function parseAppUrl(value: string): string {
+  if (!isAppUrl(value)) {
+    throw new InvalidArgumentError(`expected an http or https URL such as ${APP_URL_EXAMPLE}`);
+  }
+  return value;
 }
 
 function parseLogLevel(value: string): Level {
@@ -57,11 +72,16 @@ program
   .requiredOption(
     '--data-dir <dir>',
     'directory for outbox.jsonl, and for provisions.sqlite without --database-url',
+    parseDataDir,
   )
   .addOption(databaseUrlOption())
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'TCP port; 0 picks a free port', parsePort, 8080)
-  .option('--app-url <url>', 'URL of the web app, allowed to call the API from browsers')
+  .option(
+    '--app-url <url>',
+    'URL of the web app, allowed to call the API from browsers',
+    parseAppUrl,
+  )
   .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info')
   .action(
     async (
@@ -100,7 +120,7 @@ program
 program
   .command('create-organization')
   .description('Create an organization and print its client credentials as JSON (shown only once).')
-  .requiredOption('--data-dir <dir>', 'data directory of the server')
+  .requiredOption('--data-dir <dir>', 'data directory of the server', parseDataDir)
   .requiredOption('--name <name>', 'display name of the organization')
   .addOption(databaseUrlOption())
   .action(async (options: { dataDir: string; name: string }, command: Command) => {

@@ -1,9 +1,11 @@
 import { buildApp } from './app.js';
 import { type Clock, systemClock } from './clock.js';
+import { createDataDir } from './data-dir.js';
 import { connectDatabase } from './database/connect-database.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { PostgresSqlDatabase } from './database/postgres-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
+import { checkAppUrl } from './http/app-url.js';
 import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
@@ -70,6 +72,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { dataDir, host = '127.0.0.1', port = 0, appUrl } = options;
   checkOptions(options);
 
+  await createDataDir(dataDir);
   const document = await loadOpenApiDocument();
   const database = await connectDatabase({ dataDir, databaseUrl: options.databaseUrl });
 
@@ -130,8 +133,8 @@ function checkOptions(options: StartServerOptions): void {
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new InvalidOptionError(`port must be an integer from 0 to 65535, received ${port}`);
   }
-  if (options.appUrl !== undefined && !/^https?:\/\/[^/]/.test(options.appUrl)) {
-    throw new InvalidOptionError(`appUrl must be an http or https URL, received ${options.appUrl}`);
+  if (options.appUrl !== undefined) {
+    checkAppUrl(options.appUrl, 'appUrl');
   }
   if (options.databaseUrl !== undefined) {
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,40 @@ describe('provisions-server', () => {
     expect(stderr).toBe(
       'provisions-server: --database-url must use the postgres:// or postgresql:// scheme, received mysql://\n',
     );
+  });
+
+  it.each([
+    ['--app-url', ['--app-url', 'notaurl'], 'expected an http or https URL'],
+    ['--port', ['--port', 'eighty'], 'expected an integer from 0 to 65535'],
+    ['--data-dir', ['--data-dir', ''], 'expected a non-empty directory path'],
+  ])('names the %s flag when its value is invalid', async (flag, args, expected) => {
+    const failure = await run(process.execPath, [
+      MAIN,
+      'start',
+      '--data-dir',
+      dataDir,
+      ...args,
+    ]).catch((error: { code: number; stderr: string }) => error);
+    const { stderr } = failure as { stderr: string };
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect(stderr).toContain(`'${flag} <`);
+    expect(stderr).toContain(expected);
+    expect(stderr).not.toMatch(/appUrl|dataDir/);
+  });
+
+  it('creates a missing data directory', async () => {
+    const nested = join(dataDir, 'missing', 'data');
+    await run(process.execPath, [
+      MAIN,
+      'create-organization',
+      '--data-dir',
+      nested,
+      '--name',
+      'Nested',
+    ]);
+
+    expect((await stat(nested)).mode & 0o777).toBe(0o700);
   });
 
   it('names DATABASE_URL when the variable is invalid', async () => {

@@ -180,6 +180,43 @@ describe('malformed requests', () => {
     expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
   });
 
+  it('HEAD on pages and files works like GET', async () => {
+    const page = await fetch(`${server.url}/join`);
+    const asset = /\/assets\/[^"']+/.exec(await page.text())?.[0];
+    expect(asset).toBeDefined();
+
+    for (const path of ['/docs', '/join', '/openapi.json', asset ?? '']) {
+      const get = await fetch(`${server.url}${path}`);
+      const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+
+      expect({ path, status: head.status }).toEqual({ path, status: 200 });
+      expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+      expect(await head.text()).toBe('');
+      expect((await get.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    }
+  });
+
+  it.each([
+    ['/boxes/joins', 'POST'],
+    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET'],
+    ['/auth/sessions', 'POST'],
+  ])('HEAD on API path %s is 405, Allow: %s', async (path, allow) => {
+    const response = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+  });
+
+  it.each(['GET', 'PUT', 'DELETE'])('%s on /boxes/joins is 405, not a box', async (method) => {
+    const response = await fetch(`${server.url}/boxes/joins`, { method });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
+    expect(problem.detail).toBe(`this path accepts POST, not ${method}`);
+  });
+
   it('sets instance to the request id', async () => {
     const response = await server.fetch('/nowhere');
     const problem = (await response.json()) as Problem;

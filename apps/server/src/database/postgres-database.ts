@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { POSTGRES_MAX_TRANSACTION_ATTEMPTS } from '../limits.js';
+import { DATABASE_CONNECT_TIMEOUT_MS, POSTGRES_MAX_TRANSACTION_ATTEMPTS } from '../limits.js';
 import { describeDatabaseUrl } from './database-url.js';
 import { DatabaseVersionError } from './database-version-error.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -94,6 +94,7 @@ export class PostgresSqlDatabase implements SqlDatabase {
   static async connect(url: string): Promise<PostgresSqlDatabase> {
     const pool = new pg.Pool({
       connectionString: url,
+      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
       // Milliseconds and positions are bigint; they stay far below 2^53, so they
       // read back as numbers, the same as from SQLite.
       types: {

@@ -1,5 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { methodNotAllowed } from '../http/allowed-methods.js';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../limits.js';
 import type { SchemaError } from '../openapi/schema-compiler.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { HttpProblem } from './http-problem.js';
 import { type RequestPart, toInvalidParams } from './validation-errors.js';
 
@@ -39,8 +42,10 @@ const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
  * Installs the handlers that turn every failure into an `application/problem+json`
  * response. They cover problems thrown by handlers, schema validation failures
  * (with an `errors` entry per invalid input), Fastify's errors for unreadable
- * requests, unknown routes (404) and known paths called with another method (405). Unexpected errors are logged at error level
- * and get a 500 that reveals nothing about them.
+ * requests, unknown routes (404) and known paths called with another method (405).
+ * Errors that mean the database is unavailable (see `isDatabaseUnavailable`) get a
+ * 503 with `Retry-After`. These and unexpected errors are logged once at error level;
+ * unexpected errors get a 500 that reveals nothing about them.
  *
  * @param headerNamesOf - Header names as the API description spells them, for a route URL.
  */
@@ -50,6 +55,11 @@ export function installErrorHandlers(
   allowedMethodsOf: (path: string) => string[] = () => [],
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'request failed because the database is unavailable');
+      return sendProblem(request, reply, databaseUnavailable());
+    }
+
     const problem = toHttpProblem(error, request, headerNamesOf);
     if (problem.statusCode >= 500) {
       request.log.error({ err: error }, 'request failed with an unexpected error');
@@ -60,12 +70,7 @@ export function installErrorHandlers(
   app.setNotFoundHandler((request, reply) => {
     const allowed = allowedMethodsOf(request.url.split('?')[0] ?? '');
     if (allowed.length > 0) {
-      const problem = new HttpProblem(
-        'methodNotAllowed',
-        `this path accepts ${allowed.join(', ')}, not ${request.method}`,
-        { headers: { allow: allowed.join(', ') } },
-      );
-      return sendProblem(request, reply, problem);
+      return sendProblem(request, reply, methodNotAllowed(request.method, allowed));
     }
     return sendProblem(
       request,
@@ -95,6 +100,14 @@ export function sendProblem(
   }
 
   return reply.code(status).headers(problem.headers).type(PROBLEM_MEDIA_TYPE).send(body);
+}
+
+function databaseUnavailable(): HttpProblem {
+  return new HttpProblem(
+    'serviceUnavailable',
+    `the database is unavailable; retry in ${DATABASE_RETRY_AFTER_SECONDS} seconds`,
+    { headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } },
+  );
 }
 
 function toHttpProblem(

@@ -42,6 +42,7 @@ export const PROBLEM_TYPES = Object.freeze({
   tooManyRequests: define('too-many-requests', 'Too many requests', 429),
   headerFieldsTooLarge: define('header-fields-too-large', 'Request header fields too large', 431),
   internalError: define('internal-error', 'Internal server error', 500),
+  serviceUnavailable: define('service-unavailable', 'Service unavailable', 503),
 });
 
 /** Name of one entry of {@link PROBLEM_TYPES}. */

@@ -1,21 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import { HttpProblem } from '../errors/http-problem.js';
 import type { OpenApiDocument } from '../openapi/openapi-document.js';
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
-/**
- * Builds a look-up of the methods the API description declares for a concrete
- * request path, so a request with another method gets 405 and an `Allow`
- * header instead of 404.
- */
-export function allowedMethodsLookup(document: OpenApiDocument): (path: string) => string[] {
+/** One path of the API description, as a pattern for concrete request paths. */
+interface PathTemplate {
+  template: string;
+  pattern: RegExp;
+  parameterCount: number;
+  methods: string[];
+}
+
+function listPathTemplates(document: OpenApiDocument): PathTemplate[] {
   const templates = Object.entries(document.paths).map(([template, item]) => ({
+    template,
     pattern: new RegExp(
       `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`,
     ),
+    parameterCount: (template.match(/\{/g) ?? []).length,
     methods: Object.keys(item as object)
       .filter((key) => HTTP_METHODS.has(key))
       .map((key) => key.toUpperCase()),
   }));
+  // A literal segment wins over a parameter, as in the router: `/boxes/joins`
+  // is that path, not the box `joins`.
+  return templates.sort((a, b) => a.parameterCount - b.parameterCount);
+}
 
+/**
+ * Builds a look-up of the methods the API description declares for a concrete
+ * request path, so a request with another method gets 405 and an `Allow`
+ * header instead of 404. A path that matches a literal template and a
+ * template with parameters, such as `/boxes/joins` and `/boxes/{id}`, gets the
+ * methods of the literal one.
+ */
+export function allowedMethodsLookup(document: OpenApiDocument): (path: string) => string[] {
+  const templates = listPathTemplates(document);
   return (path) => templates.find(({ pattern }) => pattern.test(path))?.methods ?? [];
+}
+
+/**
+ * The 405 problem for a request whose method the path does not accept, with the
+ * `Allow` header listing `allowed`.
+ *
+ * @example
+ * throw methodNotAllowed('GET', ['POST']);
+ */
+export function methodNotAllowed(method: string, allowed: readonly string[]): HttpProblem {
+  return new HttpProblem(
+    'methodNotAllowed',
+    `this path accepts ${allowed.join(', ')}, not ${method}`,
+    { headers: { allow: allowed.join(', ') } },
+  );
+}
+
+/**
+ * Registers 405 routes where a literal path of the API description would
+ * otherwise be routed to a template with parameters: `GET /boxes/joins` would
+ * reach `GET /boxes/{id}` and fail validation of `id`, although the path only
+ * accepts `POST`. Each such method on the literal path answers 405 with `Allow`.
+ */
+export function registerLiteralPathMethods(app: FastifyInstance, document: OpenApiDocument): void {
+  const templates = listPathTemplates(document);
+
+  for (const literal of templates.filter(({ parameterCount }) => parameterCount === 0)) {
+    const shadowed = new Set(
+      templates
+        .filter(
+          ({ parameterCount, pattern }) => parameterCount > 0 && pattern.test(literal.template),
+        )
+        .flatMap(({ methods }) => methods)
+        .filter((method) => !literal.methods.includes(method)),
+    );
+
+    for (const method of shadowed) {
+      app.route({
+        method,
+        url: literal.template,
+        handler: async (request) => {
+          throw methodNotAllowed(request.method, literal.methods);
+        },
+      });
+    }
+  }
 }

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
+import { STATIC_ROUTE_OPTIONS } from './static-route-options.js';
 
 /** Path of the recipient page; invitation links are `{app URL}/join#provision:{share}`. */
 export const RECIPIENT_PAGE_PATH = '/join';
@@ -72,7 +73,7 @@ export async function registerRecipientPage(
     );
   }
 
-  app.get(RECIPIENT_PAGE_PATH, async (_request, reply) => {
+  app.get(RECIPIENT_PAGE_PATH, STATIC_ROUTE_OPTIONS, async (_request, reply) => {
     if (files === undefined) {
       throw new HttpProblem(
         'notFound',
@@ -82,19 +83,23 @@ export async function registerRecipientPage(
     return sendWithSecurityHeaders(reply, files.html, 'text/html; charset=utf-8', 'no-cache');
   });
 
-  app.get<{ Params: { name: string } }>(`${RECIPIENT_ASSETS_PATH}:name`, async (request, reply) => {
-    const asset = files?.assets.get(request.params.name);
-    if (asset === undefined) {
-      throw new HttpProblem('notFound', 'no page asset has this name');
-    }
-    // Asset names change with their content, so browsers may keep them for a year.
-    return sendWithSecurityHeaders(
-      reply,
-      asset.body,
-      asset.mediaType,
-      'public, max-age=31536000, immutable',
-    );
-  });
+  app.get<{ Params: { name: string } }>(
+    `${RECIPIENT_ASSETS_PATH}:name`,
+    STATIC_ROUTE_OPTIONS,
+    async (request, reply) => {
+      const asset = files?.assets.get(request.params.name);
+      if (asset === undefined) {
+        throw new HttpProblem('notFound', 'no page asset has this name');
+      }
+      // Asset names change with their content, so browsers may keep them for a year.
+      return sendWithSecurityHeaders(
+        reply,
+        asset.body,
+        asset.mediaType,
+        'public, max-age=31536000, immutable',
+      );
+    },
+  );
 }
 
 async function loadPageFiles(webDirectory: string): Promise<RecipientPageFiles | undefined> {

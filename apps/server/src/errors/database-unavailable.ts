@@ -1,0 +1,80 @@
+/** Error codes of Node.js sockets when the database server cannot be reached. */
+const UNREACHABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * PostgreSQL SQLSTATE codes of a server that is shutting down, starting, or out of
+ * connections (class 57P, 53300) and of broken connections (class 08).
+ */
+const UNAVAILABLE_SQL_STATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+/**
+ * Messages of the pg library that carry no code: the server closed the connection,
+ * connecting timed out, or the pool waited too long for a connection.
+ */
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect/,
+  /is not queryable/,
+];
+
+/**
+ * Tells whether an error means the database is unavailable for now rather than
+ * that the request or the server is wrong: PostgreSQL refused or dropped the
+ * connection, is shutting down, or could not give a connection in time, or SQLite
+ * stayed locked by another writer past its busy timeout (`SQLITE_BUSY`). It looks
+ * through `cause` and the `errors` of an AggregateError, as Node.js reports one
+ * failure per address it tried.
+ *
+ * @example
+ * isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })); // true
+ */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) {
+    return false;
+  }
+
+  const { code, message, cause, errors } = error as {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
+  if (typeof code === 'string') {
+    if (UNREACHABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQL_STATES.has(code)) {
+      return true;
+    }
+    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) {
+      return true;
+    }
+  }
+  if (
+    typeof message === 'string' &&
+    UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))
+  ) {
+    return true;
+  }
+
+  if (Array.isArray(errors) && errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) {
+    return true;
+  }
+  return isDatabaseUnavailable(cause, depth + 1);
+}
