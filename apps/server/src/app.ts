@@ -38,6 +38,8 @@ export interface AppOptions {
   document: OpenApiDocument;
   context: ServerContext;
   logger: boolean | ServerLoggerOptions | undefined;
+  /** Reverse proxies whose `X-Forwarded-For` gives the client address; default none. */
+  trustedProxies?: string[];
 }
 
 /**
@@ -62,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requestIdLogLabel: 'request_id',
     }),
     exposeHeadRoutes: false,
+    trustProxy: options.trustedProxies ?? false,
     return503OnClosing: true,
     clientErrorHandler: respondToClientError,
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },

@@ -4,6 +4,7 @@ import type { Level } from 'pino';
 import { createOrganization } from './create-organization.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { APP_URL_EXAMPLE, isAppUrl } from './http/app-url.js';
+import { checkTrustedProxies } from './http/trusted-proxies.js';
 import { startServer } from './server.js';
 
 const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -28,6 +29,17 @@ function parseAppUrl(value: string): string {
     throw new InvalidArgumentError(`expected an http or https URL such as ${APP_URL_EXAMPLE}`);
   }
   return value;
+}
+
+function parseTrustedProxies(value: string): string[] {
+  const entries = value.split(',').map((entry) => entry.trim());
+  try {
+    return checkTrustedProxies(entries, 'entry');
+  } catch {
+    throw new InvalidArgumentError(
+      'expected comma-separated IP addresses or CIDR ranges, such as 127.0.0.1,10.0.0.0/8',
+    );
+  }
 }
 
 function parseLogLevel(value: string): Level {
@@ -82,6 +94,11 @@ program
     'URL of the web app, allowed to call the API from browsers',
     parseAppUrl,
   )
+  .option(
+    '--trust-proxy <addresses>',
+    'comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address',
+    parseTrustedProxies,
+  )
   .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info')
   .action(
     async (
@@ -90,6 +107,7 @@ program
         host: string;
         port: number;
         appUrl?: string;
+        trustProxy?: string[];
         logLevel: Level;
       },
       command: Command,
@@ -100,6 +118,7 @@ program
         host: options.host,
         port: options.port,
         appUrl: options.appUrl,
+        trustedProxies: options.trustProxy,
         logger: { level: options.logLevel },
       });
 

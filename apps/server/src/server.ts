@@ -9,6 +9,7 @@ import { checkAppUrl } from './http/app-url.js';
 import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
+import { checkTrustedProxies } from './http/trusted-proxies.js';
 import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
 import { loadOpenApiDocument } from './openapi/openapi-document.js';
@@ -46,6 +47,14 @@ export interface StartServerOptions {
    * default {@link SIGN_IN_REQUESTS_PER_MINUTE}. More get 429 with `Retry-After`.
    */
   signInRequestsPerMinute?: number;
+  /**
+   * Addresses or CIDR ranges of the reverse proxies in front of the server, such as
+   * `['127.0.0.1']` for a load balancer on the same machine. A request from one of them
+   * takes its client address from `X-Forwarded-For`, for the per-client rate limit and
+   * the logs. Default none: the client address is the connection's peer, and the header
+   * is ignored, so clients cannot choose their own address.
+   */
+  trustedProxies?: string[];
 }
 
 /** A running server. */
@@ -89,6 +98,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         signInRequestsPerMinute: options.signInRequestsPerMinute ?? SIGN_IN_REQUESTS_PER_MINUTE,
       },
       logger: options.logger,
+      trustedProxies: options.trustedProxies,
     });
     if (database instanceof PostgresSqlDatabase) {
       database.onRetry = (retry) =>
@@ -135,6 +145,9 @@ function checkOptions(options: StartServerOptions): void {
   }
   if (options.appUrl !== undefined) {
     checkAppUrl(options.appUrl, 'appUrl');
+  }
+  if (options.trustedProxies !== undefined) {
+    checkTrustedProxies(options.trustedProxies, 'trustedProxies');
   }
   if (options.databaseUrl !== undefined) {
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');

@@ -75,6 +75,7 @@ describe('provisions-server', () => {
     ['--app-url', ['--app-url', 'notaurl'], 'expected an http or https URL'],
     ['--port', ['--port', 'eighty'], 'expected an integer from 0 to 65535'],
     ['--data-dir', ['--data-dir', ''], 'expected a non-empty directory path'],
+    ['--trust-proxy', ['--trust-proxy', '127.0.0.1,10.0.0.0/33'], 'expected comma-separated IP'],
   ])('names the %s flag when its value is invalid', async (flag, args, expected) => {
     const failure = await run(process.execPath, [
       MAIN,

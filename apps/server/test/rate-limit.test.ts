@@ -1,5 +1,10 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import type { Problem } from '@provisions/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../src/index.js';
 import { TestServer } from './support/test-server.js';
 
 const LIMIT = 5;
@@ -14,10 +19,19 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function requestCode(email: string): Promise<Response> {
-  return fetch(`${server.url}/auth/email-codes`, {
+async function requestCode(
+  email: string,
+  target: TestServer = server,
+  forwardedFor?: string,
+): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (forwardedFor !== undefined) {
+    headers['x-forwarded-for'] = forwardedFor;
+  }
+
+  return fetch(`${target.url}/auth/email-codes`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body: JSON.stringify({ email }),
   });
 }
@@ -53,5 +67,46 @@ describe('sign-in rate limit per client', () => {
       const response = await fetch(`${server.url}/identities/me`);
       expect(response.status).toBe(401);
     }
+  });
+});
+
+describe('client address behind a proxy', () => {
+  it('ignores X-Forwarded-For from an untrusted peer', async () => {
+    const direct = await TestServer.start({ signInRequestsPerMinute: 2 });
+    try {
+      expect((await requestCode('a@example.com', direct, '198.51.100.1')).status).toBe(202);
+      expect((await requestCode('b@example.com', direct, '198.51.100.2')).status).toBe(202);
+
+      const third = await requestCode('c@example.com', direct, '198.51.100.3');
+      expect(third.status).toBe(429);
+    } finally {
+      await direct.stop();
+    }
+  });
+
+  it('limits each forwarded client from a trusted proxy', async () => {
+    const proxied = await TestServer.start({
+      signInRequestsPerMinute: 2,
+      trustedProxies: ['127.0.0.1', '::1'],
+    });
+    try {
+      expect((await requestCode('a@example.com', proxied, '198.51.100.1')).status).toBe(202);
+      expect((await requestCode('b@example.com', proxied, '198.51.100.1')).status).toBe(202);
+      expect((await requestCode('c@example.com', proxied, '198.51.100.1')).status).toBe(429);
+
+      const other = await requestCode('d@example.com', proxied, '198.51.100.2');
+      expect(other.status).toBe(202);
+    } finally {
+      await proxied.stop();
+    }
+  });
+
+  it('rejects an invalid trusted proxy', async () => {
+    // The options are checked before the data directory is created.
+    const dataDir = join(tmpdir(), `provisions-never-created-${process.pid}`);
+    const start = startServer({ dataDir, trustedProxies: ['10.0.0.0/33'] });
+
+    await expect(start).rejects.toThrow(/trustedProxies: invalid entry "10\.0\.0\.0\/33"/);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });

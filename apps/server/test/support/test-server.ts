@@ -65,6 +65,7 @@ export class TestServer {
       appUrl?: string;
       logger?: ServerLoggerOptions;
       signInRequestsPerMinute?: number;
+      trustedProxies?: string[];
     } = {},
   ): Promise<TestServer> {
     const server = new TestServer();
