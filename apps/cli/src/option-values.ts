@@ -28,7 +28,7 @@ export function requireHttpUrl(value: string, name: string): string {
   }
 
   // The URL is printed in errors and progress lines, so it must not carry
-  // credentials; the value itself is not repeated here for the same reason.
+  // credentials. For the same reason this error does not repeat the value.
   if (url.username !== '' || url.password !== '') {
     throw usageError(
       `${name}: expected a URL without a user name or password; the organization signs in with PROVISIONS_CLIENT_SECRET`,

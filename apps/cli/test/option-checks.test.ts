@@ -27,7 +27,7 @@ describe('--server', () => {
   ];
 
   for (const [name, args] of commands) {
-    it(`rejects a user name and password in the URL of ${name} without printing them`, async () => {
+    it(`rejects URL credentials in ${name}`, async () => {
       const result = await runCli([...args, '--server', 'http://u:hunter2@127.0.0.1:9'], {
         env: organizationEnv,
       });

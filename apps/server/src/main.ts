@@ -51,9 +51,9 @@ function parseLogLevel(value: string): Level {
 }
 
 /**
- * The `--database-url` option, which falls back to the `DATABASE_URL` variable. The
- * URL is checked after parsing, because commander's own message would print it,
- * password included.
+ * Creates the `--database-url` option, which falls back to the `DATABASE_URL`
+ * variable. The URL is checked after parsing, because commander's own message would
+ * print it, password included.
  */
 function databaseUrlOption(): Option {
   return new Option(

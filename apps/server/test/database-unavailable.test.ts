@@ -16,9 +16,8 @@ import { newTestDatabaseUrl, testBackend } from './support/test-database.js';
 
 /**
  * A database that cannot serve a request makes it fail with 503 and `Retry-After`,
- * logged once: on PostgreSQL a server that stops accepting and drops its
- * connections (through a TCP relay the test closes), on SQLite a write lock held by
- * another connection past the busy timeout.
+ * logged once. On PostgreSQL the test closes a TCP relay, so the server's connections
+ * drop. On SQLite another connection holds the write lock past the busy timeout.
  */
 
 let dataDir: string;
@@ -47,7 +46,7 @@ function logStream(): Writable {
   });
 }
 
-/** A TCP relay to the PostgreSQL server of `url`, which the test can cut off. */
+/** Starts a TCP relay to the PostgreSQL server of `url`, which the test can cut off. */
 async function startRelay(url: string): Promise<{ url: string; cut(): Promise<void> }> {
   const target = new URL(url);
   const sockets = new Set<Socket>();

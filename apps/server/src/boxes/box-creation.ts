@@ -19,8 +19,8 @@ export interface BoxCreationResult {
  * {@link planBoxCreation} is checked before anything is written, and the box, the
  * provisions and one crypto action per invitation are written in the same write
  * transaction, so a failed request leaves no row behind. On PostgreSQL, two
- * requests that race for the same address or key conflict in that transaction;
- * the loser runs again and then fails its check with the matching 409.
+ * requests that race for the same address or key conflict in that transaction. The
+ * loser runs again and then fails its check with the matching 409.
  *
  * With an `Idempotency-Key`, the first successful result is kept for
  * {@link IDEMPOTENCY_KEY_TTL_SECONDS}: the same key with the same body (compared

@@ -81,11 +81,11 @@ export async function joinBoxes(
         after: 0,
         limit: JOINED_BOX_EVENTS_LIMIT + 1,
       });
-      const { kept, contentLength } = countEventsWithinBudget(rows, contentBudget);
+      const { eventCount, contentLength } = countEventsWithinBudget(rows, contentBudget);
       contentBudget -= contentLength;
 
       const scope = boxEventsCursorScope({ kind: 'identity', ...identity }, box.id);
-      const page = paginate(rows.slice(0, kept + 1), kept, (position) =>
+      const page = paginate(rows.slice(0, eventCount + 1), eventCount, (position) =>
         context.cursors.encode(position, scope),
       );
       items.push({ box, events: page.items, next_cursor: page.next_cursor });
@@ -103,18 +103,18 @@ export async function joinBoxes(
 function countEventsWithinBudget(
   rows: readonly BoxEventRecord[],
   budget: number,
-): { kept: number; contentLength: number } {
-  let kept = 0;
+): { eventCount: number; contentLength: number } {
+  let eventCount = 0;
   let contentLength = 0;
-  while (kept < rows.length && kept < JOINED_BOX_EVENTS_LIMIT) {
-    const size = rows[kept]?.content?.encrypted.length ?? 0;
-    if (kept > 0 && contentLength + size > budget) {
+  while (eventCount < rows.length && eventCount < JOINED_BOX_EVENTS_LIMIT) {
+    const size = rows[eventCount]?.content?.encrypted.length ?? 0;
+    if (eventCount > 0 && contentLength + size > budget) {
       break;
     }
     contentLength += size;
-    kept += 1;
+    eventCount += 1;
   }
-  return { kept, contentLength };
+  return { eventCount, contentLength };
 }
 
 function assertUniqueIds(body: BoxJoinRequest): void {

@@ -37,9 +37,9 @@ const UNAVAILABLE_MESSAGES = [
 ];
 
 /**
- * Tells whether an error means the database is unavailable for now rather than
- * that the request or the server is wrong: PostgreSQL refused or dropped the
- * connection, is shutting down, or could not give a connection in time, or SQLite
+ * Tells whether an error means the database is unavailable for now, rather than
+ * that the request or the server is wrong. PostgreSQL refused or dropped the
+ * connection, is shutting down, or could not give a connection in time. Or SQLite
  * stayed locked by another writer past its busy timeout (`SQLITE_BUSY`). It looks
  * through `cause` and the `errors` of an AggregateError, as Node.js reports one
  * failure per address it tried.

@@ -59,7 +59,7 @@ export function methodNotAllowed(method: string, allowed: readonly string[]): Ht
  * Registers 405 routes where a literal path of the API description would
  * otherwise be routed to a template with parameters: `GET /boxes/joins` would
  * reach `GET /boxes/{id}` and fail validation of `id`, although the path only
- * accepts `POST`. Each such method on the literal path answers 405 with `Allow`.
+ * accepts `POST`. Each such method on the literal path returns 405 with `Allow`.
  */
 export function registerLiteralPathMethods(app: FastifyInstance, document: OpenApiDocument): void {
   const templates = listPathTemplates(document);

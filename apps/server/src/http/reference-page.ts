@@ -42,7 +42,7 @@ export function referencePagePolicy(hashes: ReferencePageHashes): string {
  * read once, when the server starts.
  *
  * When the page was not built, the server still starts, and `/docs` returns 404 with
- * a problem that says to run the build.
+ * a problem whose detail names the build command.
  */
 export async function registerReferencePage(app: FastifyInstance): Promise<void> {
   const page = await loadReferencePage();
