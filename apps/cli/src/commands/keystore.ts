@@ -25,10 +25,20 @@ export interface KeystoreCommandOptions {
   json?: boolean;
 }
 
+/**
+ * Returns the keystore's entries sorted by email, so that list and export print the
+ * same order on every run: a manifest send stores entries in the order its
+ * concurrent recipients finish.
+ */
+function entriesByEmail(keystore: FileKeystore): ReturnType<FileKeystore['list']> {
+  // Emails are the keystore's keys, so no two are equal.
+  return keystore.list().sort(([first], [second]) => (first < second ? -1 : 1));
+}
+
 /** Runs `provisions keystore list`: one line per entry, email, provision public key and date; no share. */
 export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
   await withKeystore(options, async (keystore) => {
-    const entries = keystore.list().map(([email, entry]) => ({
+    const entries = entriesByEmail(keystore).map(([email, entry]) => ({
       email,
       provision_public_key: entry.public_key,
       created_at: entry.created_at,
@@ -57,7 +67,7 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
 
   await withKeystore(options, async (keystore, server) => {
     const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
-    const links = keystore.list().map(([email, entry]) => {
+    const links = entriesByEmail(keystore).map(([email, entry]) => {
       const share = decodeBase64Url(entry.user_key_share, {
         length: SHARE_LENGTH,
         name: 'user_key_share',
