@@ -2,13 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Files that run on SQLite only: they test the SQLite file itself or the CLI's
- * defaults, or they inject failures with SQLite triggers written into the file.
+ * defaults, or they inject failures with SQLite triggers written into the file, or
+ * they test the WAL checkpoints.
  */
 const SQLITE_ONLY = [
   'test/database.test.ts',
   'test/cli.test.ts',
   'test/box-creation-rollback.test.ts',
   'test/log-secrets.test.ts',
+  'test/wal-checkpoints.test.ts',
 ];
 
 export default defineConfig({

@@ -4,6 +4,7 @@ import { createDataDir } from './data-dir.js';
 import { connectDatabase } from './database/connect-database.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { PostgresSqlDatabase } from './database/postgres-database.js';
+import { SqliteSqlDatabase } from './database/sqlite-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { checkAppUrl } from './http/app-url.js';
 import { loadCursorKey } from './http/cursor-key.js';
@@ -105,6 +106,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         app.log.warn({ attempt: retry.attempt, sql_state: retry.sqlState }, 'transaction retried');
       database.onIdleError = (error) =>
         app.log.error({ err: error }, 'idle database connection failed');
+    }
+    if (database instanceof SqliteSqlDatabase) {
+      database.onCheckpointError = (error) =>
+        app.log.error({ err: error }, 'WAL checkpoint on the checkpoint thread failed');
     }
     // Requests still running when close() is called keep their connection open
     // for keep-alive afterwards, and the HTTP server would wait for it to time out.

@@ -1,6 +1,20 @@
 import type Database from 'better-sqlite3';
 import { openDatabase, type SqliteDatabase } from './open-database.js';
 import type { SqlClient, SqlDatabase, SqlParams } from './sql-client.js';
+import {
+  WAL_AUTOCHECKPOINT_DEFAULT_PAGES,
+  WAL_AUTOCHECKPOINT_FALLBACK_PAGES,
+  WalCheckpointer,
+} from './wal-checkpointer.js';
+
+/** Options of {@link SqliteSqlDatabase.open}. */
+export interface SqliteOpenOptions {
+  /**
+   * Milliseconds between WAL checkpoints on the checkpoint thread (see
+   * {@link WalCheckpointer}); default 100.
+   */
+  checkpointIntervalMs?: number;
+}
 
 /**
  * The {@link SqlDatabase} on `<dataDir>/provisions.sqlite`, through one
@@ -17,10 +31,30 @@ export class SqliteSqlDatabase implements SqlDatabase {
   readonly #db: SqliteDatabase;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #client: SqlClient;
+  readonly #checkpointer: WalCheckpointer;
+  #finishQueued = false;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(db: SqliteDatabase) {
+  /**
+   * Called when a WAL checkpoint on the checkpoint thread fails, or when the thread
+   * dies and this connection goes back to checkpointing by itself. The server logs it.
+   */
+  onCheckpointError: ((error: Error) => void) | undefined;
+
+  constructor(db: SqliteDatabase, options: SqliteOpenOptions = {}) {
     this.#db = db;
+    this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
+    this.#checkpointer = WalCheckpointer.start(db.name, {
+      intervalMs: options.checkpointIntervalMs,
+      onFailure: (error) => {
+        if (this.#db.open) {
+          this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_DEFAULT_PAGES}`);
+        }
+        this.onCheckpointError?.(error);
+      },
+      onCheckpointError: (error) => this.onCheckpointError?.(error),
+      onFinish: () => this.#finishCheckpoint(),
+    });
     this.#client = {
       all: async <Row>(sql: string, params: SqlParams = []) =>
         this.#statement(sql).all(params) as Row[],
@@ -37,8 +71,8 @@ export class SqliteSqlDatabase implements SqlDatabase {
    *
    * @throws DatabaseVersionError when the file has a newer schema than this server supports.
    */
-  static open(dataDir: string): SqliteSqlDatabase {
-    return new SqliteSqlDatabase(openDatabase(dataDir));
+  static open(dataDir: string, options: SqliteOpenOptions = {}): SqliteSqlDatabase {
+    return new SqliteSqlDatabase(openDatabase(dataDir), options);
   }
 
   all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
@@ -69,11 +103,33 @@ export class SqliteSqlDatabase implements SqlDatabase {
     });
   }
 
+  /** Stops the checkpoint thread after a last checkpoint, then closes the connection. */
   async close(): Promise<void> {
     await this.#exclusive(async () => {
+      await this.#checkpointer.stop();
       if (this.#db.open) {
         this.#db.close();
       }
+    });
+  }
+
+  /**
+   * Copies the WAL frames that the checkpoint thread left, between two transactions,
+   * so that the next write transaction restarts the WAL from its beginning.
+   */
+  #finishCheckpoint(): void {
+    if (this.#finishQueued) {
+      return;
+    }
+
+    this.#finishQueued = true;
+    void this.#exclusive(async () => {
+      this.#finishQueued = false;
+      if (this.#db.open) {
+        this.#db.pragma('wal_checkpoint(PASSIVE)');
+      }
+    }).catch((error: unknown) => {
+      this.onCheckpointError?.(error instanceof Error ? error : new Error(String(error)));
     });
   }
 
