@@ -3,6 +3,7 @@ import { CommanderError } from 'commander';
 
 import { EXIT_USAGE } from './cli-error.js';
 import { reportError } from './error-report.js';
+import { useNodeX25519 } from './node-x25519.js';
 import { createProgram } from './program.js';
 
 // A reader that stops early (`| head`) closes stdout; that is not an error of the command.
@@ -27,6 +28,7 @@ if (process.env.PROVISIONS_REPORT_RESOURCES === '1') {
 }
 
 try {
+  await useNodeX25519();
   await createProgram().parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {

@@ -14,6 +14,7 @@ export const CRYPTO_ERROR_CODES = [
   'ERR_WRONG_PASSPHRASE',
   'ERR_INVALID_ENVELOPE',
   'ERR_WEBCRYPTO_FAILED',
+  'ERR_X25519_FAILED',
 ] as const;
 
 /** One of {@link CRYPTO_ERROR_CODES}. */

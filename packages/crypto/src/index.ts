@@ -44,4 +44,5 @@ export {
   SECRET_KEY_LENGTH,
   setX25519Backend,
   type X25519Backend,
+  type X25519Provider,
 } from './x25519.js';

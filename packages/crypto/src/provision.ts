@@ -39,7 +39,8 @@ export interface Provision {
  * the link without ever seeing the user key share.
  *
  * @returns a frozen {@link Provision}; its `payload` has 43-, 44- and 86-character strings.
- * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if the platform's X25519 fails unexpectedly.
+ * @throws CryptoError `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if the X25519
+ *   implementation fails unexpectedly.
  * @example
  * ```ts
  * import { createProvision } from '@provisions/crypto';

@@ -42,7 +42,8 @@ async function mapConcurrently<T>(
  * @returns one sealed box per key, in the same order, each `plaintext.length + 48` bytes.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument, naming
  *   `publicKeys[i]`; `ERR_LOW_ORDER_POINT` if a key is a low-order point;
- *   `ERR_WEBCRYPTO_FAILED` if the platform's X25519 fails unexpectedly.
+ *   `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if the X25519
+ *   implementation fails unexpectedly.
  * @example
  * ```ts
  * import { sealToMany } from '@provisions/crypto';
@@ -85,7 +86,8 @@ export async function sealToMany(
  * @returns one sealed box per plaintext, in the same order, each 48 bytes longer.
  * @throws CryptoError `ERR_INVALID_TYPE` naming `plaintexts[i]`, or `ERR_INVALID_LENGTH`
  *   for a bad `publicKey`; `ERR_LOW_ORDER_POINT` if it is a low-order point;
- *   `ERR_WEBCRYPTO_FAILED` if the platform's X25519 fails unexpectedly.
+ *   `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if the X25519
+ *   implementation fails unexpectedly.
  * @example
  * ```ts
  * import { sealMany } from '@provisions/crypto';

@@ -61,7 +61,7 @@ export async function sealPrepared(
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument;
  *   `ERR_LOW_ORDER_POINT` if `recipientPublicKey` is a low-order point, for which every
  *   shared secret is zero and the box would be readable by anyone; `ERR_WEBCRYPTO_FAILED`
- *   if the platform's X25519 fails unexpectedly.
+ *   or `ERR_X25519_FAILED` if the X25519 implementation fails unexpectedly.
  * @example
  * ```ts
  * import { open, seal } from '@provisions/crypto';
@@ -107,8 +107,8 @@ export async function seal(
  * @returns the plaintext, `sealed.length - 48` bytes.
  * @throws CryptoError `ERR_INVALID_TYPE` for a non-Uint8Array argument; `ERR_INVALID_LENGTH`
  *   if `sealed` is shorter than 48 bytes or a key is not 32 bytes; `ERR_OPEN_FAILED` for
- *   anything wrong with the box itself; `ERR_WEBCRYPTO_FAILED` if the platform's X25519
- *   fails unexpectedly.
+ *   anything wrong with the box itself; `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if
+ *   the X25519 implementation fails unexpectedly.
  * @example
  * ```ts
  * import { open } from '@provisions/crypto';
@@ -142,8 +142,9 @@ async function openBox(box: Bytes, secretKey: Bytes, recipientPublicKey: Bytes):
 
   // The failures that the box contents can cause, a low-order ephemeral key
   // (ERR_LOW_ORDER_POINT) and a wrong Poly1305 tag (noble throws), become the one uniform
-  // error, without a cause, so nothing distinguishes them. Only a failure of the platform's
-  // WebCrypto itself passes through unchanged.
+  // error, without a cause, so nothing distinguishes them. Only a failure of the X25519
+  // implementation itself (the platform's WebCrypto or the application's provider) passes
+  // through unchanged.
   try {
     const shared = await x25519SharedSecret(
       secretKey,
@@ -157,7 +158,10 @@ async function openBox(box: Bytes, secretKey: Bytes, recipientPublicKey: Bytes):
     const nonce = sealNonce(ephemeralPublicKey, recipientPublicKey);
     return secretboxOpen(key, nonce, box.subarray(PUBLIC_KEY_LENGTH));
   } catch (error) {
-    if (error instanceof CryptoError && error.code === 'ERR_WEBCRYPTO_FAILED') {
+    if (
+      error instanceof CryptoError &&
+      (error.code === 'ERR_WEBCRYPTO_FAILED' || error.code === 'ERR_X25519_FAILED')
+    ) {
       throw error;
     }
     throw new CryptoError('ERR_OPEN_FAILED', OPEN_FAILED_MESSAGE);

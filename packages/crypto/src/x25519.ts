@@ -2,7 +2,15 @@ import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { hexToBytes, randomBytes } from '@noble/hashes/utils.js';
 
 import { decodeBase64Url, encodeBase64Url } from './base64url.js';
-import { type Bytes, copyBytesOfLength, equalBytes, isAllZero, wipe } from './bytes.js';
+import {
+  type Bytes,
+  copyBytesOfLength,
+  describeType,
+  equalBytes,
+  formatByteCount,
+  isAllZero,
+  wipe,
+} from './bytes.js';
 import { CryptoError } from './errors.js';
 
 /** Length in bytes of an X25519 public key (43 base64url characters). */
@@ -11,8 +19,29 @@ export const PUBLIC_KEY_LENGTH = 32;
 /** Length in bytes of an X25519 secret key (43 base64url characters). */
 export const SECRET_KEY_LENGTH = 32;
 
-/** An X25519 implementation: the platform's WebCrypto or `@noble/curves`. */
-export type X25519Backend = 'webcrypto' | 'noble';
+/**
+ * An X25519 implementation: the platform's WebCrypto, `@noble/curves`, or an
+ * {@link X25519Provider} that the application supplied.
+ */
+export type X25519Backend = 'webcrypto' | 'noble' | 'custom';
+
+/**
+ * An X25519 implementation that an application supplies with {@link setX25519Backend}, for a
+ * platform whose own X25519 is faster than the WebCrypto one, such as the synchronous
+ * `diffieHellman` of `node:crypto` in Node.js (this package cannot import it and stay
+ * usable in browsers). Both functions follow RFC 7748: they clamp the secret key
+ * themselves, accept any 32-byte u-coordinate and return 32 bytes, synchronously or as a
+ * promise. The package checks the RFC 7748 §6.1 vector before it accepts a provider, checks
+ * the length of every result and rejects low-order public keys before calling
+ * `getSharedSecret`. It wipes the arrays it passes in after each call, so a provider should
+ * keep no copy of them.
+ */
+export interface X25519Provider {
+  /** Returns X25519(secretKey, 9): the public key of a 32-byte secret key. */
+  getPublicKey(secretKey: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** Returns X25519(secretKey, publicKey): the raw 32-byte shared secret. */
+  getSharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
 
 /** An X25519 key pair, as returned by {@link generateKeyPair}. */
 export interface KeyPair {
@@ -54,8 +83,14 @@ const PROBE_SHARED_SECRET = hexToBytes(
   '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
 );
 
+const NOBLE_PROVIDER: X25519Provider = {
+  getPublicKey: (secretKey) => nobleX25519.getPublicKey(secretKey),
+  getSharedSecret: (secretKey, publicKey) => nobleX25519.getSharedSecret(secretKey, publicKey),
+};
+
 let forcedBackend: X25519Backend | undefined;
 let detectedBackend: Promise<X25519Backend> | undefined;
+let customProvider: X25519Provider | undefined;
 
 function getSubtle(): SubtleCrypto | undefined {
   // `crypto.subtle` is undefined in browser pages that are not a secure context.
@@ -146,13 +181,16 @@ export async function getX25519Backend(): Promise<X25519Backend> {
 
 /**
  * Forces the X25519 implementation for all later calls, or with `'auto'` restores the
- * automatic choice. Meant for tests and diagnostics: both implementations give identical
- * bytes, and the automatic choice is the right one in production.
+ * automatic choice. A name forces a built-in implementation, for tests and diagnostics:
+ * both give identical bytes, and the automatic choice is the right one among them. An
+ * {@link X25519Provider} object installs the application's own implementation, after a
+ * check of the RFC 7748 §6.1 vector; {@link getX25519Backend} then reports `'custom'`.
  *
- * @param backend - `'webcrypto'`, `'noble'` or `'auto'`.
+ * @param backend - `'webcrypto'`, `'noble'`, `'auto'` or an {@link X25519Provider}.
  * @returns the implementation now in use.
  * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if `'webcrypto'` is requested on a platform
- *   whose WebCrypto lacks a working X25519; `ERR_INVALID_OPTION` for any other value.
+ *   whose WebCrypto lacks a working X25519; `ERR_X25519_FAILED` if a provider fails the
+ *   vector check (the previous choice then stays); `ERR_INVALID_OPTION` for any other value.
  * @example
  * ```ts
  * import { setX25519Backend } from '@provisions/crypto';
@@ -161,16 +199,26 @@ export async function getX25519Backend(): Promise<X25519Backend> {
  * await setX25519Backend('auto');
  * ```
  */
-export async function setX25519Backend(backend: X25519Backend | 'auto'): Promise<X25519Backend> {
+export async function setX25519Backend(
+  backend: X25519Backend | 'auto' | X25519Provider,
+): Promise<X25519Backend> {
+  if (isProvider(backend)) {
+    await checkProvider(backend);
+    customProvider = backend;
+    forcedBackend = 'custom';
+    return forcedBackend;
+  }
+
   if (backend === 'auto' || backend === 'noble') {
     forcedBackend = backend === 'noble' ? 'noble' : undefined;
+    customProvider = undefined;
     return getX25519Backend();
   }
 
   if (backend !== 'webcrypto') {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `backend: expected 'webcrypto', 'noble' or 'auto', received ${String(backend)}`,
+      `backend: expected 'webcrypto', 'noble', 'auto' or an object with getPublicKey and getSharedSecret, received ${typeof backend === 'string' ? backend : describeType(backend)}`,
     );
   }
 
@@ -183,7 +231,78 @@ export async function setX25519Backend(backend: X25519Backend | 'auto'): Promise
   }
 
   forcedBackend = 'webcrypto';
+  customProvider = undefined;
   return forcedBackend;
+}
+
+function isProvider(value: unknown): value is X25519Provider {
+  const candidate = value as Partial<X25519Provider> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.getPublicKey === 'function' &&
+    typeof candidate.getSharedSecret === 'function'
+  );
+}
+
+async function checkProvider(provider: X25519Provider): Promise<void> {
+  const failure = new CryptoError(
+    'ERR_X25519_FAILED',
+    'backend: the X25519 provider does not compute the RFC 7748 §6.1 vector',
+  );
+
+  try {
+    const publicKey = await callProvider(provider, PROBE_SECRET_KEY);
+    const shared = await callProvider(provider, PROBE_SECRET_KEY, PROBE_PUBLIC_KEY);
+    if (!equalBytes(publicKey, PROBE_OWN_PUBLIC_KEY) || !equalBytes(shared, PROBE_SHARED_SECRET)) {
+      throw failure;
+    }
+  } catch (error) {
+    throw error === failure
+      ? failure
+      : new CryptoError(failure.code, failure.message, { cause: error });
+  }
+}
+
+/**
+ * Runs one X25519 operation of a provider: `getPublicKey` without `publicKey`,
+ * `getSharedSecret` with it. The provider gets copies of the inputs, wiped after the
+ * call, and its result is copied into a new plain array (and a shared secret wiped where
+ * the provider returned it), so the caller owns and wipes what it receives.
+ *
+ * @throws CryptoError `ERR_X25519_FAILED` when the call throws or returns anything but 32 bytes.
+ */
+async function callProvider(
+  provider: X25519Provider,
+  secretKey: Bytes,
+  publicKey?: Bytes,
+): Promise<Bytes> {
+  const secretCopy = new Uint8Array(secretKey);
+  let result: unknown;
+  try {
+    result = await (publicKey === undefined
+      ? provider.getPublicKey(secretCopy)
+      : provider.getSharedSecret(secretCopy, new Uint8Array(publicKey)));
+  } catch (error) {
+    throw new CryptoError('ERR_X25519_FAILED', 'X25519: the provider failed', { cause: error });
+  } finally {
+    wipe(secretCopy);
+  }
+
+  if (!(result instanceof Uint8Array) || result.length !== PUBLIC_KEY_LENGTH) {
+    const received =
+      result instanceof Uint8Array ? formatByteCount(result.length) : describeType(result);
+    throw new CryptoError(
+      'ERR_X25519_FAILED',
+      `X25519: the provider returned ${received}, expected a 32-byte Uint8Array`,
+    );
+  }
+
+  const copy = new Uint8Array(result);
+  if (publicKey !== undefined) {
+    wipe(result);
+  }
+  return copy;
 }
 
 function webcryptoFailure(error: unknown): CryptoError {
@@ -192,10 +311,20 @@ function webcryptoFailure(error: unknown): CryptoError {
   });
 }
 
-/** Returns the platform's SubtleCrypto when the WebCrypto backend is in use. */
-async function activeSubtle(): Promise<SubtleCrypto | undefined> {
+/**
+ * Returns the implementation in use: the platform's SubtleCrypto on the WebCrypto backend,
+ * otherwise the provider (noble's or the application's).
+ */
+async function activeImplementation(): Promise<
+  { subtle: SubtleCrypto; provider?: undefined } | { subtle?: undefined; provider: X25519Provider }
+> {
   const backend = await getX25519Backend();
-  return backend === 'webcrypto' ? getSubtle() : undefined;
+  const subtle = backend === 'webcrypto' ? getSubtle() : undefined;
+  if (subtle !== undefined) {
+    return { subtle };
+  }
+
+  return { provider: (backend === 'custom' ? customProvider : undefined) ?? NOBLE_PROVIDER };
 }
 
 /** Returns whether `publicKey` (32 bytes) is one of the low-order points, bit 255 ignored. */
@@ -230,11 +359,12 @@ function checkSharedSecret(shared: Bytes, publicKeyName: string): Bytes {
 
 /** Computes the public key of a secret key already checked to be 32 bytes. */
 export async function x25519PublicKey(secretKey: Bytes): Promise<Bytes> {
-  // Both backends use noble's fixed-base multiplication with precomputed Edwards tables:
-  // 0.7 ms in Node.js 20, where WebCrypto needs a PKCS #8 import and a deriveBits over the
-  // base point (2.2 ms on the same 2.8 GHz Xeon). JWK import cannot help because it
-  // requires the public key.
-  return new Uint8Array(nobleX25519.getPublicKey(secretKey));
+  // Both built-in backends use noble's fixed-base multiplication with precomputed Edwards
+  // tables: 0.7 ms in Node.js 20, where WebCrypto needs a PKCS #8 import and a deriveBits
+  // over the base point (2.2 ms on the same 2.8 GHz Xeon). JWK import cannot help because
+  // it requires the public key.
+  const { provider } = await activeImplementation();
+  return callProvider(provider ?? NOBLE_PROVIDER, secretKey);
 }
 
 /**
@@ -247,7 +377,7 @@ export async function x25519PublicKey(secretKey: Bytes): Promise<Bytes> {
  * and an all-zero result is rejected as well.
  *
  * @throws CryptoError `ERR_LOW_ORDER_POINT` naming `publicKeyName`; `ERR_KEY_MISMATCH`;
- *   `ERR_WEBCRYPTO_FAILED`.
+ *   `ERR_WEBCRYPTO_FAILED`; `ERR_X25519_FAILED`.
  */
 export async function x25519SharedSecret(
   secretKey: Bytes,
@@ -259,13 +389,9 @@ export async function x25519SharedSecret(
     throw lowOrderError(publicKeyName);
   }
 
-  const subtle = await activeSubtle();
-  if (subtle === undefined) {
-    // noble returns a new array of its own, which the caller wipes.
-    return checkSharedSecret(
-      nobleX25519.getSharedSecret(secretKey, publicKey) as Bytes,
-      publicKeyName,
-    );
+  const { subtle, provider } = await activeImplementation();
+  if (provider !== undefined) {
+    return checkSharedSecret(await callProvider(provider, secretKey, publicKey), publicKeyName);
   }
 
   let privateKey: CryptoKey;
@@ -316,7 +442,7 @@ export async function preparePublicKey(
     throw lowOrderError(publicKeyName);
   }
 
-  const subtle = await activeSubtle();
+  const { subtle } = await activeImplementation();
   if (subtle === undefined) {
     return { bytes: publicKey, cryptoKey: undefined };
   }
@@ -336,19 +462,20 @@ export async function preparePublicKey(
  * @returns the 32-byte ephemeral public key and the 32-byte shared secret, which the
  *   caller wipes after use.
  * @throws CryptoError `ERR_LOW_ORDER_POINT` naming `publicKeyName` (unreachable after
- *   {@link preparePublicKey}); `ERR_WEBCRYPTO_FAILED`.
+ *   {@link preparePublicKey}); `ERR_WEBCRYPTO_FAILED`; `ERR_X25519_FAILED`.
  */
 export async function ephemeralSharedSecret(
   peer: PreparedPublicKey,
   publicKeyName: string,
 ): Promise<{ ephemeralPublicKey: Bytes; sharedSecret: Bytes }> {
-  const subtle = peer.cryptoKey === undefined ? undefined : getSubtle();
+  const { subtle, provider } = await activeImplementation();
   if (subtle === undefined || peer.cryptoKey === undefined) {
     const secretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
+    const implementation = provider ?? NOBLE_PROVIDER;
 
     try {
-      const ephemeralPublicKey = nobleX25519.getPublicKey(secretKey) as Bytes;
-      const shared = nobleX25519.getSharedSecret(secretKey, peer.bytes) as Bytes;
+      const ephemeralPublicKey = await callProvider(implementation, secretKey);
+      const shared = await callProvider(implementation, secretKey, peer.bytes);
       return { ephemeralPublicKey, sharedSecret: checkSharedSecret(shared, publicKeyName) };
     } finally {
       wipe(secretKey);
@@ -400,10 +527,10 @@ async function webcryptoGenerateKeyPair(
  * about 1,500/s (2.8 GHz Xeon).
  */
 export async function x25519KeyPair(): Promise<{ secretKey: Bytes; publicKey: Bytes }> {
-  const subtle = await activeSubtle();
-  if (subtle === undefined) {
+  const { subtle, provider } = await activeImplementation();
+  if (provider !== undefined) {
     const secretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
-    return { secretKey, publicKey: await x25519PublicKey(secretKey) };
+    return { secretKey, publicKey: await callProvider(provider, secretKey) };
   }
 
   try {
@@ -418,7 +545,8 @@ export async function x25519KeyPair(): Promise<{ secretKey: Bytes; publicKey: By
  * WebCrypto backend, `crypto.getRandomValues` on noble.
  *
  * @returns a frozen `{ secretKey, publicKey }`, 32 bytes each (43 base64url characters).
- * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if the platform's X25519 fails unexpectedly.
+ * @throws CryptoError `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if the X25519
+ *   implementation fails unexpectedly.
  * @example
  * ```ts
  * import { generateKeyPair } from '@provisions/crypto';
@@ -436,7 +564,8 @@ export async function generateKeyPair(): Promise<KeyPair> {
  * @param secretKey - 32 bytes; not modified.
  * @returns the 32-byte public key.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad `secretKey`;
- *   `ERR_WEBCRYPTO_FAILED` if the platform's X25519 fails unexpectedly.
+ *   `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if the X25519
+ *   implementation fails unexpectedly.
  * @example
  * ```ts
  * import { getPublicKey } from '@provisions/crypto';

@@ -7,12 +7,8 @@ import { SCRYPT_MIN_N } from '../src/passphrase-envelope.js';
 import { createProvision } from '../src/provision.js';
 import { open, seal } from '../src/seal.js';
 import { combineShares, recoverSecretKey, splitSecret } from '../src/shares.js';
-import {
-  generateKeyPair,
-  getPublicKey,
-  setX25519Backend,
-  type X25519Backend,
-} from '../src/x25519.js';
+import { generateKeyPair, getPublicKey, setX25519Backend } from '../src/x25519.js';
+import { BACKENDS, useBackend } from './backends.js';
 import { RUNS_IN_NODE } from './environment.js';
 
 // Node.js Buffer, read from the global so that the type checker needs no Node.js types.
@@ -74,9 +70,9 @@ describe.each(VARIANTS)('inputs as $name', ({ wrap, nodeOnly }) => {
     context.skip(nodeOnly && !RUNS_IN_NODE, BUFFER_SKIP_REASON);
   });
 
-  describe.each(['webcrypto', 'noble'] as X25519Backend[])('with X25519 on %s', (backend) => {
+  describe.each(BACKENDS)('with X25519 on %s', (backend) => {
     it('getPublicKey and seal/open', async () => {
-      await setX25519Backend(backend);
+      await useBackend(backend);
       const recipient = await generateKeyPair();
       const secretKey = wrap(recipient.secretKey);
       const publicKey = wrap(recipient.publicKey);

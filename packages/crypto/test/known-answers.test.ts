@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveBoxKey, secretboxOpen, secretboxSeal } from '../src/box.js';
 import { CryptoError } from '../src/errors.js';
 import { open } from '../src/seal.js';
-import { setX25519Backend, type X25519Backend, x25519SharedSecret } from '../src/x25519.js';
+import { setX25519Backend, x25519SharedSecret } from '../src/x25519.js';
+import { BACKENDS, useBackend } from './backends.js';
 import { NACL_BOX_VECTOR } from './vectors/nacl-box.js';
 import sealedBoxesJson from './vectors/sealed-boxes.json?raw';
 
@@ -17,7 +18,6 @@ interface SealedBoxVectors {
 }
 
 const SEALED_BOXES = JSON.parse(sealedBoxesJson) as SealedBoxVectors;
-const BACKENDS: X25519Backend[] = ['webcrypto', 'noble'];
 
 beforeAll(async () => {
   await sodium.ready;
@@ -42,7 +42,7 @@ describe('NaCl box vector', () => {
 
 describe.each(BACKENDS)('known answers on %s', (backend) => {
   beforeAll(async () => {
-    await setX25519Backend(backend);
+    await useBackend(backend);
   });
 
   async function beforenm(): Promise<Uint8Array<ArrayBuffer>> {

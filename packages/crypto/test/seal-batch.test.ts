@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CryptoError } from '../src/errors.js';
 import { open, SEAL_OVERHEAD, seal } from '../src/seal.js';
 import { sealMany, sealToMany } from '../src/seal-batch.js';
-import { generateKeyPair, setX25519Backend, type X25519Backend } from '../src/x25519.js';
+import { generateKeyPair, setX25519Backend } from '../src/x25519.js';
+import { BACKENDS, useBackend } from './backends.js';
 import { LOW_ORDER_POINTS } from './vectors/low-order-points.js';
-
-const BACKENDS: X25519Backend[] = ['webcrypto', 'noble'];
 
 function message(length: number, fill: number): Uint8Array {
   return new Uint8Array(length).fill(fill);
@@ -24,7 +23,7 @@ afterAll(async () => {
 
 describe.each(BACKENDS)('batch sealing on %s', (backend) => {
   beforeAll(async () => {
-    await setX25519Backend(backend);
+    await useBackend(backend);
   });
 
   it('sealToMany gives one box per recipient, each opening with its own key', async () => {

@@ -3,16 +3,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { isAllZero } from '../src/bytes.js';
 import { open, seal } from '../src/seal.js';
 import { recoverSecretKey, splitSecret } from '../src/shares.js';
-import { generateKeyPair, setX25519Backend, type X25519Backend } from '../src/x25519.js';
+import { generateKeyPair, setX25519Backend, type X25519Provider } from '../src/x25519.js';
+import { BACKENDS, LIBSODIUM_PROVIDER, useBackend } from './backends.js';
 
 // The primitives are wrapped, not replaced: each wrapper records the buffer that this
 // package passes in or receives, then calls the real function. After the public call
-// returns, every recorded secret buffer must be all zeros.
+// returns, every recorded secret buffer must be all zeros. X25519 secret key inputs and
+// shared secrets are recorded by the noble wrappers and, on the `custom` backend, by a
+// provider that wraps libsodium.
 const recorded = vi.hoisted(() => ({
   cipherKeys: [] as Uint8Array[],
   hsalsaKeys: [] as Uint32Array[],
-  nobleSharedSecrets: [] as Uint8Array[],
-  noblePublicKeyInputs: [] as Uint8Array[],
+  x25519SharedSecrets: [] as Uint8Array[],
+  x25519SecretKeyInputs: [] as Uint8Array[],
 }));
 
 vi.mock('@noble/ciphers/salsa.js', async (importOriginal) => {
@@ -35,17 +38,30 @@ vi.mock('@noble/curves/ed25519.js', async (importOriginal) => {
   const x25519 = {
     ...original.x25519,
     getPublicKey: (secretKey: Uint8Array) => {
-      recorded.noblePublicKeyInputs.push(secretKey);
+      recorded.x25519SecretKeyInputs.push(secretKey);
       return original.x25519.getPublicKey(secretKey);
     },
     getSharedSecret: (secretKey: Uint8Array, publicKey: Uint8Array) => {
       const shared = original.x25519.getSharedSecret(secretKey, publicKey);
-      recorded.nobleSharedSecrets.push(shared);
+      recorded.x25519SharedSecrets.push(shared);
       return shared;
     },
   };
   return { ...original, x25519 };
 });
+
+const RECORDING_PROVIDER: X25519Provider = {
+  getPublicKey: (secretKey) => {
+    recorded.x25519SecretKeyInputs.push(secretKey);
+    return LIBSODIUM_PROVIDER.getPublicKey(secretKey);
+  },
+  getSharedSecret: async (secretKey, publicKey) => {
+    recorded.x25519SecretKeyInputs.push(secretKey);
+    const shared = await LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey);
+    recorded.x25519SharedSecrets.push(shared);
+    return shared;
+  },
+};
 
 function clearRecords(): void {
   for (const list of Object.values(recorded)) {
@@ -69,9 +85,13 @@ afterAll(async () => {
   await setX25519Backend('auto');
 });
 
-describe.each(['webcrypto', 'noble'] as X25519Backend[])('wiping on %s', (backend) => {
+describe.each(BACKENDS)('wiping on %s', (backend) => {
   beforeAll(async () => {
-    await setX25519Backend(backend);
+    await useBackend(backend);
+    if (backend === 'custom') {
+      // Replaces the plain libsodium provider with the recording one.
+      await setX25519Backend(RECORDING_PROVIDER);
+    }
   });
 
   it('seal wipes the shared secret, the box key and the HSalsa20 input', async () => {
@@ -95,8 +115,8 @@ describe.each(['webcrypto', 'noble'] as X25519Backend[])('wiping on %s', (backen
         'WebCrypto shared secret',
       );
     } else {
-      expectAllWiped(recorded.nobleSharedSecrets, 'noble shared secret');
-      expectAllWiped(recorded.noblePublicKeyInputs, 'ephemeral secret key');
+      expectAllWiped(recorded.x25519SharedSecrets, 'X25519 shared secret');
+      expectAllWiped(recorded.x25519SecretKeyInputs, 'ephemeral secret key');
     }
   });
 
@@ -110,9 +130,9 @@ describe.each(['webcrypto', 'noble'] as X25519Backend[])('wiping on %s', (backen
     expect(new TextDecoder().decode(opened)).toBe('secret box key');
     expectAllWiped(recorded.cipherKeys, 'box key');
     expectAllWiped(recorded.hsalsaKeys, 'HSalsa20 key input');
-    expectAllWiped(recorded.noblePublicKeyInputs, 'secret key copy');
-    if (backend === 'noble') {
-      expectAllWiped(recorded.nobleSharedSecrets, 'noble shared secret');
+    expectAllWiped(recorded.x25519SecretKeyInputs, 'secret key copy');
+    if (backend !== 'webcrypto') {
+      expectAllWiped(recorded.x25519SharedSecrets, 'X25519 shared secret');
     }
     expect(isAllZero(recipient.secretKey)).toBe(false);
   });
@@ -127,6 +147,6 @@ describe.each(['webcrypto', 'noble'] as X25519Backend[])('wiping on %s', (backen
       code: 'ERR_KEY_MISMATCH',
     });
 
-    expectAllWiped(recorded.noblePublicKeyInputs, 'rebuilt secret key');
+    expectAllWiped(recorded.x25519SecretKeyInputs, 'rebuilt secret key');
   });
 });

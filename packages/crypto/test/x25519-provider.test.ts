@@ -1,0 +1,254 @@
+import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import sodium from 'libsodium-wrappers';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { CryptoError } from '../src/errors.js';
+import { createProvision } from '../src/provision.js';
+import { open, seal } from '../src/seal.js';
+import {
+  generateKeyPair,
+  getPublicKey,
+  getX25519Backend,
+  setX25519Backend,
+  type X25519Backend,
+  type X25519Provider,
+} from '../src/x25519.js';
+import { LIBSODIUM_PROVIDER } from './backends.js';
+import { LOW_ORDER_POINTS } from './vectors/low-order-points.js';
+import { DIFFIE_HELLMAN_VECTOR } from './vectors/rfc7748.js';
+
+/** Wraps {@link LIBSODIUM_PROVIDER} and counts the calls of each function. */
+function countingProvider(): X25519Provider & { calls: { publicKey: number; shared: number } } {
+  const calls = { publicKey: 0, shared: 0 };
+  return {
+    calls,
+    getPublicKey: (secretKey) => {
+      calls.publicKey += 1;
+      return LIBSODIUM_PROVIDER.getPublicKey(secretKey);
+    },
+    getSharedSecret: (secretKey, publicKey) => {
+      calls.shared += 1;
+      return LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey);
+    },
+  };
+}
+
+/** Returns a provider that passes the installation check, then calls `later`. */
+function providerThatTurns(later: X25519Provider): X25519Provider {
+  let checked = 0;
+  const check = (call: () => Uint8Array | Promise<Uint8Array>, fallback: () => unknown) => {
+    checked += 1;
+    return checked <= 2 ? call() : (fallback() as Uint8Array);
+  };
+  return {
+    getPublicKey: (secretKey) =>
+      check(
+        () => LIBSODIUM_PROVIDER.getPublicKey(secretKey),
+        () => later.getPublicKey(secretKey),
+      ),
+    getSharedSecret: (secretKey, publicKey) =>
+      check(
+        () => LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey),
+        () => later.getSharedSecret(secretKey, publicKey),
+      ),
+  };
+}
+
+beforeAll(async () => {
+  await sodium.ready;
+});
+
+beforeEach(async () => {
+  await setX25519Backend('auto');
+});
+
+afterAll(async () => {
+  await setX25519Backend('auto');
+});
+
+describe('installing an X25519 provider', () => {
+  it('reports custom and sends every X25519 operation to it', async () => {
+    const provider = countingProvider();
+
+    expect(await setX25519Backend(provider)).toBe('custom');
+    expect(await getX25519Backend()).toBe('custom');
+    provider.calls.publicKey = 0;
+    provider.calls.shared = 0;
+
+    const recipient = await generateKeyPair();
+    const sealed = await seal(new Uint8Array([1, 2, 3]), recipient.publicKey);
+    const opened = await open(sealed, recipient.secretKey);
+    await createProvision();
+
+    expect(Array.from(opened)).toEqual([1, 2, 3]);
+    // generateKeyPair, the ephemeral key of seal, open without a public key, and the
+    // provision key pair: four public keys; seal and open: two shared secrets.
+    expect(provider.calls).toEqual({ publicKey: 4, shared: 2 });
+  });
+
+  it('accepts a provider that returns promises', async () => {
+    const asynchronous: X25519Provider = {
+      getPublicKey: async (secretKey) => LIBSODIUM_PROVIDER.getPublicKey(secretKey),
+      getSharedSecret: async (secretKey, publicKey) =>
+        LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey),
+    };
+
+    await setX25519Backend(asynchronous);
+    const secretKey = hexToBytes(DIFFIE_HELLMAN_VECTOR.aliceSecretKey);
+
+    expect(bytesToHex(await getPublicKey(secretKey))).toBe(DIFFIE_HELLMAN_VECTOR.alicePublicKey);
+  });
+
+  it('keeps inputs that the provider overwrites', async () => {
+    const scribbling: X25519Provider = {
+      getPublicKey: (secretKey) => {
+        const publicKey = LIBSODIUM_PROVIDER.getPublicKey(secretKey) as Uint8Array;
+        secretKey.fill(0xff);
+        return publicKey;
+      },
+      getSharedSecret: (secretKey, publicKey) => {
+        const shared = LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey) as Uint8Array;
+        secretKey.fill(0xff);
+        publicKey.fill(0xff);
+        return shared;
+      },
+    };
+    await setX25519Backend(scribbling);
+    const recipient = await generateKeyPair();
+    const secretKeyBefore = bytesToHex(recipient.secretKey);
+    const publicKeyBefore = bytesToHex(recipient.publicKey);
+
+    const sealed = await seal(new Uint8Array([7]), recipient.publicKey);
+    const opened = await open(sealed, recipient.secretKey, recipient.publicKey);
+
+    expect(Array.from(opened)).toEqual([7]);
+    expect(bytesToHex(recipient.secretKey)).toBe(secretKeyBefore);
+    expect(bytesToHex(recipient.publicKey)).toBe(publicKeyBefore);
+  });
+
+  it('never hands a low-order public key to the provider', async () => {
+    const provider = countingProvider();
+    await setX25519Backend(provider);
+    provider.calls.shared = 0;
+
+    for (const point of LOW_ORDER_POINTS) {
+      await expect(seal(new Uint8Array(1), hexToBytes(point))).rejects.toMatchObject({
+        code: 'ERR_LOW_ORDER_POINT',
+      });
+    }
+
+    expect(provider.calls.shared).toBe(0);
+  });
+
+  it('rejects a provider that computes other bytes, and keeps the previous backend', async () => {
+    const wrong: X25519Provider = {
+      getPublicKey: (secretKey) => {
+        const publicKey = nobleX25519.getPublicKey(secretKey);
+        publicKey[0] = (publicKey[0] as number) ^ 1;
+        return publicKey;
+      },
+      getSharedSecret: (secretKey, publicKey) => nobleX25519.getSharedSecret(secretKey, publicKey),
+    };
+    await setX25519Backend('noble');
+
+    const attempt = setX25519Backend(wrong);
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message: 'backend: the X25519 provider does not compute the RFC 7748 §6.1 vector',
+    });
+    expect(await getX25519Backend()).toBe('noble');
+  });
+
+  it('rejects a provider that throws during the check, keeping the cause', async () => {
+    const cause = new Error('no X25519 here');
+    const throwing: X25519Provider = {
+      getPublicKey: () => {
+        throw cause;
+      },
+      getSharedSecret: () => {
+        throw cause;
+      },
+    };
+
+    const attempt = setX25519Backend(throwing);
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_X25519_FAILED' });
+    const error = await attempt.catch((rejection: unknown) => rejection);
+    expect(((error as CryptoError).cause as CryptoError).cause).toBe(cause);
+    expect(await getX25519Backend()).toBe('webcrypto');
+  });
+
+  it.each([
+    ['a string', 'custom'],
+    ['an object without getSharedSecret', { getPublicKey: () => new Uint8Array(32) }],
+    ['null', null],
+  ])('rejects %s as a backend', async (_label, value) => {
+    const attempt = setX25519Backend(value as X25519Backend);
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    expect(await getX25519Backend()).toBe('webcrypto');
+  });
+
+  it('returns to the automatic choice with auto', async () => {
+    await setX25519Backend(countingProvider());
+
+    expect(await setX25519Backend('auto')).toBe('webcrypto');
+  });
+});
+
+describe('a provider that fails after installation', () => {
+  it('makes seal and generateKeyPair fail with ERR_X25519_FAILED naming the length', async () => {
+    const short: X25519Provider = {
+      getPublicKey: () => new Uint8Array(31),
+      getSharedSecret: () => new Uint8Array(31),
+    };
+    await setX25519Backend(providerThatTurns(short));
+    const recipient = hexToBytes(DIFFIE_HELLMAN_VECTOR.bobPublicKey);
+
+    for (const attempt of [seal(new Uint8Array(1), recipient), generateKeyPair()]) {
+      await expect(attempt).rejects.toMatchObject({
+        code: 'ERR_X25519_FAILED',
+        message: 'X25519: the provider returned 31 bytes, expected a 32-byte Uint8Array',
+      });
+    }
+  });
+
+  it('makes open fail with ERR_X25519_FAILED, not ERR_OPEN_FAILED', async () => {
+    const recipient = await generateKeyPair();
+    const sealed = await seal(new Uint8Array([1]), recipient.publicKey);
+    const cause = new Error('device removed');
+    const throwing: X25519Provider = {
+      getPublicKey: () => {
+        throw cause;
+      },
+      getSharedSecret: () => {
+        throw cause;
+      },
+    };
+    await setX25519Backend(providerThatTurns(throwing));
+
+    const attempt = open(sealed, recipient.secretKey, recipient.publicKey);
+
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message: 'X25519: the provider failed',
+      cause,
+    });
+  });
+
+  it('names a result that is not a Uint8Array', async () => {
+    const wrongType: X25519Provider = {
+      getPublicKey: () => Array.from({ length: 32 }, () => 0) as unknown as Uint8Array,
+      getSharedSecret: () => 'shared' as unknown as Uint8Array,
+    };
+    await setX25519Backend(providerThatTurns(wrongType));
+
+    await expect(generateKeyPair()).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message: 'X25519: the provider returned an array, expected a 32-byte Uint8Array',
+    });
+  });
+});
