@@ -33,13 +33,12 @@ export const NODE_X25519_PROVIDER: X25519Provider = {
     return new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
   },
 
+  // The Buffer itself is returned, not a copy, so that the package's wipe reaches it.
   getSharedSecret(secretKey, publicKey) {
-    return new Uint8Array(
-      diffieHellman({
-        privateKey: importSecretKey(secretKey),
-        publicKey: importPublicKey(publicKey),
-      }),
-    );
+    return diffieHellman({
+      privateKey: importSecretKey(secretKey),
+      publicKey: importPublicKey(publicKey),
+    });
   },
 };
 

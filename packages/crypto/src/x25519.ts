@@ -31,10 +31,11 @@ export type X25519Backend = 'webcrypto' | 'noble' | 'custom';
  * `diffieHellman` of `node:crypto` in Node.js (this package cannot import it and stay
  * usable in browsers). Both functions follow RFC 7748: they clamp the secret key
  * themselves, accept any 32-byte u-coordinate and return 32 bytes, synchronously or as a
- * promise. The package checks the RFC 7748 §6.1 vector before it accepts a provider, checks
- * the length of every result and rejects low-order public keys before calling
- * `getSharedSecret`. It wipes the arrays it passes in after each call, so a provider should
- * keep no copy of them.
+ * promise. The package checks known answers before it accepts a provider, checks the length
+ * of every result, rejects low-order public keys before calling `getSharedSecret` and treats
+ * an all-zero shared secret as a failure of the provider. It wipes the arrays it passes in
+ * after each call, so a provider should keep no copy of them. It sets no time limit: a
+ * provider whose promise never settles stalls the operations that use it.
  */
 export interface X25519Provider {
   /** Returns X25519(secretKey, 9): the public key of a 32-byte secret key. */
@@ -81,6 +82,15 @@ const PROBE_PUBLIC_KEY = hexToBytes(
 );
 const PROBE_SHARED_SECRET = hexToBytes(
   '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+);
+
+// RFC 7748 §5.2, second vector: u has bit 255 set, which X25519 must ignore.
+const HIGH_BIT_SCALAR = hexToBytes(
+  '4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d',
+);
+const HIGH_BIT_U = hexToBytes('e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493');
+const HIGH_BIT_OUTPUT = hexToBytes(
+  '95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957',
 );
 
 const NOBLE_PROVIDER: X25519Provider = {
@@ -162,7 +172,8 @@ async function detectBackend(): Promise<X25519Backend> {
  * the first call checks once whether the platform's WebCrypto computes X25519 correctly
  * (RFC 7748 §6.1 vector) and picks `'webcrypto'` if so, `'noble'` otherwise.
  *
- * @returns `'webcrypto'` or `'noble'`.
+ * @returns `'webcrypto'`, `'noble'`, or `'custom'` while an application's
+ *   {@link X25519Provider} is installed.
  * @example
  * ```ts
  * import { getX25519Backend } from '@provisions/crypto';
@@ -183,14 +194,17 @@ export async function getX25519Backend(): Promise<X25519Backend> {
  * Forces the X25519 implementation for all later calls, or with `'auto'` restores the
  * automatic choice. A name forces a built-in implementation, for tests and diagnostics:
  * both give identical bytes, and the automatic choice is the right one among them. An
- * {@link X25519Provider} object installs the application's own implementation, after a
- * check of the RFC 7748 §6.1 vector; {@link getX25519Backend} then reports `'custom'`.
+ * {@link X25519Provider} object installs the application's own implementation once it
+ * passes known-answer checks (RFC 7748 §6.1 and §5.2 vectors, and the public key of a random
+ * secret key against noble's); {@link getX25519Backend} then reports `'custom'`. Calls take
+ * effect in the order they are made, so the last one decides.
  *
  * @param backend - `'webcrypto'`, `'noble'`, `'auto'` or an {@link X25519Provider}.
  * @returns the implementation now in use.
  * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if `'webcrypto'` is requested on a platform
- *   whose WebCrypto lacks a working X25519; `ERR_X25519_FAILED` if a provider fails the
- *   vector check (the previous choice then stays); `ERR_INVALID_OPTION` for any other value.
+ *   whose WebCrypto lacks a working X25519; `ERR_X25519_FAILED` naming the check that a
+ *   provider failed (the previous choice then stays); `ERR_INVALID_OPTION` for an object
+ *   without both functions or any other value.
  * @example
  * ```ts
  * import { setX25519Backend } from '@provisions/crypto';
@@ -199,12 +213,23 @@ export async function getX25519Backend(): Promise<X25519Backend> {
  * await setX25519Backend('auto');
  * ```
  */
-export async function setX25519Backend(
-  backend: X25519Backend | 'auto' | X25519Provider,
+export function setX25519Backend(
+  backend: Exclude<X25519Backend, 'custom'> | 'auto' | X25519Provider,
 ): Promise<X25519Backend> {
-  if (isProvider(backend)) {
-    await checkProvider(backend);
-    customProvider = backend;
+  // Checking a provider or WebCrypto is asynchronous: calls take effect one after another,
+  // in the order they were made, so the last call decides.
+  const result = settingBackend.then(() => applyBackend(backend));
+  settingBackend = result.catch(() => undefined);
+  return result;
+}
+
+let settingBackend: Promise<unknown> = Promise.resolve();
+
+async function applyBackend(backend: unknown): Promise<X25519Backend> {
+  if (typeof backend === 'object' && backend !== null) {
+    const provider = asProvider(backend);
+    await checkProvider(provider);
+    customProvider = provider;
     forcedBackend = 'custom';
     return forcedBackend;
   }
@@ -218,7 +243,7 @@ export async function setX25519Backend(
   if (backend !== 'webcrypto') {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `backend: expected 'webcrypto', 'noble', 'auto' or an object with getPublicKey and getSharedSecret, received ${typeof backend === 'string' ? backend : describeType(backend)}`,
+      `backend: expected 'webcrypto', 'noble', 'auto' or an X25519Provider object, received ${typeof backend === 'string' ? `'${backend}'` : describeType(backend)}`,
     );
   }
 
@@ -235,32 +260,77 @@ export async function setX25519Backend(
   return forcedBackend;
 }
 
-function isProvider(value: unknown): value is X25519Provider {
-  const candidate = value as Partial<X25519Provider> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.getPublicKey === 'function' &&
-    typeof candidate.getSharedSecret === 'function'
+/** Returns `value` as a provider, or names the functions it lacks. */
+function asProvider(value: object): X25519Provider {
+  const candidate = value as Partial<X25519Provider>;
+  const missing = (['getPublicKey', 'getSharedSecret'] as const).filter(
+    (name) => typeof candidate[name] !== 'function',
   );
+  if (missing.length > 0) {
+    throw new CryptoError(
+      'ERR_INVALID_OPTION',
+      `backend: an X25519Provider needs the functions getPublicKey and getSharedSecret, and this object lacks ${missing.join(' and ')}`,
+    );
+  }
+
+  return candidate as X25519Provider;
 }
 
+/**
+ * Checks a provider against known answers before it is used: the RFC 7748 §6.1 public key
+ * and shared secret, the second §5.2 vector (whose u has bit 255 set, which X25519
+ * ignores), and the public key of a random secret key against noble's.
+ *
+ * @throws CryptoError `ERR_X25519_FAILED` naming the first check that failed.
+ */
 async function checkProvider(provider: X25519Provider): Promise<void> {
-  const failure = new CryptoError(
-    'ERR_X25519_FAILED',
-    'backend: the X25519 provider does not compute the RFC 7748 §6.1 vector',
-  );
+  const randomSecretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
+  const checks: [string, () => Promise<Bytes>, Uint8Array][] = [
+    [
+      'the RFC 7748 §6.1 public key',
+      () => callProvider(provider, PROBE_SECRET_KEY),
+      PROBE_OWN_PUBLIC_KEY,
+    ],
+    [
+      'the RFC 7748 §6.1 shared secret',
+      () => callProvider(provider, PROBE_SECRET_KEY, PROBE_PUBLIC_KEY),
+      PROBE_SHARED_SECRET,
+    ],
+    [
+      'the RFC 7748 §5.2 vector whose u has bit 255 set',
+      () => callProvider(provider, HIGH_BIT_SCALAR, HIGH_BIT_U),
+      HIGH_BIT_OUTPUT,
+    ],
+    [
+      'the public key of a random secret key',
+      () => callProvider(provider, randomSecretKey),
+      nobleX25519.getPublicKey(randomSecretKey),
+    ],
+  ];
 
   try {
-    const publicKey = await callProvider(provider, PROBE_SECRET_KEY);
-    const shared = await callProvider(provider, PROBE_SECRET_KEY, PROBE_PUBLIC_KEY);
-    if (!equalBytes(publicKey, PROBE_OWN_PUBLIC_KEY) || !equalBytes(shared, PROBE_SHARED_SECRET)) {
-      throw failure;
+    for (const [name, compute, expected] of checks) {
+      let actual: Bytes;
+      try {
+        actual = await compute();
+      } catch (error) {
+        const reason = error instanceof CryptoError ? error.message : String(error);
+        throw new CryptoError(
+          'ERR_X25519_FAILED',
+          `backend: the X25519 provider failed on ${name}: ${reason}`,
+          { cause: error instanceof CryptoError ? error.cause : error },
+        );
+      }
+
+      if (!equalBytes(actual, expected)) {
+        throw new CryptoError(
+          'ERR_X25519_FAILED',
+          `backend: the X25519 provider computed a wrong result for ${name}`,
+        );
+      }
     }
-  } catch (error) {
-    throw error === failure
-      ? failure
-      : new CryptoError(failure.code, failure.message, { cause: error });
+  } finally {
+    wipe(randomSecretKey);
   }
 }
 
@@ -299,8 +369,17 @@ async function callProvider(
   }
 
   const copy = new Uint8Array(result);
-  if (publicKey !== undefined) {
-    wipe(result);
+  if (publicKey === undefined) {
+    return copy;
+  }
+
+  wipe(result);
+  // The caller rejected the low-order points, and X25519 of any other point is not zero.
+  if (isAllZero(copy)) {
+    throw new CryptoError(
+      'ERR_X25519_FAILED',
+      'X25519: the provider returned an all-zero shared secret for a public key that is not of low order',
+    );
   }
   return copy;
 }

@@ -11,7 +11,6 @@ import {
   getPublicKey,
   getX25519Backend,
   setX25519Backend,
-  type X25519Backend,
   type X25519Provider,
 } from '../src/x25519.js';
 import { LIBSODIUM_PROVIDER } from './backends.js';
@@ -34,25 +33,27 @@ function countingProvider(): X25519Provider & { calls: { publicKey: number; shar
   };
 }
 
-/** Returns a provider that passes the installation check, then calls `later`. */
-function providerThatTurns(later: X25519Provider): X25519Provider {
-  let checked = 0;
-  const check = (call: () => Uint8Array | Promise<Uint8Array>, fallback: () => unknown) => {
-    checked += 1;
-    return checked <= 2 ? call() : (fallback() as Uint8Array);
-  };
+/**
+ * Returns a provider that computes X25519 with libsodium, and calls `later` instead once
+ * `turn()` was called, so it passes the installation checks and fails afterwards.
+ */
+function providerThatTurns(later: X25519Provider): X25519Provider & { turn(): void } {
+  let turned = false;
   return {
-    getPublicKey: (secretKey) =>
-      check(
-        () => LIBSODIUM_PROVIDER.getPublicKey(secretKey),
-        () => later.getPublicKey(secretKey),
-      ),
+    turn: () => {
+      turned = true;
+    },
+    getPublicKey: (secretKey) => (turned ? later : LIBSODIUM_PROVIDER).getPublicKey(secretKey),
     getSharedSecret: (secretKey, publicKey) =>
-      check(
-        () => LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey),
-        () => later.getSharedSecret(secretKey, publicKey),
-      ),
+      (turned ? later : LIBSODIUM_PROVIDER).getSharedSecret(secretKey, publicKey),
   };
+}
+
+/** Installs a provider made by {@link providerThatTurns}, then makes it fail as `later`. */
+async function installThenFail(later: X25519Provider): Promise<void> {
+  const provider = providerThatTurns(later);
+  await setX25519Backend(provider);
+  provider.turn();
 }
 
 beforeAll(async () => {
@@ -157,8 +158,63 @@ describe('installing an X25519 provider', () => {
     await expect(attempt).rejects.toBeInstanceOf(CryptoError);
     await expect(attempt).rejects.toMatchObject({
       code: 'ERR_X25519_FAILED',
-      message: 'backend: the X25519 provider does not compute the RFC 7748 §6.1 vector',
+      message:
+        'backend: the X25519 provider computed a wrong result for the RFC 7748 §6.1 public key',
     });
+    expect(await getX25519Backend()).toBe('noble');
+  });
+
+  it('rejects a provider that keeps bit 255 of u', async () => {
+    // Wrong whenever u has bit 255 set, as an implementation that does not clear it is.
+    const unmasked: X25519Provider = {
+      getPublicKey: (secretKey) => nobleX25519.getPublicKey(secretKey),
+      getSharedSecret: (secretKey, publicKey) => {
+        const u = new Uint8Array(publicKey);
+        u[31] = (u[31] as number) | 0x80;
+        return publicKey[31] === u[31]
+          ? nobleX25519.getSharedSecret(secretKey, publicKey).map((byte) => byte ^ 0xff)
+          : nobleX25519.getSharedSecret(secretKey, publicKey);
+      },
+    };
+
+    await expect(setX25519Backend(unmasked)).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message:
+        'backend: the X25519 provider computed a wrong result for the RFC 7748 §5.2 vector whose u has bit 255 set',
+    });
+  });
+
+  it('rejects a provider that is right only on the test vectors', async () => {
+    const vectorsOnly: X25519Provider = {
+      getPublicKey: (secretKey) =>
+        bytesToHex(secretKey) === DIFFIE_HELLMAN_VECTOR.aliceSecretKey
+          ? nobleX25519.getPublicKey(secretKey)
+          : new Uint8Array(32).fill(9),
+      getSharedSecret: (secretKey, publicKey) => nobleX25519.getSharedSecret(secretKey, publicKey),
+    };
+
+    await expect(setX25519Backend(vectorsOnly)).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message:
+        'backend: the X25519 provider computed a wrong result for the public key of a random secret key',
+    });
+  });
+
+  it('applies calls in the order they were made', async () => {
+    const slow: X25519Provider = {
+      getPublicKey: async (secretKey) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return LIBSODIUM_PROVIDER.getPublicKey(secretKey);
+      },
+      getSharedSecret: (secretKey, publicKey) =>
+        LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey),
+    };
+
+    const first = setX25519Backend(slow);
+    const second = setX25519Backend('noble');
+
+    expect(await first).toBe('custom');
+    expect(await second).toBe('noble');
     expect(await getX25519Backend()).toBe('noble');
   });
 
@@ -175,20 +231,35 @@ describe('installing an X25519 provider', () => {
 
     const attempt = setX25519Backend(throwing);
 
-    await expect(attempt).rejects.toMatchObject({ code: 'ERR_X25519_FAILED' });
-    const error = await attempt.catch((rejection: unknown) => rejection);
-    expect(((error as CryptoError).cause as CryptoError).cause).toBe(cause);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message:
+        'backend: the X25519 provider failed on the RFC 7748 §6.1 public key: X25519: the provider failed',
+      cause,
+    });
     expect(await getX25519Backend()).toBe('webcrypto');
   });
 
   it.each([
-    ['a string', 'custom'],
-    ['an object without getSharedSecret', { getPublicKey: () => new Uint8Array(32) }],
-    ['null', null],
-  ])('rejects %s as a backend', async (_label, value) => {
-    const attempt = setX25519Backend(value as X25519Backend);
+    [
+      'the name custom',
+      'custom',
+      "backend: expected 'webcrypto', 'noble', 'auto' or an X25519Provider object, received 'custom'",
+    ],
+    [
+      'an object without getSharedSecret',
+      { getPublicKey: () => new Uint8Array(32) },
+      'backend: an X25519Provider needs the functions getPublicKey and getSharedSecret, and this object lacks getSharedSecret',
+    ],
+    [
+      'null',
+      null,
+      "backend: expected 'webcrypto', 'noble', 'auto' or an X25519Provider object, received null",
+    ],
+  ])('rejects %s as a backend', async (_label, value, message) => {
+    const attempt = setX25519Backend(value as never);
 
-    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message });
     expect(await getX25519Backend()).toBe('webcrypto');
   });
 
@@ -205,7 +276,7 @@ describe('a provider that fails after installation', () => {
       getPublicKey: () => new Uint8Array(31),
       getSharedSecret: () => new Uint8Array(31),
     };
-    await setX25519Backend(providerThatTurns(short));
+    await installThenFail(short);
     const recipient = hexToBytes(DIFFIE_HELLMAN_VECTOR.bobPublicKey);
 
     for (const attempt of [seal(new Uint8Array(1), recipient), generateKeyPair()]) {
@@ -228,7 +299,7 @@ describe('a provider that fails after installation', () => {
         throw cause;
       },
     };
-    await setX25519Backend(providerThatTurns(throwing));
+    await installThenFail(throwing);
 
     const attempt = open(sealed, recipient.secretKey, recipient.publicKey);
 
@@ -244,11 +315,27 @@ describe('a provider that fails after installation', () => {
       getPublicKey: () => Array.from({ length: 32 }, () => 0) as unknown as Uint8Array,
       getSharedSecret: () => 'shared' as unknown as Uint8Array,
     };
-    await setX25519Backend(providerThatTurns(wrongType));
+    await installThenFail(wrongType);
 
     await expect(generateKeyPair()).rejects.toMatchObject({
       code: 'ERR_X25519_FAILED',
       message: 'X25519: the provider returned an array, expected a 32-byte Uint8Array',
+    });
+  });
+
+  it('treats an all-zero shared secret as its failure, not a low-order key', async () => {
+    const zero: X25519Provider = {
+      getPublicKey: (secretKey) => LIBSODIUM_PROVIDER.getPublicKey(secretKey),
+      getSharedSecret: () => new Uint8Array(32),
+    };
+    await installThenFail(zero);
+
+    await expect(
+      seal(new Uint8Array(1), hexToBytes(DIFFIE_HELLMAN_VECTOR.bobPublicKey)),
+    ).rejects.toMatchObject({
+      code: 'ERR_X25519_FAILED',
+      message:
+        'X25519: the provider returned an all-zero shared secret for a public key that is not of low order',
     });
   });
 });

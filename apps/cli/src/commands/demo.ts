@@ -187,15 +187,19 @@ async function runDemoAgainst(
   });
 
   const deliveries: DeliverySummary[] = [];
-  for (const recipient of manifest.recipients) {
-    const result = await sendBoxes({
-      organization: connection,
-      keystore,
-      appUrl: serverUrl,
-      recipient: recipient.email,
-      boxes: recipient.boxes,
-    });
-    deliveries.push(summarizeDelivery(result));
+  try {
+    for (const recipient of manifest.recipients) {
+      const result = await sendBoxes({
+        organization: connection,
+        keystore,
+        appUrl: serverUrl,
+        recipient: recipient.email,
+        boxes: recipient.boxes,
+      });
+      deliveries.push(summarizeDelivery(result));
+    }
+  } finally {
+    await keystore.close();
   }
 
   const opened: OpenedSummary[] = [];
