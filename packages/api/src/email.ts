@@ -11,7 +11,7 @@ const MAX_LOCAL_PART_OCTETS = 64;
 const MAX_EMAIL_ADDRESS_OCTETS = 254;
 
 /** UTS 46 nontransitional processing with every check on, so `faß.de` stays distinct from `fass.de`. */
-const IDNA_OPTIONS: ToASCIIOptions = {
+export const IDNA_OPTIONS: ToASCIIOptions = {
   transitionalProcessing: false,
   checkHyphens: true,
   checkBidi: true,
