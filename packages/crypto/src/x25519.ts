@@ -36,6 +36,18 @@ export type X25519Backend = 'webcrypto' | 'noble' | 'custom';
  * an all-zero shared secret as a failure of the provider. It wipes the arrays it passes in
  * after each call, so a provider should keep no copy of them. It sets no time limit: a
  * provider whose promise never settles stalls the operations that use it.
+ *
+ * @example
+ * ```ts
+ * import sodium from 'libsodium-wrappers';
+ * import { setX25519Backend } from '@provisions/crypto';
+ *
+ * await sodium.ready;
+ * await setX25519Backend({
+ *   getPublicKey: (secretKey) => sodium.crypto_scalarmult_base(secretKey),
+ *   getSharedSecret: (secretKey, publicKey) => sodium.crypto_scalarmult(secretKey, publicKey),
+ * }); // 'custom'
+ * ```
  */
 export interface X25519Provider {
   /** Returns X25519(secretKey, 9): the public key of a 32-byte secret key. */
