@@ -113,6 +113,8 @@ const NOBLE_PROVIDER: X25519Provider = {
 let forcedBackend: X25519Backend | undefined;
 let detectedBackend: Promise<X25519Backend> | undefined;
 let customProvider: X25519Provider | undefined;
+// The latest call of setX25519Backend, which the next call waits for.
+let settingBackend: Promise<unknown> = Promise.resolve();
 
 function getSubtle(): SubtleCrypto | undefined {
   // `crypto.subtle` is undefined in browser pages that are not a secure context.
@@ -234,8 +236,6 @@ export function setX25519Backend(
   settingBackend = result.catch(() => undefined);
   return result;
 }
-
-let settingBackend: Promise<unknown> = Promise.resolve();
 
 async function applyBackend(backend: unknown): Promise<X25519Backend> {
   if (typeof backend === 'object' && backend !== null) {
