@@ -11,14 +11,14 @@ const MAX_LOCAL_PART_OCTETS = 64;
 const MAX_EMAIL_ADDRESS_OCTETS = 254;
 
 /** UTS 46 nontransitional processing with every check on, so `faß.de` stays distinct from `fass.de`. */
-export const IDNA_OPTIONS: ToASCIIOptions = {
+export const IDNA_OPTIONS = {
   transitionalProcessing: false,
   checkHyphens: true,
   checkBidi: true,
   checkJoiners: true,
   useSTD3ASCIIRules: true,
   verifyDNSLength: true,
-};
+} as const satisfies ToASCIIOptions;
 
 /** DNS limits that UTS 46 `VerifyDnsLength` applies, used to explain a rejected domain. */
 const MAX_DOMAIN_LABEL_OCTETS = 63;
