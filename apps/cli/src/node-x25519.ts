@@ -43,9 +43,9 @@ export const NODE_X25519_PROVIDER: X25519Provider = {
 };
 
 /**
- * Makes `@provisions/crypto` use {@link NODE_X25519_PROVIDER}. The package checks the
- * provider against the RFC 7748 §6.1 vector first; a Node.js whose OpenSSL lacks X25519
- * fails that check and keeps the package's own choice.
+ * Makes `@provisions/crypto` use {@link NODE_X25519_PROVIDER}. The package first checks the
+ * provider against known answers. A Node.js whose OpenSSL lacks X25519 fails them, and then
+ * the package keeps its own choice.
  *
  * @returns whether the provider is now in use.
  */

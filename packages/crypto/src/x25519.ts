@@ -216,9 +216,9 @@ export async function getX25519Backend(): Promise<X25519Backend> {
  * @param backend - `'webcrypto'`, `'noble'`, `'auto'` or an {@link X25519Provider}.
  * @returns the implementation now in use.
  * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if `'webcrypto'` is requested on a platform
- *   whose WebCrypto lacks a working X25519; `ERR_X25519_FAILED` naming the check that a
- *   provider failed (the previous choice then stays); `ERR_INVALID_OPTION` for an object
- *   without both functions or any other value.
+ *   whose WebCrypto lacks a working X25519. `ERR_X25519_FAILED` naming the check that a
+ *   provider failed, and the previous choice then stays. `ERR_INVALID_OPTION` for an
+ *   object without both functions, or any other value.
  * @example
  * ```ts
  * import { setX25519Backend } from '@provisions/crypto';

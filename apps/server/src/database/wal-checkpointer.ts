@@ -138,9 +138,9 @@ export interface WalCheckpointerOptions {
  *
  * The serving connection keeps `wal_autocheckpoint` at
  * {@link WAL_AUTOCHECKPOINT_FALLBACK_PAGES}, which bounds the WAL if the thread falls
- * behind. A passive checkpoint never waits for a lock: while another connection (a
- * second server's thread, or another process, which checkpoints as usual) is
- * checkpointing or reading an older snapshot, a round copies less or nothing, and a
+ * behind. SQLite documents that a passive checkpoint does not wait for readers or
+ * writers. So while another connection (a second server's thread, or another process)
+ * is checkpointing or reading an older snapshot, a round copies less or nothing, and a
  * later round continues.
  *
  * The WAL restarts from its beginning only at a write that finds every frame
