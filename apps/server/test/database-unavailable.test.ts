@@ -12,6 +12,10 @@ import {
   type RunningServer,
   startServer,
 } from '../src/index.js';
+import {
+  type OrganizationCredentials,
+  requestOrganizationToken,
+} from './support/organization-token.js';
 import { newTestDatabaseUrl, testBackend } from './support/test-database.js';
 
 /**
@@ -80,16 +84,8 @@ async function startRelay(url: string): Promise<{ url: string; cut(): Promise<vo
   };
 }
 
-async function requestToken(credentials: { id: string; client_secret: string }) {
-  return fetch(`${server?.url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: credentials.id,
-      client_secret: credentials.client_secret,
-    }),
-  });
+async function requestToken(credentials: OrganizationCredentials) {
+  return requestOrganizationToken(server?.url ?? '', credentials);
 }
 
 async function expectServiceUnavailable(response: Response): Promise<void> {

@@ -11,6 +11,7 @@ import {
   InvalidOptionError,
   startServer,
 } from '../src/index.js';
+import { requestOrganizationToken } from './support/organization-token.js';
 
 let dataDir: string;
 
@@ -85,15 +86,7 @@ describe('database file', () => {
     await first.close();
     const second = await startServer({ dataDir });
 
-    const response = await fetch(`${second.url}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: credentials.id,
-        client_secret: credentials.client_secret,
-      }),
-    });
+    const response = await requestOrganizationToken(second.url, credentials);
     await second.close();
 
     expect(response.status).toBe(200);
@@ -105,15 +98,7 @@ describe('createOrganization', () => {
     const server = await startServer({ dataDir });
     try {
       const credentials = await createOrganization({ dataDir, name: '  Running Org  ' });
-      const response = await fetch(`${server.url}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: credentials.id,
-          client_secret: credentials.client_secret,
-        }),
-      });
+      const response = await requestOrganizationToken(server.url, credentials);
 
       expect(credentials.name).toBe('Running Org');
       expect(credentials.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CURSOR_KEY_FILE_NAME } from '../src/http/cursor-key.js';
 import { createOrganization, startServer } from '../src/index.js';
 import { boxInvitingKey, boxWithProvision, newBoxKeys, sealText } from './support/box-material.js';
+import {
+  type OrganizationCredentials,
+  requestOrganizationToken,
+} from './support/organization-token.js';
 import { type TestOrganization, type TestPerson, TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -233,17 +237,9 @@ describe('cursor key', () => {
 /** Gets a token for organization credentials on a server at `url`, with a client that sends it. */
 async function signInOrganizationAt(
   url: string,
-  credentials: { id: string; client_secret: string },
+  credentials: OrganizationCredentials,
 ): Promise<TestOrganization> {
-  const response = await fetch(`${url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: credentials.id,
-      client_secret: credentials.client_secret,
-    }),
-  });
+  const response = await requestOrganizationToken(url, credentials);
   const { access_token } = (await response.json()) as AccessToken;
   return {
     ...credentials,
