@@ -128,6 +128,9 @@ export function createProgram(): Command {
       new Option('--org-id <id>', 'organization id (the OAuth client id)').env('PROVISIONS_ORG_ID'),
     )
     .option('--json', 'print one JSON summary on stdout')
+    // A base64url public key can start with "-". Commander would take it for an unknown
+    // option, so unknown options are passed on as the argument, which runRevoke checks.
+    .allowUnknownOption()
     .action((publicKey, options) => runRevoke(publicKey, options));
 
   const keystoreCommand = program

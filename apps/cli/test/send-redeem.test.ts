@@ -367,6 +367,17 @@ describe('provisions send and redeem', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('revoke takes a key starting with a hyphen', async () => {
+    // 1 in 64 public keys starts with "-" in base64url.
+    const publicKey = `-${'A'.repeat(42)}`;
+
+    const result = await runCli(['revoke', publicKey, '--json'], { env: organizationEnv });
+
+    // The key reaches the server, which knows no such provision.
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`provision ${publicKey} not found`);
+  });
+
   it('revoke unblocks a provision missing from the keystore', async () => {
     const sendTo = (keystore: string) =>
       runCli(
