@@ -573,25 +573,24 @@ export async function ephemeralSharedSecret(
     }
   }
 
-  let ephemeral: CryptoKeyPair;
-  let publicKeyBuffer: ArrayBuffer;
+  let ephemeralPublicKey: Bytes;
   let shared: Bytes;
   try {
-    ephemeral = (await subtle.generateKey(X25519_ALGORITHM, false, [
+    const ephemeral = (await subtle.generateKey(X25519_ALGORITHM, false, [
       'deriveBits',
     ])) as CryptoKeyPair;
-    [publicKeyBuffer, shared] = await Promise.all([
-      subtle.exportKey('raw', ephemeral.publicKey),
-      deriveSharedSecret(subtle, ephemeral.privateKey, peer.cryptoKey),
-    ]);
+    // A JWK export of the public key is synchronous in Node.js, where a raw export is a
+    // job on the thread pool; both give the same 32 bytes.
+    const { x } = await subtle.exportKey('jwk', ephemeral.publicKey);
+    ephemeralPublicKey = new Uint8Array(
+      decodeBase64Url(x ?? '', { length: PUBLIC_KEY_LENGTH, name: 'jwk.x' }),
+    );
+    shared = await deriveSharedSecret(subtle, ephemeral.privateKey, peer.cryptoKey);
   } catch (error) {
     throw webcryptoFailure(error);
   }
 
-  return {
-    ephemeralPublicKey: new Uint8Array(publicKeyBuffer),
-    sharedSecret: checkSharedSecret(shared, publicKeyName),
-  };
+  return { ephemeralPublicKey, sharedSecret: checkSharedSecret(shared, publicKeyName) };
 }
 
 async function webcryptoGenerateKeyPair(
