@@ -56,6 +56,8 @@ describe('POST /oauth/token', () => {
 
       expect(response.status).toBe(401);
       expect(problem.type).toBe('urn:provisions:problem:invalid-client');
+      expect(problem.error).toBe('invalid_client');
+      expect(response.headers.get('www-authenticate')).toBeNull();
       expect(JSON.stringify(problem)).not.toContain(organization.client_secret);
     }
   });
@@ -88,6 +90,7 @@ describe('POST /oauth/token', () => {
     expect(problem.errors).toEqual([
       { pointer: '/grant_type', detail: 'must be "client_credentials"' },
     ]);
+    expect(problem.error).toBe('unsupported_grant_type');
   });
 
   it('expires organization tokens after one hour', async () => {
@@ -335,5 +338,126 @@ describe('bearer tokens', () => {
     });
 
     expect(response.status).toBe(401);
+  });
+});
+
+/** Builds an `Authorization: Basic` value of a client id and secret, form-urlencoded first. */
+function basic(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
+function requestToken(authorization: string | undefined, fields: Record<string, string>) {
+  return server.fetch('/oauth/token', {
+    method: 'POST',
+    headers: {
+      ...formHeaders,
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
+  });
+}
+
+describe('POST /oauth/token with HTTP Basic client authentication', () => {
+  it('issues a token that works for the organization', async () => {
+    const organization = await server.organization();
+
+    const response = await requestToken(basic(organization.id, organization.client_secret), {});
+    const token = (await response.json()) as AccessToken;
+    const lookup = await server.fetch('/identities/public-keys?identifier=nobody%40example.com', {
+      headers: { authorization: `Bearer ${token.access_token}` },
+    });
+
+    expect(response.status).toBe(200);
+    expect(token.token_type).toBe('Bearer');
+    expect(lookup.status).toBe(200);
+  });
+
+  it('decodes percent-escapes in the id and secret', async () => {
+    const organization = await server.organization();
+    const escapeAll = (value: string) =>
+      [...value].map((character) => `%${character.charCodeAt(0).toString(16)}`).join('');
+    const pair = `${escapeAll(organization.id)}:${escapeAll(organization.client_secret)}`;
+
+    const response = await requestToken(`Basic ${Buffer.from(pair).toString('base64')}`, {});
+
+    expect(response.status).toBe(200);
+  });
+
+  it('rejects a wrong secret with 401, invalid_client and a Basic challenge', async () => {
+    const organization = await server.organization();
+
+    const response = await requestToken(basic(organization.id, 'wrong-secret'), {});
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(401);
+    expect(problem.type).toBe('urn:provisions:problem:invalid-client');
+    expect(problem.error).toBe('invalid_client');
+    expect(response.headers.get('www-authenticate')).toBe('Basic realm="provisions"');
+  });
+
+  it.each([
+    ['an id that is not a UUID', 'organization'],
+    ['an id with a NUL character', '\0'],
+    ['an empty id', ''],
+  ])('rejects %s with 401', async (_name, clientId) => {
+    const organization = await server.organization();
+
+    const response = await requestToken(basic(clientId, organization.client_secret), {});
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(401);
+    expect(problem.error).toBe('invalid_client');
+  });
+
+  it('rejects credentials in both the header and the body', async () => {
+    const organization = await server.organization();
+
+    for (const field of ['client_id', 'client_secret']) {
+      const value = field === 'client_id' ? organization.id : organization.client_secret;
+      const response = await requestToken(basic(organization.id, organization.client_secret), {
+        [field]: value,
+      });
+      const problem = (await response.json()) as Problem;
+
+      expect(response.status).toBe(400);
+      expect(problem.error).toBe('invalid_request');
+      expect(problem.errors).toEqual([{ header: 'Authorization', detail: expect.any(String) }]);
+    }
+  });
+
+  it.each([
+    ['no credentials', 'Basic'],
+    ['a bearer token', 'Bearer abc'],
+    ['text that is not base64', 'Basic !!!!'],
+    ['base64 without padding', `Basic ${Buffer.from('a:bc').toString('base64url')}`],
+    ['no colon', `Basic ${Buffer.from('no-colon').toString('base64')}`],
+    ['a bad percent-escape', `Basic ${Buffer.from('%zz:secret').toString('base64')}`],
+  ])('rejects a header with %s with 400 naming Authorization', async (_name, authorization) => {
+    const response = await requestToken(authorization, {});
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.error).toBe('invalid_request');
+    expect(problem.errors).toEqual([{ header: 'Authorization', detail: expect.any(String) }]);
+  });
+
+  it('points at client_id when neither method is used', async () => {
+    const response = await requestToken(undefined, {});
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.error).toBe('invalid_request');
+    expect(problem.errors).toEqual([{ pointer: '/client_id', detail: expect.any(String) }]);
+  });
+
+  it('points at client_secret when only client_id is in the body', async () => {
+    const organization = await server.organization();
+
+    const response = await requestToken(undefined, { client_id: organization.id });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([{ pointer: '/client_secret', detail: expect.any(String) }]);
   });
 });

@@ -1,6 +1,6 @@
 import type { AccessToken, Session } from '@provisions/api';
 import { issueAccessToken } from '../auth/access-tokens.js';
-import { verifyClientCredentials } from '../auth/client-credentials.js';
+import { readClientCredentials, verifyClientCredentials } from '../auth/client-credentials.js';
 import { redeemSignInCode, sendSignInCode } from '../auth/email-sign-in.js';
 import { requireEmailInput } from '../http/email-input.js';
 import type { OperationRouter } from '../http/operation-router.js';
@@ -12,7 +12,7 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
   const { store, clock } = context;
 
   router.add<{
-    Body: { grant_type: 'client_credentials'; client_id: string; client_secret: string };
+    Body: { grant_type: 'client_credentials'; client_id?: string; client_secret?: string };
   }>({
     operationId: 'createToken',
     method: 'POST',
@@ -20,8 +20,8 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     access: 'public',
     requestsPerMinute: context.signInRequestsPerMinute,
     handler: async (request, reply) => {
-      const { client_id, client_secret } = request.body;
-      const organizationId = await verifyClientCredentials(store, client_id, client_secret);
+      const credentials = readClientCredentials(request.headers.authorization, request.body);
+      const organizationId = await verifyClientCredentials(store, credentials);
 
       const token: AccessToken = await store.writeTransaction((tx) =>
         issueAccessToken(

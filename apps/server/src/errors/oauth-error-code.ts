@@ -1,0 +1,27 @@
+import type { HttpProblem } from './http-problem.js';
+
+/** The RFC 6749 §5.2 error codes that the token endpoint sends. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type';
+
+/**
+ * Returns the RFC 6749 §5.2 `error` code for a problem of `POST /oauth/token`, which
+ * OAuth client libraries read and report. A 401 is `invalid_client`. A 400 is
+ * `unsupported_grant_type` when `grant_type` is a string other than
+ * `client_credentials`, and `invalid_request` otherwise. Other statuses have no code.
+ */
+export function oauthErrorCode(problem: HttpProblem, body: unknown): OAuthErrorCode | undefined {
+  if (problem.statusCode === 401) {
+    return 'invalid_client';
+  }
+  if (problem.statusCode !== 400) {
+    return undefined;
+  }
+
+  const grantType =
+    typeof body === 'object' && body !== null
+      ? (body as Record<string, unknown>).grant_type
+      : undefined;
+  return typeof grantType === 'string' && grantType !== 'client_credentials'
+    ? 'unsupported_grant_type'
+    : 'invalid_request';
+}
