@@ -45,8 +45,24 @@ function isUint8Array(value: unknown): value is Uint8Array {
 }
 
 /**
- * Throws unless `value` is a Uint8Array (a Buffer or any view, at any offset, is fine).
- * The message names `name` and the received type, never the value.
+ * Copies a view into a fresh plain Uint8Array. Copying a view whose buffer was detached
+ * (transferred, for example by `postMessage` or `structuredClone`) or whose resizable buffer
+ * shrank below it throws a TypeError, which becomes a `CryptoError` naming `name`.
+ */
+function readableCopy(value: Uint8Array, name: string): Bytes {
+  try {
+    return new Uint8Array(value);
+  } catch {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      `${name}: cannot read the Uint8Array, because its buffer is detached or smaller than the view`,
+    );
+  }
+}
+
+/**
+ * Throws unless `value` is a Uint8Array (a Buffer or any view, at any offset, is fine)
+ * that can be read. The message names `name` and the received type, never the value.
  */
 export function assertUint8Array(value: unknown, name: string): asserts value is Uint8Array {
   if (!isUint8Array(value)) {
@@ -55,44 +71,52 @@ export function assertUint8Array(value: unknown, name: string): asserts value is
       `${name}: expected a Uint8Array, received ${describeType(value)}`,
     );
   }
+
+  // A view over a detached or shrunk buffer reads as empty; copying it tells them apart.
+  if (value.length === 0) {
+    readableCopy(value, name);
+  }
 }
 
 /**
- * Checks that `value` is a Uint8Array and returns a copy in a fresh plain Uint8Array, so
- * that later changes to the caller's memory cannot change the result, and no step can
- * write into the caller's memory.
+ * Checks that `value` is a readable Uint8Array and returns a copy in a fresh plain
+ * Uint8Array, so that later changes to the caller's memory cannot change the result, and
+ * no step can write into the caller's memory.
  */
 export function copyBytes(value: unknown, name: string): Bytes {
   assertUint8Array(value, name);
-  return new Uint8Array(value);
+  return readableCopy(value, name);
 }
 
-/** Like {@link copyBytes}, and also requires exactly `length` bytes. */
+/**
+ * Like {@link copyBytes}, and also requires exactly `length` bytes. The length checked is
+ * the copy's, which a subclass cannot misreport; a copy of the wrong length is wiped.
+ */
 export function copyBytesOfLength(value: unknown, name: string, length: number): Bytes {
-  assertUint8Array(value, name);
-
-  if (value.length !== length) {
+  const copy = copyBytes(value, name);
+  if (copy.length !== length) {
+    wipe(copy);
     throw new CryptoError(
       'ERR_INVALID_LENGTH',
-      `${name}: expected ${formatByteCount(length)}, received ${value.length}`,
+      `${name}: expected ${formatByteCount(length)}, received ${copy.length}`,
     );
   }
 
-  return new Uint8Array(value);
+  return copy;
 }
 
-/** Like {@link copyBytes}, and also requires at least `minLength` bytes. */
+/** Like {@link copyBytesOfLength}, but requires at least `minLength` bytes. */
 export function copyBytesOfMinLength(value: unknown, name: string, minLength: number): Bytes {
-  assertUint8Array(value, name);
-
-  if (value.length < minLength) {
+  const copy = copyBytes(value, name);
+  if (copy.length < minLength) {
+    wipe(copy);
     throw new CryptoError(
       'ERR_INVALID_LENGTH',
-      `${name}: expected at least ${formatByteCount(minLength)}, received ${value.length}`,
+      `${name}: expected at least ${formatByteCount(minLength)}, received ${copy.length}`,
     );
   }
 
-  return new Uint8Array(value);
+  return copy;
 }
 
 /** Concatenates byte arrays into a new plain Uint8Array. */

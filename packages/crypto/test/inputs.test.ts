@@ -181,3 +181,82 @@ describe('outputs', () => {
     expect(share[0]).toBe(1);
   });
 });
+
+/** Returns a 32-byte view whose buffer has been transferred away, as `postMessage` does. */
+function detachedView(): Uint8Array {
+  const buffer = new ArrayBuffer(40);
+  const view = new Uint8Array(buffer, 4, 32);
+  structuredClone(buffer, { transfer: [buffer] });
+  return view;
+}
+
+/** Returns a fixed 32-byte view over a resizable buffer that has then shrunk to 8 bytes. */
+function shrunkView(): Uint8Array {
+  const ResizableArrayBuffer = ArrayBuffer as unknown as new (
+    length: number,
+    options: { maxByteLength: number },
+  ) => ArrayBuffer & { resize(length: number): void };
+  const buffer = new ResizableArrayBuffer(32, { maxByteLength: 64 });
+  const view = new Uint8Array(buffer, 0, 32);
+  buffer.resize(8);
+  return view;
+}
+
+describe.each([
+  ['detached', detachedView],
+  ['shrunk', shrunkView],
+])('a view over a %s buffer', (_name, unreadable) => {
+  it.each([
+    [
+      'seal plaintext',
+      'plaintext',
+      async (keys: KeyPairLike) => seal(unreadable(), keys.publicKey),
+    ],
+    ['seal key', 'recipientPublicKey', async () => seal(new Uint8Array(1), unreadable())],
+    ['open box', 'sealed', async (keys: KeyPairLike) => open(unreadable(), keys.secretKey)],
+    [
+      'open key',
+      'recipientSecretKey',
+      async (keys: KeyPairLike) => open(keys.sealed, unreadable()),
+    ],
+    ['getPublicKey', 'secretKey', async () => getPublicKey(unreadable())],
+    ['hashShare', 'share', async () => hashShare(unreadable())],
+    ['encodeBase64Url', 'bytes', async () => encodeBase64Url(unreadable())],
+  ])('is rejected by %s as unreadable', async (_call, name, call) => {
+    const { secretKey, publicKey } = await generateKeyPair();
+    const sealed = await seal(new Uint8Array(48), publicKey);
+
+    await expect(call({ secretKey, publicKey, sealed })).rejects.toMatchObject({
+      name: 'CryptoError',
+      code: 'ERR_INVALID_TYPE',
+      message: `${name}: cannot read the Uint8Array, because its buffer is detached or smaller than the view`,
+    });
+  });
+});
+
+interface KeyPairLike {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+  sealed: Uint8Array;
+}
+
+/** A Uint8Array subclass whose `length` getter claims 32 bytes whatever its real length. */
+class MisreportedLength extends Uint8Array {
+  override get length(): number {
+    return 32;
+  }
+}
+
+it('checks the length of a key that misreports it', async () => {
+  const short = new MisreportedLength(5);
+
+  expect(short.length).toBe(32);
+  await expect(seal(new Uint8Array(1), short)).rejects.toMatchObject({
+    code: 'ERR_INVALID_LENGTH',
+    message: 'recipientPublicKey: expected 32 bytes, received 5',
+  });
+  await expect(getPublicKey(short)).rejects.toMatchObject({
+    code: 'ERR_INVALID_LENGTH',
+    message: 'secretKey: expected 32 bytes, received 5',
+  });
+});
