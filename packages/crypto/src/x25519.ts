@@ -34,8 +34,9 @@ export type X25519Backend = 'webcrypto' | 'noble' | 'custom';
  * promise. The package checks known answers before it accepts a provider, checks the length
  * of every result, rejects low-order public keys before calling `getSharedSecret` and treats
  * an all-zero shared secret as a failure of the provider. It wipes the arrays it passes in
- * after each call, so a provider should keep no copy of them. It sets no time limit: a
- * provider whose promise never settles stalls the operations that use it.
+ * after each call, so a provider should keep no copy of them. Each install check waits at
+ * most 10 seconds. Operations have no time limit: a provider whose promise never settles
+ * after the install stalls the operations that use it.
  *
  * @example
  * ```ts
@@ -217,7 +218,8 @@ export async function getX25519Backend(): Promise<X25519Backend> {
  * @returns the implementation now in use.
  * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if `'webcrypto'` is requested on a platform
  *   whose WebCrypto lacks a working X25519. `ERR_X25519_FAILED` naming the check that a
- *   provider failed, and the previous choice then stays. `ERR_INVALID_OPTION` for an
+ *   provider failed or did not answer within 10 seconds, and the previous choice then
+ *   stays. `ERR_INVALID_OPTION` for an
  *   object without both functions, or any other value.
  * @example
  * ```ts
@@ -295,6 +297,23 @@ function asProvider(value: object): X25519Provider {
  *
  * @throws CryptoError `ERR_X25519_FAILED` naming the first check that failed.
  */
+/**
+ * How long each install check waits for a provider's answer. Without a limit, a provider
+ * whose promise never settles would hold back every later `setX25519Backend` call.
+ */
+const PROVIDER_CHECK_TIME_LIMIT_MS = 10_000;
+
+// The rejection reason of an install check that waited too long.
+const CHECK_TIMED_OUT = Symbol('check timed out');
+
+function withCheckTimeLimit<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(CHECK_TIMED_OUT), PROVIDER_CHECK_TIME_LIMIT_MS);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 async function checkProvider(provider: X25519Provider): Promise<void> {
   const randomSecretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
   const checks: [string, () => Promise<Bytes>, Uint8Array][] = [
@@ -324,8 +343,14 @@ async function checkProvider(provider: X25519Provider): Promise<void> {
     for (const [name, compute, expected] of checks) {
       let actual: Bytes;
       try {
-        actual = await compute();
+        actual = await withCheckTimeLimit(compute());
       } catch (error) {
+        if (error === CHECK_TIMED_OUT) {
+          throw new CryptoError(
+            'ERR_X25519_FAILED',
+            `backend: the X25519 provider did not answer ${name} within ${PROVIDER_CHECK_TIME_LIMIT_MS / 1000} s`,
+          );
+        }
         const reason = error instanceof CryptoError ? error.message : String(error);
         throw new CryptoError(
           'ERR_X25519_FAILED',
@@ -485,25 +510,26 @@ export async function x25519SharedSecret(
     return checkSharedSecret(await callProvider(provider, secretKey, publicKey), publicKeyName);
   }
 
-  let privateKey: CryptoKey;
-  try {
-    privateKey = await importSecretKey(
-      subtle,
-      secretKey,
-      ownPublicKey ?? (await x25519PublicKey(secretKey)),
-    );
-  } catch (error) {
+  // Both imports run at once: in browsers each is a task on WebCrypto's own thread.
+  const [privateKey, peerKey] = await Promise.allSettled([
+    importSecretKey(subtle, secretKey, ownPublicKey ?? (await x25519PublicKey(secretKey))),
+    importPublicKey(subtle, publicKey),
+  ]);
+  if (privateKey.status === 'rejected') {
     // The platform passed the detection probe, so an import that fails with a caller's
     // public key means that the key does not belong to `secretKey`.
     if (ownPublicKey !== undefined) {
       throw new CryptoError('ERR_KEY_MISMATCH', 'the public key does not match the secret key');
     }
-    throw webcryptoFailure(error);
+    throw webcryptoFailure(privateKey.reason);
+  }
+  if (peerKey.status === 'rejected') {
+    throw webcryptoFailure(peerKey.reason);
   }
 
   try {
-    const peerKey = await importPublicKey(subtle, publicKey);
-    return checkSharedSecret(await deriveSharedSecret(subtle, privateKey, peerKey), publicKeyName);
+    const shared = await deriveSharedSecret(subtle, privateKey.value, peerKey.value);
+    return checkSharedSecret(shared, publicKeyName);
   } catch (error) {
     throw error instanceof CryptoError ? error : webcryptoFailure(error);
   }

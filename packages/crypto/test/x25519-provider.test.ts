@@ -1,7 +1,7 @@
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import sodium from 'libsodium-wrappers';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { CryptoError } from '../src/errors.js';
 import { createProvision } from '../src/provision.js';
@@ -216,6 +216,40 @@ describe('installing an X25519 provider', () => {
     expect(await first).toBe('custom');
     expect(await second).toBe('noble');
     expect(await getX25519Backend()).toBe('noble');
+  });
+
+  it('gives up on a provider that never answers, and takes the next call', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const silent: X25519Provider = {
+        getPublicKey: () => new Promise<Uint8Array>(() => {}),
+        getSharedSecret: () => new Promise<Uint8Array>(() => {}),
+      };
+
+      const attempt = setX25519Backend(silent);
+      const next = setX25519Backend('noble');
+      const rejection = expect(attempt).rejects.toMatchObject({
+        code: 'ERR_X25519_FAILED',
+        message:
+          'backend: the X25519 provider did not answer the RFC 7748 §6.1 public key within 10 s',
+      });
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(
+        await Promise.race([
+          attempt.then(
+            () => 'settled',
+            () => 'settled',
+          ),
+          'pending',
+        ]),
+      ).toBe('pending');
+      await vi.advanceTimersByTimeAsync(1);
+
+      await rejection;
+      expect(await next).toBe('noble');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects a throwing provider with cause', async () => {
