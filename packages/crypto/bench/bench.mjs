@@ -2,7 +2,6 @@
 // implementations, measured side by side in one process. Run with `pnpm bench` from
 // packages/crypto (turbo builds dist first). Node.js only: the baseline uses node:crypto.
 
-import { spawnSync } from 'node:child_process';
 import {
   createHash,
   createPrivateKey,
@@ -15,64 +14,38 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { hsalsa, xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
-import { blake2b } from '@noble/hashes/blake2.js';
 import sodium from 'libsodium-wrappers';
 import { combine, split } from 'shamir-secret-sharing';
 import nacl from 'tweetnacl';
 
-import * as ours from '../dist/index.js';
+import {
+  coreDescription,
+  pinToOneCore,
+  positiveIntegerFromEnv,
+  requireBuild,
+} from './run-options.mjs';
+import {
+  equal,
+  formatRate,
+  MESSAGE,
+  measure,
+  measureAll,
+  oursImplementation,
+  provisionWith,
+  resultLines,
+  sealNonce,
+  targetLines,
+  tweetnaclImplementation,
+} from './shared.mjs';
 
-// The targets are for one core. On Linux the benchmark runs itself again under `taskset`,
-// pinned to one CPU, so that the thread-pool jobs behind WebCrypto share that core with the
-// JavaScript thread, as on a one-core machine. BENCH_CPU picks the CPU (0 unless set), and
-// BENCH_CPU=all runs on every CPU.
-const pinnedCpu = process.env.BENCH_PINNED_CPU;
-if (process.platform === 'linux' && pinnedCpu === undefined && process.env.BENCH_CPU !== 'all') {
-  const cpu = process.env.BENCH_CPU ?? '0';
-  const script = fileURLToPath(import.meta.url);
-  const pinned = spawnSync(
-    'taskset',
-    ['--cpu-list', cpu, process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
-    { stdio: 'inherit', env: { ...process.env, BENCH_PINNED_CPU: cpu } },
-  );
-  if (pinned.error === undefined) {
-    process.exit(pinned.status ?? 1);
-  }
-  process.stderr.write(`cannot run taskset (${pinned.error.message}); running on every CPU\n`);
-}
+requireBuild();
+await pinToOneCore(fileURLToPath(import.meta.url));
+const ours = await import('../dist/index.js');
 
-// Each measurement runs for at least this long, after a warm-up of a quarter of it, so that
-// the JIT compiler has optimized the code being measured.
-const MEASURE_MS = Number(process.env.BENCH_MS ?? 500);
-// Plaintext length: a box secret key, the message that provisions carry.
-const MESSAGE = new Uint8Array(32).fill(7);
+// Each measurement runs for at least this long, after a warm-up of a quarter of it.
+const MEASURE_MS = positiveIntegerFromEnv('BENCH_MS', 500);
 
 await sodium.ready;
-
-async function measure(run) {
-  const warmUpEnd = performance.now() + MEASURE_MS / 4;
-  while (performance.now() < warmUpEnd) {
-    await run();
-  }
-
-  let operations = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < MEASURE_MS) {
-    await run();
-    operations++;
-    elapsed = performance.now() - start;
-  }
-
-  return (operations * 1000) / elapsed;
-}
-
-function sealNonce(ephemeralPublicKey, recipientPublicKey) {
-  const input = new Uint8Array(64);
-  input.set(ephemeralPublicKey, 0);
-  input.set(recipientPublicKey, 32);
-  return blake2b(input, { dkLen: 24 });
-}
 
 const SIGMA = new Uint32Array(new TextEncoder().encode('expand 32-byte k').buffer);
 
@@ -86,18 +59,6 @@ function boxKey(shared) {
 
 function encodeBase64Url(bytes) {
   return Buffer.from(bytes).toString('base64url');
-}
-
-// Runs the steps of createProvision with each library's own primitives: a key pair, a 2-of-2
-// split of its secret key, and the SHA-512 of the first share, all as base64url.
-async function provisionWith(keyPair, sha512) {
-  const { secretKey, publicKey } = keyPair();
-  const [userShare, serverShare] = await split(secretKey, 2, 2);
-  return {
-    public_key: encodeBase64Url(publicKey),
-    misakey_key_share: encodeBase64Url(serverShare),
-    user_key_share_hash: encodeBase64Url(sha512(userShare)),
-  };
 }
 
 function nodePublicKeyObject(publicKey) {
@@ -136,10 +97,6 @@ function nodeSha512(bytes) {
   return new Uint8Array(createHash('sha512').update(bytes).digest());
 }
 
-function equal(a, b) {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
-}
-
 // The X25519 provider that an application running in Node.js can install, as the CLI does:
 // node:crypto's synchronous X25519. Node.js reads a private JWK by `d` alone, so `x` is empty.
 const nodeProvider = {
@@ -161,56 +118,6 @@ const nodeProvider = {
     ),
 };
 
-function oursImplementation(backend) {
-  return {
-    backend,
-    async setup() {
-      await ours.setX25519Backend(backend);
-      const recipient = await ours.generateKeyPair();
-      const shares = await ours.splitSecret(recipient.secretKey);
-      return {
-        recipient,
-        shares,
-        sealed: await ours.seal(MESSAGE, recipient.publicKey),
-      };
-    },
-    seal: ({ recipient }) => ours.seal(MESSAGE, recipient.publicKey),
-    open: ({ recipient, sealed }) => ours.open(sealed, recipient.secretKey, recipient.publicKey),
-    openSecretKeyOnly: ({ recipient, sealed }) => ours.open(sealed, recipient.secretKey),
-    keygen: () => ours.generateKeyPair(),
-    createProvision: () => ours.createProvision(),
-    recover: ({ recipient, shares }) => ours.recoverSecretKey(shares, recipient.publicKey),
-  };
-}
-
-const tweetnacl = {
-  async setup() {
-    const recipient = nacl.box.keyPair();
-    const sealed = this.seal({ recipient });
-    return { recipient, sealed, shares: await split(recipient.secretKey, 2, 2) };
-  },
-  seal({ recipient }) {
-    const ephemeral = nacl.box.keyPair();
-    const nonce = sealNonce(ephemeral.publicKey, recipient.publicKey);
-    const box = nacl.box(MESSAGE, nonce, recipient.publicKey, ephemeral.secretKey);
-    const sealed = new Uint8Array(32 + box.length);
-    sealed.set(ephemeral.publicKey, 0);
-    sealed.set(box, 32);
-    return sealed;
-  },
-  open({ recipient, sealed }) {
-    const ephemeralPublicKey = sealed.subarray(0, 32);
-    const nonce = sealNonce(ephemeralPublicKey, recipient.publicKey);
-    return nacl.box.open(sealed.subarray(32), nonce, ephemeralPublicKey, recipient.secretKey);
-  },
-  keygen: () => nacl.box.keyPair(),
-  createProvision: () => provisionWith(() => nacl.box.keyPair(), nacl.hash),
-  async recover({ recipient, shares }) {
-    const secretKey = await combine(shares);
-    return equal(nacl.scalarMult.base(secretKey), recipient.publicKey);
-  },
-};
-
 const libsodium = {
   async setup() {
     const pair = sodium.crypto_box_keypair();
@@ -226,10 +133,14 @@ const libsodium = {
     sodium.crypto_box_seal_open(sealed, recipient.publicKey, recipient.secretKey),
   keygen: () => sodium.crypto_box_keypair(),
   createProvision: () =>
-    provisionWith(() => {
-      const pair = sodium.crypto_box_keypair();
-      return { secretKey: pair.privateKey, publicKey: pair.publicKey };
-    }, sodium.crypto_hash),
+    provisionWith(
+      () => {
+        const pair = sodium.crypto_box_keypair();
+        return { secretKey: pair.privateKey, publicKey: pair.publicKey };
+      },
+      sodium.crypto_hash,
+      encodeBase64Url,
+    ),
   async recover({ recipient, shares }) {
     const secretKey = await combine(shares);
     return sodium.memcmp(sodium.crypto_scalarmult_base(secretKey), recipient.publicKey);
@@ -273,7 +184,7 @@ const nodeBaseline = {
     return xsalsa20poly1305(boxKey(shared), nonce).decrypt(sealed.subarray(32));
   },
   keygen: nodeKeyPair,
-  createProvision: () => provisionWith(nodeKeyPair, nodeSha512),
+  createProvision: () => provisionWith(nodeKeyPair, nodeSha512, encodeBase64Url),
   async recover({ recipient, shares }) {
     const secretKey = await combine(shares);
     const privateKey = createPrivateKey({
@@ -287,57 +198,26 @@ const nodeBaseline = {
 };
 
 const IMPLEMENTATIONS = [
-  ['ours, WebCrypto X25519', oursImplementation('webcrypto')],
-  ['ours, noble X25519', oursImplementation('noble')],
-  ['ours, node:crypto provider', oursImplementation(nodeProvider)],
-  ['tweetnacl 1.0.3', tweetnacl],
+  ['ours, WebCrypto X25519', oursImplementation(ours, 'webcrypto')],
+  ['ours, noble X25519', oursImplementation(ours, 'noble')],
+  ['ours, node:crypto provider', oursImplementation(ours, nodeProvider)],
+  ['tweetnacl 1.0.3', tweetnaclImplementation(nacl, encodeBase64Url)],
   ['libsodium-wrappers 0.8.4', libsodium],
   ['node:crypto X25519 + noble cipher', nodeBaseline],
 ];
 
-// `open` gets the recipient public key, as tweetnacl and libsodium do; `openSecretKeyOnly`
-// (this package only) computes it from the secret key.
-const OPERATIONS = ['seal', 'open', 'openSecretKeyOnly', 'keygen', 'createProvision', 'recover'];
-
-// Every cell is measured in ROUNDS rounds, interleaved across implementations, and keeps
-// its best round, so that load from other processes affects all implementations alike.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const contexts = new Map();
-const results = new Map();
-for (const [name, implementation] of IMPLEMENTATIONS) {
-  const context = await implementation.setup();
-  const check = await implementation.open(context);
-  if (!equal(new Uint8Array(check), MESSAGE)) {
-    throw new Error(`${name}: open returned a different message`);
-  }
-  contexts.set(name, context);
-  results.set(name, {});
-}
-
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, implementation] of IMPLEMENTATIONS) {
-    if (implementation.backend !== undefined) {
-      await ours.setX25519Backend(implementation.backend);
+const ROUNDS = positiveIntegerFromEnv('BENCH_ROUNDS', 3);
+const results = await measureAll({
+  implementations: IMPLEMENTATIONS,
+  ours,
+  rounds: ROUNDS,
+  ms: MEASURE_MS,
+  log: (line) => {
+    if (process.env.BENCH_VERBOSE || line.startsWith('round ')) {
+      process.stderr.write(`${line}\n`);
     }
-
-    const rates = results.get(name);
-    for (const operation of OPERATIONS) {
-      if (implementation[operation] !== undefined) {
-        if (process.env.BENCH_VERBOSE) {
-          process.stderr.write(`${name}: ${operation}\n`);
-        }
-        const rate = await measure(() => implementation[operation](contexts.get(name)));
-        rates[operation] = Math.max(rates[operation] ?? 0, rate);
-      }
-    }
-  }
-  process.stderr.write(`round ${round + 1} of ${ROUNDS} done\n`);
-}
-
-for (const rates of results.values()) {
-  rates.roundTrip = 1 / (1 / rates.seal + 1 / rates.open);
-}
+  },
+});
 
 // Batch sealing, per box, against one seal call at a time on the WebCrypto backend.
 await ours.setX25519Backend('webcrypto');
@@ -345,26 +225,19 @@ const batchRecipient = await ours.generateKeyPair();
 const batch = Array.from({ length: 16 }, () => MESSAGE);
 let sealManyRate = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  const rate = await measure(() => ours.sealMany(batch, batchRecipient.publicKey));
+  const rate = await measure(() => ours.sealMany(batch, batchRecipient.publicKey), MEASURE_MS);
   sealManyRate = Math.max(sealManyRate, 16 * rate);
 }
 await ours.setX25519Backend('auto');
 
-const format = (rate) => (rate === undefined ? '–' : Math.round(rate).toLocaleString('en-US'));
 const cpuModel =
   readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model;
 
 const lines = [
-  `Node.js ${process.version}, ${cpuModel}, ${pinnedCpu === undefined ? `all ${cpus().length} CPUs` : `pinned to CPU ${pinnedCpu}`}, ${new Date().toISOString().slice(0, 10)}, ${MESSAGE.length}-byte plaintext, best of ${ROUNDS} rounds, operations per second (higher is better):`,
+  `Node.js ${process.version}, ${cpuModel}, ${coreDescription()}, ${new Date().toISOString().slice(0, 10)}, ${MESSAGE.length}-byte plaintext, best of ${ROUNDS} rounds, operations per second (higher is better):`,
   '',
-  '| implementation | seal | open | seal + open | open, no public key | keygen | createProvision | combine + verify |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...resultLines(results),
 ];
-for (const [name, rates] of results) {
-  lines.push(
-    `| ${name} | ${format(rates.seal)} | ${format(rates.open)} | ${format(rates.roundTrip)} | ${format(rates.openSecretKeyOnly)} | ${format(rates.keygen)} | ${format(rates.createProvision)} | ${format(rates.recover)} |`,
-  );
-}
 
 const native = results.get('ours, WebCrypto X25519');
 const pure = results.get('ours, noble X25519');
@@ -393,15 +266,9 @@ const targets = [
 
 lines.push(
   '',
-  `sealMany, 16 plaintexts to one recipient, WebCrypto: ${format(sealManyRate)} boxes/s (seal one at a time: ${format(results.get('ours, WebCrypto X25519').seal)}/s).`,
+  `sealMany, 16 plaintexts to one recipient, WebCrypto: ${formatRate(sealManyRate)} boxes/s (seal one at a time: ${formatRate(native.seal)}/s).`,
 );
 
-lines.push('', '| target | measured | required | met |', '| --- | ---: | ---: | --- |');
-for (const [label, value, required, unit] of targets) {
-  const formatValue = (number) => (unit === '/s' ? format(number) : number.toFixed(2));
-  lines.push(
-    `| ${label} | ${formatValue(value)}${unit} | ${formatValue(required)}${unit} | ${value >= required ? 'yes' : 'no'} |`,
-  );
-}
+lines.push('', ...targetLines(targets));
 
 console.log(lines.join('\n'));
