@@ -8,9 +8,9 @@ import type { Middleware } from 'openapi-fetch';
 export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
 
 /**
- * Operations that the OpenAPI document marks `security: []`: they authenticate with their body
- * (client credentials, an email code), so no bearer token is sent to them. A client test compares
- * this list with the document.
+ * Operations whose security requirements in the OpenAPI document do not name the bearer
+ * scheme: they authenticate with client credentials or an email code, so no bearer token is
+ * sent to them. A client test compares this list with the document.
  */
 const OPERATIONS_WITHOUT_BEARER_TOKEN: ReadonlySet<string> = new Set([
   'POST /oauth/token',

@@ -170,8 +170,12 @@ function listOperations(): DocumentOperation[] {
     Object.entries(item)
       .filter(([method]) => HTTP_METHODS.has(method))
       .map(([method, operation]) => {
-        const security = (operation as { security?: unknown[] }).security;
-        return { method, path, public: security !== undefined && security.length === 0 };
+        // An operation-level `security` overrides the document's bearer default; the
+        // operation takes no bearer token unless one of its requirements names `bearer`.
+        const security = (operation as { security?: Record<string, unknown>[] }).security;
+        const takesBearer =
+          security === undefined || security.some((requirement) => 'bearer' in requirement);
+        return { method, path, public: !takesBearer };
       }),
   );
 }
