@@ -9,6 +9,7 @@ import { allowedMethodsLookup, registerLiteralPathMethods } from './http/allowed
 import { respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
+import { parseFormBody } from './http/form-body.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
 import { registerRecipientPage } from './http/recipient-page.js';
@@ -115,7 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     };
   });
 
-  await app.register(formBody);
+  await app.register(formBody, { parser: parseFormBody });
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>

@@ -57,7 +57,7 @@ describe('POST /oauth/token', () => {
       expect(response.status).toBe(401);
       expect(problem.type).toBe('urn:provisions:problem:invalid-client');
       expect(problem.error).toBe('invalid_client');
-      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(response.headers.get('www-authenticate')).toBe('Basic realm="provisions"');
       expect(JSON.stringify(problem)).not.toContain(organization.client_secret);
     }
   });
@@ -440,6 +440,89 @@ describe('POST /oauth/token with HTTP Basic client authentication', () => {
     expect(response.status).toBe(400);
     expect(problem.error).toBe('invalid_request');
     expect(problem.errors).toEqual([{ header: 'Authorization', detail: expect.any(String) }]);
+  });
+
+  it('ignores scope, unknown parameters and parameters without a value', async () => {
+    const organization = await server.organization();
+    const authorization = basic(organization.id, organization.client_secret);
+
+    const scoped = await requestToken(authorization, { scope: 'anything', resource: 'x' });
+    const emptyFields = await requestToken(authorization, { client_id: '', client_secret: '' });
+
+    expect(scoped.status).toBe(200);
+    expect(emptyFields.status).toBe(200);
+  });
+
+  it('accepts a client id in upper case', async () => {
+    const organization = await server.organization();
+
+    const response = await requestToken(
+      basic(organization.id.toUpperCase(), organization.client_secret),
+      {},
+    );
+
+    expect(response.status).toBe(200);
+  });
+
+  it('rejects credentials that are not UTF-8 with 400 naming Authorization', async () => {
+    const organization = await server.organization();
+    const bytes = Buffer.concat([Buffer.from(`${organization.id}:`), Buffer.from([0xff, 0xfe])]);
+
+    const response = await requestToken(`Basic ${bytes.toString('base64')}`, {});
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([{ header: 'Authorization', detail: expect.any(String) }]);
+  });
+
+  it('names the scheme when another Authorization comes with form credentials', async () => {
+    const organization = await server.organization();
+
+    const response = await requestToken('Bearer abc', {
+      client_id: organization.id,
+      client_secret: organization.client_secret,
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.detail).toBe(
+      'the Authorization header of a token request must be Basic or absent',
+    );
+  });
+
+  it('sends errors as application/json to a client that accepts only that', async () => {
+    const organization = await server.organization();
+
+    const jsonOnly = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: { ...formHeaders, accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: organization.id,
+        client_secret: 'wrong-secret',
+      }),
+    });
+    const anything = await requestToken(basic(organization.id, 'wrong-secret'), {});
+    const problem = (await jsonOnly.json()) as Problem;
+
+    expect(jsonOnly.status).toBe(401);
+    expect(jsonOnly.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(problem.error).toBe('invalid_client');
+    expect(anything.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('says what is missing when the request has no body', async () => {
+    const organization = await server.organization();
+
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: { authorization: basic(organization.id, organization.client_secret) },
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.error).toBe('invalid_request');
+    expect(problem.detail).not.toContain('Authorization: Basic');
   });
 
   it('points at client_id when neither method is used', async () => {

@@ -9,6 +9,8 @@ const UNKNOWN_CLIENT_HASH = hashSecret('no organization has this client secret')
 // before the look-up, as the body schema checks the `client_id` field.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASIC_PREFIX = /^Basic +/i;
+// Rejects bytes that are not UTF-8 instead of replacing them.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASIC_EXPECTED =
   'expected Basic followed by the base64 of client_id:client_secret, each form-urlencoded';
@@ -27,8 +29,8 @@ export interface ClientCredentials {
  * form-urlencoded, as user name and password) or as `client_id` and `client_secret`
  * form fields. A client may use only one of the two methods in a request.
  *
- * @throws HttpProblem `invalidRequest` (400) naming the `Authorization` header or the
- *   missing field.
+ * @throws HttpProblem `invalidRequest` (400) naming the `Authorization` header (another
+ *   scheme, both methods at once, or credentials that do not decode) or the missing field.
  */
 export function readClientCredentials(
   authorization: string | undefined,
@@ -54,6 +56,11 @@ export function readClientCredentials(
     };
   }
 
+  if (!BASIC_PREFIX.test(authorization)) {
+    throw invalidAuthorization(
+      'the Authorization header of a token request must be Basic or absent',
+    );
+  }
   if (body.client_id !== undefined || body.client_secret !== undefined) {
     throw new HttpProblem(
       'invalidRequest',
@@ -73,21 +80,27 @@ export function readClientCredentials(
   return { clientId, clientSecret, method: 'basic' };
 }
 
+function invalidAuthorization(detail: string): HttpProblem {
+  return new HttpProblem('invalidRequest', detail, {
+    errors: [{ header: 'Authorization', detail: BASIC_EXPECTED }],
+  });
+}
+
 function decodeBasicCredentials(authorization: string): [string, string] {
   const invalid = () =>
-    new HttpProblem('invalidRequest', 'the Authorization header is not valid Basic credentials', {
-      errors: [{ header: 'Authorization', detail: BASIC_EXPECTED }],
-    });
+    invalidAuthorization('the Authorization header is not valid Basic credentials');
 
-  if (!BASIC_PREFIX.test(authorization)) {
-    throw invalid();
-  }
   const encoded = authorization.replace(BASIC_PREFIX, '').trim();
   if (encoded === '' || !BASE64.test(encoded)) {
     throw invalid();
   }
 
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  let decoded: string;
+  try {
+    decoded = UTF8.decode(Buffer.from(encoded, 'base64'));
+  } catch {
+    throw invalid();
+  }
   const separator = decoded.indexOf(':');
   if (separator < 0) {
     throw invalid();
@@ -113,22 +126,23 @@ function decodeFormComponent(value: string): string {
  *
  * @returns The organization id.
  * @throws HttpProblem `invalidClient` (401) for an unknown id or a wrong secret alike,
- *   with `WWW-Authenticate: Basic` when the client sent them as Basic credentials.
+ *   with `WWW-Authenticate: Basic`.
  */
 export async function verifyClientCredentials(
   store: Store,
   credentials: ClientCredentials,
 ): Promise<string> {
+  // UUIDs compare without regard to case (RFC 9562); ids are stored in lower case.
   const organization = UUID.test(credentials.clientId)
-    ? await store.organizations.findById(credentials.clientId)
+    ? await store.organizations.findById(credentials.clientId.toLowerCase())
     : undefined;
   const expected = organization?.client_secret_hash ?? UNKNOWN_CLIENT_HASH;
   const matches = digestsEqual(hashSecret(credentials.clientSecret), expected);
 
   if (organization === undefined || !matches) {
+    // RFC 9110 asks for a challenge with every 401; Basic is the scheme a client can retry.
     throw new HttpProblem('invalidClient', 'the client_id or client_secret is wrong', {
-      headers:
-        credentials.method === 'basic' ? { 'www-authenticate': 'Basic realm="provisions"' } : {},
+      headers: { 'www-authenticate': 'Basic realm="provisions"' },
     });
   }
   return organization.id;

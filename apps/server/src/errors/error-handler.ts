@@ -4,7 +4,7 @@ import { DATABASE_RETRY_AFTER_SECONDS } from '../limits.js';
 import type { SchemaError } from '../openapi/schema-compiler.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
 import { HttpProblem } from './http-problem.js';
-import { oauthErrorCode } from './oauth-error-code.js';
+import { oauthErrorCode, oauthErrorMediaType } from './oauth-error-code.js';
 import { type RequestPart, toInvalidParams } from './validation-errors.js';
 
 /** Media type of every error response (RFC 9457). */
@@ -83,7 +83,8 @@ export function installErrorHandlers(
 
 /**
  * Sends a problem as the response, with `instance` set to the request id, and on
- * `POST /oauth/token` with the RFC 6749 `error` code as well.
+ * `POST /oauth/token` with the RFC 6749 `error` code as well (see {@link oauthErrorCode}
+ * and {@link oauthErrorMediaType}).
  */
 export function sendProblem(
   request: FastifyRequest,
@@ -102,14 +103,16 @@ export function sendProblem(
   if (problem.errors !== undefined) {
     body.errors = problem.errors;
   }
+  let mediaType = PROBLEM_MEDIA_TYPE;
   if (request.routeOptions?.config?.operationId === 'createToken') {
     const error = oauthErrorCode(problem, request.body);
     if (error !== undefined) {
       body.error = error;
+      mediaType = oauthErrorMediaType(request.headers.accept);
     }
   }
 
-  return reply.code(status).headers(problem.headers).type(PROBLEM_MEDIA_TYPE).send(body);
+  return reply.code(status).headers(problem.headers).type(mediaType).send(body);
 }
 
 function databaseUnavailable(): HttpProblem {

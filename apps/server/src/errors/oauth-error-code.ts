@@ -1,5 +1,7 @@
 import type { HttpProblem } from './http-problem.js';
 
+const PROBLEM_JSON = 'application/problem+json';
+
 /** The RFC 6749 §5.2 error codes that the token endpoint sends. */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type';
 
@@ -24,4 +26,22 @@ export function oauthErrorCode(problem: HttpProblem, body: unknown): OAuthErrorC
   return typeof grantType === 'string' && grantType !== 'client_credentials'
     ? 'unsupported_grant_type'
     : 'invalid_request';
+}
+
+/**
+ * Picks the media type of a token error. RFC 6749 §5.2 sends these as `application/json`,
+ * and some OAuth client libraries accept nothing else, so a request whose `Accept` names
+ * `application/json` but neither `application/problem+json` nor a wildcard gets that type;
+ * every other request gets `application/problem+json`, like the rest of the API. The body
+ * is the same problem object either way.
+ */
+export function oauthErrorMediaType(accept: string | undefined): string {
+  const ranges = (accept ?? '')
+    .split(',')
+    .map((range) => (range.split(';')[0] ?? '').trim().toLowerCase());
+  const json = ranges.includes('application/json');
+  const problemOrWildcard = ranges.some((range) =>
+    [PROBLEM_JSON, '*/*', 'application/*'].includes(range),
+  );
+  return json && !problemOrWildcard ? 'application/json' : PROBLEM_JSON;
 }
