@@ -55,10 +55,11 @@ export async function sealToMany(
   plaintext: Uint8Array,
   publicKeys: Uint8Array[],
 ): Promise<Uint8Array[]> {
-  const message = copyBytes(plaintext, 'plaintext');
   const keys = checkArray(publicKeys, 'publicKeys', 'Uint8Array').map((key, index) =>
     copyBytesOfLength(key, `publicKeys[${index}]`, PUBLIC_KEY_LENGTH),
   );
+  // The plaintext is copied last, so that no later check throws before its copy is wiped.
+  const message = copyBytes(plaintext, 'plaintext');
 
   try {
     const recipients = await Promise.all(

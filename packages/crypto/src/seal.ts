@@ -74,12 +74,13 @@ export async function seal(
   plaintext: Uint8Array,
   recipientPublicKey: Uint8Array,
 ): Promise<Uint8Array> {
-  const message = copyBytes(plaintext, 'plaintext');
+  // The plaintext is copied last, so that no later check throws before its copy is wiped.
   const recipientBytes = copyBytesOfLength(
     recipientPublicKey,
     'recipientPublicKey',
     PUBLIC_KEY_LENGTH,
   );
+  const message = copyBytes(plaintext, 'plaintext');
 
   try {
     const recipient = await preparePublicKey(recipientBytes, 'recipientPublicKey');
@@ -122,12 +123,13 @@ export async function open(
   recipientSecretKey: Uint8Array,
   recipientPublicKey?: Uint8Array,
 ): Promise<Uint8Array> {
-  const secretKey = copyBytesOfLength(recipientSecretKey, 'recipientSecretKey', SECRET_KEY_LENGTH);
   const box = copyBytesOfMinLength(sealed, 'sealed', SEAL_OVERHEAD);
   const knownPublicKey =
     recipientPublicKey === undefined
       ? undefined
       : copyBytesOfLength(recipientPublicKey, 'recipientPublicKey', PUBLIC_KEY_LENGTH);
+  // The secret key is copied last, so that no later check throws before its copy is wiped.
+  const secretKey = copyBytesOfLength(recipientSecretKey, 'recipientSecretKey', SECRET_KEY_LENGTH);
 
   try {
     const publicKey = knownPublicKey ?? (await x25519PublicKey(secretKey));

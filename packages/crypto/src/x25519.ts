@@ -291,13 +291,6 @@ function asProvider(value: object): X25519Provider {
 }
 
 /**
- * Checks a provider against known answers before it is used: the RFC 7748 §6.1 public key
- * and shared secret, the second §5.2 vector (whose u has bit 255 set, which X25519
- * ignores), and the public key of a random secret key against noble's.
- *
- * @throws CryptoError `ERR_X25519_FAILED` naming the first check that failed.
- */
-/**
  * How long each install check waits for a provider's answer. Without a limit, a provider
  * whose promise never settles would hold back every later `setX25519Backend` call.
  */
@@ -314,6 +307,14 @@ function withCheckTimeLimit<T>(promise: Promise<T>): Promise<T> {
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Checks a provider against known answers before it is used: the RFC 7748 §6.1 public key
+ * and shared secret, the second §5.2 vector (whose u has bit 255 set, which X25519
+ * ignores), and the public key of a random secret key against noble's.
+ *
+ * @throws CryptoError `ERR_X25519_FAILED` naming the first check that failed or did not
+ *   answer in time.
+ */
 async function checkProvider(provider: X25519Provider): Promise<void> {
   const randomSecretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
   const checks: [string, () => Promise<Bytes>, Uint8Array][] = [
