@@ -21,8 +21,9 @@ import nacl from 'tweetnacl';
 import {
   coreDescription,
   pinToOneCore,
-  positiveIntegerFromEnv,
   requireBuild,
+  verboseFromEnv,
+  wholeNumberFromEnv,
 } from './run-options.mjs';
 import {
   equal,
@@ -43,7 +44,11 @@ await pinToOneCore(fileURLToPath(import.meta.url));
 const ours = await import('../dist/index.js');
 
 // Each measurement runs for at least this long, after a warm-up of a quarter of it.
-const MEASURE_MS = positiveIntegerFromEnv('BENCH_MS', 500);
+const MEASURE_MS = wholeNumberFromEnv('BENCH_MS', {
+  fallback: 500,
+  max: 60_000,
+  unit: 'milliseconds',
+});
 
 await sodium.ready;
 
@@ -206,14 +211,14 @@ const IMPLEMENTATIONS = [
   ['node:crypto X25519 + noble cipher', nodeBaseline],
 ];
 
-const ROUNDS = positiveIntegerFromEnv('BENCH_ROUNDS', 3);
+const ROUNDS = wholeNumberFromEnv('BENCH_ROUNDS', { fallback: 3, max: 100, unit: 'rounds' });
 const results = await measureAll({
   implementations: IMPLEMENTATIONS,
   ours,
   rounds: ROUNDS,
   ms: MEASURE_MS,
   log: (line) => {
-    if (process.env.BENCH_VERBOSE || line.startsWith('round ')) {
+    if (verboseFromEnv() || line.startsWith('round ')) {
       process.stderr.write(`${line}\n`);
     }
   },
@@ -234,7 +239,7 @@ const cpuModel =
   readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model;
 
 const lines = [
-  `Node.js ${process.version}, ${cpuModel}, ${coreDescription()}, ${new Date().toISOString().slice(0, 10)}, ${MESSAGE.length}-byte plaintext, best of ${ROUNDS} rounds, operations per second (higher is better):`,
+  `Node.js ${process.version}, ${cpuModel}, ${coreDescription()}, ${new Date().toISOString().slice(0, 10)}, ${MESSAGE.length}-byte plaintext, best of ${ROUNDS === 1 ? '1 round' : `${ROUNDS} rounds`}, operations per second (higher is better):`,
   '',
   ...resultLines(results),
 ];

@@ -7,6 +7,7 @@
 // Usage: node bench/browser.mjs. BENCH_MS, BENCH_ROUNDS, BENCH_VERBOSE and BENCH_CPU
 // work as for bench.mjs; CHROMIUM_PATH overrides /usr/bin/chromium.
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,17 +15,23 @@ import { chromium } from 'playwright-core';
 
 import {
   coreDescription,
+  exitWithUsage,
   pinToOneCore,
-  positiveIntegerFromEnv,
   requireBuild,
+  verboseFromEnv,
+  wholeNumberFromEnv,
 } from './run-options.mjs';
 import { resultLines, targetLines } from './shared.mjs';
 
 requireBuild();
 await pinToOneCore(fileURLToPath(import.meta.url));
 
-const MEASURE_MS = positiveIntegerFromEnv('BENCH_MS', 500);
-const ROUNDS = positiveIntegerFromEnv('BENCH_ROUNDS', 3);
+const MEASURE_MS = wholeNumberFromEnv('BENCH_MS', {
+  fallback: 500,
+  max: 60_000,
+  unit: 'milliseconds',
+});
+const ROUNDS = wholeNumberFromEnv('BENCH_ROUNDS', { fallback: 3, max: 100, unit: 'rounds' });
 const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 const ORIGIN = 'http://127.0.0.1:9';
 
@@ -69,11 +76,29 @@ async function answer(route) {
   }
 }
 
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!existsSync(chromiumPath)) {
+  exitWithUsage(
+    `no Chromium at ${chromiumPath}: install Debian's chromium package, or set CHROMIUM_PATH to a Chromium executable`,
+  );
+}
+
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: chromiumPath,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
 });
 try {
+  await measureInChromium(browser);
+} catch (error) {
+  // Playwright's messages carry a call log after the first line; the first says enough.
+  const summary = String(error instanceof Error ? error.message : error).split('\n')[0];
+  process.stderr.write(`the Chromium benchmark stopped: ${summary}\n`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
+
+async function measureInChromium(browser) {
   const page = await browser.newPage();
   page.on('console', (message) => process.stderr.write(`${message.text()}\n`));
   page.on('pageerror', (error) => process.stderr.write(`page error: ${error.message}\n`));
@@ -86,7 +111,7 @@ try {
     await page.evaluate((options) => globalThis.runBenchmark(options), {
       rounds: ROUNDS,
       ms: MEASURE_MS,
-      verbose: Boolean(process.env.BENCH_VERBOSE),
+      verbose: verboseFromEnv(),
     }),
   );
 
@@ -95,7 +120,7 @@ try {
   const tweetnacl = results.get('tweetnacl 1.0.3');
   const browserVersion = userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? userAgent;
   const lines = [
-    `Chromium ${browserVersion}, ${coreDescription()}, ${new Date().toISOString().slice(0, 10)}, 32-byte plaintext, best of ${ROUNDS} rounds, operations per second (higher is better):`,
+    `Chromium ${browserVersion}, ${coreDescription()}, ${new Date().toISOString().slice(0, 10)}, 32-byte plaintext, best of ${ROUNDS === 1 ? '1 round' : `${ROUNDS} rounds`}, operations per second (higher is better):`,
     '',
     ...resultLines(results),
     '',
@@ -106,6 +131,4 @@ try {
     ]),
   ];
   console.log(lines.join('\n'));
-} finally {
-  await browser.close();
 }

@@ -21,17 +21,26 @@ export function exitWithUsage(message) {
   process.exit(2);
 }
 
-/** Reads a positive integer from the environment variable `name`, or `fallback` when unset. */
-export function positiveIntegerFromEnv(name, fallback) {
+/**
+ * Reads a whole number from 1 to `max` from the environment variable `name`, or returns
+ * `fallback` when it is unset. `unit` completes the message, such as `milliseconds`.
+ */
+export function wholeNumberFromEnv(name, { fallback, max, unit }) {
   const text = process.env[name];
   if (text === undefined) {
     return fallback;
   }
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
-    exitWithUsage(`${name} must be a positive whole number, received "${text}"`);
+  if (!/^\d+$/.test(text) || value < 1 || value > max) {
+    exitWithUsage(`${name} must be a whole number of ${unit} from 1 to ${max}, received "${text}"`);
   }
   return value;
+}
+
+/** Returns whether BENCH_VERBOSE asks for one line per cell: set, and neither empty nor 0. */
+export function verboseFromEnv() {
+  const text = process.env.BENCH_VERBOSE;
+  return text !== undefined && text !== '' && text !== '0';
 }
 
 function chosenCpu() {
