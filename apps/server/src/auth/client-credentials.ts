@@ -15,12 +15,10 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const BASIC_EXPECTED =
   'expected Basic followed by the base64 of client_id:client_secret, each form-urlencoded';
 
-/** OAuth 2.0 client credentials, and how the client sent them. */
+/** OAuth 2.0 client credentials, from the `Authorization` header or the form fields. */
 export interface ClientCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
-  /** `basic` for an `Authorization: Basic` header, `body` for form fields. */
-  readonly method: 'basic' | 'body';
 }
 
 /**
@@ -49,11 +47,7 @@ export function readClientCredentials(
         });
       }
     }
-    return {
-      clientId: body.client_id as string,
-      clientSecret: body.client_secret as string,
-      method: 'body',
-    };
+    return { clientId: body.client_id as string, clientSecret: body.client_secret as string };
   }
 
   if (!BASIC_PREFIX.test(authorization)) {
@@ -77,7 +71,7 @@ export function readClientCredentials(
   }
 
   const [clientId, clientSecret] = decodeBasicCredentials(authorization);
-  return { clientId, clientSecret, method: 'basic' };
+  return { clientId, clientSecret };
 }
 
 function invalidAuthorization(detail: string): HttpProblem {
