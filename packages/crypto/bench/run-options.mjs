@@ -9,7 +9,7 @@
 // on every CPU. Child processes, such as a browser, inherit the pinning.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 // Set in the pinned run, so that it does not pin itself again.
@@ -118,10 +118,7 @@ export function coreDescription() {
 
 /** Exits with a message unless the package has been built into `dist/`. */
 export function requireBuild() {
-  const entry = new URL('../dist/index.js', import.meta.url);
-  try {
-    readFileSync(entry);
-  } catch {
+  if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
     exitWithUsage(
       'dist/index.js is missing: build the package first (pnpm --filter @provisions/crypto build)',
     );

@@ -82,9 +82,9 @@ export function installErrorHandlers(
 }
 
 /**
- * Sends a problem as the response, with `instance` set to the request id, and on
- * `POST /oauth/token` with the RFC 6749 `error` code as well (see {@link oauthErrorCode}
- * and {@link oauthErrorMediaType}).
+ * Sends a problem as the response, with `instance` set to the request id. On a route
+ * registered with `oauthErrors`, it adds the RFC 6749 `error` code as well (see
+ * {@link oauthErrorCode} and {@link oauthErrorMediaType}).
  */
 export function sendProblem(
   request: FastifyRequest,
@@ -104,7 +104,7 @@ export function sendProblem(
     body.errors = problem.errors;
   }
   let mediaType = PROBLEM_MEDIA_TYPE;
-  if (request.routeOptions?.config?.operationId === 'createToken') {
+  if (request.routeOptions?.config?.oauthErrors === true) {
     const error = oauthErrorCode(problem, request.body);
     if (error !== undefined) {
       body.error = error;

@@ -2,11 +2,11 @@ import type { HttpProblem } from './http-problem.js';
 
 const PROBLEM_JSON = 'application/problem+json';
 
-/** The RFC 6749 §5.2 error codes that the token endpoint sends. */
+/** An RFC 6749 §5.2 error code that the token endpoint sends. */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type';
 
 /**
- * Returns the RFC 6749 §5.2 `error` code for a problem of `POST /oauth/token`, which
+ * Returns the RFC 6749 §5.2 `error` code for a problem of a token endpoint, which
  * OAuth client libraries read and report. A 401 is `invalid_client`. A 400 is
  * `unsupported_grant_type` when `grant_type` is a string other than
  * `client_credentials`, and `invalid_request` otherwise. Other statuses have no code.

@@ -26,6 +26,8 @@ export interface OperationRoute<Route extends RouteGenericInterface> {
   access: OperationAccess;
   /** Requests one client address may make per minute; no limit when absent. */
   requestsPerMinute?: number;
+  /** Adds the RFC 6749 `error` code to error responses (an OAuth token endpoint). */
+  oauthErrors?: boolean;
   /** Handles a request that passed authentication and schema validation. */
   handler: (request: FastifyRequest<Route>, reply: FastifyReply) => Promise<unknown>;
 }
@@ -81,6 +83,7 @@ export class OperationRouter {
       access: route.access,
       requestContentTypes: operation.requestContentTypes,
       headerNames: operation.headerNames,
+      oauthErrors: route.oauthErrors ?? false,
     };
     // The handler's request type states what the schemas below guarantee, which
     // Fastify's types cannot infer from JSON schemas loaded at run time.

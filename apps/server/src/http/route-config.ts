@@ -10,6 +10,8 @@ export interface OperationRouteConfig {
   requestContentTypes: string[];
   /** Header parameter names as the API description spells them, by lower-case name. */
   headerNames: Record<string, string>;
+  /** Whether error responses carry the RFC 6749 `error` code, as a token endpoint's do. */
+  oauthErrors: boolean;
 }
 
 declare module 'fastify' {

@@ -18,6 +18,7 @@ export function registerAuthRoutes(router: OperationRouter, context: ServerConte
     method: 'POST',
     url: '/oauth/token',
     access: 'public',
+    oauthErrors: true,
     requestsPerMinute: context.signInRequestsPerMinute,
     handler: async (request, reply) => {
       const credentials = readClientCredentials(request.headers.authorization, request.body);
