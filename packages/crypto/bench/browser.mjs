@@ -1,7 +1,7 @@
 // Measures seal, open, key generation, provision creation and share recovery in Debian's
 // Chromium, driven by playwright-core: this package on its WebCrypto and noble backends
 // against tweetnacl, in one page. The page is served from memory on an address that
-// nothing listens on (Playwright answers every request), which counts as a secure
+// nothing listens on (Playwright fulfills every request), which counts as a secure
 // context, so WebCrypto is available. Build the package first (dist/).
 //
 // Usage: node bench/browser.mjs. BENCH_MS, BENCH_ROUNDS, BENCH_VERBOSE and BENCH_CPU
@@ -53,8 +53,8 @@ const PAGE = `<!doctype html>
 <script type="module" src="/bench/browser-page.mjs"></script>
 `;
 
-/** Answers a request of the page from the package directory: dist, bench and node_modules. */
-async function answer(route) {
+/** Serves a request of the page from the package directory: dist, bench and node_modules. */
+async function serveFile(route) {
   const path = new URL(route.request().url()).pathname;
   if (path === '/') {
     await route.fulfill({ contentType: 'text/html', body: PAGE });
@@ -90,7 +90,7 @@ const browser = await chromium.launch({
 try {
   await measureInChromium(browser);
 } catch (error) {
-  // Playwright's messages carry a call log after the first line; the first says enough.
+  // Playwright's messages carry a call log after the first line, which is enough on its own.
   const summary = String(error instanceof Error ? error.message : error).split('\n')[0];
   process.stderr.write(`the Chromium benchmark stopped: ${summary}\n`);
   process.exitCode = 1;
@@ -102,7 +102,7 @@ async function measureInChromium(browser) {
   const page = await browser.newPage();
   page.on('console', (message) => process.stderr.write(`${message.text()}\n`));
   page.on('pageerror', (error) => process.stderr.write(`page error: ${error.message}\n`));
-  await page.route(`${ORIGIN}/**`, answer);
+  await page.route(`${ORIGIN}/**`, serveFile);
   await page.goto(`${ORIGIN}/`);
   await page.waitForFunction(() => typeof globalThis.runBenchmark === 'function');
 

@@ -3,9 +3,9 @@
 // The speed targets are for one core. On Linux, a benchmark script awaits pinToOneCore()
 // first, which runs the script again under `taskset`, pinned to one CPU, and exits with
 // its status. X25519 through WebCrypto runs on worker threads (libuv's thread pool in
-// Node.js, Chromium's own threads in the browser); on one core such a job runs as soon
-// as the JavaScript thread waits, instead of waking a thread on another core and then
-// the JavaScript thread again. BENCH_CPU picks the CPU (0 unless set); BENCH_CPU=all runs
+// Node.js, Chromium's own threads in the browser). On one core such a job runs as soon as
+// the JavaScript thread waits, instead of waking a thread on another core and then the
+// JavaScript thread again. BENCH_CPU picks the CPU (0 unless set), and BENCH_CPU=all runs
 // on every CPU. Child processes, such as a browser, inherit the pinning.
 
 import { spawn } from 'node:child_process';
@@ -37,7 +37,7 @@ export function wholeNumberFromEnv(name, { fallback, max, unit }) {
   return value;
 }
 
-/** Returns whether BENCH_VERBOSE asks for one line per cell: set, and neither empty nor 0. */
+/** Returns whether BENCH_VERBOSE requests one line per cell: set, and neither empty nor 0. */
 export function verboseFromEnv() {
   const text = process.env.BENCH_VERBOSE;
   return text !== undefined && text !== '' && text !== '0';
@@ -58,7 +58,7 @@ function chosenCpu() {
  * Runs `script` (the caller's own file) again pinned to one CPU, forwards SIGINT and
  * SIGTERM to that run, and exits with its status. Returns at once when the script already
  * runs pinned, when BENCH_CPU is `all`, or when the system is not Linux. When `taskset`
- * is not installed, it says so on stderr and returns, so that the caller runs on every CPU.
+ * is not installed, it prints a warning on stderr and returns, so the caller runs on every CPU.
  */
 export async function pinToOneCore(script) {
   if (
@@ -86,11 +86,15 @@ export async function pinToOneCore(script) {
   if (outcome.error?.code === 'ENOENT') {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
-    process.stderr.write('taskset is not installed; running on every CPU\n');
+    process.stderr.write(
+      'taskset not found, so the benchmark runs on every CPU; install util-linux to pin it\n',
+    );
     return;
   }
   if (outcome.error !== undefined) {
-    exitWithUsage(`cannot run taskset: ${outcome.error.message}`);
+    exitWithUsage(
+      `failed to run taskset: ${outcome.error.message}; set BENCH_CPU=all to run unpinned`,
+    );
   }
   if (outcome.signal !== null && outcome.signal !== undefined) {
     process.stderr.write(`the pinned benchmark was stopped by ${outcome.signal}\n`);

@@ -72,7 +72,8 @@ export function assertUint8Array(value: unknown, name: string): asserts value is
     );
   }
 
-  // A view over a detached or shrunk buffer reads as empty; copying it tells them apart.
+  // A view over a detached or shrunk buffer reports length 0, and only a copy attempt
+  // distinguishes it from an empty view.
   if (value.length === 0) {
     readableCopy(value, name);
   }

@@ -218,7 +218,7 @@ export async function getX25519Backend(): Promise<X25519Backend> {
  * @returns the implementation now in use.
  * @throws CryptoError `ERR_WEBCRYPTO_FAILED` if `'webcrypto'` is requested on a platform
  *   whose WebCrypto lacks a working X25519. `ERR_X25519_FAILED` naming the check that a
- *   provider failed or did not answer within 10 seconds, and the previous choice then
+ *   provider failed or that timed out after 10 seconds, and the previous choice then
  *   stays. `ERR_INVALID_OPTION` for an
  *   object without both functions, or any other value.
  * @example
@@ -291,8 +291,8 @@ function asProvider(value: object): X25519Provider {
 }
 
 /**
- * How long each install check waits for a provider's answer. Without a limit, a provider
- * whose promise never settles would hold back every later `setX25519Backend` call.
+ * Time limit of each install check of a provider. Without it, a provider whose promise
+ * never settles would hold back every later `setX25519Backend` call.
  */
 const PROVIDER_CHECK_TIME_LIMIT_MS = 10_000;
 
@@ -312,8 +312,7 @@ function withCheckTimeLimit<T>(promise: Promise<T>): Promise<T> {
  * and shared secret, the second §5.2 vector (whose u has bit 255 set, which X25519
  * ignores), and the public key of a random secret key against noble's.
  *
- * @throws CryptoError `ERR_X25519_FAILED` naming the first check that failed or did not
- *   answer in time.
+ * @throws CryptoError `ERR_X25519_FAILED` naming the first check that failed or timed out.
  */
 async function checkProvider(provider: X25519Provider): Promise<void> {
   const randomSecretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
@@ -349,7 +348,7 @@ async function checkProvider(provider: X25519Provider): Promise<void> {
         if (error === CHECK_TIMED_OUT) {
           throw new CryptoError(
             'ERR_X25519_FAILED',
-            `backend: the X25519 provider did not answer ${name} within ${PROVIDER_CHECK_TIME_LIMIT_MS / 1000} s`,
+            `backend: the X25519 provider timed out after ${PROVIDER_CHECK_TIME_LIMIT_MS / 1000} s on ${name}`,
           );
         }
         const reason = error instanceof CryptoError ? error.message : String(error);
@@ -606,8 +605,8 @@ export async function ephemeralSharedSecret(
     const ephemeral = (await subtle.generateKey(X25519_ALGORITHM, false, [
       'deriveBits',
     ])) as CryptoKeyPair;
-    // A JWK export of the public key is synchronous in Node.js, where a raw export is a
-    // job on the thread pool; both give the same 32 bytes.
+    // Node.js exports a public key as JWK synchronously but runs a raw export as a job on
+    // the thread pool. Both give the same 32 bytes.
     const { x } = await subtle.exportKey('jwk', ephemeral.publicKey);
     ephemeralPublicKey = new Uint8Array(
       decodeBase64Url(x ?? '', { length: PUBLIC_KEY_LENGTH, name: 'jwk.x' }),

@@ -222,7 +222,7 @@ describe.each([
     ['getPublicKey', 'secretKey', async () => getPublicKey(unreadable())],
     ['hashShare', 'share', async () => hashShare(unreadable())],
     ['encodeBase64Url', 'bytes', async () => encodeBase64Url(unreadable())],
-  ])('is rejected by %s as unreadable', async (_call, name, call) => {
+  ])('is rejected by %s', async (_call, name, call) => {
     const { secretKey, publicKey } = await generateKeyPair();
     const sealed = await seal(new Uint8Array(48), publicKey);
 
@@ -247,7 +247,7 @@ class MisreportedLength extends Uint8Array {
   }
 }
 
-it('checks the length of a key that misreports it', async () => {
+it('checks a misreported key length', async () => {
   const short = new MisreportedLength(5);
 
   expect(short.length).toBe(32);

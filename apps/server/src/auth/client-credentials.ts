@@ -134,7 +134,7 @@ export async function verifyClientCredentials(
   const matches = digestsEqual(hashSecret(credentials.clientSecret), expected);
 
   if (organization === undefined || !matches) {
-    // RFC 9110 asks for a challenge with every 401; Basic is the scheme a client can retry.
+    // RFC 9110 requires a challenge with every 401, and Basic is the scheme a client can retry.
     throw new HttpProblem('invalidClient', 'the client_id or client_secret is wrong', {
       headers: { 'www-authenticate': 'Basic realm="provisions"' },
     });

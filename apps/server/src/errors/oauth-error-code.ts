@@ -29,11 +29,11 @@ export function oauthErrorCode(problem: HttpProblem, body: unknown): OAuthErrorC
 }
 
 /**
- * Picks the media type of a token error. RFC 6749 §5.2 sends these as `application/json`,
- * and some OAuth client libraries accept nothing else, so a request whose `Accept` names
- * `application/json` but neither `application/problem+json` nor a wildcard gets that type;
- * every other request gets `application/problem+json`, like the rest of the API. The body
- * is the same problem object either way.
+ * Picks the media type of a token error. RFC 6749 §5.2 specifies `application/json`, and
+ * some OAuth client libraries accept nothing else. So a request whose `Accept` names
+ * `application/json` but neither `application/problem+json` nor a wildcard gets that type.
+ * Every other request gets `application/problem+json`, like the rest of the API, and the
+ * body is the same problem object either way.
  */
 export function oauthErrorMediaType(accept: string | undefined): string {
   const ranges = (accept ?? '')
