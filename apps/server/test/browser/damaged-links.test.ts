@@ -1,26 +1,9 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchChromium,
-  openPage,
-  RecipientHarness,
-  saveScreenshot,
-} from './support/recipient-harness.js';
+import { describe, expect, it } from 'vitest';
+import { openPage, saveScreenshot, useRecipientHarness } from './support/recipient-harness.js';
 import { mainText, waitForHeading } from './support/recipient-steps.js';
 import { TrafficRecorder } from './support/traffic.js';
 
-let harness: RecipientHarness;
-let browser: Browser;
-
-beforeAll(async () => {
-  harness = await RecipientHarness.start();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await harness?.stop();
-});
+const fixture = useRecipientHarness();
 
 // A well-formed share (44 base64url characters) that belongs to no provision.
 const SHARE = 'AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAh';
@@ -54,13 +37,13 @@ const DAMAGED_LINKS = [
 
 describe('damaged invitation links', () => {
   it.each(DAMAGED_LINKS)('explains $reason', async ({ reason, suffix, heading }) => {
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     const traffic = new TrafficRecorder(page);
-    await page.goto(`${harness.url}${suffix}`);
+    await page.goto(`${fixture.harness.url}${suffix}`);
     await waitForHeading(page, heading);
     await page.waitForLoadState('networkidle');
 
-    expect(page.url()).toBe(`${harness.url}/join`);
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
     expect(await mainText(page)).toContain('Open the invitation email again');
     expect(await page.getByLabel('Email address').count()).toBe(0);
     const stored = await page.evaluate(() => sessionStorage.length);

@@ -1,31 +1,15 @@
 import { revokeProvision } from '@provisions/core';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  launchChromium,
-  openPage,
-  RecipientHarness,
-  saveScreenshot,
-} from './support/recipient-harness.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { openPage, saveScreenshot, useRecipientHarness } from './support/recipient-harness.js';
 import { mainText, submitCode, submitEmail, waitForHeading } from './support/recipient-steps.js';
 
-let harness: RecipientHarness;
-let browser: Browser;
-
-beforeAll(async () => {
-  harness = await RecipientHarness.start();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await harness?.stop();
-});
+const fixture = useRecipientHarness();
 
 const NOT_FOR_THIS_ADDRESS = 'This link does not open anything for this address';
 
 async function inviteOne(email: string, title: string, message: string): Promise<string> {
-  const result = await harness.invite(email, [{ title, messages: [message] }]);
+  const result = await fixture.harness.invite(email, [{ title, messages: [message] }]);
   if (result.link === undefined) {
     throw new Error(`sendBoxes returned no link for ${email}`);
   }
@@ -35,19 +19,19 @@ async function inviteOne(email: string, title: string, message: string): Promise
 async function signInOnPage(page: Page, email: string): Promise<void> {
   await submitEmail(page, email);
   await waitForHeading(page, 'Check your email');
-  await submitCode(page, await harness.latestCode(email));
+  await submitCode(page, await fixture.harness.latestCode(email));
 }
 
 describe('recipient page failures', () => {
   it('rejects a wrong code, then accepts the right one', async () => {
     const email = 'wrong-code@example.org';
     const link = await inviteOne(email, 'Invoice', 'Paid in full');
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(link);
     await submitEmail(page, email);
     await waitForHeading(page, 'Check your email');
 
-    const code = await harness.latestCode(email);
+    const code = await fixture.harness.latestCode(email);
     const wrongCode = code === '000000' ? '111111' : '000000';
     await submitCode(page, wrongCode);
     await page.getByText('This code is not right').waitFor();
@@ -63,26 +47,26 @@ describe('recipient page failures', () => {
   it('says a code expired and sends a new one', async () => {
     const email = 'expired@example.org';
     const link = await inviteOne(email, 'Ticket', 'Seat 12A');
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     await page.clock.install();
     await page.goto(link);
     await submitEmail(page, email);
     await waitForHeading(page, 'Check your email');
-    const firstCode = await harness.latestCode(email);
+    const firstCode = await fixture.harness.latestCode(email);
 
     const elevenMinutes = 11 * 60;
-    harness.clock.advance(elevenMinutes);
+    fixture.harness.clock.advance(elevenMinutes);
     await page.clock.setSystemTime(Date.now() + elevenMinutes * 1000);
     await submitCode(page, firstCode);
     await waitForHeading(page, 'Your code has expired');
     await saveScreenshot(page, 'expired-code');
 
-    const codesBefore = await harness.codeCount(email);
+    const codesBefore = await fixture.harness.codeCount(email);
     await page.getByRole('button', { name: 'Send a new code' }).click();
     await waitForHeading(page, 'Check your email');
-    expect(await harness.codeCount(email)).toBe(codesBefore + 1);
+    expect(await fixture.harness.codeCount(email)).toBe(codesBefore + 1);
 
-    await submitCode(page, await harness.latestCode(email));
+    await submitCode(page, await fixture.harness.latestCode(email));
     await waitForHeading(page, 'Your boxes');
     expect(await mainText(page)).toContain('Seat 12A');
     await context.close();
@@ -90,7 +74,7 @@ describe('recipient page failures', () => {
 
   it('tells another address that the link is not theirs', async () => {
     const link = await inviteOne('owner@example.org', 'Deed', 'Lot 7');
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(link);
     await signInOnPage(page, 'someone-else@example.org');
     await waitForHeading(page, NOT_FOR_THIS_ADDRESS);
@@ -110,18 +94,20 @@ describe('recipient page failures', () => {
 
   it('explains a revoked link', async () => {
     const email = 'revoked@example.org';
-    const result = await harness.invite(email, [{ title: 'Offer', messages: ['Withdrawn'] }]);
+    const result = await fixture.harness.invite(email, [
+      { title: 'Offer', messages: ['Withdrawn'] },
+    ]);
     const publicKey = result.provision?.publicKey;
     if (
       result.link === undefined ||
       publicKey === undefined ||
-      harness.organization === undefined
+      fixture.harness.organization === undefined
     ) {
       throw new Error('sendBoxes returned no provision');
     }
-    await revokeProvision({ organization: harness.organization, publicKey });
+    await revokeProvision({ organization: fixture.harness.organization, publicKey });
 
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(result.link);
     await signInOnPage(page, email);
     await waitForHeading(page, NOT_FOR_THIS_ADDRESS);
@@ -132,7 +118,7 @@ describe('recipient page failures', () => {
   it('offers a retry after a network failure', async () => {
     const email = 'offline@example.org';
     const link = await inviteOne(email, 'Report', 'All green');
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(link);
 
     let aborted = 0;
@@ -155,7 +141,7 @@ describe('recipient page failures', () => {
   it('stops after too many codes', async () => {
     const email = 'impatient@example.org';
     const link = await inviteOne(email, 'Parcel', 'Delivered');
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(link);
     await submitEmail(page, email);
     await waitForHeading(page, 'Check your email');
@@ -165,19 +151,19 @@ describe('recipient page failures', () => {
       await page.getByRole('button', { name: 'Send a new code' }).click();
       await waitForHeading(page, 'Check your email');
     }
-    expect(await harness.codeCount(email)).toBe(5);
+    expect(await fixture.harness.codeCount(email)).toBe(5);
 
     await page.getByRole('button', { name: 'Send a new code' }).click();
     await waitForHeading(page, 'Too many codes requested');
     expect(await mainText(page)).toMatch(/Try again in 60 minutes\./);
-    expect(await harness.codeCount(email)).toBe(5);
+    expect(await fixture.harness.codeCount(email)).toBe(5);
     await context.close();
   });
 
   it('shows that no boxes were sent yet', async () => {
     const email = 'early@example.org';
-    const link = await harness.inviteWithoutBoxes(email, 'colleague@example.org');
-    const { context, page } = await openPage(browser);
+    const link = await fixture.harness.inviteWithoutBoxes(email, 'colleague@example.org');
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(link);
     await signInOnPage(page, email);
     await waitForHeading(page, 'No boxes yet');

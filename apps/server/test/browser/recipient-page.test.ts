@@ -1,28 +1,15 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RECIPIENT_PAGE_CSP } from '../../src/http/recipient-page.js';
 import {
-  launchChromium,
   openPage,
   PHONE_VIEWPORT,
-  RecipientHarness,
   saveScreenshot,
+  useRecipientHarness,
 } from './support/recipient-harness.js';
 import { mainText, submitCode, submitEmail, waitForHeading } from './support/recipient-steps.js';
 import { findLeaks, shareEncodings, TrafficRecorder } from './support/traffic.js';
 
-let harness: RecipientHarness;
-let browser: Browser;
-
-beforeAll(async () => {
-  harness = await RecipientHarness.start();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await harness?.stop();
-});
+const fixture = useRecipientHarness();
 
 const THREE_BOXES = [
   { title: 'Employment contract', messages: ['Your contract is signed.', 'Welcome aboard!'] },
@@ -33,11 +20,11 @@ const THREE_BOXES = [
 describe('recipient page', () => {
   it('opens three boxes with the keyboard only', async () => {
     const email = 'grace@example.org';
-    const { link } = await harness.invite(email, THREE_BOXES);
+    const { link } = await fixture.harness.invite(email, THREE_BOXES);
     if (link === undefined) {
       throw new Error('sendBoxes returned no link');
     }
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(fixture.browser);
     const traffic = new TrafficRecorder(page);
     const problems: string[] = [];
     page.on('console', (message) => {
@@ -49,7 +36,7 @@ describe('recipient page', () => {
 
     await page.goto(link);
     await waitForHeading(page, 'Open your boxes');
-    expect(page.url()).toBe(`${harness.url}/join`);
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
     await saveScreenshot(page, 'email-step');
 
     await page.waitForLoadState('networkidle');
@@ -69,7 +56,7 @@ describe('recipient page', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('code');
     await saveScreenshot(page, 'code-step');
 
-    await page.keyboard.type(await harness.latestCode(email));
+    await page.keyboard.type(await fixture.harness.latestCode(email));
     await page.keyboard.press('Enter');
     await waitForHeading(page, 'Your boxes');
     await saveScreenshot(page, 'boxes');
@@ -91,7 +78,9 @@ describe('recipient page', () => {
     expect(paths).toContain('/auth/sessions');
     expect(paths).toContain('/crypto/provisions');
     expect(findLeaks(requests, shareEncodings(link))).toEqual([]);
-    const otherOrigins = requests.filter((request) => !request.url.startsWith(`${harness.url}/`));
+    const otherOrigins = requests.filter(
+      (request) => !request.url.startsWith(`${fixture.harness.url}/`),
+    );
     expect(otherOrigins).toEqual([]);
     expect(problems).toEqual([]);
 
@@ -103,17 +92,19 @@ describe('recipient page', () => {
 
   it('keeps the link across a reload before the code', async () => {
     const email = 'ada@example.org';
-    const { link } = await harness.invite(email, [{ title: 'Notes', messages: ['Hello Ada'] }]);
-    const { context, page } = await openPage(browser);
+    const { link } = await fixture.harness.invite(email, [
+      { title: 'Notes', messages: ['Hello Ada'] },
+    ]);
+    const { context, page } = await openPage(fixture.browser);
     await page.goto(link ?? '');
     await submitEmail(page, email);
     await waitForHeading(page, 'Check your email');
 
     await page.reload();
     await waitForHeading(page, 'Check your email');
-    expect(page.url()).toBe(`${harness.url}/join`);
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
 
-    await submitCode(page, await harness.latestCode(email));
+    await submitCode(page, await fixture.harness.latestCode(email));
     await waitForHeading(page, 'Your boxes');
     expect(await mainText(page)).toContain('Hello Ada');
     await context.close();
@@ -121,13 +112,15 @@ describe('recipient page', () => {
 
   it('stores no token and only this tab’s progress', async () => {
     const email = 'lin@example.org';
-    const { link } = await harness.invite(email, [{ title: 'Lease', messages: ['Signed'] }]);
-    const { context, page } = await openPage(browser);
+    const { link } = await fixture.harness.invite(email, [
+      { title: 'Lease', messages: ['Signed'] },
+    ]);
+    const { context, page } = await openPage(fixture.browser);
     const traffic = new TrafficRecorder(page);
     await page.goto(link ?? '');
     await submitEmail(page, email);
     await waitForHeading(page, 'Check your email');
-    await submitCode(page, await harness.latestCode(email));
+    await submitCode(page, await fixture.harness.latestCode(email));
     await waitForHeading(page, 'Your boxes');
 
     const storage = await page.evaluate(() => ({
@@ -173,7 +166,7 @@ describe('share leak check', () => {
 
 describe('recipient page responses', () => {
   it('sends the page with security headers', async () => {
-    const response = await fetch(`${harness.url}/join`);
+    const response = await fetch(`${fixture.harness.url}/join`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(response.headers.get('content-security-policy')).toBe(
@@ -191,7 +184,7 @@ describe('recipient page responses', () => {
     expect(assets).toHaveLength(3);
 
     for (const name of assets) {
-      const asset = await fetch(`${harness.url}/assets/${name}`);
+      const asset = await fetch(`${fixture.harness.url}/assets/${name}`);
       expect(asset.status).toBe(200);
       expect(asset.headers.get('content-type')).toMatch(
         /^(text\/(javascript|css); charset=utf-8|image\/svg\+xml)$/,
@@ -203,7 +196,7 @@ describe('recipient page responses', () => {
   });
 
   it('answers 404 for an unknown asset', async () => {
-    const response = await fetch(`${harness.url}/assets/missing-ABC.js`);
+    const response = await fetch(`${fixture.harness.url}/assets/missing-ABC.js`);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });

@@ -20,6 +20,7 @@ import {
   seal,
 } from '@provisions/crypto';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { createOrganization, OUTBOX_FILE_NAME, startServer } from '../../../src/index.js';
 import { TestClock } from '../../support/test-server.js';
 
@@ -57,6 +58,29 @@ export async function openPage(browser: Browser): Promise<{ context: BrowserCont
 export async function saveScreenshot(page: Page, name: string): Promise<void> {
   await mkdir(ARTIFACTS_DIRECTORY, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS_DIRECTORY, `${name}.png`), fullPage: true });
+}
+
+/** What {@link useRecipientHarness} starts for a test file. */
+export interface RecipientFixture {
+  harness: RecipientHarness;
+  browser: Browser;
+}
+
+/**
+ * Starts a {@link RecipientHarness} and Chromium before the tests of the calling file,
+ * and stops both after them. The fields are set once `beforeAll` has run.
+ */
+export function useRecipientHarness(): RecipientFixture {
+  const fixture = {} as RecipientFixture;
+  beforeAll(async () => {
+    fixture.harness = await RecipientHarness.start();
+    fixture.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await fixture.browser?.close();
+    await fixture.harness?.stop();
+  });
+  return fixture;
 }
 
 /**
