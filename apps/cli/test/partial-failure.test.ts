@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import { runCli, sendArgs } from './support/run-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -30,17 +30,12 @@ afterAll(async () => {
 describe('send --manifest with a failing recipient', () => {
   it('sends the others and exits with code 3', async () => {
     const other = await runCli(
-      [
-        'send',
-        '--keystore',
+      sendArgs(
         join(workDir, 'other-keystore.json'),
-        '--to',
         'taken@example.com',
-        '--title',
         'Earlier',
-        '--message',
         'sent with another keystore',
-      ],
+      ),
       { env },
     );
     expect(other.code).toBe(0);

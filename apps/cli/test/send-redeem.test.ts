@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import { runCli, sendArgs } from './support/run-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 const passphrase = 'cli test passphrase';
@@ -48,16 +48,13 @@ describe('provisions send and redeem', () => {
 
     const sent = await runCli(
       [
-        'send',
-        '--keystore',
-        keystore,
-        '--to',
-        'Grace@Example.org',
-        '--title',
-        'Signed contract',
-        '--message',
-        'Your contract is signed.',
-        'Start date: 3 March.',
+        ...sendArgs(
+          keystore,
+          'Grace@Example.org',
+          'Signed contract',
+          'Your contract is signed.',
+          'Start date: 3 March.',
+        ),
         '--json',
       ],
       { env: organizationEnv },
@@ -107,18 +104,7 @@ describe('provisions send and redeem', () => {
   it('redeems a link read from standard input', async () => {
     const keystore = join(workDir, 'stdin-keystore.json');
     const sent = await runCli(
-      [
-        'send',
-        '--keystore',
-        keystore,
-        '--to',
-        'stdin@example.org',
-        '--title',
-        'Piped',
-        '--message',
-        'Read from a pipe.',
-        '--json',
-      ],
+      [...sendArgs(keystore, 'stdin@example.org', 'Piped', 'Read from a pipe.'), '--json'],
       { env: organizationEnv },
     );
     const link = (JSON.parse(sent.stdout) as { recipients: { link: string }[] }).recipients[0]
@@ -205,22 +191,9 @@ describe('provisions send and redeem', () => {
   it('rejects a wrong keystore passphrase with exit code 1', async () => {
     const keystore = join(workDir, 'passphrase.json');
     const send = (env: Record<string, string>) =>
-      runCli(
-        [
-          'send',
-          '--keystore',
-          keystore,
-          '--to',
-          'ida@example.com',
-          '--title',
-          'Box',
-          '--message',
-          'hi',
-        ],
-        {
-          env: { ...organizationEnv, ...env },
-        },
-      );
+      runCli(sendArgs(keystore, 'ida@example.com', 'Box', 'hi'), {
+        env: { ...organizationEnv, ...env },
+      });
     expect((await send({})).code).toBe(0);
 
     const result = await send({ PROVISIONS_KEYSTORE_PASSPHRASE: 'something else' });
@@ -237,20 +210,9 @@ describe('provisions send and redeem', () => {
   it('requires the client secret from the environment', async () => {
     const { PROVISIONS_CLIENT_SECRET: _secret, ...env } = organizationEnv;
 
-    const result = await runCli(
-      [
-        'send',
-        '--keystore',
-        join(workDir, 'k.json'),
-        '--to',
-        'a@example.com',
-        '--title',
-        't',
-        '--message',
-        'm',
-      ],
-      { env },
-    );
+    const result = await runCli(sendArgs(join(workDir, 'k.json'), 'a@example.com', 't', 'm'), {
+      env,
+    });
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('provisions: missing PROVISIONS_CLIENT_SECRET in the environment\n');
@@ -259,40 +221,18 @@ describe('provisions send and redeem', () => {
   it('requires a passphrase when there is no terminal', async () => {
     const { PROVISIONS_KEYSTORE_PASSPHRASE: _passphrase, ...env } = organizationEnv;
 
-    const result = await runCli(
-      [
-        'send',
-        '--keystore',
-        join(workDir, 'k.json'),
-        '--to',
-        'a@example.com',
-        '--title',
-        't',
-        '--message',
-        'm',
-      ],
-      { env },
-    );
+    const result = await runCli(sendArgs(join(workDir, 'k.json'), 'a@example.com', 't', 'm'), {
+      env,
+    });
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('set PROVISIONS_KEYSTORE_PASSPHRASE');
   });
 
   it('reports wrong organization credentials with exit code 1', async () => {
-    const result = await runCli(
-      [
-        'send',
-        '--keystore',
-        join(workDir, 'creds.json'),
-        '--to',
-        'a@example.com',
-        '--title',
-        't',
-        '--message',
-        'm',
-      ],
-      { env: { ...organizationEnv, PROVISIONS_CLIENT_SECRET: 'not-the-secret' } },
-    );
+    const result = await runCli(sendArgs(join(workDir, 'creds.json'), 'a@example.com', 't', 'm'), {
+      env: { ...organizationEnv, PROVISIONS_CLIENT_SECRET: 'not-the-secret' },
+    });
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^provisions: the server rejected a request: HTTP 401/);
@@ -335,18 +275,7 @@ describe('provisions send and redeem', () => {
 
   it('reports a link for another person as not found', async () => {
     const sent = await runCli(
-      [
-        'send',
-        '--keystore',
-        join(workDir, 'other.json'),
-        '--to',
-        'rosalind@example.com',
-        '--title',
-        'Private',
-        '--message',
-        'x',
-        '--json',
-      ],
+      [...sendArgs(join(workDir, 'other.json'), 'rosalind@example.com', 'Private', 'x'), '--json'],
       { env: organizationEnv },
     );
     const link = (JSON.parse(sent.stdout) as SendSummary).recipients[0]?.link as string;
@@ -380,21 +309,9 @@ describe('provisions send and redeem', () => {
 
   it('revoke unblocks a provision missing from the keystore', async () => {
     const sendTo = (keystore: string) =>
-      runCli(
-        [
-          'send',
-          '--keystore',
-          join(workDir, keystore),
-          '--to',
-          'joan@example.com',
-          '--title',
-          'Box',
-          '--message',
-          'hi',
-          '--json',
-        ],
-        { env: organizationEnv },
-      );
+      runCli([...sendArgs(join(workDir, keystore), 'joan@example.com', 'Box', 'hi'), '--json'], {
+        env: organizationEnv,
+      });
     const first = JSON.parse((await sendTo('first.json')).stdout) as SendSummary;
     const publicKey = first.recipients[0]?.provision_public_key as string;
 
@@ -461,16 +378,13 @@ describe('provisions send and redeem', () => {
   it('saves the boxes of a link with --out', async () => {
     const sent = await runCli(
       [
-        'send',
-        '--keystore',
-        join(workDir, 'saved.json'),
-        '--to',
-        'saved@example.com',
-        '--title',
-        'Saved box',
-        '--message',
-        'first message',
-        'second message',
+        ...sendArgs(
+          join(workDir, 'saved.json'),
+          'saved@example.com',
+          'Saved box',
+          'first message',
+          'second message',
+        ),
         '--json',
       ],
       { env: organizationEnv },
@@ -516,20 +430,9 @@ describe('provisions send and redeem', () => {
       runCli(['send', '--keystore', keystore, '--manifest', manifest], {
         env: { ...organizationEnv, ...env },
       });
-    const created = await runCli(
-      [
-        'send',
-        '--keystore',
-        keystore,
-        '--to',
-        'first@example.com',
-        '--title',
-        'B',
-        '--message',
-        'm',
-      ],
-      { env: organizationEnv },
-    );
+    const created = await runCli(sendArgs(keystore, 'first@example.com', 'B', 'm'), {
+      env: organizationEnv,
+    });
     expect(created.code).toBe(0);
 
     const wrongPassphrase = await send({ PROVISIONS_KEYSTORE_PASSPHRASE: 'not the passphrase' });
@@ -551,17 +454,7 @@ describe('provisions send and redeem', () => {
   });
 
   it('prints a link only with --print-links', async () => {
-    const args = [
-      'send',
-      '--keystore',
-      join(workDir, 'print-links.json'),
-      '--to',
-      'printed@example.com',
-      '--title',
-      'Box',
-      '--message',
-      'hello',
-    ];
+    const args = sendArgs(join(workDir, 'print-links.json'), 'printed@example.com', 'Box', 'hello');
 
     const quiet = await runCli(args, { env: organizationEnv });
     const printed = await runCli([...args, '--print-links'], { env: organizationEnv });

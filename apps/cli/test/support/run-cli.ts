@@ -46,3 +46,26 @@ export function runCli(
     child.stdin?.end(options.input ?? '');
   });
 }
+
+/**
+ * Returns the arguments of `provisions send` for one box to one recipient: the
+ * keystore, the address, the box title and its messages.
+ */
+export function sendArgs(
+  keystore: string,
+  recipient: string,
+  title: string,
+  ...messages: string[]
+): string[] {
+  return [
+    'send',
+    '--keystore',
+    keystore,
+    '--to',
+    recipient,
+    '--title',
+    title,
+    '--message',
+    ...messages,
+  ];
+}
