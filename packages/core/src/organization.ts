@@ -139,6 +139,10 @@ export async function connectOrganization(options: {
  * A failure after a box was created leaves that box with the messages posted
  * so far, and the error names the request that failed.
  *
+ * Calls for the same recipient (after normalization) through the same keystore
+ * object run one after another, so concurrent calls share one provision and one
+ * link. Processes must not share a keystore, so `FileKeystore` locks its file.
+ *
  * @param options.organization - from {@link connectOrganization}.
  * @param options.keystore - the organization's keystore of user key shares.
  * @param options.appUrl - the app URL the link points to.
@@ -163,10 +167,50 @@ export async function sendBoxes(options: {
   recipient: string;
   boxes: readonly BoxContent[];
 }): Promise<SendBoxesResult> {
-  const { organization, keystore } = options;
   validateBoxes(options.boxes);
   const recipient = normalizeEmail(options.recipient);
 
+  return oneSendAtATime(options.keystore, recipient, () => sendToRecipient(options, recipient));
+}
+
+/**
+ * Sends in progress, per keystore and normalized recipient. A send to a recipient
+ * starts once the earlier sends to that recipient through the same keystore have
+ * settled, so that it finds the provision they created instead of creating another.
+ */
+const sendsInProgress = new WeakMap<ProvisionKeystore, Map<string, Promise<unknown>>>();
+
+function oneSendAtATime<T>(
+  keystore: ProvisionKeystore,
+  recipient: string,
+  send: () => Promise<T>,
+): Promise<T> {
+  let sends = sendsInProgress.get(keystore);
+  if (sends === undefined) {
+    sends = new Map();
+    sendsInProgress.set(keystore, sends);
+  }
+
+  const earlier = sends.get(recipient) ?? Promise.resolve();
+  const result = earlier.then(send);
+  const settled = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  sends.set(recipient, settled);
+  void settled.then(() => {
+    if (sends.get(recipient) === settled) {
+      sends.delete(recipient);
+    }
+  });
+  return result;
+}
+
+async function sendToRecipient(
+  options: Parameters<typeof sendBoxes>[0],
+  recipient: string,
+): Promise<SendBoxesResult> {
+  const { organization, keystore } = options;
   const lookup = unwrap(
     await organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: recipient } },

@@ -177,6 +177,32 @@ describe('sendBoxes to a person without an identity key', () => {
     expect(await activeProvisions('joan@example.com')).toEqual([existing]);
   });
 
+  it('shares one provision between concurrent sends', async () => {
+    const keystore = new MemoryKeystore();
+    const send = (recipient: string, title: string) =>
+      sendBoxes({
+        organization,
+        keystore,
+        appUrl: server.url,
+        recipient,
+        boxes: [{ title, messages: ['m'] }],
+      });
+
+    const results = await Promise.all([
+      send('Dorothy@Example.org', 'First'),
+      send('dorothy@example.org', 'Second'),
+      send(' DOROTHY@example.org', 'Third'),
+    ]);
+    const later = await send('dorothy@example.org', 'Later');
+
+    const [created] = await activeProvisions('dorothy@example.org');
+    expect(results.map((result) => result.provision?.reused)).toEqual([false, true, true]);
+    expect(new Set(results.map((result) => result.link))).toEqual(new Set([later.link]));
+    expect(later.provision?.publicKey).toBe(created);
+    expect(later.provision?.reused).toBe(true);
+    expect((await keystore.get('dorothy@example.org'))?.public_key).toBe(created);
+  });
+
   it('creates a new provision after the old one was revoked', async () => {
     const keystore = new MemoryKeystore();
     const first = await sendBoxes({
