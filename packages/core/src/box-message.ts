@@ -6,6 +6,7 @@ import {
   seal,
 } from '@provisions/crypto';
 
+import { DeliveryError } from './delivery-error.js';
 import { RecipientError } from './recipient-error.js';
 
 /**
@@ -31,16 +32,23 @@ export interface TextMessageContent {
  *
  * @param text - the message; its UTF-8 form is at most {@link MAX_MESSAGE_BYTES} bytes.
  * @param boxPublicKey - the 32-byte box public key.
- * @throws RangeError if the text is longer than {@link MAX_MESSAGE_BYTES} bytes.
+ * @throws DeliveryError `ERR_INVALID_BOX` if `text` is not a string or its UTF-8
+ *   form is longer than {@link MAX_MESSAGE_BYTES} bytes; CryptoError for a bad
+ *   `boxPublicKey`.
  */
 export async function sealTextMessage(
   text: string,
   boxPublicKey: Uint8Array,
 ): Promise<TextMessageContent> {
+  if (typeof text !== 'string') {
+    throw new DeliveryError('ERR_INVALID_BOX', `text: expected a string, received ${typeof text}`);
+  }
+
   const plaintext = utf8Encoder.encode(text);
   if (plaintext.length > MAX_MESSAGE_BYTES) {
-    throw new RangeError(
-      `message: expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8, received ${plaintext.length}`,
+    throw new DeliveryError(
+      'ERR_INVALID_BOX',
+      `text: expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8, received ${plaintext.length}`,
     );
   }
 

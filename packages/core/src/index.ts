@@ -15,6 +15,7 @@ export {
   readInvitedBoxes,
   type UnreadableMessage,
 } from './box-reading.js';
+export { DeliveryError, type DeliveryErrorCode } from './delivery-error.js';
 export { registerIdentityKey } from './identity.js';
 export { sealInvitation } from './invitation-data.js';
 export {
@@ -30,8 +31,6 @@ export {
 export {
   type BoxContent,
   connectOrganization,
-  DeliveryError,
-  type DeliveryErrorCode,
   MAX_BOX_TITLE_LENGTH,
   type OrganizationConnection,
   revokeProvision,

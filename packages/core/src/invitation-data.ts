@@ -1,4 +1,5 @@
 import {
+  CryptoError,
   decodeBase64Url,
   encodeBase64Url,
   open,
@@ -20,11 +21,26 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
  * @param boxSecretKey - the 32-byte box secret key.
  * @param recipientPublicKey - the 32-byte identity or provision public key.
  * @returns the sealed box as unpadded base64url (at least 64 characters).
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` if `boxSecretKey`
+ *   is not 32 bytes in a Uint8Array, or for a bad `recipientPublicKey`.
  */
 export async function sealInvitation(
   boxSecretKey: Uint8Array,
   recipientPublicKey: Uint8Array,
 ): Promise<string> {
+  if (!(boxSecretKey instanceof Uint8Array)) {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      `boxSecretKey: expected a Uint8Array, received ${boxSecretKey === null ? 'null' : typeof boxSecretKey}`,
+    );
+  }
+  if (boxSecretKey.length !== SECRET_KEY_LENGTH) {
+    throw new CryptoError(
+      'ERR_INVALID_LENGTH',
+      `boxSecretKey: expected ${SECRET_KEY_LENGTH} bytes, received ${boxSecretKey.length}`,
+    );
+  }
+
   const plaintext = utf8Encoder.encode(
     JSON.stringify({ box_secret_key: encodeBase64Url(boxSecretKey) }),
   );

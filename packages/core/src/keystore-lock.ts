@@ -78,6 +78,12 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
       continue;
     }
     if (!(await isAbandoned(path, existing.owner))) {
+      if (existing.owner?.pid === process.pid && existing.owner.hostname === hostname()) {
+        throw new LockFileError(
+          'ERR_LOCKED',
+          `${what} is already open in this process (lock file ${path}): close it before opening it again`,
+        );
+      }
       const holder =
         existing.owner === undefined
           ? 'another process'

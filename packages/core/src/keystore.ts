@@ -170,8 +170,9 @@ export class FileKeystore implements ProvisionKeystore {
    *   `ERR_KEYSTORE_INVALID` for a file or entry that is not in the format or
    *   was modified; `ERR_KEYSTORE_IO` when the file or the lock cannot be
    *   read or created.
-   * @throws TypeError for an empty passphrase or organization id, or a server URL that is not a URL.
-   * @throws RangeError for a `scryptN` that is not a power of two from 2^14 to 2^20.
+   * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` for options that are not an
+   *   object, an empty passphrase or organization id, a server URL that is not a URL,
+   *   or a `scryptN` that is not a power of two from 2^14 to 2^20.
    */
   static async open(path: string, options: FileKeystoreOptions): Promise<FileKeystore> {
     checkOptions(options);
@@ -186,13 +187,24 @@ export class FileKeystore implements ProvisionKeystore {
     }
   }
 
+  /**
+   * Returns the entry for `email`, or `undefined` if there is none.
+   *
+   * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
+   */
   async get(email: string): Promise<ProvisionKeystoreEntry | undefined> {
+    this.#checkOpen();
     const entry = this.#entries.get(this.#normalize(email));
     return entry === undefined ? undefined : { ...entry };
   }
 
-  /** Returns every entry, keyed by normalized email, in insertion order. */
+  /**
+   * Returns every entry, keyed by normalized email, in insertion order.
+   *
+   * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
+   */
   list(): [string, ProvisionKeystoreEntry][] {
+    this.#checkOpen();
     return [...this.#entries].map(([email, entry]) => [email, { ...entry }]);
   }
 
@@ -237,11 +249,20 @@ export class FileKeystore implements ProvisionKeystore {
     await this.#lock.release();
   }
 
-  #change(email: string, entry: ProvisionKeystoreEntry | undefined): Promise<void> {
+  #checkOpen(): void {
     if (this.#closed) {
-      return Promise.reject(
-        new KeystoreError('ERR_KEYSTORE_IO', `keystore ${this.path} is closed`),
+      throw new KeystoreError(
+        'ERR_KEYSTORE_IO',
+        `keystore ${this.path} is closed: open it again with FileKeystore.open`,
       );
+    }
+  }
+
+  #change(email: string, entry: ProvisionKeystoreEntry | undefined): Promise<void> {
+    try {
+      this.#checkOpen();
+    } catch (error) {
+      return Promise.reject(error);
     }
 
     return new Promise((resolve, reject) => {
@@ -500,17 +521,27 @@ function wrongPassphrase(path: string, cause?: unknown): KeystoreError {
   );
 }
 
+function invalidOption(message: string): KeystoreError {
+  return new KeystoreError('ERR_KEYSTORE_INVALID_OPTION', message);
+}
+
 function checkOptions(options: FileKeystoreOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption(
+      `options: expected an object with passphrase, organizationId and serverUrl, received ${options === null ? 'null' : typeof options}`,
+    );
+  }
+
   if (typeof options.passphrase !== 'string' || options.passphrase === '') {
-    throw new TypeError('passphrase: expected a non-empty string');
+    throw invalidOption('passphrase: expected a non-empty string');
   }
 
   if (typeof options.organizationId !== 'string' || options.organizationId === '') {
-    throw new TypeError('organizationId: expected a non-empty string');
+    throw invalidOption('organizationId: expected a non-empty string');
   }
 
   if (typeof options.serverUrl !== 'string' || !URL.canParse(options.serverUrl)) {
-    throw new TypeError('serverUrl: expected a URL, such as "https://api.example.com"');
+    throw invalidOption('serverUrl: expected a URL, such as "https://api.example.com"');
   }
 
   const scryptN = options.encryption?.scryptN;
@@ -521,7 +552,7 @@ function checkOptions(options: FileKeystoreOptions): void {
       scryptN > SCRYPT_MAX_N ||
       (scryptN & (scryptN - 1)) !== 0)
   ) {
-    throw new RangeError(
+    throw invalidOption(
       `encryption.scryptN: expected a power of two from ${SCRYPT_MIN_N} (2^14) to ${SCRYPT_MAX_N} (2^20), received ${String(scryptN)}`,
     );
   }

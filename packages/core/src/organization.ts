@@ -17,10 +17,10 @@ import {
 } from '@provisions/crypto';
 
 import { MAX_MESSAGE_BYTES, sealTextMessage } from './box-message.js';
+import { DeliveryError } from './delivery-error.js';
 import { sealInvitation } from './invitation-data.js';
 import { formatInvitationLink } from './link.js';
 import type { ProvisionKeystore, ProvisionKeystoreEntry } from './provision-keystore.js';
-import { ProvisionsError } from './provisions-error.js';
 
 /** Maximum box title length in characters, as the API accepts. */
 export const MAX_BOX_TITLE_LENGTH = 200;
@@ -66,18 +66,6 @@ export interface SendBoxesResult {
   link?: string;
   /** The boxes created, in the order given. */
   boxes: { id: string; title: string }[];
-}
-
-/** Stable codes of {@link DeliveryError}. */
-export type DeliveryErrorCode = 'ERR_INVALID_BOX' | 'ERR_PROVISION_NOT_IN_KEYSTORE';
-
-/** Invalid boxes to send, or a provision the organization cannot build a link for. */
-export class DeliveryError extends ProvisionsError {
-  declare readonly code: DeliveryErrorCode;
-
-  constructor(code: DeliveryErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
 }
 
 /**

@@ -47,11 +47,13 @@ export type KeystoreErrorCode =
   | 'ERR_KEYSTORE_MISMATCH'
   | 'ERR_KEYSTORE_LOCKED'
   | 'ERR_KEYSTORE_INVALID'
-  | 'ERR_KEYSTORE_IO';
+  | 'ERR_KEYSTORE_IO'
+  | 'ERR_KEYSTORE_INVALID_OPTION';
 
 /**
  * A keystore that cannot be used: wrong passphrase, a file made for another
- * organization or server, an invalid file or entry, or a failed read or write.
+ * organization or server, an invalid file or entry, a failed read or write, or
+ * invalid options to open it.
  */
 export class KeystoreError extends ProvisionsError {
   declare readonly code: KeystoreErrorCode;

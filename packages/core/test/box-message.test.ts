@@ -2,6 +2,7 @@ import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
 import { describe, expect, it } from 'vitest';
 
 import { MAX_MESSAGE_BYTES, openTextMessage, sealTextMessage } from '../src/box-message.js';
+import { DeliveryError } from '../src/delivery-error.js';
 
 describe('text messages', () => {
   it('round-trips UTF-8 text through the box key', async () => {
@@ -20,9 +21,22 @@ describe('text messages', () => {
     const content = await sealTextMessage('x'.repeat(MAX_MESSAGE_BYTES), box.publicKey);
 
     expect(content.encrypted.length).toBeLessThanOrEqual(350_000);
-    await expect(sealTextMessage('x'.repeat(MAX_MESSAGE_BYTES + 1), box.publicKey)).rejects.toThrow(
-      RangeError,
-    );
+    const tooLong = sealTextMessage('x'.repeat(MAX_MESSAGE_BYTES + 1), box.publicKey);
+    await expect(tooLong).rejects.toBeInstanceOf(DeliveryError);
+    await expect(tooLong).rejects.toMatchObject({ code: 'ERR_INVALID_BOX' });
+    await expect(tooLong).rejects.toThrow(`received ${MAX_MESSAGE_BYTES + 1}`);
+  });
+
+  it.each([
+    [42, 'number'],
+    [undefined, 'undefined'],
+  ])('rejects the text %s', async (text, type) => {
+    const box = await generateKeyPair();
+
+    const attempt = sealTextMessage(text as unknown as string, box.publicKey);
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_BOX' });
+    await expect(attempt).rejects.toThrow(`text: expected a string, received ${type}`);
   });
 
   it('rejects a message that names another box key', async () => {

@@ -1,4 +1,4 @@
-import { encodeBase64Url, generateKeyPair, open } from '@provisions/crypto';
+import { CryptoError, encodeBase64Url, generateKeyPair, open } from '@provisions/crypto';
 import { describe, expect, it } from 'vitest';
 
 import { openInvitation, sealInvitation } from '../src/invitation-data.js';
@@ -15,6 +15,25 @@ describe('sealInvitation', () => {
     );
 
     expect(plaintext).toBe(`{"box_secret_key":"${encodeBase64Url(box.secretKey)}"}`);
+  });
+
+  it.each([0, 31, 33, 64])('rejects a %i-byte box secret key', async (length) => {
+    const recipient = await generateKeyPair();
+
+    const attempt = sealInvitation(new Uint8Array(length), recipient.publicKey);
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_LENGTH' });
+    await expect(attempt).rejects.toThrow(`boxSecretKey: expected 32 bytes, received ${length}`);
+  });
+
+  it('rejects a box secret key that is not a Uint8Array', async () => {
+    const recipient = await generateKeyPair();
+
+    const attempt = sealInvitation([1, 2, 3] as unknown as Uint8Array, recipient.publicKey);
+
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_TYPE' });
+    await expect(attempt).rejects.toThrow('boxSecretKey: expected a Uint8Array, received object');
   });
 });
 

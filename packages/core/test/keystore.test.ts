@@ -224,8 +224,45 @@ describe('FileKeystore', () => {
   });
 
   it('rejects a scrypt cost that is not accepted', async () => {
-    await expect(openKeystore({ encryption: { scryptN: 3 } })).rejects.toThrow(RangeError);
-    await expect(openKeystore({ encryption: { scryptN: 3 } })).rejects.toThrow(/scryptN/);
+    const error = await openError({ encryption: { scryptN: 3 } });
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID_OPTION');
+    expect(error.message).toMatch(/^encryption\.scryptN: expected a power of two .*received 3$/);
+  });
+
+  it.each([
+    ['an empty passphrase', { passphrase: '' }, /^passphrase: expected a non-empty string$/],
+    ['an empty organization id', { organizationId: '' }, /^organizationId: expected a non-empty/],
+    ['a server URL that is not a URL', { serverUrl: 'api' }, /^serverUrl: expected a URL/],
+  ])('rejects %s', async (_case, overrides, message) => {
+    const error = await openError(overrides);
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID_OPTION');
+    expect(error.message).toMatch(message);
+  });
+
+  it('rejects options that are not an object', async () => {
+    const attempt = FileKeystore.open(
+      path,
+      null as unknown as Parameters<typeof FileKeystore.open>[1],
+    );
+
+    await expect(attempt).rejects.toBeInstanceOf(KeystoreError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_KEYSTORE_INVALID_OPTION' });
+    await expect(attempt).rejects.toThrow(/^options: expected an object .*received null$/);
+  });
+
+  it('rejects reads after close', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.close();
+
+    await expect(keystore.get('ada@example.com')).rejects.toMatchObject({
+      code: 'ERR_KEYSTORE_IO',
+      message: expect.stringMatching(/is closed: open it again/),
+    });
+    expect(() => keystore.list()).toThrow(KeystoreError);
+    expect(() => keystore.list()).toThrow(/is closed/);
   });
 
   it('keeps every entry of concurrent puts', async () => {
@@ -395,7 +432,7 @@ describe('FileKeystore', () => {
       const second = FileKeystore.open(path, { passphrase, organizationId, serverUrl, encryption });
 
       await expect(second).rejects.toMatchObject({ code: 'ERR_KEYSTORE_LOCKED' });
-      await expect(second).rejects.toThrow(`process ${process.pid}`);
+      await expect(second).rejects.toThrow(/already open in this process .*close it before/);
     } finally {
       await first.close();
     }
