@@ -8,6 +8,13 @@ function readFromTarball(tarball: string, path: string): string {
   });
 }
 
+function readManifest(tarball: string): {
+  version: string;
+  dependencies?: Record<string, string>;
+} {
+  return JSON.parse(readFromTarball(tarball, 'package/package.json'));
+}
+
 describe('packed tarballs', () => {
   const packed = inject('packed');
 
@@ -26,6 +33,19 @@ describe('packed tarballs', () => {
     const manifest = readFromTarball(tarball, 'package/package.json');
 
     expect(manifest).not.toContain('workspace:');
+  });
+
+  it.each(packed)('$name accepts later releases of its siblings', ({ tarball }) => {
+    const versions = new Map(
+      packed.map((sibling) => [sibling.name, readManifest(sibling.tarball).version]),
+    );
+    const siblings = Object.entries(readManifest(tarball).dependencies ?? {}).filter(([name]) =>
+      name.startsWith('@provisions/'),
+    );
+
+    for (const [name, range] of siblings) {
+      expect({ name, range }).toEqual({ name, range: `^${versions.get(name)}` });
+    }
   });
 
   it.each(packed)('$name ships its README and license', ({ tarball }) => {
