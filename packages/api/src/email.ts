@@ -35,6 +35,8 @@ const LDH_DOMAIN = /^(?!-)[a-zA-Z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-zA-Z0-9-]{1,63}(?
 const SPECIAL_CHARACTER = /["(),:;<>[\\\]]/u;
 const WHITESPACE = /\s/u;
 const CONTROL_CHARACTER = /\p{Cc}/u;
+/** Code points that render as nothing, such as U+200B zero-width space, U+00AD soft hyphen and U+FEFF. */
+const INVISIBLE_CHARACTER = /\p{Default_Ignorable_Code_Point}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** How many code points of the address an error message quotes. */
@@ -57,8 +59,8 @@ const utf8 = new TextEncoder();
  *   `' Jörg@Bücher.example '`.
  * @throws TypeError if `input` is not a string.
  * @throws EmailAddressError (code `ERR_INVALID_EMAIL`) whose `reason` names the rule broken: an
- *   empty local part or domain, a local part over 64 UTF-8 octets or containing whitespace or one
- *   of `"(),:;<>[\]`, a control character, a domain that IDNA rejects or that has no dot, or an
+ *   empty local part or domain, a local part over 64 UTF-8 octets or containing whitespace, an
+ *   invisible character or one of `"(),:;<>[\]`, a control character, a domain that IDNA rejects or that has no dot, or an
  *   address over 254 octets after conversion.
  * @example
  * ```ts
@@ -136,6 +138,16 @@ function normalizeLocalPart(localPart: string, address: string): string {
       'whitespace',
       `invalid email address ${quote(address)}: the local part contains whitespace ` +
         `(${codePointName(whitespace[0])})`,
+    );
+  }
+
+  // An invisible character would make an address that looks like another one but is not.
+  const invisible = INVISIBLE_CHARACTER.exec(localPart);
+  if (invisible !== null) {
+    reject(
+      'invisible-character',
+      `invalid email address ${quote(address)}: the local part contains the invisible ` +
+        `character ${codePointName(invisible[0])}`,
     );
   }
 
