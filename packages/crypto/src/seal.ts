@@ -29,6 +29,8 @@ const OPEN_FAILED_MESSAGE = 'open failed: wrong secret key, or the sealed box wa
 /**
  * Seals an already copied message to a checked and imported recipient key. Shared with
  * the batch functions, which prepare a recipient once for many boxes.
+ *
+ * @internal
  */
 export async function sealPrepared(
   message: Bytes,
