@@ -147,7 +147,10 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
  * // "public_key: expected 43 base64url characters (32 bytes), received 42"
  * ```
  */
-export function decodeBase64Url(text: string, options?: DecodeBase64UrlOptions): Uint8Array {
+export function decodeBase64Url(
+  text: string,
+  options?: DecodeBase64UrlOptions,
+): Uint8Array<ArrayBuffer> {
   const { name, length } = readOptions(options);
 
   if (typeof text !== 'string') {

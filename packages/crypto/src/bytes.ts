@@ -132,6 +132,18 @@ export function copyBytesOfMinLength(value: unknown, name: string, minLength: nu
   return copy;
 }
 
+/**
+ * Moves bytes that a dependency returned into a new plain Uint8Array and wipes the original,
+ * whose type does not promise a plain ArrayBuffer and which may contain a secret.
+ *
+ * @internal
+ */
+export function copyAndWipe(bytes: Uint8Array): Bytes {
+  const copy = new Uint8Array(bytes);
+  wipe(bytes);
+  return copy;
+}
+
 /** Concatenates byte arrays into a new plain Uint8Array. @internal */
 export function concatBytes(...parts: Uint8Array[]): Bytes {
   let total = 0;

@@ -91,7 +91,7 @@ export async function encryptWithPassphrase(
   plaintext: Uint8Array,
   passphrase: string,
   options?: PassphraseOptions,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const N = options?.scryptN ?? SCRYPT_DEFAULT_N;
   if (!isAcceptedScryptN(N)) {
     throw new CryptoError(
@@ -151,7 +151,7 @@ export async function encryptWithPassphrase(
 export async function decryptWithPassphrase(
   envelope: Uint8Array,
   passphrase: string,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const parsed = parseEnvelope(copyBytes(envelope, 'envelope'));
   const password = encodePassphrase(passphrase);
 

@@ -75,7 +75,7 @@ export async function sealPrepared(
 export async function seal(
   plaintext: Uint8Array,
   recipientPublicKey: Uint8Array,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   // The plaintext is copied last, so that no later check throws before its copy is wiped.
   const recipientBytes = copyBytesOfLength(
     recipientPublicKey,
@@ -124,7 +124,7 @@ export async function open(
   sealed: Uint8Array,
   recipientSecretKey: Uint8Array,
   recipientPublicKey?: Uint8Array,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const box = copyBytesOfMinLength(sealed, 'sealed', SEAL_OVERHEAD);
   const knownPublicKey =
     recipientPublicKey === undefined

@@ -1,6 +1,13 @@
 import { combine, split } from 'shamir-secret-sharing';
 
-import { type Bytes, copyBytesOfLength, copyBytesOfMinLength, equalBytes, wipe } from './bytes.js';
+import {
+  type Bytes,
+  copyAndWipe,
+  copyBytesOfLength,
+  copyBytesOfMinLength,
+  equalBytes,
+  wipe,
+} from './bytes.js';
 import { CryptoError } from './errors.js';
 import { PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH, x25519PublicKey } from './x25519.js';
 
@@ -56,7 +63,7 @@ function checkCount(name: string, value: unknown, max: number, maxLabel: string)
 export async function splitSecret(
   secret: Uint8Array,
   options?: SplitSecretOptions,
-): Promise<Uint8Array[]> {
+): Promise<Uint8Array<ArrayBuffer>[]> {
   const shares = checkCount('options.shares', options?.shares ?? 2, MAX_SHARES, `${MAX_SHARES}`);
   const threshold = checkCount(
     'options.threshold',
@@ -67,7 +74,8 @@ export async function splitSecret(
   const copy = copyBytesOfMinLength(secret, 'secret', 1);
 
   try {
-    return await split(copy, shares, threshold);
+    const made = await split(copy, shares, threshold);
+    return made.map(copyAndWipe);
   } finally {
     wipe(copy);
   }
@@ -145,11 +153,11 @@ function copyShares(shares: unknown, shareLength: number | undefined): Bytes[] {
  * const secret = await combineShares([userKeyShare, serverKeyShare]);
  * ```
  */
-export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
+export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array<ArrayBuffer>> {
   const copies = copyShares(shares, undefined);
 
   try {
-    return await combine(copies);
+    return copyAndWipe(await combine(copies));
   } finally {
     wipe(...copies);
   }
@@ -176,15 +184,13 @@ export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
 export async function recoverSecretKey(
   shares: Uint8Array[],
   expectedPublicKey: Uint8Array,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const expected = copyBytesOfLength(expectedPublicKey, 'expectedPublicKey', PUBLIC_KEY_LENGTH);
   const copies = copyShares(shares, SHARE_LENGTH);
 
   let secretKey: Bytes;
   try {
-    const combined = await combine(copies);
-    secretKey = new Uint8Array(combined);
-    wipe(combined);
+    secretKey = copyAndWipe(await combine(copies));
   } finally {
     wipe(...copies);
   }

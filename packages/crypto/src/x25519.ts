@@ -60,9 +60,9 @@ export interface X25519Provider {
 /** An X25519 key pair, as returned by {@link generateKeyPair}. */
 export interface KeyPair {
   /** 32 random bytes, stored unclamped as libsodium does; X25519 clamps on use. */
-  readonly secretKey: Uint8Array;
+  readonly secretKey: Uint8Array<ArrayBuffer>;
   /** 32 bytes: the u-coordinate of secretKey times the base point. */
-  readonly publicKey: Uint8Array;
+  readonly publicKey: Uint8Array<ArrayBuffer>;
 }
 
 const SHARED_SECRET_BITS = 256;
@@ -703,7 +703,7 @@ export async function generateKeyPair(): Promise<KeyPair> {
  * const publicKey = await getPublicKey(secretKey);
  * ```
  */
-export async function getPublicKey(secretKey: Uint8Array): Promise<Uint8Array> {
+export async function getPublicKey(secretKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   const key = copyBytesOfLength(secretKey, 'secretKey', SECRET_KEY_LENGTH);
 
   try {

@@ -1,0 +1,55 @@
+// The type assertions here are checked by `tsc` (the package's typecheck script), not at run
+// time. The runtime checks use the results where TypeScript 5.9's DOM library requires a
+// plain ArrayBuffer (BufferSource, BlobPart).
+import { describe, expect, expectTypeOf, it } from 'vitest';
+
+import * as publicApi from '../src/index.js';
+import { generateKeyPair, seal } from '../src/index.js';
+
+type PlainBytes = Uint8Array<ArrayBuffer>;
+
+describe('declared types', () => {
+  it('return bytes over a plain ArrayBuffer', () => {
+    expectTypeOf(publicApi.decodeBase64Url).returns.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.hashShare).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.encryptWithPassphrase).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.decryptWithPassphrase).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.seal).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.open).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.sealToMany).returns.resolves.toEqualTypeOf<PlainBytes[]>();
+    expectTypeOf(publicApi.sealMany).returns.resolves.toEqualTypeOf<PlainBytes[]>();
+    expectTypeOf(publicApi.splitSecret).returns.resolves.toEqualTypeOf<PlainBytes[]>();
+    expectTypeOf(publicApi.combineShares).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.recoverSecretKey).returns.resolves.toEqualTypeOf<PlainBytes>();
+    expectTypeOf(publicApi.getPublicKey).returns.resolves.toEqualTypeOf<PlainBytes>();
+  });
+
+  it('give plain byte fields to key pairs and provisions', () => {
+    expectTypeOf<publicApi.KeyPair['secretKey']>().toEqualTypeOf<PlainBytes>();
+    expectTypeOf<publicApi.KeyPair['publicKey']>().toEqualTypeOf<PlainBytes>();
+    expectTypeOf<publicApi.Provision['secretKey']>().toEqualTypeOf<PlainBytes>();
+    expectTypeOf<publicApi.Provision['publicKey']>().toEqualTypeOf<PlainBytes>();
+    expectTypeOf<publicApi.Provision['userKeyShare']>().toEqualTypeOf<PlainBytes>();
+  });
+
+  it('accept any Uint8Array as input', () => {
+    expectTypeOf(publicApi.seal).parameter(0).toEqualTypeOf<Uint8Array>();
+    expectTypeOf(publicApi.seal).parameter(1).toEqualTypeOf<Uint8Array>();
+    expectTypeOf(publicApi.encodeBase64Url).parameter(0).toEqualTypeOf<Uint8Array>();
+  });
+});
+
+describe('sealed box as DOM input', () => {
+  it('is a BufferSource, a BlobPart and an ArrayBuffer', async () => {
+    const { publicKey } = await generateKeyPair();
+    const sealed = await seal(new TextEncoder().encode('hello'), publicKey);
+
+    const digest = await crypto.subtle.digest('SHA-256', sealed);
+    const blob = new Blob([sealed]);
+    const buffer: ArrayBuffer = sealed.buffer;
+
+    expect(digest.byteLength).toBe(32);
+    expect(blob.size).toBe(sealed.length);
+    expect(buffer.byteLength).toBe(sealed.length);
+  });
+});
