@@ -1,5 +1,6 @@
 import { assertUint8Array, type Bytes, describeType, formatByteCount } from './bytes.js';
 import { CryptoError } from './errors.js';
+import { assertOptions } from './options.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -103,6 +104,8 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
   name: string;
   length: number | undefined;
 } {
+  assertOptions(options);
+
   const name = options?.name ?? 'input';
   if (typeof name !== 'string') {
     throw new CryptoError('ERR_INVALID_OPTION', 'options.name: expected a string');
@@ -134,7 +137,8 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
  * @throws CryptoError `ERR_INVALID_TYPE` if `text` is not a string; `ERR_INVALID_BASE64URL`
  *   for a bad character, an impossible length or non-canonical trailing bits;
  *   `ERR_INVALID_LENGTH` if `options.length` is set and the character count does not match
- *   it; `ERR_INVALID_OPTION` for a bad `options` value.
+ *   it; `ERR_INVALID_OPTION` for a bad `options` value; `ERR_INVALID_TYPE` if `options` is
+ *   neither an object nor undefined.
  * @example
  * ```ts
  * import { decodeBase64Url, PUBLIC_KEY_LENGTH } from '@provisions/crypto';

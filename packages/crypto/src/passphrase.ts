@@ -4,6 +4,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 
 import { type Bytes, concatBytes, copyBytes, describeType, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
+import { assertOptions } from './options.js';
 import {
   encodeEnvelopeHeader,
   isAcceptedScryptN,
@@ -77,8 +78,9 @@ async function deriveKey(passphrase: Bytes, salt: Bytes, scrypt: ScryptParameter
  * @param passphrase - a non-empty string.
  * @param options - `scryptN`, see {@link PassphraseOptions}.
  * @returns the envelope, `plaintext.length + PASSPHRASE_ENVELOPE_OVERHEAD` (65) bytes.
- * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument;
- *   `ERR_INVALID_OPTION` if `scryptN` is not an accepted power of two.
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument,
+ *   including `options` that are neither an object nor undefined; `ERR_INVALID_OPTION` if
+ *   `scryptN` is not an accepted power of two.
  * @example
  * ```ts
  * import { decryptWithPassphrase, encryptWithPassphrase } from '@provisions/crypto';
@@ -92,6 +94,8 @@ export async function encryptWithPassphrase(
   passphrase: string,
   options?: PassphraseOptions,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  assertOptions(options);
+
   const N = options?.scryptN ?? SCRYPT_DEFAULT_N;
   if (!isAcceptedScryptN(N)) {
     throw new CryptoError(

@@ -9,6 +9,7 @@ import {
   wipe,
 } from './bytes.js';
 import { CryptoError } from './errors.js';
+import { assertOptions } from './options.js';
 import { PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH, x25519PublicKey } from './x25519.js';
 
 /**
@@ -51,6 +52,7 @@ function checkCount(name: string, value: unknown, max: number, maxLabel: string)
  * @returns `shares` new arrays of `secret.length + 1` bytes each. The last byte of each is
  *   its share index, a distinct value from 1 to 255.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad `secret`;
+ *   `ERR_INVALID_TYPE` if `options` is neither an object nor undefined;
  *   `ERR_INVALID_OPTION` for counts out of range.
  * @example
  * ```ts
@@ -64,6 +66,8 @@ export async function splitSecret(
   secret: Uint8Array,
   options?: SplitSecretOptions,
 ): Promise<Uint8Array<ArrayBuffer>[]> {
+  assertOptions(options);
+
   const shares = checkCount('options.shares', options?.shares ?? 2, MAX_SHARES, `${MAX_SHARES}`);
   const threshold = checkCount(
     'options.threshold',
