@@ -1,4 +1,10 @@
-import { assertUint8Array, type Bytes, describeType, formatByteCount } from './bytes.js';
+import {
+  assertUint8Array,
+  type Bytes,
+  describeNumber,
+  describeType,
+  formatByteCount,
+} from './bytes.js';
 import { CryptoError } from './errors.js';
 import { assertOptions } from './options.js';
 
@@ -108,14 +114,17 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
 
   const name = options?.name ?? 'input';
   if (typeof name !== 'string') {
-    throw new CryptoError('ERR_INVALID_OPTION', 'options.name: expected a string');
+    throw new CryptoError(
+      'ERR_INVALID_OPTION',
+      `options.name: expected a string, received ${describeType(name)}`,
+    );
   }
 
   const length = options?.length;
   if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `options.length: expected a non-negative integer, received ${String(length)}`,
+      `options.length: expected a non-negative integer, received ${describeNumber(length)}`,
     );
   }
 

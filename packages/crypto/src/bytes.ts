@@ -32,6 +32,16 @@ export function describeType(value: unknown): string {
   return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
 }
 
+/**
+ * Describes a value where a number is expected: a number as itself, since counts and cost
+ * parameters are not secret, and anything else by its type ("a string").
+ *
+ * @internal
+ */
+export function describeNumber(value: unknown): string {
+  return typeof value === 'number' ? String(value) : describeType(value);
+}
+
 /** Formats a byte count for messages: "1 byte", "32 bytes". @internal */
 export function formatByteCount(count: number): string {
   return count === 1 ? '1 byte' : `${count} bytes`;

@@ -2,7 +2,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 
-import { type Bytes, concatBytes, copyBytes, describeType, wipe } from './bytes.js';
+import { type Bytes, concatBytes, copyBytes, describeNumber, describeType, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import { assertOptions } from './options.js';
 import {
@@ -100,7 +100,7 @@ export async function encryptWithPassphrase(
   if (!isAcceptedScryptN(N)) {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `options.scryptN: expected a power of two from ${SCRYPT_MIN_N} (2^14) to ${SCRYPT_MAX_N} (2^20), received ${String(N)}`,
+      `options.scryptN: expected a power of two from ${SCRYPT_MIN_N} (2^14) to ${SCRYPT_MAX_N} (2^20), received ${describeNumber(N)}`,
     );
   }
 

@@ -5,6 +5,7 @@ import {
   copyAndWipe,
   copyBytesOfLength,
   copyBytesOfMinLength,
+  describeNumber,
   equalBytes,
   wipe,
 } from './bytes.js';
@@ -31,10 +32,9 @@ export interface SplitSecretOptions {
 
 function checkCount(name: string, value: unknown, max: number, maxLabel: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_SHARES || value > max) {
-    const received = typeof value === 'number' ? String(value) : typeof value;
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `${name}: expected an integer from ${MIN_SHARES} to ${maxLabel}, received ${received}`,
+      `${name}: expected an integer from ${MIN_SHARES} to ${maxLabel}, received ${describeNumber(value)}`,
     );
   }
 

@@ -192,6 +192,25 @@ describe('decodeBase64Url rejects', () => {
     );
   });
 
+  it.each([
+    ['32', 'a string'],
+    [null, 'null'],
+  ])('options.length %o by its type', (length, received) => {
+    const error = decodeError('AAAA', { length: length as unknown as number });
+
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toBe(
+      `options.length: expected a non-negative integer, received ${received}`,
+    );
+  });
+
+  it('options.name that is not a string', () => {
+    const error = decodeError('AAAA', { name: 5 as unknown as string });
+
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toBe('options.name: expected a string, received a number');
+  });
+
   it('never echoes the text in its message', () => {
     const secretLooking = 'c2VjcmV0LXNoYXJl-bad*';
 

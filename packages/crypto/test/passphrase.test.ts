@@ -122,6 +122,21 @@ describe('passphrase input checks', () => {
     },
   );
 
+  it.each([
+    ['16384', 'a string'],
+    [true, 'a boolean'],
+    [[16384], 'an array'],
+  ])('rejects options.scryptN %o by its type', async (scryptN, received) => {
+    const error = await rejectionOf(
+      encryptWithPassphrase(message, 'correct horse', { scryptN: scryptN as unknown as number }),
+    );
+
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toBe(
+      `options.scryptN: expected a power of two from 16384 (2^14) to 1048576 (2^20), received ${received}`,
+    );
+  });
+
   it('rejects an empty passphrase', async () => {
     const error = await rejectionOf(encryptWithPassphrase(message, '', FAST));
 
