@@ -27,13 +27,20 @@ export interface DecodeBase64UrlOptions {
   name?: string;
 }
 
+/** Returns whether `value` is a non-negative safe integer, a possible byte count. */
+function isByteCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
 /**
  * Returns the number of unpadded base64url characters that encode `byteLength` bytes:
- * 4 characters per 3 bytes, plus 2 for one leftover byte or 3 for two. Never throws; the
- * caller passes a non-negative integer.
+ * 4 characters per 3 bytes, plus 2 for one leftover byte or 3 for two.
  *
- * @param byteLength - a byte count.
+ * @param byteLength - a byte count, a non-negative safe integer.
  * @returns the character count: 43 for 32 bytes, 44 for 33, 86 for 64.
+ * @throws CryptoError `ERR_INVALID_TYPE` if `byteLength` is not a number;
+ *   `ERR_INVALID_LENGTH` if it is negative, not an integer, NaN or above
+ *   `Number.MAX_SAFE_INTEGER`.
  * @example
  * ```ts
  * import { base64UrlLength, SHARE_LENGTH } from '@provisions/crypto';
@@ -42,6 +49,20 @@ export interface DecodeBase64UrlOptions {
  * ```
  */
 export function base64UrlLength(byteLength: number): number {
+  if (typeof byteLength !== 'number') {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      `byteLength: expected a non-negative integer, received ${describeType(byteLength)}`,
+    );
+  }
+
+  if (!isByteCount(byteLength)) {
+    throw new CryptoError(
+      'ERR_INVALID_LENGTH',
+      `byteLength: expected a non-negative integer, received ${byteLength}`,
+    );
+  }
+
   const remainder = byteLength % 3;
   return Math.floor(byteLength / 3) * 4 + (remainder === 0 ? 0 : remainder + 1);
 }
@@ -121,7 +142,7 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
   }
 
   const length = options?.length;
-  if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) {
+  if (length !== undefined && !isByteCount(length)) {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
       `options.length: expected a non-negative integer, received ${describeNumber(length)}`,

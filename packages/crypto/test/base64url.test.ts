@@ -220,6 +220,47 @@ describe('decodeBase64Url rejects', () => {
   });
 });
 
+describe('base64UrlLength', () => {
+  it.each([
+    [0, 0],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [32, 43],
+    [33, 44],
+    [64, 86],
+  ])('of %i bytes is %i characters', (byteLength, characters) => {
+    expect(base64UrlLength(byteLength)).toBe(characters);
+  });
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1])(
+    'rejects byte count %s',
+    (byteLength) => {
+      expect(() => base64UrlLength(byteLength)).toThrow(
+        expect.objectContaining({
+          name: 'CryptoError',
+          code: 'ERR_INVALID_LENGTH',
+          message: `byteLength: expected a non-negative integer, received ${byteLength}`,
+        }),
+      );
+    },
+  );
+
+  it.each([
+    ['32', 'a string'],
+    [undefined, 'undefined'],
+    [null, 'null'],
+  ])('rejects %o by its type', (byteLength, received) => {
+    expect(() => base64UrlLength(byteLength as unknown as number)).toThrow(
+      expect.objectContaining({
+        name: 'CryptoError',
+        code: 'ERR_INVALID_TYPE',
+        message: `byteLength: expected a non-negative integer, received ${received}`,
+      }),
+    );
+  });
+});
+
 describe('encodeBase64Url input checks', () => {
   it('rejects a string', () => {
     expect(() => encodeBase64Url('abc' as unknown as Uint8Array)).toThrow(
