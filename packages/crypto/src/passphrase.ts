@@ -46,6 +46,16 @@ function encodePassphrase(passphrase: unknown): Bytes {
     );
   }
 
+  // UTF-8 cannot encode a lone surrogate, and TextEncoder replaces each one with U+FFFD, so
+  // passphrases that differ only there would derive the same key. With the u flag,
+  // \p{Surrogate} matches only surrogates that are not part of a pair.
+  if (/\p{Surrogate}/u.test(passphrase)) {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      'passphrase: expected well-formed Unicode, received a string with a lone surrogate',
+    );
+  }
+
   // NFC makes the same passphrase typed on different systems (precomposed or combining
   // accents) derive the same key.
   return new TextEncoder().encode(passphrase.normalize('NFC'));
@@ -72,15 +82,16 @@ async function deriveKey(passphrase: Bytes, salt: Bytes, scrypt: ScryptParameter
  * encrypts the data. The result is a self-describing envelope, version 1, that stores the
  * scrypt parameters, salt and nonce in a 49-byte header authenticated as associated data.
  *
- * The passphrase is normalized to Unicode NFC and encoded as UTF-8.
+ * The passphrase is normalized to Unicode NFC and encoded as UTF-8. It must be well-formed
+ * Unicode: a lone surrogate (half of a UTF-16 surrogate pair) has no UTF-8 encoding.
  *
  * @param plaintext - the data, any length; not modified.
- * @param passphrase - a non-empty string.
+ * @param passphrase - a non-empty string of well-formed Unicode.
  * @param options - `scryptN`, see {@link PassphraseOptions}.
  * @returns the envelope, `plaintext.length + PASSPHRASE_ENVELOPE_OVERHEAD` (65) bytes.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument,
- *   including `options` that are neither an object nor undefined; `ERR_INVALID_OPTION` if
- *   `scryptN` is not an accepted power of two.
+ *   including a passphrase with a lone surrogate and `options` that are neither an object
+ *   nor undefined; `ERR_INVALID_OPTION` if `scryptN` is not an accepted power of two.
  * @example
  * ```ts
  * import { decryptWithPassphrase, encryptWithPassphrase } from '@provisions/crypto';
@@ -134,11 +145,12 @@ export async function encryptWithPassphrase(
  * derivation, as `ERR_INVALID_ENVELOPE`.
  *
  * @param envelope - the envelope bytes; not modified.
- * @param passphrase - the passphrase used to encrypt.
+ * @param passphrase - the passphrase used to encrypt, well-formed Unicode as there.
  * @returns the plaintext.
  * @throws CryptoError `ERR_WRONG_PASSPHRASE` for a wrong passphrase or a modified envelope;
  *   `ERR_INVALID_ENVELOPE` for an invalid header; `ERR_INVALID_LENGTH` if `envelope` is
- *   shorter than 65 bytes or the passphrase is empty; `ERR_INVALID_TYPE` for a bad argument.
+ *   shorter than 65 bytes or the passphrase is empty; `ERR_INVALID_TYPE` for a bad argument,
+ *   including a passphrase with a lone surrogate.
  * @example
  * ```ts
  * import { CryptoError, decryptWithPassphrase } from '@provisions/crypto';
