@@ -47,17 +47,18 @@ export function formatByteCount(count: number): string {
   return count === 1 ? '1 byte' : `${count} bytes`;
 }
 
-// `instanceof` fails for arrays made in another realm (an iframe, a worker, Node's vm), so
-// the tag check accepts those too. Node.js Buffer is a Uint8Array subclass and passes both.
-function isUint8Array(value: unknown): value is Uint8Array {
-  if (value instanceof Uint8Array) {
-    return true;
-  }
+// The getter of %TypedArray%.prototype[Symbol.toStringTag] returns the name of the typed
+// array's internal slot, and undefined for any other value. Unlike `instanceof`, it accepts
+// arrays made in another realm (an iframe, a worker, Node's vm), and it rejects a Proxy or
+// an object that only inherits from Uint8Array.prototype, whose `length` getter would throw
+// a TypeError. Node.js Buffer is a Uint8Array subclass and passes.
+const typedArrayName = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)?.get as (this: unknown) => string | undefined;
 
-  return (
-    ArrayBuffer.isView(value) &&
-    (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Uint8Array'
-  );
+function isUint8Array(value: unknown): value is Uint8Array {
+  return typedArrayName.call(value) === 'Uint8Array';
 }
 
 /**
@@ -84,9 +85,14 @@ function readableCopy(value: Uint8Array, name: string): Bytes {
  */
 export function assertUint8Array(value: unknown, name: string): asserts value is Uint8Array {
   if (!isUint8Array(value)) {
+    // describeType would call a Proxy of a Uint8Array "an instance of Uint8Array".
+    const received =
+      value instanceof Uint8Array
+        ? 'an object that inherits from Uint8Array without being one, such as a Proxy'
+        : describeType(value);
     throw new CryptoError(
       'ERR_INVALID_TYPE',
-      `${name}: expected a Uint8Array, received ${describeType(value)}`,
+      `${name}: expected a Uint8Array, received ${received}`,
     );
   }
 
