@@ -22,9 +22,9 @@ const DECODE_TABLE = (() => {
 /** Options of {@link decodeBase64Url}. */
 export interface DecodeBase64UrlOptions {
   /** Exact number of bytes expected. The text must then have the matching character count. */
-  length?: number;
+  length?: number | undefined;
   /** Field name used in error messages, such as `'public_key'`. Defaults to `'input'`. */
-  name?: string;
+  name?: string | undefined;
 }
 
 /** Returns whether `value` is a non-negative safe integer, a possible byte count. */

@@ -28,7 +28,7 @@ export interface PassphraseOptions {
    * Defaults to `SCRYPT_DEFAULT_N` (2^17). Lower it only to speed up tests: each halving
    * halves the work of guessing a passphrase.
    */
-  scryptN?: number;
+  scryptN?: number | undefined;
 }
 
 function encodePassphrase(passphrase: unknown): Bytes {

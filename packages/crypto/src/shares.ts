@@ -25,9 +25,9 @@ const MAX_SHARES = 255;
 /** Options of {@link splitSecret}. */
 export interface SplitSecretOptions {
   /** Number of shares to make, an integer from 2 to 255. Defaults to 2. */
-  shares?: number;
+  shares?: number | undefined;
   /** Number of shares needed to rebuild the secret, from 2 to `shares`. Defaults to 2. */
-  threshold?: number;
+  threshold?: number | undefined;
 }
 
 function checkCount(name: string, value: unknown, max: number, maxLabel: string): number {

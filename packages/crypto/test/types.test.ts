@@ -32,6 +32,21 @@ describe('declared types', () => {
     expectTypeOf<publicApi.Provision['userKeyShare']>().toEqualTypeOf<PlainBytes>();
   });
 
+  it('let option fields be forwarded as undefined', async () => {
+    // Optional parameters passed on as option fields, which are undefined when omitted.
+    const decode = (length?: number, name?: string) =>
+      publicApi.decodeBase64Url('AAAA', { length, name });
+    const split = (shares?: number, threshold?: number) =>
+      publicApi.splitSecret(new Uint8Array(32), { shares, threshold });
+    const encrypt = (scryptN?: number) =>
+      publicApi.encryptWithPassphrase(new Uint8Array(1), 'correct horse', { scryptN });
+
+    expect(decode()).toHaveLength(3);
+    expect(await split()).toHaveLength(2);
+    // Byte 6 of the envelope header is log2 of the scrypt cost N, 17 by default.
+    expect((await encrypt())[6]).toBe(17);
+  });
+
   it('accept any Uint8Array as input', () => {
     expectTypeOf(publicApi.seal).parameter(0).toEqualTypeOf<Uint8Array>();
     expectTypeOf(publicApi.seal).parameter(1).toEqualTypeOf<Uint8Array>();
