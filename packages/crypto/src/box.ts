@@ -7,9 +7,6 @@ import { PUBLIC_KEY_LENGTH } from './x25519.js';
 /** Length in bytes of an XSalsa20 nonce. @internal */
 export const NONCE_LENGTH = 24;
 
-/** Length in bytes of a Poly1305 tag. @internal */
-export const TAG_LENGTH = 16;
-
 // "expand 32-byte k", the Salsa20 constant that HSalsa20 uses in crypto_box_beforenm.
 const SIGMA = new Uint32Array(new Uint8Array(new TextEncoder().encode('expand 32-byte k')).buffer);
 

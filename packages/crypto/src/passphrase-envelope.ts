@@ -27,26 +27,25 @@ export const SALT_LENGTH = 16;
 /** Length in bytes of the random XChaCha20-Poly1305 nonce. @internal */
 export const NONCE_LENGTH = 24;
 
-const TAG_LENGTH = 16;
 const HEADER_LENGTH = MAGIC.length + 5 + SALT_LENGTH + NONCE_LENGTH;
 
 /** Bytes that an envelope adds to the plaintext: the 49-byte header and the 16-byte tag. */
-export const PASSPHRASE_ENVELOPE_OVERHEAD = HEADER_LENGTH + TAG_LENGTH;
+export const PASSPHRASE_ENVELOPE_OVERHEAD = 65;
 
 /** Default scrypt cost N = 2^17 (128 MiB of memory with r = 8). */
-export const SCRYPT_DEFAULT_N = 2 ** 17;
+export const SCRYPT_DEFAULT_N = 131_072;
 
 /**
  * Lowest scrypt cost N accepted, 2^14 (16 MiB with r = 8): the interactive-login setting of
  * the scrypt paper (Percival, 2009). Envelopes with a lower N are rejected on decryption too.
  */
-export const SCRYPT_MIN_N = 2 ** 14;
+export const SCRYPT_MIN_N = 16_384;
 
 /**
  * Highest scrypt cost N accepted, 2^20 (1 GiB with r = 8). It bounds the memory that
  * decrypting a hostile envelope can demand.
  */
-export const SCRYPT_MAX_N = 2 ** 20;
+export const SCRYPT_MAX_N = 1_048_576;
 
 /** scrypt block size r of version 1 envelopes. @internal */
 export const SCRYPT_R = 8;

@@ -1,11 +1,4 @@
-import {
-  deriveBoxKey,
-  ephemeralKeyOf,
-  sealNonce,
-  secretboxOpen,
-  secretboxSeal,
-  TAG_LENGTH,
-} from './box.js';
+import { deriveBoxKey, ephemeralKeyOf, sealNonce, secretboxOpen, secretboxSeal } from './box.js';
 import { type Bytes, copyBytes, copyBytesOfLength, copyBytesOfMinLength, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import {
@@ -22,7 +15,7 @@ import {
  * Bytes that {@link seal} adds to a plaintext: the 32-byte ephemeral public key and the
  * 16-byte Poly1305 tag.
  */
-export const SEAL_OVERHEAD = PUBLIC_KEY_LENGTH + TAG_LENGTH;
+export const SEAL_OVERHEAD = 48;
 
 const OPEN_FAILED_MESSAGE = 'open failed: wrong secret key, or the sealed box was modified';
 

@@ -11,13 +11,13 @@ import {
 } from './bytes.js';
 import { CryptoError } from './errors.js';
 import { assertOptions } from './options.js';
-import { PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH, x25519PublicKey } from './x25519.js';
+import { PUBLIC_KEY_LENGTH, x25519PublicKey } from './x25519.js';
 
 /**
  * Length in bytes of one share of a 32-byte secret key (44 base64url characters): the 32
  * evaluated bytes followed by the 1-byte share index.
  */
-export const SHARE_LENGTH = SECRET_KEY_LENGTH + 1;
+export const SHARE_LENGTH = 33;
 
 const MIN_SHARES = 2;
 const MAX_SHARES = 255;

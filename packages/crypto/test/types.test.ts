@@ -47,6 +47,18 @@ describe('declared types', () => {
     expect((await encrypt())[6]).toBe(17);
   });
 
+  it('give constants their literal values', () => {
+    expectTypeOf<typeof publicApi.PUBLIC_KEY_LENGTH>().toEqualTypeOf<32>();
+    expectTypeOf<typeof publicApi.SECRET_KEY_LENGTH>().toEqualTypeOf<32>();
+    expectTypeOf<typeof publicApi.SHARE_LENGTH>().toEqualTypeOf<33>();
+    expectTypeOf<typeof publicApi.SHARE_HASH_LENGTH>().toEqualTypeOf<64>();
+    expectTypeOf<typeof publicApi.SEAL_OVERHEAD>().toEqualTypeOf<48>();
+    expectTypeOf<typeof publicApi.PASSPHRASE_ENVELOPE_OVERHEAD>().toEqualTypeOf<65>();
+    expectTypeOf<typeof publicApi.SCRYPT_DEFAULT_N>().toEqualTypeOf<131_072>();
+    expectTypeOf<typeof publicApi.SCRYPT_MIN_N>().toEqualTypeOf<16_384>();
+    expectTypeOf<typeof publicApi.SCRYPT_MAX_N>().toEqualTypeOf<1_048_576>();
+  });
+
   it('accept any Uint8Array as input', () => {
     expectTypeOf(publicApi.seal).parameter(0).toEqualTypeOf<Uint8Array>();
     expectTypeOf(publicApi.seal).parameter(1).toEqualTypeOf<Uint8Array>();
