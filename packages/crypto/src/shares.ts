@@ -58,8 +58,8 @@ function checkCount(name: string, value: unknown, max: number, maxLabel: string)
  * ```ts
  * import { combineShares, splitSecret } from '@provisions/crypto';
  *
- * const [first, second, third] = await splitSecret(secretKey, { shares: 3, threshold: 2 });
- * const rebuilt = await combineShares([third, first]);
+ * const shares = await splitSecret(secretKey, { shares: 3, threshold: 2 });
+ * const rebuilt = await combineShares(shares.slice(1)); // any 2 of the 3 shares
  * ```
  */
 export async function splitSecret(
