@@ -2,9 +2,10 @@ import { describeType } from './bytes.js';
 import { CryptoError } from './errors.js';
 
 /**
- * Throws unless `options` is undefined or an object (a plain object or a class instance, not
- * an array, a function or a typed array). Without this check, a string passed as the
- * options would have its `length` read as an option.
+ * Throws unless `options` is undefined or an ordinary object: a plain object, one without
+ * prototype or a class instance, but not an array, a function, a typed array or a Map.
+ * Without this check, a string passed as the options would have its `length` read as an
+ * option.
  *
  * @throws CryptoError `ERR_INVALID_TYPE` naming `options` and the received type.
  * @internal

@@ -89,9 +89,10 @@ async function deriveKey(passphrase: Bytes, salt: Bytes, scrypt: ScryptParameter
  * @param passphrase - a non-empty string of well-formed Unicode.
  * @param options - `scryptN`, see {@link PassphraseOptions}.
  * @returns the envelope, `plaintext.length + PASSPHRASE_ENVELOPE_OVERHEAD` (65) bytes.
- * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument,
- *   including a passphrase with a lone surrogate and `options` that are neither an object
- *   nor undefined; `ERR_INVALID_OPTION` if `scryptN` is not an accepted power of two.
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument. A
+ *   passphrase with a lone surrogate and `options` that are neither an object nor undefined
+ *   are `ERR_INVALID_TYPE`. `ERR_INVALID_OPTION` if `scryptN` is not an accepted power of
+ *   two.
  * @example
  * ```ts
  * import { decryptWithPassphrase, encryptWithPassphrase } from '@provisions/crypto';
@@ -145,7 +146,7 @@ export async function encryptWithPassphrase(
  * derivation, as `ERR_INVALID_ENVELOPE`.
  *
  * @param envelope - the envelope bytes; not modified.
- * @param passphrase - the passphrase used to encrypt, well-formed Unicode as there.
+ * @param passphrase - the passphrase used to encrypt, a string of well-formed Unicode.
  * @returns the plaintext.
  * @throws CryptoError `ERR_WRONG_PASSPHRASE` for a wrong passphrase or a modified envelope;
  *   `ERR_INVALID_ENVELOPE` for an invalid header; `ERR_INVALID_LENGTH` if `envelope` is

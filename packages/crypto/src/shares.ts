@@ -78,8 +78,8 @@ export async function splitSecret(
   const copy = copyBytesOfMinLength(secret, 'secret', 1);
 
   try {
-    const made = await split(copy, shares, threshold);
-    return made.map(copyAndWipe);
+    const splitShares = await split(copy, shares, threshold);
+    return splitShares.map(copyAndWipe);
   } finally {
     wipe(copy);
   }

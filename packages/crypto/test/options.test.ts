@@ -58,6 +58,7 @@ const NOT_OBJECTS: [unknown, string][] = [
   [[], 'an array'],
   [() => ({}), 'a function'],
   [new Uint8Array(2), 'an instance of Uint8Array'],
+  [new Map([['length', 3]]), 'an instance of Map'],
 ];
 
 class OptionsInstance {
