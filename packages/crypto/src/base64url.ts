@@ -1,5 +1,12 @@
-import { assertUint8Array, type Bytes, describeType, formatByteCount } from './bytes.js';
+import {
+  assertUint8Array,
+  type Bytes,
+  describeNumber,
+  describeType,
+  formatByteCount,
+} from './bytes.js';
 import { CryptoError } from './errors.js';
+import { assertOptions } from './options.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -15,18 +22,25 @@ const DECODE_TABLE = (() => {
 /** Options of {@link decodeBase64Url}. */
 export interface DecodeBase64UrlOptions {
   /** Exact number of bytes expected. The text must then have the matching character count. */
-  length?: number;
+  length?: number | undefined;
   /** Field name used in error messages, such as `'public_key'`. Defaults to `'input'`. */
-  name?: string;
+  name?: string | undefined;
+}
+
+/** Returns whether `value` is a non-negative safe integer, a possible byte count. */
+function isByteCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /**
  * Returns the number of unpadded base64url characters that encode `byteLength` bytes:
- * 4 characters per 3 bytes, plus 2 for one leftover byte or 3 for two. Never throws; the
- * caller passes a non-negative integer.
+ * 4 characters per 3 bytes, plus 2 for one leftover byte or 3 for two.
  *
- * @param byteLength - a byte count.
+ * @param byteLength - a byte count, a non-negative safe integer.
  * @returns the character count: 43 for 32 bytes, 44 for 33, 86 for 64.
+ * @throws CryptoError `ERR_INVALID_TYPE` if `byteLength` is not a number;
+ *   `ERR_INVALID_LENGTH` if it is negative, not an integer, NaN or above
+ *   `Number.MAX_SAFE_INTEGER`.
  * @example
  * ```ts
  * import { base64UrlLength, SHARE_LENGTH } from '@provisions/crypto';
@@ -35,6 +49,20 @@ export interface DecodeBase64UrlOptions {
  * ```
  */
 export function base64UrlLength(byteLength: number): number {
+  if (typeof byteLength !== 'number') {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      `byteLength: expected a non-negative integer, received ${describeType(byteLength)}`,
+    );
+  }
+
+  if (!isByteCount(byteLength)) {
+    throw new CryptoError(
+      'ERR_INVALID_LENGTH',
+      `byteLength: expected a non-negative integer, received ${byteLength}`,
+    );
+  }
+
   const remainder = byteLength % 3;
   return Math.floor(byteLength / 3) * 4 + (remainder === 0 ? 0 : remainder + 1);
 }
@@ -103,16 +131,21 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
   name: string;
   length: number | undefined;
 } {
+  assertOptions(options);
+
   const name = options?.name ?? 'input';
   if (typeof name !== 'string') {
-    throw new CryptoError('ERR_INVALID_OPTION', 'options.name: expected a string');
+    throw new CryptoError(
+      'ERR_INVALID_OPTION',
+      `options.name: expected a string, received ${describeType(name)}`,
+    );
   }
 
   const length = options?.length;
-  if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) {
+  if (length !== undefined && !isByteCount(length)) {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `options.length: expected a non-negative integer, received ${String(length)}`,
+      `options.length: expected a non-negative integer, received ${describeNumber(length)}`,
     );
   }
 
@@ -134,7 +167,8 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
  * @throws CryptoError `ERR_INVALID_TYPE` if `text` is not a string; `ERR_INVALID_BASE64URL`
  *   for a bad character, an impossible length or non-canonical trailing bits;
  *   `ERR_INVALID_LENGTH` if `options.length` is set and the character count does not match
- *   it; `ERR_INVALID_OPTION` for a bad `options` value.
+ *   it; `ERR_INVALID_OPTION` for a bad `options` value; `ERR_INVALID_TYPE` if `options` is
+ *   neither an object nor undefined.
  * @example
  * ```ts
  * import { decodeBase64Url, PUBLIC_KEY_LENGTH } from '@provisions/crypto';
@@ -147,7 +181,10 @@ function readOptions(options: DecodeBase64UrlOptions | undefined): {
  * // "public_key: expected 43 base64url characters (32 bytes), received 42"
  * ```
  */
-export function decodeBase64Url(text: string, options?: DecodeBase64UrlOptions): Uint8Array {
+export function decodeBase64Url(
+  text: string,
+  options?: DecodeBase64UrlOptions,
+): Uint8Array<ArrayBuffer> {
   const { name, length } = readOptions(options);
 
   if (typeof text !== 'string') {

@@ -4,11 +4,8 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { type Bytes, concatBytes, wipe } from './bytes.js';
 import { PUBLIC_KEY_LENGTH } from './x25519.js';
 
-/** Length in bytes of an XSalsa20 nonce. */
+/** Length in bytes of an XSalsa20 nonce. @internal */
 export const NONCE_LENGTH = 24;
-
-/** Length in bytes of a Poly1305 tag. */
-export const TAG_LENGTH = 16;
 
 // "expand 32-byte k", the Salsa20 constant that HSalsa20 uses in crypto_box_beforenm.
 const SIGMA = new Uint32Array(new Uint8Array(new TextEncoder().encode('expand 32-byte k')).buffer);
@@ -20,6 +17,8 @@ const SIGMA = new Uint32Array(new Uint8Array(new TextEncoder().encode('expand 32
  *
  * noble's `hsalsa` works on native-endian 32-bit word views of byte strings and writes its
  * output the same way, so the byte view of `out` is the key on any host.
+ *
+ * @internal
  */
 export function deriveBoxKey(sharedSecret: Bytes): Bytes {
   const keyBytes = new Uint8Array(sharedSecret);
@@ -33,7 +32,11 @@ export function deriveBoxKey(sharedSecret: Bytes): Bytes {
   return new Uint8Array(out.buffer);
 }
 
-/** Computes the sealed-box nonce, BLAKE2b with 24-byte output of ephemeral_pk ‖ recipient_pk. */
+/**
+ * Computes the sealed-box nonce, BLAKE2b with 24-byte output of ephemeral_pk ‖ recipient_pk.
+ *
+ * @internal
+ */
 export function sealNonce(ephemeralPublicKey: Bytes, recipientPublicKey: Bytes): Bytes {
   const input = concatBytes(ephemeralPublicKey, recipientPublicKey);
   return blake2b(input, { dkLen: NONCE_LENGTH }) as Bytes;
@@ -42,6 +45,8 @@ export function sealNonce(ephemeralPublicKey: Bytes, recipientPublicKey: Bytes):
 /**
  * Encrypts with XSalsa20-Poly1305 (NaCl crypto_secretbox) and returns
  * `prefix ‖ tag (16) ‖ ciphertext` as one new array. Wipes `key`.
+ *
+ * @internal
  */
 export function secretboxSeal(key: Bytes, nonce: Bytes, message: Bytes, prefix: Bytes): Bytes {
   try {
@@ -54,6 +59,8 @@ export function secretboxSeal(key: Bytes, nonce: Bytes, message: Bytes, prefix: 
 /**
  * Decrypts XSalsa20-Poly1305 `tag (16) ‖ ciphertext` and wipes `key`. noble's decrypt throws
  * on a wrong tag before releasing any plaintext.
+ *
+ * @internal
  */
 export function secretboxOpen(key: Bytes, nonce: Bytes, box: Bytes): Bytes {
   try {
@@ -68,7 +75,7 @@ export function secretboxOpen(key: Bytes, nonce: Bytes, box: Bytes): Bytes {
   }
 }
 
-/** Returns the 32-byte ephemeral public key at the start of a sealed box. */
+/** Returns the 32-byte ephemeral public key at the start of a sealed box. @internal */
 export function ephemeralKeyOf(sealed: Bytes): Bytes {
   return sealed.subarray(0, PUBLIC_KEY_LENGTH);
 }

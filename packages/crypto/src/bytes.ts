@@ -3,10 +3,16 @@ import { CryptoError } from './errors.js';
 /**
  * A Uint8Array over its own plain ArrayBuffer. Every byte array this package returns has
  * this shape, never a Node.js Buffer and never a view into a caller's memory.
+ *
+ * @internal
  */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
-/** Describes the type of a value for messages ("a string", "null"), never the value itself. */
+/**
+ * Describes the type of a value for messages ("a string", "null"), never the value itself.
+ *
+ * @internal
+ */
 export function describeType(value: unknown): string {
   if (value === null) {
     return 'null';
@@ -26,22 +32,33 @@ export function describeType(value: unknown): string {
   return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
 }
 
-/** Formats a byte count for messages: "1 byte", "32 bytes". */
+/**
+ * Describes a value where a number is expected: a number as itself, since counts and cost
+ * parameters are not secret, and anything else by its type ("a string").
+ *
+ * @internal
+ */
+export function describeNumber(value: unknown): string {
+  return typeof value === 'number' ? String(value) : describeType(value);
+}
+
+/** Formats a byte count for messages: "1 byte", "32 bytes". @internal */
 export function formatByteCount(count: number): string {
   return count === 1 ? '1 byte' : `${count} bytes`;
 }
 
-// `instanceof` fails for arrays made in another realm (an iframe, a worker, Node's vm), so
-// the tag check accepts those too. Node.js Buffer is a Uint8Array subclass and passes both.
-function isUint8Array(value: unknown): value is Uint8Array {
-  if (value instanceof Uint8Array) {
-    return true;
-  }
+// The getter of %TypedArray%.prototype[Symbol.toStringTag] returns the name of the typed
+// array's internal slot, and undefined for any other value. Unlike `instanceof`, it accepts
+// arrays made in another realm (an iframe, a worker, Node's vm), and it rejects a Proxy or
+// an object that only inherits from Uint8Array.prototype, whose `length` getter would throw
+// a TypeError. Node.js Buffer is a Uint8Array subclass and passes.
+const typedArrayName = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)?.get as (this: unknown) => string | undefined;
 
-  return (
-    ArrayBuffer.isView(value) &&
-    (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Uint8Array'
-  );
+function isUint8Array(value: unknown): value is Uint8Array {
+  return typedArrayName.call(value) === 'Uint8Array';
 }
 
 /**
@@ -63,12 +80,19 @@ function readableCopy(value: Uint8Array, name: string): Bytes {
 /**
  * Throws unless `value` is a Uint8Array (a Buffer or any view, at any offset, is fine)
  * that can be read. The message names `name` and the received type, never the value.
+ *
+ * @internal
  */
 export function assertUint8Array(value: unknown, name: string): asserts value is Uint8Array {
   if (!isUint8Array(value)) {
+    // describeType would call a Proxy of a Uint8Array "an instance of Uint8Array".
+    const received =
+      value instanceof Uint8Array
+        ? 'an object that inherits from Uint8Array without being one, such as a Proxy'
+        : describeType(value);
     throw new CryptoError(
       'ERR_INVALID_TYPE',
-      `${name}: expected a Uint8Array, received ${describeType(value)}`,
+      `${name}: expected a Uint8Array, received ${received}`,
     );
   }
 
@@ -83,6 +107,8 @@ export function assertUint8Array(value: unknown, name: string): asserts value is
  * Checks that `value` is a readable Uint8Array and returns a copy in a fresh plain
  * Uint8Array, so that later changes to the caller's memory cannot change the result, and
  * no step can write into the caller's memory.
+ *
+ * @internal
  */
 export function copyBytes(value: unknown, name: string): Bytes {
   assertUint8Array(value, name);
@@ -92,6 +118,8 @@ export function copyBytes(value: unknown, name: string): Bytes {
 /**
  * Like {@link copyBytes}, and also requires exactly `length` bytes. The length checked is
  * the copy's, which a subclass cannot misreport; a copy of the wrong length is wiped.
+ *
+ * @internal
  */
 export function copyBytesOfLength(value: unknown, name: string, length: number): Bytes {
   const copy = copyBytes(value, name);
@@ -106,7 +134,7 @@ export function copyBytesOfLength(value: unknown, name: string, length: number):
   return copy;
 }
 
-/** Like {@link copyBytesOfLength}, but requires at least `minLength` bytes. */
+/** Like {@link copyBytesOfLength}, but requires at least `minLength` bytes. @internal */
 export function copyBytesOfMinLength(value: unknown, name: string, minLength: number): Bytes {
   const copy = copyBytes(value, name);
   if (copy.length < minLength) {
@@ -120,7 +148,19 @@ export function copyBytesOfMinLength(value: unknown, name: string, minLength: nu
   return copy;
 }
 
-/** Concatenates byte arrays into a new plain Uint8Array. */
+/**
+ * Moves bytes that a dependency returned into a new plain Uint8Array and wipes the original,
+ * whose type does not promise a plain ArrayBuffer and which may contain a secret.
+ *
+ * @internal
+ */
+export function copyAndWipe(bytes: Uint8Array): Bytes {
+  const copy = new Uint8Array(bytes);
+  wipe(bytes);
+  return copy;
+}
+
+/** Concatenates byte arrays into a new plain Uint8Array. @internal */
 export function concatBytes(...parts: Uint8Array[]): Bytes {
   let total = 0;
   for (const part of parts) {
@@ -140,6 +180,8 @@ export function concatBytes(...parts: Uint8Array[]): Bytes {
 /**
  * Compares two byte arrays without an early exit on the first difference. Lengths are not
  * secret here and are compared first.
+ *
+ * @internal
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) {
@@ -154,7 +196,7 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-/** Returns whether every byte is zero, reading all bytes whatever their values. */
+/** Returns whether every byte is zero, reading all bytes whatever their values. @internal */
 export function isAllZero(bytes: Uint8Array): boolean {
   let accumulator = 0;
   for (const byte of bytes) {
@@ -164,7 +206,7 @@ export function isAllZero(bytes: Uint8Array): boolean {
   return accumulator === 0;
 }
 
-/** Overwrites secret scratch buffers with zeros once they are no longer needed. */
+/** Overwrites secret scratch buffers with zeros once they are no longer needed. @internal */
 export function wipe(...buffers: Uint8Array[]): void {
   for (const buffer of buffers) {
     buffer.fill(0);

@@ -20,7 +20,7 @@ export const SHARE_HASH_LENGTH = 64;
  * const userKeyShareHash = encodeBase64Url(await hashShare(userKeyShare)); // 86 characters
  * ```
  */
-export async function hashShare(share: Uint8Array): Promise<Uint8Array> {
+export async function hashShare(share: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   const copy = copyBytes(share, 'share');
 
   try {

@@ -12,7 +12,12 @@ export {
   decodeBase64Url,
   encodeBase64Url,
 } from './base64url.js';
-export { CRYPTO_ERROR_CODES, CryptoError, type CryptoErrorCode } from './errors.js';
+export {
+  CRYPTO_ERROR_CODES,
+  CryptoError,
+  type CryptoErrorCode,
+  isCryptoError,
+} from './errors.js';
 export { hashShare, SHARE_HASH_LENGTH } from './hash.js';
 export {
   decryptWithPassphrase,

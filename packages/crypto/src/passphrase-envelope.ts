@@ -21,50 +21,49 @@ const MAGIC = new TextEncoder().encode('PVPE');
 const FORMAT_VERSION = 1;
 const KDF_SCRYPT = 1;
 
-/** Length in bytes of the random scrypt salt. */
+/** Length in bytes of the random scrypt salt. @internal */
 export const SALT_LENGTH = 16;
 
-/** Length in bytes of the random XChaCha20-Poly1305 nonce. */
+/** Length in bytes of the random XChaCha20-Poly1305 nonce. @internal */
 export const NONCE_LENGTH = 24;
 
-const TAG_LENGTH = 16;
 const HEADER_LENGTH = MAGIC.length + 5 + SALT_LENGTH + NONCE_LENGTH;
 
 /** Bytes that an envelope adds to the plaintext: the 49-byte header and the 16-byte tag. */
-export const PASSPHRASE_ENVELOPE_OVERHEAD = HEADER_LENGTH + TAG_LENGTH;
+export const PASSPHRASE_ENVELOPE_OVERHEAD = 65;
 
 /** Default scrypt cost N = 2^17 (128 MiB of memory with r = 8). */
-export const SCRYPT_DEFAULT_N = 2 ** 17;
+export const SCRYPT_DEFAULT_N = 131_072;
 
 /**
  * Lowest scrypt cost N accepted, 2^14 (16 MiB with r = 8): the interactive-login setting of
  * the scrypt paper (Percival, 2009). Envelopes with a lower N are rejected on decryption too.
  */
-export const SCRYPT_MIN_N = 2 ** 14;
+export const SCRYPT_MIN_N = 16_384;
 
 /**
  * Highest scrypt cost N accepted, 2^20 (1 GiB with r = 8). It bounds the memory that
  * decrypting a hostile envelope can demand.
  */
-export const SCRYPT_MAX_N = 2 ** 20;
+export const SCRYPT_MAX_N = 1_048_576;
 
-/** scrypt block size r of version 1 envelopes. */
+/** scrypt block size r of version 1 envelopes. @internal */
 export const SCRYPT_R = 8;
 
-/** scrypt parallelism p of version 1 envelopes. */
+/** scrypt parallelism p of version 1 envelopes. @internal */
 export const SCRYPT_P = 1;
 
 const MIN_LOG2_N = Math.log2(SCRYPT_MIN_N);
 const MAX_LOG2_N = Math.log2(SCRYPT_MAX_N);
 
-/** The scrypt parameters stored in an envelope header. */
+/** The scrypt parameters stored in an envelope header. @internal */
 export interface ScryptParameters {
   readonly N: number;
   readonly r: number;
   readonly p: number;
 }
 
-/** An envelope split into its fields; `header` is the associated data. */
+/** An envelope split into its fields; `header` is the associated data. @internal */
 export interface ParsedEnvelope {
   readonly header: Bytes;
   readonly scrypt: ScryptParameters;
@@ -73,12 +72,12 @@ export interface ParsedEnvelope {
   readonly ciphertext: Bytes;
 }
 
-/** Returns whether `N` is a power of two that version 1 envelopes accept. */
+/** Returns whether `N` is a power of two that version 1 envelopes accept. @internal */
 export function isAcceptedScryptN(N: number): boolean {
   return Number.isInteger(N) && N >= SCRYPT_MIN_N && N <= SCRYPT_MAX_N && (N & (N - 1)) === 0;
 }
 
-/** Encodes the 49-byte header of a version 1 envelope for already checked values. */
+/** Encodes the 49-byte header of a version 1 envelope for already checked values. @internal */
 export function encodeEnvelopeHeader(N: number, salt: Uint8Array, nonce: Uint8Array): Bytes {
   const parameters = Uint8Array.of(FORMAT_VERSION, KDF_SCRYPT, Math.log2(N), SCRYPT_R, SCRYPT_P);
   return concatBytes(MAGIC, parameters, salt, nonce);
@@ -95,6 +94,8 @@ function invalidEnvelope(message: string): CryptoError {
  * @throws CryptoError `ERR_INVALID_LENGTH` if shorter than the 65-byte overhead;
  *   `ERR_INVALID_ENVELOPE` for a wrong magic, an unknown version or KDF, or scrypt
  *   parameters outside the accepted ranges.
+ *
+ * @internal
  */
 export function parseEnvelope(envelope: Bytes): ParsedEnvelope {
   if (envelope.length < PASSPHRASE_ENVELOPE_OVERHEAD) {

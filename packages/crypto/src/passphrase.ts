@@ -2,8 +2,9 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 
-import { type Bytes, concatBytes, copyBytes, describeType, wipe } from './bytes.js';
+import { type Bytes, concatBytes, copyBytes, describeNumber, describeType, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
+import { assertOptions } from './options.js';
 import {
   encodeEnvelopeHeader,
   isAcceptedScryptN,
@@ -27,7 +28,7 @@ export interface PassphraseOptions {
    * Defaults to `SCRYPT_DEFAULT_N` (2^17). Lower it only to speed up tests: each halving
    * halves the work of guessing a passphrase.
    */
-  scryptN?: number;
+  scryptN?: number | undefined;
 }
 
 function encodePassphrase(passphrase: unknown): Bytes {
@@ -42,6 +43,16 @@ function encodePassphrase(passphrase: unknown): Bytes {
     throw new CryptoError(
       'ERR_INVALID_LENGTH',
       'passphrase: expected at least 1 character, received 0',
+    );
+  }
+
+  // UTF-8 cannot encode a lone surrogate, and TextEncoder replaces each one with U+FFFD, so
+  // passphrases that differ only there would derive the same key. With the u flag,
+  // \p{Surrogate} matches only surrogates that are not part of a pair.
+  if (/\p{Surrogate}/u.test(passphrase)) {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      'passphrase: expected well-formed Unicode, received a string with a lone surrogate',
     );
   }
 
@@ -71,14 +82,17 @@ async function deriveKey(passphrase: Bytes, salt: Bytes, scrypt: ScryptParameter
  * encrypts the data. The result is a self-describing envelope, version 1, that stores the
  * scrypt parameters, salt and nonce in a 49-byte header authenticated as associated data.
  *
- * The passphrase is normalized to Unicode NFC and encoded as UTF-8.
+ * The passphrase is normalized to Unicode NFC and encoded as UTF-8. It must be well-formed
+ * Unicode: a lone surrogate (half of a UTF-16 surrogate pair) has no UTF-8 encoding.
  *
  * @param plaintext - the data, any length; not modified.
- * @param passphrase - a non-empty string.
+ * @param passphrase - a non-empty string of well-formed Unicode.
  * @param options - `scryptN`, see {@link PassphraseOptions}.
  * @returns the envelope, `plaintext.length + PASSPHRASE_ENVELOPE_OVERHEAD` (65) bytes.
- * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument;
- *   `ERR_INVALID_OPTION` if `scryptN` is not an accepted power of two.
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument. A
+ *   passphrase with a lone surrogate and `options` that are neither an object nor undefined
+ *   are `ERR_INVALID_TYPE`. `ERR_INVALID_OPTION` if `scryptN` is not an accepted power of
+ *   two.
  * @example
  * ```ts
  * import { decryptWithPassphrase, encryptWithPassphrase } from '@provisions/crypto';
@@ -91,12 +105,14 @@ export async function encryptWithPassphrase(
   plaintext: Uint8Array,
   passphrase: string,
   options?: PassphraseOptions,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
+  assertOptions(options);
+
   const N = options?.scryptN ?? SCRYPT_DEFAULT_N;
   if (!isAcceptedScryptN(N)) {
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `options.scryptN: expected a power of two from ${SCRYPT_MIN_N} (2^14) to ${SCRYPT_MAX_N} (2^20), received ${String(N)}`,
+      `options.scryptN: expected a power of two from ${SCRYPT_MIN_N} (2^14) to ${SCRYPT_MAX_N} (2^20), received ${describeNumber(N)}`,
     );
   }
 
@@ -130,11 +146,12 @@ export async function encryptWithPassphrase(
  * derivation, as `ERR_INVALID_ENVELOPE`.
  *
  * @param envelope - the envelope bytes; not modified.
- * @param passphrase - the passphrase used to encrypt.
+ * @param passphrase - the passphrase used to encrypt, a string of well-formed Unicode.
  * @returns the plaintext.
  * @throws CryptoError `ERR_WRONG_PASSPHRASE` for a wrong passphrase or a modified envelope;
  *   `ERR_INVALID_ENVELOPE` for an invalid header; `ERR_INVALID_LENGTH` if `envelope` is
- *   shorter than 65 bytes or the passphrase is empty; `ERR_INVALID_TYPE` for a bad argument.
+ *   shorter than 65 bytes or the passphrase is empty; `ERR_INVALID_TYPE` for a bad argument,
+ *   including a passphrase with a lone surrogate.
  * @example
  * ```ts
  * import { CryptoError, decryptWithPassphrase } from '@provisions/crypto';
@@ -151,7 +168,7 @@ export async function encryptWithPassphrase(
 export async function decryptWithPassphrase(
   envelope: Uint8Array,
   passphrase: string,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const parsed = parseEnvelope(copyBytes(envelope, 'envelope'));
   const password = encodePassphrase(passphrase);
 

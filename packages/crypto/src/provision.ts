@@ -20,11 +20,11 @@ export interface ProvisionPayload {
 /** A new crypto provision, as returned by {@link createProvision}. */
 export interface Provision {
   /** 32-byte provision public key; seal box secret keys to it. */
-  readonly publicKey: Uint8Array;
+  readonly publicKey: Uint8Array<ArrayBuffer>;
   /** 32-byte provision secret key. Never send it to the server. */
-  readonly secretKey: Uint8Array;
+  readonly secretKey: Uint8Array<ArrayBuffer>;
   /** 33-byte share for the person, carried by the invitation link. Never send it to the server. */
-  readonly userKeyShare: Uint8Array;
+  readonly userKeyShare: Uint8Array<ArrayBuffer>;
   /** The creation object for the server. */
   readonly payload: ProvisionPayload;
 }
@@ -54,8 +54,8 @@ export async function createProvision(): Promise<Provision> {
   const [userKeyShare, serverKeyShare] = await splitSecret(secretKey, { shares: 2, threshold: 2 });
 
   // splitSecret returns exactly `shares` arrays, so both are present.
-  const userShare = userKeyShare as Uint8Array;
-  const serverShare = serverKeyShare as Uint8Array;
+  const userShare = userKeyShare as Uint8Array<ArrayBuffer>;
+  const serverShare = serverKeyShare as Uint8Array<ArrayBuffer>;
 
   const payload: ProvisionPayload = Object.freeze({
     public_key: encodeBase64Url(publicKey),

@@ -54,7 +54,7 @@ async function mapConcurrently<T>(
 export async function sealToMany(
   plaintext: Uint8Array,
   publicKeys: Uint8Array[],
-): Promise<Uint8Array[]> {
+): Promise<Uint8Array<ArrayBuffer>[]> {
   const keys = checkArray(publicKeys, 'publicKeys', 'Uint8Array').map((key, index) =>
     copyBytesOfLength(key, `publicKeys[${index}]`, PUBLIC_KEY_LENGTH),
   );
@@ -99,7 +99,7 @@ export async function sealToMany(
 export async function sealMany(
   plaintexts: Uint8Array[],
   publicKey: Uint8Array,
-): Promise<Uint8Array[]> {
+): Promise<Uint8Array<ArrayBuffer>[]> {
   const recipientBytes = copyBytesOfLength(publicKey, 'publicKey', PUBLIC_KEY_LENGTH);
   const messages: Bytes[] = [];
 

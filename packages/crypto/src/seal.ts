@@ -1,11 +1,4 @@
-import {
-  deriveBoxKey,
-  ephemeralKeyOf,
-  sealNonce,
-  secretboxOpen,
-  secretboxSeal,
-  TAG_LENGTH,
-} from './box.js';
+import { deriveBoxKey, ephemeralKeyOf, sealNonce, secretboxOpen, secretboxSeal } from './box.js';
 import { type Bytes, copyBytes, copyBytesOfLength, copyBytesOfMinLength, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import {
@@ -22,13 +15,15 @@ import {
  * Bytes that {@link seal} adds to a plaintext: the 32-byte ephemeral public key and the
  * 16-byte Poly1305 tag.
  */
-export const SEAL_OVERHEAD = PUBLIC_KEY_LENGTH + TAG_LENGTH;
+export const SEAL_OVERHEAD = 48;
 
 const OPEN_FAILED_MESSAGE = 'open failed: wrong secret key, or the sealed box was modified';
 
 /**
  * Seals an already copied message to a checked and imported recipient key. Shared with
  * the batch functions, which prepare a recipient once for many boxes.
+ *
+ * @internal
  */
 export async function sealPrepared(
   message: Bytes,
@@ -73,7 +68,7 @@ export async function sealPrepared(
 export async function seal(
   plaintext: Uint8Array,
   recipientPublicKey: Uint8Array,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   // The plaintext is copied last, so that no later check throws before its copy is wiped.
   const recipientBytes = copyBytesOfLength(
     recipientPublicKey,
@@ -122,7 +117,7 @@ export async function open(
   sealed: Uint8Array,
   recipientSecretKey: Uint8Array,
   recipientPublicKey?: Uint8Array,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const box = copyBytesOfMinLength(sealed, 'sealed', SEAL_OVERHEAD);
   const knownPublicKey =
     recipientPublicKey === undefined

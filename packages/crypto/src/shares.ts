@@ -1,14 +1,23 @@
 import { combine, split } from 'shamir-secret-sharing';
 
-import { type Bytes, copyBytesOfLength, copyBytesOfMinLength, equalBytes, wipe } from './bytes.js';
+import {
+  type Bytes,
+  copyAndWipe,
+  copyBytesOfLength,
+  copyBytesOfMinLength,
+  describeNumber,
+  equalBytes,
+  wipe,
+} from './bytes.js';
 import { CryptoError } from './errors.js';
-import { PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH, x25519PublicKey } from './x25519.js';
+import { assertOptions } from './options.js';
+import { PUBLIC_KEY_LENGTH, x25519PublicKey } from './x25519.js';
 
 /**
  * Length in bytes of one share of a 32-byte secret key (44 base64url characters): the 32
  * evaluated bytes followed by the 1-byte share index.
  */
-export const SHARE_LENGTH = SECRET_KEY_LENGTH + 1;
+export const SHARE_LENGTH = 33;
 
 const MIN_SHARES = 2;
 const MAX_SHARES = 255;
@@ -16,17 +25,16 @@ const MAX_SHARES = 255;
 /** Options of {@link splitSecret}. */
 export interface SplitSecretOptions {
   /** Number of shares to make, an integer from 2 to 255. Defaults to 2. */
-  shares?: number;
+  shares?: number | undefined;
   /** Number of shares needed to rebuild the secret, from 2 to `shares`. Defaults to 2. */
-  threshold?: number;
+  threshold?: number | undefined;
 }
 
 function checkCount(name: string, value: unknown, max: number, maxLabel: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_SHARES || value > max) {
-    const received = typeof value === 'number' ? String(value) : typeof value;
     throw new CryptoError(
       'ERR_INVALID_OPTION',
-      `${name}: expected an integer from ${MIN_SHARES} to ${maxLabel}, received ${received}`,
+      `${name}: expected an integer from ${MIN_SHARES} to ${maxLabel}, received ${describeNumber(value)}`,
     );
   }
 
@@ -44,19 +52,22 @@ function checkCount(name: string, value: unknown, max: number, maxLabel: string)
  * @returns `shares` new arrays of `secret.length + 1` bytes each. The last byte of each is
  *   its share index, a distinct value from 1 to 255.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad `secret`;
+ *   `ERR_INVALID_TYPE` if `options` is neither an object nor undefined;
  *   `ERR_INVALID_OPTION` for counts out of range.
  * @example
  * ```ts
  * import { combineShares, splitSecret } from '@provisions/crypto';
  *
- * const [first, second, third] = await splitSecret(secretKey, { shares: 3, threshold: 2 });
- * const rebuilt = await combineShares([third, first]);
+ * const shares = await splitSecret(secretKey, { shares: 3, threshold: 2 });
+ * const rebuilt = await combineShares(shares.slice(1)); // any 2 of the 3 shares
  * ```
  */
 export async function splitSecret(
   secret: Uint8Array,
   options?: SplitSecretOptions,
-): Promise<Uint8Array[]> {
+): Promise<Uint8Array<ArrayBuffer>[]> {
+  assertOptions(options);
+
   const shares = checkCount('options.shares', options?.shares ?? 2, MAX_SHARES, `${MAX_SHARES}`);
   const threshold = checkCount(
     'options.threshold',
@@ -67,7 +78,8 @@ export async function splitSecret(
   const copy = copyBytesOfMinLength(secret, 'secret', 1);
 
   try {
-    return await split(copy, shares, threshold);
+    const splitShares = await split(copy, shares, threshold);
+    return splitShares.map(copyAndWipe);
   } finally {
     wipe(copy);
   }
@@ -145,11 +157,11 @@ function copyShares(shares: unknown, shareLength: number | undefined): Bytes[] {
  * const secret = await combineShares([userKeyShare, serverKeyShare]);
  * ```
  */
-export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
+export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array<ArrayBuffer>> {
   const copies = copyShares(shares, undefined);
 
   try {
-    return await combine(copies);
+    return copyAndWipe(await combine(copies));
   } finally {
     wipe(...copies);
   }
@@ -176,15 +188,13 @@ export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
 export async function recoverSecretKey(
   shares: Uint8Array[],
   expectedPublicKey: Uint8Array,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const expected = copyBytesOfLength(expectedPublicKey, 'expectedPublicKey', PUBLIC_KEY_LENGTH);
   const copies = copyShares(shares, SHARE_LENGTH);
 
   let secretKey: Bytes;
   try {
-    const combined = await combine(copies);
-    secretKey = new Uint8Array(combined);
-    wipe(combined);
+    secretKey = copyAndWipe(await combine(copies));
   } finally {
     wipe(...copies);
   }

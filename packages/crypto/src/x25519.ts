@@ -60,9 +60,9 @@ export interface X25519Provider {
 /** An X25519 key pair, as returned by {@link generateKeyPair}. */
 export interface KeyPair {
   /** 32 random bytes, stored unclamped as libsodium does; X25519 clamps on use. */
-  readonly secretKey: Uint8Array;
+  readonly secretKey: Uint8Array<ArrayBuffer>;
   /** 32 bytes: the u-coordinate of secretKey times the base point. */
-  readonly publicKey: Uint8Array;
+  readonly publicKey: Uint8Array<ArrayBuffer>;
 }
 
 const SHARED_SECRET_BITS = 256;
@@ -443,7 +443,11 @@ async function activeImplementation(): Promise<
   return { provider: (backend === 'custom' ? customProvider : undefined) ?? NOBLE_PROVIDER };
 }
 
-/** Returns whether `publicKey` (32 bytes) is one of the low-order points, bit 255 ignored. */
+/**
+ * Returns whether `publicKey` (32 bytes) is one of the low-order points, bit 255 ignored.
+ *
+ * @internal
+ */
 export function isLowOrderPoint(publicKey: Uint8Array): boolean {
   const masked = new Uint8Array(publicKey);
   masked[31] = (masked[31] as number) & 0x7f;
@@ -473,7 +477,7 @@ function checkSharedSecret(shared: Bytes, publicKeyName: string): Bytes {
   return shared;
 }
 
-/** Computes the public key of a secret key already checked to be 32 bytes. */
+/** Computes the public key of a secret key already checked to be 32 bytes. @internal */
 export async function x25519PublicKey(secretKey: Bytes): Promise<Bytes> {
   // Both built-in backends use noble's fixed-base multiplication with precomputed Edwards
   // tables: 0.7 ms in Node.js 20, where WebCrypto needs a PKCS #8 import and a deriveBits
@@ -494,6 +498,8 @@ export async function x25519PublicKey(secretKey: Bytes): Promise<Bytes> {
  *
  * @throws CryptoError `ERR_LOW_ORDER_POINT` naming `publicKeyName`; `ERR_KEY_MISMATCH`;
  *   `ERR_WEBCRYPTO_FAILED`; `ERR_X25519_FAILED`.
+ *
+ * @internal
  */
 export async function x25519SharedSecret(
   secretKey: Bytes,
@@ -538,6 +544,8 @@ export async function x25519SharedSecret(
 /**
  * A peer public key checked and, on the WebCrypto backend, imported once, for one or more
  * key agreements with {@link ephemeralSharedSecret}.
+ *
+ * @internal
  */
 export interface PreparedPublicKey {
   /** The 32 public key bytes. */
@@ -550,6 +558,8 @@ export interface PreparedPublicKey {
  * Checks a 32-byte public key and imports it for repeated use.
  *
  * @throws CryptoError `ERR_LOW_ORDER_POINT` naming `publicKeyName`; `ERR_WEBCRYPTO_FAILED`.
+ *
+ * @internal
  */
 export async function preparePublicKey(
   publicKey: Bytes,
@@ -580,6 +590,8 @@ export async function preparePublicKey(
  *   caller wipes after use.
  * @throws CryptoError `ERR_LOW_ORDER_POINT` naming `publicKeyName` (unreachable after
  *   {@link preparePublicKey}); `ERR_WEBCRYPTO_FAILED`; `ERR_X25519_FAILED`.
+ *
+ * @internal
  */
 export async function ephemeralSharedSecret(
   peer: PreparedPublicKey,
@@ -641,6 +653,8 @@ async function webcryptoGenerateKeyPair(
  * Generates a key pair as plain arrays, for callers inside this package. WebCrypto
  * generation with a JWK export runs at about 4,000 pairs/s in Node.js 20, noble's at
  * about 1,500/s (2.8 GHz Xeon).
+ *
+ * @internal
  */
 export async function x25519KeyPair(): Promise<{ secretKey: Bytes; publicKey: Bytes }> {
   const { subtle, provider } = await activeImplementation();
@@ -689,7 +703,7 @@ export async function generateKeyPair(): Promise<KeyPair> {
  * const publicKey = await getPublicKey(secretKey);
  * ```
  */
-export async function getPublicKey(secretKey: Uint8Array): Promise<Uint8Array> {
+export async function getPublicKey(secretKey: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   const key = copyBytesOfLength(secretKey, 'secretKey', SECRET_KEY_LENGTH);
 
   try {

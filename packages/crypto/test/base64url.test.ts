@@ -192,12 +192,72 @@ describe('decodeBase64Url rejects', () => {
     );
   });
 
+  it.each([
+    ['32', 'a string'],
+    [null, 'null'],
+  ])('options.length %o by its type', (length, received) => {
+    const error = decodeError('AAAA', { length: length as unknown as number });
+
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toBe(
+      `options.length: expected a non-negative integer, received ${received}`,
+    );
+  });
+
+  it('options.name that is not a string', () => {
+    const error = decodeError('AAAA', { name: 5 as unknown as string });
+
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toBe('options.name: expected a string, received a number');
+  });
+
   it('never echoes the text in its message', () => {
     const secretLooking = 'c2VjcmV0LXNoYXJl-bad*';
 
     const error = decodeError(secretLooking, { name: 'user_key_share' });
 
     expect(error.message).not.toContain('c2VjcmV0');
+  });
+});
+
+describe('base64UrlLength', () => {
+  it.each([
+    [0, 0],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [32, 43],
+    [33, 44],
+    [64, 86],
+  ])('of %i bytes is %i characters', (byteLength, characters) => {
+    expect(base64UrlLength(byteLength)).toBe(characters);
+  });
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1])(
+    'rejects byte count %s',
+    (byteLength) => {
+      expect(() => base64UrlLength(byteLength)).toThrow(
+        expect.objectContaining({
+          name: 'CryptoError',
+          code: 'ERR_INVALID_LENGTH',
+          message: `byteLength: expected a non-negative integer, received ${byteLength}`,
+        }),
+      );
+    },
+  );
+
+  it.each([
+    ['32', 'a string'],
+    [undefined, 'undefined'],
+    [null, 'null'],
+  ])('rejects %o by its type', (byteLength, received) => {
+    expect(() => base64UrlLength(byteLength as unknown as number)).toThrow(
+      expect.objectContaining({
+        name: 'CryptoError',
+        code: 'ERR_INVALID_TYPE',
+        message: `byteLength: expected a non-negative integer, received ${received}`,
+      }),
+    );
   });
 });
 

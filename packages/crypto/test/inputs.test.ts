@@ -240,6 +240,80 @@ interface KeyPairLike {
   sealed: Uint8Array;
 }
 
+/**
+ * Copies `bytes` into a Uint8Array of another realm, whose constructor and prototype differ
+ * from this realm's: a `node:vm` context in Node.js, an iframe in the browser.
+ */
+function otherRealmCopy(bytes: Uint8Array): Uint8Array {
+  const nodeProcess = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } })
+    .process;
+  let OtherUint8Array: typeof Uint8Array;
+  if (nodeProcess?.getBuiltinModule !== undefined) {
+    const vm = nodeProcess.getBuiltinModule('node:vm') as {
+      runInNewContext(code: string): unknown;
+    };
+    OtherUint8Array = vm.runInNewContext('Uint8Array') as typeof Uint8Array;
+  } else {
+    const frame = document.createElement('iframe');
+    document.body.append(frame);
+    OtherUint8Array = (frame.contentWindow as unknown as typeof globalThis).Uint8Array;
+  }
+
+  const copy = new OtherUint8Array(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+it('accepts Uint8Arrays from another realm', async () => {
+  const recipient = await generateKeyPair();
+  const publicKey = otherRealmCopy(recipient.publicKey);
+  const message = otherRealmCopy(new TextEncoder().encode('hello'));
+
+  const sealed = await seal(message, publicKey);
+  const opened = await open(otherRealmCopy(sealed), otherRealmCopy(recipient.secretKey));
+
+  expect(publicKey).not.toBeInstanceOf(Uint8Array);
+  expect(new TextDecoder().decode(opened)).toBe('hello');
+  expect(encodeBase64Url(publicKey)).toBe(encodeBase64Url(recipient.publicKey));
+});
+
+describe.each([
+  ['a Proxy of a Uint8Array', (length: number) => new Proxy(new Uint8Array(length), {})],
+  ['an object inheriting from Uint8Array', () => Object.create(Uint8Array.prototype) as Uint8Array],
+])('%s', (_name, fake) => {
+  it.each([
+    ['seal plaintext', 'plaintext', (keys: KeyPairLike) => seal(fake(5), keys.publicKey)],
+    ['seal key', 'recipientPublicKey', () => seal(new Uint8Array(1), fake(32))],
+    ['open box', 'sealed', (keys: KeyPairLike) => open(fake(48), keys.secretKey)],
+    ['open key', 'recipientSecretKey', (keys: KeyPairLike) => open(keys.sealed, fake(32))],
+    [
+      'open public key',
+      'recipientPublicKey',
+      (keys: KeyPairLike) => open(keys.sealed, keys.secretKey, fake(32)),
+    ],
+    ['getPublicKey', 'secretKey', () => getPublicKey(fake(32))],
+    ['hashShare', 'share', () => hashShare(fake(33))],
+    ['encodeBase64Url', 'bytes', async () => encodeBase64Url(fake(3))],
+    ['combineShares', 'shares[1]', (keys: KeyPairLike) => combineShares([keys.sealed, fake(48)])],
+    [
+      'encryptWithPassphrase',
+      'plaintext',
+      () => encryptWithPassphrase(fake(5), 'correct horse', { scryptN: SCRYPT_MIN_N }),
+    ],
+  ])('is rejected by %s', async (_call, name, call) => {
+    const { secretKey, publicKey } = await generateKeyPair();
+    const sealed = await seal(new Uint8Array(0), publicKey);
+    // A non-zero last byte makes the 48-byte box pass as a share, with index 1.
+    sealed[47] = 1;
+
+    await expect(call({ secretKey, publicKey, sealed })).rejects.toMatchObject({
+      name: 'CryptoError',
+      code: 'ERR_INVALID_TYPE',
+      message: `${name}: expected a Uint8Array, received an object that inherits from Uint8Array without being one, such as a Proxy`,
+    });
+  });
+});
+
 /** A Uint8Array subclass whose `length` getter claims 32 bytes whatever its real length. */
 class MisreportedLength extends Uint8Array {
   override get length(): number {

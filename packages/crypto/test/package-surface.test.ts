@@ -46,6 +46,7 @@ describe('public API', () => {
         'getPublicKey',
         'getX25519Backend',
         'hashShare',
+        'isCryptoError',
         'open',
         'recoverSecretKey',
         'seal',

@@ -122,6 +122,21 @@ describe('passphrase input checks', () => {
     },
   );
 
+  it.each([
+    ['16384', 'a string'],
+    [true, 'a boolean'],
+    [[16384], 'an array'],
+  ])('rejects options.scryptN %o by its type', async (scryptN, received) => {
+    const error = await rejectionOf(
+      encryptWithPassphrase(message, 'correct horse', { scryptN: scryptN as unknown as number }),
+    );
+
+    expect(error.code).toBe('ERR_INVALID_OPTION');
+    expect(error.message).toBe(
+      `options.scryptN: expected a power of two from 16384 (2^14) to 1048576 (2^20), received ${received}`,
+    );
+  });
+
   it('rejects an empty passphrase', async () => {
     const error = await rejectionOf(encryptWithPassphrase(message, '', FAST));
 
@@ -136,6 +151,61 @@ describe('passphrase input checks', () => {
 
     expect(error.code).toBe('ERR_INVALID_TYPE');
     expect(error.message).toBe('passphrase: expected a string, received an instance of Uint8Array');
+  });
+
+  it.each(['pass\ud800', 'pass\udfff', '\udc00pass', 'pass\udd11\ud83d'])(
+    'rejects lone surrogates in %j',
+    async (passphrase) => {
+      const envelope = await encryptWithPassphrase(message, 'correct horse', FAST);
+      vi.mocked(scryptAsync).mockClear();
+
+      const errors = [
+        await rejectionOf(encryptWithPassphrase(message, passphrase, FAST)),
+        await rejectionOf(decryptWithPassphrase(envelope, passphrase)),
+      ];
+
+      for (const error of errors) {
+        expect(error.code).toBe('ERR_INVALID_TYPE');
+        expect(error.message).toBe(
+          'passphrase: expected well-formed Unicode, received a string with a lone surrogate',
+        );
+      }
+      expect(scryptAsync).not.toHaveBeenCalled();
+    },
+  );
+
+  it('accepts a surrogate pair', async () => {
+    const envelope = await encryptWithPassphrase(message, 'key \ud83d\udd11', FAST);
+
+    expect(await decryptWithPassphrase(envelope, 'key \u{1f511}')).toEqual(message);
+    await expect(decryptWithPassphrase(envelope, 'key \ufffd')).rejects.toMatchObject({
+      code: 'ERR_WRONG_PASSPHRASE',
+    });
+  });
+
+  // Before lone surrogates were rejected, TextEncoder turned each into U+FFFD (EF BF BD).
+  it('opens an older lone-surrogate envelope with U+FFFD', async () => {
+    const header = Uint8Array.of(0x50, 0x56, 0x50, 0x45, 1, 1, 14, 8, 1, ...new Uint8Array(40));
+    const salt = header.subarray(9, 25);
+    const nonce = header.subarray(25, 49);
+    salt.set(sodium.randombytes_buf(16));
+    nonce.set(sodium.randombytes_buf(24));
+    const key = scrypt(new TextEncoder().encode('pass\ud800'), salt, {
+      N: 2 ** 14,
+      r: 8,
+      p: 1,
+      dkLen: 32,
+    });
+    const ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+      message,
+      header,
+      null,
+      nonce,
+      key,
+    );
+    const envelope = new Uint8Array([...header, ...ciphertext]);
+
+    expect(await decryptWithPassphrase(envelope, 'pass\ufffd')).toEqual(message);
   });
 
   it('rejects an envelope shorter than 65 bytes', async () => {

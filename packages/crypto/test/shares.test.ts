@@ -3,7 +3,13 @@ import { combine, split } from 'shamir-secret-sharing';
 import { describe, expect, it } from 'vitest';
 
 import { CryptoError } from '../src/errors.js';
-import { combineShares, recoverSecretKey, SHARE_LENGTH, splitSecret } from '../src/shares.js';
+import {
+  combineShares,
+  recoverSecretKey,
+  SHARE_LENGTH,
+  type SplitSecretOptions,
+  splitSecret,
+} from '../src/shares.js';
 import { generateKeyPair } from '../src/x25519.js';
 
 // GF(2^8) with the AES reduction polynomial x^8 + x^4 + x^3 + x + 1 (0x11b), computed bit by
@@ -357,6 +363,14 @@ describe('splitSecret input checks', () => {
     ],
     [{ shares: 1 }, 'options.shares: expected an integer from 2 to 255, received 1'],
     [{ shares: 2.5 }, 'options.shares: expected an integer from 2 to 255, received 2.5'],
+    [
+      { shares: '3' } as unknown as SplitSecretOptions,
+      'options.shares: expected an integer from 2 to 255, received a string',
+    ],
+    [
+      { threshold: true } as unknown as SplitSecretOptions,
+      'options.threshold: expected an integer from 2 to options.shares (2), received a boolean',
+    ],
     [
       { threshold: 3 },
       'options.threshold: expected an integer from 2 to options.shares (2), received 3',

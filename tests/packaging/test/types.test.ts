@@ -12,39 +12,69 @@ const RESOLUTIONS = [
   { moduleResolution: 'node16', module: 'node16' },
 ];
 
+/**
+ * Copies `fixture` into a new directory of the library project, writes a tsconfig.json with
+ * `compilerOptions` for it, and runs the installed TypeScript compiler.
+ *
+ * @returns the compiler's diagnostics, empty when the fixture type-checks.
+ */
+async function typeCheck(
+  directoryName: string,
+  fixture: string,
+  compilerOptions: Record<string, unknown>,
+): Promise<string> {
+  const project = inject('libraryProject');
+  const directory = join(project, directoryName);
+  await mkdir(directory, { recursive: true });
+  await copyFile(new URL(`../fixtures/${fixture}`, import.meta.url), join(directory, fixture));
+
+  // skipLibCheck is off, so the declarations themselves are checked too.
+  const tsconfig = {
+    compilerOptions: { ...compilerOptions, noEmit: true, skipLibCheck: false },
+    files: [fixture],
+  };
+  await writeFile(join(directory, 'tsconfig.json'), JSON.stringify(tsconfig));
+
+  const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+  return execFileAsync(process.execPath, [tsc, '-p', directory], { cwd: project }).then(
+    () => '',
+    (error: { stdout: string }) => error.stdout,
+  );
+}
+
 describe('installed declarations', () => {
   it.each(RESOLUTIONS)('type-check with moduleResolution $moduleResolution', async (settings) => {
-    const project = inject('libraryProject');
-    const directory = join(project, `types-${settings.moduleResolution}`);
-    await mkdir(directory, { recursive: true });
-    await copyFile(
-      new URL('../fixtures/consumer.ts', import.meta.url),
-      join(directory, 'consumer.ts'),
-    );
-
-    // skipLibCheck is off, so the declarations themselves are checked too.
-    const tsconfig = {
-      compilerOptions: {
-        ...settings,
-        target: 'es2022',
-        lib: ['es2022', 'dom'],
-        types: ['node'],
-        strict: true,
-        noEmit: true,
-        skipLibCheck: false,
-      },
-      files: ['consumer.ts'],
-    };
-    await writeFile(join(directory, 'tsconfig.json'), JSON.stringify(tsconfig));
-
-    const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await execFileAsync(process.execPath, [tsc, '-p', directory], {
-      cwd: project,
-    }).then(
-      () => '',
-      (error: { stdout: string }) => error.stdout,
-    );
+    const result = await typeCheck(`types-${settings.moduleResolution}`, 'consumer.ts', {
+      ...settings,
+      target: 'es2022',
+      lib: ['es2022', 'dom'],
+      types: ['node'],
+      strict: true,
+    });
 
     expect(result).toBe('');
   });
+
+  // A Node.js project without the DOM library: a DOM-only type such as CryptoKey in the
+  // crypto declarations fails to compile there.
+  it.each(RESOLUTIONS)(
+    'crypto type-checks without DOM, moduleResolution $moduleResolution',
+    async (settings) => {
+      const result = await typeCheck(
+        `types-node-only-${settings.moduleResolution}`,
+        'crypto-node-consumer.ts',
+        {
+          ...settings,
+          target: 'es2023',
+          lib: ['es2023'],
+          types: ['node'],
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+        },
+      );
+
+      expect(result).toBe('');
+    },
+  );
 });
