@@ -1,5 +1,5 @@
 import { normalizeEmail } from '@provisions/api';
-import { type BoxContent, MAX_BOX_TITLE_LENGTH, MAX_MESSAGE_BYTES } from '@provisions/core';
+import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
 
 import { CsvSyntaxError, parseCsv } from './csv.js';
 import type { Manifest, ManifestRecipient } from './manifest.js';
@@ -10,8 +10,6 @@ import { readMessageFile } from './message-file.js';
 const CSV_COLUMNS = ['email', 'title', 'message', 'file'] as const;
 
 type CsvColumn = (typeof CSV_COLUMNS)[number];
-
-const utf8Encoder = new TextEncoder();
 
 /**
  * Parses a CSV manifest. The first line names the columns: `email`, `title`,
@@ -82,8 +80,9 @@ export function parseCsvManifest(text: string, fileName: string, baseDirectory: 
     if (title.trim() === '') {
       fail('title', 'expected a non-empty title');
     }
-    if ([...title].length > MAX_BOX_TITLE_LENGTH) {
-      fail('title', `expected at most ${MAX_BOX_TITLE_LENGTH} characters`);
+    const titleProblem = findBoxTitleProblem(title);
+    if (titleProblem !== undefined) {
+      fail('title', titleProblem);
     }
 
     const message = readRowMessage(cell('message'), cell('file'), baseDirectory, fail);
@@ -152,8 +151,6 @@ function readRowMessage(
   if (message.trim() === '') {
     return fail('message', 'expected a non-empty message, or a "file" column');
   }
-  if (utf8Encoder.encode(message).length > MAX_MESSAGE_BYTES) {
-    return fail('message', `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`);
-  }
-  return message;
+  const problem = findMessageProblem(message);
+  return problem === undefined ? message : fail('message', problem);
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
-import { type BoxContent, MAX_BOX_TITLE_LENGTH, MAX_MESSAGE_BYTES } from '@provisions/core';
+import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
 import {
   findNodeAtLocation,
   type Node,
@@ -35,8 +35,6 @@ export interface Manifest {
 
 type JsonPath = (string | number)[];
 
-const utf8Encoder = new TextEncoder();
-
 /**
  * Reads and validates the manifest at `path`: CSV when the name ends in
  * `.csv`, JSON otherwise. Message files are read relative to the manifest's
@@ -67,10 +65,10 @@ export async function readManifest(path: string): Promise<Manifest> {
  * - `recipients` is a non-empty array;
  * - each recipient has a valid `email`, unique after normalization, and a
  *   non-empty `boxes` array;
- * - each box has a `title` of 1 to 200 characters and a non-empty `messages`
- *   array; each message is a non-empty string or `{ "file": "path" }`, a
- *   UTF-8 text file of at most `MAX_MESSAGE_BYTES` bytes read relative to
- *   `baseDirectory`.
+ * - each box has a `title` that the API accepts (`findBoxTitleProblem`: 1 to
+ *   200 characters, no control character) and a non-empty `messages` array;
+ * - each message is a non-empty string or `{ "file": "path" }`, a UTF-8 text
+ *   file of at most `MAX_MESSAGE_BYTES` bytes read relative to `baseDirectory`.
  *
  * Unknown fields are rejected, so a misspelled field is not silently ignored.
  *
@@ -143,8 +141,9 @@ function parseBox(
   const box = expectObject(value, path, ['title', 'messages'], fail);
 
   const title = expectNonEmptyString(box.title, [...path, 'title'], fail);
-  if ([...title].length > MAX_BOX_TITLE_LENGTH) {
-    fail([...path, 'title'], `expected at most ${MAX_BOX_TITLE_LENGTH} characters`);
+  const titleProblem = findBoxTitleProblem(title);
+  if (titleProblem !== undefined) {
+    fail([...path, 'title'], titleProblem);
   }
 
   const messages = expectNonEmptyArray(box.messages, [...path, 'messages'], 'message', fail).map(
@@ -153,8 +152,9 @@ function parseBox(
         return readFileMessage(message, [...path, 'messages', index], baseDirectory, fail);
       }
       const text = expectNonEmptyString(message, [...path, 'messages', index], fail);
-      if (utf8Encoder.encode(text).length > MAX_MESSAGE_BYTES) {
-        fail([...path, 'messages', index], `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`);
+      const messageProblem = findMessageProblem(text);
+      if (messageProblem !== undefined) {
+        fail([...path, 'messages', index], messageProblem);
       }
       return text;
     },

@@ -92,6 +92,16 @@ describe('parseCsvManifest', () => {
     ['an empty title', 'email,title,message\na@example.com, ,hi', 'm.csv:2: column "title"'],
     ['an empty message', 'email,title,message\na@example.com,T,', 'm.csv:2: column "message"'],
     [
+      'a title with a line break',
+      'email,title,message\na@example.com,"Two\nlines",hi',
+      'm.csv:2: column "title": contains U+000A (line feed) at character 4',
+    ],
+    [
+      'a title with a carriage return',
+      'email,title,message\r\na@example.com,"Two\r\nlines",hi',
+      'm.csv:2: column "title": contains U+000D (carriage return) at character 4',
+    ],
+    [
       'both a message and a file',
       'email,title,message,file\na@example.com,T,hi,notes.txt',
       'm.csv:2: column "file": expected either',
@@ -194,6 +204,31 @@ describe('send with an invalid CSV manifest', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${path}:3: column "email":`);
     expect(result.stdout).toBe('');
+  });
+
+  it('exits 2 for a title with a line break before any request', async () => {
+    const path = join(directory, 'title-break.csv');
+    await writeFile(path, 'email,title,message\nada@example.com,"Payslip\nJanuary",hi\n');
+
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        'k.json',
+        '--manifest',
+        path,
+      ],
+      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:2: column "title": contains U+000A (line feed) at character 8; a title cannot contain line breaks, tabs or other control characters\n`,
+    );
   });
 
   it('rejects a --concurrency that is not a positive integer', async () => {

@@ -117,6 +117,31 @@ describe('parseManifest', () => {
       'recipients[0].boxes[0].title: expected at most 200 characters',
     ],
     [
+      'a title with a tab',
+      {
+        recipients: [{ email: 'a@example.com', boxes: [{ title: 'Tab\there', messages: ['x'] }] }],
+      },
+      'recipients[0].boxes[0].title: contains U+0009 (tab) at character 4',
+    ],
+    [
+      'a title with an unpaired surrogate',
+      {
+        recipients: [
+          { email: 'a@example.com', boxes: [{ title: 'Half \ud83d', messages: ['x'] }] },
+        ],
+      },
+      'recipients[0].boxes[0].title: contains an unpaired UTF-16 surrogate at character 6',
+    ],
+    [
+      'a message with an unpaired surrogate',
+      {
+        recipients: [
+          { email: 'a@example.com', boxes: [{ title: 'T', messages: ['x', '\ude00'] }] },
+        ],
+      },
+      'recipients[0].boxes[0].messages[1]: contains an unpaired UTF-16 surrogate at character 1',
+    ],
+    [
       'a message that is not a string',
       { recipients: [{ email: 'a@example.com', boxes: [{ title: 'T', messages: ['x', 5] }] }] },
       'recipients[0].boxes[0].messages[1]: expected a non-empty string',

@@ -228,7 +228,7 @@ function checkResumedRun(
   }
   if (run.manifest_sha256 !== manifestHash) {
     throw usageError(
-      `the manifest changed since journal ${settings.journalPath} was started: restore it to finish that run, or ${moveAway}`,
+      `the manifest changed since journal ${settings.journalPath} was started: restore it to finish that run, or put only the new or corrected lines in a new manifest and send that one, which reuses each recipient's link from the keystore. ${describeJournalMoveRisk(state, settings.journalPath)}`,
     );
   }
   if (run.organization_id !== settings.organizationId || run.server_url !== settings.server) {
@@ -237,6 +237,24 @@ function checkResumedRun(
     );
   }
   return run.run_id;
+}
+
+/**
+ * Returns the sentence that says what moving the journal away would do. The next run would
+ * send the whole manifest again, so every recipient this run sent a box to (or started to)
+ * would get the boxes a second time.
+ */
+function describeJournalMoveRisk(state: SendJournalState, journalPath: string): string {
+  const served = [...state.recipients.values()].filter(
+    (recipient) =>
+      recipient.done || [...recipient.boxes.values()].some((box) => box.prepared !== undefined),
+  ).length;
+  if (served === 0) {
+    return `This run has sent no box yet, so moving ${journalPath} away to start over sends nothing twice.`;
+  }
+
+  const recipients = served === 1 ? '1 recipient' : `${served} recipients`;
+  return `Do not move ${journalPath} away to send this manifest again: without the journal, the ${recipients} this run has sent boxes to would get them a second time.`;
 }
 
 /** Records a new run in the journal and returns its id. */
