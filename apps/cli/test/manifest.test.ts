@@ -160,6 +160,31 @@ describe('parseManifest', () => {
     expect(error.message).toMatch(/^m\.json:\d+:\d+: /);
   });
 
+  it('lists the problems of every recipient', () => {
+    const text = JSON.stringify(
+      {
+        recipients: [
+          { email: 'not an address', boxes: [{ title: 'Tab\there', messages: [''] }] },
+          { email: 'ok@example.com', boxes: [box] },
+          { email: 'b@example.com', boxes: [{ title: 'T', mesages: ['x'] }] },
+        ],
+      },
+      null,
+      2,
+    );
+
+    const error = manifestError(text);
+
+    expect(error.problems.map((problem) => problem.replace(/^m\.json:\d+:\d+: /, ''))).toEqual([
+      expect.stringMatching(/^recipients\[0\]\.email: invalid email address/),
+      expect.stringMatching(/^recipients\[0\]\.boxes\[0\]\.title: contains U\+0009 \(tab\)/),
+      'recipients[0].boxes[0].messages[0]: expected a non-empty string',
+      'recipients[2].boxes[0].mesages: unknown field; expected only "title" and "messages"',
+      'recipients[2].boxes[0].messages: expected an array with at least one message',
+    ]);
+    expect(error.message.split('\n')).toEqual(error.problems);
+  });
+
   it('gives the line and column of the invalid field', () => {
     const text = [
       '{',
