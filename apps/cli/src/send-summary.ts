@@ -8,6 +8,8 @@ export interface RunSummary {
   recipients: number;
   done: number;
   failed: number;
+  /** Recipients this run did not start because it stopped early. */
+  skipped: number;
   /** Boxes that exist on the server for this manifest. */
   boxes_created: number;
   /** Of those, boxes this process created. */
@@ -32,6 +34,7 @@ export function summarizeRun(
     recipients: outcomes.length,
     done: 0,
     failed: 0,
+    skipped: 0,
     boxes_created: 0,
     boxes_created_now: 0,
     auto_invitations: 0,
@@ -47,6 +50,10 @@ export function summarizeRun(
     summary.boxes_created += outcome.boxes.filter((box) => box.id !== undefined).length;
     summary.boxes_created_now += outcome.boxesCreatedNow;
 
+    if (outcome.status === 'skipped') {
+      summary.skipped += 1;
+      continue;
+    }
     if (outcome.status === 'failed') {
       summary.failed += 1;
       summary.failures.push({ email: outcome.email, reason: outcome.error ?? 'unknown error' });
@@ -68,8 +75,9 @@ export function summarizeRun(
 
 /** Formats the summary for stderr; it contains no link. */
 export function formatRunSummary(summary: RunSummary): string[] {
+  const skipped = summary.skipped > 0 ? `, ${summary.skipped} skipped` : '';
   const lines = [
-    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed (${summary.seconds} s)`,
+    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed${skipped} (${summary.seconds} s)`,
     `boxes created: ${summary.boxes_created} (${summary.boxes_created_now} by this run)`,
     `auto-invitations: ${summary.auto_invitations}`,
     `provisions created: ${summary.provisions_created}, reused: ${summary.provisions_reused}`,
@@ -82,7 +90,8 @@ export function formatRunSummary(summary: RunSummary): string[] {
   if (summary.failures.length > MAX_FAILURES_SHOWN) {
     lines.push(`… and ${summary.failures.length - MAX_FAILURES_SHOWN} more failures (see --json)`);
   }
-  if (summary.failed > 0) {
+  // A run that stopped early ends with its own error, which explains how to resume.
+  if (summary.failed > 0 && summary.skipped === 0) {
     lines.push(
       `run the same command again to retry the failed recipients (journal ${summary.journal})`,
     );

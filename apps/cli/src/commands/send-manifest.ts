@@ -10,6 +10,7 @@ import {
   type BulkSendContext,
   type RecipientOutcome,
   sendRecipient,
+  skippedOutcome,
 } from '../bulk-send.js';
 import { CliError, EXIT_PARTIAL_FAILURE, EXIT_USAGE, usageError } from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
@@ -31,6 +32,12 @@ export const DEFAULT_CONCURRENCY = 32;
 
 /** Largest accepted `--concurrency`. */
 export const MAX_CONCURRENCY = 64;
+
+/**
+ * Number of recipients in a row that got no response from the server, each after the retries
+ * of its requests, that stops a run because the server is then taken to be unreachable.
+ */
+export const MAX_UNREACHABLE_IN_A_ROW = 5;
 
 /** Settings of a manifest run, checked by `runSend`. */
 export interface ManifestSendSettings {
@@ -134,7 +141,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     };
 
     const started = Date.now();
-    const outcomes = await sendAll(context, recipients, settings);
+    const { outcomes, stop } = await sendAll(context, recipients, settings);
     await Promise.all(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
@@ -143,6 +150,11 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     });
 
     await writeOutputs(settings, outcomes, summary);
+    if (stop !== undefined) {
+      throw new CliError(
+        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+      );
+    }
     if (summary.failed > 0) {
       process.exitCode = EXIT_PARTIAL_FAILURE;
     }
@@ -158,11 +170,23 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
   }
 }
 
+/** The cause of a run stopping before it started every recipient. */
+interface RunStop {
+  /** The network failure of the last request, such as `connection refused`. */
+  reason: string;
+}
+
+/** The outcomes of a run, one per recipient in manifest order, and why it stopped early, if it did. */
+interface RunResult {
+  outcomes: RecipientOutcome[];
+  stop?: RunStop;
+}
+
 async function sendAll(
   context: BulkSendContext,
   recipients: readonly BulkRecipient[],
   settings: ManifestSendSettings,
-): Promise<RecipientOutcome[]> {
+): Promise<RunResult> {
   const outcomes: RecipientOutcome[] = new Array(recipients.length);
   const finishedBefore = recipients.filter(
     (recipient) => context.state.recipients.get(recipient.index)?.done === true,
@@ -185,14 +209,22 @@ async function sendAll(
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
   const progress = startProgress(recipients.length, finishedBefore.length);
   let next = 0;
+  let unreachableInARow = 0;
+  let stop: RunStop | undefined;
 
+  // Workers take no new recipient once the run stops; those in flight finish.
   const worker = async (): Promise<void> => {
-    while (next < queue.length) {
+    while (next < queue.length && stop === undefined) {
       const recipient = queue[next] as BulkRecipient;
       next += 1;
       const outcome = await sendRecipient(context, recipient);
       emit(outcome);
       progress.tick(outcome.status === 'failed');
+
+      unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
+      if (outcome.unreachable !== undefined && unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW) {
+        stop ??= { reason: outcome.unreachable };
+      }
     }
   };
 
@@ -203,7 +235,10 @@ async function sendAll(
     progress.stop();
   }
 
-  return outcomes;
+  for (const recipient of queue.slice(next)) {
+    emit(skippedOutcome(context, recipient));
+  }
+  return { outcomes, stop };
 }
 
 /**
@@ -240,7 +275,7 @@ function checkResumedRun(
 }
 
 /**
- * Returns the sentence that says what moving the journal away would do. The next run would
+ * Returns the sentence that explains what moving the journal away would do. The next run would
  * send the whole manifest again, so every recipient this run sent a box to (or started to)
  * would get the boxes a second time.
  */
