@@ -23,7 +23,7 @@ import {
 
 import { describeConnectionFailure, reportError } from './error-report.js';
 import type { Journal } from './journal.js';
-import type { LinkMailer } from './link-mailer.js';
+import { type LinkMailer, UnsupportedAddressError } from './link-mailer.js';
 import type { PublicKeyLookups } from './public-key-lookups.js';
 import { isNetworkError, isRetryableStatus, type RetryPolicy, retryDelay, sleep } from './retry.js';
 import {
@@ -177,6 +177,11 @@ async function emailLink(
   try {
     await mailer.send(recipient.email, link);
   } catch (error) {
+    if (error instanceof UnsupportedAddressError) {
+      throw new RecipientFailure(
+        `the boxes were sent, but the link was not emailed: ${error.message}`,
+      );
+    }
     throw new RecipientFailure(
       `the boxes were sent, but emailing the link failed (${(error as Error).message}); run again to retry the email`,
     );

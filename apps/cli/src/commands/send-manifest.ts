@@ -16,7 +16,7 @@ import { CliError, EXIT_PARTIAL_FAILURE, EXIT_USAGE, usageError } from '../cli-e
 import { formatCsvField } from '../csv.js';
 import { Journal } from '../journal.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { createLinkMailer, readSmtpSettings } from '../link-mailer.js';
+import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
 import { writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import { createNodeHttpFetch } from '../node-http-fetch.js';
@@ -52,7 +52,8 @@ export interface ManifestSendSettings {
   printLinks: boolean;
   json: boolean;
   linksOut?: string;
-  emailLinks: boolean;
+  /** The SMTP server and sender for `--email-links`; unset without it. */
+  smtp?: SmtpSettings;
 }
 
 /**
@@ -74,7 +75,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     boxes: recipient.boxes,
   }));
   const manifestHash = hashManifest(recipients);
-  const mailer = settings.emailLinks ? createLinkMailer(readSmtpSettings()) : undefined;
+  const mailer = settings.smtp === undefined ? undefined : createLinkMailer(settings.smtp);
 
   const journalLock = await lockJournal(settings.journalPath);
   const transport = createNodeHttpFetch();

@@ -2,6 +2,7 @@ import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/cor
 
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { readSmtpSettings } from '../link-mailer.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -52,6 +53,11 @@ export async function runSend(options: SendOptions): Promise<void> {
     );
   }
 
+  if (options.manifest === undefined && options.emailLinks === true) {
+    throw usageError('--email-links works only with --manifest');
+  }
+  const smtp = options.emailLinks === true ? readSmtpSettings() : undefined;
+
   if (options.manifest !== undefined) {
     if (options.to !== undefined || options.title !== undefined || options.message !== undefined) {
       throw usageError('give either --manifest or --to/--title/--message, not both');
@@ -68,7 +74,7 @@ export async function runSend(options: SendOptions): Promise<void> {
       printLinks: options.printLinks === true,
       json: options.json === true,
       linksOut: options.linksOut,
-      emailLinks: options.emailLinks === true,
+      smtp,
     });
     return;
   }
