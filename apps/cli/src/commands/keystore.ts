@@ -13,6 +13,7 @@ import {
   requireValue,
 } from '../option-values.js';
 import { printJson, printLines, printNotice } from '../output.js';
+import { checkOutputFile } from '../output-path.js';
 
 /** Options shared by the `provisions keystore` subcommands, as commander parses them. */
 export interface KeystoreCommandOptions {
@@ -63,6 +64,9 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
 export async function runKeystoreExport(options: KeystoreCommandOptions): Promise<void> {
   if ((options.out === undefined) === (options.stdout !== true)) {
     throw usageError('give either --out FILE (written with mode 0600) or --stdout, not both');
+  }
+  if (options.out !== undefined) {
+    await checkOutputFile(options.out, '--out');
   }
 
   await withKeystore(options, async (keystore, server) => {

@@ -12,7 +12,13 @@ import {
   sendRecipient,
   skippedOutcome,
 } from '../bulk-send.js';
-import { CliError, EXIT_PARTIAL_FAILURE, EXIT_USAGE, usageError } from '../cli-error.js';
+import {
+  CliError,
+  EXIT_FAILURE,
+  EXIT_PARTIAL_FAILURE,
+  EXIT_USAGE,
+  usageError,
+} from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
 import { Journal } from '../journal.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
@@ -329,18 +335,17 @@ function hashManifest(recipients: readonly BulkRecipient[]): string {
   return hash.digest('hex');
 }
 
+/**
+ * Prints the summary, then the JSON document with `--json`, then writes `--links-out`, so a
+ * failed write still leaves the summary on the terminal.
+ *
+ * @throws CliError (exit code 1) when the links file cannot be written.
+ */
 async function writeOutputs(
   settings: ManifestSendSettings,
   outcomes: readonly RecipientOutcome[],
   summary: RunSummary,
 ): Promise<void> {
-  if (settings.linksOut !== undefined) {
-    const links = outcomes.flatMap((outcome) =>
-      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
-    );
-    await writeLinksFile(settings.linksOut, links);
-  }
-
   process.stderr.write(`${formatRunSummary(summary).join('\n')}\n`);
 
   if (settings.json) {
@@ -359,5 +364,21 @@ async function writeOutputs(
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
       })),
     });
+  }
+
+  if (settings.linksOut !== undefined) {
+    const links = outcomes.flatMap((outcome) =>
+      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
+    );
+    try {
+      await writeLinksFile(settings.linksOut, links);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new CliError(
+        `--links-out: cannot write ${settings.linksOut} (${code}); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
+        EXIT_FAILURE,
+        { cause: error },
+      );
+    }
   }
 }
