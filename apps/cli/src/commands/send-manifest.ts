@@ -96,7 +96,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     const state = replayJournal(opened.records);
     const resumedRunId = checkResumedRun(state, settings, manifestHash);
 
-    const passphrase = await readPassphrase();
+    const passphrase = await readPassphrase(settings.keystorePath);
     keystore = await openKeystore({
       path: settings.keystorePath,
       passphrase,

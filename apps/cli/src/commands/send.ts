@@ -91,7 +91,7 @@ export async function runSend(options: SendOptions): Promise<void> {
 
   const recipients = readRecipients(options);
 
-  const passphrase = await readPassphrase();
+  const passphrase = await readPassphrase(keystorePath);
   const keystore = await openKeystore({
     path: keystorePath,
     passphrase,
