@@ -12,7 +12,7 @@ import {
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
-import { printJson, printLines, printNotice } from '../output.js';
+import { formatCount, printJson, printLines, printNotice } from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 
 /** Options shared by the `provisions keystore` subcommands, as commander parses them. */
@@ -52,7 +52,7 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
     printLines(
       entries.map((entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`),
     );
-    printNotice(`${entries.length} entries in ${keystore.path}`);
+    printNotice(`${formatCount(entries.length, 'entry', 'entries')} in ${keystore.path}`);
   });
 }
 
@@ -85,7 +85,9 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
 
     if (options.out !== undefined) {
       await writeLinksFile(options.out, links);
-      printNotice(`${links.length} links written to ${options.out} (mode 0600)`);
+      printNotice(
+        `${formatCount(links.length, 'link', 'links')} written to ${options.out} (mode 0600)`,
+      );
       return;
     }
     process.stdout.write(formatLinksCsv(links));

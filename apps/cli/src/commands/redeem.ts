@@ -4,7 +4,7 @@ import { parseInvitationLink, redeemInvitation, requestEmailCode, signIn } from 
 import { CliError, EXIT_FAILURE, usageError } from '../cli-error.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
-import { printJson, printLines, printNotice } from '../output.js';
+import { formatCount, printJson, printLines, printNotice } from '../output.js';
 import { checkOutputDirectory } from '../output-path.js';
 import { canPrompt, prompt } from '../prompt.js';
 import { saveOpenedBoxes } from '../saved-boxes.js';
@@ -79,7 +79,7 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
       return;
     }
     printLines(written);
-    printNotice(`${opened.boxes.length} boxes saved to ${options.out}`);
+    printNotice(`${formatCount(opened.boxes.length, 'box', 'boxes')} saved to ${options.out}`);
     return;
   }
 
