@@ -142,13 +142,30 @@ export async function sendRecipient(
       index: recipient.index,
       email: recipient.email,
       status: 'failed',
-      delivery: state.decision?.delivery,
+      ...describeDecision(state.decision),
       boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state.boxes.get(b)?.id })),
       boxesCreatedNow: countCreated(state) - boxesCreatedBefore,
       error: reason,
       ...(unreachable === undefined ? {} : { unreachable }),
     };
   }
+}
+
+/** Returns the delivery fields of an outcome from the journal's decision, if there is one. */
+function describeDecision(
+  decision: RecipientRecord | undefined,
+): Pick<RecipientOutcome, 'delivery' | 'newProvision' | 'provisionPublicKey'> {
+  if (decision === undefined) {
+    return {};
+  }
+  if (decision.delivery === 'identity') {
+    return { delivery: 'identity' };
+  }
+  return {
+    delivery: 'provision',
+    newProvision: decision.new_provision,
+    provisionPublicKey: decision.public_key,
+  };
 }
 
 /** Returns the outcome of a recipient that the run did not start, with what the journal records. */
@@ -161,7 +178,7 @@ export function skippedOutcome(
     index: recipient.index,
     email: recipient.email,
     status: 'skipped',
-    delivery: state?.decision?.delivery,
+    ...describeDecision(state?.decision),
     boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state?.boxes.get(b)?.id })),
     boxesCreatedNow: 0,
   };

@@ -14,7 +14,10 @@ export interface RunSummary {
   boxes_created: number;
   /** Of those, boxes this process created. */
   boxes_created_now: number;
-  /** Recipients whose boxes were sealed to their identity key (no link). */
+  /**
+   * Recipients whose boxes were sealed to their identity key (no link). This and the two
+   * provision counts include every recipient with a box on the server, failed ones too.
+   */
   auto_invitations: number;
   provisions_created: number;
   provisions_reused: number;
@@ -52,25 +55,31 @@ export function summarizeRun(
 
     if (outcome.status === 'skipped') {
       summary.skipped += 1;
-      continue;
-    }
-    if (outcome.status === 'failed') {
+    } else if (outcome.status === 'failed') {
       summary.failed += 1;
       summary.failures.push({ email: outcome.email, reason: outcome.error ?? 'unknown error' });
-      continue;
+    } else {
+      summary.done += 1;
     }
 
-    summary.done += 1;
-    if (outcome.delivery === 'identity') {
-      summary.auto_invitations += 1;
-    } else if (outcome.newProvision === true) {
-      summary.provisions_created += 1;
-    } else {
-      summary.provisions_reused += 1;
+    // The delivery counts once a box is on the server, even if a later step such as the
+    // email failed, because the first box of a new provision carries the provision.
+    if (outcome.boxes.some((box) => box.id !== undefined)) {
+      countDelivery(summary, outcome);
     }
   }
 
   return summary;
+}
+
+function countDelivery(summary: RunSummary, outcome: RecipientOutcome): void {
+  if (outcome.delivery === 'identity') {
+    summary.auto_invitations += 1;
+  } else if (outcome.newProvision === true) {
+    summary.provisions_created += 1;
+  } else {
+    summary.provisions_reused += 1;
+  }
 }
 
 /** Formats the summary for stderr; it contains no link. */

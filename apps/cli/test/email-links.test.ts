@@ -105,6 +105,63 @@ describe('send --email-links', () => {
     }
   });
 
+  it('counts the provision of a recipient whose email failed', async () => {
+    const rejecting = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        callback(
+          address.address === 'bounce@example.com' ? new Error('mailbox unavailable') : undefined,
+        );
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
+    const manifest = join(workDir, 'bounce.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\nfirst@example.com,Box,hi\nbounce@example.com,Box,hi\nthird@example.com,Box,hi\n',
+    );
+
+    let result: Awaited<ReturnType<typeof runCli>>;
+    try {
+      result = await runCli(
+        [
+          'send',
+          '--manifest',
+          manifest,
+          '--keystore',
+          join(workDir, 'bounce.json'),
+          '--email-links',
+        ],
+        {
+          env: {
+            PROVISIONS_SERVER: server.url,
+            PROVISIONS_ORG_ID: server.organizationId,
+            PROVISIONS_CLIENT_SECRET: server.clientSecret,
+            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+            SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
+            SMTP_FROM: 'documents@example.com',
+          },
+        },
+      );
+    } finally {
+      await new Promise<void>((resolve) => rejecting.close(() => resolve()));
+    }
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('recipients: 2 of 3 done, 1 failed');
+    expect(result.stderr).toContain('boxes created: 3 (3 by this run)');
+    expect(result.stderr).toContain('provisions created: 3, reused: 0');
+    expect(result.stderr).toContain(
+      'failed: bounce@example.com: the boxes were sent, but emailing the link failed',
+    );
+  });
+
   it('asks for SMTPUTF8 only for a local part that is not ASCII', async () => {
     const recorder = await startSmtpRecorder({ smtpUtf8: false });
     const manifest = join(workDir, 'international.csv');
