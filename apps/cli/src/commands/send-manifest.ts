@@ -15,6 +15,7 @@ import {
 import {
   CliError,
   EXIT_FAILURE,
+  EXIT_INTERRUPTED,
   EXIT_PARTIAL_FAILURE,
   EXIT_USAGE,
   usageError,
@@ -30,7 +31,7 @@ import { printJson } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
-import { startProgress } from '../send-progress.js';
+import { type ProgressReporter, startProgress } from '../send-progress.js';
 import { formatRunSummary, type RunSummary, summarizeRun } from '../send-summary.js';
 
 /** Default number of recipients sent at the same time. */
@@ -71,9 +72,37 @@ export interface ManifestSendSettings {
  * Links go to stdout only with `--print-links` (CSV lines as recipients
  * finish) or `--json` (one document at the end), and to `--links-out`
  * (CSV, mode 0600). Progress and the summary go to stderr without links.
- * Sets the exit code to 3 when some recipients failed.
+ * Sets the exit code to 3 when some recipients failed. SIGINT (Ctrl-C) ends
+ * the process at once with exit code 130, after a line saying how to resume.
  */
 export async function runManifestSend(settings: ManifestSendSettings): Promise<void> {
+  const running: RunningProgress = {};
+  const interrupt = (): void => {
+    running.progress?.stop();
+    process.stderr.write(
+      `provisions: interrupted: the run stopped; run the same command again to resume (journal ${settings.journalPath})\n`,
+    );
+    // The journal and the keystore stay consistent when the process ends at any point
+    // (they are tested with SIGKILL), so nothing is awaited here.
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    await sendManifest(settings, running);
+  } finally {
+    process.off('SIGINT', interrupt);
+  }
+}
+
+/** The progress report of a run while it is shown, so that SIGINT can stop it. */
+interface RunningProgress {
+  progress?: ProgressReporter;
+}
+
+async function sendManifest(
+  settings: ManifestSendSettings,
+  running: RunningProgress,
+): Promise<void> {
   const manifest = await readManifest(settings.manifestPath);
   const recipients: BulkRecipient[] = manifest.recipients.map((recipient, index) => ({
     index,
@@ -148,7 +177,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     };
 
     const started = Date.now();
-    const { outcomes, stop } = await sendAll(context, recipients, settings);
+    const { outcomes, stop } = await sendAll(context, recipients, settings, running);
     await Promise.all(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
@@ -193,6 +222,7 @@ async function sendAll(
   context: BulkSendContext,
   recipients: readonly BulkRecipient[],
   settings: ManifestSendSettings,
+  running: RunningProgress,
 ): Promise<RunResult> {
   const outcomes: RecipientOutcome[] = new Array(recipients.length);
   const finishedBefore = recipients.filter(
@@ -215,6 +245,7 @@ async function sendAll(
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
   const progress = startProgress(recipients.length, finishedBefore.length);
+  running.progress = progress;
   let next = 0;
   let unreachableInARow = 0;
   let stop: RunStop | undefined;
@@ -239,6 +270,7 @@ async function sendAll(
     const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
     await Promise.all(Array.from({ length: workers }, worker));
   } finally {
+    running.progress = undefined;
     progress.stop();
   }
 
