@@ -49,40 +49,6 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-describe('send --manifest interrupted with SIGINT', () => {
-  it('says how to resume and exits with code 130', async () => {
-    const manifest = join(workDir, 'interrupted.csv');
-    const journal = `${manifest}.journal`;
-    const rows = Array.from({ length: 200 }, (_, index) => `ctrl${index}@example.com,Box,hi`);
-    await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
-    const args = [
-      'send',
-      '--manifest',
-      manifest,
-      '--keystore',
-      join(workDir, 'interrupted.json'),
-      '--concurrency',
-      '2',
-    ];
-
-    const cli = spawnCli(args, env);
-    while ((await countLines(journal)) < 10) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    cli.child.kill('SIGINT');
-    const code = await cli.exited;
-
-    expect(code).toBe(130);
-    expect(cli.stderr().trimEnd().split('\n').at(-1)).toBe(
-      `provisions: interrupted: the run stopped; run the same command again to resume (journal ${journal})`,
-    );
-
-    const resumed = spawnCli(args, env);
-    expect(await resumed.exited).toBe(0);
-    expect(resumed.stderr()).toContain('recipients: 200 of 200 done, 0 failed');
-  });
-});
-
 describe('send --manifest killed and resumed', () => {
   it('finishes without a second box, provision or message', async () => {
     const manifest = join(workDir, 'recipients.csv');
