@@ -21,9 +21,9 @@ import {
   SHARE_LENGTH,
 } from '@provisions/crypto';
 
-import { reportError } from './error-report.js';
+import { describeConnectionFailure, reportError } from './error-report.js';
 import type { Journal } from './journal.js';
-import type { LinkMailer } from './link-mailer.js';
+import { type LinkMailer, UnsupportedAddressError } from './link-mailer.js';
 import type { PublicKeyLookups } from './public-key-lookups.js';
 import { isNetworkError, isRetryableStatus, type RetryPolicy, retryDelay, sleep } from './retry.js';
 import {
@@ -58,7 +58,8 @@ export interface BulkRecipient {
 export interface RecipientOutcome {
   index: number;
   email: string;
-  status: 'done' | 'failed';
+  /** `skipped` when the run stopped before it started this recipient. */
+  status: 'done' | 'failed' | 'skipped';
   delivery?: 'identity' | 'provision';
   /** Whether the provision was created for this manifest (else an earlier one was reused). */
   newProvision?: boolean;
@@ -70,6 +71,11 @@ export interface RecipientOutcome {
   boxesCreatedNow: number;
   /** The reason the recipient failed, without any secret. */
   error?: string;
+  /**
+   * The network failure, such as `connection refused`, when the recipient failed because a
+   * request got no response after its retries.
+   */
+  unreachable?: string;
 }
 
 /** Everything a recipient's sending needs, shared by all workers of a run. */
@@ -131,16 +137,51 @@ export async function sendRecipient(
     return outcome;
   } catch (error) {
     const reason = error instanceof RecipientFailure ? error.message : reportError(error).message;
+    const unreachable = describeConnectionFailure(error);
     return {
       index: recipient.index,
       email: recipient.email,
       status: 'failed',
-      delivery: state.decision?.delivery,
+      ...describeDecision(state.decision),
       boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state.boxes.get(b)?.id })),
       boxesCreatedNow: countCreated(state) - boxesCreatedBefore,
       error: reason,
+      ...(unreachable === undefined ? {} : { unreachable }),
     };
   }
+}
+
+/** Returns the delivery fields of an outcome from the journal's decision, if there is one. */
+function describeDecision(
+  decision: RecipientRecord | undefined,
+): Pick<RecipientOutcome, 'delivery' | 'newProvision' | 'provisionPublicKey'> {
+  if (decision === undefined) {
+    return {};
+  }
+  if (decision.delivery === 'identity') {
+    return { delivery: 'identity' };
+  }
+  return {
+    delivery: 'provision',
+    newProvision: decision.new_provision,
+    provisionPublicKey: decision.public_key,
+  };
+}
+
+/** Returns the outcome of a recipient that the run did not start, with what the journal records. */
+export function skippedOutcome(
+  context: BulkSendContext,
+  recipient: BulkRecipient,
+): RecipientOutcome {
+  const state = context.state.recipients.get(recipient.index);
+  return {
+    index: recipient.index,
+    email: recipient.email,
+    status: 'skipped',
+    ...describeDecision(state?.decision),
+    boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state?.boxes.get(b)?.id })),
+    boxesCreatedNow: 0,
+  };
 }
 
 async function emailLink(
@@ -153,6 +194,11 @@ async function emailLink(
   try {
     await mailer.send(recipient.email, link);
   } catch (error) {
+    if (error instanceof UnsupportedAddressError) {
+      throw new RecipientFailure(
+        `the boxes were sent, but the link was not emailed: ${error.message}`,
+      );
+    }
     throw new RecipientFailure(
       `the boxes were sent, but emailing the link failed (${(error as Error).message}); run again to retry the email`,
     );

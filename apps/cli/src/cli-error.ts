@@ -10,6 +10,9 @@ export const EXIT_USAGE = 2;
  */
 export const EXIT_PARTIAL_FAILURE = 3;
 
+/** Exit code after SIGINT (Ctrl-C), 128 plus the signal number 2, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
 /**
  * An error the CLI reports as one line on stderr, then exits with `exitCode`.
  * The message must not contain a secret (link, share, code, token, passphrase).

@@ -68,14 +68,26 @@ function isEmailAddressError(error: unknown): error is Error {
 }
 
 function describeNetworkFailure(error: unknown): string | undefined {
+  const reason = describeConnectionFailure(error);
+  if (reason === undefined) {
+    return undefined;
+  }
+
+  return `cannot reach the server (${reason}): check the server URL and that the server is running`;
+}
+
+/**
+ * Returns why a request got no response at all, such as `connection refused`, or
+ * `undefined` when `error` is not such a failure. `fetch`, and the CLI's own transport,
+ * raise a TypeError "fetch failed" whose `cause` is the socket error.
+ */
+export function describeConnectionFailure(error: unknown): string | undefined {
   if (!(error instanceof TypeError) || error.message !== 'fetch failed') {
     return undefined;
   }
 
   const code = (error.cause as { code?: unknown } | undefined)?.code;
-  const reason = typeof code === 'string' ? (NETWORK_ERROR_CODES[code] ?? code) : 'network error';
-
-  return `cannot reach the server (${reason}): check the server URL and that the server is running`;
+  return typeof code === 'string' ? (NETWORK_ERROR_CODES[code] ?? code) : 'network error';
 }
 
 function oneLine(text: string): string {

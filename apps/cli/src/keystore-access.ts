@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+
 import { FileKeystore, type PassphraseEncryptionOptions } from '@provisions/core/keystore';
 import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
@@ -45,25 +47,53 @@ export function readKeystoreEncryption(
  * Returns the keystore passphrase from {@link PASSPHRASE_ENV}, or prompts for
  * it on the terminal without echo.
  *
- * @throws CliError (exit code 2) when the variable is unset and there is no terminal.
+ * When `keystorePath` names a file that does not exist yet, the passphrase typed at the
+ * terminal is asked twice and both must match, because a typo would lock every later run
+ * out of the new keystore. The environment variable is used as it is.
+ *
+ * @param keystorePath - the keystore the command may create; omit it for commands that
+ *   only read a keystore.
+ * @throws CliError (exit code 2) when the variable is unset and there is no terminal, or
+ *   when the two passphrases typed for a new keystore differ.
  */
-export async function readPassphrase(): Promise<string> {
+export async function readPassphrase(keystorePath?: string): Promise<string> {
   const fromEnv = process.env[PASSPHRASE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
     return fromEnv;
   }
 
-  const typed = await prompt('Keystore passphrase: ', {
-    hidden: true,
-    missingHint: `set ${PASSPHRASE_ENV}`,
-  });
-  if (typed === '') {
+  const isNew = keystorePath !== undefined && !(await fileExists(keystorePath));
+  const typed = await promptPassphrase(
+    isNew ? 'New keystore passphrase: ' : 'Keystore passphrase: ',
+  );
+  if (isNew && (await promptPassphrase('Repeat the passphrase: ')) !== typed) {
     throw usageError(
-      'the keystore passphrase is empty: type it again, or set PROVISIONS_KEYSTORE_PASSPHRASE',
+      `the two passphrases do not match, so keystore ${keystorePath} was not created: run the command again`,
     );
   }
 
   return typed;
+}
+
+async function promptPassphrase(question: string): Promise<string> {
+  const typed = await prompt(question, { hidden: true, missingHint: `set ${PASSPHRASE_ENV}` });
+  if (typed === '') {
+    throw usageError(`the keystore passphrase is empty: type it again, or set ${PASSPHRASE_ENV}`);
+  }
+  return typed;
+}
+
+/**
+ * Returns whether `path` exists. An error other than ENOENT counts as existing, so that
+ * opening the keystore reports it.
+ */
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 /** Opens the file keystore with the passphrase and the scrypt cost from the environment. */

@@ -1,4 +1,7 @@
+import { normalizeEmail } from '@provisions/api';
 import nodemailer from 'nodemailer';
+import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 
 import { usageError } from './cli-error.js';
 
@@ -6,68 +9,193 @@ import { usageError } from './cli-error.js';
 export interface SmtpSettings {
   /** An `smtp://` or `smtps://` URL with the host, port and credentials. */
   url: string;
-  /** The sender address, such as `Example Corp <documents@example.com>`. */
-  from: string;
+  /** The sender: a normalized address, whose domain is in ASCII form, and a display name or ''. */
+  from: { name: string; address: string };
 }
 
 /** Sends each recipient their invitation link by email. */
 export interface LinkMailer {
-  /** Emails `link` to `email`; rejects when the SMTP server refuses the message. */
+  /**
+   * Emails `link` to `email`, a normalized address (`normalizeEmail`).
+   *
+   * @throws UnsupportedAddressError when the address needs SMTPUTF8 and the server lacks it;
+   *   nodemailer's error when the SMTP server rejects the message.
+   */
   send(email: string, link: string): Promise<void>;
   /** Closes the SMTP connections. */
   close(): void;
 }
 
 /**
- * Reads the SMTP settings: `SMTP_URL` (such as `smtps://user:pass@smtp.example.com:465`),
- * or `SMTP_HOST` with `SMTP_PORT` (default 587), `SMTP_USER` and `SMTP_PASS`;
- * and `SMTP_FROM`, the sender address.
+ * An address that this SMTP server cannot deliver to, so sending again fails the same way:
+ * its local part is not ASCII and the server does not offer SMTPUTF8 (RFC 6531).
+ */
+export class UnsupportedAddressError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedAddressError';
+  }
+}
+
+/** Variables that name the SMTP server piece by piece, used when `SMTP_URL` is not set. */
+const SMTP_PART_VARIABLES = ['SMTP_HOST', 'SMTP_PORT', 'SMTP_USER', 'SMTP_PASS'] as const;
+
+/** A host name (letters, digits, hyphens and dots), an IPv4 address or a bracketed IPv6 address. */
+const SMTP_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+
+// `Name <address>`, `"Name, with comma" <address>`, `<address>` or a bare address.
+const SENDER_WITH_NAME = /^(?<name>[^<>]*?)\s*<(?<address>[^<>]*)>$/;
+const BARE_SENDER = /^[^<>\s]+$/;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const NON_ASCII = /[^\p{ASCII}]/u;
+
+const SMTP_FROM_EXAMPLE = '"Example Corp <documents@example.com>" or "documents@example.com"';
+
+/**
+ * Reads and checks the SMTP settings without opening a connection. The server comes from
+ * `SMTP_URL` (such as `smtps://user:pass@smtp.example.com:465`), or else from `SMTP_HOST`
+ * with `SMTP_PORT` (default 587), `SMTP_USER` and `SMTP_PASS`. `SMTP_FROM` is the sender
+ * address with an optional display name.
  *
- * @throws CliError (exit code 2) naming the missing or invalid variable.
+ * @throws CliError (exit code 2) naming the variable that is missing, invalid, or set
+ *   together with one it conflicts with; errors never repeat a password.
  */
 export function readSmtpSettings(env: NodeJS.ProcessEnv = process.env): SmtpSettings {
-  const from = env.SMTP_FROM;
-  if (from === undefined || from.trim() === '') {
-    throw usageError('--email-links: missing SMTP_FROM, the sender address of the emails');
+  const from = readSender(env.SMTP_FROM);
+  const url = isSet(env.SMTP_URL) ? readSmtpUrl(env) : buildSmtpUrl(env);
+  return { url, from };
+}
+
+function isSet(value: string | undefined): value is string {
+  return value !== undefined && value !== '';
+}
+
+function readSender(text: string | undefined): SmtpSettings['from'] {
+  if (text === undefined || text.trim() === '') {
+    throw usageError(
+      `--email-links: missing SMTP_FROM, the sender address, such as ${SMTP_FROM_EXAMPLE}`,
+    );
   }
 
-  if (env.SMTP_URL !== undefined && env.SMTP_URL !== '') {
-    if (!URL.canParse(env.SMTP_URL) || !/^smtps?:$/.test(new URL(env.SMTP_URL).protocol)) {
-      throw usageError('SMTP_URL: expected an smtp:// or smtps:// URL');
-    }
-    return { url: env.SMTP_URL, from };
+  const trimmed = text.trim();
+  const withName = SENDER_WITH_NAME.exec(trimmed);
+  if (withName === null && !BARE_SENDER.test(trimmed)) {
+    throw usageError(`SMTP_FROM: expected an email address, such as ${SMTP_FROM_EXAMPLE}`);
   }
 
+  const name = unquote(withName?.groups?.name ?? '');
+  if (CONTROL_CHARACTER.test(name)) {
+    throw usageError(
+      'SMTP_FROM: the display name contains a control character such as a line break',
+    );
+  }
+
+  try {
+    return { name, address: normalizeEmail(withName?.groups?.address ?? trimmed) };
+  } catch (error) {
+    throw usageError(`SMTP_FROM: ${(error as Error).message}`);
+  }
+}
+
+/** Removes the double quotes around a display name and the backslashes that escape `"` and `\`. */
+function unquote(name: string): string {
+  const quoted = /^"(.*)"$/s.exec(name);
+  return quoted === null ? name : (quoted[1] as string).replace(/\\(["\\])/g, '$1');
+}
+
+function readSmtpUrl(env: NodeJS.ProcessEnv): string {
+  const conflicting = SMTP_PART_VARIABLES.filter((name) => isSet(env[name]));
+  if (conflicting.length > 0) {
+    throw usageError(
+      `SMTP_URL and ${conflicting.join(', ')} are both set: give the whole server in SMTP_URL, or unset it and use SMTP_HOST, SMTP_PORT, SMTP_USER and SMTP_PASS`,
+    );
+  }
+
+  const text = env.SMTP_URL as string;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')) {
+    throw usageError(
+      'SMTP_URL: expected an smtp:// or smtps:// URL, such as smtps://user:pass@smtp.example.com:465',
+    );
+  }
+  if (url.hostname === '') {
+    throw usageError('SMTP_URL: expected a host name after smtp:// or smtps://');
+  }
+  if (url.port === '0') {
+    throw usageError('SMTP_URL: expected a port from 1 to 65535');
+  }
+  return text;
+}
+
+function buildSmtpUrl(env: NodeJS.ProcessEnv): string {
   const host = env.SMTP_HOST;
-  if (host === undefined || host === '') {
+  if (!isSet(host)) {
     throw usageError(
       '--email-links: missing SMTP_URL, or SMTP_HOST with SMTP_PORT, SMTP_USER, SMTP_PASS',
     );
   }
-  const port = env.SMTP_PORT ?? '587';
-  if (!/^[0-9]{1,5}$/.test(port)) {
-    throw usageError(`SMTP_PORT: expected a port number, received "${port}"`);
+  if (!SMTP_HOST.test(host)) {
+    throw usageError(
+      `SMTP_HOST: expected a host name or IP address such as smtp.example.com, received "${host}"`,
+    );
+  }
+
+  const port = isSet(env.SMTP_PORT) ? env.SMTP_PORT : '587';
+  if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    throw usageError(`SMTP_PORT: expected a port number from 1 to 65535, received "${port}"`);
+  }
+  if (isSet(env.SMTP_USER) !== isSet(env.SMTP_PASS)) {
+    throw usageError(
+      isSet(env.SMTP_USER)
+        ? 'SMTP_USER is set without SMTP_PASS: set both to sign in to the SMTP server, or neither'
+        : 'SMTP_PASS is set without SMTP_USER: set both to sign in to the SMTP server, or neither',
+    );
   }
 
   const url = new URL(`${port === '465' ? 'smtps' : 'smtp'}://${host}:${port}`);
-  if (env.SMTP_USER !== undefined && env.SMTP_USER !== '') {
+  if (isSet(env.SMTP_USER)) {
     url.username = env.SMTP_USER;
     url.password = env.SMTP_PASS ?? '';
   }
-  return { url: url.href, from };
+  return url.href;
 }
 
 /**
- * Creates a mailer on one pooled SMTP transport (nodemailer). Each email has
- * a plain-text body with the link and a warning that the link is personal.
+ * Creates a mailer on one pooled SMTP transport (nodemailer). Each email has a plain-text
+ * body with the link and a warning that the link is personal.
+ *
+ * An address whose local part is not ASCII needs the SMTPUTF8 extension. Before the first
+ * such email, the mailer opens one more connection to read the extensions the server offers
+ * in its EHLO response. Without SMTPUTF8, `send` rejects with {@link UnsupportedAddressError}
+ * instead of sending raw UTF-8 in `RCPT TO`. Domains need no check, because normalized
+ * addresses carry them in ASCII (`xn--`) form.
  */
 export function createLinkMailer(settings: SmtpSettings): LinkMailer {
   const transport = nodemailer.createTransport(
     `${settings.url}${settings.url.includes('?') ? '&' : '?'}pool=true`,
   );
+  let smtpUtf8: Promise<boolean> | undefined;
+
+  const checkSmtpUtf8 = (): Promise<boolean> => {
+    smtpUtf8 ??= offersSmtpUtf8(settings.url).catch((error: unknown) => {
+      smtpUtf8 = undefined;
+      throw error;
+    });
+    return smtpUtf8;
+  };
 
   return {
     async send(email, link) {
+      const international = [email, settings.from.address].filter(
+        (address) => !hasAsciiLocalPart(address),
+      );
+      if (international.length > 0 && !(await checkSmtpUtf8())) {
+        throw new UnsupportedAddressError(
+          `${international.join(' and ')} ${international.length === 1 ? 'has' : 'have'} a local part that is not ASCII, which needs an SMTP server with SMTPUTF8, and this SMTP server does not offer it: give the recipient the link another way (provisions keystore export)`,
+        );
+      }
+
       await transport.sendMail({
         from: settings.from,
         to: email,
@@ -86,4 +214,27 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
       transport.close();
     },
   };
+}
+
+function hasAsciiLocalPart(address: string): boolean {
+  return !NON_ASCII.test(address.slice(0, address.lastIndexOf('@')));
+}
+
+/**
+ * Connects to the SMTP server of `url` (after STARTTLS, when the server offers it) and returns
+ * whether its EHLO response lists SMTPUTF8. It does not sign in, because servers list their
+ * extensions before that.
+ */
+function offersSmtpUtf8(url: string): Promise<boolean> {
+  const { auth: _auth, ...options } = parseConnectionUrl(url);
+  const connection = new SMTPConnection(options);
+
+  return new Promise((resolve, reject) => {
+    connection.once('error', reject);
+    connection.connect(() => {
+      const response = connection.lastServerResponse || '';
+      connection.quit();
+      resolve(/^250[ -]SMTPUTF8\b/im.test(response));
+    });
+  });
 }

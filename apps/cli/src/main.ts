@@ -36,7 +36,10 @@ try {
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
   } else {
     const report = reportError(error);
-    process.stderr.write(`provisions: ${report.message}\n`);
+    // A manifest error lists one problem per line; each line gets the prefix.
+    for (const line of report.message.split('\n')) {
+      process.stderr.write(`provisions: ${line}\n`);
+    }
     process.exitCode = report.exitCode;
   }
 }

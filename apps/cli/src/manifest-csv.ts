@@ -1,17 +1,15 @@
 import { normalizeEmail } from '@provisions/api';
-import { type BoxContent, MAX_BOX_TITLE_LENGTH, MAX_MESSAGE_BYTES } from '@provisions/core';
+import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
 
 import { CsvSyntaxError, parseCsv } from './csv.js';
 import type { Manifest, ManifestRecipient } from './manifest.js';
-import { ManifestError } from './manifest-error.js';
+import { ManifestError, ManifestProblems } from './manifest-error.js';
 import { readMessageFile } from './message-file.js';
 
 /** Columns a CSV manifest may have; `email`, `title` and one of `message` or `file` are required. */
 const CSV_COLUMNS = ['email', 'title', 'message', 'file'] as const;
 
 type CsvColumn = (typeof CSV_COLUMNS)[number];
-
-const utf8Encoder = new TextEncoder();
 
 /**
  * Parses a CSV manifest. The first line names the columns: `email`, `title`,
@@ -26,7 +24,9 @@ const utf8Encoder = new TextEncoder();
  * email,title,message,file
  * ada@example.com,Contract,"Your contract is signed.",
  * ada@example.com,Contract,,contract-notes.txt
- * @throws ManifestError `file:line: column "name": problem` for the first invalid line.
+ * @throws ManifestError with one `file:line: column "name": problem` line per invalid
+ *   field, after checking every line. A problem of the header or of the CSV syntax stops
+ *   the check, so the error names only that one.
  */
 export function parseCsvManifest(text: string, fileName: string, baseDirectory: string): Manifest {
   let records: ReturnType<typeof parseCsv>;
@@ -51,58 +51,41 @@ export function parseCsvManifest(text: string, fileName: string, baseDirectory: 
     throw new ManifestError(`${fileName}:2: expected at least one line after the header`);
   }
 
+  const problems = new ManifestProblems();
   const recipients = new Map<string, ManifestRecipient>();
   for (const row of rows) {
-    const fail = (column: CsvColumn, problem: string): never => {
-      throw new ManifestError(`${fileName}:${row.line}: column "${column}": ${problem}`);
-    };
-
     if (row.fields.length !== header.fields.length) {
-      throw new ManifestError(
+      problems.add(
         `${fileName}:${row.line}: expected ${header.fields.length} fields as in the header, found ${row.fields.length}`,
       );
+      continue;
     }
-    const cell = (column: CsvColumn): string => {
-      const index = columns.get(column);
-      return index === undefined ? '' : (row.fields[index] ?? '');
+
+    const report = (column: CsvColumn, problem: string): undefined => {
+      problems.add(`${fileName}:${row.line}: column "${column}": ${problem}`);
+      return undefined;
     };
-
-    const email = cell('email').trim();
-    if (email === '') {
-      fail('email', 'expected an email address');
-    }
-    let normalized: string;
-    try {
-      normalized = normalizeEmail(email);
-    } catch (error) {
-      return fail('email', (error as Error).message);
+    const line = readLine(row.fields, columns, baseDirectory, report);
+    if (line === undefined) {
+      continue;
     }
 
-    const title = cell('title');
-    if (title.trim() === '') {
-      fail('title', 'expected a non-empty title');
-    }
-    if ([...title].length > MAX_BOX_TITLE_LENGTH) {
-      fail('title', `expected at most ${MAX_BOX_TITLE_LENGTH} characters`);
-    }
-
-    const message = readRowMessage(cell('message'), cell('file'), baseDirectory, fail);
-
-    let recipient = recipients.get(normalized);
+    let recipient = recipients.get(line.normalizedEmail);
     if (recipient === undefined) {
-      recipient = { email, boxes: [] };
-      recipients.set(normalized, recipient);
+      recipient = { email: line.email, boxes: [] };
+      recipients.set(line.normalizedEmail, recipient);
     }
     let box: BoxContent | undefined = recipient.boxes.find(
-      (candidate) => candidate.title === title,
+      (candidate) => candidate.title === line.title,
     );
     if (box === undefined) {
-      box = { title, messages: [] };
+      box = { title: line.title, messages: [] };
       recipient.boxes.push(box);
     }
-    box.messages.push(message);
+    box.messages.push(line.message);
   }
 
+  problems.throwIfAny();
   return { recipients: [...recipients.values()] };
 }
 
@@ -134,26 +117,85 @@ function readHeader(fields: string[], fileName: string): Map<CsvColumn, number> 
   return columns;
 }
 
+/** One valid line of a CSV manifest. */
+interface CsvLine {
+  email: string;
+  normalizedEmail: string;
+  title: string;
+  message: string;
+}
+
+/**
+ * Checks every field of one line and returns it, or reports each invalid field and returns
+ * `undefined`, so that one run lists the problems of all fields and lines.
+ */
+function readLine(
+  fields: readonly string[],
+  columns: ReadonlyMap<CsvColumn, number>,
+  baseDirectory: string,
+  report: (column: CsvColumn, problem: string) => undefined,
+): CsvLine | undefined {
+  const cell = (column: CsvColumn): string => {
+    const index = columns.get(column);
+    return index === undefined ? '' : (fields[index] ?? '');
+  };
+
+  const email = cell('email').trim();
+  const normalizedEmail = readEmail(email, report);
+  const title = readTitle(cell('title'), report);
+  const message = readRowMessage(cell('message'), cell('file'), baseDirectory, report);
+
+  if (normalizedEmail === undefined || title === undefined || message === undefined) {
+    return undefined;
+  }
+  return { email, normalizedEmail, title, message };
+}
+
+function readEmail(
+  email: string,
+  report: (column: CsvColumn, problem: string) => undefined,
+): string | undefined {
+  if (email === '') {
+    return report('email', 'expected an email address');
+  }
+
+  try {
+    return normalizeEmail(email);
+  } catch (error) {
+    return report('email', (error as Error).message);
+  }
+}
+
+function readTitle(
+  title: string,
+  report: (column: CsvColumn, problem: string) => undefined,
+): string | undefined {
+  if (title.trim() === '') {
+    return report('title', 'expected a non-empty title');
+  }
+
+  const problem = findBoxTitleProblem(title);
+  return problem === undefined ? title : report('title', problem);
+}
+
 function readRowMessage(
   message: string,
   file: string,
   baseDirectory: string,
-  fail: (column: CsvColumn, problem: string) => never,
-): string {
+  report: (column: CsvColumn, problem: string) => undefined,
+): string | undefined {
   if (message !== '' && file !== '') {
-    return fail('file', 'expected either "message" or "file" on a line, not both');
+    return report('file', 'expected either "message" or "file" on a line, not both');
   }
 
   if (file !== '') {
     const result = readMessageFile(file, baseDirectory);
-    return 'problem' in result ? fail('file', result.problem) : result.text;
+    return 'problem' in result ? report('file', result.problem) : result.text;
   }
 
   if (message.trim() === '') {
-    return fail('message', 'expected a non-empty message, or a "file" column');
+    return report('message', 'expected a non-empty message, or a "file" column');
   }
-  if (utf8Encoder.encode(message).length > MAX_MESSAGE_BYTES) {
-    return fail('message', `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`);
-  }
-  return message;
+  const problem = findMessageProblem(message);
+  return problem === undefined ? message : report('message', problem);
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
-import { type BoxContent, MAX_BOX_TITLE_LENGTH, MAX_MESSAGE_BYTES } from '@provisions/core';
+import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
 import {
   findNodeAtLocation,
   type Node,
@@ -12,7 +12,7 @@ import {
 } from 'jsonc-parser';
 
 import { parseCsvManifest } from './manifest-csv.js';
-import { ManifestError } from './manifest-error.js';
+import { ManifestError, ManifestProblems } from './manifest-error.js';
 import { readMessageFile } from './message-file.js';
 
 export { ManifestError } from './manifest-error.js';
@@ -34,8 +34,6 @@ export interface Manifest {
 }
 
 type JsonPath = (string | number)[];
-
-const utf8Encoder = new TextEncoder();
 
 /**
  * Reads and validates the manifest at `path`: CSV when the name ends in
@@ -67,17 +65,19 @@ export async function readManifest(path: string): Promise<Manifest> {
  * - `recipients` is a non-empty array;
  * - each recipient has a valid `email`, unique after normalization, and a
  *   non-empty `boxes` array;
- * - each box has a `title` of 1 to 200 characters and a non-empty `messages`
- *   array; each message is a non-empty string or `{ "file": "path" }`, a
- *   UTF-8 text file of at most `MAX_MESSAGE_BYTES` bytes read relative to
- *   `baseDirectory`.
+ * - each box has a `title` that the API accepts (`findBoxTitleProblem`: 1 to
+ *   200 characters, no control character) and a non-empty `messages` array;
+ * - each message is a non-empty string or `{ "file": "path" }`, a UTF-8 text
+ *   file of at most `MAX_MESSAGE_BYTES` bytes read relative to `baseDirectory`.
  *
  * Unknown fields are rejected, so a misspelled field is not silently ignored.
  *
  * @param text - the manifest text.
  * @param fileName - the name used at the start of error messages.
  * @param baseDirectory - the directory message files are read from, `.` by default.
- * @throws ManifestError naming the line, column and field of the first problem.
+ * @throws ManifestError with one line per problem, each naming its line, column and
+ *   field, after checking the whole manifest. A JSON syntax error stops the check, so the
+ *   error names only that one.
  */
 export function parseManifest(text: string, fileName: string, baseDirectory = '.'): Manifest {
   try {
@@ -94,41 +94,101 @@ export function parseManifest(text: string, fileName: string, baseDirectory = '.
   }
 }
 
+/**
+ * The problems found in a JSON manifest, each located by its JSON path. `report` records a
+ * problem and checking goes on; `fail` records one and skips the rest of the value being
+ * checked, up to the nearest {@link skipInvalid}.
+ */
+class JsonProblems {
+  readonly #locate: (path: JsonPath) => string;
+  readonly #problems = new ManifestProblems();
+
+  constructor(locate: (path: JsonPath) => string) {
+    this.#locate = locate;
+  }
+
+  report(path: JsonPath, problem: string): void {
+    this.#problems.add(`${this.#locate(path)}: ${formatPath(path)}: ${problem}`);
+  }
+
+  fail(path: JsonPath, problem: string): never {
+    this.report(path, problem);
+    throw SKIP_INVALID;
+  }
+
+  throwIfAny(): void {
+    this.#problems.throwIfAny();
+  }
+}
+
+/** Thrown by {@link JsonProblems.fail} and caught by the nearest {@link skipInvalid}. */
+const SKIP_INVALID = Symbol('skip invalid value');
+
+/** Runs `check` and returns its result, or `undefined` when it failed on a recorded problem. */
+function skipInvalid<T>(check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (error) {
+    if (error === SKIP_INVALID) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 function parseManifestFields(text: string, fileName: string, baseDirectory: string): Manifest {
   const root = parseJson(text, fileName);
-  const fail = (path: JsonPath, problem: string): never => {
-    throw new ManifestError(
-      `${locate(text, fileName, root, path)}: ${formatPath(path)}: ${problem}`,
-    );
-  };
+  const problems = new JsonProblems((path) => locate(text, fileName, root, path));
 
   const value: unknown = JSON.parse(text);
-  const top = expectObject(value, [], ['recipients'], fail);
-  const recipients = expectNonEmptyArray(top.recipients, ['recipients'], 'recipient', fail);
+  const manifest = skipInvalid(() => {
+    const top = expectObject(value, [], ['recipients'], problems);
+    const recipients = expectNonEmptyArray(top.recipients, ['recipients'], 'recipient', problems);
+    return parseRecipients(recipients, baseDirectory, problems);
+  });
 
+  problems.throwIfAny();
+  // A value is skipped only after its problem was recorded, so here nothing was skipped.
+  return manifest as Manifest;
+}
+
+function parseRecipients(
+  recipients: readonly unknown[],
+  baseDirectory: string,
+  problems: JsonProblems,
+): Manifest {
   const seenEmails = new Map<string, number>();
   const manifest: Manifest = { recipients: [] };
 
   for (const [index, recipientValue] of recipients.entries()) {
     const path = ['recipients', index];
-    const recipient = expectObject(recipientValue, path, ['email', 'boxes'], fail);
+    const parsed = skipInvalid(() => {
+      const recipient = expectObject(recipientValue, path, ['email', 'boxes'], problems);
 
-    const email = expectNonEmptyString(recipient.email, [...path, 'email'], fail);
-    const normalized = normalizeOrFail(email, [...path, 'email'], fail);
-    const earlier = seenEmails.get(normalized);
-    if (earlier !== undefined) {
-      fail(
-        [...path, 'email'],
-        `duplicate of recipients[${earlier}].email; list each recipient once`,
+      const email = skipInvalid(() => {
+        const text = expectNonEmptyString(recipient.email, [...path, 'email'], problems);
+        const normalized = normalizeOrFail(text, [...path, 'email'], problems);
+        const earlier = seenEmails.get(normalized);
+        if (earlier !== undefined) {
+          problems.fail(
+            [...path, 'email'],
+            `duplicate of recipients[${earlier}].email; list each recipient once`,
+          );
+        }
+        seenEmails.set(normalized, index);
+        return text;
+      });
+
+      const boxValues = expectNonEmptyArray(recipient.boxes, [...path, 'boxes'], 'box', problems);
+      const boxes = boxValues.map((box, boxIndex) =>
+        skipInvalid(() => parseBox(box, [...path, 'boxes', boxIndex], baseDirectory, problems)),
       );
+      return email !== undefined && allDefined(boxes) ? { email, boxes } : undefined;
+    });
+
+    if (parsed !== undefined) {
+      manifest.recipients.push(parsed);
     }
-    seenEmails.set(normalized, index);
-
-    const boxes = expectNonEmptyArray(recipient.boxes, [...path, 'boxes'], 'box', fail).map(
-      (box, boxIndex) => parseBox(box, [...path, 'boxes', boxIndex], baseDirectory, fail),
-    );
-
-    manifest.recipients.push({ email, boxes });
   }
 
   return manifest;
@@ -138,55 +198,76 @@ function parseBox(
   value: unknown,
   path: JsonPath,
   baseDirectory: string,
-  fail: (path: JsonPath, problem: string) => never,
-): BoxContent {
-  const box = expectObject(value, path, ['title', 'messages'], fail);
+  problems: JsonProblems,
+): BoxContent | undefined {
+  const box = expectObject(value, path, ['title', 'messages'], problems);
 
-  const title = expectNonEmptyString(box.title, [...path, 'title'], fail);
-  if ([...title].length > MAX_BOX_TITLE_LENGTH) {
-    fail([...path, 'title'], `expected at most ${MAX_BOX_TITLE_LENGTH} characters`);
-  }
+  const title = skipInvalid(() => {
+    const text = expectNonEmptyString(box.title, [...path, 'title'], problems);
+    const titleProblem = findBoxTitleProblem(text);
+    return titleProblem === undefined ? text : problems.fail([...path, 'title'], titleProblem);
+  });
 
-  const messages = expectNonEmptyArray(box.messages, [...path, 'messages'], 'message', fail).map(
-    (message, index) => {
-      if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
-        return readFileMessage(message, [...path, 'messages', index], baseDirectory, fail);
-      }
-      const text = expectNonEmptyString(message, [...path, 'messages', index], fail);
-      if (utf8Encoder.encode(text).length > MAX_MESSAGE_BYTES) {
-        fail([...path, 'messages', index], `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`);
-      }
-      return text;
-    },
+  const messageValues = expectNonEmptyArray(
+    box.messages,
+    [...path, 'messages'],
+    'message',
+    problems,
+  );
+  const messages = messageValues.map((message, index) =>
+    skipInvalid(() => parseMessage(message, [...path, 'messages', index], baseDirectory, problems)),
   );
 
-  return { title, messages };
+  return title !== undefined && allDefined(messages) ? { title, messages } : undefined;
+}
+
+function allDefined<T>(values: (T | undefined)[]): values is T[] {
+  return values.every((value) => value !== undefined);
+}
+
+function parseMessage(
+  value: unknown,
+  path: JsonPath,
+  baseDirectory: string,
+  problems: JsonProblems,
+): string {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return readFileMessage(value, path, baseDirectory, problems);
+  }
+
+  const text = expectNonEmptyString(value, path, problems);
+  const messageProblem = findMessageProblem(text);
+  return messageProblem === undefined ? text : problems.fail(path, messageProblem);
 }
 
 function readFileMessage(
   value: object,
   path: JsonPath,
   baseDirectory: string,
-  fail: (path: JsonPath, problem: string) => never,
+  problems: JsonProblems,
 ): string {
-  const message = expectObject(value, path, ['file'], fail);
-  const file = expectNonEmptyString(message.file, [...path, 'file'], fail);
+  const message = expectObject(value, path, ['file'], problems);
+  const file = expectNonEmptyString(message.file, [...path, 'file'], problems);
 
   const result = readMessageFile(file, baseDirectory);
   if ('problem' in result) {
-    return fail([...path, 'file'], result.problem);
+    return problems.fail([...path, 'file'], result.problem);
   }
   return result.text;
 }
 
+/**
+ * Returns `value` as an object, or fails when it is not one. Each unknown field is reported
+ * and checking goes on, so a misspelled field and the problems it causes are listed together.
+ */
 function expectObject(
   value: unknown,
   path: JsonPath,
   fields: readonly string[],
-  fail: (path: JsonPath, problem: string) => never,
+  problems: JsonProblems,
 ): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return fail(
+    return problems.fail(
       path,
       `expected an object with ${fields.map((field) => `"${field}"`).join(' and ')}`,
     );
@@ -194,7 +275,7 @@ function expectObject(
 
   for (const key of Object.keys(value)) {
     if (!fields.includes(key)) {
-      fail(
+      problems.report(
         [...path, key],
         `unknown field; expected only ${fields.map((field) => `"${field}"`).join(' and ')}`,
       );
@@ -208,39 +289,31 @@ function expectNonEmptyArray(
   value: unknown,
   path: JsonPath,
   itemName: string,
-  fail: (path: JsonPath, problem: string) => never,
+  problems: JsonProblems,
 ): unknown[] {
   if (!Array.isArray(value)) {
-    return fail(path, `expected an array with at least one ${itemName}`);
+    return problems.fail(path, `expected an array with at least one ${itemName}`);
   }
   if (value.length === 0) {
-    return fail(path, `expected at least one ${itemName}, received an empty array`);
+    return problems.fail(path, `expected at least one ${itemName}, received an empty array`);
   }
 
   return value;
 }
 
-function expectNonEmptyString(
-  value: unknown,
-  path: JsonPath,
-  fail: (path: JsonPath, problem: string) => never,
-): string {
+function expectNonEmptyString(value: unknown, path: JsonPath, problems: JsonProblems): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    return fail(path, 'expected a non-empty string');
+    return problems.fail(path, 'expected a non-empty string');
   }
 
   return value;
 }
 
-function normalizeOrFail(
-  email: string,
-  path: JsonPath,
-  fail: (path: JsonPath, problem: string) => never,
-): string {
+function normalizeOrFail(email: string, path: JsonPath, problems: JsonProblems): string {
   try {
     return normalizeEmail(email);
   } catch (error) {
-    return fail(path, (error as Error).message);
+    return problems.fail(path, (error as Error).message);
   }
 }
 

@@ -10,6 +10,11 @@ export function printLines(lines: readonly string[]): void {
   }
 }
 
+/** Returns `count` with the singular or plural noun, such as `1 box` or `2 boxes`. */
+export function formatCount(count: number, singular: string, plural: string): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}
+
 /** Writes one progress or notice line to stderr, so stdout keeps only results. */
 export function printNotice(line: string): void {
   process.stderr.write(`${line}\n`);

@@ -48,6 +48,19 @@ and opens them as each recipient. Run it twice: the second run's boxes reuse eac
 recipient's link, and opening the link shows the boxes of both runs.`;
 
 /**
+ * Formats a usage error that commander reports, such as "error: unknown option '--jsn'"
+ * followed by a suggestion line, as one line starting with `provisions:` like every other
+ * error of the CLI.
+ */
+function formatUsageError(message: string): string {
+  const text = message
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
+  return `provisions: ${text}\n`;
+}
+
+/**
  * Builds the `provisions` command with its `send`, `redeem` and `demo`
  * subcommands. Commander errors are thrown (exitOverride) so the caller
  * chooses the exit code.
@@ -59,7 +72,9 @@ export function createProgram(): Command {
     )
     .version(version)
     .exitOverride()
-    .showSuggestionAfterError();
+    .showSuggestionAfterError()
+    // Subcommands copy this setting when they are added, so it comes before them.
+    .configureOutput({ outputError: (message, write) => write(formatUsageError(message)) });
 
   program
     .command('send')

@@ -3,6 +3,15 @@ import cliProgress from 'cli-progress';
 /** Interval of the plain progress lines written when stderr is not a terminal, in milliseconds. */
 export const PLAIN_PROGRESS_INTERVAL_MS = 5_000;
 
+/** Minimum sending time before a run shows an estimate of the time left, in milliseconds. */
+export const MIN_ESTIMATE_ELAPSED_MS = 5_000;
+
+/** Minimum number of recipients this run finished before it shows an estimate of the time left. */
+export const MIN_ESTIMATE_RECIPIENTS = 10;
+
+/** Interval at which the bar refreshes its estimate between finished recipients, in milliseconds. */
+const ESTIMATE_REFRESH_MS = 1_000;
+
 /** Reports a run's progress on stderr; it never prints a link. */
 export interface ProgressReporter {
   /** Records one finished recipient. */
@@ -12,9 +21,42 @@ export interface ProgressReporter {
 }
 
 /**
+ * Estimates the seconds left from the rate of this run so far: the remaining recipients
+ * divided by the recipients this run finished per second, rounded up.
+ *
+ * @returns the estimate, or `undefined` before {@link MIN_ESTIMATE_ELAPSED_MS} and
+ *   {@link MIN_ESTIMATE_RECIPIENTS}, when the rate is still mostly noise.
+ */
+export function estimateSecondsLeft(run: {
+  elapsedMs: number;
+  doneThisRun: number;
+  remaining: number;
+}): number | undefined {
+  if (run.elapsedMs < MIN_ESTIMATE_ELAPSED_MS || run.doneThisRun < MIN_ESTIMATE_RECIPIENTS) {
+    return undefined;
+  }
+
+  return Math.ceil((run.remaining * run.elapsedMs) / run.doneThisRun / 1000);
+}
+
+/** Formats an estimate in seconds as `45 s`, `12 min` or `2 h 05 min`, no more precise than it is. */
+export function formatTimeLeft(seconds: number): string {
+  if (seconds < 90) {
+    return `${seconds} s`;
+  }
+
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) {
+    return `${minutes} min`;
+  }
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/**
  * Starts a progress report for `total` recipients, `alreadyDone` of which an
  * earlier run finished: a bar (cli-progress) on a terminal, else one plain
  * line every {@link PLAIN_PROGRESS_INTERVAL_MS} and a last one at the end.
+ * Both show the time left once {@link estimateSecondsLeft} gives an estimate.
  */
 export function startProgress(
   total: number,
@@ -24,34 +66,56 @@ export function startProgress(
   let done = alreadyDone;
   let failed = 0;
 
+  // cli-progress estimates from its last 10 updates. Recipients finish in bursts, often
+  // several within one millisecond, and then it showed "0s left" far from the end.
+  const started = Date.now();
+  const timeLeft = (): string => {
+    if (done >= total) {
+      return '';
+    }
+    const seconds = estimateSecondsLeft({
+      elapsedMs: Date.now() - started,
+      doneThisRun: done - alreadyDone,
+      remaining: total - done,
+    });
+    return seconds === undefined ? '' : `, about ${formatTimeLeft(seconds)} left`;
+  };
+
   if (stream.isTTY === true) {
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: 'sending |{bar}| {value}/{total} recipients, {failed} failed, {eta_formatted} left',
+        format: 'sending |{bar}| {value}/{total} recipients, {failed} failed{left}',
         hideCursor: true,
         clearOnComplete: false,
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, done, { failed });
+    bar.start(total, done, { failed, left: '' });
+    const refresh = setInterval(
+      () => bar.update(done, { failed, left: timeLeft() }),
+      ESTIMATE_REFRESH_MS,
+    );
+    refresh.unref();
 
     return {
       tick(recipientFailed) {
         done += 1;
         failed += recipientFailed ? 1 : 0;
-        bar.update(done, { failed });
+        bar.update(done, { failed, left: timeLeft() });
       },
       stop() {
+        clearInterval(refresh);
         bar.stop();
       },
     };
   }
 
-  const started = Date.now();
   const line = (): void => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    stream.write(`progress: ${done}/${total} recipients, ${failed} failed, ${seconds} s\n`);
+    stream.write(
+      `progress: ${done}/${total} recipients, ${failed} failed, ${seconds} s${timeLeft()}\n`,
+    );
   };
   const timer = setInterval(line, PLAIN_PROGRESS_INTERVAL_MS);
   timer.unref();

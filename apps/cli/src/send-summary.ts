@@ -8,11 +8,16 @@ export interface RunSummary {
   recipients: number;
   done: number;
   failed: number;
+  /** Recipients this run did not start because it stopped early. */
+  skipped: number;
   /** Boxes that exist on the server for this manifest. */
   boxes_created: number;
   /** Of those, boxes this process created. */
   boxes_created_now: number;
-  /** Recipients whose boxes were sealed to their identity key (no link). */
+  /**
+   * Recipients whose boxes were sealed to their identity key (no link). This and the two
+   * provision counts include every recipient with a box on the server, failed ones too.
+   */
   auto_invitations: number;
   provisions_created: number;
   provisions_reused: number;
@@ -32,6 +37,7 @@ export function summarizeRun(
     recipients: outcomes.length,
     done: 0,
     failed: 0,
+    skipped: 0,
     boxes_created: 0,
     boxes_created_now: 0,
     auto_invitations: 0,
@@ -47,29 +53,40 @@ export function summarizeRun(
     summary.boxes_created += outcome.boxes.filter((box) => box.id !== undefined).length;
     summary.boxes_created_now += outcome.boxesCreatedNow;
 
-    if (outcome.status === 'failed') {
+    if (outcome.status === 'skipped') {
+      summary.skipped += 1;
+    } else if (outcome.status === 'failed') {
       summary.failed += 1;
       summary.failures.push({ email: outcome.email, reason: outcome.error ?? 'unknown error' });
-      continue;
+    } else {
+      summary.done += 1;
     }
 
-    summary.done += 1;
-    if (outcome.delivery === 'identity') {
-      summary.auto_invitations += 1;
-    } else if (outcome.newProvision === true) {
-      summary.provisions_created += 1;
-    } else {
-      summary.provisions_reused += 1;
+    // The delivery counts once a box is on the server, even if a later step such as the
+    // email failed, because the first box of a new provision carries the provision.
+    if (outcome.boxes.some((box) => box.id !== undefined)) {
+      countDelivery(summary, outcome);
     }
   }
 
   return summary;
 }
 
+function countDelivery(summary: RunSummary, outcome: RecipientOutcome): void {
+  if (outcome.delivery === 'identity') {
+    summary.auto_invitations += 1;
+  } else if (outcome.newProvision === true) {
+    summary.provisions_created += 1;
+  } else {
+    summary.provisions_reused += 1;
+  }
+}
+
 /** Formats the summary for stderr; it contains no link. */
 export function formatRunSummary(summary: RunSummary): string[] {
+  const skipped = summary.skipped > 0 ? `, ${summary.skipped} skipped` : '';
   const lines = [
-    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed (${summary.seconds} s)`,
+    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed${skipped} (${summary.seconds} s)`,
     `boxes created: ${summary.boxes_created} (${summary.boxes_created_now} by this run)`,
     `auto-invitations: ${summary.auto_invitations}`,
     `provisions created: ${summary.provisions_created}, reused: ${summary.provisions_reused}`,
@@ -82,7 +99,8 @@ export function formatRunSummary(summary: RunSummary): string[] {
   if (summary.failures.length > MAX_FAILURES_SHOWN) {
     lines.push(`… and ${summary.failures.length - MAX_FAILURES_SHOWN} more failures (see --json)`);
   }
-  if (summary.failed > 0) {
+  // A run that stopped early ends with its own error, which explains how to resume.
+  if (summary.failed > 0 && summary.skipped === 0) {
     lines.push(
       `run the same command again to retry the failed recipients (journal ${summary.journal})`,
     );

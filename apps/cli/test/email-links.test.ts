@@ -7,6 +7,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from './support/run-cli.js';
+import { startSmtpRecorder } from './support/smtp-recorder.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 interface ReceivedEmail {
@@ -102,6 +103,230 @@ describe('send --email-links', () => {
         expect(mail.text).not.toContain((links.get(other) as string).split('#provision:')[1]);
       }
     }
+  });
+
+  it('counts the provision of a recipient whose email failed', async () => {
+    const rejecting = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        callback(
+          address.address === 'bounce@example.com' ? new Error('mailbox unavailable') : undefined,
+        );
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
+    const manifest = join(workDir, 'bounce.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\nfirst@example.com,Box,hi\nbounce@example.com,Box,hi\nthird@example.com,Box,hi\n',
+    );
+
+    let result: Awaited<ReturnType<typeof runCli>>;
+    try {
+      result = await runCli(
+        [
+          'send',
+          '--manifest',
+          manifest,
+          '--keystore',
+          join(workDir, 'bounce.json'),
+          '--email-links',
+        ],
+        {
+          env: {
+            PROVISIONS_SERVER: server.url,
+            PROVISIONS_ORG_ID: server.organizationId,
+            PROVISIONS_CLIENT_SECRET: server.clientSecret,
+            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+            SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
+            SMTP_FROM: 'documents@example.com',
+          },
+        },
+      );
+    } finally {
+      await new Promise<void>((resolve) => rejecting.close(() => resolve()));
+    }
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('recipients: 2 of 3 done, 1 failed');
+    expect(result.stderr).toContain('boxes created: 3 (3 by this run)');
+    expect(result.stderr).toContain('provisions created: 3, reused: 0');
+    expect(result.stderr).toContain(
+      'failed: bounce@example.com: the boxes were sent, but emailing the link failed',
+    );
+  });
+
+  it('asks for SMTPUTF8 only for a local part that is not ASCII', async () => {
+    const recorder = await startSmtpRecorder({ smtpUtf8: false });
+    const manifest = join(workDir, 'international.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\nplain@example.com,Box,hi\njörg@example.com,Box,hi\nada@bücher.example,Box,hi\n',
+    );
+    const env = {
+      PROVISIONS_SERVER: server.url,
+      PROVISIONS_ORG_ID: server.organizationId,
+      PROVISIONS_CLIENT_SECRET: server.clientSecret,
+      PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+      SMTP_URL: recorder.url,
+      SMTP_FROM: 'Documents <documents@example.com>',
+    };
+    const args = ['send', '--manifest', manifest, '--keystore', join(workDir, 'intl.json')];
+
+    let result: Awaited<ReturnType<typeof runCli>>;
+    try {
+      result = await runCli([...args, '--email-links'], { env });
+    } finally {
+      await recorder.close();
+    }
+
+    const recipients = recorder.commands.filter((command) => command.startsWith('RCPT TO:'));
+    expect(result.code).toBe(3);
+    expect(recipients.sort()).toEqual([
+      'RCPT TO:<ada@xn--bcher-kva.example>',
+      'RCPT TO:<plain@example.com>',
+    ]);
+    expect(recorder.commands.filter((command) => /[^\p{ASCII}]/u.test(command))).toEqual([]);
+    expect(result.stderr).toContain(
+      'failed: jörg@example.com: the boxes were sent, but the link was not emailed: jörg@example.com has a local part that is not ASCII, which needs an SMTP server with SMTPUTF8, and this SMTP server does not offer it',
+    );
+
+    const withSmtpUtf8 = await startSmtpRecorder({ smtpUtf8: true });
+    let again: Awaited<ReturnType<typeof runCli>>;
+    try {
+      again = await runCli([...args, '--email-links'], {
+        env: { ...env, SMTP_URL: withSmtpUtf8.url },
+      });
+    } finally {
+      await withSmtpUtf8.close();
+    }
+
+    expect(again.code).toBe(0);
+    expect(withSmtpUtf8.commands).toContain('RCPT TO:<jörg@example.com>');
+    expect(withSmtpUtf8.commands).toContainEqual(
+      expect.stringMatching(/^MAIL FROM:<documents@example\.com> .*SMTPUTF8/),
+    );
+  });
+
+  it.each([
+    [
+      'SMTP_FROM without an address',
+      { SMTP_FROM: 'not an address' },
+      'SMTP_FROM: expected an email address',
+    ],
+    [
+      'SMTP_FROM with empty brackets',
+      { SMTP_FROM: 'Documents <>' },
+      'SMTP_FROM: invalid email address',
+    ],
+    [
+      'SMTP_FROM without a domain dot',
+      { SMTP_FROM: 'documents@localhost' },
+      'SMTP_FROM: invalid email address',
+    ],
+    [
+      'SMTP_FROM with a line break in the name',
+      { SMTP_FROM: 'Documents\r\nBcc: x@example.com <documents@example.com>' },
+      'SMTP_FROM: the display name contains a control character',
+    ],
+    [
+      'SMTP_URL with another scheme',
+      { SMTP_URL: 'http://smtp.example.com' },
+      'SMTP_URL: expected an smtp:// or smtps:// URL',
+    ],
+    ['SMTP_URL without a host', { SMTP_URL: 'smtp://' }, 'SMTP_URL: expected'],
+    [
+      'SMTP_URL beside SMTP_USER',
+      { SMTP_URL: 'smtp://smtp.example.com', SMTP_USER: 'user' },
+      'SMTP_URL and SMTP_USER are both set',
+    ],
+    [
+      'SMTP_HOST with a port',
+      { SMTP_URL: '', SMTP_HOST: 'smtp.example.com:25' },
+      'SMTP_HOST: expected a host name',
+    ],
+    [
+      'SMTP_PORT 0',
+      { SMTP_URL: '', SMTP_HOST: 'smtp.example.com', SMTP_PORT: '0' },
+      'SMTP_PORT: expected a port number from 1 to 65535',
+    ],
+    [
+      'SMTP_PORT 70000',
+      { SMTP_URL: '', SMTP_HOST: 'smtp.example.com', SMTP_PORT: '70000' },
+      'SMTP_PORT: expected a port number from 1 to 65535',
+    ],
+    [
+      'SMTP_USER without SMTP_PASS',
+      { SMTP_URL: '', SMTP_HOST: 'smtp.example.com', SMTP_USER: 'user' },
+      'SMTP_USER is set without SMTP_PASS',
+    ],
+  ])('rejects %s before any request', async (_name, smtpEnv, message) => {
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        join(workDir, 'k.json'),
+        '--manifest',
+        join(workDir, 'recipients.csv'),
+        '--email-links',
+      ],
+      {
+        env: {
+          PROVISIONS_CLIENT_SECRET: 'secret',
+          PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+          SMTP_URL: 'smtp://127.0.0.1:1',
+          SMTP_FROM: 'documents@example.com',
+          ...smtpEnv,
+        },
+      },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      new RegExp(`^provisions: ${message.replace(/[.*+?()[\]\\/]/g, '\\$&')}`),
+    );
+    expect(result.stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('rejects --email-links without --manifest', async () => {
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        'k.json',
+        '--to',
+        'a@example.com',
+        '--title',
+        'T',
+        '--message',
+        'm',
+        '--email-links',
+      ],
+      {
+        env: {
+          PROVISIONS_CLIENT_SECRET: 'secret',
+          SMTP_URL: 'smtp://127.0.0.1:1',
+          SMTP_FROM: 'd@example.com',
+        },
+      },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('provisions: --email-links works only with --manifest\n');
   });
 
   it('requires SMTP_FROM', async () => {

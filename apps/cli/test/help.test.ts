@@ -28,8 +28,21 @@ describe('provisions --help', () => {
     const result = await runCli(['send', '--client-secret', 'x']);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("unknown option '--client-secret'");
+    expect(result.stderr).toBe("provisions: unknown option '--client-secret'\n");
     expect(result.stdout).toBe('');
+  });
+
+  it('prints usage errors on one line like other errors', async () => {
+    const misspelled = await runCli(['send', '--jsn']);
+    const missing = await runCli(['redeem']);
+    const unknown = await runCli(['sned']);
+
+    expect(misspelled.code).toBe(2);
+    expect(misspelled.stderr).toBe("provisions: unknown option '--jsn' (Did you mean --json?)\n");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("provisions: missing required argument 'link'\n");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("provisions: unknown command 'sned' (Did you mean send?)\n");
   });
 
   it('exits 2 without a command', async () => {

@@ -78,6 +78,10 @@ describe('provisions keystore', () => {
     expect(
       (JSON.parse(after.stdout).entries as { email: string }[]).map((entry) => entry.email),
     ).toEqual(['grace@example.org']);
+    const listedOne = await runCli(['keystore', 'list'], { env });
+    expect(listedOne.stderr).toBe(`1 entry in ${env.PROVISIONS_KEYSTORE}\n`);
+    const exportedOne = await runCli(['keystore', 'export', '--out', out], { env });
+    expect(exportedOne.stderr).toBe(`1 link written to ${out} (mode 0600)\n`);
     const redeemed = await runCli([
       'redeem',
       links.get('ada@example.com') as string,

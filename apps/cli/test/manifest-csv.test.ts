@@ -92,6 +92,16 @@ describe('parseCsvManifest', () => {
     ['an empty title', 'email,title,message\na@example.com, ,hi', 'm.csv:2: column "title"'],
     ['an empty message', 'email,title,message\na@example.com,T,', 'm.csv:2: column "message"'],
     [
+      'a title with a line break',
+      'email,title,message\na@example.com,"Two\nlines",hi',
+      'm.csv:2: column "title": contains U+000A (line feed) at character 4',
+    ],
+    [
+      'a title with a carriage return',
+      'email,title,message\r\na@example.com,"Two\r\nlines",hi',
+      'm.csv:2: column "title": contains U+000D (carriage return) at character 4',
+    ],
+    [
       'both a message and a file',
       'email,title,message,file\na@example.com,T,hi,notes.txt',
       'm.csv:2: column "file": expected either',
@@ -113,6 +123,43 @@ describe('parseCsvManifest', () => {
     ['a stray quote', 'email,title,message\na@example.com,T,say "hi"', 'm.csv:2: invalid CSV'],
   ])('rejects %s', (_name, text, message) => {
     expect(csvError(text).message).toContain(message);
+  });
+});
+
+describe('parseCsvManifest with several invalid lines', () => {
+  it('lists every invalid field in file order', () => {
+    const error = csvError(
+      [
+        'email,title,message',
+        'ada@example.com,Contract,hello',
+        'not-an-email,Contract,hello',
+        'grace@example.org,"Two',
+        'lines",hello',
+        'alan@example.net,Contract',
+        'bad@,,hi',
+      ].join('\n'),
+    );
+
+    expect(error.problems).toHaveLength(5);
+    expect(error.problems[0]).toMatch(/^m\.csv:3: column "email": invalid email address/);
+    expect(error.problems[1]).toMatch(/^m\.csv:4: column "title": contains U\+000A/);
+    expect(error.problems[2]).toBe('m.csv:6: expected 3 fields as in the header, found 2');
+    expect(error.problems[3]).toMatch(/^m\.csv:7: column "email": invalid email address/);
+    expect(error.problems[4]).toBe('m.csv:7: column "title": expected a non-empty title');
+    expect(error.message.split('\n')).toEqual(error.problems);
+  });
+
+  it('lists 20 problems and counts the others', () => {
+    const rows = Array.from({ length: 25 }, (_, index) => `person${index}@,T,hi`);
+
+    const error = csvError(['email,title,message', ...rows].join('\n'));
+
+    const lines = error.message.split('\n');
+    expect(error.problems).toHaveLength(25);
+    expect(lines).toHaveLength(21);
+    expect(lines[0]).toMatch(/^m\.csv:2: column "email"/);
+    expect(lines[19]).toMatch(/^m\.csv:21: column "email"/);
+    expect(lines[20]).toBe('… and 5 more problems');
   });
 });
 
@@ -194,6 +241,57 @@ describe('send with an invalid CSV manifest', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${path}:3: column "email":`);
     expect(result.stdout).toBe('');
+  });
+
+  it('exits 2 for a title with a line break before any request', async () => {
+    const path = join(directory, 'title-break.csv');
+    await writeFile(path, 'email,title,message\nada@example.com,"Payslip\nJanuary",hi\n');
+
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        'k.json',
+        '--manifest',
+        path,
+      ],
+      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:2: column "title": contains U+000A (line feed) at character 8; a title cannot contain line breaks, tabs or other control characters\n`,
+    );
+  });
+
+  it('exits 2 listing every invalid line', async () => {
+    const path = join(directory, 'two-bad.csv');
+    await writeFile(path, 'email,title,message\nada@,T,hi\ngrace@example.org,T,hi\nalan@,T,hi\n');
+
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        'k.json',
+        '--manifest',
+        path,
+      ],
+      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
+    );
+
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(result.code).toBe(2);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^provisions: ${path}:2: column "email": `));
+    expect(lines[1]).toMatch(new RegExp(`^provisions: ${path}:4: column "email": `));
   });
 
   it('rejects a --concurrency that is not a positive integer', async () => {

@@ -117,6 +117,31 @@ describe('parseManifest', () => {
       'recipients[0].boxes[0].title: expected at most 200 characters',
     ],
     [
+      'a title with a tab',
+      {
+        recipients: [{ email: 'a@example.com', boxes: [{ title: 'Tab\there', messages: ['x'] }] }],
+      },
+      'recipients[0].boxes[0].title: contains U+0009 (tab) at character 4',
+    ],
+    [
+      'a title with an unpaired surrogate',
+      {
+        recipients: [
+          { email: 'a@example.com', boxes: [{ title: 'Half \ud83d', messages: ['x'] }] },
+        ],
+      },
+      'recipients[0].boxes[0].title: contains an unpaired UTF-16 surrogate at character 6',
+    ],
+    [
+      'a message with an unpaired surrogate',
+      {
+        recipients: [
+          { email: 'a@example.com', boxes: [{ title: 'T', messages: ['x', '\ude00'] }] },
+        ],
+      },
+      'recipients[0].boxes[0].messages[1]: contains an unpaired UTF-16 surrogate at character 1',
+    ],
+    [
       'a message that is not a string',
       { recipients: [{ email: 'a@example.com', boxes: [{ title: 'T', messages: ['x', 5] }] }] },
       'recipients[0].boxes[0].messages[1]: expected a non-empty string',
@@ -133,6 +158,31 @@ describe('parseManifest', () => {
 
     expect(error.message).toContain(message);
     expect(error.message).toMatch(/^m\.json:\d+:\d+: /);
+  });
+
+  it('lists the problems of every recipient', () => {
+    const text = JSON.stringify(
+      {
+        recipients: [
+          { email: 'not an address', boxes: [{ title: 'Tab\there', messages: [''] }] },
+          { email: 'ok@example.com', boxes: [box] },
+          { email: 'b@example.com', boxes: [{ title: 'T', mesages: ['x'] }] },
+        ],
+      },
+      null,
+      2,
+    );
+
+    const error = manifestError(text);
+
+    expect(error.problems.map((problem) => problem.replace(/^m\.json:\d+:\d+: /, ''))).toEqual([
+      expect.stringMatching(/^recipients\[0\]\.email: invalid email address/),
+      expect.stringMatching(/^recipients\[0\]\.boxes\[0\]\.title: contains U\+0009 \(tab\)/),
+      'recipients[0].boxes[0].messages[0]: expected a non-empty string',
+      'recipients[2].boxes[0].mesages: unknown field; expected only "title" and "messages"',
+      'recipients[2].boxes[0].messages: expected an array with at least one message',
+    ]);
+    expect(error.message.split('\n')).toEqual(error.problems);
   });
 
   it('gives the line and column of the invalid field', () => {

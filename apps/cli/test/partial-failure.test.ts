@@ -69,3 +69,27 @@ describe('send --manifest with a failing recipient', () => {
     expect(again.stderr).toContain('boxes created: 1 (0 by this run)');
   });
 });
+
+describe('send --manifest after the manifest changed', () => {
+  it('warns against moving the journal away', async () => {
+    const manifest = join(workDir, 'changed.csv');
+    const journal = `${manifest}.journal`;
+    const lines = ['email,title,message', 'one@example.com,Box,hello', 'two@example.com,Box,hello'];
+    await writeFile(manifest, `${lines.join('\n')}\n`);
+    const args = ['send', '--keystore', join(workDir, 'changed.json'), '--manifest', manifest];
+    const first = await runCli(args, { env });
+    await writeFile(manifest, `${[...lines, 'three@example.com,Box,hello'].join('\n')}\n`);
+
+    const changed = await runCli(args, { env });
+
+    expect(first.code).toBe(0);
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toContain(
+      `provisions: the manifest changed since journal ${journal} was started: restore it to finish that run, or put only the new or corrected lines in a new manifest and send that one`,
+    );
+    expect(changed.stderr).toContain(
+      `Do not move ${journal} away to send this manifest again: without the journal, the 2 recipients this run has sent boxes to would get them a second time.`,
+    );
+    expect(changed.stderr.split('\n')).toHaveLength(2);
+  });
+});

@@ -412,6 +412,7 @@ describe('provisions send and redeem', () => {
     expect(await readFile(join(out, boxId, 'message-002.txt'), 'utf8')).toBe('second message');
     expect((await stat(join(out, boxId, 'message-001.txt'))).mode & 0o777).toBe(0o600);
     expect(redeemed.stdout.trim().split('\n')).toHaveLength(3);
+    expect(redeemed.stderr).toBe(`1 box saved to ${out}\n`);
   });
 
   it('leaves no journal when a manifest run fails its first checks', async () => {

@@ -19,6 +19,40 @@ export const MAX_MESSAGE_BYTES = 262_452;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Checks a message that `sendBoxes` posts and returns what is wrong with it, or `undefined`
+ * when it can be sent: a non-empty string of well-formed Unicode whose UTF-8 form is at most
+ * {@link MAX_MESSAGE_BYTES} bytes. An unpaired UTF-16 surrogate is rejected because UTF-8
+ * cannot encode it, so the recipient would read U+FFFD in its place.
+ *
+ * @param text - the message to check; any value.
+ * @returns the problem without the text itself, such as
+ *   `expected at most 262452 bytes of UTF-8, received 300000`.
+ */
+export function findMessageProblem(text: unknown): string | undefined {
+  if (typeof text !== 'string') {
+    return `expected a non-empty string, received ${text === null ? 'null' : typeof text}`;
+  }
+  if (text === '') {
+    return 'expected a non-empty string';
+  }
+
+  const surrogate = UNPAIRED_SURROGATE.exec(text);
+  if (surrogate !== null) {
+    const position = [...text.slice(0, surrogate.index)].length + 1;
+    return `contains an unpaired UTF-16 surrogate at character ${position}; expected well-formed Unicode text`;
+  }
+
+  const bytes = utf8Encoder.encode(text).length;
+  if (bytes > MAX_MESSAGE_BYTES) {
+    return `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8, received ${bytes}`;
+  }
+
+  return undefined;
+}
+
 /** The `content` of a `msg.text` event. */
 export interface TextMessageContent {
   /** The UTF-8 text sealed to the box public key, as unpadded base64url. */

@@ -7,7 +7,12 @@
  * @packageDocumentation
  */
 
-export { MAX_MESSAGE_BYTES, sealTextMessage, type TextMessageContent } from './box-message.js';
+export {
+  findMessageProblem,
+  MAX_MESSAGE_BYTES,
+  sealTextMessage,
+  type TextMessageContent,
+} from './box-message.js';
 export {
   listCryptoActions,
   type ReceivedBox,
@@ -15,6 +20,7 @@ export {
   readInvitedBoxes,
   type UnreadableMessage,
 } from './box-reading.js';
+export { findBoxTitleProblem, MAX_BOX_TITLE_LENGTH } from './box-title.js';
 export { DeliveryError, type DeliveryErrorCode } from './delivery-error.js';
 export { registerIdentityKey } from './identity.js';
 export { sealInvitation } from './invitation-data.js';
@@ -31,7 +37,6 @@ export {
 export {
   type BoxContent,
   connectOrganization,
-  MAX_BOX_TITLE_LENGTH,
   type OrganizationConnection,
   revokeProvision,
   type SendBoxesResult,

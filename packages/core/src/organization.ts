@@ -16,22 +16,18 @@ import {
   SHARE_LENGTH,
 } from '@provisions/crypto';
 
-import { MAX_MESSAGE_BYTES, sealTextMessage } from './box-message.js';
+import { findMessageProblem, sealTextMessage } from './box-message.js';
+import { findBoxTitleProblem } from './box-title.js';
 import { DeliveryError } from './delivery-error.js';
 import { sealInvitation } from './invitation-data.js';
 import { formatInvitationLink } from './link.js';
 import type { ProvisionKeystore, ProvisionKeystoreEntry } from './provision-keystore.js';
-
-/** Maximum box title length in characters, as the API accepts. */
-export const MAX_BOX_TITLE_LENGTH = 200;
 
 /** Time before expiry at which the organization token is renewed, in milliseconds. */
 const TOKEN_REFRESH_MARGIN_MS = 30_000;
 
 /** Attempts of a box creation request when the network fails; retries reuse the Idempotency-Key. */
 const BOX_CREATION_ATTEMPTS = 3;
-
-const utf8Encoder = new TextEncoder();
 
 /** An API client authenticated as an organization. */
 export interface OrganizationConnection {
@@ -43,9 +39,15 @@ export interface OrganizationConnection {
 
 /** A box to create, with the text messages to post in it. */
 export interface BoxContent {
-  /** Box title, 1 to 200 characters; titles are not encrypted. */
+  /**
+   * Box title: 1 to 200 characters and no control character. Titles are not encrypted.
+   * {@link findBoxTitleProblem} states the API's rules.
+   */
   title: string;
-  /** Messages to post, in order; each is sealed to the box public key. */
+  /**
+   * Messages to post, in order; each is sealed to the box public key.
+   * {@link findMessageProblem} states what a message may contain.
+   */
   messages: string[];
 }
 
@@ -399,16 +401,9 @@ function validateBoxes(boxes: readonly BoxContent[]): void {
   }
 
   for (const [index, box] of boxes.entries()) {
-    const title: unknown = box?.title;
-    if (
-      typeof title !== 'string' ||
-      title.trim() === '' ||
-      [...title].length > MAX_BOX_TITLE_LENGTH
-    ) {
-      throw new DeliveryError(
-        'ERR_INVALID_BOX',
-        `boxes[${index}].title: expected a non-empty string of at most ${MAX_BOX_TITLE_LENGTH} characters`,
-      );
+    const titleProblem = findBoxTitleProblem(box?.title);
+    if (titleProblem !== undefined) {
+      throw new DeliveryError('ERR_INVALID_BOX', `boxes[${index}].title: ${titleProblem}`);
     }
 
     const messages: unknown = box.messages;
@@ -420,16 +415,11 @@ function validateBoxes(boxes: readonly BoxContent[]): void {
     }
 
     for (const [messageIndex, message] of messages.entries()) {
-      if (typeof message !== 'string' || message === '') {
+      const messageProblem = findMessageProblem(message);
+      if (messageProblem !== undefined) {
         throw new DeliveryError(
           'ERR_INVALID_BOX',
-          `boxes[${index}].messages[${messageIndex}]: expected a non-empty string`,
-        );
-      }
-      if (utf8Encoder.encode(message).length > MAX_MESSAGE_BYTES) {
-        throw new DeliveryError(
-          'ERR_INVALID_BOX',
-          `boxes[${index}].messages[${messageIndex}]: expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`,
+          `boxes[${index}].messages[${messageIndex}]: ${messageProblem}`,
         );
       }
     }

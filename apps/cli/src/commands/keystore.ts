@@ -12,7 +12,8 @@ import {
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
-import { printJson, printLines, printNotice } from '../output.js';
+import { formatCount, printJson, printLines, printNotice } from '../output.js';
+import { checkOutputFile } from '../output-path.js';
 
 /** Options shared by the `provisions keystore` subcommands, as commander parses them. */
 export interface KeystoreCommandOptions {
@@ -51,7 +52,7 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
     printLines(
       entries.map((entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`),
     );
-    printNotice(`${entries.length} entries in ${keystore.path}`);
+    printNotice(`${formatCount(entries.length, 'entry', 'entries')} in ${keystore.path}`);
   });
 }
 
@@ -63,6 +64,9 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
 export async function runKeystoreExport(options: KeystoreCommandOptions): Promise<void> {
   if ((options.out === undefined) === (options.stdout !== true)) {
     throw usageError('give either --out FILE (written with mode 0600) or --stdout, not both');
+  }
+  if (options.out !== undefined) {
+    await checkOutputFile(options.out, '--out');
   }
 
   await withKeystore(options, async (keystore, server) => {
@@ -81,7 +85,9 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
 
     if (options.out !== undefined) {
       await writeLinksFile(options.out, links);
-      printNotice(`${links.length} links written to ${options.out} (mode 0600)`);
+      printNotice(
+        `${formatCount(links.length, 'link', 'links')} written to ${options.out} (mode 0600)`,
+      );
       return;
     }
     process.stdout.write(formatLinksCsv(links));

@@ -1,13 +1,14 @@
 import { createApiClient, normalizeEmail } from '@provisions/api';
 import { parseInvitationLink, redeemInvitation, requestEmailCode, signIn } from '@provisions/core';
 
-import { usageError } from '../cli-error.js';
+import { CliError, EXIT_FAILURE, usageError } from '../cli-error.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
-import { printJson, printLines, printNotice } from '../output.js';
+import { formatCount, printJson, printLines, printNotice } from '../output.js';
+import { checkOutputDirectory } from '../output-path.js';
 import { canPrompt, prompt } from '../prompt.js';
 import { saveOpenedBoxes } from '../saved-boxes.js';
-import { formatOpenedBoxes, summarizeOpened } from '../summary.js';
+import { formatOpenedBoxes, type OpenedSummary, summarizeOpened } from '../summary.js';
 
 /** A sign-in code as the server sends it: six decimal digits. */
 const SIGN_IN_CODE = /^[0-9]{6}$/;
@@ -46,6 +47,10 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
       'no sign-in code: give --code, or --outbox FILE for a development server, or run in a terminal',
     );
   }
+  // Checked before signing in, which uses up one of the person's sign-in codes.
+  if (options.out !== undefined) {
+    await checkOutputDirectory(options.out, '--out');
+  }
 
   let token: string | undefined;
   const client = createApiClient({ baseUrl: server, token: () => token });
@@ -68,13 +73,13 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
 
   if (options.out !== undefined) {
-    const written = await saveOpenedBoxes(options.out, opened.boxes);
+    const written = await saveBoxes(options.out, opened.boxes);
     if (options.json === true) {
       printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey, files: written });
       return;
     }
     printLines(written);
-    printNotice(`${opened.boxes.length} boxes saved to ${options.out}`);
+    printNotice(`${formatCount(opened.boxes.length, 'box', 'boxes')} saved to ${options.out}`);
     return;
   }
 
@@ -88,6 +93,19 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
     return;
   }
   printLines(formatOpenedBoxes(opened.boxes));
+}
+
+async function saveBoxes(directory: string, boxes: OpenedSummary['boxes']): Promise<string[]> {
+  try {
+    return await saveOpenedBoxes(directory, boxes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new CliError(
+      `--out: cannot save the boxes in ${directory} (${code}); run the command again with another --out, or without it to print them`,
+      EXIT_FAILURE,
+      { cause: error },
+    );
+  }
 }
 
 /** Reads the first non-empty line of standard input, the link piped to `redeem -`. */

@@ -10,12 +10,20 @@ import {
   type BulkSendContext,
   type RecipientOutcome,
   sendRecipient,
+  skippedOutcome,
 } from '../bulk-send.js';
-import { CliError, EXIT_PARTIAL_FAILURE, EXIT_USAGE, usageError } from '../cli-error.js';
+import {
+  CliError,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_PARTIAL_FAILURE,
+  EXIT_USAGE,
+  usageError,
+} from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
 import { Journal } from '../journal.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { createLinkMailer, readSmtpSettings } from '../link-mailer.js';
+import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
 import { writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import { createNodeHttpFetch } from '../node-http-fetch.js';
@@ -23,7 +31,7 @@ import { printJson } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
-import { startProgress } from '../send-progress.js';
+import { type ProgressReporter, startProgress } from '../send-progress.js';
 import { formatRunSummary, type RunSummary, summarizeRun } from '../send-summary.js';
 
 /** Default number of recipients sent at the same time. */
@@ -31,6 +39,12 @@ export const DEFAULT_CONCURRENCY = 32;
 
 /** Largest accepted `--concurrency`. */
 export const MAX_CONCURRENCY = 64;
+
+/**
+ * Number of recipients in a row that got no response from the server, each after the retries
+ * of its requests, that stops a run because the server is then taken to be unreachable.
+ */
+export const MAX_UNREACHABLE_IN_A_ROW = 5;
 
 /** Settings of a manifest run, checked by `runSend`. */
 export interface ManifestSendSettings {
@@ -45,7 +59,8 @@ export interface ManifestSendSettings {
   printLinks: boolean;
   json: boolean;
   linksOut?: string;
-  emailLinks: boolean;
+  /** The SMTP server and sender for `--email-links`; unset without it. */
+  smtp?: SmtpSettings;
 }
 
 /**
@@ -57,9 +72,37 @@ export interface ManifestSendSettings {
  * Links go to stdout only with `--print-links` (CSV lines as recipients
  * finish) or `--json` (one document at the end), and to `--links-out`
  * (CSV, mode 0600). Progress and the summary go to stderr without links.
- * Sets the exit code to 3 when some recipients failed.
+ * Sets the exit code to 3 when some recipients failed. SIGINT (Ctrl-C) ends
+ * the process at once with exit code 130, after a line saying how to resume.
  */
 export async function runManifestSend(settings: ManifestSendSettings): Promise<void> {
+  const running: RunningProgress = {};
+  const interrupt = (): void => {
+    running.progress?.stop();
+    process.stderr.write(
+      `provisions: interrupted: the run stopped; run the same command again to resume (journal ${settings.journalPath})\n`,
+    );
+    // The journal and the keystore stay consistent when the process ends at any point
+    // (they are tested with SIGKILL), so nothing is awaited here.
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    await sendManifest(settings, running);
+  } finally {
+    process.off('SIGINT', interrupt);
+  }
+}
+
+/** The progress report of a run while it is shown, so that SIGINT can stop it. */
+interface RunningProgress {
+  progress?: ProgressReporter;
+}
+
+async function sendManifest(
+  settings: ManifestSendSettings,
+  running: RunningProgress,
+): Promise<void> {
   const manifest = await readManifest(settings.manifestPath);
   const recipients: BulkRecipient[] = manifest.recipients.map((recipient, index) => ({
     index,
@@ -67,7 +110,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     boxes: recipient.boxes,
   }));
   const manifestHash = hashManifest(recipients);
-  const mailer = settings.emailLinks ? createLinkMailer(readSmtpSettings()) : undefined;
+  const mailer = settings.smtp === undefined ? undefined : createLinkMailer(settings.smtp);
 
   const journalLock = await lockJournal(settings.journalPath);
   const transport = createNodeHttpFetch();
@@ -82,7 +125,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     const state = replayJournal(opened.records);
     const resumedRunId = checkResumedRun(state, settings, manifestHash);
 
-    const passphrase = await readPassphrase();
+    const passphrase = await readPassphrase(settings.keystorePath);
     keystore = await openKeystore({
       path: settings.keystorePath,
       passphrase,
@@ -134,7 +177,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     };
 
     const started = Date.now();
-    const outcomes = await sendAll(context, recipients, settings);
+    const { outcomes, stop } = await sendAll(context, recipients, settings, running);
     await Promise.all(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
@@ -143,6 +186,11 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
     });
 
     await writeOutputs(settings, outcomes, summary);
+    if (stop !== undefined) {
+      throw new CliError(
+        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+      );
+    }
     if (summary.failed > 0) {
       process.exitCode = EXIT_PARTIAL_FAILURE;
     }
@@ -158,11 +206,24 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
   }
 }
 
+/** The cause of a run stopping before it started every recipient. */
+interface RunStop {
+  /** The network failure of the last request, such as `connection refused`. */
+  reason: string;
+}
+
+/** The outcomes of a run, one per recipient in manifest order, and why it stopped early, if it did. */
+interface RunResult {
+  outcomes: RecipientOutcome[];
+  stop?: RunStop;
+}
+
 async function sendAll(
   context: BulkSendContext,
   recipients: readonly BulkRecipient[],
   settings: ManifestSendSettings,
-): Promise<RecipientOutcome[]> {
+  running: RunningProgress,
+): Promise<RunResult> {
   const outcomes: RecipientOutcome[] = new Array(recipients.length);
   const finishedBefore = recipients.filter(
     (recipient) => context.state.recipients.get(recipient.index)?.done === true,
@@ -184,15 +245,24 @@ async function sendAll(
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
   const progress = startProgress(recipients.length, finishedBefore.length);
+  running.progress = progress;
   let next = 0;
+  let unreachableInARow = 0;
+  let stop: RunStop | undefined;
 
+  // Workers take no new recipient once the run stops; those in flight finish.
   const worker = async (): Promise<void> => {
-    while (next < queue.length) {
+    while (next < queue.length && stop === undefined) {
       const recipient = queue[next] as BulkRecipient;
       next += 1;
       const outcome = await sendRecipient(context, recipient);
       emit(outcome);
       progress.tick(outcome.status === 'failed');
+
+      unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
+      if (outcome.unreachable !== undefined && unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW) {
+        stop ??= { reason: outcome.unreachable };
+      }
     }
   };
 
@@ -200,10 +270,14 @@ async function sendAll(
     const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
     await Promise.all(Array.from({ length: workers }, worker));
   } finally {
+    running.progress = undefined;
     progress.stop();
   }
 
-  return outcomes;
+  for (const recipient of queue.slice(next)) {
+    emit(skippedOutcome(context, recipient));
+  }
+  return { outcomes, stop };
 }
 
 /**
@@ -228,7 +302,7 @@ function checkResumedRun(
   }
   if (run.manifest_sha256 !== manifestHash) {
     throw usageError(
-      `the manifest changed since journal ${settings.journalPath} was started: restore it to finish that run, or ${moveAway}`,
+      `the manifest changed since journal ${settings.journalPath} was started: restore it to finish that run, or put only the new or corrected lines in a new manifest and send that one, which reuses each recipient's link from the keystore. ${describeJournalMoveRisk(state, settings.journalPath)}`,
     );
   }
   if (run.organization_id !== settings.organizationId || run.server_url !== settings.server) {
@@ -237,6 +311,24 @@ function checkResumedRun(
     );
   }
   return run.run_id;
+}
+
+/**
+ * Returns the sentence that explains what moving the journal away would do. The next run would
+ * send the whole manifest again, so every recipient this run sent a box to (or started to)
+ * would get the boxes a second time.
+ */
+function describeJournalMoveRisk(state: SendJournalState, journalPath: string): string {
+  const served = [...state.recipients.values()].filter(
+    (recipient) =>
+      recipient.done || [...recipient.boxes.values()].some((box) => box.prepared !== undefined),
+  ).length;
+  if (served === 0) {
+    return `This run has sent no box yet, so moving ${journalPath} away to start over sends nothing twice.`;
+  }
+
+  const recipients = served === 1 ? '1 recipient' : `${served} recipients`;
+  return `Do not move ${journalPath} away to send this manifest again: without the journal, the ${recipients} this run has sent boxes to would get them a second time.`;
 }
 
 /** Records a new run in the journal and returns its id. */
@@ -275,18 +367,17 @@ function hashManifest(recipients: readonly BulkRecipient[]): string {
   return hash.digest('hex');
 }
 
+/**
+ * Prints the summary, then the JSON document with `--json`, then writes `--links-out`, so a
+ * failed write still leaves the summary on the terminal.
+ *
+ * @throws CliError (exit code 1) when the links file cannot be written.
+ */
 async function writeOutputs(
   settings: ManifestSendSettings,
   outcomes: readonly RecipientOutcome[],
   summary: RunSummary,
 ): Promise<void> {
-  if (settings.linksOut !== undefined) {
-    const links = outcomes.flatMap((outcome) =>
-      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
-    );
-    await writeLinksFile(settings.linksOut, links);
-  }
-
   process.stderr.write(`${formatRunSummary(summary).join('\n')}\n`);
 
   if (settings.json) {
@@ -305,5 +396,21 @@ async function writeOutputs(
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
       })),
     });
+  }
+
+  if (settings.linksOut !== undefined) {
+    const links = outcomes.flatMap((outcome) =>
+      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
+    );
+    try {
+      await writeLinksFile(settings.linksOut, links);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new CliError(
+        `--links-out: cannot write ${settings.linksOut} (${code}); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
+        EXIT_FAILURE,
+        { cause: error },
+      );
+    }
   }
 }

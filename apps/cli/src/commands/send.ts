@@ -2,6 +2,7 @@ import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/cor
 
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { readSmtpSettings } from '../link-mailer.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -9,6 +10,7 @@ import {
   requireValue,
 } from '../option-values.js';
 import { printJson, printLines } from '../output.js';
+import { checkOutputFile } from '../output-path.js';
 import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runManifestSend } from './send-manifest.js';
 
@@ -52,6 +54,20 @@ export async function runSend(options: SendOptions): Promise<void> {
     );
   }
 
+  if (options.manifest === undefined) {
+    const manifestOnly = manifestOnlyOptions(options);
+    const last = manifestOnly.pop();
+    if (last !== undefined) {
+      const names = manifestOnly.length === 0 ? last : `${manifestOnly.join(', ')} and ${last}`;
+      const verb = manifestOnly.length === 0 ? 'works' : 'work';
+      throw usageError(`${names} ${verb} only with --manifest`);
+    }
+  }
+  const smtp = options.emailLinks === true ? readSmtpSettings() : undefined;
+  if (options.linksOut !== undefined) {
+    await checkOutputFile(options.linksOut, '--links-out');
+  }
+
   if (options.manifest !== undefined) {
     if (options.to !== undefined || options.title !== undefined || options.message !== undefined) {
       throw usageError('give either --manifest or --to/--title/--message, not both');
@@ -68,14 +84,14 @@ export async function runSend(options: SendOptions): Promise<void> {
       printLinks: options.printLinks === true,
       json: options.json === true,
       linksOut: options.linksOut,
-      emailLinks: options.emailLinks === true,
+      smtp,
     });
     return;
   }
 
   const recipients = readRecipients(options);
 
-  const passphrase = await readPassphrase();
+  const passphrase = await readPassphrase(keystorePath);
   const keystore = await openKeystore({
     path: keystorePath,
     passphrase,
@@ -139,6 +155,17 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
 
   const box: BoxContent = { title, messages };
   return [{ email, boxes: [box] }];
+}
+
+/** Returns the options given that only a manifest run uses. */
+function manifestOnlyOptions(options: SendOptions): string[] {
+  const given: [string, unknown][] = [
+    ['--concurrency', options.concurrency],
+    ['--journal', options.journal],
+    ['--links-out', options.linksOut],
+    ['--email-links', options.emailLinks],
+  ];
+  return given.filter(([, value]) => value !== undefined).map(([name]) => name);
 }
 
 function parseConcurrency(text: string | undefined): number {

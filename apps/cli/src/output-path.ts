@@ -1,0 +1,102 @@
+import { constants, type Stats } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import { usageError } from './cli-error.js';
+
+/**
+ * Checks, before any work, that a file can be written at `path`: it is not a directory or
+ * another non-regular file, and its directory exists and is writable. The file itself is
+ * created or replaced later.
+ *
+ * @param option - the option that named the path, for the error, such as `--links-out`.
+ * @throws CliError (exit code 2) naming the option and the problem.
+ */
+export async function checkOutputFile(path: string, option: string): Promise<void> {
+  const existing = await statOrUndefined(path, option);
+  if (existing !== undefined && !existing.isFile()) {
+    throw usageError(
+      `${option}: ${path} is ${describeKind(existing)}; expected the path of a file to write`,
+    );
+  }
+
+  const directory = dirname(resolve(path));
+  const parent = await statOrUndefined(directory, option);
+  if (parent === undefined) {
+    throw usageError(`${option}: directory ${directory} does not exist; create it first`);
+  }
+  if (!parent.isDirectory()) {
+    throw usageError(`${option}: ${directory} is ${describeKind(parent)}, not a directory`);
+  }
+  await checkWritable(directory, option);
+}
+
+/**
+ * Checks, before any work, that files can be saved under the directory `path`: it is a
+ * directory, or it does not exist yet and its nearest existing parent is a directory, which
+ * must be writable because it is created there.
+ *
+ * @param option - the option that named the path, for the error, such as `--out`.
+ * @throws CliError (exit code 2) naming the option and the problem.
+ */
+export async function checkOutputDirectory(path: string, option: string): Promise<void> {
+  let current = resolve(path);
+  for (;;) {
+    const found = await statOrUndefined(current, option);
+    if (found !== undefined) {
+      if (!found.isDirectory()) {
+        throw usageError(
+          current === resolve(path)
+            ? `${option}: ${path} is ${describeKind(found)}; expected a directory, which is created if missing`
+            : `${option}: ${current} is ${describeKind(found)}, so ${path} cannot be created`,
+        );
+      }
+      await checkWritable(current, option);
+      return;
+    }
+
+    const parent = dirname(current);
+    if (parent === current) {
+      return;
+    }
+    current = parent;
+  }
+}
+
+async function statOrUndefined(path: string, option: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    // ENOTDIR: a parent is a file, which the caller finds when it checks the parents.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      return undefined;
+    }
+    throw usageError(`${option}: cannot use ${path} (${code ?? (error as Error).message})`);
+  }
+}
+
+async function checkWritable(directory: string, option: string): Promise<void> {
+  try {
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw usageError(`${option}: cannot write in directory ${directory} (${code})`);
+  }
+}
+
+function describeKind(stats: Stats): string {
+  if (stats.isDirectory()) {
+    return 'a directory';
+  }
+  if (stats.isFile()) {
+    return 'a file';
+  }
+  if (stats.isFIFO()) {
+    return 'a named pipe';
+  }
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+    return 'a device';
+  }
+  return 'not a regular file';
+}

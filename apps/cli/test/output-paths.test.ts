@@ -1,0 +1,192 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { runCli } from './support/run-cli.js';
+import { countLines, spawnCli } from './support/spawn-cli.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+// Nothing listens on port 9 of 127.0.0.1: a command that sent a request
+// there would fail with exit code 1 instead of the usage error (exit code 2).
+const UNUSED_SERVER = 'http://127.0.0.1:9';
+
+const organizationEnv = {
+  PROVISIONS_ORG_ID: 'org',
+  PROVISIONS_CLIENT_SECRET: 'client-secret',
+  PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+};
+
+let workDir: string;
+let manifest: string;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-output-'));
+  manifest = join(workDir, 'recipients.csv');
+  await writeFile(manifest, 'email,title,message\nada@example.com,Box,hello\n');
+});
+
+afterAll(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+function sendWithLinksOut(linksOut: string) {
+  return runCli(
+    [
+      'send',
+      '--server',
+      UNUSED_SERVER,
+      '--keystore',
+      join(workDir, 'k.json'),
+      '--manifest',
+      manifest,
+      '--links-out',
+      linksOut,
+    ],
+    { env: organizationEnv },
+  );
+}
+
+describe('send --links-out', () => {
+  it('rejects a directory before any request', async () => {
+    const result = await sendWithLinksOut(workDir);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --links-out: ${workDir} is a directory; expected the path of a file to write\n`,
+    );
+  });
+
+  it('rejects a missing directory before any request', async () => {
+    const result = await sendWithLinksOut(join(workDir, 'missing', 'links.csv'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --links-out: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
+  });
+
+  it('rejects a path under a file before any request', async () => {
+    const result = await sendWithLinksOut(join(manifest, 'links.csv'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`provisions: --links-out: ${manifest} is a file, not a directory\n`);
+  });
+
+  it('works only with --manifest', async () => {
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        'k.json',
+        '--to',
+        'a@example.com',
+        '--title',
+        'T',
+        '--message',
+        'm',
+        '--links-out',
+        join(workDir, 'links.csv'),
+        '--journal',
+        join(workDir, 'j'),
+      ],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('provisions: --journal and --links-out work only with --manifest\n');
+  });
+});
+
+describe('send --links-out that fails at the end', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('prints the summary, then one error line', async () => {
+    const bigManifest = join(workDir, 'many.csv');
+    const rows = Array.from({ length: 40 }, (_, index) => `r${index}@example.com,Box,hello`);
+    await writeFile(bigManifest, `email,title,message\n${rows.join('\n')}\n`);
+    const linksDirectory = join(workDir, 'links');
+    await mkdir(linksDirectory);
+    const linksOut = join(linksDirectory, 'links.csv');
+
+    const cli = spawnCli(
+      [
+        'send',
+        '--manifest',
+        bigManifest,
+        '--keystore',
+        join(workDir, 'many.json'),
+        '--concurrency',
+        '2',
+        '--links-out',
+        linksOut,
+      ],
+      {
+        PROVISIONS_SERVER: server.url,
+        PROVISIONS_ORG_ID: server.organizationId,
+        PROVISIONS_CLIENT_SECRET: server.clientSecret,
+        PROVISIONS_KEYSTORE_PASSPHRASE: 'output test passphrase',
+      },
+    );
+    while ((await countLines(`${bigManifest}.journal`)) < 1) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await rm(linksDirectory, { recursive: true });
+    const code = await cli.exited;
+
+    const lines = cli.stderr().trimEnd().split('\n');
+    expect(code).toBe(1);
+    expect(lines).toContainEqual(expect.stringMatching(/^recipients: 40 of 40 done, 0 failed \(/));
+    expect(lines.at(-1)).toBe(
+      `provisions: --links-out: cannot write ${linksOut} (ENOENT); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
+    );
+    expect(lines.filter((line) => line.startsWith('provisions:'))).toHaveLength(1);
+  });
+});
+
+describe('redeem --out', () => {
+  it('rejects an existing file before signing in', async () => {
+    const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
+
+    const result = await runCli([
+      'redeem',
+      link,
+      '--email',
+      'a@example.com',
+      '--code',
+      '123456',
+      '--out',
+      manifest,
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${manifest} is a file; expected a directory, which is created if missing\n`,
+    );
+  });
+});
+
+describe('keystore export --out', () => {
+  it('rejects a directory before opening the keystore', async () => {
+    const result = await runCli(
+      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json', '--out', workDir],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${workDir} is a directory; expected the path of a file to write\n`,
+    );
+  });
+});
