@@ -20,7 +20,13 @@ import {
   type ServerLoggerOptions,
 } from './http/request-logging.js';
 import { STATIC_ROUTE_OPTIONS } from './http/static-route-options.js';
-import { BODY_LIMIT_BYTES } from './limits.js';
+import {
+  BODY_LIMIT_BYTES,
+  CONNECTION_IDLE_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
+  REQUEST_TIMEOUT_MS,
+} from './limits.js';
 import type { JsonSchema, OpenApiDocument } from './openapi/openapi-document.js';
 import { ResponseValidationError } from './openapi/response-validation.js';
 import { SchemaCompiler } from './openapi/schema-compiler.js';
@@ -41,6 +47,8 @@ export interface AppOptions {
   logger: boolean | ServerLoggerOptions | undefined;
   /** Reverse proxies whose `X-Forwarded-For` gives the client address; default none. */
   trustedProxies?: string[];
+  /** Milliseconds a client has to send a whole request; default {@link REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -54,10 +62,22 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { document, context } = options;
   const schemas = new SchemaCompiler(document);
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
 
   const app = Fastify({
     logger: loggerOption(options.logger),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request that is still arriving after requestTimeout gets 408 from
+    // respondToClientError. Node.js also limits the headers alone, and would refuse a
+    // headersTimeout above requestTimeout.
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_IDLE_TIMEOUT_MS,
     genReqId: () => randomUUID(),
     // Fastify's own request lines include the URL; installRequestLogging writes them instead.
     logController: new LogController({

@@ -11,10 +11,13 @@ import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
 import { checkTrustedProxies } from './http/trusted-proxies.js';
-import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
+import { REQUEST_TIMEOUT_MS, SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
 import { loadOpenApiDocument } from './openapi/openapi-document.js';
 import { DatabaseStore } from './store/store.js';
+
+/** Maximum delay of a Node.js timer, in milliseconds (2^31 - 1, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -56,6 +59,12 @@ export interface StartServerOptions {
    * is ignored, so clients cannot choose their own address.
    */
   trustedProxies?: string[];
+  /**
+   * Milliseconds a client has to send a whole request, headers and body; default
+   * {@link REQUEST_TIMEOUT_MS} (60 seconds). A request still incomplete then gets 408
+   * within about a second more, and its connection is closed.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A running server. */
@@ -100,6 +109,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
       logger: options.logger,
       trustedProxies: options.trustedProxies,
+      requestTimeoutMs: options.requestTimeoutMs,
     });
     if (database instanceof PostgresSqlDatabase) {
       database.onRetry = (retry) =>
@@ -154,7 +164,17 @@ function checkOptions(options: StartServerOptions): void {
   if (options.trustedProxies !== undefined) {
     checkTrustedProxies(options.trustedProxies, 'trustedProxies');
   }
+  checkMilliseconds(options.requestTimeoutMs, 'requestTimeoutMs');
   if (options.databaseUrl !== undefined) {
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
+  }
+}
+
+/** Checks an optional time limit in milliseconds: a positive integer, at most about 24.8 days. */
+function checkMilliseconds(value: number | undefined, name: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS)) {
+    throw new InvalidOptionError(
+      `${name} must be an integer from 1 to ${MAX_TIMER_MS} milliseconds, received ${value}`,
+    );
   }
 }

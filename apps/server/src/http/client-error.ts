@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PROBLEM_TYPES, type ProblemType } from '../errors/problem-types.js';
 
@@ -15,11 +16,19 @@ const PARSER_PROBLEMS: Record<string, { problemType: ProblemType; detail: string
 
 /**
  * Responds to a request that Node.js could not parse (an oversized URL or header,
- * broken HTTP syntax, a timeout) with a problem+json response and closes the
- * connection. Such a request never reaches Fastify, so it has no request id.
+ * broken HTTP syntax) or that did not arrive within the request timeout, with a
+ * problem+json response, and closes the connection. The response has no request id:
+ * a request that Node.js could not parse never reaches Fastify, and a timed-out one
+ * may not have either.
+ *
+ * When a response to the request has already started, as when the server answered
+ * 401 before the rest of the body arrived, the connection is closed without another one.
  */
 export function respondToClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable) {
+  // NOTE: `_httpMessage` is the response in progress on the socket. It is not a public
+  // Node.js API, but Node's own default handler reads it for this same check.
+  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || response?.headersSent === true) {
     socket.destroy();
     return;
   }

@@ -66,6 +66,7 @@ export class TestServer {
       logger?: ServerLoggerOptions;
       signInRequestsPerMinute?: number;
       trustedProxies?: string[];
+      requestTimeoutMs?: number;
     } = {},
   ): Promise<TestServer> {
     const server = new TestServer();
