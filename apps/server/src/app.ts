@@ -146,6 +146,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ),
   });
   installJsonBodyParser(app);
+  // First, so that a request failing in a later onRequest hook is logged too.
+  installRequestLogging(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -155,7 +157,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
-  installRequestLogging(app);
   installErrorHandlers(
     app,
     (request) => request.routeOptions.config.headerNames ?? {},
