@@ -59,6 +59,15 @@ export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
  */
 export const CONNECTION_IDLE_TIMEOUT_MS = 120_000;
 
+/**
+ * Time that requests in progress get to finish when the server stops, in milliseconds
+ * (8 s), before their connections are closed. It is longer than a write waits for a
+ * locked SQLite database ({@link DATABASE_BUSY_TIMEOUT_MS}). It is shorter than the 10 s
+ * that `docker stop` waits before it kills the process, which leaves time to close the
+ * database.
+ */
+export const SHUTDOWN_GRACE_PERIOD_MS = 8000;
+
 /** Bytes of randomness in access tokens and client secrets (base64url: 43 characters). */
 export const SECRET_TOKEN_BYTES = 32;
 

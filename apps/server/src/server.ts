@@ -11,9 +11,14 @@ import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
 import { checkTrustedProxies } from './http/trusted-proxies.js';
-import { REQUEST_TIMEOUT_MS, SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
+import {
+  REQUEST_TIMEOUT_MS,
+  SHUTDOWN_GRACE_PERIOD_MS,
+  SIGN_IN_REQUESTS_PER_MINUTE,
+} from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
 import { loadOpenApiDocument } from './openapi/openapi-document.js';
+import { closeWithGracePeriod } from './server-shutdown.js';
 import { DatabaseStore } from './store/store.js';
 
 /** Maximum delay of a Node.js timer, in milliseconds (2^31 - 1, about 24.8 days). */
@@ -65,13 +70,24 @@ export interface StartServerOptions {
    * within about a second more, and its connection is closed.
    */
   requestTimeoutMs?: number;
+  /**
+   * Milliseconds that requests in progress get to finish once `close()` is called;
+   * default {@link SHUTDOWN_GRACE_PERIOD_MS} (8 seconds). The connections still open
+   * then are closed.
+   */
+  shutdownGracePeriodMs?: number;
 }
 
 /** A running server. */
 export interface RunningServer {
   /** Base URL of the API, such as `http://127.0.0.1:41234`. */
   readonly url: string;
-  /** Stops accepting connections, waits for open requests, and closes the database. */
+  /**
+   * Logs `server stopping` and stops accepting connections. It then waits for the
+   * requests in progress, for at most the shutdown grace period, closes the connections
+   * still open, and closes the database, which on SQLite runs a last WAL checkpoint.
+   * Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -135,12 +151,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
 
     const url = await app.listen({ host, port });
+    const gracePeriodMs = options.shutdownGracePeriodMs ?? SHUTDOWN_GRACE_PERIOD_MS;
     let closing: Promise<void> | undefined;
     return Object.freeze({
       url,
       close: () => {
         stopping = true;
-        closing ??= app.close();
+        closing ??= closeWithGracePeriod(app, gracePeriodMs);
         return closing;
       },
     });
@@ -165,6 +182,7 @@ function checkOptions(options: StartServerOptions): void {
     checkTrustedProxies(options.trustedProxies, 'trustedProxies');
   }
   checkMilliseconds(options.requestTimeoutMs, 'requestTimeoutMs');
+  checkMilliseconds(options.shutdownGracePeriodMs, 'shutdownGracePeriodMs');
   if (options.databaseUrl !== undefined) {
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
   }

@@ -67,6 +67,7 @@ export class TestServer {
       signInRequestsPerMinute?: number;
       trustedProxies?: string[];
       requestTimeoutMs?: number;
+      shutdownGracePeriodMs?: number;
     } = {},
   ): Promise<TestServer> {
     const server = new TestServer();
