@@ -83,7 +83,10 @@ export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
  */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
-/** How long SQLite waits for another connection's write lock before failing, in milliseconds. */
+/**
+ * How long a SQLite statement or transaction keeps trying while another connection holds
+ * the lock it needs, in milliseconds, before it fails with `SQLITE_BUSY`.
+ */
 export const DATABASE_BUSY_TIMEOUT_MS = 5000;
 
 /**
