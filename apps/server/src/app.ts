@@ -10,6 +10,7 @@ import { respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
 import { parseFormBody } from './http/form-body.js';
+import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
 import { registerRecipientPage } from './http/recipient-page.js';
@@ -75,6 +76,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requestTimeout,
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
+      // installHostHeaderCheck answers with a problem instead of Node's empty 400.
+      requireHostHeader: false,
     },
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: CONNECTION_IDLE_TIMEOUT_MS,
@@ -152,6 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  installHostHeaderCheck(app);
   if (context.appUrl !== undefined) {
     installCors(app, context.appUrl);
   }

@@ -1,6 +1,7 @@
 import type { Problem } from '@provisions/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxInvitingKey, newBoxKeys } from './support/box-material.js';
+import { sendRawRequest } from './support/raw-http.js';
 import { type TestOrganization, TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -166,6 +167,37 @@ describe('transport errors', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
     expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
+  });
+
+  it('answers HTTP/1.1 without Host with a 400 problem', async () => {
+    const exchange = await sendRawRequest(server.url, 'GET /openapi.json HTTP/1.1\r\n\r\n');
+
+    expect(exchange.status).toBe(400);
+    expect(exchange.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(exchange.headers.connection).toBe('close');
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      type: 'urn:provisions:problem:malformed-request',
+      instance: exchange.headers['x-request-id'],
+      errors: [{ header: 'Host', detail: 'is required in HTTP/1.1' }],
+    });
+  });
+
+  it('answers two Host headers with a 400 problem', async () => {
+    const exchange = await sendRawRequest(
+      server.url,
+      'GET /openapi.json HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n',
+    );
+
+    expect(exchange.status).toBe(400);
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      errors: [{ header: 'Host', detail: 'must appear once' }],
+    });
+  });
+
+  it('serves HTTP/1.0 without Host', async () => {
+    const exchange = await sendRawRequest(server.url, 'GET /openapi.json HTTP/1.0\r\n\r\n');
+
+    expect(exchange.status).toBe(200);
   });
 
   it('answers an unknown path with 404', async () => {
