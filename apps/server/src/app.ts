@@ -13,8 +13,12 @@ import { parseFormBody } from './http/form-body.js';
 import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
-import { registerRecipientPage } from './http/recipient-page.js';
-import { registerReferencePage } from './http/reference-page.js';
+import {
+  RECIPIENT_ASSETS_PATH,
+  RECIPIENT_PAGE_PATH,
+  registerRecipientPage,
+} from './http/recipient-page.js';
+import { REFERENCE_PAGE_PATH, registerReferencePage } from './http/reference-page.js';
 import {
   installRequestLogging,
   loggerOption,
@@ -37,6 +41,9 @@ import { registerCryptoActionRoutes } from './routes/crypto-actions.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerProvisionRoutes } from './routes/provisions.js';
 import type { ServerContext } from './server-context.js';
+
+/** Path of the OpenAPI document that the server validates against. */
+const OPENAPI_DOCUMENT_PATH = '/openapi.json';
 
 /** Longest path parameter the router matches; ids and keys are at most 43 characters. */
 const MAX_PATH_PARAMETER_LENGTH = 100;
@@ -164,7 +171,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandlers(
     app,
     (request) => request.routeOptions.config.headerNames ?? {},
-    allowedMethodsLookup(document),
+    allowedMethodsLookup(document, [
+      RECIPIENT_PAGE_PATH,
+      `${RECIPIENT_ASSETS_PATH}{name}`,
+      REFERENCE_PAGE_PATH,
+      OPENAPI_DOCUMENT_PATH,
+    ]),
   );
 
   const router = new OperationRouter(app, document);
@@ -179,7 +191,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerReferencePage(app);
 
   // The API description this server validates against, for clients and tools.
-  app.get('/openapi.json', STATIC_ROUTE_OPTIONS, async (_request, reply) =>
+  app.get(OPENAPI_DOCUMENT_PATH, STATIC_ROUTE_OPTIONS, async (_request, reply) =>
     reply.header('cache-control', 'no-cache').type('application/json').send(document),
   );
 

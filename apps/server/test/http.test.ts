@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from '../src/index.js';
 import { ApiContract } from './support/api-contract.js';
 import { boxWithProvision } from './support/box-material.js';
+import { sendRawRequest } from './support/raw-http.js';
 import { type TestOrganization, TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -194,6 +195,37 @@ describe('malformed requests', () => {
       expect(await head.text()).toBe('');
       expect((await get.arrayBuffer()).byteLength).toBeGreaterThan(0);
     }
+  });
+
+  it.each(
+    ['/join', '/docs', '/openapi.json', '/assets/join.js'].flatMap((path) =>
+      ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].map((method) => [method, path]),
+    ),
+  )('%s on page %s is 405, Allow: GET, HEAD', async (method, path) => {
+    const exchange = await sendRawRequest(
+      server.url,
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
+
+    expect(exchange.status).toBe(405);
+    expect(exchange.headers.allow).toBe('GET, HEAD');
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      type: 'urn:provisions:problem:method-not-allowed',
+      detail: `this path accepts GET, HEAD, not ${method}`,
+    });
+  });
+
+  it.each([
+    ['/auth/sessions', 405],
+    ['/boxes/joins', 405],
+    ['/nowhere', 404],
+  ])('TRACE on %s is %i like other methods', async (path, status) => {
+    const exchange = await sendRawRequest(
+      server.url,
+      `TRACE ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
+
+    expect(exchange.status).toBe(status);
   });
 
   it.each([
