@@ -5,7 +5,7 @@ import { encodeBase64Url, hashShare } from '@provisions/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from '../src/index.js';
 import { ApiContract } from './support/api-contract.js';
-import { boxWithProvision } from './support/box-material.js';
+import { boxWithProvision, newBoxKeys } from './support/box-material.js';
 import { sendRawRequest } from './support/raw-http.js';
 import { type TestOrganization, TestServer } from './support/test-server.js';
 
@@ -157,6 +157,39 @@ describe('malformed requests', () => {
 
     expect(status).toBe(400);
     expect(problem.errors).toEqual([{ parameter: 'page', detail: 'is not a known parameter' }]);
+  });
+
+  it.each(['0x10', '%2010', '10%20', '%2B10', '1e1', '10.0', '0b1', ''])(
+    'rejects limit=%s as not decimal digits',
+    async (limit) => {
+      const person = await server.signIn();
+      const { status, problem } = await send(`/crypto/actions?limit=${limit}`, {
+        headers: { authorization: `Bearer ${person.token}` },
+      });
+
+      expect(status).toBe(400);
+      expect(problem.type).toBe('urn:provisions:problem:invalid-request');
+      expect(problem.errors).toEqual([
+        { parameter: 'limit', detail: 'must be an integer in decimal digits only, such as 50' },
+      ]);
+    },
+  );
+
+  it('checks limit of box events the same way', async () => {
+    const { publicKey } = await newBoxKeys();
+    const created = await organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: organization.id } },
+      body: { title: 'Limits', public_key: publicKey },
+    });
+    const path = `/boxes/${created.data?.id}/events`;
+    const auth = { authorization: `Bearer ${organization.token}` };
+
+    const hexadecimal = await send(`${path}?limit=0x10`, { headers: auth });
+    const decimal = await server.fetch(`${path}?limit=010`, { headers: auth });
+
+    expect(hexadecimal.status).toBe(400);
+    expect(hexadecimal.problem.errors?.[0]?.parameter).toBe('limit');
+    expect(decimal.status).toBe(200);
   });
 
   it('rejects an undecodable URL with 400', async () => {
