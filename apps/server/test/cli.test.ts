@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -147,6 +148,8 @@ describe('provisions-server', () => {
     stalled.write(
       'POST /auth/email-codes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em',
     );
+    // Until the server has read the request line, it would close the connection as idle.
+    await delay(200);
     const walBefore = await stat(join(dataDir, `${DATABASE_FILE_NAME}-wal`));
 
     const started = performance.now();
