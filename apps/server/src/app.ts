@@ -83,7 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requestTimeout,
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
-      // installHostHeaderCheck answers with a problem instead of Node's empty 400.
+      // installHostHeaderCheck sends a problem instead of Node's empty 400.
       requireHostHeader: false,
     },
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
