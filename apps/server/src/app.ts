@@ -10,17 +10,28 @@ import { respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
 import { parseFormBody } from './http/form-body.js';
+import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
-import { registerRecipientPage } from './http/recipient-page.js';
-import { registerReferencePage } from './http/reference-page.js';
+import {
+  RECIPIENT_ASSETS_PATH,
+  RECIPIENT_PAGE_PATH,
+  registerRecipientPage,
+} from './http/recipient-page.js';
+import { REFERENCE_PAGE_PATH, registerReferencePage } from './http/reference-page.js';
 import {
   installRequestLogging,
   loggerOption,
   type ServerLoggerOptions,
 } from './http/request-logging.js';
 import { STATIC_ROUTE_OPTIONS } from './http/static-route-options.js';
-import { BODY_LIMIT_BYTES } from './limits.js';
+import {
+  BODY_LIMIT_BYTES,
+  CONNECTION_IDLE_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
+  REQUEST_TIMEOUT_MS,
+} from './limits.js';
 import type { JsonSchema, OpenApiDocument } from './openapi/openapi-document.js';
 import { ResponseValidationError } from './openapi/response-validation.js';
 import { SchemaCompiler } from './openapi/schema-compiler.js';
@@ -30,6 +41,9 @@ import { registerCryptoActionRoutes } from './routes/crypto-actions.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerProvisionRoutes } from './routes/provisions.js';
 import type { ServerContext } from './server-context.js';
+
+/** Path of the OpenAPI document that the server validates against. */
+const OPENAPI_DOCUMENT_PATH = '/openapi.json';
 
 /** Longest path parameter the router matches; ids and keys are at most 43 characters. */
 const MAX_PATH_PARAMETER_LENGTH = 100;
@@ -41,6 +55,8 @@ export interface AppOptions {
   logger: boolean | ServerLoggerOptions | undefined;
   /** Reverse proxies whose `X-Forwarded-For` gives the client address; default none. */
   trustedProxies?: string[];
+  /** Milliseconds a client has to send a whole request; default {@link REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -54,10 +70,24 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { document, context } = options;
   const schemas = new SchemaCompiler(document);
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
 
   const app = Fastify({
     logger: loggerOption(options.logger),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request that is still arriving after requestTimeout gets 408 from
+    // respondToClientError. Node.js also limits the headers alone, and would refuse a
+    // headersTimeout above requestTimeout.
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
+      // installHostHeaderCheck sends a problem instead of Node's empty 400.
+      requireHostHeader: false,
+    },
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_IDLE_TIMEOUT_MS,
     genReqId: () => randomUUID(),
     // Fastify's own request lines include the URL; installRequestLogging writes them instead.
     logController: new LogController({
@@ -126,20 +156,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ),
   });
   installJsonBodyParser(app);
+  // First, so that a request failing in a later onRequest hook is logged too.
+  installRequestLogging(app);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  installHostHeaderCheck(app);
   if (context.appUrl !== undefined) {
     installCors(app, context.appUrl);
   }
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
-  installRequestLogging(app);
   installErrorHandlers(
     app,
     (request) => request.routeOptions.config.headerNames ?? {},
-    allowedMethodsLookup(document),
+    allowedMethodsLookup(document, [
+      RECIPIENT_PAGE_PATH,
+      `${RECIPIENT_ASSETS_PATH}{name}`,
+      REFERENCE_PAGE_PATH,
+      OPENAPI_DOCUMENT_PATH,
+    ]),
   );
 
   const router = new OperationRouter(app, document);
@@ -154,7 +191,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerReferencePage(app);
 
   // The API description this server validates against, for clients and tools.
-  app.get('/openapi.json', STATIC_ROUTE_OPTIONS, async (_request, reply) =>
+  app.get(OPENAPI_DOCUMENT_PATH, STATIC_ROUTE_OPTIONS, async (_request, reply) =>
     reply.header('cache-control', 'no-cache').type('application/json').send(document),
   );
 

@@ -29,6 +29,45 @@ export const SIGN_IN_REQUESTS_PER_MINUTE = 30;
 /** Largest accepted request body, in bytes (1 MiB). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/**
+ * Time a client has to send a whole request, headers and body, in milliseconds (60 s).
+ * A request still incomplete then gets 408 and its connection is closed. At this limit a
+ * body of {@link BODY_LIMIT_BYTES} needs about 140 kbit/s.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * How often Node.js looks for requests past {@link REQUEST_TIMEOUT_MS}, in milliseconds, so
+ * a 408 arrives at most about this long after the limit. Node.js 20 checks every 30 seconds
+ * by default.
+ */
+export const REQUEST_TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * Time an idle keep-alive connection stays open, in milliseconds (72 s, Fastify's
+ * default). A load balancer with a shorter idle timeout, such as the 60 s default of AWS
+ * Application Load Balancers, then closes the connection first, so it does not send a
+ * request on a connection that the server is closing.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/**
+ * Time a connection may pass without a byte in either direction, in milliseconds
+ * (2 minutes), before the server closes it. This ends connections whose client stopped
+ * reading a response, which no other limit covers. Requests still arriving are bounded by
+ * {@link REQUEST_TIMEOUT_MS}, and idle connections by {@link KEEP_ALIVE_TIMEOUT_MS}.
+ */
+export const CONNECTION_IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * Time that requests in progress get to finish when the server stops, in milliseconds
+ * (8 s), before their connections are closed. It is longer than a write waits for a
+ * locked SQLite database ({@link DATABASE_BUSY_TIMEOUT_MS}). It is shorter than the 10 s
+ * that `docker stop` waits before it kills the process, which leaves time to close the
+ * database.
+ */
+export const SHUTDOWN_GRACE_PERIOD_MS = 8000;
+
 /** Bytes of randomness in access tokens and client secrets (base64url: 43 characters). */
 export const SECRET_TOKEN_BYTES = 32;
 
@@ -44,7 +83,10 @@ export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
  */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
-/** How long SQLite waits for another connection's write lock before failing, in milliseconds. */
+/**
+ * How long a SQLite statement or transaction keeps trying while another connection holds
+ * the lock it needs, in milliseconds, before it fails with `SQLITE_BUSY`.
+ */
 export const DATABASE_BUSY_TIMEOUT_MS = 5000;
 
 /**

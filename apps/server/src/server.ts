@@ -11,10 +11,18 @@ import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
 import { checkTrustedProxies } from './http/trusted-proxies.js';
-import { SIGN_IN_REQUESTS_PER_MINUTE } from './limits.js';
+import {
+  REQUEST_TIMEOUT_MS,
+  SHUTDOWN_GRACE_PERIOD_MS,
+  SIGN_IN_REQUESTS_PER_MINUTE,
+} from './limits.js';
 import { OutboxMailer } from './mail/outbox-mailer.js';
 import { loadOpenApiDocument } from './openapi/openapi-document.js';
+import { closeWithGracePeriod } from './server-shutdown.js';
 import { DatabaseStore } from './store/store.js';
+
+/** Maximum delay of a Node.js timer, in milliseconds (2^31 - 1, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -56,13 +64,30 @@ export interface StartServerOptions {
    * is ignored, so clients cannot choose their own address.
    */
   trustedProxies?: string[];
+  /**
+   * Milliseconds a client has to send a whole request, headers and body; default
+   * {@link REQUEST_TIMEOUT_MS} (60 seconds). A request still incomplete then gets 408
+   * within about a second more, and its connection is closed.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Milliseconds that requests in progress get to finish once `close()` is called;
+   * default {@link SHUTDOWN_GRACE_PERIOD_MS} (8 seconds). The connections still open
+   * then are closed.
+   */
+  shutdownGracePeriodMs?: number;
 }
 
 /** A running server. */
 export interface RunningServer {
   /** Base URL of the API, such as `http://127.0.0.1:41234`. */
   readonly url: string;
-  /** Stops accepting connections, waits for open requests, and closes the database. */
+  /**
+   * Logs `server stopping` and stops accepting connections. It then waits for the
+   * requests in progress, for at most the shutdown grace period, closes the connections
+   * still open, and closes the database, which on SQLite runs a last WAL checkpoint.
+   * Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -100,6 +125,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
       logger: options.logger,
       trustedProxies: options.trustedProxies,
+      requestTimeoutMs: options.requestTimeoutMs,
     });
     if (database instanceof PostgresSqlDatabase) {
       database.onRetry = (retry) =>
@@ -125,12 +151,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
 
     const url = await app.listen({ host, port });
+    const gracePeriodMs = options.shutdownGracePeriodMs ?? SHUTDOWN_GRACE_PERIOD_MS;
     let closing: Promise<void> | undefined;
     return Object.freeze({
       url,
       close: () => {
         stopping = true;
-        closing ??= app.close();
+        closing ??= closeWithGracePeriod(app, gracePeriodMs);
         return closing;
       },
     });
@@ -154,7 +181,18 @@ function checkOptions(options: StartServerOptions): void {
   if (options.trustedProxies !== undefined) {
     checkTrustedProxies(options.trustedProxies, 'trustedProxies');
   }
+  checkMilliseconds(options.requestTimeoutMs, 'requestTimeoutMs');
+  checkMilliseconds(options.shutdownGracePeriodMs, 'shutdownGracePeriodMs');
   if (options.databaseUrl !== undefined) {
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
+  }
+}
+
+/** Checks an optional time limit in milliseconds: a positive integer, at most about 24.8 days. */
+function checkMilliseconds(value: number | undefined, name: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS)) {
+    throw new InvalidOptionError(
+      `${name} must be an integer from 1 to ${MAX_TIMER_MS} milliseconds, received ${value}`,
+    );
   }
 }

@@ -1,10 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DATABASE_FILE_NAME } from '../src/index.js';
+import { RawConnection } from './support/raw-http.js';
 
 // The CLI tests run the compiled entry point, so `build` must run before `test`
 // (turbo's test task depends on build).
@@ -121,20 +125,7 @@ describe('provisions-server', () => {
   });
 
   it('starts a server that logs its address and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, 'start', '--data-dir', dataDir, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        if (match?.[1] !== undefined) {
-          resolve(match[1]);
-        }
-      });
-      child.once('exit', () => reject(new Error(`server exited early: ${output}`)));
-    });
+    const { child, url, output } = await startServerProcess();
 
     const response = await fetch(`${url}/identities/me`);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -142,6 +133,80 @@ describe('provisions-server', () => {
 
     expect(response.status).toBe(401);
     expect(await exited).toBe(0);
-    expect(output).toContain('"msg":"server stopped"');
+    expect(output()).toContain('"msg":"server stopping"');
+    expect(output()).toContain('"msg":"server stopped"');
   });
+
+  it('closes a stalled request 8 seconds after SIGTERM', async () => {
+    const { child, url, output } = await startServerProcess();
+    const written = await fetch(`${url}/auth/email-codes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'stalled@example.com' }),
+    });
+    const stalled = await RawConnection.open(url);
+    stalled.write(
+      'POST /auth/email-codes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em',
+    );
+    // Until the server has read the request line, it would close the connection as idle.
+    await delay(200);
+    const walBefore = await stat(join(dataDir, `${DATABASE_FILE_NAME}-wal`));
+
+    const started = performance.now();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await waitFor(() => output().includes('"msg":"server stopping"'), 1000);
+    const stoppingLoggedMs = performance.now() - started;
+    const exitCode = await exited;
+    const exitedMs = performance.now() - started;
+    const exchange = await stalled.closedByServer(100);
+
+    expect(written.status).toBe(202);
+    expect(walBefore.size).toBeGreaterThan(0);
+    expect(stoppingLoggedMs).toBeLessThan(1000);
+    expect(exitCode).toBe(0);
+    expect(exitedMs).toBeGreaterThanOrEqual(7900);
+    expect(exitedMs).toBeLessThan(11_000);
+    expect(exchange.status).toBeUndefined();
+    expect(output()).toContain('"grace_period_ms":8000');
+    expect(output()).toContain('"msg":"server stopped"');
+    // Closing the last connection checkpoints the WAL into the database file and deletes it.
+    await expect(stat(join(dataDir, `${DATABASE_FILE_NAME}-wal`))).rejects.toThrow(/ENOENT/);
+    const database = new Database(join(dataDir, DATABASE_FILE_NAME), { readonly: true });
+    try {
+      expect(database.prepare('SELECT count(*) AS count FROM email_codes').get()).toEqual({
+        count: 1,
+      });
+    } finally {
+      database.close();
+    }
+  }, 20_000);
 });
+
+/** Runs `start` on the test's data directory and waits until it logs its URL. */
+async function startServerProcess(): Promise<{
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  output: () => string;
+}> {
+  const child = spawn(process.execPath, [MAIN, 'start', '--data-dir', dataDir, '--port', '0']);
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+      if (match?.[1] !== undefined) {
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', () => reject(new Error(`server exited early: ${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+async function waitFor(condition: () => boolean, limitMs: number): Promise<void> {
+  const started = performance.now();
+  while (!condition() && performance.now() - started < limitMs) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -5,7 +5,8 @@ import { encodeBase64Url, hashShare } from '@provisions/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from '../src/index.js';
 import { ApiContract } from './support/api-contract.js';
-import { boxWithProvision } from './support/box-material.js';
+import { boxWithProvision, newBoxKeys } from './support/box-material.js';
+import { sendRawRequest } from './support/raw-http.js';
 import { type TestOrganization, TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -158,6 +159,39 @@ describe('malformed requests', () => {
     expect(problem.errors).toEqual([{ parameter: 'page', detail: 'is not a known parameter' }]);
   });
 
+  it.each(['0x10', '%2010', '10%20', '%2B10', '1e1', '10.0', '0b1', ''])(
+    'rejects limit=%s as not decimal digits',
+    async (limit) => {
+      const person = await server.signIn();
+      const { status, problem } = await send(`/crypto/actions?limit=${limit}`, {
+        headers: { authorization: `Bearer ${person.token}` },
+      });
+
+      expect(status).toBe(400);
+      expect(problem.type).toBe('urn:provisions:problem:invalid-request');
+      expect(problem.errors).toEqual([
+        { parameter: 'limit', detail: 'must be an integer in decimal digits only, such as 50' },
+      ]);
+    },
+  );
+
+  it('checks limit of box events the same way', async () => {
+    const { publicKey } = await newBoxKeys();
+    const created = await organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: organization.id } },
+      body: { title: 'Limits', public_key: publicKey },
+    });
+    const path = `/boxes/${created.data?.id}/events`;
+    const auth = { authorization: `Bearer ${organization.token}` };
+
+    const hexadecimal = await send(`${path}?limit=0x10`, { headers: auth });
+    const decimal = await server.fetch(`${path}?limit=010`, { headers: auth });
+
+    expect(hexadecimal.status).toBe(400);
+    expect(hexadecimal.problem.errors?.[0]?.parameter).toBe('limit');
+    expect(decimal.status).toBe(200);
+  });
+
   it('rejects an undecodable URL with 400', async () => {
     const { status, problem } = await send('/boxes/%E0%A4%A', { method: 'GET' });
 
@@ -194,6 +228,37 @@ describe('malformed requests', () => {
       expect(await head.text()).toBe('');
       expect((await get.arrayBuffer()).byteLength).toBeGreaterThan(0);
     }
+  });
+
+  it.each(
+    ['/join', '/docs', '/openapi.json', '/assets/join.js'].flatMap((path) =>
+      ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].map((method) => [method, path]),
+    ),
+  )('%s on page %s is 405, Allow: GET, HEAD', async (method, path) => {
+    const exchange = await sendRawRequest(
+      server.url,
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
+
+    expect(exchange.status).toBe(405);
+    expect(exchange.headers.allow).toBe('GET, HEAD');
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      type: 'urn:provisions:problem:method-not-allowed',
+      detail: `this path accepts GET, HEAD, not ${method}`,
+    });
+  });
+
+  it.each([
+    ['/auth/sessions', 405],
+    ['/boxes/joins', 405],
+    ['/nowhere', 404],
+  ])('TRACE on %s is %i like other methods', async (path, status) => {
+    const exchange = await sendRawRequest(
+      server.url,
+      `TRACE ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
+
+    expect(exchange.status).toBe(status);
   });
 
   it.each([

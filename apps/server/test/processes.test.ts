@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   type ApiClient,
@@ -11,8 +12,9 @@ import {
   type Problem,
   requestOrganizationToken,
 } from '@provisions/api';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOrganization, OUTBOX_FILE_NAME } from '../src/index.js';
+import { createOrganization, DATABASE_FILE_NAME, OUTBOX_FILE_NAME } from '../src/index.js';
 import { newBoxKeys, newProvision, sealInvitation } from './support/box-material.js';
 import { countRows, newTestDatabaseUrl, queryRows, testBackend } from './support/test-database.js';
 
@@ -426,5 +428,49 @@ describe(`server processes on ${testBackend()}`, () => {
     }
     expect(created).toBeGreaterThan(0);
     expect(await countBoxes()).toBe(created);
+  });
+});
+
+describe.runIf(testBackend() === 'sqlite')('a SQLite file locked by another process', () => {
+  it('serves other requests while a write waits', { timeout: 30_000 }, async () => {
+    const server = await startProcess();
+    const { organization, client } = await organizationClient(server.url);
+    const { publicKey } = await newBoxKeys();
+    const locker = new Database(join(dataDir, DATABASE_FILE_NAME));
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const writeStarted = performance.now();
+      const write = client
+        .POST('/organizations/{oid}/boxes', {
+          params: { path: { oid: organization.id } },
+          body: { title: 'Waits for the lock', public_key: publicKey },
+        })
+        .then(({ response }) => ({
+          status: response.status,
+          ms: performance.now() - writeStarted,
+        }));
+      await delay(300);
+
+      const documentStarted = performance.now();
+      const document = await fetch(`${server.url}/openapi.json`);
+      const documentMs = performance.now() - documentStarted;
+      // The token look-up reads the database whose write lock the box creation waits for.
+      const readStarted = performance.now();
+      const read = await client.GET('/boxes/{id}', { params: { path: { id: randomUUID() } } });
+      const readMs = performance.now() - readStarted;
+      await delay(1000);
+      locker.exec('ROLLBACK');
+      const written = await write;
+
+      expect(document.status).toBe(200);
+      expect(documentMs).toBeLessThan(500);
+      expect(read.response.status).toBe(404);
+      expect(readMs).toBeLessThan(500);
+      expect(written.status).toBe(201);
+      expect(written.ms).toBeGreaterThanOrEqual(1300);
+      expect(written.ms).toBeLessThan(4000);
+    } finally {
+      locker.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { Problem } from '@provisions/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boxInvitingKey, newBoxKeys } from './support/box-material.js';
+import { boxInvitingKey, boxWithProvision, newBoxKeys } from './support/box-material.js';
+import { sendRawRequest } from './support/raw-http.js';
 import { type TestOrganization, TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -68,6 +69,75 @@ describe('JSON request bodies', () => {
 
     expect(status).toBe(400);
     expect(problem.detail).toMatch(/"__proto__" or "constructor" key/);
+  });
+
+  it('rejects a repeated key naming it', async () => {
+    const { publicKey } = await newBoxKeys();
+    const boxesBefore = await server.countRows('boxes');
+    const { status, problem } = await postBoxBytes(
+      `{"title":"x","title":"y","public_key":"${publicKey}"}`,
+    );
+
+    expect(status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(problem.detail).toBe(
+      'the request body repeats the key "title" in one object; send each key once',
+    );
+    expect(problem.errors).toEqual([
+      { pointer: '/title', detail: 'is a repeated key in its object' },
+    ]);
+    expect(await server.countRows('boxes')).toBe(boxesBefore);
+  });
+
+  it('rejects a repeated key spelled with an escape', async () => {
+    const { publicKey } = await newBoxKeys();
+    const { status, problem } = await postBoxBytes(
+      `{"title":"x","public_key":"${publicKey}","\\u0074itle":"y"}`,
+    );
+
+    expect(status).toBe(400);
+    expect(problem.errors?.[0]?.pointer).toBe('/title');
+  });
+
+  it('points at a repeated key in a nested object', async () => {
+    const { body } = await boxWithProvision('nested@example.com');
+    const json = JSON.stringify(body).replace(
+      '"misakey_key_share":',
+      '"public_key":"x","misakey_key_share":',
+    );
+
+    const { status, problem } = await postBoxBytes(json);
+
+    expect(status).toBe(400);
+    expect(problem.errors).toEqual([
+      {
+        pointer: '/crypto/provisions/nested@example.com/public_key',
+        detail: 'is a repeated key in its object',
+      },
+    ]);
+  });
+
+  it('points at a repeated key in an array item', async () => {
+    const person = await server.signIn();
+    const { publicKey } = await newBoxKeys();
+    const [first, second] = [crypto.randomUUID(), crypto.randomUUID()];
+    const response = await fetch(`${server.url}/boxes/joins`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${person.token}`, 'content-type': 'application/json' },
+      body: `{"boxes":[{"id":"${first}","public_key":"${publicKey}"},{"id":"${second}","public_key":"${publicKey}","public_key":"${publicKey}"}]}`,
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors?.[0]?.pointer).toBe('/boxes/1/public_key');
+  });
+
+  it('accepts one key in several objects and in strings', async () => {
+    const { publicKey } = await newBoxKeys();
+    const title = 'a "title": {"title": [\\"]}';
+    const { status } = await postBoxBytes(JSON.stringify({ title, public_key: publicKey }));
+
+    expect(status).toBe(201);
   });
 
   it('does not quote the body for invalid JSON', async () => {
@@ -166,6 +236,37 @@ describe('transport errors', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
     expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
+  });
+
+  it('answers HTTP/1.1 without Host with a 400 problem', async () => {
+    const exchange = await sendRawRequest(server.url, 'GET /openapi.json HTTP/1.1\r\n\r\n');
+
+    expect(exchange.status).toBe(400);
+    expect(exchange.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(exchange.headers.connection).toBe('close');
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      type: 'urn:provisions:problem:malformed-request',
+      instance: exchange.headers['x-request-id'],
+      errors: [{ header: 'Host', detail: 'is required in HTTP/1.1' }],
+    });
+  });
+
+  it('answers two Host headers with a 400 problem', async () => {
+    const exchange = await sendRawRequest(
+      server.url,
+      'GET /openapi.json HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n',
+    );
+
+    expect(exchange.status).toBe(400);
+    expect(JSON.parse(exchange.body)).toMatchObject({
+      errors: [{ header: 'Host', detail: 'must appear once' }],
+    });
+  });
+
+  it('serves HTTP/1.0 without Host', async () => {
+    const exchange = await sendRawRequest(server.url, 'GET /openapi.json HTTP/1.0\r\n\r\n');
+
+    expect(exchange.status).toBe(200);
   });
 
   it('answers an unknown path with 404', async () => {

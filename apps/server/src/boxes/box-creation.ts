@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Box, BoxCreation } from '@provisions/api';
 import { digestsEqual } from '../auth/secret-token.js';
 import { HttpProblem } from '../errors/http-problem.js';
+import { toJsonPointer } from '../errors/json-pointer.js';
+import { type PublicKeyInput, rejectLowOrderPublicKeys } from '../http/public-key-input.js';
 import { fingerprintRequestBody } from '../http/request-fingerprint.js';
 import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../limits.js';
 import type { ServerContext } from '../server-context.js';
@@ -27,7 +29,11 @@ export interface BoxCreationResult {
  * by a canonical JSON hash) returns that box again; the same key with another body
  * is a 422. Failed requests are not kept, so a corrected retry may reuse the key.
  *
- * @throws HttpProblem for a broken rule, or `idempotencyKeyReused`.
+ * Before anything else, every public key of the request (the box's, each provision's and
+ * each `invitation_data` key) is checked not to be a low-order X25519 point.
+ *
+ * @throws HttpProblem `invalidPublicKey` for a low-order key, another problem for a
+ * broken rule, or `idempotencyKeyReused`.
  */
 export async function createBox(
   context: ServerContext,
@@ -36,6 +42,7 @@ export async function createBox(
   idempotencyKey: string | undefined,
 ): Promise<BoxCreationResult> {
   const { store, clock } = context;
+  rejectLowOrderPublicKeys(publicKeysOf(body));
   const requestHash = idempotencyKey === undefined ? undefined : fingerprintRequestBody(body);
 
   return store.writeTransaction(async (tx) => {
@@ -98,4 +105,19 @@ export async function createBox(
     }
     return { box, replayed: false };
   });
+}
+
+/** Lists the X25519 public keys of a box creation request, with their pointers. */
+function publicKeysOf(body: BoxCreation): PublicKeyInput[] {
+  const keys: PublicKeyInput[] = [{ pointer: '/public_key', publicKey: body.public_key }];
+  for (const publicKey of Object.keys(body.crypto?.invitation_data ?? {})) {
+    keys.push({ pointer: toJsonPointer(['crypto', 'invitation_data', publicKey]), publicKey });
+  }
+  for (const [email, provision] of Object.entries(body.crypto?.provisions ?? {})) {
+    keys.push({
+      pointer: toJsonPointer(['crypto', 'provisions', email, 'public_key']),
+      publicKey: provision.public_key,
+    });
+  }
+  return keys;
 }

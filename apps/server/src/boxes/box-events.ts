@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Event, EventCreation } from '@provisions/api';
 import type { Principal } from '../auth/principal.js';
 import { HttpProblem } from '../errors/http-problem.js';
+import { rejectLowOrderPublicKeys } from '../http/public-key-input.js';
 import type { ServerContext } from '../server-context.js';
 import { findAccessibleBox } from './box-access.js';
 
@@ -9,6 +10,7 @@ import { findAccessibleBox } from './box-access.js';
  * Posts an event to a box, in one write transaction.
  *
  * - `msg.text`: by the owner organization or a member. Its `content.public_key`
+ *   must not be a low-order X25519 point (422 `invalidPublicKey`, checked first) and
  *   must be the box public key (422 `boxKeyMismatch`). An invited person who has not
  *   joined gets 403 `membershipRequired`.
  * - `member.join`: by a person invited to the box or already a member; joining
@@ -24,6 +26,11 @@ export async function postBoxEvent(
   body: EventCreation,
 ): Promise<Event> {
   const { store, clock } = context;
+  if (body.type === 'msg.text') {
+    rejectLowOrderPublicKeys([
+      { pointer: '/content/public_key', publicKey: body.content.public_key },
+    ]);
+  }
 
   return store.writeTransaction(async (tx) => {
     const { box, relation } = await findAccessibleBox(tx, principal, boxId, [

@@ -3,6 +3,7 @@ import type { BoxJoinRequest, BoxJoinResult, Event, JoinedBox } from '@provision
 import { HttpProblem } from '../errors/http-problem.js';
 import { toJsonPointer } from '../errors/json-pointer.js';
 import { paginate } from '../http/page-cursor.js';
+import { rejectLowOrderPublicKeys } from '../http/public-key-input.js';
 import { JOINED_BOX_EVENTS_LIMIT, JOINED_BOXES_CONTENT_BUDGET } from '../limits.js';
 import type { ServerContext } from '../server-context.js';
 import type { BoxEventRecord } from '../store/box-event-store.js';
@@ -23,10 +24,11 @@ import { boxEventsCursorScope } from './box-events-cursor-scope.js';
  *
  * @param identity - The signed-in person.
  * @param body - Request body that passed schema validation (1 to 100 items).
- * @throws HttpProblem `invalidRequest` for a box id listed twice. `notFound` for a box
- * the person is neither invited to nor a member of, the same response as for a box that
- * does not exist. `boxKeyMismatch` for a `public_key` that is not the box's. Each
- * problem points at the field of the failing item.
+ * @throws HttpProblem `invalidRequest` for a box id listed twice, and `invalidPublicKey`
+ * for a `public_key` that is a low-order X25519 point, both before any item is looked up.
+ * `notFound` for a box the person is neither invited to nor a member of, the same
+ * response as for a box that does not exist. `boxKeyMismatch` for a `public_key` that is
+ * not the box's. Each problem points at the field of the failing item.
  */
 export async function joinBoxes(
   context: ServerContext,
@@ -35,6 +37,12 @@ export async function joinBoxes(
 ): Promise<BoxJoinResult> {
   const { store, clock } = context;
   assertUniqueIds(body);
+  rejectLowOrderPublicKeys(
+    body.boxes.map((item, index) => ({
+      pointer: toJsonPointer(['boxes', String(index), 'public_key']),
+      publicKey: item.public_key,
+    })),
+  );
 
   return store.writeTransaction(async (tx) => {
     const boxes: BoxRecord[] = [];

@@ -17,7 +17,10 @@ export type SqliteDatabase = Database.Database;
  *
  * The connection uses WAL journaling (readers never block the writer, so another
  * process such as `create-organization` can write while a server runs), a busy
- * timeout of {@link DATABASE_BUSY_TIMEOUT_MS} and enforced foreign keys.
+ * timeout of {@link DATABASE_BUSY_TIMEOUT_MS} and enforced foreign keys. The busy
+ * timeout blocks the thread while it waits, which is harmless for the migrations here,
+ * since they run before the server accepts requests. `SqliteSqlDatabase` sets it to 0
+ * and waits on timers instead.
  *
  * @param dataDir - Directory that holds the database; created with its parents if missing.
  * @returns The open connection; the caller closes it.

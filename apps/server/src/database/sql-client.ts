@@ -40,8 +40,9 @@ export interface SqlDatabase extends SqlClient {
    * lock taken first in every write transaction. So the reads inside see the state
    * the writes apply to, and rows with a `position` commit in position order.
    * PostgreSQL also runs `work` again, a bounded number of times, after a
-   * serialization failure, a deadlock or a unique violation, so `work` must have
-   * no effect outside the database.
+   * serialization failure, a deadlock or a unique violation. SQLite runs it again
+   * when a statement in it finds the database locked by another connection. So
+   * `work` must have no effect outside the database.
    */
   transaction<T>(work: (client: SqlClient) => Promise<T>): Promise<T>;
 

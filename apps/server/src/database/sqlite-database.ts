@@ -1,4 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
+import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
 import { openDatabase, type SqliteDatabase } from './open-database.js';
 import type { SqlClient, SqlDatabase, SqlParams } from './sql-client.js';
 import {
@@ -6,6 +8,9 @@ import {
   WAL_AUTOCHECKPOINT_FALLBACK_PAGES,
   WalCheckpointer,
 } from './wal-checkpointer.js';
+
+/** Maximum pause between two tries to get a lock that another connection holds, in milliseconds. */
+const MAX_BUSY_RETRY_DELAY_MS = 50;
 
 /** Options of {@link SqliteSqlDatabase.open}. */
 export interface SqliteOpenOptions {
@@ -25,6 +30,15 @@ export interface SqliteOpenOptions {
  * it awaits. A queue therefore gives the connection to one caller at a time: a
  * transaction keeps it from `BEGIN IMMEDIATE` to `COMMIT`, and a query outside a
  * transaction waits for it too, so it never reads uncommitted rows.
+ *
+ * SQLite's own busy timeout would wait for another process's write lock inside the
+ * statement, and so block the event loop, so this connection sets it to 0. A statement
+ * or transaction that fails with `SQLITE_BUSY` instead gives the connection back, waits
+ * on a timer (1 ms, doubling up to {@link MAX_BUSY_RETRY_DELAY_MS}), and runs again,
+ * until {@link DATABASE_BUSY_TIMEOUT_MS} have passed since its first try. Then the
+ * `SQLITE_BUSY` error is thrown, for which the server returns 503. A transaction that
+ * fails that way rolls back and runs `work` again from the start, which the
+ * {@link SqlDatabase.transaction} contract allows.
  */
 export class SqliteSqlDatabase implements SqlDatabase {
   readonly backend = 'sqlite';
@@ -43,6 +57,7 @@ export class SqliteSqlDatabase implements SqlDatabase {
 
   constructor(db: SqliteDatabase, options: SqliteOpenOptions = {}) {
     this.#db = db;
+    this.#db.pragma('busy_timeout = 0');
     this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
     this.#checkpointer = WalCheckpointer.start(db.name, {
       intervalMs: options.checkpointIntervalMs,
@@ -76,19 +91,19 @@ export class SqliteSqlDatabase implements SqlDatabase {
   }
 
   all<Row>(sql: string, params?: SqlParams): Promise<Row[]> {
-    return this.#exclusive(() => this.#client.all<Row>(sql, params));
+    return this.#exclusiveUntilUnlocked(() => this.#client.all<Row>(sql, params));
   }
 
   get<Row>(sql: string, params?: SqlParams): Promise<Row | undefined> {
-    return this.#exclusive(() => this.#client.get<Row>(sql, params));
+    return this.#exclusiveUntilUnlocked(() => this.#client.get<Row>(sql, params));
   }
 
   run(sql: string, params?: SqlParams): Promise<void> {
-    return this.#exclusive(() => this.#client.run(sql, params));
+    return this.#exclusiveUntilUnlocked(() => this.#client.run(sql, params));
   }
 
   transaction<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {
-    return this.#exclusive(async () => {
+    return this.#exclusiveUntilUnlocked(async () => {
       this.#statement('BEGIN IMMEDIATE').run();
       try {
         const result = await work(this.#client);
@@ -142,9 +157,40 @@ export class SqliteSqlDatabase implements SqlDatabase {
     return statement;
   }
 
+  /**
+   * Runs `task` with the connection to itself, and again after a pause each time it
+   * fails with `SQLITE_BUSY`, until the busy timeout has passed. The connection is free
+   * for other callers during the pauses.
+   */
+  async #exclusiveUntilUnlocked<T>(task: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + DATABASE_BUSY_TIMEOUT_MS;
+
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#exclusive(task);
+      } catch (error) {
+        const remainingMs = deadline - performance.now();
+        if (!isBusyError(error) || remainingMs <= 0) {
+          throw error;
+        }
+        await delay(Math.min(2 ** attempt, MAX_BUSY_RETRY_DELAY_MS, remainingMs));
+      }
+    }
+  }
+
   #exclusive<T>(task: () => Promise<T>): Promise<T> {
     const result = this.#queue.then(task);
     this.#queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * Tells whether an error of better-sqlite3 means that another connection holds a lock
+ * this one needs: `SQLITE_BUSY` or one of its extended codes, such as
+ * `SQLITE_BUSY_SNAPSHOT`.
+ */
+function isBusyError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
 }

@@ -44,8 +44,9 @@ const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
  * response. They cover problems thrown by handlers, schema validation failures
  * (with an `errors` entry per invalid input), Fastify's errors for unreadable
  * requests, unknown routes (404) and known paths called with another method (405).
- * Errors that mean the database is unavailable (see `isDatabaseUnavailable`) get a
- * 503 with `Retry-After`. These and unexpected errors are logged once at error level;
+ * A request whose connection closed before its body arrived gets no response, and
+ * the request logging records it. Errors that mean the database is unavailable
+ * (see `isDatabaseUnavailable`) get a 503 with `Retry-After`. These and unexpected errors are logged once at error level;
  * unexpected errors get a 500 that reveals nothing about them.
  *
  * @param headerNamesOf - Header names as the API description spells them, for a route URL.
@@ -56,6 +57,14 @@ export function installErrorHandlers(
   allowedMethodsOf: (path: string) => string[] = () => [],
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // Reading the body failed because the connection closed: the client went away or
+    // the request timed out. No response can reach the client, so none is sent, and
+    // installRequestLogging logs the request when Node.js closes the socket.
+    if (request.raw.errored !== null && request.raw.errored === error) {
+      reply.hijack();
+      return;
+    }
+
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: error }, 'request failed because the database is unavailable');
       return sendProblem(request, reply, databaseUnavailable());

@@ -36,6 +36,7 @@ export const PROBLEM_TYPES = Object.freeze({
   unknownInvitationKey: define('unknown-invitation-key', 'Unknown invitation key', 422),
   idempotencyKeyReused: define('idempotency-key-reused', 'Idempotency key reused', 422),
   boxKeyMismatch: define('box-key-mismatch', 'Box public key mismatch', 422),
+  invalidPublicKey: define('invalid-public-key', 'Invalid public key', 422),
   membershipRequired: define('membership-required', 'Box membership required', 403),
   personRequired: define('person-required', 'Only a person can do this', 403),
   tooManyEmailCodes: define('too-many-email-codes', 'Too many email codes', 429),

@@ -4,7 +4,7 @@ import type { OpenApiDocument } from '../openapi/openapi-document.js';
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
-/** One path of the API description, as a pattern for concrete request paths. */
+/** One path of the API description or of a page, as a pattern for concrete request paths. */
 interface PathTemplate {
   template: string;
   pattern: RegExp;
@@ -12,31 +12,51 @@ interface PathTemplate {
   methods: string[];
 }
 
-function listPathTemplates(document: OpenApiDocument): PathTemplate[] {
-  const templates = Object.entries(document.paths).map(([template, item]) => ({
+function toPathTemplate(template: string, methods: string[]): PathTemplate {
+  return {
     template,
     pattern: new RegExp(
       `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`,
     ),
     parameterCount: (template.match(/\{/g) ?? []).length,
-    methods: Object.keys(item as object)
-      .filter((key) => HTTP_METHODS.has(key))
-      .map((key) => key.toUpperCase()),
-  }));
+    methods,
+  };
+}
+
+function listPathTemplates(document: OpenApiDocument): PathTemplate[] {
+  const templates = Object.entries(document.paths).map(([template, item]) =>
+    toPathTemplate(
+      template,
+      Object.keys(item as object)
+        .filter((key) => HTTP_METHODS.has(key))
+        .map((key) => key.toUpperCase()),
+    ),
+  );
   // A literal segment wins over a parameter, as in the router: `/boxes/joins`
   // is that path, not the box `joins`.
   return templates.sort((a, b) => a.parameterCount - b.parameterCount);
 }
 
+/** Methods of the pages and files that the server serves besides the API. */
+const PAGE_METHODS = ['GET', 'HEAD'];
+
 /**
- * Builds a look-up of the methods the API description declares for a concrete
- * request path, so a request with another method gets 405 and an `Allow`
- * header instead of 404. A path that matches a literal template and a
- * template with parameters, such as `/boxes/joins` and `/boxes/{id}`, gets the
- * methods of the literal one.
+ * Builds a look-up of the methods the server accepts on a concrete request path, so a
+ * request with another method gets 405 and an `Allow` header instead of 404. API paths
+ * get the methods their API description declares, and `pagePaths` get `GET` and
+ * `HEAD`. A path that matches a literal template and a template with parameters, such
+ * as `/boxes/joins` and `/boxes/{id}`, gets the methods of the literal one.
+ *
+ * @param pagePaths - Paths of the pages and files, with `{name}` for a path parameter.
  */
-export function allowedMethodsLookup(document: OpenApiDocument): (path: string) => string[] {
-  const templates = listPathTemplates(document);
+export function allowedMethodsLookup(
+  document: OpenApiDocument,
+  pagePaths: readonly string[] = [],
+): (path: string) => string[] {
+  const pages = pagePaths.map((template) => toPathTemplate(template, PAGE_METHODS));
+  const templates = [...listPathTemplates(document), ...pages].sort(
+    (a, b) => a.parameterCount - b.parameterCount,
+  );
   return (path) => templates.find(({ pattern }) => pattern.test(path))?.methods ?? [];
 }
 

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
+import { toJsonPointer } from '../errors/json-pointer.js';
+import { findDuplicateKey } from './json-duplicate-keys.js';
 
 const JSON_MEDIA_TYPE = 'application/json';
 
@@ -7,8 +9,9 @@ const JSON_MEDIA_TYPE = 'application/json';
  * Replaces Fastify's JSON body parser with a stricter one. It rejects bytes that
  * are not valid UTF-8, which the default replaces with U+FFFD and so changes the
  * data, and a charset other than UTF-8. It names `__proto__` and `constructor`
- * keys, which the default reports as invalid JSON. Parsing itself stays Fastify's,
- * so prototype poisoning is still rejected.
+ * keys, which the default reports as invalid JSON, and a key repeated in one object,
+ * which the default accepts with the last value. Parsing itself stays Fastify's, so
+ * prototype poisoning is still rejected.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -39,7 +42,11 @@ export function installJsonBodyParser(app: FastifyInstance): void {
     }
 
     parseJson(request, text, (error, value) => {
-      if (error === null || (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      if (error === null) {
+        done(duplicateKeyProblem(text) ?? null, value);
+        return;
+      }
+      if ((error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
         done(error, value);
         return;
       }
@@ -61,6 +68,21 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       done(problem);
     });
   });
+}
+
+/** Returns the problem for a key repeated in one object of the body, if there is one. */
+function duplicateKeyProblem(text: string): HttpProblem | undefined {
+  const path = findDuplicateKey(text);
+  if (path === undefined) {
+    return undefined;
+  }
+
+  const key = path.at(-1) ?? '';
+  return new HttpProblem(
+    'malformedRequest',
+    `the request body repeats the key ${JSON.stringify(key)} in one object; send each key once`,
+    { errors: [{ pointer: toJsonPointer(path), detail: 'is a repeated key in its object' }] },
+  );
 }
 
 function isValidJson(text: string): boolean {

@@ -12,6 +12,7 @@ import {
   type OperationDefinition,
   type OperationMethod,
 } from '../openapi/operation-schema.js';
+import { decimalQueryIntegersCheck } from './query-integers.js';
 import type { OperationRouteConfig } from './route-config.js';
 
 /** A route written in a resource's route file, bound to one operation of the API description. */
@@ -91,6 +92,9 @@ export class OperationRouter {
       method: route.method,
       url: route.url,
       schema: operation.schema,
+      ...(operation.integerQueryParameters.length === 0
+        ? {}
+        : { preValidation: decimalQueryIntegersCheck(operation.integerQueryParameters) }),
       config: {
         ...config,
         ...(route.requestsPerMinute === undefined

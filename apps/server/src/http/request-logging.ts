@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { DestinationStream, Level } from 'pino';
+import { clientErrorStatusOf } from './client-error.js';
 
 /** Logger settings of {@link startServer}. */
 export interface ServerLoggerOptions {
@@ -40,24 +41,64 @@ export function loggerOption(
 }
 
 /**
- * Adds an `onResponse` hook that logs one line per request: operation id, method,
- * route pattern (such as `/crypto/provisions`, never the URL, whose query string
- * can hold a share hash), status and duration. 5xx responses are logged at error
- * level and the rest at info.
+ * Adds hooks that log one line per request: operation id, method, route pattern (such
+ * as `/crypto/provisions`, never the URL, whose query string can hold a share hash),
+ * status and duration. A request that got a response is logged as `request completed`,
+ * at error level for a 5xx and at info otherwise. That includes a 408 that
+ * `respondToClientError` sent after a request timeout.
+ *
+ * A connection can also close before its response is sent in full, because the client
+ * went away or the shutdown grace period ended. Such a request is logged at info level
+ * as `connection closed before the response was sent`, with a null status unless the
+ * response had started.
+ *
+ * Install this before other `onRequest` hooks, so that a request that fails in one of
+ * them is logged too.
  */
 export function installRequestLogging(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.once('close', () => {
+      // A response sent in full emits 'finish' first, and the onResponse hook logs it.
+      if (!reply.raw.writableFinished) {
+        logUnfinishedRequest(request, reply);
+      }
+    });
+  });
+
   app.addHook('onResponse', async (request, reply) => {
-    const fields = {
-      operation: request.routeOptions.config.operationId ?? null,
-      method: request.method,
-      route: request.routeOptions.url ?? null,
-      status: reply.statusCode,
-      duration_ms: Math.round(reply.elapsedTime),
-    };
+    const fields = requestFields(request, reply.statusCode, reply.elapsedTime);
     if (reply.statusCode >= 500) {
       request.log.error(fields, 'request completed');
     } else {
       request.log.info(fields, 'request completed');
     }
   });
+}
+
+function logUnfinishedRequest(request: FastifyRequest, reply: FastifyReply): void {
+  // respondToClientError sent a response on the socket, such as a 408 after a request timeout.
+  const clientErrorStatus = clientErrorStatusOf(request.socket);
+  if (clientErrorStatus !== undefined) {
+    request.log.info(
+      requestFields(request, clientErrorStatus, reply.elapsedTime),
+      'request completed',
+    );
+    return;
+  }
+
+  const status = reply.raw.headersSent ? reply.statusCode : null;
+  request.log.info(
+    requestFields(request, status, reply.elapsedTime),
+    'connection closed before the response was sent',
+  );
+}
+
+function requestFields(request: FastifyRequest, status: number | null, elapsedMs: number) {
+  return {
+    operation: request.routeOptions.config.operationId ?? null,
+    method: request.method,
+    route: request.routeOptions.url ?? null,
+    status,
+    duration_ms: Math.round(elapsedMs),
+  };
 }

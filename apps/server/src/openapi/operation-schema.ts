@@ -29,6 +29,8 @@ export interface OperationDefinition {
   requestContentTypes: string[];
   /** Header parameter names as the document spells them, by lower-case name. */
   headerNames: Record<string, string>;
+  /** Names of the query parameters whose schema has type `integer`. */
+  integerQueryParameters: string[];
   schema: FastifyRouteSchema;
 }
 
@@ -96,12 +98,18 @@ function defineOperation(
     headerNames[parameter.name.toLowerCase()] = parameter.name;
   }
 
+  const integerQueryParameters = parameters
+    .filter((parameter) => parameter.in === 'query')
+    .filter((parameter) => dereference<JsonSchema>(document, parameter.schema).type === 'integer')
+    .map((parameter) => parameter.name);
+
   return {
     operationId: operation.operationId,
     method: method.toUpperCase() as OperationMethod,
     path,
     requestContentTypes: Object.keys(requestContent),
     headerNames,
+    integerQueryParameters,
     schema,
   };
 }

@@ -3,6 +3,7 @@ import { identityOf, organizationIdOf } from '../auth/authentication.js';
 import { HttpProblem, type InvalidParam } from '../errors/http-problem.js';
 import { normalizeEmailInput, requireEmailInput } from '../http/email-input.js';
 import type { OperationRouter } from '../http/operation-router.js';
+import { rejectLowOrderPublicKeys } from '../http/public-key-input.js';
 import type { ServerContext } from '../server-context.js';
 
 /**
@@ -36,6 +37,7 @@ export function registerIdentityRoutes(router: OperationRouter, context: ServerC
     handler: async (request, reply) => {
       const { identityId } = identityOf(request);
       const publicKey = request.body.public_key;
+      rejectLowOrderPublicKeys([{ pointer: '/public_key', publicKey }]);
 
       const identity: Identity = await store.writeTransaction(async (tx) => {
         const owner = await tx.identities.findByPublicKey(publicKey);

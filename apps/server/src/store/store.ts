@@ -54,9 +54,9 @@ export class DatabaseStore extends Store {
    * and is rethrown.
    *
    * Inside `work`, use only the store it receives: this store waits for the
-   * transaction to end, on SQLite, so using it there never returns. On PostgreSQL
-   * `work` may run more than once (see {@link SqlDatabase.transaction}), so it must
-   * not send mail or change anything outside the database.
+   * transaction to end, on SQLite, so using it there never returns. `work` may run
+   * more than once (see {@link SqlDatabase.transaction}), so it must not send mail
+   * or change anything outside the database.
    */
   writeTransaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     return this.#database.transaction((client) => work(new Store(client)));

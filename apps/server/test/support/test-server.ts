@@ -66,6 +66,8 @@ export class TestServer {
       logger?: ServerLoggerOptions;
       signInRequestsPerMinute?: number;
       trustedProxies?: string[];
+      requestTimeoutMs?: number;
+      shutdownGracePeriodMs?: number;
     } = {},
   ): Promise<TestServer> {
     const server = new TestServer();
