@@ -25,6 +25,7 @@ import { countRows, newTestDatabaseUrl, queryRows, testBackend } from './support
  */
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const OPEN_DATABASE = new URL('../dist/database/open-database.js', import.meta.url).href;
 
 /** A server process and the URL it listens on. */
 interface ServerProcess {
@@ -432,6 +433,34 @@ describe(`server processes on ${testBackend()}`, () => {
 });
 
 describe.runIf(testBackend() === 'sqlite')('a SQLite file locked by another process', () => {
+  // Switching a new file to WAL fails at once with SQLITE_BUSY in one of two processes that
+  // open it together, in about one round in ten before the switch was retried.
+  it('opens a new file from two processes at once', { timeout: 120_000 }, async () => {
+    const openOnce = (directory: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const script = `import { openDatabase } from ${JSON.stringify(OPEN_DATABASE)};\nopenDatabase(${JSON.stringify(directory)}).close();`;
+        const child = spawn(process.execPath, ['--input-type=module', '--eval', script], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+
+    const failures: string[] = [];
+    for (let round = 0; round < 30; round += 1) {
+      const directory = join(dataDir, `round-${round}`);
+      const results = await Promise.all([openOnce(directory), openOnce(directory)]);
+      failures.push(
+        ...results.filter((result) => result.code !== 0).map((result) => result.stderr),
+      );
+    }
+
+    expect(failures).toEqual([]);
+  });
+
   it('serves other requests while a write waits', { timeout: 30_000 }, async () => {
     const server = await startProcess();
     const { organization, client } = await organizationClient(server.url);
@@ -463,9 +492,9 @@ describe.runIf(testBackend() === 'sqlite')('a SQLite file locked by another proc
       const written = await write;
 
       expect(document.status).toBe(200);
-      expect(documentMs).toBeLessThan(500);
+      expect(documentMs).toBeLessThan(2000);
       expect(read.response.status).toBe(404);
-      expect(readMs).toBeLessThan(500);
+      expect(readMs).toBeLessThan(2000);
       expect(written.status).toBe(201);
       expect(written.ms).toBeGreaterThanOrEqual(1300);
       expect(written.ms).toBeLessThan(4000);

@@ -5,6 +5,9 @@ import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
 import { DatabaseVersionError } from './database-version-error.js';
 import { MIGRATIONS } from './migrations.js';
 
+/** Longest pause between two tries to switch a new database file to WAL, in milliseconds. */
+const MAX_WAL_SWITCH_PAUSE_MS = 50;
+
 /** File name of the SQLite database inside the data directory. */
 export const DATABASE_FILE_NAME = 'provisions.sqlite';
 
@@ -38,7 +41,7 @@ export function openDatabase(dataDir: string): SqliteDatabase {
 
   try {
     db.pragma(`busy_timeout = ${DATABASE_BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
+    enableWal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrate(db);
@@ -46,6 +49,29 @@ export function openDatabase(dataDir: string): SqliteDatabase {
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * Switches a connection to WAL journaling. When two processes open a new file at once,
+ * SQLite answers one switch with `SQLITE_BUSY` at once, without waiting through the busy
+ * timeout, so the switch is tried again after a pause, up to that timeout. The pauses
+ * block the thread, which is harmless here: the server does not serve requests yet.
+ */
+function enableWal(db: SqliteDatabase): void {
+  const deadline = Date.now() + DATABASE_BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+
+  for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_WAL_SWITCH_PAUSE_MS)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) {
+        throw error;
+      }
+      Atomics.wait(pause, 0, 0, pauseMs);
+    }
   }
 }
 
