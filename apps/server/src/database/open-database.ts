@@ -5,7 +5,7 @@ import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
 import { DatabaseVersionError } from './database-version-error.js';
 import { MIGRATIONS } from './migrations.js';
 
-/** Longest pause between two tries to switch a new database file to WAL, in milliseconds. */
+/** Maximum pause between two tries to switch a new database file to WAL, in milliseconds. */
 const MAX_WAL_SWITCH_PAUSE_MS = 50;
 
 /** File name of the SQLite database inside the data directory. */
@@ -54,7 +54,7 @@ export function openDatabase(dataDir: string): SqliteDatabase {
 
 /**
  * Switches a connection to WAL journaling. When two processes open a new file at once,
- * SQLite answers one switch with `SQLITE_BUSY` at once, without waiting through the busy
+ * SQLite fails one switch with `SQLITE_BUSY` at once, without waiting through the busy
  * timeout, so the switch is tried again after a pause, up to that timeout. The pauses
  * block the thread, which is harmless here: the server does not serve requests yet.
  */
