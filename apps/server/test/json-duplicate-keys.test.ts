@@ -44,6 +44,17 @@ describe('findDuplicateKey', () => {
     expect(findDuplicateKey('{"a\\"b":1,"a\\u0022b":2}')).toEqual(['a"b']);
   });
 
+  // Copying the path at every level made this quadratic: 60,000 levels ran out of memory.
+  it('scans deep nesting in linear memory', () => {
+    const depth = 200_000;
+
+    expect(findDuplicateKey(`${'['.repeat(depth)}${']'.repeat(depth)}`)).toBeUndefined();
+    expect(findDuplicateKey(`${'{"a":'.repeat(depth)}{"b":1,"b":2}${'}'.repeat(depth)}`)).toEqual([
+      ...Array.from({ length: depth }, () => 'a'),
+      'b',
+    ]);
+  });
+
   it('ignores braces and quotes inside strings', () => {
     expect(findDuplicateKey('{"a":"{\\"a\\":1,","b":"\\\\","c":["a","a"]}')).toBeUndefined();
   });

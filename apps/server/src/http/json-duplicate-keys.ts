@@ -2,8 +2,8 @@
 interface OpenContainer {
   /** Keys seen so far in an object, or undefined in an array. */
   keys: Set<string> | undefined;
-  /** Path segments of the container itself. */
-  path: string[];
+  /** Key or index of the container in its parent; empty for the outermost one. */
+  segment: string;
   /** Key or index of the value that comes next. */
   next: string;
   /** Index of the current element, in an array. */
@@ -33,11 +33,12 @@ export function findDuplicateKey(text: string): string[] | undefined {
     const container = open.at(-1);
 
     if (character === '{' || character === '[') {
-      const path = container === undefined ? [] : [...container.path, container.next];
+      // Each container keeps only its own segment, so that deep nesting costs linear
+      // memory; the whole path is built only for a repeated key.
       const isObject = character === '{';
       open.push({
         keys: isObject ? new Set() : undefined,
-        path,
+        segment: container === undefined ? '' : container.next,
         next: isObject ? '' : '0',
         index: 0,
         expectKey: isObject,
@@ -56,7 +57,7 @@ export function findDuplicateKey(text: string): string[] | undefined {
       if (container?.keys !== undefined && container.expectKey) {
         const key = JSON.parse(text.slice(index, end + 1)) as string;
         if (container.keys.has(key)) {
-          return [...container.path, key];
+          return [...open.slice(1).map((enclosing) => enclosing.segment), key];
         }
         container.keys.add(key);
         container.next = key;
