@@ -1,19 +1,49 @@
 import { constants, type Stats } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 
 import { usageError } from './cli-error.js';
 
+/** A file the command reads or keeps, which an output file must not replace. */
+export interface InputFile {
+  /** The path as given. */
+  path: string;
+  /** What the file is, for the error, such as `the keystore (--keystore)`. */
+  role: string;
+}
+
 /**
- * Checks, before any work, that a file can be written at `path`: it is not a directory or
- * another non-regular file, and its directory exists and is writable. The file itself is
- * created or replaced later.
+ * Checks, before any work, that a file can be written at `path`: it is not empty and does
+ * not end with a slash, it is not a directory or another non-regular file, it is none of
+ * `inputs` (by path or, for existing files, by identity), and its directory exists and is
+ * writable. The file itself is created or replaced later.
  *
  * @param option - the option that named the path, for the error, such as `--links-out`.
+ * @param inputs - files of the same command that writing `path` would destroy.
  * @throws CliError (exit code 2) naming the option and the problem.
  */
-export async function checkOutputFile(path: string, option: string): Promise<void> {
+export async function checkOutputFile(
+  path: string,
+  option: string,
+  inputs: readonly InputFile[] = [],
+): Promise<void> {
+  if (path === '') {
+    throw usageError(`${option}: the path is empty; expected the path of a file to write`);
+  }
+  if (path.endsWith('/') || path.endsWith(sep)) {
+    throw usageError(
+      `${option}: ${path} ends with "${path.at(-1)}", which names a directory; expected the path of a file to write`,
+    );
+  }
+
   const existing = await statOrUndefined(path, option);
+  for (const input of inputs) {
+    if (await isSameFile(path, existing, input.path)) {
+      throw usageError(
+        `${option}: ${path} is ${input.role}, which the output would replace; choose another file`,
+      );
+    }
+  }
   if (existing !== undefined && !existing.isFile()) {
     throw usageError(
       `${option}: ${path} is ${describeKind(existing)}; expected the path of a file to write`,
@@ -40,6 +70,12 @@ export async function checkOutputFile(path: string, option: string): Promise<voi
  * @throws CliError (exit code 2) naming the option and the problem.
  */
 export async function checkOutputDirectory(path: string, option: string): Promise<void> {
+  if (path === '') {
+    throw usageError(
+      `${option}: the path is empty; expected a directory, which is created if missing`,
+    );
+  }
+
   let current = resolve(path);
   for (;;) {
     const found = await statOrUndefined(current, option);
@@ -61,6 +97,23 @@ export async function checkOutputDirectory(path: string, option: string): Promis
     }
     current = parent;
   }
+}
+
+async function isSameFile(
+  path: string,
+  stats: Stats | undefined,
+  otherPath: string,
+): Promise<boolean> {
+  if (resolve(path) === resolve(otherPath)) {
+    return true;
+  }
+  if (stats === undefined) {
+    return false;
+  }
+
+  // A link or another spelling of the path can name the same file.
+  const other = await stat(otherPath).catch(() => undefined);
+  return other !== undefined && other.dev === stats.dev && other.ino === stats.ino;
 }
 
 async function statOrUndefined(path: string, option: string): Promise<Stats | undefined> {

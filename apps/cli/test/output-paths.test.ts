@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -65,6 +65,36 @@ describe('send --links-out', () => {
     expect(result.stderr).toBe(
       `provisions: --links-out: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
     );
+  });
+
+  it.each([
+    ['the keystore', () => join(workDir, 'k.json'), 'the keystore (--keystore)'],
+    ['the manifest', () => manifest, 'the manifest (--manifest)'],
+    ['the journal', () => `${manifest}.journal`, 'the journal of this run (--journal)'],
+    [
+      'a link to the manifest',
+      () => join(workDir, 'manifest-link.csv'),
+      'the manifest (--manifest)',
+    ],
+  ])('rejects %s before any request', async (_case, path, role) => {
+    await symlink(manifest, join(workDir, 'manifest-link.csv')).catch(() => undefined);
+
+    const result = await sendWithLinksOut(path());
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --links-out: ${path()} is ${role}, which the output would replace; choose another file\n`,
+    );
+  });
+
+  it.each([
+    ['', 'the path is empty; expected the path of a file to write'],
+    ['sub/', 'sub/ ends with "/", which names a directory; expected the path of a file to write'],
+  ])('rejects the path %j before any request', async (path, problem) => {
+    const result = await sendWithLinksOut(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`provisions: --links-out: ${problem}\n`);
   });
 
   it('rejects a path under a file before any request', async () => {
@@ -156,6 +186,26 @@ describe('send --links-out that fails at the end', () => {
 });
 
 describe('redeem --out', () => {
+  it('rejects an empty path before signing in', async () => {
+    const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
+
+    const result = await runCli([
+      'redeem',
+      link,
+      '--email',
+      'a@example.com',
+      '--code',
+      '123456',
+      '--out',
+      '',
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --out: the path is empty; expected a directory, which is created if missing\n',
+    );
+  });
+
   it('rejects an existing file before signing in', async () => {
     const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
 
@@ -178,6 +228,22 @@ describe('redeem --out', () => {
 });
 
 describe('keystore export --out', () => {
+  it('rejects the keystore itself before opening it', async () => {
+    const keystore = join(workDir, 'export-keystore.json');
+    await writeFile(keystore, 'kept as it is');
+
+    const result = await runCli(
+      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', keystore, '--out', keystore],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${keystore} is the keystore (--keystore), which the output would replace; choose another file\n`,
+    );
+    expect(await readFile(keystore, 'utf8')).toBe('kept as it is');
+  });
+
   it('rejects a directory before opening the keystore', async () => {
     const result = await runCli(
       ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json', '--out', workDir],

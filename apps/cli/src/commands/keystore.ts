@@ -66,7 +66,11 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
     throw usageError('give either --out FILE (written with mode 0600) or --stdout, not both');
   }
   if (options.out !== undefined) {
-    await checkOutputFile(options.out, '--out');
+    const keystore =
+      options.keystore === undefined
+        ? []
+        : [{ path: options.keystore, role: 'the keystore (--keystore)' }];
+    await checkOutputFile(options.out, '--out', keystore);
   }
 
   await withKeystore(options, async (keystore, server) => {

@@ -65,7 +65,18 @@ export async function runSend(options: SendOptions): Promise<void> {
   }
   const smtp = options.emailLinks === true ? readSmtpSettings() : undefined;
   if (options.linksOut !== undefined) {
-    await checkOutputFile(options.linksOut, '--links-out');
+    await checkOutputFile(options.linksOut, '--links-out', [
+      { path: keystorePath, role: 'the keystore (--keystore)' },
+      ...(options.manifest === undefined
+        ? []
+        : [
+            { path: options.manifest, role: 'the manifest (--manifest)' },
+            {
+              path: options.journal ?? `${options.manifest}.journal`,
+              role: 'the journal of this run (--journal)',
+            },
+          ]),
+    ]);
   }
 
   if (options.manifest !== undefined) {
