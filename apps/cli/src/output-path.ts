@@ -8,15 +8,15 @@ import { usageError } from './cli-error.js';
 export interface InputFile {
   /** The path as given. */
   path: string;
-  /** What the file is, for the error, such as `the keystore (--keystore)`. */
+  /** Description of the file for the error, such as `the keystore (--keystore)`. */
   role: string;
 }
 
 /**
  * Checks, before any work, that a file can be written at `path`: it is not empty and does
- * not end with a slash, it is not a directory or another non-regular file, it is none of
- * `inputs` (by path or, for existing files, by identity), and its directory exists and is
- * writable. The file itself is created or replaced later.
+ * not end with a slash, it is not a directory or another non-regular file, it differs from
+ * each of `inputs` (by path or, for existing files, by identity), and its directory exists
+ * and is writable. The file itself is created or replaced later.
  *
  * @param option - the option that named the path, for the error, such as `--links-out`.
  * @param inputs - files of the same command that writing `path` would destroy.
