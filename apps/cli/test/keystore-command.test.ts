@@ -94,6 +94,22 @@ describe('provisions keystore', () => {
     expect(redeemed.stderr).toContain('no provision for this invitation link');
   });
 
+  it.each([
+    [['keystore', 'list']],
+    [['keystore', 'export', '--stdout']],
+    [['keystore', 'revoke', 'a@example.com']],
+  ])('%j rejects a missing keystore', async (args) => {
+    const missing = join(workDir, 'typo.json');
+
+    const result = await runCli(args, { env: { ...env, PROVISIONS_KEYSTORE: missing } });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: keystore ${missing} not found; check the path (only send creates a keystore)\n`,
+    );
+    expect(result.stdout).toBe('');
+  });
+
   it('says the passphrase is wrong without touching the file', async () => {
     const before = await readFile(env.PROVISIONS_KEYSTORE as string, 'utf8');
 

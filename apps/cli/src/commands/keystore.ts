@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isApiError, normalizeEmail } from '@provisions/api';
 import { connectOrganization, formatInvitationLink, revokeProvision } from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
@@ -150,6 +151,13 @@ async function withKeystore(
 ): Promise<void> {
   const { server, organizationId } = requireOrganizationTarget(options);
   const path = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
+  // FileKeystore.open takes a missing file for an empty keystore, which `send` creates; here
+  // that would list nothing for a mistyped path.
+  if (!existsSync(path)) {
+    throw usageError(
+      `--keystore: keystore ${path} not found; check the path (only send creates a keystore)`,
+    );
+  }
 
   const keystore = await openKeystore({
     path,
