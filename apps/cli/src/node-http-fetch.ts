@@ -8,6 +8,9 @@ export interface NodeHttpFetch {
   close(): void;
 }
 
+/** Default of `timeoutMs`: the server answers 408 to a request that takes longer. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
 /** Statuses whose response has no body, even when its headers give a length. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -29,6 +32,9 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  *
  * @param options.maxSockets - connections per server, 64 by default; more
  *   concurrent requests wait for a free one.
+ * @param options.timeoutMs - how long a request may wait for the server to send
+ *   anything, 60,000 by default. After that it rejects like a request that got no
+ *   response, with a cause whose code is `ETIMEDOUT`.
  * @example
  * const transport = createNodeHttpFetch();
  * try {
@@ -37,7 +43,10 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  *   transport.close();
  * }
  */
-export function createNodeHttpFetch(options: { maxSockets?: number } = {}): NodeHttpFetch {
+export function createNodeHttpFetch(
+  options: { maxSockets?: number; timeoutMs?: number } = {},
+): NodeHttpFetch {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
@@ -71,6 +80,7 @@ export function createNodeHttpFetch(options: { maxSockets?: number } = {}): Node
       path: `${url.pathname}${url.search}`,
       headers,
       signal: request.signal,
+      timeout: timeoutMs,
     };
     return exchange(secure ? https.request : http.request, requestOptions, body, request);
   };
@@ -124,6 +134,15 @@ function exchange(
       });
     });
 
+    // Fires when the socket has been idle for the timeout: a server that accepted the
+    // connection but stopped answering.
+    outgoing.on('timeout', () => {
+      const error: NodeJS.ErrnoException = new Error(
+        `no data from the server for ${options.timeout} ms`,
+      );
+      error.code = 'ETIMEDOUT';
+      outgoing.destroy(error);
+    });
     outgoing.on('error', fail);
     outgoing.end(body);
   });

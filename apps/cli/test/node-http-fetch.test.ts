@@ -113,6 +113,26 @@ describe('createNodeHttpFetch', () => {
     expect((failure as TypeError).cause).toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('rejects with a TypeError when the server stops answering', async () => {
+    const silent = createServer(() => {
+      // Reads the request and never answers.
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const impatient = createNodeHttpFetch({ timeoutMs: 200 });
+
+    try {
+      const failure = await impatient.fetch(`http://127.0.0.1:${port}/`).catch((error) => error);
+
+      expect(failure).toBeInstanceOf(TypeError);
+      expect((failure as TypeError).cause).toMatchObject({ code: 'ETIMEDOUT' });
+    } finally {
+      impatient.close();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it("rejects with the signal's reason on abort", async () => {
     const controller = new AbortController();
     const pending = transport.fetch(`${baseUrl}/slow`, { signal: controller.signal });
