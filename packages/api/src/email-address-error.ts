@@ -6,8 +6,9 @@
  * - `missing-at-sign` / `multiple-at-signs`: the address needs exactly one `@`;
  * - `empty-local-part`: nothing comes before the `@`;
  * - `whitespace`: the local part contains whitespace;
- * - `invisible-character`: the local part contains a default-ignorable code point, which
- *   renders as nothing, such as U+200B zero-width space or U+00AD soft hyphen;
+ * - `invisible-character`: the local part contains a default-ignorable code point or a
+ *   format character (category Cf), which render as nothing, such as U+200B zero-width
+ *   space or U+00AD soft hyphen;
  * - `special-character`: the local part contains one of `"(),:;<>[\]`;
  * - `local-part-too-long`: the local part is over 64 octets in UTF-8;
  * - `empty-domain`: nothing comes after the `@`;

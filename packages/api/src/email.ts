@@ -35,8 +35,8 @@ const LDH_DOMAIN = /^(?!-)[a-zA-Z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-zA-Z0-9-]{1,63}(?
 const SPECIAL_CHARACTER = /["(),:;<>[\\\]]/u;
 const WHITESPACE = /\s/u;
 const CONTROL_CHARACTER = /\p{Cc}/u;
-/** Code points that render as nothing, such as U+200B zero-width space, U+00AD soft hyphen and U+FEFF. */
-const INVISIBLE_CHARACTER = /\p{Default_Ignorable_Code_Point}/u;
+/** Code points that render as nothing: default-ignorable ones and format characters (Cf). */
+const INVISIBLE_CHARACTER = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** How many code points of the address an error message quotes. */

@@ -102,6 +102,8 @@ describe('normalizeEmail rejections', () => {
     ['alice\u2060@example.com', 'invisible-character', 'the invisible character U+2060'],
     ['ali\u202Ece@example.com', 'invisible-character', 'the invisible character U+202E'],
     ['ali\uFE0Fce@example.com', 'invisible-character', 'the invisible character U+FE0F'],
+    ['a\uFFF9b@example.com', 'invisible-character', 'the invisible character U+FFF9'],
+    ['a\u{13430}b@example.com', 'invisible-character', 'the invisible character U+13430'],
     ['"alice"@example.com', 'special-character', `the local part contains '"'`],
     ['ali(ce@example.com', 'special-character', "the local part contains '('"],
     ['ali)ce@example.com', 'special-character', "the local part contains ')'"],
