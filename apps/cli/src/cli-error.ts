@@ -13,6 +13,9 @@ export const EXIT_PARTIAL_FAILURE = 3;
 /** Exit code after SIGINT (Ctrl-C), 128 plus the signal number 2, as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
+/** Exit code after SIGTERM, 128 plus the signal number 15, as shells report it. */
+export const EXIT_TERMINATED = 143;
+
 /**
  * An error the CLI reports as one line on stderr, then exits with `exitCode`.
  * The message must not contain a secret (link, share, code, token, passphrase).

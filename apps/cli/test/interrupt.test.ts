@@ -27,18 +27,21 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-describe('send --manifest interrupted with SIGINT', () => {
-  it('says how to resume and exits with code 130', async () => {
-    const manifest = join(workDir, 'interrupted.csv');
+describe('send --manifest interrupted by a signal', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('says how to resume after %s', async (signal, exitCode) => {
+    const manifest = join(workDir, `interrupted-${signal}.csv`);
     const journal = `${manifest}.journal`;
-    const rows = Array.from({ length: 200 }, (_, index) => `ctrl${index}@example.com,Box,hi`);
+    const rows = Array.from({ length: 200 }, (_, index) => `${signal}-${index}@example.com,Box,hi`);
     await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
     const args = [
       'send',
       '--manifest',
       manifest,
       '--keystore',
-      join(workDir, 'interrupted.json'),
+      join(workDir, `interrupted-${signal}.json`),
       '--concurrency',
       '2',
     ];
@@ -47,10 +50,10 @@ describe('send --manifest interrupted with SIGINT', () => {
     while ((await countLines(journal)) < 10) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    cli.child.kill('SIGINT');
+    cli.child.kill(signal);
     const code = await cli.exited;
 
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     expect(cli.stderr().trimEnd().split('\n').at(-1)).toBe(
       `provisions: interrupted: the run stopped; run the same command again to resume (journal ${journal})`,
     );

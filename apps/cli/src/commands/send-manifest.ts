@@ -17,6 +17,7 @@ import {
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_PARTIAL_FAILURE,
+  EXIT_TERMINATED,
   EXIT_USAGE,
   usageError,
 } from '../cli-error.js';
@@ -72,25 +73,28 @@ export interface ManifestSendSettings {
  * Links go to stdout only with `--print-links` (CSV lines as recipients
  * finish) or `--json` (one document at the end), and to `--links-out`
  * (CSV, mode 0600). Progress and the summary go to stderr without links.
- * Sets the exit code to 3 when some recipients failed. SIGINT (Ctrl-C) ends
- * the process at once with exit code 130, after a line saying how to resume.
+ * Sets the exit code to 3 when some recipients failed. SIGINT (Ctrl-C) and
+ * SIGTERM end the process at once with exit code 130 or 143, after a line saying
+ * how to resume.
  */
 export async function runManifestSend(settings: ManifestSendSettings): Promise<void> {
   const running: RunningProgress = {};
-  const interrupt = (): void => {
+  const interrupt = (signal: NodeJS.Signals): void => {
     running.progress?.stop();
     process.stderr.write(
       `provisions: interrupted: the run stopped; run the same command again to resume (journal ${settings.journalPath})\n`,
     );
     // The journal and the keystore stay consistent when the process ends at any point
     // (they are tested with SIGKILL), so nothing is awaited here.
-    process.exit(EXIT_INTERRUPTED);
+    process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
   };
   process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     await sendManifest(settings, running);
   } finally {
     process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   }
 }
 
