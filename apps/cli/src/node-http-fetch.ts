@@ -8,7 +8,7 @@ export interface NodeHttpFetch {
   close(): void;
 }
 
-/** Default of `timeoutMs`: the server answers 408 to a request that takes longer. */
+/** Default of `timeoutMs`, the same as the server's own request timeout, after which it sends 408. */
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Statuses whose response has no body, even when its headers give a length. */
@@ -134,8 +134,8 @@ function exchange(
       });
     });
 
-    // Fires when the socket has been idle for the timeout: a server that accepted the
-    // connection but stopped answering.
+    // Fires when the socket has been idle for the timeout, such as with a server that
+    // accepted the connection and then stopped responding.
     outgoing.on('timeout', () => {
       const error: NodeJS.ErrnoException = new Error(
         `no data from the server for ${options.timeout} ms`,

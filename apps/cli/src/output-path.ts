@@ -13,10 +13,10 @@ export interface InputFile {
 }
 
 /**
- * Checks, before any work, that a file can be written at `path`: it is not empty and does
- * not end with a slash, it is not a directory or another non-regular file, it differs from
- * each of `inputs` (by path or, for existing files, by identity), and its directory exists
- * and is writable. The file itself is created or replaced later.
+ * Checks, before any work, that a file can be written at `path`. The path must not be empty
+ * or end with a slash, and must not name a directory, another non-regular file or one of
+ * `inputs` (compared by path and, for existing files, by device and inode). Its directory
+ * must exist and be writable. The file itself is created or replaced later.
  *
  * @param option - the option that named the path, for the error, such as `--links-out`.
  * @param inputs - files of the same command that writing `path` would destroy.

@@ -115,7 +115,7 @@ describe('createNodeHttpFetch', () => {
 
   it('rejects with a TypeError when the server stops answering', async () => {
     const silent = createServer(() => {
-      // Reads the request and never answers.
+      // Reads the request and never responds.
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;

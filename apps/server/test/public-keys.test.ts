@@ -25,7 +25,7 @@ const LOW_ORDER_HEX = [
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ];
 
-/** Each low-order point as a base64url key, with bit 255 clear and set: 14 keys. */
+/** Base64url keys of each low-order point, with bit 255 clear and set: 14 keys. */
 const LOW_ORDER_KEYS = LOW_ORDER_HEX.flatMap((hex) => {
   const clear = Buffer.from(hex, 'hex');
   const set = Buffer.from(clear);

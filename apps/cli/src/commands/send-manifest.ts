@@ -98,7 +98,7 @@ export async function runManifestSend(settings: ManifestSendSettings): Promise<v
   }
 }
 
-/** The progress report of a run while it is shown, so that SIGINT can stop it. */
+/** The progress report of a run while it is shown, so that a signal can stop it. */
 interface RunningProgress {
   progress?: ProgressReporter;
 }

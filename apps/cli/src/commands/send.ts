@@ -170,13 +170,13 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
 
 /** Returns the options given that only a manifest run uses. */
 function manifestOnlyOptions(options: SendOptions): string[] {
-  const given: [string, unknown][] = [
+  const manifestOptions: [string, unknown][] = [
     ['--concurrency', options.concurrency],
     ['--journal', options.journal],
     ['--links-out', options.linksOut],
     ['--email-links', options.emailLinks],
   ];
-  return given.filter(([, value]) => value !== undefined).map(([name]) => name);
+  return manifestOptions.filter(([, value]) => value !== undefined).map(([name]) => name);
 }
 
 function parseConcurrency(text: string | undefined): number {

@@ -38,9 +38,9 @@ export function clientErrorStatusOf(socket: Socket): number | undefined {
  * a request that Node.js could not parse never reaches Fastify, and a timed-out one
  * may not have either.
  *
- * The connection is closed without a response when a response to the request has
- * already started (the server can send a 401 before the rest of the body arrives), and
- * when the client closed its side of the connection in the middle of a request.
+ * The connection is closed without a response in two cases. A response to the request
+ * may have started already, because the server can send a 401 before the rest of the body
+ * arrives. Or the client closed its side of the connection in the middle of a request.
  */
 export function respondToClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   // NOTE: `_httpMessage` is the response in progress on the socket. It is not a public
