@@ -148,8 +148,8 @@ describe('JSON request bodies', () => {
     expect(JSON.stringify(problem)).not.toContain('secret-looking-value');
   });
 
-  it('rejects a blank or control-character title', async () => {
-    for (const title of ['   ', 'a\u0000b', 'line\nbreak', '\uD800']) {
+  it('rejects a blank, invisible or control-character title', async () => {
+    for (const title of ['   ', '\u200b', ' \u3164\u00ad', 'a\u0000b', 'line\nbreak', '\uD800']) {
       const { status, problem } = await postBoxBytes(await validBoxJson(title));
 
       expect(status, JSON.stringify(title)).toBe(400);

@@ -6,8 +6,14 @@
 export const MAX_BOX_TITLE_LENGTH = 200;
 
 // The `pattern` of `BoxCreation.title`, which the server's Ajv compiles with the `u` flag.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the API rejects control characters, so the pattern names them.
-const TITLE_PATTERN = /^(?=.*\S)[^\u0000-\u001F\u007F\p{Cs}]+$/u;
+const TITLE_PATTERN =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the API rejects control characters, so the pattern names them.
+  /^(?=.*[^\s\p{Cf}\p{Default_Ignorable_Code_Point}])[^\u0000-\u001F\u007F\p{Cs}]+$/u;
+
+// A visible character: neither white space, nor a format character (such as U+200B or
+// U+FEFF), nor another default-ignorable code point (such as U+3164).
+const VISIBLE_CHARACTER = /[^\s\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const INVISIBLE_CHARACTER = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern finds control characters on purpose.
 const CONTROL_CHARACTER = /[\u0000-\u001F\u007F]/u;
@@ -25,9 +31,10 @@ const CONTROL_CHARACTER_NAMES: Readonly<Record<string, string>> = {
  *
  * The rules: a string of 1 to {@link MAX_BOX_TITLE_LENGTH} code points, with no control
  * character U+0000 to U+001F or U+007F (so no line break or tab) and no unpaired UTF-16
- * surrogate, and with a character that is not white space. Because `.` in the API's pattern
- * stops at U+2028 and U+2029, that character must come before the first line or paragraph
- * separator. C1 control characters (U+0080 to U+009F) are allowed.
+ * surrogate, and with a visible character: one that is not white space and not invisible
+ * (a format character such as U+200B, or another default-ignorable code point). Because `.`
+ * in the API's pattern stops at U+2028 and U+2029, that character must come before the
+ * first line or paragraph separator. C1 control characters (U+0080 to U+009F) are allowed.
  *
  * @param title - the title to check; any value.
  * @returns the problem without the title itself, such as
@@ -48,6 +55,10 @@ export function findBoxTitleProblem(title: unknown): string | undefined {
   if (title.trim() === '') {
     return 'expected a non-empty string with a character that is not white space';
   }
+  const invisible = VISIBLE_CHARACTER.test(title) ? null : INVISIBLE_CHARACTER.exec(title);
+  if (invisible !== null) {
+    return `expected a visible character, received only white space and invisible characters such as ${nameCodePoint(invisible[0])} at character ${characterNumber(title, invisible.index)}`;
+  }
 
   const control = CONTROL_CHARACTER.exec(title);
   if (control !== null) {
@@ -60,7 +71,7 @@ export function findBoxTitleProblem(title: unknown): string | undefined {
   }
 
   if (!TITLE_PATTERN.test(title)) {
-    return 'expected a character that is not white space before the first line separator (U+2028) or paragraph separator (U+2029)';
+    return 'expected a visible character before the first line separator (U+2028) or paragraph separator (U+2029)';
   }
 
   return undefined;
