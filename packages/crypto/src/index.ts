@@ -44,6 +44,7 @@ export {
   generateKeyPair,
   getPublicKey,
   getX25519Backend,
+  isLowOrderPublicKey,
   type KeyPair,
   PUBLIC_KEY_LENGTH,
   SECRET_KEY_LENGTH,

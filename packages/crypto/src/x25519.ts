@@ -460,6 +460,29 @@ export function isLowOrderPoint(publicKey: Uint8Array): boolean {
   return found;
 }
 
+/**
+ * Returns whether an X25519 public key is of low order: one of the points for which X25519 with
+ * any secret key is all zeros, so a box sealed to it could be opened by anyone. They are 0, 1,
+ * the two points of order 8, p - 1, and p and p + 1 (p = 2^255 - 19), each with bit 255
+ * clear or set, which X25519 ignores: 14 encodings, the keys libsodium's `crypto_scalarmult`
+ * rejects. `seal` and `open` already reject such keys; this is for a caller that
+ * stores or forwards keys, such as a server. The key is public, so the comparison is not
+ * constant-time.
+ *
+ * @param publicKey - 32 bytes; not modified.
+ * @returns `true` for a low-order key, `false` for any other 32 bytes.
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` naming `publicKey`.
+ * @example
+ * ```ts
+ * import { isLowOrderPublicKey } from '@provisions/crypto';
+ *
+ * isLowOrderPublicKey(new Uint8Array(32)); // true: the point 0
+ * ```
+ */
+export function isLowOrderPublicKey(publicKey: Uint8Array): boolean {
+  return isLowOrderPoint(copyBytesOfLength(publicKey, 'publicKey', PUBLIC_KEY_LENGTH));
+}
+
 function lowOrderError(publicKeyName: string): CryptoError {
   return new CryptoError(
     'ERR_LOW_ORDER_POINT',

@@ -47,6 +47,7 @@ describe('public API', () => {
         'getX25519Backend',
         'hashShare',
         'isCryptoError',
+        'isLowOrderPublicKey',
         'open',
         'recoverSecretKey',
         'seal',

@@ -8,6 +8,7 @@ import {
   generateKeyPair,
   getPublicKey,
   getX25519Backend,
+  isLowOrderPublicKey,
   PUBLIC_KEY_LENGTH,
   SECRET_KEY_LENGTH,
   setX25519Backend,
@@ -276,5 +277,66 @@ describe('getPublicKey input checks', () => {
       code: 'ERR_INVALID_TYPE',
       message: 'secretKey: expected a Uint8Array, received a string',
     });
+  });
+});
+
+describe('isLowOrderPublicKey', () => {
+  /** Whether libsodium's `crypto_scalarmult` rejects `publicKey`, which it does for low order. */
+  function sodiumRejects(publicKey: Uint8Array): boolean {
+    try {
+      sodium.crypto_scalarmult(sodium.randombytes_buf(SECRET_KEY_LENGTH), publicKey);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  it.each([...LOW_ORDER_POINTS, ...LOW_ORDER_POINTS_HIGH_BIT])('finds %s', (hex) => {
+    const publicKey = hexToBytes(hex);
+
+    expect(isLowOrderPublicKey(publicKey)).toBe(true);
+    expect(sodiumRejects(publicKey)).toBe(true);
+    expect(bytesToHex(publicKey)).toBe(hex);
+  });
+
+  it.each(LOW_ORDER_POINTS)('passes %s with one byte changed', (hex) => {
+    const publicKey = hexToBytes(hex);
+    publicKey[16] = (publicKey[16] as number) ^ 0x01;
+
+    expect(isLowOrderPublicKey(publicKey)).toBe(false);
+    expect(sodiumRejects(publicKey)).toBe(false);
+  });
+
+  it('agrees with libsodium on random keys', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (publicKey) => {
+        expect(isLowOrderPublicKey(publicKey)).toBe(sodiumRejects(publicKey));
+      }),
+    );
+  });
+
+  it('reads a view at an odd offset', () => {
+    const buffer = new Uint8Array(1 + PUBLIC_KEY_LENGTH);
+    buffer.set(hexToBytes(LOW_ORDER_POINTS[2]), 1);
+
+    expect(isLowOrderPublicKey(buffer.subarray(1))).toBe(true);
+  });
+
+  it('rejects a 31-byte key', () => {
+    expect(() => isLowOrderPublicKey(new Uint8Array(31))).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_LENGTH',
+        message: 'publicKey: expected 32 bytes, received 31',
+      }),
+    );
+  });
+
+  it('rejects a string key', () => {
+    expect(() => isLowOrderPublicKey('A'.repeat(43) as unknown as Uint8Array)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_TYPE',
+        message: 'publicKey: expected a Uint8Array, received a string',
+      }),
+    );
   });
 });
