@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { BoxCreation, Problem } from '@provisions/api';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newBoxKeys, newProvision, sealInvitation } from './support/box-material.js';
-import { type TestOrganization, TestServer } from './support/test-server.js';
+import { useTestServer } from './support/test-server.js';
 
 // A box creation that fails halfway must leave nothing behind. The test adds a
 // SQLite trigger to the server's database file from outside. The trigger aborts the
@@ -13,20 +13,10 @@ import { type TestOrganization, TestServer } from './support/test-server.js';
 
 const TRIGGER_NAME = 'fail_invitation_after_partial_write';
 
-let server: TestServer;
-let organization: TestOrganization;
-
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useTestServer();
 
 function openDatabaseFile(): Database.Database {
-  return new Database(join(server.dataDir, 'provisions.sqlite'));
+  return new Database(join(fixture.server.dataDir, 'provisions.sqlite'));
 }
 
 /** Adds the trigger that aborts the invitation to `failingKey` after the other rows of the box. */
@@ -81,7 +71,7 @@ function countWrittenRows(boxPublicKey: string, provisionKey: string, idempotenc
 
 describe('box creation failing after partial writes', () => {
   it('rolls back, then succeeds on retry', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const personKeys = await newBoxKeys();
     await person.client.PUT('/identities/me/public-key', {
       body: { public_key: personKeys.publicKey },
@@ -89,7 +79,7 @@ describe('box creation failing after partial writes', () => {
 
     const box = await newBoxKeys();
     const provision = await newProvision();
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const provisionKey = provision.payload.public_key;
     // The provision's invitation comes first, so its crypto action is written
     // before the failing one.
@@ -106,11 +96,14 @@ describe('box creation failing after partial writes', () => {
     };
     const idempotencyKey = 'rollback-check-1';
     const send = () =>
-      organization.client.POST('/organizations/{oid}/boxes', {
-        params: { path: { oid: organization.id }, header: { 'Idempotency-Key': idempotencyKey } },
+      fixture.organization.client.POST('/organizations/{oid}/boxes', {
+        params: {
+          path: { oid: fixture.organization.id },
+          header: { 'Idempotency-Key': idempotencyKey },
+        },
         body,
       });
-    const actionsBefore = await server.countRows('crypto_actions');
+    const actionsBefore = await fixture.server.countRows('crypto_actions');
 
     addFailingTrigger(personKeys.publicKey, provisionKey);
     const failed = await send();
@@ -133,7 +126,7 @@ describe('box creation failing after partial writes', () => {
       allCryptoActions: actionsBefore,
       idempotencyKeys: 0,
     });
-    const lookup = await organization.client.GET('/identities/public-keys', {
+    const lookup = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: email } },
     });
     expect(lookup.data?.provisions ?? []).toEqual([]);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BoxJoinRequest } from '@provisions/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JOINED_BOX_EVENTS_LIMIT, JOINED_BOXES_CONTENT_BUDGET } from '../src/limits.js';
 import {
   boxInvitingKey,
@@ -11,19 +11,9 @@ import {
   type TestBoxKeys,
   type TestProvision,
 } from './support/box-material.js';
-import { type TestOrganization, type TestPerson, TestServer } from './support/test-server.js';
+import { type TestPerson, useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
-
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useTestServer();
 
 interface SentBox {
   id: string;
@@ -40,8 +30,8 @@ async function sendBox(
   if (!options.newProvision) {
     delete body.crypto?.provisions;
   }
-  const created = await organization.client.POST('/organizations/{oid}/boxes', {
-    params: { path: { oid: organization.id } },
+  const created = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+    params: { path: { oid: fixture.organization.id } },
     body,
   });
   if (created.data === undefined) {
@@ -56,7 +46,7 @@ async function personWithBoxes(count: number): Promise<{
   provision: TestProvision;
   boxes: SentBox[];
 }> {
-  const person = await server.signIn();
+  const person = await fixture.server.signIn();
   const provision = await newProvision();
   const boxes: SentBox[] = [];
   for (let index = 0; index < count; index += 1) {
@@ -66,7 +56,7 @@ async function personWithBoxes(count: number): Promise<{
 }
 
 async function postMessage(box: SentBox, text: string): Promise<void> {
-  const posted = await organization.client.POST('/boxes/{id}/events', {
+  const posted = await fixture.organization.client.POST('/boxes/{id}/events', {
     params: { path: { id: box.id } },
     body: {
       type: 'msg.text',
@@ -152,14 +142,14 @@ describe('POST /boxes/joins', () => {
   });
 
   it('accepts boxes invited to the identity key', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const identityKeys = await newBoxKeys();
     await person.client.PUT('/identities/me/public-key', {
       body: { public_key: identityKeys.publicKey },
     });
     const { body, box } = await boxInvitingKey(identityKeys.publicKey);
-    const created = await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    const created = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body,
     });
 
@@ -214,8 +204,8 @@ describe('POST /boxes/joins', () => {
 
   it('returns 404 after the provision is revoked', async () => {
     const { person, provision, boxes } = await personWithBoxes(1);
-    await organization.client.DELETE('/organizations/{oid}/provisions/{public_key}', {
-      params: { path: { oid: organization.id, public_key: provision.payload.public_key } },
+    await fixture.organization.client.DELETE('/organizations/{oid}/provisions/{public_key}', {
+      params: { path: { oid: fixture.organization.id, public_key: provision.payload.public_key } },
     });
 
     const { response } = await person.client.POST('/boxes/joins', { body: joinRequest(boxes) });
@@ -250,7 +240,7 @@ describe('POST /boxes/joins', () => {
   });
 
   it('rejects an empty list and more than 100 boxes with 400', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const key = (await newBoxKeys()).publicKey;
     const tooMany = Array.from({ length: 101 }, () => ({ id: randomUUID(), public_key: key }));
 
@@ -266,7 +256,7 @@ describe('POST /boxes/joins', () => {
   it('rejects an organization token with 403', async () => {
     const { boxes } = await personWithBoxes(1);
 
-    const { error, response } = await organization.client.POST('/boxes/joins', {
+    const { error, response } = await fixture.organization.client.POST('/boxes/joins', {
       body: joinRequest(boxes),
     });
 

@@ -1,5 +1,5 @@
 import type { BoxCreation, Problem } from '@provisions/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   boxInvitingKey,
   boxWithProvision,
@@ -8,21 +8,11 @@ import {
   sealInvitation,
   sealText,
 } from './support/box-material.js';
-import { type TestOrganization, TestServer } from './support/test-server.js';
+import { type TestOrganization, useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
+const fixture = useTestServer();
 
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-function createBox(body: BoxCreation, by = organization, idempotencyKey?: string) {
+function createBox(body: BoxCreation, by = fixture.organization, idempotencyKey?: string) {
   return by.client.POST('/organizations/{oid}/boxes', {
     params: {
       path: { oid: by.id },
@@ -34,18 +24,18 @@ function createBox(body: BoxCreation, by = organization, idempotencyKey?: string
 
 describe('POST /organizations/{oid}/boxes', () => {
   it('creates a box with a provision and its invitation', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const { body, provision } = await boxWithProvision(email);
 
     const { data, response } = await createBox({ ...body, data_subject: ' Subject@Example.com' });
 
     expect(response.status).toBe(201);
     expect(response.headers.get('location')).toBe(`/boxes/${data?.id}`);
-    expect(data?.organization_id).toBe(organization.id);
+    expect(data?.organization_id).toBe(fixture.organization.id);
     expect(data?.public_key).toBe(body.public_key);
     expect(data?.data_subject).toBe('subject@example.com');
 
-    const lookup = await organization.client.GET('/identities/public-keys', {
+    const lookup = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: email } },
     });
     expect(lookup.data?.provisions.map((item) => item.public_key)).toEqual([
@@ -65,7 +55,7 @@ describe('POST /organizations/{oid}/boxes', () => {
     const { body } = await boxWithProvision(' Norm.Person@EXAMPLE.com ');
     await createBox(body);
 
-    const lookup = await organization.client.GET('/identities/public-keys', {
+    const lookup = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: 'norm.person@example.com' } },
     });
     expect(lookup.data?.identifier).toBe('norm.person@example.com');
@@ -73,7 +63,7 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('rejects a second provision for an address with 409 naming the first', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const first = await boxWithProvision(email);
     await createBox(first.body);
 
@@ -89,7 +79,7 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('lets a second box reuse the active provision', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const first = await boxWithProvision(email);
     await createBox(first.body);
 
@@ -100,7 +90,7 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('rejects a share hash that already exists with 409', async () => {
-    const first = await boxWithProvision(server.newEmail());
+    const first = await boxWithProvision(fixture.server.newEmail());
     await createBox(first.body);
 
     const fresh = await newProvision();
@@ -108,7 +98,7 @@ describe('POST /organizations/{oid}/boxes', () => {
       ...fresh.payload,
       user_key_share_hash: first.provision.payload.user_key_share_hash,
     };
-    const { body } = await boxWithProvision(server.newEmail(), { ...fresh, payload });
+    const { body } = await boxWithProvision(fixture.server.newEmail(), { ...fresh, payload });
     const { response, error } = await createBox(body);
 
     expect(response.status).toBe(409);
@@ -117,10 +107,10 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('rejects a provision public key that already exists with 409', async () => {
-    const first = await boxWithProvision(server.newEmail());
+    const first = await boxWithProvision(fixture.server.newEmail());
     await createBox(first.body);
 
-    const { body } = await boxWithProvision(server.newEmail(), first.provision);
+    const { body } = await boxWithProvision(fixture.server.newEmail(), first.provision);
     const fresh = await newProvision();
     const email = Object.keys(body.crypto?.provisions ?? {})[0] ?? '';
     const provisions = {
@@ -141,7 +131,7 @@ describe('POST /organizations/{oid}/boxes', () => {
     const box = await newBoxKeys();
     const provision = await newProvision();
     const other = await newProvision();
-    const [a, b] = [server.newEmail(), server.newEmail()];
+    const [a, b] = [fixture.server.newEmail(), fixture.server.newEmail()];
     const body: BoxCreation = {
       title: 'Twice',
       public_key: box.publicKey,
@@ -178,8 +168,8 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it("rejects an invitation to another organization's provision with 422", async () => {
-    const other = await server.organization('Other');
-    const theirs = await boxWithProvision(server.newEmail());
+    const other = await fixture.server.organization('Other');
+    const theirs = await boxWithProvision(fixture.server.newEmail());
     expect((await createBox(theirs.body, other)).response.status).toBe(201);
 
     const { body } = await boxInvitingKey(theirs.provision.payload.public_key);
@@ -192,7 +182,7 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('invites a person by identity public key', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const keys = await newBoxKeys();
     await person.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
 
@@ -237,12 +227,12 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('leaves no rows behind when a later provision conflicts', async () => {
-    const existing = await boxWithProvision(server.newEmail());
+    const existing = await boxWithProvision(fixture.server.newEmail());
     await createBox(existing.body);
     const counts = () =>
       Promise.all(
         (['boxes', 'provisions', 'crypto_actions'] as const).map((table) =>
-          server.countRows(table),
+          fixture.server.countRows(table),
         ),
       );
     const before = await counts();
@@ -257,8 +247,8 @@ describe('POST /organizations/{oid}/boxes', () => {
           [valid.payload.public_key]: await sealInvitation(box, valid.payload.public_key),
         },
         provisions: {
-          [server.newEmail()]: valid.payload,
-          [server.newEmail()]: {
+          [fixture.server.newEmail()]: valid.payload,
+          [fixture.server.newEmail()]: {
             ...(await newProvision()).payload,
             public_key: existing.provision.payload.public_key,
           },
@@ -271,30 +261,33 @@ describe('POST /organizations/{oid}/boxes', () => {
     expect(await counts()).toEqual(before);
     const retry = await createBox({
       ...body,
-      crypto: { ...body.crypto, provisions: { [server.newEmail()]: valid.payload } },
+      crypto: { ...body.crypto, provisions: { [fixture.server.newEmail()]: valid.payload } },
     });
     expect(retry.response.status).toBe(201);
   });
 
   it("returns 404 for another organization's oid", async () => {
-    const other = await server.organization('Someone else');
+    const other = await fixture.server.organization('Someone else');
     const box = await newBoxKeys();
 
-    const { response, error } = await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: other.id } },
-      body: { title: 'Not mine', public_key: box.publicKey },
-    });
+    const { response, error } = await fixture.organization.client.POST(
+      '/organizations/{oid}/boxes',
+      {
+        params: { path: { oid: other.id } },
+        body: { title: 'Not mine', public_key: box.publicKey },
+      },
+    );
 
     expect(response.status).toBe(404);
     expect(error?.type).toBe('urn:provisions:problem:not-found');
   });
 
   it('rejects a person token with 403', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const box = await newBoxKeys();
 
     const { response } = await person.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+      params: { path: { oid: fixture.organization.id } },
       body: { title: 'Person', public_key: box.publicKey },
     });
 
@@ -302,11 +295,11 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('returns the first box for a repeated Idempotency-Key and body', async () => {
-    const { body } = await boxWithProvision(server.newEmail());
+    const { body } = await boxWithProvision(fixture.server.newEmail());
     const key = `retry-${Date.now()}`;
 
-    const first = await createBox(body, organization, key);
-    const again = await createBox(body, organization, key);
+    const first = await createBox(body, fixture.organization, key);
+    const again = await createBox(body, fixture.organization, key);
 
     expect(first.response.status).toBe(201);
     expect(again.response.status).toBe(201);
@@ -317,11 +310,11 @@ describe('POST /organizations/{oid}/boxes', () => {
   it('rejects a reused Idempotency-Key with another body with 422', async () => {
     const key = `reuse-${Date.now()}`;
     const box = await newBoxKeys();
-    await createBox({ title: 'First', public_key: box.publicKey }, organization, key);
+    await createBox({ title: 'First', public_key: box.publicKey }, fixture.organization, key);
 
     const { response, error } = await createBox(
       { title: 'Second', public_key: box.publicKey },
-      organization,
+      fixture.organization,
       key,
     );
 
@@ -331,11 +324,15 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('keeps idempotency keys per organization', async () => {
-    const other = await server.organization('Keys apart');
+    const other = await fixture.server.organization('Keys apart');
     const box = await newBoxKeys();
     const key = `shared-${Date.now()}`;
 
-    const mine = await createBox({ title: 'Mine', public_key: box.publicKey }, organization, key);
+    const mine = await createBox(
+      { title: 'Mine', public_key: box.publicKey },
+      fixture.organization,
+      key,
+    );
     const theirs = await createBox({ title: 'Theirs', public_key: box.publicKey }, other, key);
 
     expect(theirs.response.status).toBe(201);
@@ -347,15 +344,15 @@ describe('POST /organizations/{oid}/boxes', () => {
     const box = await newBoxKeys();
     const first = await createBox(
       { title: 'Day one', public_key: box.publicKey },
-      organization,
+      fixture.organization,
       key,
     );
 
-    server.clock.advance(24 * 60 * 60);
-    organization = await server.signInOrganization(organization);
+    fixture.server.clock.advance(24 * 60 * 60);
+    fixture.organization = await fixture.server.signInOrganization(fixture.organization);
     const later = await createBox(
       { title: 'Day two', public_key: box.publicKey },
-      organization,
+      fixture.organization,
       key,
     );
 
@@ -367,7 +364,7 @@ describe('POST /organizations/{oid}/boxes', () => {
     const box = await newBoxKeys();
     const { response, error } = await createBox(
       { title: 'Bad key', public_key: box.publicKey },
-      organization,
+      fixture.organization,
       'has spaces in it',
     );
 
@@ -376,10 +373,10 @@ describe('POST /organizations/{oid}/boxes', () => {
   });
 
   it('rejects a body over 1 MiB with 413', async () => {
-    const response = await server.fetch(`/organizations/${organization.id}/boxes`, {
+    const response = await fixture.server.fetch(`/organizations/${fixture.organization.id}/boxes`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${organization.token}`,
+        authorization: `Bearer ${fixture.organization.token}`,
         'content-type': 'application/json',
       },
       body: JSON.stringify({ title: 'x'.repeat(1024 * 1024), public_key: 'a' }),
@@ -393,25 +390,25 @@ describe('POST /organizations/{oid}/boxes', () => {
 
 describe('GET /boxes/{id}', () => {
   it('shows a box to its organization, its invited person and its members only', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const { body } = await boxWithProvision(email);
     const { data: box } = await createBox(body);
     const id = box?.id ?? '';
-    const invited = await server.signIn(email);
-    const stranger = await server.signIn();
-    const other = await server.organization('Outsider');
+    const invited = await fixture.server.signIn(email);
+    const stranger = await fixture.server.signIn();
+    const other = await fixture.server.organization('Outsider');
 
     const read = (client: TestOrganization['client']) =>
       client.GET('/boxes/{id}', { params: { path: { id } } });
 
-    expect((await read(organization.client)).data).toEqual(box);
+    expect((await read(fixture.organization.client)).data).toEqual(box);
     expect((await read(invited.client)).data).toEqual(box);
     expect((await read(stranger.client)).response.status).toBe(404);
     expect((await read(other.client)).response.status).toBe(404);
   });
 
   it('returns 404 for a box that does not exist', async () => {
-    const { response } = await organization.client.GET('/boxes/{id}', {
+    const { response } = await fixture.organization.client.GET('/boxes/{id}', {
       params: { path: { id: '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11' } },
     });
 
@@ -419,7 +416,7 @@ describe('GET /boxes/{id}', () => {
   });
 
   it('rejects an id that is not a UUID with 400 naming the parameter', async () => {
-    const { response, error } = await organization.client.GET('/boxes/{id}', {
+    const { response, error } = await fixture.organization.client.GET('/boxes/{id}', {
       params: { path: { id: 'not-a-uuid' } },
     });
 
@@ -430,10 +427,10 @@ describe('GET /boxes/{id}', () => {
 
 describe('box events', () => {
   async function boxForInvitedPerson() {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const material = await boxWithProvision(email);
     const { data } = await createBox(material.body);
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
     return { id: data?.id ?? '', person, box: material.box };
   }
 
@@ -441,7 +438,7 @@ describe('box events', () => {
     const { id, person, box } = await boxForInvitedPerson();
     const encrypted = await sealText(box, 'hello');
 
-    const posted = await organization.client.POST('/boxes/{id}/events', {
+    const posted = await fixture.organization.client.POST('/boxes/{id}/events', {
       params: { path: { id } },
       body: { type: 'msg.text', content: { encrypted, public_key: box.publicKey } },
     });
@@ -452,7 +449,7 @@ describe('box events', () => {
     const events = await person.client.GET('/boxes/{id}/events', { params: { path: { id } } });
 
     expect(posted.response.status).toBe(201);
-    expect(posted.data?.sender).toEqual({ type: 'organization', id: organization.id });
+    expect(posted.data?.sender).toEqual({ type: 'organization', id: fixture.organization.id });
     expect(joined.response.status).toBe(201);
     expect(joined.data?.content).toBeNull();
     expect(joined.data?.sender).toEqual({ type: 'identity', id: person.identity.id });
@@ -471,7 +468,7 @@ describe('box events', () => {
 
     const first = await join();
     const second = await join();
-    const events = await organization.client.GET('/boxes/{id}/events', {
+    const events = await fixture.organization.client.GET('/boxes/{id}/events', {
       params: { path: { id } },
     });
 
@@ -509,7 +506,7 @@ describe('box events', () => {
     const { id } = await boxForInvitedPerson();
     const other = await newBoxKeys();
 
-    const { response, error } = await organization.client.POST('/boxes/{id}/events', {
+    const { response, error } = await fixture.organization.client.POST('/boxes/{id}/events', {
       params: { path: { id } },
       body: {
         type: 'msg.text',
@@ -524,7 +521,7 @@ describe('box events', () => {
   it('rejects a join by an organization with 403', async () => {
     const { id } = await boxForInvitedPerson();
 
-    const { response, error } = await organization.client.POST('/boxes/{id}/events', {
+    const { response, error } = await fixture.organization.client.POST('/boxes/{id}/events', {
       params: { path: { id } },
       body: { type: 'member.join' },
     });
@@ -535,7 +532,7 @@ describe('box events', () => {
 
   it('returns 404 to a person without an invitation', async () => {
     const { id } = await boxForInvitedPerson();
-    const stranger = await server.signIn();
+    const stranger = await fixture.server.signIn();
 
     const { response } = await stranger.client.POST('/boxes/{id}/events', {
       params: { path: { id } },
@@ -548,10 +545,10 @@ describe('box events', () => {
   it('rejects an unknown event type with 400 and a pointer', async () => {
     const { id } = await boxForInvitedPerson();
 
-    const response = await server.fetch(`/boxes/${id}/events`, {
+    const response = await fixture.server.fetch(`/boxes/${id}/events`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${organization.token}`,
+        authorization: `Bearer ${fixture.organization.token}`,
         'content-type': 'application/json',
       },
       body: JSON.stringify({ type: 'msg.html' }),
@@ -565,7 +562,7 @@ describe('box events', () => {
   it('pages events with a cursor', async () => {
     const { id, box } = await boxForInvitedPerson();
     for (let index = 0; index < 5; index += 1) {
-      await organization.client.POST('/boxes/{id}/events', {
+      await fixture.organization.client.POST('/boxes/{id}/events', {
         params: { path: { id } },
         body: {
           type: 'msg.text',
@@ -578,7 +575,7 @@ describe('box events', () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const { data } = await organization.client.GET('/boxes/{id}/events', {
+      const { data } = await fixture.organization.client.GET('/boxes/{id}/events', {
         params: { path: { id }, query: { limit: 2, ...(cursor === undefined ? {} : { cursor }) } },
       });
       seen.push(...(data?.items.map((event) => event.id) ?? []));

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE_NAME } from '../src/index.js';
-import { RawConnection } from './support/raw-http.js';
+import { openPartialCodeRequest } from './support/raw-http.js';
 
 // The CLI tests run the compiled entry point, so `build` must run before `test`
 // (turbo's test task depends on build).
@@ -144,10 +144,7 @@ describe('provisions-server', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'stalled@example.com' }),
     });
-    const stalled = await RawConnection.open(url);
-    stalled.write(
-      'POST /auth/email-codes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"em',
-    );
+    const stalled = await openPartialCodeRequest(url, '{"em', 100);
     // Until the server has read the request line, it would close the connection as idle.
     await delay(200);
     const walBefore = await stat(join(dataDir, `${DATABASE_FILE_NAME}-wal`));

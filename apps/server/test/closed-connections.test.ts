@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawConnection } from './support/raw-http.js';
+import { openPartialCodeRequest, type RawConnection } from './support/raw-http.js';
 import { TestServer } from './support/test-server.js';
 
 /**
@@ -40,17 +40,7 @@ afterAll(async () => {
 
 /** Starts a sign-in code request that announces 100 bytes of body and sends `body`. */
 async function startPartialRequest(body: string): Promise<RawConnection> {
-  const connection = await RawConnection.open(server.url);
-  connection.write(
-    [
-      'POST /auth/email-codes HTTP/1.1',
-      'Host: 127.0.0.1',
-      'Content-Type: application/json',
-      'Content-Length: 100',
-      '',
-      body,
-    ].join('\r\n'),
-  );
+  const connection = await openPartialCodeRequest(server.url, body, 100);
   // Lets the server read the headers and start on the body before the test goes on.
   await delay(100);
   return connection;

@@ -7,25 +7,15 @@ import { PROBLEM_TYPES } from '../src/index.js';
 import { ApiContract } from './support/api-contract.js';
 import { boxWithProvision, newBoxKeys } from './support/box-material.js';
 import { sendRawRequest } from './support/raw-http.js';
-import { type TestOrganization, TestServer } from './support/test-server.js';
+import { TestServer, useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
-
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useTestServer();
 
 async function send(
   path: string,
   init: RequestInit,
 ): Promise<{ status: number; problem: Problem }> {
-  const response = await server.fetch(path, init);
+  const response = await fixture.server.fetch(path, init);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   return { status: response.status, problem: (await response.json()) as Problem };
 }
@@ -116,9 +106,9 @@ describe('malformed requests', () => {
       },
     };
 
-    const { status, problem } = await send(`/organizations/${organization.id}/boxes`, {
+    const { status, problem } = await send(`/organizations/${fixture.organization.id}/boxes`, {
       method: 'POST',
-      headers: { ...json, authorization: `Bearer ${organization.token}` },
+      headers: { ...json, authorization: `Bearer ${fixture.organization.token}` },
       body: JSON.stringify(broken),
     });
     const pointers = problem.errors?.map((error) => error.pointer);
@@ -138,9 +128,9 @@ describe('malformed requests', () => {
       crypto: { ...body.crypto, invitation_data: { 'not-a-key': sealed } },
     };
 
-    const { status, problem } = await send(`/organizations/${organization.id}/boxes`, {
+    const { status, problem } = await send(`/organizations/${fixture.organization.id}/boxes`, {
       method: 'POST',
-      headers: { ...json, authorization: `Bearer ${organization.token}` },
+      headers: { ...json, authorization: `Bearer ${fixture.organization.token}` },
       body: JSON.stringify(broken),
     });
 
@@ -150,7 +140,7 @@ describe('malformed requests', () => {
   });
 
   it('rejects an unknown query parameter naming it', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const { status, problem } = await send('/crypto/actions?page=2', {
       headers: { authorization: `Bearer ${person.token}` },
     });
@@ -162,7 +152,7 @@ describe('malformed requests', () => {
   it.each(['0x10', '%2010', '10%20', '%2B10', '1e1', '10.0', '0b1', ''])(
     'rejects limit=%s as not decimal digits',
     async (limit) => {
-      const person = await server.signIn();
+      const person = await fixture.server.signIn();
       const { status, problem } = await send(`/crypto/actions?limit=${limit}`, {
         headers: { authorization: `Bearer ${person.token}` },
       });
@@ -177,15 +167,15 @@ describe('malformed requests', () => {
 
   it('checks limit of box events the same way', async () => {
     const { publicKey } = await newBoxKeys();
-    const created = await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    const created = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body: { title: 'Limits', public_key: publicKey },
     });
     const path = `/boxes/${created.data?.id}/events`;
-    const auth = { authorization: `Bearer ${organization.token}` };
+    const auth = { authorization: `Bearer ${fixture.organization.token}` };
 
     const hexadecimal = await send(`${path}?limit=0x10`, { headers: auth });
-    const decimal = await server.fetch(`${path}?limit=010`, { headers: auth });
+    const decimal = await fixture.server.fetch(`${path}?limit=010`, { headers: auth });
 
     expect(hexadecimal.status).toBe(400);
     expect(hexadecimal.problem.errors?.[0]?.parameter).toBe('limit');
@@ -215,13 +205,13 @@ describe('malformed requests', () => {
   });
 
   it('HEAD on pages and files works like GET', async () => {
-    const page = await fetch(`${server.url}/join`);
+    const page = await fetch(`${fixture.server.url}/join`);
     const asset = /\/assets\/[^"']+/.exec(await page.text())?.[0];
     expect(asset).toBeDefined();
 
     for (const path of ['/docs', '/join', '/openapi.json', asset ?? '']) {
-      const get = await fetch(`${server.url}${path}`);
-      const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+      const get = await fetch(`${fixture.server.url}${path}`);
+      const head = await fetch(`${fixture.server.url}${path}`, { method: 'HEAD' });
 
       expect({ path, status: head.status }).toEqual({ path, status: 200 });
       expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
@@ -236,7 +226,7 @@ describe('malformed requests', () => {
     ),
   )('%s on page %s is 405, Allow: GET, HEAD', async (method, path) => {
     const exchange = await sendRawRequest(
-      server.url,
+      fixture.server.url,
       `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     );
 
@@ -254,7 +244,7 @@ describe('malformed requests', () => {
     ['/nowhere', 404],
   ])('TRACE on %s is %i like other methods', async (path, status) => {
     const exchange = await sendRawRequest(
-      server.url,
+      fixture.server.url,
       `TRACE ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     );
 
@@ -266,14 +256,14 @@ describe('malformed requests', () => {
     ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET'],
     ['/auth/sessions', 'POST'],
   ])('HEAD on API path %s is 405, Allow: %s', async (path, allow) => {
-    const response = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+    const response = await fetch(`${fixture.server.url}${path}`, { method: 'HEAD' });
 
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe(allow);
   });
 
   it.each(['GET', 'PUT', 'DELETE'])('%s on /boxes/joins is 405, not a box', async (method) => {
-    const response = await fetch(`${server.url}/boxes/joins`, { method });
+    const response = await fetch(`${fixture.server.url}/boxes/joins`, { method });
     const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(405);
@@ -283,7 +273,7 @@ describe('malformed requests', () => {
   });
 
   it('sets instance to the request id', async () => {
-    const response = await server.fetch('/nowhere');
+    const response = await fixture.server.fetch('/nowhere');
     const problem = (await response.json()) as Problem;
 
     expect(problem.instance).toBe(response.headers.get('x-request-id'));
@@ -291,9 +281,9 @@ describe('malformed requests', () => {
   });
 
   it('never returns 5xx for bad input', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const auth = { authorization: `Bearer ${person.token}` };
-    const orgAuth = { authorization: `Bearer ${organization.token}` };
+    const orgAuth = { authorization: `Bearer ${fixture.organization.token}` };
     const cases: [string, RequestInit][] = [
       ['/boxes/%E0%A4%A', { headers: auth }],
       ['/boxes/00000000-0000-0000-0000-000000000000/events?limit=abc', { headers: auth }],
@@ -313,7 +303,7 @@ describe('malformed requests', () => {
         },
       ],
       [
-        `/organizations/${organization.id}/boxes`,
+        `/organizations/${fixture.organization.id}/boxes`,
         {
           method: 'POST',
           headers: { ...orgAuth, ...json },
@@ -321,7 +311,7 @@ describe('malformed requests', () => {
         },
       ],
       [
-        `/organizations/${organization.id}/boxes`,
+        `/organizations/${fixture.organization.id}/boxes`,
         {
           method: 'POST',
           headers: { ...orgAuth, ...json },
@@ -335,7 +325,7 @@ describe('malformed requests', () => {
     ];
 
     for (const [path, init] of cases) {
-      const response = await server.fetch(path, init);
+      const response = await fixture.server.fetch(path, init);
       expect(response.status, `${init.method ?? 'GET'} ${path}`).toBeGreaterThanOrEqual(400);
       expect(response.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(500);
     }
@@ -383,7 +373,7 @@ describe('response contract check', () => {
   });
 
   it('checked every response of this file', () => {
-    expect(server.contract.checkedResponses).toBeGreaterThan(20);
+    expect(fixture.server.contract.checkedResponses).toBeGreaterThan(20);
   });
 });
 
@@ -432,7 +422,7 @@ describe('CORS', () => {
   });
 
   it('gives no CORS headers without an app URL', async () => {
-    const response = await server.fetch('/identities/me', {
+    const response = await fixture.server.fetch('/identities/me', {
       headers: { origin: 'http://app.localhost:5173' },
     });
 

@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { boxWithProvision, newBoxKeys } from './support/box-material.js';
-import { type TestOrganization, TestServer } from './support/test-server.js';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
-
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useTestServer();
 
 describe('GET /identities/me', () => {
   it('returns the signed-in identity', async () => {
-    const person = await server.signIn('Me.Myself@Example.com');
+    const person = await fixture.server.signIn('Me.Myself@Example.com');
 
     const { data } = await person.client.GET('/identities/me');
 
@@ -27,7 +17,7 @@ describe('GET /identities/me', () => {
 
 describe('PUT /identities/me/public-key', () => {
   it('registers and replaces the identity public key', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const [first, second] = [await newBoxKeys(), await newBoxKeys()];
 
     const set = await person.client.PUT('/identities/me/public-key', {
@@ -46,7 +36,7 @@ describe('PUT /identities/me/public-key', () => {
   });
 
   it("rejects another identity's key with 409", async () => {
-    const [owner, copier] = [await server.signIn(), await server.signIn()];
+    const [owner, copier] = [await fixture.server.signIn(), await fixture.server.signIn()];
     const keys = await newBoxKeys();
     await owner.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
 
@@ -60,12 +50,12 @@ describe('PUT /identities/me/public-key', () => {
   });
 
   it("rejects a provision's key with 409", async () => {
-    const { body, provision } = await boxWithProvision(server.newEmail());
-    await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    const { body, provision } = await boxWithProvision(fixture.server.newEmail());
+    await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body,
     });
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
 
     const { response } = await person.client.PUT('/identities/me/public-key', {
       body: { public_key: provision.payload.public_key },
@@ -75,7 +65,7 @@ describe('PUT /identities/me/public-key', () => {
   });
 
   it('rejects a key with non-canonical trailing bits with 400', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const { response, error } = await person.client.PUT('/identities/me/public-key', {
       body: { public_key: `${'A'.repeat(42)}B` },
     });
@@ -87,7 +77,7 @@ describe('PUT /identities/me/public-key', () => {
 
   it('rejects an organization token with 403', async () => {
     const keys = await newBoxKeys();
-    const { response } = await organization.client.PUT('/identities/me/public-key', {
+    const { response } = await fixture.organization.client.PUT('/identities/me/public-key', {
       body: { public_key: keys.publicKey },
     });
 
@@ -97,12 +87,12 @@ describe('PUT /identities/me/public-key', () => {
 
 describe('GET /identities/public-keys', () => {
   it("returns the identity key and only the caller's provisions", async () => {
-    const email = server.newEmail();
-    const other = await server.organization('Other');
+    const email = fixture.server.newEmail();
+    const other = await fixture.server.organization('Other');
     const mine = await boxWithProvision(email);
     const theirs = await boxWithProvision(email);
     for (const [by, body] of [
-      [organization, mine.body],
+      [fixture.organization, mine.body],
       [other, theirs.body],
     ] as const) {
       await by.client.POST('/organizations/{oid}/boxes', {
@@ -110,11 +100,11 @@ describe('GET /identities/public-keys', () => {
         body,
       });
     }
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
     const keys = await newBoxKeys();
     await person.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
 
-    const { data } = await organization.client.GET('/identities/public-keys', {
+    const { data } = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: ` ${email.toUpperCase()} ` } },
     });
 
@@ -126,7 +116,7 @@ describe('GET /identities/public-keys', () => {
   });
 
   it('returns null and no provisions for an unknown address', async () => {
-    const { data } = await organization.client.GET('/identities/public-keys', {
+    const { data } = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: 'unknown@example.com' } },
     });
 
@@ -138,7 +128,7 @@ describe('GET /identities/public-keys', () => {
   });
 
   it('rejects an invalid address with 422 naming the parameter', async () => {
-    const { response, error } = await organization.client.GET('/identities/public-keys', {
+    const { response, error } = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: 'a@b@example.com' } },
     });
 
@@ -147,8 +137,8 @@ describe('GET /identities/public-keys', () => {
   });
 
   it('rejects a missing identifier with 400', async () => {
-    const response = await server.fetch('/identities/public-keys', {
-      headers: { authorization: `Bearer ${organization.token}` },
+    const response = await fixture.server.fetch('/identities/public-keys', {
+      headers: { authorization: `Bearer ${fixture.organization.token}` },
     });
     const problem = (await response.json()) as { errors: unknown[] };
 
@@ -159,22 +149,25 @@ describe('GET /identities/public-keys', () => {
 
 describe('POST /identities/public-keys/lookups', () => {
   it('returns one look-up per address in request order', async () => {
-    const withProvision = server.newEmail();
-    const withIdentity = server.newEmail();
+    const withProvision = fixture.server.newEmail();
+    const withIdentity = fixture.server.newEmail();
     const mine = await boxWithProvision(withProvision);
-    await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body: mine.body,
     });
-    const person = await server.signIn(withIdentity);
+    const person = await fixture.server.signIn(withIdentity);
     const keys = await newBoxKeys();
     await person.client.PUT('/identities/me/public-key', { body: { public_key: keys.publicKey } });
 
-    const { data, response } = await organization.client.POST('/identities/public-keys/lookups', {
-      body: {
-        identifiers: [withIdentity.toUpperCase(), 'unknown@example.com', ` ${withProvision} `],
+    const { data, response } = await fixture.organization.client.POST(
+      '/identities/public-keys/lookups',
+      {
+        body: {
+          identifiers: [withIdentity.toUpperCase(), 'unknown@example.com', ` ${withProvision} `],
+        },
       },
-    });
+    );
 
     expect(response.status).toBe(200);
     expect(data?.items.map((item) => item.identifier)).toEqual([
@@ -196,17 +189,17 @@ describe('POST /identities/public-keys/lookups', () => {
   });
 
   it('matches the single look-up for the same address', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const mine = await boxWithProvision(email);
-    await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body: mine.body,
     });
 
-    const single = await organization.client.GET('/identities/public-keys', {
+    const single = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: email } },
     });
-    const batch = await organization.client.POST('/identities/public-keys/lookups', {
+    const batch = await fixture.organization.client.POST('/identities/public-keys/lookups', {
       body: { identifiers: [email] },
     });
 
@@ -214,9 +207,12 @@ describe('POST /identities/public-keys/lookups', () => {
   });
 
   it('rejects invalid addresses with 422 pointing at each', async () => {
-    const { response, error } = await organization.client.POST('/identities/public-keys/lookups', {
-      body: { identifiers: ['a@b@example.com', 'ok@example.com', 'no-at-sign.example.com'] },
-    });
+    const { response, error } = await fixture.organization.client.POST(
+      '/identities/public-keys/lookups',
+      {
+        body: { identifiers: ['a@b@example.com', 'ok@example.com', 'no-at-sign.example.com'] },
+      },
+    );
 
     expect(response.status).toBe(422);
     expect(error?.errors?.map((item) => item.pointer)).toEqual([
@@ -226,10 +222,10 @@ describe('POST /identities/public-keys/lookups', () => {
   });
 
   it('rejects an empty list and more than 100 addresses with 400', async () => {
-    const empty = await organization.client.POST('/identities/public-keys/lookups', {
+    const empty = await fixture.organization.client.POST('/identities/public-keys/lookups', {
       body: { identifiers: [] },
     });
-    const tooMany = await organization.client.POST('/identities/public-keys/lookups', {
+    const tooMany = await fixture.organization.client.POST('/identities/public-keys/lookups', {
       body: { identifiers: Array.from({ length: 101 }, (_, index) => `p${index}@example.com`) },
     });
 

@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AccessToken, createApiClient, type Problem } from '@provisions/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CURSOR_KEY_FILE_NAME } from '../src/http/cursor-key.js';
 import { createOrganization, startServer } from '../src/index.js';
 import { boxInvitingKey, boxWithProvision, newBoxKeys, sealText } from './support/box-material.js';
@@ -10,22 +10,12 @@ import {
   type OrganizationCredentials,
   requestOrganizationToken,
 } from './support/organization-token.js';
-import { type TestOrganization, type TestPerson, TestServer } from './support/test-server.js';
+import { type TestOrganization, type TestPerson, useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
-
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useTestServer();
 
 /** Creates a box of the organization with `count` messages and returns its id. */
-async function boxWithMessages(count: number, by = organization): Promise<string> {
+async function boxWithMessages(count: number, by = fixture.organization): Promise<string> {
   const box = await newBoxKeys();
   const { data } = await by.client.POST('/organizations/{oid}/boxes', {
     params: { path: { oid: by.id } },
@@ -48,24 +38,24 @@ async function boxWithMessages(count: number, by = organization): Promise<string
 async function personWithInvitations(
   count: number,
 ): Promise<{ person: TestPerson; provisionKey: string }> {
-  const email = server.newEmail();
+  const email = fixture.server.newEmail();
   const { body, provision } = await boxWithProvision(email);
-  await organization.client.POST('/organizations/{oid}/boxes', {
-    params: { path: { oid: organization.id } },
+  await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+    params: { path: { oid: fixture.organization.id } },
     body,
   });
   const provisionKey = provision.payload.public_key;
   for (let index = 1; index < count; index += 1) {
     const more = await boxInvitingKey(provisionKey);
-    await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body: more.body,
     });
   }
-  return { person: await server.signIn(email), provisionKey };
+  return { person: await fixture.server.signIn(email), provisionKey };
 }
 
-async function firstEventCursor(id: string, by = organization): Promise<string> {
+async function firstEventCursor(id: string, by = fixture.organization): Promise<string> {
   const { data } = await by.client.GET('/boxes/{id}/events', {
     params: { path: { id }, query: { limit: 1 } },
   });
@@ -96,7 +86,7 @@ describe('page cursors', () => {
     const id = await boxWithMessages(3);
     const cursor = await firstEventCursor(id);
 
-    const { data, response } = await organization.client.GET('/boxes/{id}/events', {
+    const { data, response } = await fixture.organization.client.GET('/boxes/{id}/events', {
       params: { path: { id }, query: { limit: 5, cursor } },
     });
 
@@ -110,7 +100,7 @@ describe('page cursors', () => {
     const second = await boxWithMessages(2);
     const cursor = await firstEventCursor(first);
 
-    const { response, error } = await organization.client.GET('/boxes/{id}/events', {
+    const { response, error } = await fixture.organization.client.GET('/boxes/{id}/events', {
       params: { path: { id: second }, query: { cursor } },
     });
 
@@ -118,7 +108,7 @@ describe('page cursors', () => {
   });
 
   it('are rejected for another organization', async () => {
-    const other = await server.organization('Other organization');
+    const other = await fixture.server.organization('Other organization');
     const mine = await boxWithMessages(2);
     const theirs = await boxWithMessages(2, other);
     const cursor = await firstEventCursor(mine);
@@ -168,7 +158,7 @@ describe('page cursors', () => {
     const actionCursor = await firstActionCursor(person);
     const id = await boxWithMessages(2);
 
-    const { response, error } = await organization.client.GET('/boxes/{id}/events', {
+    const { response, error } = await fixture.organization.client.GET('/boxes/{id}/events', {
       params: { path: { id }, query: { cursor: actionCursor } },
     });
 
@@ -186,7 +176,7 @@ describe('page cursors', () => {
     ];
 
     for (const value of altered) {
-      const { response, error } = await organization.client.GET('/boxes/{id}/events', {
+      const { response, error } = await fixture.organization.client.GET('/boxes/{id}/events', {
         params: { path: { id }, query: { cursor: value } },
       });
       expectCursorRejected(response, error);

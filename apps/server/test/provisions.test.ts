@@ -6,7 +6,7 @@ import {
   open,
   recoverSecretKey,
 } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   boxInvitingKey,
   boxWithProvision,
@@ -14,21 +14,11 @@ import {
   sealText,
   type TestProvision,
 } from './support/box-material.js';
-import { type TestOrganization, TestServer } from './support/test-server.js';
+import { type TestOrganization, useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
+const fixture = useTestServer();
 
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-async function createProvisionedBox(email: string, by = organization) {
+async function createProvisionedBox(email: string, by = fixture.organization) {
   const material = await boxWithProvision(email);
   const { data } = await by.client.POST('/organizations/{oid}/boxes', {
     params: { path: { oid: by.id } },
@@ -56,16 +46,16 @@ function revoke(by: TestOrganization, publicKey: string, oid = by.id) {
 
 describe('recipient flow', () => {
   it('rebuilds the provision key from both shares and opens the box', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const { provision, box, boxId } = await createProvisionedBox(email);
-    await organization.client.POST('/boxes/{id}/events', {
+    await fixture.organization.client.POST('/boxes/{id}/events', {
       params: { path: { id: boxId } },
       body: {
         type: 'msg.text',
         content: { encrypted: await sealText(box, 'welcome'), public_key: box.publicKey },
       },
     });
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
 
     const redeemed = await redeem(person.client, await shareHashOf(provision));
     const serverShare = decodeBase64Url(redeemed.data?.misakey_key_share ?? '');
@@ -110,7 +100,7 @@ describe('recipient flow', () => {
 describe('GET /crypto/provisions', () => {
   it('redeems for the same person whatever the case of the sign-in address', async () => {
     const { provision } = await createProvisionedBox(' Case.Person@Example.COM ');
-    const person = await server.signIn('case.person@example.com');
+    const person = await fixture.server.signIn('case.person@example.com');
 
     const { data, response } = await redeem(person.client, await shareHashOf(provision));
 
@@ -120,8 +110,8 @@ describe('GET /crypto/provisions', () => {
   });
 
   it('returns 404 to another person holding the right hash', async () => {
-    const { provision } = await createProvisionedBox(server.newEmail());
-    const intruder = await server.signIn();
+    const { provision } = await createProvisionedBox(fixture.server.newEmail());
+    const intruder = await fixture.server.signIn();
 
     const { response, error } = await redeem(intruder.client, await shareHashOf(provision));
 
@@ -130,21 +120,21 @@ describe('GET /crypto/provisions', () => {
   });
 
   it('returns 404 for an unknown hash', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const { response } = await redeem(person.client, `${'A'.repeat(85)}A`);
 
     expect(response.status).toBe(404);
   });
 
   it('rejects an organization token with 403', async () => {
-    const { provision } = await createProvisionedBox(server.newEmail());
-    const { response } = await redeem(organization.client, await shareHashOf(provision));
+    const { provision } = await createProvisionedBox(fixture.server.newEmail());
+    const { response } = await redeem(fixture.organization.client, await shareHashOf(provision));
 
     expect(response.status).toBe(403);
   });
 
   it('rejects a malformed hash with 400 naming the parameter', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const { response, error } = await redeem(person.client, 'too-short');
 
     expect(response.status).toBe(400);
@@ -155,13 +145,13 @@ describe('GET /crypto/provisions', () => {
 
 describe('DELETE /organizations/{oid}/provisions/{public_key}', () => {
   it('stops redemption, withdraws invitations and allows a new provision', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const { provision, boxId } = await createProvisionedBox(email);
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
     const hash = await shareHashOf(provision);
     expect((await redeem(person.client, hash)).response.status).toBe(200);
 
-    const revoked = await revoke(organization, provision.payload.public_key);
+    const revoked = await revoke(fixture.organization, provision.payload.public_key);
 
     expect(revoked.response.status).toBe(204);
     expect((await redeem(person.client, hash)).response.status).toBe(404);
@@ -171,7 +161,7 @@ describe('DELETE /organizations/{oid}/provisions/{public_key}', () => {
     ).toBe(404);
 
     const replacement = await createProvisionedBox(email);
-    const lookup = await organization.client.GET('/identities/public-keys', {
+    const lookup = await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: email } },
     });
     expect(lookup.data?.provisions.map((item) => item.public_key)).toEqual([
@@ -183,15 +173,15 @@ describe('DELETE /organizations/{oid}/provisions/{public_key}', () => {
   });
 
   it('keeps boxes the person already joined', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const { provision, boxId } = await createProvisionedBox(email);
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
     await person.client.POST('/boxes/{id}/events', {
       params: { path: { id: boxId } },
       body: { type: 'member.join' },
     });
 
-    await revoke(organization, provision.payload.public_key);
+    await revoke(fixture.organization, provision.payload.public_key);
 
     const { response } = await person.client.GET('/boxes/{id}/events', {
       params: { path: { id: boxId } },
@@ -200,20 +190,20 @@ describe('DELETE /organizations/{oid}/provisions/{public_key}', () => {
   });
 
   it('returns 204 again for a provision already revoked', async () => {
-    const { provision } = await createProvisionedBox(server.newEmail());
+    const { provision } = await createProvisionedBox(fixture.server.newEmail());
 
-    await revoke(organization, provision.payload.public_key);
-    const again = await revoke(organization, provision.payload.public_key);
+    await revoke(fixture.organization, provision.payload.public_key);
+    const again = await revoke(fixture.organization, provision.payload.public_key);
 
     expect(again.response.status).toBe(204);
   });
 
   it("returns 404 for another organization's provision", async () => {
-    const { provision } = await createProvisionedBox(server.newEmail());
-    const other = await server.organization('Other');
+    const { provision } = await createProvisionedBox(fixture.server.newEmail());
+    const other = await fixture.server.organization('Other');
 
     const viaOwnOid = await revoke(other, provision.payload.public_key);
-    const viaTheirOid = await revoke(other, provision.payload.public_key, organization.id);
+    const viaTheirOid = await revoke(other, provision.payload.public_key, fixture.organization.id);
 
     expect(viaOwnOid.response.status).toBe(404);
     expect(viaTheirOid.response.status).toBe(404);
@@ -221,12 +211,12 @@ describe('DELETE /organizations/{oid}/provisions/{public_key}', () => {
   });
 
   it('rejects an existing-provision invitation after revocation with 422', async () => {
-    const { provision } = await createProvisionedBox(server.newEmail());
-    await revoke(organization, provision.payload.public_key);
+    const { provision } = await createProvisionedBox(fixture.server.newEmail());
+    await revoke(fixture.organization, provision.payload.public_key);
 
     const { body } = await boxInvitingKey(provision.payload.public_key);
-    const { response } = await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    const { response } = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body,
     });
 
@@ -236,18 +226,18 @@ describe('DELETE /organizations/{oid}/provisions/{public_key}', () => {
 
 describe('GET /crypto/actions', () => {
   it('lists actions oldest first across pages', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const first = await createProvisionedBox(email);
     const boxIds = [first.boxId];
     for (let index = 0; index < 4; index += 1) {
       const { body } = await boxInvitingKey(first.provision.payload.public_key);
-      const { data } = await organization.client.POST('/organizations/{oid}/boxes', {
-        params: { path: { oid: organization.id } },
+      const { data } = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+        params: { path: { oid: fixture.organization.id } },
         body,
       });
       boxIds.push(data?.id ?? '');
     }
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
 
     const listed: string[] = [];
     const cursors: (string | null)[] = [];
@@ -268,14 +258,14 @@ describe('GET /crypto/actions', () => {
   });
 
   it('lists actions for the identity key and for provisions of the email', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     const { boxId: viaProvision } = await createProvisionedBox(email);
-    const person = await server.signIn(email);
+    const person = await fixture.server.signIn(email);
     const identityKey = (await newBoxKeys()).publicKey;
     await person.client.PUT('/identities/me/public-key', { body: { public_key: identityKey } });
     const { body } = await boxInvitingKey(identityKey);
-    const { data: direct } = await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.id } },
+    const { data: direct } = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.id } },
       body,
     });
 
@@ -289,8 +279,8 @@ describe('GET /crypto/actions', () => {
   });
 
   it("never lists another person's actions", async () => {
-    await createProvisionedBox(server.newEmail());
-    const stranger = await server.signIn();
+    await createProvisionedBox(fixture.server.newEmail());
+    const stranger = await fixture.server.signIn();
 
     const { data } = await stranger.client.GET('/crypto/actions');
 
@@ -299,7 +289,7 @@ describe('GET /crypto/actions', () => {
   });
 
   it('rejects a forged cursor with 400 naming the parameter', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const { response, error } = await person.client.GET('/crypto/actions', {
       params: { query: { cursor: 'bm90LWEtY3Vyc29y' } },
     });
@@ -309,7 +299,7 @@ describe('GET /crypto/actions', () => {
   });
 
   it('accepts a limit of 1000 and rejects 1001 with 400', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const largest = await person.client.GET('/crypto/actions', {
       params: { query: { limit: 1000 } },
     });
@@ -325,10 +315,10 @@ describe('GET /crypto/actions', () => {
 
 describe('DELETE /crypto/actions/{id}', () => {
   it('removes an action from the list', async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     await createProvisionedBox(email);
-    await createProvisionedBox(server.newEmail());
-    const person = await server.signIn(email);
+    await createProvisionedBox(fixture.server.newEmail());
+    const person = await fixture.server.signIn(email);
     const [action] = (await person.client.GET('/crypto/actions')).data?.items ?? [];
 
     const deleted = await person.client.DELETE('/crypto/actions/{id}', {
@@ -344,10 +334,10 @@ describe('DELETE /crypto/actions/{id}', () => {
   });
 
   it("returns 404 for another person's action", async () => {
-    const email = server.newEmail();
+    const email = fixture.server.newEmail();
     await createProvisionedBox(email);
-    const owner = await server.signIn(email);
-    const stranger = await server.signIn();
+    const owner = await fixture.server.signIn(email);
+    const stranger = await fixture.server.signIn();
     const [action] = (await owner.client.GET('/crypto/actions')).data?.items ?? [];
 
     const { response } = await stranger.client.DELETE('/crypto/actions/{id}', {

@@ -1,31 +1,27 @@
 import type { Problem } from '@provisions/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { boxInvitingKey, boxWithProvision, newBoxKeys } from './support/box-material.js';
 import { sendRawRequest } from './support/raw-http.js';
-import { type TestOrganization, TestServer } from './support/test-server.js';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: TestOrganization;
-
-beforeAll(async () => {
-  server = await TestServer.start();
-  organization = await server.organization();
-});
-
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useTestServer();
 
 /** Posts raw bytes as a box creation and returns the status and problem. */
 async function postBoxBytes(
   body: Uint8Array | string,
   contentType = 'application/json',
 ): Promise<{ status: number; problem: Problem }> {
-  const response = await fetch(`${server.url}/organizations/${organization.id}/boxes`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${organization.token}`, 'content-type': contentType },
-    body,
-  });
+  const response = await fetch(
+    `${fixture.server.url}/organizations/${fixture.organization.id}/boxes`,
+    {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${fixture.organization.token}`,
+        'content-type': contentType,
+      },
+      body,
+    },
+  );
   return { status: response.status, problem: (await response.json()) as Problem };
 }
 
@@ -45,7 +41,7 @@ describe('JSON request bodies', () => {
     expect(status).toBe(400);
     expect(problem.detail).toBe('the request body is not valid UTF-8');
     expect(problem.errors?.[0]?.pointer).toBe('');
-    expect(await server.countRows('boxes')).toBe(0);
+    expect(await fixture.server.countRows('boxes')).toBe(0);
   });
 
   it('rejects a charset other than UTF-8', async () => {
@@ -73,7 +69,7 @@ describe('JSON request bodies', () => {
 
   it('rejects a repeated key naming it', async () => {
     const { publicKey } = await newBoxKeys();
-    const boxesBefore = await server.countRows('boxes');
+    const boxesBefore = await fixture.server.countRows('boxes');
     const { status, problem } = await postBoxBytes(
       `{"title":"x","title":"y","public_key":"${publicKey}"}`,
     );
@@ -86,7 +82,7 @@ describe('JSON request bodies', () => {
     expect(problem.errors).toEqual([
       { pointer: '/title', detail: 'is a repeated key in its object' },
     ]);
-    expect(await server.countRows('boxes')).toBe(boxesBefore);
+    expect(await fixture.server.countRows('boxes')).toBe(boxesBefore);
   });
 
   it('rejects a repeated key spelled with an escape', async () => {
@@ -118,10 +114,10 @@ describe('JSON request bodies', () => {
   });
 
   it('points at a repeated key in an array item', async () => {
-    const person = await server.signIn();
+    const person = await fixture.server.signIn();
     const { publicKey } = await newBoxKeys();
     const [first, second] = [crypto.randomUUID(), crypto.randomUUID()];
-    const response = await fetch(`${server.url}/boxes/joins`, {
+    const response = await fetch(`${fixture.server.url}/boxes/joins`, {
       method: 'POST',
       headers: { authorization: `Bearer ${person.token}`, 'content-type': 'application/json' },
       body: `{"boxes":[{"id":"${first}","public_key":"${publicKey}"},{"id":"${second}","public_key":"${publicKey}","public_key":"${publicKey}"}]}`,
@@ -201,10 +197,10 @@ describe('validation details', () => {
   });
 
   it('names an unknown event type', async () => {
-    const response = await fetch(`${server.url}/boxes/${crypto.randomUUID()}/events`, {
+    const response = await fetch(`${fixture.server.url}/boxes/${crypto.randomUUID()}/events`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${organization.token}`,
+        authorization: `Bearer ${fixture.organization.token}`,
         'content-type': 'application/json',
       },
       body: JSON.stringify({ type: 'msg.file' }),
@@ -221,7 +217,7 @@ describe('validation details', () => {
 
 describe('transport errors', () => {
   it('answers an oversized request line with problem+json', async () => {
-    const response = await fetch(`${server.url}/boxes/${'x'.repeat(20_000)}`);
+    const response = await fetch(`${fixture.server.url}/boxes/${'x'.repeat(20_000)}`);
 
     expect(response.status).toBe(431);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -230,7 +226,7 @@ describe('transport errors', () => {
   });
 
   it('answers a known path with another method with 405', async () => {
-    const response = await fetch(`${server.url}/oauth/token`);
+    const response = await fetch(`${fixture.server.url}/oauth/token`);
     const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(405);
@@ -239,7 +235,7 @@ describe('transport errors', () => {
   });
 
   it('answers HTTP/1.1 without Host with a 400 problem', async () => {
-    const exchange = await sendRawRequest(server.url, 'GET /openapi.json HTTP/1.1\r\n\r\n');
+    const exchange = await sendRawRequest(fixture.server.url, 'GET /openapi.json HTTP/1.1\r\n\r\n');
 
     expect(exchange.status).toBe(400);
     expect(exchange.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -253,7 +249,7 @@ describe('transport errors', () => {
 
   it('answers two Host headers with a 400 problem', async () => {
     const exchange = await sendRawRequest(
-      server.url,
+      fixture.server.url,
       'GET /openapi.json HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n',
     );
 
@@ -264,20 +260,20 @@ describe('transport errors', () => {
   });
 
   it('serves HTTP/1.0 without Host', async () => {
-    const exchange = await sendRawRequest(server.url, 'GET /openapi.json HTTP/1.0\r\n\r\n');
+    const exchange = await sendRawRequest(fixture.server.url, 'GET /openapi.json HTTP/1.0\r\n\r\n');
 
     expect(exchange.status).toBe(200);
   });
 
   it('answers an unknown path with 404', async () => {
-    const response = await fetch(`${server.url}/no/such/path`);
+    const response = await fetch(`${fixture.server.url}/no/such/path`);
 
     expect(response.status).toBe(404);
   });
 
   it('answers an overlong path parameter with 404', async () => {
-    const response = await fetch(`${server.url}/boxes/${'x'.repeat(150)}`, {
-      headers: { authorization: `Bearer ${organization.token}` },
+    const response = await fetch(`${fixture.server.url}/boxes/${'x'.repeat(150)}`, {
+      headers: { authorization: `Bearer ${fixture.organization.token}` },
     });
 
     expect(response.status).toBe(404);
@@ -287,11 +283,11 @@ describe('transport errors', () => {
 
 describe('API description', () => {
   it('serves the document it validates against', async () => {
-    const response = await fetch(`${server.url}/openapi.json`);
+    const response = await fetch(`${fixture.server.url}/openapi.json`);
     const document = (await response.json()) as { openapi: string; paths: object };
 
     expect(response.status).toBe(200);
     expect(document.openapi).toBe('3.1.0');
-    expect(document).toEqual(server.contract.document);
+    expect(document).toEqual(fixture.server.contract.document);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawConnection } from './support/raw-http.js';
+import { openPartialCodeRequest, RawConnection } from './support/raw-http.js';
 import { TestServer } from './support/test-server.js';
 
 /** The request time limit of this file's server; the default of 60 seconds is too slow to test. */
@@ -20,17 +20,7 @@ afterAll(async () => {
 
 describe('request timeout', () => {
   it('answers a stalled body with 408', async () => {
-    const connection = await RawConnection.open(server.url);
-    connection.write(
-      [
-        'POST /auth/email-codes HTTP/1.1',
-        'Host: 127.0.0.1',
-        'Content-Type: application/json',
-        'Content-Length: 100',
-        '',
-        '{"em',
-      ].join('\r\n'),
-    );
+    const connection = await openPartialCodeRequest(server.url, '{"em', 100);
 
     const exchange = await connection.closedByServer(REQUEST_TIMEOUT_MS + CHECK_SLACK_MS + 1000);
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RawConnection } from './support/raw-http.js';
+import { openPartialCodeRequest } from './support/raw-http.js';
 import { TestServer } from './support/test-server.js';
 
 /** pino's numeric level of warnings. */
@@ -24,16 +24,10 @@ beforeEach(() => {
 
 /** Sends the headers of a sign-in code request and the first `sent` characters of its body. */
 async function startCodeRequest(server: TestServer, body: string, sent: number) {
-  const connection = await RawConnection.open(server.url);
-  connection.write(
-    [
-      'POST /auth/email-codes HTTP/1.1',
-      'Host: 127.0.0.1',
-      'Content-Type: application/json',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      '',
-      body.slice(0, sent),
-    ].join('\r\n'),
+  const connection = await openPartialCodeRequest(
+    server.url,
+    body.slice(0, sent),
+    Buffer.byteLength(body),
   );
   await delay(100);
   return connection;

@@ -2,7 +2,6 @@ import { scrypt, scryptAsync } from '@noble/hashes/scrypt.js';
 import sodium from 'libsodium-wrappers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { CryptoError } from '../src/errors.js';
 import { decryptWithPassphrase, encryptWithPassphrase } from '../src/passphrase.js';
 import {
   PASSPHRASE_ENVELOPE_OVERHEAD,
@@ -10,6 +9,7 @@ import {
   SCRYPT_MAX_N,
   SCRYPT_MIN_N,
 } from '../src/passphrase-envelope.js';
+import { rejectionOf } from './rejection.js';
 
 // A pass-through spy, so tests can tell whether a key derivation ran.
 vi.mock('@noble/hashes/scrypt.js', async (importOriginal) => {
@@ -20,16 +20,6 @@ vi.mock('@noble/hashes/scrypt.js', async (importOriginal) => {
 // The lowest accepted cost keeps each key derivation near 0.1 s.
 const FAST = { scryptN: SCRYPT_MIN_N };
 const message = new TextEncoder().encode('user key shares');
-
-async function rejectionOf(promise: Promise<unknown>): Promise<CryptoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CryptoError);
-    return error as CryptoError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 beforeAll(async () => {
   await sodium.ready;

@@ -7,6 +7,7 @@ import { hashShare } from '../src/hash.js';
 import { open, seal } from '../src/seal.js';
 import { combineShares, recoverSecretKey, splitSecret } from '../src/shares.js';
 import { generateKeyPair, getPublicKey } from '../src/x25519.js';
+import { rejectionOf } from './rejection.js';
 
 // Run counts keep the file at a few seconds: each seal/open run is two X25519 operations,
 // and a 255-share split evaluates 255 polynomials per secret byte.
@@ -19,16 +20,6 @@ function clamp(secretKey: Uint8Array): Uint8Array {
   scalar[0] = (scalar[0] as number) & 248;
   scalar[31] = ((scalar[31] as number) & 127) | 64;
   return scalar;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<CryptoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CryptoError);
-    return error as CryptoError;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 /** A threshold k, a share count n with 2 ≤ k ≤ n ≤ 255, and k distinct positions in random order. */

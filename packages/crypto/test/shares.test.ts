@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { combine, split } from 'shamir-secret-sharing';
 import { describe, expect, it } from 'vitest';
 
-import { CryptoError } from '../src/errors.js';
 import {
   combineShares,
   recoverSecretKey,
@@ -11,6 +10,7 @@ import {
   splitSecret,
 } from '../src/shares.js';
 import { generateKeyPair } from '../src/x25519.js';
+import { rejectionOf } from './rejection.js';
 
 // GF(2^8) with the AES reduction polynomial x^8 + x^4 + x^3 + x + 1 (0x11b), computed bit by
 // bit, independently of the lookup tables of shamir-secret-sharing.
@@ -59,16 +59,6 @@ function interpolateAtZero(shares: Uint8Array[]): Uint8Array {
   }
 
   return secret;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<CryptoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CryptoError);
-    return error as CryptoError;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('splitSecret and combineShares', () => {

@@ -1,7 +1,6 @@
 import {
   listCryptoActions,
   MemoryKeystore,
-  type OrganizationConnection,
   RecipientError,
   readInvitedBoxes,
   redeemInvitation,
@@ -9,20 +8,10 @@ import {
   sendBoxes,
 } from '@provisions/core';
 import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: OrganizationConnection;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  organization = await server.connect();
-});
-
-afterAll(async () => {
-  await server.close();
-});
+const fixture = useTestServer();
 
 /** One request a client sent: method, path with query, and the JSON body if any. */
 interface RecordedRequest {
@@ -68,9 +57,9 @@ function joinRequests(requests: readonly RecordedRequest[]): { boxes: { id: stri
 
 async function sendTo(recipient: string, boxCount: number, messagesPerBox = 1) {
   return sendBoxes({
-    organization,
+    organization: fixture.organization,
     keystore: new MemoryKeystore(),
-    appUrl: server.url,
+    appUrl: fixture.server.url,
     recipient,
     boxes: Array.from({ length: boxCount }, (_, box) => ({
       title: `Box ${box}`,
@@ -85,7 +74,7 @@ async function personWithIdentityKey(
   fetch?: (request: Request) => Promise<Response>,
 ) {
   const identity = await generateKeyPair();
-  const person = await server.signInAs(email, fetch);
+  const person = await fixture.server.signInAs(email, fetch);
   const { publicKey } = await registerIdentityKey({
     client: person,
     secretKey: identity.secretKey,
@@ -107,7 +96,7 @@ describe('readInvitedBoxes', () => {
   it('joins and reads boxes with one batch request', async () => {
     const sent = await sendTo('batch@example.com', 3);
     const requests: RecordedRequest[] = [];
-    const person = await server.signInAs('batch@example.com', recordingFetch(requests));
+    const person = await fixture.server.signInAs('batch@example.com', recordingFetch(requests));
     requests.length = 0;
 
     const redeemed = await redeemInvitation({ client: person, link: sent.link as string });
@@ -130,7 +119,7 @@ describe('readInvitedBoxes', () => {
   it('reads more than 100 boxes in batches of 100, in order', async () => {
     const sent = await sendTo('many@example.com', 230);
     const requests: RecordedRequest[] = [];
-    const person = await server.signInAs('many@example.com', recordingFetch(requests));
+    const person = await fixture.server.signInAs('many@example.com', recordingFetch(requests));
 
     const redeemed = await redeemInvitation({ client: person, link: sent.link as string });
 
@@ -148,7 +137,7 @@ describe('readInvitedBoxes', () => {
   it('follows the cursor of a box with more events than the first page', async () => {
     const sent = await sendTo('pages@example.com', 2, 250);
     const requests: RecordedRequest[] = [];
-    const person = await server.signInAs('pages@example.com', recordingFetch(requests));
+    const person = await fixture.server.signInAs('pages@example.com', recordingFetch(requests));
 
     const redeemed = await redeemInvitation({ client: person, link: sent.link as string });
 
@@ -194,7 +183,7 @@ describe('readInvitedBoxes', () => {
       })),
     }));
     const sent = await sendTo('lied-to@example.com', 2);
-    const person = await server.signInAs('lied-to@example.com', lying);
+    const person = await fixture.server.signInAs('lied-to@example.com', lying);
 
     const error = await readError(redeemInvitation({ client: person, link: sent.link as string }));
 
@@ -207,7 +196,7 @@ describe('readInvitedBoxes', () => {
     const requests: RecordedRequest[] = [];
     const reordering = recordingFetch(requests, (body) => ({ items: [...body.items].reverse() }));
     const sent = await sendTo('reordered@example.com', 2);
-    const person = await server.signInAs('reordered@example.com', reordering);
+    const person = await fixture.server.signInAs('reordered@example.com', reordering);
 
     const error = await readError(redeemInvitation({ client: person, link: sent.link as string }));
 
@@ -222,7 +211,7 @@ describe('readInvitedBoxes', () => {
     const requests: RecordedRequest[] = [];
     const dropping = recordingFetch(requests, (body) => ({ items: body.items.slice(1) }));
     const sent = await sendTo('dropped@example.com', 2);
-    const person = await server.signInAs('dropped@example.com', dropping);
+    const person = await fixture.server.signInAs('dropped@example.com', dropping);
 
     const error = await readError(redeemInvitation({ client: person, link: sent.link as string }));
 

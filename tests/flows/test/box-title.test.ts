@@ -1,24 +1,9 @@
-import {
-  findBoxTitleProblem,
-  MemoryKeystore,
-  type OrganizationConnection,
-  sendBoxes,
-} from '@provisions/core';
+import { findBoxTitleProblem, MemoryKeystore, sendBoxes } from '@provisions/core';
 import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: OrganizationConnection;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  organization = await server.connect();
-});
-
-afterAll(async () => {
-  await server.close();
-});
+const fixture = useTestServer();
 
 /** Titles at the edges of the `BoxCreation.title` schema of the OpenAPI description. */
 const titles: [string, string][] = [
@@ -48,8 +33,8 @@ describe('findBoxTitleProblem', () => {
   it.each(titles)('agrees with the server on %s', async (_name, title) => {
     const { publicKey } = await generateKeyPair();
 
-    const { response } = await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.organizationId } },
+    const { response } = await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.organizationId } },
       body: { title, public_key: encodeBase64Url(publicKey) },
     });
 
@@ -71,9 +56,9 @@ describe('sendBoxes with a title the server rejects', () => {
     const keystore = new MemoryKeystore();
 
     const attempt = sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'title@example.com',
       boxes: [{ title, messages: ['hello'] }],
     });
@@ -85,9 +70,9 @@ describe('sendBoxes with a title the server rejects', () => {
 
   it('rejects a message with an unpaired surrogate', async () => {
     const attempt = sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'title@example.com',
       boxes: [{ title: 'Box', messages: ['fine', 'broken \ud83d'] }],
     });

@@ -6,7 +6,6 @@ import { type ApiClient, unwrap } from '@provisions/api';
 import {
   DeliveryError,
   MemoryKeystore,
-  type OrganizationConnection,
   type ProvisionKeystore,
   parseInvitationLink,
   readBoxesWithIdentityKey,
@@ -16,24 +15,14 @@ import {
 } from '@provisions/core';
 import { FileKeystore } from '@provisions/core/keystore';
 import { encodeBase64Url, generateKeyPair, SCRYPT_MIN_N } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: OrganizationConnection;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  organization = await server.connect();
-});
-
-afterAll(async () => {
-  await server.close();
-});
+const fixture = useTestServer();
 
 async function activeProvisions(email: string): Promise<string[]> {
   const lookup = unwrap(
-    await organization.client.GET('/identities/public-keys', {
+    await fixture.organization.client.GET('/identities/public-keys', {
       params: { query: { identifier: email } },
     }),
   );
@@ -51,7 +40,7 @@ describe('sendBoxes to a person without an identity key', () => {
     const keystore = new MemoryKeystore();
 
     const result = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
       appUrl: 'https://app.example.com/',
       recipient: 'grace@example.org',
@@ -77,9 +66,9 @@ describe('sendBoxes to a person without an identity key', () => {
     const keystore = new MemoryKeystore();
 
     const result = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: '  Hedy@Example.ORG ',
       boxes: oneBox,
     });
@@ -92,17 +81,17 @@ describe('sendBoxes to a person without an identity key', () => {
     const directory = await mkdtemp(join(tmpdir(), 'provisions-reuse-'));
     const options = {
       passphrase: 'test passphrase',
-      organizationId: organization.organizationId,
-      serverUrl: server.url,
+      organizationId: fixture.organization.organizationId,
+      serverUrl: fixture.server.url,
       encryption: { scryptN: SCRYPT_MIN_N },
     };
     try {
       const path = join(directory, 'keystore.json');
       const firstKeystore = await FileKeystore.open(path, options);
       const first = await sendBoxes({
-        organization,
+        organization: fixture.organization,
         keystore: firstKeystore,
-        appUrl: server.url,
+        appUrl: fixture.server.url,
         recipient: 'alan@example.net',
         boxes: oneBox,
       });
@@ -110,9 +99,9 @@ describe('sendBoxes to a person without an identity key', () => {
 
       const secondKeystore = await FileKeystore.open(path, options);
       const second = await sendBoxes({
-        organization,
+        organization: fixture.organization,
         keystore: secondKeystore,
-        appUrl: server.url,
+        appUrl: fixture.server.url,
         recipient: 'alan@example.net',
         boxes: [{ title: 'Payslip', messages: ['Paid.'] }],
       });
@@ -141,9 +130,9 @@ describe('sendBoxes to a person without an identity key', () => {
     };
 
     const result = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'ida@example.com',
       boxes: oneBox,
     });
@@ -154,18 +143,18 @@ describe('sendBoxes to a person without an identity key', () => {
 
   it('rejects a provision missing from the keystore', async () => {
     await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'joan@example.com',
       boxes: oneBox,
     });
     const [existing] = await activeProvisions('joan@example.com');
 
     const attempt = sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'joan@example.com',
       boxes: oneBox,
     });
@@ -181,9 +170,9 @@ describe('sendBoxes to a person without an identity key', () => {
     const keystore = new MemoryKeystore();
     const send = (recipient: string, title: string) =>
       sendBoxes({
-        organization,
+        organization: fixture.organization,
         keystore,
-        appUrl: server.url,
+        appUrl: fixture.server.url,
         recipient,
         boxes: [{ title, messages: ['m'] }],
       });
@@ -206,18 +195,21 @@ describe('sendBoxes to a person without an identity key', () => {
   it('creates a new provision after the old one was revoked', async () => {
     const keystore = new MemoryKeystore();
     const first = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'katherine@example.com',
       boxes: oneBox,
     });
-    await revokeProvision({ organization, publicKey: first.provision?.publicKey as string });
+    await revokeProvision({
+      organization: fixture.organization,
+      publicKey: first.provision?.publicKey as string,
+    });
 
     const second = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'katherine@example.com',
       boxes: oneBox,
     });
@@ -232,7 +224,7 @@ describe('sendBoxes to a person without an identity key', () => {
 
   it('sends no share, secret key or link to the server', async () => {
     const requests: string[] = [];
-    const watched = await server.connect(async (request) => {
+    const watched = await fixture.server.connect(async (request) => {
       requests.push(`${request.method} ${request.url} ${await request.clone().text()}`);
       return fetch(request);
     });
@@ -240,7 +232,7 @@ describe('sendBoxes to a person without an identity key', () => {
     const result = await sendBoxes({
       organization: watched,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'lise@example.com',
       boxes: [...oneBox, { title: 'Second', messages: ['More.'] }],
     });
@@ -257,7 +249,7 @@ describe('sendBoxes to a person without an identity key', () => {
   it('retries a lost box request with the same Idempotency-Key', async () => {
     const keys: string[] = [];
     let lost = false;
-    const flaky = await server.connect(async (request) => {
+    const flaky = await fixture.server.connect(async (request) => {
       const response = await fetch(request.clone());
       if (request.method === 'POST' && new URL(request.url).pathname.endsWith('/boxes')) {
         keys.push(request.headers.get('Idempotency-Key') ?? '');
@@ -272,11 +264,11 @@ describe('sendBoxes to a person without an identity key', () => {
     const result = await sendBoxes({
       organization: flaky,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'mary@example.com',
       boxes: oneBox,
     });
-    const person = await server.signInAs('mary@example.com');
+    const person = await fixture.server.signInAs('mary@example.com');
 
     expect(keys).toHaveLength(2);
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
@@ -306,9 +298,9 @@ describe('sendBoxes to a person without an identity key', () => {
     const keystore = new MemoryKeystore();
 
     const attempt = sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'nora@example.com',
       boxes,
     });
@@ -322,15 +314,15 @@ describe('sendBoxes to a person without an identity key', () => {
 
 describe('sendBoxes to a person with an identity key', () => {
   it('auto-invites the identity key without a link', async () => {
-    const person = await server.signInAs('ada@example.com');
+    const person = await fixture.server.signInAs('ada@example.com');
     const { secretKey } = await generateKeyPair();
     await registerIdentityKey({ client: person, secretKey });
     const keystore = new MemoryKeystore();
 
     const result = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore,
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'ada@example.com',
       boxes: [
         { title: 'Welcome', messages: ['Hello Ada.', 'Badge at the desk.'] },
@@ -356,7 +348,7 @@ describe('sendBoxes to a person with an identity key', () => {
   });
 
   it('registers an identity key once and rejects another one', async () => {
-    const person = await server.signInAs('barbara@example.com');
+    const person = await fixture.server.signInAs('barbara@example.com');
     const first = await generateKeyPair();
     const second = await generateKeyPair();
 

@@ -3,7 +3,6 @@ import {
   formatInvitationLink,
   InvitationLinkError,
   MemoryKeystore,
-  type OrganizationConnection,
   RecipientError,
   redeemInvitation,
   requestEmailCode,
@@ -18,20 +17,10 @@ import {
   seal,
   splitSecret,
 } from '@provisions/crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-let organization: OrganizationConnection;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  organization = await server.connect();
-});
-
-afterAll(async () => {
-  await server.close();
-});
+const fixture = useTestServer();
 
 const utf8 = new TextEncoder();
 
@@ -63,8 +52,8 @@ async function createRawBox(options: {
   const sealed = await seal(options.invitationPlaintext, provision.publicKey);
 
   const created = unwrap(
-    await organization.client.POST('/organizations/{oid}/boxes', {
-      params: { path: { oid: organization.organizationId } },
+    await fixture.organization.client.POST('/organizations/{oid}/boxes', {
+      params: { path: { oid: fixture.organization.organizationId } },
       body: {
         title: 'Hand-made box',
         public_key: encodeBase64Url(options.boxPublicKey ?? box.publicKey),
@@ -80,16 +69,16 @@ async function createRawBox(options: {
     boxId: created.id,
     box,
     provision,
-    link: formatInvitationLink(server.url, provision.userKeyShare),
+    link: formatInvitationLink(fixture.server.url, provision.userKeyShare),
   };
 }
 
 describe('redeemInvitation', () => {
   it('opens two boxes through one link with exactly the messages sent', async () => {
     const sent = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'alan@example.net',
       boxes: [
         {
@@ -99,7 +88,7 @@ describe('redeemInvitation', () => {
         { title: 'Tax certificate', messages: ['Reference TC-2041.\nKeep it.'] },
       ],
     });
-    const person = await server.signInAs('alan@example.net');
+    const person = await fixture.server.signInAs('alan@example.net');
 
     const redeemed = await redeemInvitation({ client: person, link: sent.link as string });
 
@@ -122,14 +111,14 @@ describe('redeemInvitation', () => {
     const keystore = new MemoryKeystore();
     const send = (title: string) =>
       sendBoxes({
-        organization,
+        organization: fixture.organization,
         keystore,
-        appUrl: server.url,
+        appUrl: fixture.server.url,
         recipient: 'grace@example.org',
         boxes: [{ title, messages: [`${title} text`] }],
       });
     const first = await send('First');
-    const person = await server.signInAs('grace@example.org');
+    const person = await fixture.server.signInAs('grace@example.org');
     const before = await redeemInvitation({ client: person, link: first.link as string });
 
     const second = await send('Second');
@@ -147,13 +136,13 @@ describe('redeemInvitation', () => {
   it('reads every page of a long box', async () => {
     const messages = Array.from({ length: 120 }, (_, index) => `message ${index}`);
     const sent = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'mileva@example.com',
       boxes: [{ title: 'Long', messages }],
     });
-    const person = await server.signInAs('mileva@example.com');
+    const person = await fixture.server.signInAs('mileva@example.com');
 
     const redeemed = await redeemInvitation({ client: person, link: sent.link as string });
 
@@ -162,13 +151,13 @@ describe('redeemInvitation', () => {
 
   it('rejects a person with another email address', async () => {
     const sent = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'rosalind@example.com',
       boxes: [{ title: 'Private', messages: ['For Rosalind only.'] }],
     });
-    const intruder = await server.signInAs('eve@example.com');
+    const intruder = await fixture.server.signInAs('eve@example.com');
 
     const error = await redeemError(intruder, sent.link as string);
 
@@ -180,13 +169,13 @@ describe('redeemInvitation', () => {
 
   it('rejects a tampered share without returning data', async () => {
     const sent = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'lise@example.com',
       boxes: [{ title: 'Private', messages: ['secret'] }],
     });
-    const person = await server.signInAs('lise@example.com');
+    const person = await fixture.server.signInAs('lise@example.com');
     const link = sent.link as string;
     const last = link.at(-1) === 'A' ? 'B' : 'A';
     const tampered = `${link.slice(0, -1)}${last}`;
@@ -201,14 +190,14 @@ describe('redeemInvitation', () => {
   it('rejects a damaged link before any request', async () => {
     let requests = 0;
     const client = createApiClient({
-      baseUrl: server.url,
+      baseUrl: fixture.server.url,
       fetch: async (request) => {
         requests += 1;
         return fetch(request);
       },
     });
 
-    const error = await redeemError(client, `${server.url}/join#provision:abc`);
+    const error = await redeemError(client, `${fixture.server.url}/join#provision:abc`);
 
     expect(error).toBeInstanceOf(InvitationLinkError);
     expect((error as InvitationLinkError).reason).toBe('wrong_length');
@@ -223,7 +212,7 @@ describe('redeemInvitation', () => {
       invitationPlaintext: utf8.encode('{}'),
       serverShare: encodeBase64Url(wrongShare as Uint8Array),
     });
-    const person = await server.signInAs('chien@example.com');
+    const person = await fixture.server.signInAs('chien@example.com');
 
     const error = await redeemError(person, raw.link);
 
@@ -239,7 +228,7 @@ describe('redeemInvitation', () => {
         JSON.stringify({ box_secret_key: encodeBase64Url(otherBox.secretKey) }),
       ),
     });
-    const person = await server.signInAs('emmy@example.com');
+    const person = await fixture.server.signInAs('emmy@example.com');
 
     const error = await redeemError(person, raw.link);
 
@@ -263,7 +252,7 @@ describe('redeemInvitation', () => {
       invitationPlaintext: utf8.encode(makePlaintext(encodeBase64Url(box.secretKey))),
       boxPublicKey: box.publicKey,
     });
-    const person = await server.signInAs(email);
+    const person = await fixture.server.signInAs(email);
 
     const error = await redeemError(person, raw.link);
 
@@ -273,9 +262,9 @@ describe('redeemInvitation', () => {
 
   it('lists a damaged message apart and reads the rest', async () => {
     const sent = await sendBoxes({
-      organization,
+      organization: fixture.organization,
       keystore: new MemoryKeystore(),
-      appUrl: server.url,
+      appUrl: fixture.server.url,
       recipient: 'ada.l@example.com',
       boxes: [
         { title: 'Box', messages: ['fine'] },
@@ -284,11 +273,11 @@ describe('redeemInvitation', () => {
     });
     const boxId = sent.boxes[0]?.id as string;
     const box = unwrap(
-      await organization.client.GET('/boxes/{id}', { params: { path: { id: boxId } } }),
+      await fixture.organization.client.GET('/boxes/{id}', { params: { path: { id: boxId } } }),
     );
     const invalidUtf8 = await seal(Uint8Array.of(0xff, 0xfe), decodeBase64Url(box.public_key));
     unwrap(
-      await organization.client.POST('/boxes/{id}/events', {
+      await fixture.organization.client.POST('/boxes/{id}/events', {
         params: { path: { id: boxId } },
         body: {
           type: 'msg.text',
@@ -297,7 +286,7 @@ describe('redeemInvitation', () => {
       }),
     );
     unwrap(
-      await organization.client.POST('/boxes/{id}/events', {
+      await fixture.organization.client.POST('/boxes/{id}/events', {
         params: { path: { id: boxId } },
         body: {
           type: 'msg.text',
@@ -305,7 +294,7 @@ describe('redeemInvitation', () => {
         },
       }),
     );
-    const person = await server.signInAs('ada.l@example.com');
+    const person = await fixture.server.signInAs('ada.l@example.com');
 
     const { boxes } = await redeemInvitation({ client: person, link: sent.link as string });
 
@@ -322,7 +311,7 @@ describe('redeemInvitation', () => {
 
 describe('signIn', () => {
   it('rejects a code that is not six digits before any request', async () => {
-    const client = createApiClient({ baseUrl: server.url });
+    const client = createApiClient({ baseUrl: fixture.server.url });
 
     await expect(signIn(client, 'ada@example.com', '12345')).rejects.toMatchObject({
       code: 'ERR_INVALID_CODE',
@@ -330,7 +319,7 @@ describe('signIn', () => {
   });
 
   it('reports a wrong code as a 401 from the server', async () => {
-    const client = createApiClient({ baseUrl: server.url });
+    const client = createApiClient({ baseUrl: fixture.server.url });
     await requestEmailCode(client, 'wrong-code@example.com');
 
     const attempt = signIn(client, 'wrong-code@example.com', '000000');
@@ -340,7 +329,7 @@ describe('signIn', () => {
   });
 
   it('returns a token that acts as the person', async () => {
-    const person = await server.signInAs('Sofia@Example.com');
+    const person = await fixture.server.signInAs('Sofia@Example.com');
 
     const identity = unwrap(await person.GET('/identities/me'));
 

@@ -93,6 +93,29 @@ export async function sendRawRequest(
   return connection.closedByServer(limitMs);
 }
 
+/**
+ * Opens a connection and sends a sign-in code request whose `Content-Length` announces
+ * `contentLength` bytes but whose body is only `sentBody`, so the server waits for the rest.
+ */
+export async function openPartialCodeRequest(
+  baseUrl: string,
+  sentBody: string,
+  contentLength: number,
+): Promise<RawConnection> {
+  const connection = await RawConnection.open(baseUrl);
+  connection.write(
+    [
+      'POST /auth/email-codes HTTP/1.1',
+      'Host: 127.0.0.1',
+      'Content-Type: application/json',
+      `Content-Length: ${contentLength}`,
+      '',
+      sentBody,
+    ].join('\r\n'),
+  );
+  return connection;
+}
+
 function parseResponse(text: string): Omit<RawExchange, 'elapsedMs'> {
   const headerEnd = text.indexOf('\r\n\r\n');
   if (headerEnd === -1) {

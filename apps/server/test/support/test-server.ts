@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiClient, createApiClient, type Identity } from '@provisions/api';
+import { afterAll, beforeAll } from 'vitest';
 import { createOrganization, type ServerLoggerOptions, startServer } from '../../src/index.js';
 import { ApiContract } from './api-contract.js';
 import { type CountedTable, countRows, newTestDatabaseUrl } from './test-database.js';
@@ -186,4 +187,28 @@ export class TestServer {
   countRows(table: CountedTable): Promise<number> {
     return countRows(this, table);
   }
+}
+
+/** The server and organization that {@link useTestServer} sets up for a test file. */
+export interface TestServerFixture {
+  server: TestServer;
+  organization: TestOrganization;
+}
+
+/**
+ * Starts a {@link TestServer} and creates an organization on it before the tests of
+ * the calling file, and stops the server after them. The fields are set once
+ * `beforeAll` has run. A test may replace `organization`, for example with a new
+ * token after moving the clock, and later tests then use the new one.
+ */
+export function useTestServer(): TestServerFixture {
+  const fixture = {} as TestServerFixture;
+  beforeAll(async () => {
+    fixture.server = await TestServer.start();
+    fixture.organization = await fixture.server.organization();
+  });
+  afterAll(async () => {
+    await fixture.server?.stop();
+  });
+  return fixture;
 }

@@ -10,6 +10,7 @@ import {
   signIn,
 } from '@provisions/core';
 import { createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A real provisions server on a temporary data directory, with one organization. */
 export interface TestServer {
@@ -51,6 +52,29 @@ export async function startTestServer(): Promise<TestServer> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The server and organization connection that {@link useTestServer} sets up for a test file. */
+export interface TestServerFixture {
+  server: TestServer;
+  organization: OrganizationConnection;
+}
+
+/**
+ * Starts a {@link TestServer} and connects as its organization before the tests of the
+ * calling file, and closes the server after them. The fields are set once `beforeAll`
+ * has run.
+ */
+export function useTestServer(): TestServerFixture {
+  const fixture = {} as TestServerFixture;
+  beforeAll(async () => {
+    fixture.server = await startTestServer();
+    fixture.organization = await fixture.server.connect();
+  });
+  afterAll(async () => {
+    await fixture.server?.close();
+  });
+  return fixture;
 }
 
 async function signInThroughOutbox(
