@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +211,75 @@ describe('send --email-links', () => {
     expect(withSmtpUtf8.commands).toContain('RCPT TO:<jörg@example.com>');
     expect(withSmtpUtf8.commands).toContainEqual(
       expect.stringMatching(/^MAIL FROM:<documents@example\.com> .*SMTPUTF8/),
+    );
+  });
+
+  it('rejects a non-ASCII SMTP_FROM before sending', async () => {
+    const recorder = await startSmtpRecorder({ smtpUtf8: false });
+    const manifest = join(workDir, 'sender.csv');
+    await writeFile(manifest, 'email,title,message\nplain@example.com,Box,hi\n');
+    const keystore = join(workDir, 'sender.json');
+
+    let result: Awaited<ReturnType<typeof runCli>>;
+    try {
+      result = await runCli(
+        ['send', '--manifest', manifest, '--keystore', keystore, '--email-links'],
+        {
+          env: {
+            PROVISIONS_SERVER: server.url,
+            PROVISIONS_ORG_ID: server.organizationId,
+            PROVISIONS_CLIENT_SECRET: server.clientSecret,
+            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+            SMTP_URL: recorder.url,
+            SMTP_FROM: 'Dokumente <zoë@example.com>',
+          },
+        },
+      );
+    } finally {
+      await recorder.close();
+    }
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: SMTP_FROM: the sender address zoë@example.com has a local part that is not ASCII, which needs an SMTP server that offers SMTPUTF8 (RFC 6531), and the SMTP server at ${new URL(recorder.url).host} does not offer it: use an ASCII sender address or an SMTP server with SMTPUTF8\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(recorder.commands.filter((command) => command.startsWith('EHLO'))).toHaveLength(1);
+    expect(recorder.commands.filter((command) => command.startsWith('MAIL FROM:'))).toEqual([]);
+    await expect(stat(keystore)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(`${manifest}.journal`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('rejects a non-ASCII SMTP_FROM when the SMTP server is down', async () => {
+    const manifest = join(workDir, 'smtp-down.csv');
+    await writeFile(manifest, 'email,title,message\nplain@example.com,Box,hi\n');
+
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        'http://127.0.0.1:9',
+        '--org-id',
+        'org',
+        '--keystore',
+        join(workDir, 'k.json'),
+        '--manifest',
+        manifest,
+        '--email-links',
+      ],
+      {
+        env: {
+          PROVISIONS_CLIENT_SECRET: 'secret',
+          PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+          SMTP_URL: 'smtp://127.0.0.1:1',
+          SMTP_FROM: 'zoë@example.com',
+        },
+      },
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^provisions: SMTP_FROM: cannot check that the SMTP server at 127\.0\.0\.1:1 offers SMTPUTF8, which the sender address zoë@example\.com needs: .*ECONNREFUSED.*\n$/,
     );
   });
 

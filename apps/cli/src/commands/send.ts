@@ -2,7 +2,7 @@ import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/cor
 
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { readSmtpSettings } from '../link-mailer.js';
+import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
 import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
@@ -89,6 +89,9 @@ export async function runSend(
   if (options.manifest !== undefined) {
     if (options.to !== undefined || options.title !== undefined || options.message !== undefined) {
       throw usageError('give either --manifest or --to/--title/--message, not both');
+    }
+    if (smtp !== undefined) {
+      await checkSmtpUtf8ForSender(smtp);
     }
     await runManifestSend({
       server,
