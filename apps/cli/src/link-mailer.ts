@@ -203,13 +203,23 @@ export async function checkSmtpUtf8ForSender(settings: SmtpSettings): Promise<vo
  * A recipient address whose local part is not ASCII needs the SMTPUTF8 extension. Before
  * the first such email, the mailer opens one more connection to read the extensions the
  * server offers in its EHLO response. Without SMTPUTF8, `send` rejects with
- * {@link UnsupportedAddressError} instead of sending raw UTF-8 in `RCPT TO`. Domains need no
- * check, because normalized addresses carry them in ASCII (`xn--`) form.
+ * {@link UnsupportedAddressError} instead of sending raw UTF-8 in `RCPT TO`.
+ *
+ * `MAIL FROM` and `RCPT TO` carry the normalized addresses as they are, so their domains are
+ * always in ASCII (`xn--`) form.
  */
 export function createLinkMailer(settings: SmtpSettings): LinkMailer {
   const transport = nodemailer.createTransport(
     `${settings.url}${settings.url.includes('?') ? '&' : '?'}pool=true`,
   );
+  // nodemailer 8 decodes the domain of an address whose local part is not ASCII back to
+  // Unicode when it builds the envelope (MimeNode#_normalizeAddress). This plugin runs after
+  // that and makes the transport send the envelope given to sendMail unchanged.
+  transport.use('stream', (mail, done) => {
+    const envelope = mail.data.envelope as { from: string; to: string[] };
+    mail.message.getEnvelope = () => ({ from: envelope.from, to: [...envelope.to] });
+    done();
+  });
   let smtpUtf8: Promise<boolean> | undefined;
 
   const checkSmtpUtf8 = (): Promise<boolean> => {
@@ -229,7 +239,9 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
       }
 
       await transport.sendMail({
-        from: settings.from,
+        envelope: { from: settings.from.address, to: [email] },
+        // A copy, because nodemailer rewrites the address of a `from` object in place.
+        from: { ...settings.from },
         to: email,
         subject: 'Your encrypted documents',
         text: [

@@ -283,6 +283,53 @@ describe('send --email-links', () => {
     );
   });
 
+  it('sends domains in ASCII form with SMTPUTF8', async () => {
+    const recorder = await startSmtpRecorder({ smtpUtf8: true });
+    const manifest = join(workDir, 'unicode-domains.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\njörg@bücher.example,Box,hi\nlin@bücher.example,Box,hi\n',
+    );
+
+    let result: Awaited<ReturnType<typeof runCli>>;
+    try {
+      result = await runCli(
+        [
+          'send',
+          '--manifest',
+          manifest,
+          '--keystore',
+          join(workDir, 'unicode-domains.json'),
+          '--email-links',
+        ],
+        {
+          env: {
+            PROVISIONS_SERVER: server.url,
+            PROVISIONS_ORG_ID: server.organizationId,
+            PROVISIONS_CLIENT_SECRET: server.clientSecret,
+            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+            SMTP_URL: recorder.url,
+            SMTP_FROM: 'Dokumente <zoë@bücher.example>',
+          },
+        },
+      );
+    } finally {
+      await recorder.close();
+    }
+
+    expect(result.code).toBe(0);
+    const senders = recorder.commands.filter((command) => command.startsWith('MAIL FROM:'));
+    expect(senders).toHaveLength(2);
+    for (const sender of senders) {
+      expect(sender).toMatch(/^MAIL FROM:<zoë@xn--bcher-kva\.example> .*SMTPUTF8/);
+    }
+    const recipients = recorder.commands.filter((command) => command.startsWith('RCPT TO:'));
+    expect(recipients.sort()).toEqual([
+      'RCPT TO:<jörg@xn--bcher-kva.example>',
+      'RCPT TO:<lin@xn--bcher-kva.example>',
+    ]);
+  });
+
   it.each([
     [
       'SMTP_FROM without an address',
