@@ -96,12 +96,16 @@ async function fileExists(path: string): Promise<boolean> {
   }
 }
 
-/** Opens the file keystore with the passphrase and the scrypt cost from the environment. */
+/**
+ * Opens the file keystore with the passphrase and the scrypt cost from the environment. With
+ * `mustExist`, a missing file fails with `ERR_KEYSTORE_NOT_FOUND` instead of opening empty.
+ */
 export async function openKeystore(options: {
   path: string;
   passphrase: string;
   organizationId: string;
   serverUrl: string;
+  mustExist?: boolean;
 }): Promise<FileKeystore> {
   return FileKeystore.open(options.path, { ...options, encryption: readKeystoreEncryption() });
 }

@@ -3,7 +3,7 @@ import nodemailer from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 
-import { usageError } from './cli-error.js';
+import { CliError, EXIT_FAILURE, usageError } from './cli-error.js';
 
 /** SMTP server and sender of the link emails, read from the environment. */
 export interface SmtpSettings {
@@ -18,8 +18,8 @@ export interface LinkMailer {
   /**
    * Emails `link` to `email`, a normalized address (`normalizeEmail`).
    *
-   * @throws UnsupportedAddressError when the address needs SMTPUTF8 and the server lacks it;
-   *   nodemailer's error when the SMTP server rejects the message.
+   * @throws UnsupportedAddressError when the recipient's address needs SMTPUTF8 and the
+   *   server lacks it; nodemailer's error when the SMTP server rejects the message.
    */
   send(email: string, link: string): Promise<void>;
   /** Closes the SMTP connections. */
@@ -162,19 +162,64 @@ function buildSmtpUrl(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * Creates a mailer on one pooled SMTP transport (nodemailer). Each email has a plain-text
- * body with the link and a warning that the link is personal.
+ * Checks that the SMTP server offers SMTPUTF8 (RFC 6531) if the sender address needs it,
+ * because its local part is not ASCII. Only for such an address does this connect, once, to
+ * read the extensions the server offers. Call it before anything is sent.
  *
- * An address whose local part is not ASCII needs the SMTPUTF8 extension. Before the first
- * such email, the mailer opens one more connection to read the extensions the server offers
- * in its EHLO response. Without SMTPUTF8, `send` rejects with {@link UnsupportedAddressError}
- * instead of sending raw UTF-8 in `RCPT TO`. Domains need no check, because normalized
- * addresses carry them in ASCII (`xn--`) form.
+ * @throws CliError (exit code 2) when the sender needs SMTPUTF8 and the server does not
+ *   offer it, or (exit code 1) when the server cannot be reached to check.
+ */
+export async function checkSmtpUtf8ForSender(settings: SmtpSettings): Promise<void> {
+  const address = settings.from.address;
+  if (hasAsciiLocalPart(address)) {
+    return;
+  }
+
+  // The URL may contain credentials, so the messages name only the host and port.
+  const server = new URL(settings.url).host;
+  let offered: boolean;
+  try {
+    offered = await offersSmtpUtf8(settings.url);
+  } catch (error) {
+    throw new CliError(
+      `SMTP_FROM: cannot check that the SMTP server at ${server} offers SMTPUTF8, which the sender address ${address} needs: ${(error as Error).message}`,
+      EXIT_FAILURE,
+      { cause: error },
+    );
+  }
+
+  if (!offered) {
+    throw usageError(
+      `SMTP_FROM: the sender address ${address} has a local part that is not ASCII, which needs an SMTP server that offers SMTPUTF8 (RFC 6531), and the SMTP server at ${server} does not offer it: use an ASCII sender address or an SMTP server with SMTPUTF8`,
+    );
+  }
+}
+
+/**
+ * Creates a mailer on one pooled SMTP transport (nodemailer). Each email has a plain-text
+ * body with the link and a warning that the link is personal. The sender address must have
+ * passed {@link checkSmtpUtf8ForSender}.
+ *
+ * A recipient address whose local part is not ASCII needs the SMTPUTF8 extension. Before
+ * the first such email, the mailer opens one more connection to read the extensions the
+ * server offers in its EHLO response. Without SMTPUTF8, `send` rejects with
+ * {@link UnsupportedAddressError} instead of sending raw UTF-8 in `RCPT TO`.
+ *
+ * `MAIL FROM` and `RCPT TO` carry the normalized addresses as they are, so their domains are
+ * always in ASCII (`xn--`) form.
  */
 export function createLinkMailer(settings: SmtpSettings): LinkMailer {
   const transport = nodemailer.createTransport(
     `${settings.url}${settings.url.includes('?') ? '&' : '?'}pool=true`,
   );
+  // nodemailer 8 decodes the domain of an address whose local part is not ASCII back to
+  // Unicode when it builds the envelope (MimeNode#_normalizeAddress). This plugin runs after
+  // that and makes the transport send the envelope given to sendMail unchanged.
+  transport.use('stream', (mail, done) => {
+    const envelope = mail.data.envelope as { from: string; to: string[] };
+    mail.message.getEnvelope = () => ({ from: envelope.from, to: [...envelope.to] });
+    done();
+  });
   let smtpUtf8: Promise<boolean> | undefined;
 
   const checkSmtpUtf8 = (): Promise<boolean> => {
@@ -187,17 +232,16 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
 
   return {
     async send(email, link) {
-      const international = [email, settings.from.address].filter(
-        (address) => !hasAsciiLocalPart(address),
-      );
-      if (international.length > 0 && !(await checkSmtpUtf8())) {
+      if (!hasAsciiLocalPart(email) && !(await checkSmtpUtf8())) {
         throw new UnsupportedAddressError(
-          `${international.join(' and ')} ${international.length === 1 ? 'has' : 'have'} a local part that is not ASCII, which needs an SMTP server with SMTPUTF8, and this SMTP server does not offer it: give the recipient the link another way (provisions keystore export)`,
+          `${email} has a local part that is not ASCII, which needs an SMTP server with SMTPUTF8, and this SMTP server does not offer it: give the recipient the link another way (provisions keystore export)`,
         );
       }
 
       await transport.sendMail({
-        from: settings.from,
+        envelope: { from: settings.from.address, to: [email] },
+        // A copy, because nodemailer rewrites the address of a `from` object in place.
+        from: { ...settings.from },
         to: email,
         subject: 'Your encrypted documents',
         text: [

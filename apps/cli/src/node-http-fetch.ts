@@ -8,6 +8,18 @@ export interface NodeHttpFetch {
   close(): void;
 }
 
+/** Options of {@link createNodeHttpFetch}. */
+export interface NodeHttpFetchOptions {
+  /** Maximum connections per server, 64 by default. More concurrent requests wait for one. */
+  maxSockets?: number;
+  /**
+   * Maximum time in ms that a request waits for any data from the server, 60,000 by default.
+   * After that it rejects like a request that got no response, with a cause whose code is
+   * `ETIMEDOUT`.
+   */
+  timeoutMs?: number;
+}
+
 /** Default of `timeoutMs`, the same as the server's own request timeout, after which it sends 408. */
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -30,11 +42,6 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * no response arrives (its `cause` is the socket error), and with the
  * signal's reason when the request's signal aborts.
  *
- * @param options.maxSockets - connections per server, 64 by default; more
- *   concurrent requests wait for a free one.
- * @param options.timeoutMs - how long a request may wait for the server to send
- *   anything, 60,000 by default. After that it rejects like a request that got no
- *   response, with a cause whose code is `ETIMEDOUT`.
  * @example
  * const transport = createNodeHttpFetch();
  * try {
@@ -43,9 +50,7 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  *   transport.close();
  * }
  */
-export function createNodeHttpFetch(
-  options: { maxSockets?: number; timeoutMs?: number } = {},
-): NodeHttpFetch {
+export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): NodeHttpFetch {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
   const httpAgent = new http.Agent(agentOptions);

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import { ReadStream } from 'node:tty';
 
-import { usageError } from './cli-error.js';
+import { CliError, EXIT_INTERRUPTED, usageError } from './cli-error.js';
 
 /**
  * Tells whether the CLI can ask the person a question: stderr is a terminal, and
@@ -38,7 +38,8 @@ function terminalInput(): Readable | undefined {
  *
  * @param hidden - when true, the typed answer is not echoed (for passphrases).
  * @param missingHint - what to do instead, for the error when there is no terminal.
- * @throws CliError (exit code 2) when stdin or stderr is not a terminal.
+ * @throws CliError (exit code 2) when stdin or stderr is not a terminal, or (exit code
+ *   130) when the person types Ctrl-C.
  */
 export async function prompt(
   question: string,
@@ -60,10 +61,23 @@ export async function prompt(
 
   const input = terminalInput() as Readable;
   const readline = createInterface({ input, output, terminal: true });
+  // The terminal is in raw mode, so Ctrl-C reaches readline as input instead of sending
+  // SIGINT. Without this listener, Node.js 20 readline closes and the question fails with
+  // "Aborted with Ctrl+C".
+  const interrupted = new AbortController();
+  readline.once('SIGINT', () => interrupted.abort());
   try {
-    const answer = readline.question(question);
+    const answer = readline.question(question, { signal: interrupted.signal });
     muted = options.hidden;
-    const text = await answer;
+    const text = await answer.catch((error: unknown) => {
+      if (!interrupted.signal.aborted) {
+        throw error;
+      }
+      process.stderr.write('\n');
+      throw new CliError(`interrupted at the prompt "${question.trim()}"`, EXIT_INTERRUPTED, {
+        cause: error,
+      });
+    });
     if (options.hidden) {
       process.stderr.write('\n');
     }

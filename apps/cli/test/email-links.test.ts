@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import { type CliResult, runCli } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -48,6 +48,76 @@ afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
+
+/** The result of a CLI run through an SMTP recorder, and the commands the recorder received. */
+interface RecordedRun {
+  result: CliResult;
+  commands: string[];
+  /** The recorder's host and port, as the CLI names the SMTP server in errors. */
+  smtpHost: string;
+}
+
+/**
+ * Sends `manifest` with `--email-links` to the test server, from `smtpFrom`, through an SMTP
+ * recorder that offers SMTPUTF8 when `smtpUtf8` is true.
+ */
+async function sendThroughRecorder(options: {
+  manifest: string;
+  keystore: string;
+  smtpFrom: string;
+  smtpUtf8: boolean;
+}): Promise<RecordedRun> {
+  const recorder = await startSmtpRecorder({ smtpUtf8: options.smtpUtf8 });
+  try {
+    const result = await runCli(
+      ['send', '--manifest', options.manifest, '--keystore', options.keystore, '--email-links'],
+      {
+        env: {
+          PROVISIONS_SERVER: server.url,
+          PROVISIONS_ORG_ID: server.organizationId,
+          PROVISIONS_CLIENT_SECRET: server.clientSecret,
+          PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+          SMTP_URL: recorder.url,
+          SMTP_FROM: options.smtpFrom,
+        },
+      },
+    );
+    return { result, commands: recorder.commands, smtpHost: new URL(recorder.url).host };
+  } finally {
+    await recorder.close();
+  }
+}
+
+/**
+ * Runs `send --manifest MANIFEST --email-links` with a server URL where nothing listens, for
+ * checks that end the command before any request to it. `env` overrides the default SMTP
+ * variables.
+ */
+function sendWithoutServer(manifest: string, env: Record<string, string>): Promise<CliResult> {
+  return runCli(
+    [
+      'send',
+      '--server',
+      'http://127.0.0.1:9',
+      '--org-id',
+      'org',
+      '--keystore',
+      join(workDir, 'k.json'),
+      '--manifest',
+      manifest,
+      '--email-links',
+    ],
+    {
+      env: {
+        PROVISIONS_CLIENT_SECRET: 'secret',
+        PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+        SMTP_URL: 'smtp://127.0.0.1:1',
+        SMTP_FROM: 'documents@example.com',
+        ...env,
+      },
+    },
+  );
+}
 
 describe('send --email-links', () => {
   it('emails each recipient exactly their own link once', async () => {
@@ -214,6 +284,68 @@ describe('send --email-links', () => {
     );
   });
 
+  it('rejects a non-ASCII SMTP_FROM before sending', async () => {
+    const manifest = join(workDir, 'sender.csv');
+    await writeFile(manifest, 'email,title,message\nplain@example.com,Box,hi\n');
+    const keystore = join(workDir, 'sender.json');
+
+    const { result, commands, smtpHost } = await sendThroughRecorder({
+      manifest,
+      keystore,
+      smtpFrom: 'Dokumente <zoë@example.com>',
+      smtpUtf8: false,
+    });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: SMTP_FROM: the sender address zoë@example.com has a local part that is not ASCII, which needs an SMTP server that offers SMTPUTF8 (RFC 6531), and the SMTP server at ${smtpHost} does not offer it: use an ASCII sender address or an SMTP server with SMTPUTF8\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(commands.filter((command) => command.startsWith('EHLO'))).toHaveLength(1);
+    expect(commands.filter((command) => command.startsWith('MAIL FROM:'))).toEqual([]);
+    await expect(stat(keystore)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(`${manifest}.journal`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('rejects a non-ASCII SMTP_FROM when the SMTP server is down', async () => {
+    const manifest = join(workDir, 'smtp-down.csv');
+    await writeFile(manifest, 'email,title,message\nplain@example.com,Box,hi\n');
+
+    const result = await sendWithoutServer(manifest, { SMTP_FROM: 'zoë@example.com' });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^provisions: SMTP_FROM: cannot check that the SMTP server at 127\.0\.0\.1:1 offers SMTPUTF8, which the sender address zoë@example\.com needs: .*ECONNREFUSED.*\n$/,
+    );
+  });
+
+  it('sends domains in ASCII form with SMTPUTF8', async () => {
+    const manifest = join(workDir, 'unicode-domains.csv');
+    await writeFile(
+      manifest,
+      'email,title,message\njörg@bücher.example,Box,hi\nlin@bücher.example,Box,hi\n',
+    );
+
+    const { result, commands } = await sendThroughRecorder({
+      manifest,
+      keystore: join(workDir, 'unicode-domains.json'),
+      smtpFrom: 'Dokumente <zoë@bücher.example>',
+      smtpUtf8: true,
+    });
+
+    expect(result.code).toBe(0);
+    const senders = commands.filter((command) => command.startsWith('MAIL FROM:'));
+    expect(senders).toHaveLength(2);
+    for (const sender of senders) {
+      expect(sender).toMatch(/^MAIL FROM:<zoë@xn--bcher-kva\.example> .*SMTPUTF8/);
+    }
+    const recipients = commands.filter((command) => command.startsWith('RCPT TO:'));
+    expect(recipients.sort()).toEqual([
+      'RCPT TO:<jörg@xn--bcher-kva.example>',
+      'RCPT TO:<lin@xn--bcher-kva.example>',
+    ]);
+  });
+
   it.each([
     [
       'SMTP_FROM without an address',
@@ -267,29 +399,7 @@ describe('send --email-links', () => {
       'SMTP_USER is set without SMTP_PASS',
     ],
   ])('rejects %s before any request', async (_name, smtpEnv, message) => {
-    const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        'org',
-        '--keystore',
-        join(workDir, 'k.json'),
-        '--manifest',
-        join(workDir, 'recipients.csv'),
-        '--email-links',
-      ],
-      {
-        env: {
-          PROVISIONS_CLIENT_SECRET: 'secret',
-          PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
-          SMTP_URL: 'smtp://127.0.0.1:1',
-          SMTP_FROM: 'documents@example.com',
-          ...smtpEnv,
-        },
-      },
-    );
+    const result = await sendWithoutServer(join(workDir, 'recipients.csv'), smtpEnv);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(

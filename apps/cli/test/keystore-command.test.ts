@@ -108,6 +108,7 @@ describe('provisions keystore', () => {
       `provisions: --keystore: keystore ${missing} not found; check the path (only send creates a keystore)\n`,
     );
     expect(result.stdout).toBe('');
+    await expect(stat(`${missing}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('says the passphrase is wrong without touching the file', async () => {

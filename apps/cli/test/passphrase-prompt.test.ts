@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -63,5 +63,40 @@ describe.skipIf(!HAS_SCRIPT)('keystore passphrase typed at the terminal', () => 
     expect(second.output()).toContain('grace@example.org: link reused');
     expect(second.output()).not.toContain('Repeat the passphrase');
     expect(second.output()).not.toContain('New keystore passphrase');
+  });
+
+  it('exits with 130 on Ctrl-C', async () => {
+    const keystore = join(workDir, 'interrupted.json');
+    const cli = runInTerminal(sendArgs(keystore, 'ada@example.com', 'Box', 'hello'), env);
+
+    await cli.waitFor('New keystore passphrase: ');
+    cli.interrupt();
+
+    expect(await cli.exited).toBe(130);
+    expect(cli.output()).toMatch(
+      /New keystore passphrase: .*\r\nprovisions: interrupted at the prompt "New keystore passphrase:"\r\n$/,
+    );
+    expect(cli.output()).not.toMatch(/^\s+at /m);
+    await expect(stat(keystore)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('leaves no journal after Ctrl-C in a manifest run', async () => {
+    const runDir = join(workDir, 'interrupted-run');
+    const manifest = join(runDir, 'recipients.csv');
+    await mkdir(runDir);
+    await writeFile(manifest, 'email,title,message\nada@example.com,Box,hello\n');
+    const cli = runInTerminal(
+      ['send', '--manifest', manifest, '--keystore', join(runDir, 'keystore.json')],
+      env,
+    );
+
+    await cli.waitFor('New keystore passphrase: ');
+    cli.interrupt();
+
+    expect(await cli.exited).toBe(130);
+    expect(cli.output()).toContain(
+      'provisions: interrupted at the prompt "New keystore passphrase:"',
+    );
+    expect(await readdir(runDir)).toEqual(['recipients.csv']);
   });
 });

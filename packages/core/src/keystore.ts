@@ -78,6 +78,11 @@ export interface FileKeystoreOptions {
   serverUrl: string;
   /** Key derivation options, used when the file is created or upgraded from version 1. */
   encryption?: PassphraseEncryptionOptions;
+  /**
+   * When true, a missing file is an error (`ERR_KEYSTORE_NOT_FOUND`) instead of an empty
+   * keystore, for callers that only read or change an existing keystore. False by default.
+   */
+  mustExist?: boolean;
 }
 
 interface PendingChange {
@@ -159,10 +164,12 @@ export class FileKeystore implements ProvisionKeystore {
 
   /**
    * Locks and opens the keystore at `path`, deriving the key and decrypting
-   * the entries. A missing file is an empty keystore; the first change
-   * creates it. A version 1 file is read and rewritten as version 2 on the
-   * first change.
+   * the entries. A missing file is an empty keystore that the first change
+   * creates, unless `options.mustExist` is true. A version 1 file is read and
+   * rewritten as version 2 on the first change.
    *
+   * @throws KeystoreError `ERR_KEYSTORE_NOT_FOUND`, naming the path, if
+   *   `options.mustExist` is true and the file or its directory does not exist.
    * @throws KeystoreError `ERR_KEYSTORE_LOCKED` if another running process has
    *   it open; `ERR_KEYSTORE_MISMATCH` if the file belongs to another
    *   organization or server (checked before decrypting);
@@ -172,12 +179,13 @@ export class FileKeystore implements ProvisionKeystore {
    *   read or created.
    * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` for options that are not an
    *   object, an empty passphrase or organization id, a server URL that is not a URL,
-   *   or a `scryptN` that is not a power of two from 2^14 to 2^20.
+   *   a `scryptN` that is not a power of two from 2^14 to 2^20, or a `mustExist` that
+   *   is not a boolean.
    */
   static async open(path: string, options: FileKeystoreOptions): Promise<FileKeystore> {
     checkOptions(options);
 
-    const lock = await lockKeystore(path);
+    const lock = await lockKeystore(path, options.mustExist === true);
     try {
       const { key, ...contents } = await readKeystore(path, options);
       return new FileKeystore(path, options, key, lock, contents);
@@ -396,7 +404,7 @@ interface KeystoreContents {
   mustRewrite: boolean;
 }
 
-async function lockKeystore(path: string): Promise<LockFile> {
+async function lockKeystore(path: string, mustExist: boolean): Promise<LockFile> {
   try {
     return await acquireLockFile(`${path}${KEYSTORE_LOCK_SUFFIX}`, `keystore ${path}`);
   } catch (cause) {
@@ -404,6 +412,10 @@ async function lockKeystore(path: string): Promise<LockFile> {
       throw new KeystoreError('ERR_KEYSTORE_LOCKED', cause.message, { cause });
     }
     const fsCause = (cause as Error).cause ?? cause;
+    // The lock file goes beside the keystore, so ENOENT means that the directory is missing.
+    if (mustExist && (fsCause as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw keystoreNotFound(path, cause);
+    }
     throw new KeystoreError(
       'ERR_KEYSTORE_IO',
       `cannot lock keystore ${path}: ${describeFsError(fsCause)}`,
@@ -423,6 +435,9 @@ async function readKeystore(
   const newKeyLog2N = Math.log2(options.encryption?.scryptN ?? SCRYPT_DEFAULT_N);
 
   if (text === undefined) {
+    if (options.mustExist === true) {
+      throw keystoreNotFound(path);
+    }
     const key = await deriveKeystoreKey(options.passphrase, newKdf(newKeyLog2N));
     return { key, entries: new Map(), lines: 0, mustRewrite: true };
   }
@@ -513,6 +528,12 @@ function checkOwner(
   }
 }
 
+function keystoreNotFound(path: string, cause?: unknown): KeystoreError {
+  return new KeystoreError('ERR_KEYSTORE_NOT_FOUND', `keystore ${path} not found: check the path`, {
+    cause,
+  });
+}
+
 function wrongPassphrase(path: string, cause?: unknown): KeystoreError {
   return new KeystoreError(
     'ERR_KEYSTORE_WRONG_PASSPHRASE',
@@ -542,6 +563,10 @@ function checkOptions(options: FileKeystoreOptions): void {
 
   if (typeof options.serverUrl !== 'string' || !URL.canParse(options.serverUrl)) {
     throw invalidOption('serverUrl: expected a URL, such as "https://api.example.com"');
+  }
+
+  if (options.mustExist !== undefined && typeof options.mustExist !== 'boolean') {
+    throw invalidOption(`mustExist: expected a boolean, received ${typeof options.mustExist}`);
   }
 
   const scryptN = options.encryption?.scryptN;

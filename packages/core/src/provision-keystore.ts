@@ -45,6 +45,7 @@ export interface ProvisionKeystore {
 export type KeystoreErrorCode =
   | 'ERR_KEYSTORE_WRONG_PASSPHRASE'
   | 'ERR_KEYSTORE_MISMATCH'
+  | 'ERR_KEYSTORE_NOT_FOUND'
   | 'ERR_KEYSTORE_LOCKED'
   | 'ERR_KEYSTORE_INVALID'
   | 'ERR_KEYSTORE_IO'
@@ -52,8 +53,8 @@ export type KeystoreErrorCode =
 
 /**
  * A keystore that cannot be used: wrong passphrase, a file made for another
- * organization or server, an invalid file or entry, a failed read or write, or
- * invalid options to open it.
+ * organization or server, a missing file that had to exist, an invalid file or
+ * entry, a failed read or write, or invalid options to open it.
  */
 export class KeystoreError extends ProvisionsError {
   declare readonly code: KeystoreErrorCode;

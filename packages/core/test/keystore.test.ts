@@ -234,6 +234,11 @@ describe('FileKeystore', () => {
     ['an empty passphrase', { passphrase: '' }, /^passphrase: expected a non-empty string$/],
     ['an empty organization id', { organizationId: '' }, /^organizationId: expected a non-empty/],
     ['a server URL that is not a URL', { serverUrl: 'api' }, /^serverUrl: expected a URL/],
+    [
+      'a mustExist that is not a boolean',
+      { mustExist: 'yes' as unknown as boolean },
+      /^mustExist: expected a boolean, received string$/,
+    ],
   ])('rejects %s', async (_case, overrides, message) => {
     const error = await openError(overrides);
 
@@ -383,6 +388,38 @@ describe('FileKeystore', () => {
 
     await expect(opening).rejects.toMatchObject({ code: 'ERR_KEYSTORE_IO' });
     await expect(opening).rejects.toThrow(/directory does not exist/);
+  });
+
+  it('rejects a missing file with mustExist', async () => {
+    const error = await openError({ mustExist: true });
+
+    expect(error.code).toBe('ERR_KEYSTORE_NOT_FOUND');
+    expect(error.message).toBe(`keystore ${path} not found: check the path`);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('rejects a missing directory with mustExist', async () => {
+    const missing = join(directory, 'missing', 'keystore.json');
+
+    const opening = FileKeystore.open(missing, {
+      passphrase,
+      organizationId,
+      serverUrl,
+      encryption,
+      mustExist: true,
+    });
+
+    await expect(opening).rejects.toMatchObject({ code: 'ERR_KEYSTORE_NOT_FOUND' });
+    await expect(opening).rejects.toThrow(`keystore ${missing} not found`);
+  });
+
+  it('opens an existing file with mustExist', async () => {
+    const entry = await makeEntry();
+    await (await openKeystore()).put('ada@example.com', entry);
+
+    const keystore = await openKeystore({ mustExist: true });
+
+    expect(await keystore.get('ada@example.com')).toEqual(entry);
   });
 
   it('rejects an empty passphrase', async () => {

@@ -1,10 +1,14 @@
-import { existsSync } from 'node:fs';
 import { isApiError, normalizeEmail } from '@provisions/api';
-import { connectOrganization, formatInvitationLink, revokeProvision } from '@provisions/core';
+import {
+  connectOrganization,
+  formatInvitationLink,
+  KeystoreError,
+  revokeProvision,
+} from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
-import { CliError, usageError } from '../cli-error.js';
+import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
 import {
@@ -151,20 +155,29 @@ async function withKeystore(
 ): Promise<void> {
   const { server, organizationId } = requireOrganizationTarget(options);
   const path = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
-  // FileKeystore.open takes a missing file for an empty keystore, which `send` creates; here
-  // that would list nothing for a mistyped path.
-  if (!existsSync(path)) {
-    throw usageError(
-      `--keystore: keystore ${path} not found; check the path (only send creates a keystore)`,
-    );
+
+  // Without mustExist, FileKeystore.open would open a missing file as an empty keystore, as
+  // `send` needs, and these commands would list nothing for a mistyped path.
+  let keystore: FileKeystore;
+  try {
+    keystore = await openKeystore({
+      path,
+      passphrase: await readPassphrase(),
+      organizationId,
+      serverUrl: server,
+      mustExist: true,
+    });
+  } catch (error) {
+    if (error instanceof KeystoreError && error.code === 'ERR_KEYSTORE_NOT_FOUND') {
+      throw new CliError(
+        `--keystore: keystore ${path} not found; check the path (only send creates a keystore)`,
+        EXIT_USAGE,
+        { cause: error },
+      );
+    }
+    throw error;
   }
 
-  const keystore = await openKeystore({
-    path,
-    passphrase: await readPassphrase(),
-    organizationId,
-    serverUrl: server,
-  });
   try {
     await action(keystore, server, organizationId);
   } finally {

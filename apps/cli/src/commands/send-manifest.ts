@@ -27,7 +27,7 @@ import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
 import { writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
-import { createNodeHttpFetch } from '../node-http-fetch.js';
+import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import { printJson } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
@@ -62,6 +62,8 @@ export interface ManifestSendSettings {
   linksOut?: string;
   /** The SMTP server and sender for `--email-links`; unset without it. */
   smtp?: SmtpSettings;
+  /** Options of the HTTP client for the API server. */
+  transportOptions?: NodeHttpFetchOptions;
 }
 
 /**
@@ -117,7 +119,7 @@ async function sendManifest(
   const mailer = settings.smtp === undefined ? undefined : createLinkMailer(settings.smtp);
 
   const journalLock = await lockJournal(settings.journalPath);
-  const transport = createNodeHttpFetch();
+  const transport = createNodeHttpFetch(settings.transportOptions);
   let keystore: FileKeystore | undefined;
   let journal: Journal | undefined;
   let journalWasEmpty = false;

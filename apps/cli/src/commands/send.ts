@@ -2,7 +2,8 @@ import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/cor
 
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { readSmtpSettings } from '../link-mailer.js';
+import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
+import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -42,8 +43,14 @@ export interface SendOptions {
  * only when `--print-links` is given, so a link never lands on a terminal or
  * in a log unasked. With `--json`, one summary is printed at the end, including on failure, where it
  * lists the recipients done so far and the one that failed.
+ *
+ * @param transportOptions - options of the HTTP client for the API server, such as a
+ *   shorter request timeout in tests.
  */
-export async function runSend(options: SendOptions): Promise<void> {
+export async function runSend(
+  options: SendOptions,
+  transportOptions: NodeHttpFetchOptions = {},
+): Promise<void> {
   const { server, organizationId } = requireOrganizationTarget(options);
   const clientSecret = requireClientSecret();
   const keystorePath = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
@@ -83,6 +90,9 @@ export async function runSend(options: SendOptions): Promise<void> {
     if (options.to !== undefined || options.title !== undefined || options.message !== undefined) {
       throw usageError('give either --manifest or --to/--title/--message, not both');
     }
+    if (smtp !== undefined) {
+      await checkSmtpUtf8ForSender(smtp);
+    }
     await runManifestSend({
       server,
       organizationId,
@@ -96,6 +106,7 @@ export async function runSend(options: SendOptions): Promise<void> {
       json: options.json === true,
       linksOut: options.linksOut,
       smtp,
+      transportOptions,
     });
     return;
   }
@@ -109,13 +120,15 @@ export async function runSend(options: SendOptions): Promise<void> {
     organizationId,
     serverUrl: server,
   });
-  const organization = await connectOrganization({
-    baseUrl: server,
-    clientId: organizationId,
-    clientSecret,
-  });
+  const transport = createNodeHttpFetch(transportOptions);
 
   try {
+    const organization = await connectOrganization({
+      baseUrl: server,
+      clientId: organizationId,
+      clientSecret,
+      fetch: transport.fetch,
+    });
     const summaries: DeliverySummary[] = [];
     for (const recipient of recipients) {
       let summary: DeliverySummary;
@@ -146,6 +159,7 @@ export async function runSend(options: SendOptions): Promise<void> {
       printJson({ server, organization_id: organizationId, recipients: summaries });
     }
   } finally {
+    transport.close();
     await keystore.close();
   }
 }

@@ -14,6 +14,8 @@ export interface TerminalCli {
   waitFor(text: string, timeoutMs?: number): Promise<void>;
   /** Types `line` and Enter. */
   type(line: string): void;
+  /** Types Ctrl-C, which a terminal in raw mode passes to the program as the byte 0x03. */
+  interrupt(): void;
   /** Resolves with the exit code. */
   exited: Promise<number>;
 }
@@ -54,6 +56,9 @@ export function runInTerminal(args: string[], env: Record<string, string>): Term
     },
     type(line) {
       child.stdin?.write(`${line}\r`);
+    },
+    interrupt() {
+      child.stdin?.write('\x03');
     },
     exited,
   };
