@@ -1,6 +1,8 @@
-import { stat } from 'node:fs/promises';
-
-import { FileKeystore, type PassphraseEncryptionOptions } from '@provisions/core/keystore';
+import {
+  FileKeystore,
+  type KeystorePassphrase,
+  type PassphraseEncryptionOptions,
+} from '@provisions/core/keystore';
 import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
 import { usageError } from './cli-error.js';
@@ -44,35 +46,34 @@ export function readKeystoreEncryption(
 }
 
 /**
- * Returns the keystore passphrase from {@link PASSPHRASE_ENV}, or prompts for
- * it on the terminal without echo.
+ * Returns the keystore passphrase from {@link PASSPHRASE_ENV}, or else a function that
+ * prompts for it on the terminal without echo. `FileKeystore.open` calls the function only
+ * once the keystore is locked and its owner checked, so a missing or locked keystore is
+ * reported before anyone types a passphrase. For a keystore the command is about to
+ * create, the passphrase is asked twice and both must match, because a typo would lock
+ * every later run out of the new keystore. The environment variable is used as it is.
  *
- * When `keystorePath` names a file that does not exist yet, the passphrase typed at the
- * terminal is asked twice and both must match, because a typo would lock every later run
- * out of the new keystore. The environment variable is used as it is.
- *
- * @param keystorePath - the keystore the command may create; omit it for commands that
- *   only read a keystore.
- * @throws CliError (exit code 2) when the variable is unset and there is no terminal, or
- *   when the two passphrases typed for a new keystore differ.
+ * The function throws CliError (exit code 2) when there is no terminal, or when the two
+ * passphrases typed for a new keystore differ.
  */
-export async function readPassphrase(keystorePath?: string): Promise<string> {
+export function keystorePassphrase(): KeystorePassphrase {
   const fromEnv = process.env[PASSPHRASE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
     return fromEnv;
   }
 
-  const isNew = keystorePath !== undefined && !(await fileExists(keystorePath));
-  const typed = await promptPassphrase(
-    isNew ? 'New keystore passphrase: ' : 'Keystore passphrase: ',
-  );
-  if (isNew && (await promptPassphrase('Repeat the passphrase: ')) !== typed) {
-    throw usageError(
-      `the two passphrases do not match, so keystore ${keystorePath} was not created: run the command again`,
+  return async ({ path, creating }) => {
+    const typed = await promptPassphrase(
+      creating ? 'New keystore passphrase: ' : 'Keystore passphrase: ',
     );
-  }
+    if (creating && (await promptPassphrase('Repeat the passphrase: ')) !== typed) {
+      throw usageError(
+        `the two passphrases do not match, so keystore ${path} was not created: run the command again`,
+      );
+    }
 
-  return typed;
+    return typed;
+  };
 }
 
 async function promptPassphrase(question: string): Promise<string> {
@@ -84,25 +85,12 @@ async function promptPassphrase(question: string): Promise<string> {
 }
 
 /**
- * Returns whether `path` exists. An error other than ENOENT counts as existing, so that
- * opening the keystore reports it.
- */
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
-}
-
-/**
  * Opens the file keystore with the passphrase and the scrypt cost from the environment. With
  * `mustExist`, a missing file fails with `ERR_KEYSTORE_NOT_FOUND` instead of opening empty.
  */
 export async function openKeystore(options: {
   path: string;
-  passphrase: string;
+  passphrase: KeystorePassphrase;
   organizationId: string;
   serverUrl: string;
   mustExist?: boolean;

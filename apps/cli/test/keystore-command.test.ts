@@ -111,6 +111,20 @@ describe('provisions keystore', () => {
     await expect(stat(`${missing}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('reports a missing keystore before asking for its passphrase', async () => {
+    const missing = join(workDir, 'typo.json');
+    const { PROVISIONS_KEYSTORE_PASSPHRASE: _unset, ...withoutPassphrase } = env;
+
+    const result = await runCli(['keystore', 'list'], {
+      env: { ...withoutPassphrase, PROVISIONS_KEYSTORE: missing },
+    });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: keystore ${missing} not found; check the path (only send creates a keystore)\n`,
+    );
+  });
+
   it('says the passphrase is wrong without touching the file', async () => {
     const before = await readFile(env.PROVISIONS_KEYSTORE as string, 'utf8');
 

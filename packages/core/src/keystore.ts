@@ -68,10 +68,37 @@ export interface PassphraseEncryptionOptions {
   scryptN?: number;
 }
 
+/**
+ * The details of the keystore being opened that {@link FileKeystore.open} passes to a
+ * passphrase function.
+ */
+export interface KeystorePassphraseRequest {
+  /** The keystore file's path, as given to {@link FileKeystore.open}. */
+  path: string;
+  /**
+   * True when the file does not exist yet, so the passphrase will create it: a prompt can
+   * ask for it twice, because a typo would lock every later run out of the new keystore.
+   */
+  creating: boolean;
+}
+
+/**
+ * A keystore passphrase, or a function that returns it. {@link FileKeystore.open} calls the
+ * function at most once, after it has locked the file, found it (or found it missing) and
+ * checked that it belongs to the organization and server, so a prompt is shown only when
+ * the passphrase is needed.
+ */
+export type KeystorePassphrase =
+  | string
+  | ((request: KeystorePassphraseRequest) => string | Promise<string>);
+
 /** Options of {@link FileKeystore.open}. */
 export interface FileKeystoreOptions {
-  /** Passphrase that encrypts the entries. A secret: never log it. */
-  passphrase: string;
+  /**
+   * Passphrase that encrypts the entries, or a function that returns it (see
+   * {@link KeystorePassphrase}). A secret: never log it.
+   */
+  passphrase: KeystorePassphrase;
   /** The organization whose provisions the keystore holds. */
   organizationId: string;
   /** The API server URL; compared after URL normalization, without a trailing slash. */
@@ -438,21 +465,24 @@ async function readKeystore(
     if (options.mustExist === true) {
       throw keystoreNotFound(path);
     }
-    const key = await deriveKeystoreKey(options.passphrase, newKdf(newKeyLog2N));
+    const passphrase = await resolvePassphrase(options.passphrase, { path, creating: true });
+    const key = await deriveKeystoreKey(passphrase, newKdf(newKeyLog2N));
     return { key, entries: new Map(), lines: 0, mustRewrite: true };
   }
 
   const file = parseKeystoreFile(text, path);
   if (file.version === 1) {
     checkOwner(file, options, path);
-    const entries = await decryptVersion1(file, options.passphrase, path);
-    const key = await deriveKeystoreKey(options.passphrase, newKdf(newKeyLog2N));
+    const passphrase = await resolvePassphrase(options.passphrase, { path, creating: false });
+    const entries = await decryptVersion1(file, passphrase, path);
+    const key = await deriveKeystoreKey(passphrase, newKdf(newKeyLog2N));
     return { key, entries, lines: 0, mustRewrite: true };
   }
 
   const { header, records, tornTail } = file;
   checkOwner(header, options, path);
-  const key = await deriveKeystoreKey(options.passphrase, header.kdf);
+  const passphrase = await resolvePassphrase(options.passphrase, { path, creating: false });
+  const key = await deriveKeystoreKey(passphrase, header.kdf);
   if (!keyCheckMatches(key, header.key_check)) {
     throw wrongPassphrase(path);
   }
@@ -542,6 +572,30 @@ function wrongPassphrase(path: string, cause?: unknown): KeystoreError {
   );
 }
 
+/**
+ * Returns the passphrase itself, calling a passphrase function once. An error that the
+ * function throws, such as a cancelled prompt, reaches the caller of `open` unchanged.
+ *
+ * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` when the function returns anything
+ *   but a non-empty string.
+ */
+async function resolvePassphrase(
+  passphrase: KeystorePassphrase,
+  request: KeystorePassphraseRequest,
+): Promise<string> {
+  if (typeof passphrase === 'string') {
+    return passphrase;
+  }
+
+  const returned: unknown = await passphrase(request);
+  if (typeof returned !== 'string' || returned === '') {
+    throw invalidOption(
+      `passphrase: the passphrase function returned ${returned === '' ? 'an empty string' : typeof returned}, expected a non-empty string`,
+    );
+  }
+  return returned;
+}
+
 function invalidOption(message: string): KeystoreError {
   return new KeystoreError('ERR_KEYSTORE_INVALID_OPTION', message);
 }
@@ -553,8 +607,11 @@ function checkOptions(options: FileKeystoreOptions): void {
     );
   }
 
-  if (typeof options.passphrase !== 'string' || options.passphrase === '') {
-    throw invalidOption('passphrase: expected a non-empty string');
+  if (
+    typeof options.passphrase !== 'function' &&
+    (typeof options.passphrase !== 'string' || options.passphrase === '')
+  ) {
+    throw invalidOption('passphrase: expected a non-empty string or a function that returns one');
   }
 
   if (typeof options.organizationId !== 'string' || options.organizationId === '') {

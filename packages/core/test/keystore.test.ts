@@ -12,7 +12,12 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { KeystoreError, type ProvisionKeystoreEntry } from '../src/index.js';
-import { FileKeystore, KEYSTORE_FORMAT, KEYSTORE_VERSION } from '../src/keystore.js';
+import {
+  FileKeystore,
+  KEYSTORE_FORMAT,
+  KEYSTORE_VERSION,
+  type KeystorePassphraseRequest,
+} from '../src/keystore.js';
 
 const passphrase = 'correct horse battery staple';
 const organizationId = '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11';
@@ -231,7 +236,11 @@ describe('FileKeystore', () => {
   });
 
   it.each([
-    ['an empty passphrase', { passphrase: '' }, /^passphrase: expected a non-empty string$/],
+    [
+      'an empty passphrase',
+      { passphrase: '' },
+      /^passphrase: expected a non-empty string or a function that returns one$/,
+    ],
     ['an empty organization id', { organizationId: '' }, /^organizationId: expected a non-empty/],
     ['a server URL that is not a URL', { serverUrl: 'api' }, /^serverUrl: expected a URL/],
     [
@@ -566,5 +575,116 @@ describe('FileKeystore', () => {
     const reopened = await openKeystore();
 
     expect(await reopened.get('ada@example.com')).toEqual(entry);
+  });
+});
+
+describe('FileKeystore with a passphrase function', () => {
+  /** Returns a passphrase function that records each request it gets. */
+  function recordingPassphrase(result: string = passphrase) {
+    const requests: KeystorePassphraseRequest[] = [];
+    const source = (request: KeystorePassphraseRequest) => {
+      requests.push(request);
+      return Promise.resolve(result);
+    };
+    return { requests, source };
+  }
+
+  it('passes creating for a new file', async () => {
+    const { requests, source } = recordingPassphrase();
+
+    const keystore = await openKeystore({ passphrase: source });
+    await keystore.put('ada@example.com', await makeEntry());
+
+    expect(requests).toEqual([{ path, creating: true }]);
+  });
+
+  it('opens an existing file with the returned passphrase', async () => {
+    const entry = await makeEntry();
+    await (await openKeystore()).put('ada@example.com', entry);
+    const { requests, source } = recordingPassphrase();
+
+    const keystore = await openKeystore({ passphrase: source });
+
+    expect(requests).toEqual([{ path, creating: false }]);
+    expect(await keystore.get('ada@example.com')).toEqual(entry);
+  });
+
+  it('rejects a wrong returned passphrase', async () => {
+    await (await openKeystore()).put('ada@example.com', await makeEntry());
+    const { source } = recordingPassphrase('wrong passphrase');
+
+    const error = await openError({ passphrase: source });
+
+    expect(error.code).toBe('ERR_KEYSTORE_WRONG_PASSPHRASE');
+  });
+
+  it('skips the function for a missing file with mustExist', async () => {
+    const { requests, source } = recordingPassphrase();
+
+    const error = await openError({ passphrase: source, mustExist: true });
+
+    expect(error.code).toBe('ERR_KEYSTORE_NOT_FOUND');
+    expect(requests).toEqual([]);
+  });
+
+  it('skips the function for another organization', async () => {
+    await (await openKeystore()).put('ada@example.com', await makeEntry());
+    const { requests, source } = recordingPassphrase();
+
+    const error = await openError({
+      passphrase: source,
+      organizationId: '7f3e2a10-0000-4000-8000-000000000000',
+    });
+
+    expect(error.code).toBe('ERR_KEYSTORE_MISMATCH');
+    expect(requests).toEqual([]);
+  });
+
+  it('skips the function while the keystore is locked', async () => {
+    const first = await FileKeystore.open(path, {
+      passphrase,
+      organizationId,
+      serverUrl,
+      encryption,
+    });
+    const { requests, source } = recordingPassphrase();
+
+    try {
+      const second = FileKeystore.open(path, {
+        passphrase: source,
+        organizationId,
+        serverUrl,
+        encryption,
+      });
+
+      await expect(second).rejects.toMatchObject({ code: 'ERR_KEYSTORE_LOCKED' });
+      expect(requests).toEqual([]);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('passes on the error the function throws and unlocks', async () => {
+    const cancelled = new Error('prompt cancelled');
+
+    const opening = openKeystore({
+      passphrase: () => Promise.reject(cancelled),
+    });
+
+    await expect(opening).rejects.toBe(cancelled);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['a number', 42 as unknown as string],
+  ])('rejects a function that returns %s', async (description, returned) => {
+    const error = await openError({ passphrase: () => returned });
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID_OPTION');
+    expect(error.message).toBe(
+      `passphrase: the passphrase function returned ${description === 'a number' ? 'number' : 'an empty string'}, expected a non-empty string`,
+    );
+    expect(await readdir(directory)).toEqual([]);
   });
 });

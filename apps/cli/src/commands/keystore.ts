@@ -9,7 +9,7 @@ import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
-import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
 import {
   requireClientSecret,
@@ -162,7 +162,7 @@ async function withKeystore(
   try {
     keystore = await openKeystore({
       path,
-      passphrase: await readPassphrase(),
+      passphrase: keystorePassphrase(),
       organizationId,
       serverUrl: server,
       mustExist: true,

@@ -23,7 +23,7 @@ import {
 } from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
 import { Journal } from '../journal.js';
-import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
 import { writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
@@ -131,10 +131,9 @@ async function sendManifest(
     const state = replayJournal(opened.records);
     const resumedRunId = checkResumedRun(state, settings, manifestHash);
 
-    const passphrase = await readPassphrase(settings.keystorePath);
     keystore = await openKeystore({
       path: settings.keystorePath,
-      passphrase,
+      passphrase: keystorePassphrase(),
       organizationId: settings.organizationId,
       serverUrl: settings.server,
     });

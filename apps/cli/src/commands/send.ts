@@ -1,7 +1,7 @@
 import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/core';
 
 import { usageError } from '../cli-error.js';
-import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
 import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
@@ -113,10 +113,9 @@ export async function runSend(
 
   const recipients = readRecipients(options);
 
-  const passphrase = await readPassphrase(keystorePath);
   const keystore = await openKeystore({
     path: keystorePath,
-    passphrase,
+    passphrase: keystorePassphrase(),
     organizationId,
     serverUrl: server,
   });
