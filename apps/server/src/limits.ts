@@ -84,6 +84,12 @@ export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /**
+ * Seconds a client is asked to wait, in `Retry-After`, before retrying a request that
+ * failed with 503 because the database's disk was full. Someone has to free space first.
+ */
+export const STORAGE_FULL_RETRY_AFTER_SECONDS = 60;
+
+/**
  * How long a SQLite statement or transaction keeps trying while another connection holds
  * the lock it needs, in milliseconds, before it fails with `SQLITE_BUSY`.
  */

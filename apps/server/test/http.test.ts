@@ -70,6 +70,34 @@ describe('malformed requests', () => {
     expect(problem.detail).toContain('application/json');
   });
 
+  it.each(['gzip', 'br, identity'])('rejects Content-Encoding %s with 415', async (encoding) => {
+    const response = await fixture.server.fetch('/auth/email-codes', {
+      method: 'POST',
+      headers: { ...json, 'content-encoding': encoding },
+      body: JSON.stringify({ email: 'a@example.com' }),
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(415);
+    expect(response.headers.get('accept-encoding')).toBe('identity');
+    expect(problem.detail).toBe(
+      `send the request body without Content-Encoding, because this server does not decode ${encoding}`,
+    );
+    expect(problem.errors).toEqual([
+      { header: 'Content-Encoding', detail: 'must be absent or identity' },
+    ]);
+  });
+
+  it('accepts Content-Encoding identity', async () => {
+    const response = await fixture.server.fetch('/auth/email-codes', {
+      method: 'POST',
+      headers: { ...json, 'content-encoding': 'identity' },
+      body: JSON.stringify({ email: 'a@example.com' }),
+    });
+
+    expect(response.status).toBe(202);
+  });
+
   it('rejects a form body on a JSON operation with 415', async () => {
     const { status } = await send('/auth/email-codes', {
       method: 'POST',

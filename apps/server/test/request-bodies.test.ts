@@ -144,8 +144,18 @@ describe('JSON request bodies', () => {
     expect(JSON.stringify(problem)).not.toContain('secret-looking-value');
   });
 
-  it('rejects a blank, invisible or control-character title', async () => {
-    for (const title of ['   ', '\u200b', ' \u3164\u00ad', 'a\u0000b', 'line\nbreak', '\uD800']) {
+  it('rejects blank, invisible or multi-line titles', async () => {
+    const titles = [
+      '   ',
+      '\u200b',
+      ' \u3164\u00ad',
+      'a\u0000b',
+      'line\nbreak',
+      'next\u0085line',
+      'line\u2028separator',
+      '\uD800',
+    ];
+    for (const title of titles) {
       const { status, problem } = await postBoxBytes(await validBoxJson(title));
 
       expect(status, JSON.stringify(title)).toBe(400);

@@ -5,24 +5,22 @@
  */
 export const MAX_BOX_TITLE_LENGTH = 200;
 
-// The `pattern` of `BoxCreation.title`, which the server's Ajv compiles with the `u` flag.
-const TITLE_PATTERN =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the API rejects control characters, so the pattern names them.
-  /^(?=.*[^\s\p{Cf}\p{Default_Ignorable_Code_Point}])[^\u0000-\u001F\u007F\p{Cs}]+$/u;
-
 // A visible character: neither white space, nor a format character (such as U+200B or
 // U+FEFF), nor another default-ignorable code point (such as U+3164).
 const VISIBLE_CHARACTER = /[^\s\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 const INVISIBLE_CHARACTER = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern finds control characters on purpose.
-const CONTROL_CHARACTER = /[\u0000-\u001F\u007F]/u;
+// A control character (U+0000 to U+001F, U+007F to U+009F), or a line or paragraph separator.
+const LINE_BREAK_OR_CONTROL = /[\p{Cc}\u2028\u2029]/u;
 const UNPAIRED_SURROGATE = /\p{Cs}/u;
 
 const CONTROL_CHARACTER_NAMES: Readonly<Record<string, string>> = {
   '\t': 'tab',
   '\n': 'line feed',
   '\r': 'carriage return',
+  '\u0085': 'next line',
+  '\u2028': 'line separator',
+  '\u2029': 'paragraph separator',
 };
 
 /**
@@ -30,11 +28,14 @@ const CONTROL_CHARACTER_NAMES: Readonly<Record<string, string>> = {
  * wrong with it, or `undefined` when the server accepts it.
  *
  * The rules: a string of 1 to {@link MAX_BOX_TITLE_LENGTH} code points, with no control
- * character U+0000 to U+001F or U+007F (so no line break or tab) and no unpaired UTF-16
- * surrogate, and with a visible character: one that is not white space and not invisible
- * (a format character such as U+200B, or another default-ignorable code point). Because `.`
- * in the API's pattern stops at U+2028 and U+2029, that character must come before the
- * first line or paragraph separator. C1 control characters (U+0080 to U+009F) are allowed.
+ * character (U+0000 to U+001F, U+007F to U+009F), no line or paragraph separator (U+2028,
+ * U+2029), so no line break or tab of any kind, and no unpaired UTF-16 surrogate, and with a
+ * visible character: one that is not white space and not invisible (a format character such
+ * as U+200B, or another default-ignorable code point).
+ *
+ * These are the API's `minLength`, `maxLength` and `pattern`,
+ * `^(?=.*[^\s\p{Cf}\p{Default_Ignorable_Code_Point}])[^\p{Cc}\u2028\u2029\p{Cs}]+$`, checked one
+ * at a time so that the problem can be named.
  *
  * @param title - the title to check; any value.
  * @returns the problem without the title itself, such as
@@ -60,7 +61,7 @@ export function findBoxTitleProblem(title: unknown): string | undefined {
     return `expected a visible character, received only white space and invisible characters such as ${nameCodePoint(invisible[0])} at character ${characterNumber(title, invisible.index)}`;
   }
 
-  const control = CONTROL_CHARACTER.exec(title);
+  const control = LINE_BREAK_OR_CONTROL.exec(title);
   if (control !== null) {
     return `contains ${nameCodePoint(control[0])} at character ${characterNumber(title, control.index)}; a title cannot contain line breaks, tabs or other control characters`;
   }
@@ -68,10 +69,6 @@ export function findBoxTitleProblem(title: unknown): string | undefined {
   const surrogate = UNPAIRED_SURROGATE.exec(title);
   if (surrogate !== null) {
     return `contains an unpaired UTF-16 surrogate at character ${characterNumber(title, surrogate.index)}; expected well-formed Unicode text`;
-  }
-
-  if (!TITLE_PATTERN.test(title)) {
-    return 'expected a visible character before the first line separator (U+2028) or paragraph separator (U+2029)';
   }
 
   return undefined;

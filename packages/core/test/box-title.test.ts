@@ -36,15 +36,15 @@ describe('findBoxTitleProblem', () => {
     );
   });
 
-  it('rejects text only after a separator', () => {
-    expect(findBoxTitleProblem('\u200b\u2028Text')).toBe(
-      'expected a visible character before the first line separator (U+2028) or paragraph separator (U+2029)',
-    );
-  });
-
-  it('names a control character and its position', () => {
-    expect(findBoxTitleProblem('Tab\there')).toBe(
-      'contains U+0009 (tab) at character 4; a title cannot contain line breaks, tabs or other control characters',
+  it.each([
+    ['a tab', 'Tab\there', 'U+0009 (tab) at character 4'],
+    ['a next line', 'Next\u0085line', 'U+0085 (next line) at character 5'],
+    ['a line separator', '\u200b\u2028Text', 'U+2028 (line separator) at character 2'],
+    ['a paragraph separator', 'Text\u2029', 'U+2029 (paragraph separator) at character 5'],
+    ['a C1 control character', 'Single\u0086shift', 'U+0086 at character 7'],
+  ])('names %s and its position', (_name, title, where) => {
+    expect(findBoxTitleProblem(title)).toBe(
+      `contains ${where}; a title cannot contain line breaks, tabs or other control characters`,
     );
   });
 

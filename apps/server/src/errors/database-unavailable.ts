@@ -36,8 +36,11 @@ const UNAVAILABLE_MESSAGES = [
   /is not queryable/,
 ];
 
+/** SQLite's result code, and PostgreSQL's SQLSTATE `disk_full`, for a write that found no space. */
+const STORAGE_FULL_CODES = new Set(['SQLITE_FULL', '53100']);
+
 /**
- * Tells whether an error means the database is unavailable for now, rather than
+ * Returns whether an error means the database is unavailable for now, rather than
  * that the request or the server is wrong. PostgreSQL refused or dropped the
  * connection, is shutting down, or could not give a connection in time. Or SQLite
  * stayed locked by another writer past its busy timeout (`SQLITE_BUSY`). It looks
@@ -47,34 +50,59 @@ const UNAVAILABLE_MESSAGES = [
  * @example
  * isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })); // true
  */
-export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return someInErrorChain(error, ({ code, message }) => {
+    if (typeof code === 'string') {
+      if (UNREACHABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQL_STATES.has(code)) {
+        return true;
+      }
+      if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) {
+        return true;
+      }
+    }
+    return (
+      typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))
+    );
+  });
+}
+
+/**
+ * Returns whether an error means that the database's disk is full (`SQLITE_FULL`, or
+ * PostgreSQL's `53100`), looking through `cause` and `errors` like
+ * {@link isDatabaseUnavailable}.
+ *
+ * @example
+ * isStorageFull(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })); // true
+ */
+export function isStorageFull(error: unknown): boolean {
+  return someInErrorChain(
+    error,
+    ({ code }) => typeof code === 'string' && STORAGE_FULL_CODES.has(code),
+  );
+}
+
+/**
+ * Returns whether `test` holds for `error`, its `cause` chain, or the `errors` of an
+ * AggregateError, to a depth of 5.
+ */
+function someInErrorChain(
+  error: unknown,
+  test: (fields: { code?: unknown; message?: unknown }) => boolean,
+  depth = 0,
+): boolean {
   if (typeof error !== 'object' || error === null || depth > 5) {
     return false;
   }
 
-  const { code, message, cause, errors } = error as {
-    code?: unknown;
-    message?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-  };
-  if (typeof code === 'string') {
-    if (UNREACHABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQL_STATES.has(code)) {
-      return true;
-    }
-    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) {
-      return true;
-    }
+  const fields = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (test(fields)) {
+    return true;
   }
   if (
-    typeof message === 'string' &&
-    UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))
+    Array.isArray(fields.errors) &&
+    fields.errors.some((inner) => someInErrorChain(inner, test, depth + 1))
   ) {
     return true;
   }
-
-  if (Array.isArray(errors) && errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) {
-    return true;
-  }
-  return isDatabaseUnavailable(cause, depth + 1);
+  return someInErrorChain(fields.cause, test, depth + 1);
 }

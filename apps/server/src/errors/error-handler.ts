@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { methodNotAllowed } from '../http/allowed-methods.js';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../limits.js';
+import { DATABASE_RETRY_AFTER_SECONDS, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../limits.js';
 import type { SchemaError } from '../openapi/schema-compiler.js';
-import { isDatabaseUnavailable } from './database-unavailable.js';
+import { isDatabaseUnavailable, isStorageFull } from './database-unavailable.js';
 import { HttpProblem } from './http-problem.js';
 import { oauthErrorCode, oauthErrorMediaType } from './oauth-error-code.js';
 import { type RequestPart, toInvalidParams } from './validation-errors.js';
@@ -46,7 +46,8 @@ const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
  * requests, unknown routes (404) and known paths called with another method (405).
  * A request whose connection closed before its body arrived gets no response, and
  * the request logging records it. Errors that mean the database is unavailable
- * (see `isDatabaseUnavailable`) get a 503 with `Retry-After`. These and unexpected errors are logged once at error level;
+ * (see `isDatabaseUnavailable`), or that its disk is full (`isStorageFull`), get a 503
+ * with `Retry-After`. These and unexpected errors are logged once at error level;
  * unexpected errors get a 500 that reveals nothing about them.
  *
  * @param headerNamesOf - Header names as the API description spells them, for a route URL.
@@ -68,6 +69,10 @@ export function installErrorHandlers(
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: error }, 'request failed because the database is unavailable');
       return sendProblem(request, reply, databaseUnavailable());
+    }
+    if (isStorageFull(error)) {
+      request.log.error({ err: error }, 'request failed because the database disk is full');
+      return sendProblem(request, reply, storageFull());
     }
 
     const problem = toHttpProblem(error, request, headerNamesOf);
@@ -129,6 +134,14 @@ function databaseUnavailable(): HttpProblem {
     'serviceUnavailable',
     `the database is unavailable; retry in ${DATABASE_RETRY_AFTER_SECONDS} seconds`,
     { headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } },
+  );
+}
+
+function storageFull(): HttpProblem {
+  return new HttpProblem(
+    'serviceUnavailable',
+    `the server's storage is full, so nothing was saved; retry in ${STORAGE_FULL_RETRY_AFTER_SECONDS} seconds`,
+    { headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_SECONDS) } },
   );
 }
 

@@ -3,7 +3,8 @@ import { HttpProblem } from '../errors/http-problem.js';
 
 /**
  * Adds an `onRequest` hook that rejects, with 415, a request body whose media type
- * the operation does not declare, before the body is read. Fastify would otherwise
+ * the operation does not declare, or that has a `Content-Encoding` such as gzip, before
+ * the body is read. Fastify would otherwise
  * parse JSON sent to a form operation, or the reverse. Requests without a body pass
  * and fail schema validation if the operation requires one.
  */
@@ -20,6 +21,21 @@ export function installContentTypeCheck(app: FastifyInstance): void {
       (length !== undefined && length !== '0');
     if (!hasBody) {
       return;
+    }
+
+    // Bodies are read as they arrive, so a compressed body would fail as invalid JSON or
+    // form data; RFC 9110 section 15.5.16 answers an encoding the server does not decode
+    // with 415 and Accept-Encoding.
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+      throw new HttpProblem(
+        'unsupportedMediaType',
+        `send the request body without Content-Encoding, because this server does not decode ${encoding}`,
+        {
+          headers: { 'accept-encoding': 'identity' },
+          errors: [{ header: 'Content-Encoding', detail: 'must be absent or identity' }],
+        },
+      );
     }
 
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
