@@ -27,11 +27,11 @@ const CONTROL_CHARACTER_NAMES: Readonly<Record<string, string>> = {
  * Checks a box title against the API's rules for `BoxCreation.title` and returns what is
  * wrong with it, or `undefined` when the server accepts it.
  *
- * The rules: a string of 1 to {@link MAX_BOX_TITLE_LENGTH} code points, with no control
- * character (U+0000 to U+001F, U+007F to U+009F), no line or paragraph separator (U+2028,
- * U+2029), so no line break or tab of any kind, and no unpaired UTF-16 surrogate, and with a
- * visible character: one that is not white space and not invisible (a format character such
- * as U+200B, or another default-ignorable code point).
+ * The rules: a title has 1 to {@link MAX_BOX_TITLE_LENGTH} code points and one line. It
+ * contains no control character (U+0000 to U+001F, U+007F to U+009F), no line or paragraph
+ * separator (U+2028, U+2029) and no unpaired UTF-16 surrogate. At least one character is
+ * visible: not white space, and not invisible (a format character such as U+200B, or another
+ * default-ignorable code point).
  *
  * These are the API's `minLength`, `maxLength` and `pattern`,
  * `^(?=.*[^\s\p{Cf}\p{Default_Ignorable_Code_Point}])[^\p{Cc}\u2028\u2029\p{Cs}]+$`, checked one
