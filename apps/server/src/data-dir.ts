@@ -6,11 +6,27 @@ import { mkdir } from 'node:fs/promises';
  * SQLite file lives there, and on PostgreSQL the outbox and `cursor.key` still do.
  * An existing directory is left as it is.
  *
- * @throws the file system error when the path cannot be created, such as `ENOTDIR`
- * when a parent is a file or `EACCES` without permission.
+ * @throws Error naming the directory and the reason when the path cannot be created: it
+ *   or a parent is a file, permission is denied, or the file system is read-only. The file
+ *   system error is its `cause`.
  * @example
  * await createDataDir('/var/lib/provisions');
  */
 export async function createDataDir(dataDir: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    const reason = DATA_DIR_FAILURES[code] ?? (cause as Error).message;
+    throw new Error(`data directory ${dataDir} cannot be created: ${reason}`, { cause });
+  }
 }
+
+/** What to tell an operator for the file system errors that `mkdir` gives for a bad path. */
+const DATA_DIR_FAILURES: Readonly<Record<string, string>> = {
+  EEXIST: 'it is a file, not a directory; choose another path',
+  ENOTDIR: 'a part of the path is a file, not a directory; choose another path',
+  EACCES: 'permission denied; choose a path this user may write to',
+  EPERM: 'permission denied; choose a path this user may write to',
+  EROFS: 'the file system is read-only; choose a writable path',
+};

@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -94,6 +94,27 @@ describe('provisions-server', () => {
     expect(stderr).toContain(`'${flag} <`);
     expect(stderr).toContain(expected);
     expect(stderr).not.toMatch(/appUrl|dataDir/);
+  });
+
+  it.each([
+    ['is a file', (file: string) => file, 'it is a file, not a directory; choose another path'],
+    [
+      'is below a file',
+      (file: string) => join(file, 'data'),
+      'a part of the path is a file, not a directory; choose another path',
+    ],
+  ])('rejects a data directory that %s', async (_case, pathOf, reason) => {
+    const file = join(dataDir, 'not-a-directory');
+    await writeFile(file, 'x');
+
+    const failure = await run(process.execPath, [MAIN, 'start', '--data-dir', pathOf(file)]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      `provisions-server: data directory ${pathOf(file)} cannot be created: ${reason}\n`,
+    );
   });
 
   it('creates a missing data directory', async () => {
