@@ -22,7 +22,7 @@ export async function createDataDir(dataDir: string): Promise<void> {
   }
 }
 
-/** What to tell an operator for the file system errors that `mkdir` gives for a bad path. */
+/** Reasons shown to the operator for the file system errors that `mkdir` gives for a bad path. */
 const DATA_DIR_FAILURES: Readonly<Record<string, string>> = {
   EEXIST: 'it is a file, not a directory; choose another path',
   ENOTDIR: 'a part of the path is a file, not a directory; choose another path',
