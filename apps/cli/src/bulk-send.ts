@@ -25,7 +25,13 @@ import { describeConnectionFailure, reportError } from './error-report.js';
 import type { Journal } from './journal.js';
 import { type LinkMailer, UnsupportedAddressError } from './link-mailer.js';
 import type { PublicKeyLookups } from './public-key-lookups.js';
-import { isNetworkError, isRetryableStatus, type RetryPolicy, retryDelay, sleep } from './retry.js';
+import {
+  isRetryableNetworkError,
+  isRetryableStatus,
+  type RetryPolicy,
+  retryDelay,
+  sleep,
+} from './retry.js';
 import {
   type BoxRecord,
   boxState,
@@ -469,7 +475,8 @@ async function provisionPayload(
 /**
  * Posts message `m` of a box. Message posts have no Idempotency-Key, so
  * after a failure that may have stored it (no response, 429, 5xx) the box's
- * messages are counted on the server before posting again.
+ * messages are counted on the server before posting again. A response timeout
+ * fails the recipient without a retry, as in `createRetryingFetch`.
  */
 async function postMessage(
   context: BulkSendContext,
@@ -496,7 +503,7 @@ async function postMessage(
       }
       retryAfter = result.response.headers.get('retry-after');
     } catch (error) {
-      if (!isNetworkError(error) || attempt >= context.retryPolicy.attempts) {
+      if (!isRetryableNetworkError(error) || attempt >= context.retryPolicy.attempts) {
         throw error;
       }
     }

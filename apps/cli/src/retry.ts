@@ -1,3 +1,5 @@
+import { responseTimeoutOf } from './node-http-fetch.js';
+
 /** Retry settings for requests that fail for a passing reason. */
 export interface RetryPolicy {
   /** Attempts in total, the first included. */
@@ -29,6 +31,16 @@ export function isRetryableStatus(status: number): boolean {
  */
 export function isNetworkError(error: unknown): boolean {
   return error instanceof TypeError;
+}
+
+/**
+ * Tells whether a request that failed with `error` may be sent again: a network error other
+ * than a response timeout. A server that accepted the connection and then sent nothing for the
+ * transport's timeout (60 s) is not asked again, so that one request never waits longer than
+ * that timeout.
+ */
+export function isRetryableNetworkError(error: unknown): boolean {
+  return isNetworkError(error) && responseTimeoutOf(error) === undefined;
 }
 
 /**
@@ -86,7 +98,8 @@ export interface RetryEvent {
 
 /**
  * Wraps `fetch` so that requests safe to repeat are retried on a network
- * error, a 429 or a 5xx, with {@link retryDelay} between attempts. Safe to
+ * error other than a response timeout ({@link isRetryableNetworkError}), a 429
+ * or a 5xx, with {@link retryDelay} between attempts. Safe to
  * repeat: GET and HEAD, the token request (`POST /oauth/token`), the batch
  * key look-up (`POST /identities/public-keys/lookups`, which writes nothing),
  * and any request with an `Idempotency-Key` header, for which the server
@@ -126,7 +139,7 @@ export function createRetryingFetch(options: {
           signal: request.signal,
         });
       } catch (error) {
-        if (last || !isNetworkError(error)) {
+        if (last || !isRetryableNetworkError(error)) {
           throw error;
         }
         const delayMs = retryDelay(attempt, options.policy);

@@ -11,6 +11,7 @@ import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
+import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -107,10 +108,14 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
  * Runs `provisions keystore revoke EMAIL`: revokes the recipient's provision
  * on the server, so the link stops working, then removes the entry. A
  * provision the server no longer has (already revoked) only loses its entry.
+ *
+ * @param transportOptions - options of the HTTP client for the API server, such as a
+ *   shorter request timeout in tests.
  */
 export async function runKeystoreRevoke(
   email: string,
   options: KeystoreCommandOptions,
+  transportOptions: NodeHttpFetchOptions = {},
 ): Promise<void> {
   const recipient = normalizeEmail(email);
   const clientSecret = requireClientSecret();
@@ -121,19 +126,23 @@ export async function runKeystoreRevoke(
       throw new CliError(`the keystore ${keystore.path} has no entry for ${recipient}`);
     }
 
-    const organization = await connectOrganization({
-      baseUrl: server,
-      clientId: organizationId,
-      clientSecret,
-    });
     let alreadyRevoked = false;
+    const transport = createNodeHttpFetch(transportOptions);
     try {
+      const organization = await connectOrganization({
+        baseUrl: server,
+        clientId: organizationId,
+        clientSecret,
+        fetch: transport.fetch,
+      });
       await revokeProvision({ organization, publicKey: entry.public_key });
     } catch (error) {
       if (!isApiError(error) || error.status !== 404) {
         throw error;
       }
       alreadyRevoked = true;
+    } finally {
+      transport.close();
     }
     await keystore.delete(recipient);
 

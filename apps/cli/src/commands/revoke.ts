@@ -1,6 +1,7 @@
 import { connectOrganization, revokeProvision } from '@provisions/core';
 
 import { usageError } from '../cli-error.js';
+import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import { requireClientSecret, requireOrganizationTarget } from '../option-values.js';
 import { printJson, printLines } from '../output.js';
 
@@ -17,8 +18,15 @@ export interface RevokeOptions {
  * Runs `provisions revoke PUBLIC_KEY`: revokes a provision of the
  * organization, so its link stops working and the next `send` to that
  * address creates a new provision and link.
+ *
+ * @param transportOptions - options of the HTTP client for the API server, such as a
+ *   shorter request timeout in tests.
  */
-export async function runRevoke(publicKey: string, options: RevokeOptions): Promise<void> {
+export async function runRevoke(
+  publicKey: string,
+  options: RevokeOptions,
+  transportOptions: NodeHttpFetchOptions = {},
+): Promise<void> {
   const { server, organizationId } = requireOrganizationTarget(options);
   const clientSecret = requireClientSecret();
   if (!PUBLIC_KEY_PATTERN.test(publicKey)) {
@@ -27,12 +35,18 @@ export async function runRevoke(publicKey: string, options: RevokeOptions): Prom
     );
   }
 
-  const organization = await connectOrganization({
-    baseUrl: server,
-    clientId: organizationId,
-    clientSecret,
-  });
-  await revokeProvision({ organization, publicKey });
+  const transport = createNodeHttpFetch(transportOptions);
+  try {
+    const organization = await connectOrganization({
+      baseUrl: server,
+      clientId: organizationId,
+      clientSecret,
+      fetch: transport.fetch,
+    });
+    await revokeProvision({ organization, publicKey });
+  } finally {
+    transport.close();
+  }
 
   if (options.json === true) {
     printJson({ revoked: publicKey });

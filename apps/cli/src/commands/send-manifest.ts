@@ -139,51 +139,68 @@ async function sendManifest(
       serverUrl: settings.server,
     });
 
-    let retries = 0;
-    const fetchWithRetries = createRetryingFetch({
-      policy: DEFAULT_RETRY_POLICY,
-      onRetry: () => {
-        retries += 1;
-      },
-      fetch: transport.fetch,
-    });
-    const organization = await connectOrganization({
-      baseUrl: settings.server,
-      clientId: settings.organizationId,
-      clientSecret: settings.clientSecret,
-      fetch: fetchWithRetries,
-    });
-
-    // The run is recorded only now that the keystore opened and the server
-    // accepted the credentials: a run that fails before this point leaves no
-    // journal bound to a wrong server or organization.
-    runId = resumedRunId ?? (await startRun(journal, settings, manifestHash));
-
-    const undecided = recipients.filter(
-      (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
+    // Started before the token request, so that a server that accepts the connection and
+    // does not respond still gets a progress line every 5 seconds on a non-terminal stderr.
+    const progress = startProgress(
+      recipients.length,
+      recipients.filter((recipient) => state.recipients.get(recipient.index)?.done === true).length,
     );
-    const context: BulkSendContext = {
-      organization,
-      lookups: new PublicKeyLookups(
-        organization.client,
-        undecided.map((recipient) => recipient.email),
-      ),
-      keystore,
-      journal,
-      state,
-      runId,
-      appUrl: settings.appUrl,
-      retryPolicy: DEFAULT_RETRY_POLICY,
-      resumed: new Set(state.recipients.keys()),
-      onRetry: () => {
-        retries += 1;
-      },
-      background: [],
-      mailer,
-    };
+    running.progress = progress;
 
-    const started = Date.now();
-    const { outcomes, stop } = await sendAll(context, recipients, settings, running);
+    let retries = 0;
+    let context: BulkSendContext;
+    let started: number;
+    let result: RunResult;
+    try {
+      const fetchWithRetries = createRetryingFetch({
+        policy: DEFAULT_RETRY_POLICY,
+        onRetry: () => {
+          retries += 1;
+        },
+        fetch: transport.fetch,
+      });
+      const organization = await connectOrganization({
+        baseUrl: settings.server,
+        clientId: settings.organizationId,
+        clientSecret: settings.clientSecret,
+        fetch: fetchWithRetries,
+      });
+
+      // The run is recorded only now that the keystore opened and the server
+      // accepted the credentials: a run that fails before this point leaves no
+      // journal bound to a wrong server or organization.
+      runId = resumedRunId ?? (await startRun(journal, settings, manifestHash));
+
+      const undecided = recipients.filter(
+        (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
+      );
+      context = {
+        organization,
+        lookups: new PublicKeyLookups(
+          organization.client,
+          undecided.map((recipient) => recipient.email),
+        ),
+        keystore,
+        journal,
+        state,
+        runId,
+        appUrl: settings.appUrl,
+        retryPolicy: DEFAULT_RETRY_POLICY,
+        resumed: new Set(state.recipients.keys()),
+        onRetry: () => {
+          retries += 1;
+        },
+        background: [],
+        mailer,
+      };
+
+      started = Date.now();
+      result = await sendAll(context, recipients, settings, progress);
+    } finally {
+      running.progress = undefined;
+      progress.stop();
+    }
+    const { outcomes, stop } = result;
     await Promise.all(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
@@ -228,7 +245,7 @@ async function sendAll(
   context: BulkSendContext,
   recipients: readonly BulkRecipient[],
   settings: ManifestSendSettings,
-  running: RunningProgress,
+  progress: ProgressReporter,
 ): Promise<RunResult> {
   const outcomes: RecipientOutcome[] = new Array(recipients.length);
   const finishedBefore = recipients.filter(
@@ -250,8 +267,6 @@ async function sendAll(
   }
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
-  const progress = startProgress(recipients.length, finishedBefore.length);
-  running.progress = progress;
   let next = 0;
   let unreachableInARow = 0;
   let stop: RunStop | undefined;
@@ -272,13 +287,8 @@ async function sendAll(
     }
   };
 
-  try {
-    const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
-    await Promise.all(Array.from({ length: workers }, worker));
-  } finally {
-    running.progress = undefined;
-    progress.stop();
-  }
+  const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
+  await Promise.all(Array.from({ length: workers }, worker));
 
   for (const recipient of queue.slice(next)) {
     emit(skippedOutcome(context, recipient));
