@@ -28,6 +28,7 @@ import type { PublicKeyLookups } from './public-key-lookups.js';
 import {
   isRetryableNetworkError,
   isRetryableStatus,
+  networkRetryDelay,
   type RetryPolicy,
   retryDelay,
   sleep,
@@ -489,7 +490,7 @@ async function postMessage(
   const content = await sealTextMessage(text, boxPublicKey);
 
   for (let attempt = 1; ; attempt += 1) {
-    let retryAfter: string | null = null;
+    let delayMs: number;
     try {
       const result = await client.POST('/boxes/{id}/events', {
         params: { path: { id: boxId } },
@@ -501,15 +502,17 @@ async function postMessage(
       if (!isRetryableStatus(result.response.status) || attempt >= context.retryPolicy.attempts) {
         unwrap(result);
       }
-      retryAfter = result.response.headers.get('retry-after');
+      const retryAfter = result.response.headers.get('retry-after');
+      delayMs = retryDelay(attempt, context.retryPolicy, retryAfter);
     } catch (error) {
       if (!isRetryableNetworkError(error) || attempt >= context.retryPolicy.attempts) {
         throw error;
       }
+      delayMs = networkRetryDelay(attempt, context.retryPolicy);
     }
 
     context.onRetry?.();
-    await sleep(retryDelay(attempt, context.retryPolicy, retryAfter));
+    await sleep(delayMs);
     if ((await countOrganizationMessages(client, boxId)) > m) {
       return;
     }

@@ -65,6 +65,22 @@ export function retryDelay(
   return Math.max(jittered, Math.min(requested, policy.maxRetryAfterMs));
 }
 
+/**
+ * Returns the wait before retry number `retry` after a network error (no response), in
+ * milliseconds: "equal jitter", a random time from half to all of
+ * `min(maxDelayMs, baseDelayMs * 2^(retry - 1))`. With the default policy the five waits add
+ * up to 3.875 to 7.75 s, so a request outlasts a server restart of a few seconds, where the
+ * full jitter of {@link retryDelay} can add up to almost nothing.
+ */
+export function networkRetryDelay(
+  retry: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
+}
+
 /** Parses a `Retry-After` value, seconds or an HTTP date, into milliseconds from now. */
 export function parseRetryAfter(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || value.trim() === '') {
@@ -99,7 +115,7 @@ export interface RetryEvent {
 /**
  * Wraps `fetch` so that requests safe to repeat are retried on a network
  * error other than a response timeout ({@link isRetryableNetworkError}), a 429
- * or a 5xx, with {@link retryDelay} between attempts. Safe to
+ * or a 5xx, with {@link networkRetryDelay} or {@link retryDelay} between attempts. Safe to
  * repeat: GET and HEAD, the token request (`POST /oauth/token`), the batch
  * key look-up (`POST /identities/public-keys/lookups`, which writes nothing),
  * and any request with an `Idempotency-Key` header, for which the server
@@ -142,7 +158,7 @@ export function createRetryingFetch(options: {
         if (last || !isRetryableNetworkError(error)) {
           throw error;
         }
-        const delayMs = retryDelay(attempt, options.policy);
+        const delayMs = networkRetryDelay(attempt, options.policy);
         options.onRetry?.({ method: request.method, path, reason: 'network', delayMs });
         await sleep(delayMs);
         continue;

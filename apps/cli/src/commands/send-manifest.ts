@@ -43,9 +43,17 @@ export const MAX_CONCURRENCY = 64;
 
 /**
  * Number of recipients in a row that got no response from the server, each after the retries
- * of its requests, that stops a run because the server is then taken to be unreachable.
+ * of its requests, that stops a run once the server has also been silent for
+ * {@link MAX_SILENCE_MS}.
  */
 export const MAX_UNREACHABLE_IN_A_ROW = 5;
+
+/**
+ * Time without a response to any request, in milliseconds, after which recipients that fail
+ * without a response stop the run. A restart of the server that takes a few seconds fails a few
+ * recipients at most, and does not stop the run.
+ */
+export const MAX_SILENCE_MS = 30_000;
 
 /** Settings of a manifest run, checked by `runSend`. */
 export interface ManifestSendSettings {
@@ -148,6 +156,7 @@ async function sendManifest(
     running.progress = progress;
 
     let retries = 0;
+    const contact: ServerContact = { lastResponseAt: Date.now() };
     let context: BulkSendContext;
     let started: number;
     let result: RunResult;
@@ -157,7 +166,11 @@ async function sendManifest(
         onRetry: () => {
           retries += 1;
         },
-        fetch: transport.fetch,
+        fetch: async (input, init) => {
+          const response = await transport.fetch(input, init);
+          contact.lastResponseAt = Date.now();
+          return response;
+        },
       });
       const organization = await connectOrganization({
         baseUrl: settings.server,
@@ -195,7 +208,7 @@ async function sendManifest(
       };
 
       started = Date.now();
-      result = await sendAll(context, recipients, settings, progress);
+      result = await sendAll(context, recipients, settings, progress, contact);
     } finally {
       running.progress = undefined;
       progress.stop();
@@ -211,7 +224,7 @@ async function sendManifest(
     await writeOutputs(settings, outcomes, summary);
     if (stop !== undefined) {
       throw new CliError(
-        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries, and no request got one for ${MAX_SILENCE_MS / 1000} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
       );
     }
     if (summary.failed > 0) {
@@ -227,6 +240,12 @@ async function sendManifest(
     }
     await journalLock.release();
   }
+}
+
+/** When the run last received a response from the server, to any request. */
+interface ServerContact {
+  /** Milliseconds since the epoch, as `Date.now()` returns. */
+  lastResponseAt: number;
 }
 
 /** The cause of a run stopping before it started every recipient. */
@@ -246,6 +265,7 @@ async function sendAll(
   recipients: readonly BulkRecipient[],
   settings: ManifestSendSettings,
   progress: ProgressReporter,
+  contact: ServerContact,
 ): Promise<RunResult> {
   const outcomes: RecipientOutcome[] = new Array(recipients.length);
   const finishedBefore = recipients.filter(
@@ -281,7 +301,12 @@ async function sendAll(
       progress.tick(outcome.status === 'failed');
 
       unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
-      if (outcome.unreachable !== undefined && unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW) {
+      const silentMs = Date.now() - contact.lastResponseAt;
+      if (
+        outcome.unreachable !== undefined &&
+        unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW &&
+        silentMs >= MAX_SILENCE_MS
+      ) {
         stop ??= { reason: outcome.unreachable };
       }
     }
