@@ -142,6 +142,12 @@ export function createProgram(): Command {
     .addOption(
       new Option('--org-id <id>', 'organization id (the OAuth client id)').env('PROVISIONS_ORG_ID'),
     )
+    .addOption(
+      new Option(
+        '--keystore <path>',
+        "file of the organization's key shares; its entry of this provision is removed",
+      ).env('PROVISIONS_KEYSTORE'),
+    )
     .option('--json', 'print one JSON summary on stdout')
     // A base64url public key can start with "-". Commander would take it for an unknown
     // option, so unknown options are passed on as the argument, which runRevoke checks.
