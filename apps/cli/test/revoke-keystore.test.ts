@@ -46,6 +46,11 @@ async function listedEmails(): Promise<string[]> {
   return (JSON.parse(listed.stdout).entries as { email: string }[]).map((entry) => entry.email);
 }
 
+/** Returns the `--json` document that `revoke` prints for a provision the server had. */
+function revokedDocument(publicKey: string, removedFrom: string | null) {
+  return { revoked: publicKey, already_revoked: false, removed_from_keystore: removedFrom };
+}
+
 describe('provisions revoke', () => {
   it('removes the keystore entry', async () => {
     const publicKey = await sendTo('joan@example.com');
@@ -53,11 +58,7 @@ describe('provisions revoke', () => {
     const revoked = await runCli(['revoke', publicKey, '--json'], { env });
 
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(revoked.stdout)).toEqual({
-      revoked: publicKey,
-      already_revoked: false,
-      removed_from_keystore: 'joan@example.com',
-    });
+    expect(JSON.parse(revoked.stdout)).toEqual(revokedDocument(publicKey, 'joan@example.com'));
     expect(revoked.stderr).toBe('');
     expect(await listedEmails()).not.toContain('joan@example.com');
   });
@@ -82,11 +83,7 @@ describe('provisions revoke', () => {
     const revoked = await runCli(['revoke', publicKey, '--json'], { env: withoutKeystore });
 
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(revoked.stdout)).toEqual({
-      revoked: publicKey,
-      already_revoked: false,
-      removed_from_keystore: null,
-    });
+    expect(JSON.parse(revoked.stdout)).toEqual(revokedDocument(publicKey, null));
     expect(revoked.stderr).toBe(
       'no keystore given (--keystore or PROVISIONS_KEYSTORE), so a keystore that holds this provision still lists its link: remove the entry with "provisions keystore revoke EMAIL"\n',
     );
@@ -95,11 +92,7 @@ describe('provisions revoke', () => {
     // The server accepts a second revocation of the same provision.
     const again = await runCli(['revoke', publicKey, '--json'], { env });
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual({
-      revoked: publicKey,
-      already_revoked: false,
-      removed_from_keystore: 'kay@example.com',
-    });
+    expect(JSON.parse(again.stdout)).toEqual(revokedDocument(publicKey, 'kay@example.com'));
     expect(await listedEmails()).not.toContain('kay@example.com');
   });
 

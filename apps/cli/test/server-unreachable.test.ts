@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countLines, type SpawnedCli, spawnCli } from './support/spawn-cli.js';
 
 const RECIPIENTS = 300;
+const OUTAGE_MS = 2_000;
 
 let dataDir: string;
 let workDir: string;
@@ -114,5 +115,44 @@ describe('send --manifest when the server stops mid-run', () => {
     } finally {
       database.close();
     }
+  });
+});
+
+describe('send --manifest when the server restarts', () => {
+  it('sends every recipient across a 2 s outage', { timeout: 120_000 }, async () => {
+    const manifest = join(workDir, 'restart.csv');
+    const rows = Array.from({ length: RECIPIENTS }, (_, index) => `r${index}@example.com,Box,hi`);
+    await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
+    const port = Number(new URL(env.PROVISIONS_SERVER as string).port);
+
+    // The default concurrency, 32, keeps many recipients in flight across the outage.
+    const cli = spawnCli(
+      [
+        'send',
+        '--manifest',
+        manifest,
+        '--keystore',
+        join(workDir, 'restart-keystore.json'),
+        '--json',
+      ],
+      env,
+    );
+    started.push(cli);
+    await waitForLines(`${manifest}.journal`, 40);
+    await server?.close();
+    server = undefined;
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    server = await startServer({ dataDir, port });
+    const code = await cli.exited;
+
+    const output = JSON.parse(cli.stdout()) as {
+      summary: { done: number; failed: number; skipped: number; retries: number };
+    };
+    expect(cli.stderr()).not.toContain('stopped the run');
+    expect(code).toBe(0);
+    expect(output.summary.done).toBe(RECIPIENTS);
+    expect(output.summary.failed).toBe(0);
+    expect(output.summary.skipped).toBe(0);
+    expect(output.summary.retries).toBeGreaterThan(0);
   });
 });

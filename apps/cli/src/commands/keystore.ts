@@ -1,23 +1,19 @@
 import { isApiError, normalizeEmail } from '@provisions/api';
-import {
-  connectOrganization,
-  formatInvitationLink,
-  KeystoreError,
-  revokeProvision,
-} from '@provisions/core';
+import { formatInvitationLink, KeystoreError, revokeProvision } from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
-import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
+import { withOrganization } from '../organization-session.js';
 import { formatCount, printJson, printLines, printNotice } from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 
@@ -127,22 +123,17 @@ export async function runKeystoreRevoke(
     }
 
     let alreadyRevoked = false;
-    const transport = createNodeHttpFetch(transportOptions);
     try {
-      const organization = await connectOrganization({
-        baseUrl: server,
-        clientId: organizationId,
-        clientSecret,
-        fetch: transport.fetch,
-      });
-      await revokeProvision({ organization, publicKey: entry.public_key });
+      await withOrganization(
+        { server, organizationId, clientSecret },
+        transportOptions,
+        (organization) => revokeProvision({ organization, publicKey: entry.public_key }),
+      );
     } catch (error) {
       if (!isApiError(error) || error.status !== 404) {
         throw error;
       }
       alreadyRevoked = true;
-    } finally {
-      transport.close();
     }
     await keystore.delete(recipient);
 

@@ -1,11 +1,12 @@
 import { isApiError } from '@provisions/api';
-import { connectOrganization, KeystoreError, revokeProvision } from '@provisions/core';
+import { KeystoreError, revokeProvision } from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
 
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
-import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import { requireClientSecret, requireOrganizationTarget } from '../option-values.js';
+import { withOrganization } from '../organization-session.js';
 import { printJson, printLines, printNotice } from '../output.js';
 
 const PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -54,22 +55,17 @@ export async function runRevoke(
     const email = keystore === undefined ? undefined : findEmail(keystore, publicKey);
 
     let alreadyRevoked = false;
-    const transport = createNodeHttpFetch(transportOptions);
     try {
-      const organization = await connectOrganization({
-        baseUrl: server,
-        clientId: organizationId,
-        clientSecret,
-        fetch: transport.fetch,
-      });
-      await revokeProvision({ organization, publicKey });
+      await withOrganization(
+        { server, organizationId, clientSecret },
+        transportOptions,
+        (organization) => revokeProvision({ organization, publicKey }),
+      );
     } catch (error) {
       if (email === undefined || !isApiError(error) || error.status !== 404) {
         throw error;
       }
       alreadyRevoked = true;
-    } finally {
-      transport.close();
     }
 
     if (email !== undefined) {
@@ -132,14 +128,10 @@ async function openExistingKeystore(
   server: string,
   organizationId: string,
 ): Promise<FileKeystore> {
+  const passphrase = await readPassphrase();
+  const settings = { path, passphrase, organizationId, serverUrl: server, mustExist: true };
   try {
-    return await openKeystore({
-      path,
-      passphrase: await readPassphrase(),
-      organizationId,
-      serverUrl: server,
-      mustExist: true,
-    });
+    return await openKeystore(settings);
   } catch (error) {
     if (!(error instanceof KeystoreError) || error.code !== 'ERR_KEYSTORE_NOT_FOUND') {
       throw error;
