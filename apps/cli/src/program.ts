@@ -39,7 +39,7 @@ Examples:
 
 /**
  * Default of `demo --data-dir`. It is applied after parsing, not as commander's default, so
- * that the option's parser sees no earlier value unless the option was repeated.
+ * that the option's parser receives no earlier value unless the option was repeated.
  */
 const DEFAULT_DEMO_DATA_DIR = '.demo';
 

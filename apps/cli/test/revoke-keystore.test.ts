@@ -109,12 +109,12 @@ describe('provisions revoke', () => {
       `provisions: --keystore: keystore ${missing} not found; give the keystore that send used, or leave --keystore and PROVISIONS_KEYSTORE unset to revoke on the server only\n`,
     );
     await expect(stat(`${missing}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
-    const kept = await runCli(
+    const resent = await runCli(
       [...sendArgs(keystore, 'max@example.com', 'Box', 'again'), '--json'],
       {
         env,
       },
     );
-    expect(JSON.parse(kept.stdout).recipients[0].link_reused).toBe(true);
+    expect(JSON.parse(resent.stdout).recipients[0].link_reused).toBe(true);
   });
 });

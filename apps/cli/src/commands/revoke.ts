@@ -27,8 +27,8 @@ export interface RevokeOptions {
  * With a keystore (`--keystore` or `PROVISIONS_KEYSTORE`), it also removes the
  * keystore entry of that provision, so `keystore list` and `keystore export` no
  * longer show the dead link. As in `keystore revoke`, a provision the server no
- * longer has then only loses its entry. Without a keystore, a notice on stderr
- * says that a keystore may still hold the link.
+ * longer has then only loses its entry. Without a keystore, it prints a notice on
+ * stderr that a keystore may still hold the link.
  *
  * @param transportOptions - options of the HTTP client for the API server, such as a
  *   shorter request timeout in tests.
