@@ -25,7 +25,14 @@ import { describeConnectionFailure, reportError } from './error-report.js';
 import type { Journal } from './journal.js';
 import { type LinkMailer, UnsupportedAddressError } from './link-mailer.js';
 import type { PublicKeyLookups } from './public-key-lookups.js';
-import { isNetworkError, isRetryableStatus, type RetryPolicy, retryDelay, sleep } from './retry.js';
+import {
+  isRetryableNetworkError,
+  isRetryableStatus,
+  networkRetryDelay,
+  type RetryPolicy,
+  retryDelay,
+  sleep,
+} from './retry.js';
 import {
   type BoxRecord,
   boxState,
@@ -469,7 +476,8 @@ async function provisionPayload(
 /**
  * Posts message `m` of a box. Message posts have no Idempotency-Key, so
  * after a failure that may have stored it (no response, 429, 5xx) the box's
- * messages are counted on the server before posting again.
+ * messages are counted on the server before posting again. A response timeout
+ * fails the recipient without a retry, as in `createRetryingFetch`.
  */
 async function postMessage(
   context: BulkSendContext,
@@ -482,7 +490,7 @@ async function postMessage(
   const content = await sealTextMessage(text, boxPublicKey);
 
   for (let attempt = 1; ; attempt += 1) {
-    let retryAfter: string | null = null;
+    let delayMs: number;
     try {
       const result = await client.POST('/boxes/{id}/events', {
         params: { path: { id: boxId } },
@@ -494,15 +502,17 @@ async function postMessage(
       if (!isRetryableStatus(result.response.status) || attempt >= context.retryPolicy.attempts) {
         unwrap(result);
       }
-      retryAfter = result.response.headers.get('retry-after');
+      const retryAfter = result.response.headers.get('retry-after');
+      delayMs = retryDelay(attempt, context.retryPolicy, retryAfter);
     } catch (error) {
-      if (!isNetworkError(error) || attempt >= context.retryPolicy.attempts) {
+      if (!isRetryableNetworkError(error) || attempt >= context.retryPolicy.attempts) {
         throw error;
       }
+      delayMs = networkRetryDelay(attempt, context.retryPolicy);
     }
 
     context.onRetry?.();
-    await sleep(retryDelay(attempt, context.retryPolicy, retryAfter));
+    await sleep(delayMs);
     if ((await countOrganizationMessages(client, boxId)) > m) {
       return;
     }

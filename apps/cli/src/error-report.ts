@@ -2,6 +2,7 @@ import { isApiError } from '@provisions/api';
 import { DeliveryError, InvitationLinkError, ProvisionsError } from '@provisions/core';
 
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './cli-error.js';
+import { responseTimeoutOf } from './node-http-fetch.js';
 
 /** An error as the CLI reports it: one line for stderr and the process exit code. */
 export interface ErrorReport {
@@ -68,6 +69,11 @@ function isEmailAddressError(error: unknown): error is Error {
 }
 
 function describeNetworkFailure(error: unknown): string | undefined {
+  const timeoutMs = responseTimeoutOf(error);
+  if (timeoutMs !== undefined) {
+    return `the server did not respond within ${formatSeconds(timeoutMs)}: check that it is running and not overloaded, then run the command again`;
+  }
+
   const reason = describeConnectionFailure(error);
   if (reason === undefined) {
     return undefined;
@@ -77,17 +83,27 @@ function describeNetworkFailure(error: unknown): string | undefined {
 }
 
 /**
- * Returns why a request got no response at all, such as `connection refused`, or
- * `undefined` when `error` is not such a failure. `fetch`, and the CLI's own transport,
- * raise a TypeError "fetch failed" whose `cause` is the socket error.
+ * Returns why a request got no response at all, such as `connection refused` or
+ * `no response within 60 s`, or `undefined` when `error` is not such a failure. `fetch`, and
+ * the CLI's own transport, raise a TypeError "fetch failed" whose `cause` is the socket error.
  */
 export function describeConnectionFailure(error: unknown): string | undefined {
   if (!(error instanceof TypeError) || error.message !== 'fetch failed') {
     return undefined;
   }
 
+  const timeoutMs = responseTimeoutOf(error);
+  if (timeoutMs !== undefined) {
+    return `no response within ${formatSeconds(timeoutMs)}`;
+  }
+
   const code = (error.cause as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? (NETWORK_ERROR_CODES[code] ?? code) : 'network error';
+}
+
+/** Formats milliseconds as seconds, such as `60 s` or `0.2 s`. */
+function formatSeconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 function oneLine(text: string): string {

@@ -21,7 +21,34 @@ export interface NodeHttpFetchOptions {
 }
 
 /** Default of `timeoutMs`, the same as the server's own request timeout, after which it sends 408. */
-const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * The socket error of a request that was connected but received no data from the server for
+ * the transport's timeout. A timeout before the connection is made is a plain `ETIMEDOUT` error.
+ */
+export class ResponseTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  /** The timeout that expired, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super(`no data from the server for ${timeoutMs} ms`);
+    this.name = 'ResponseTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Returns the timeout in milliseconds when `error` is the rejection of a request that was
+ * connected and then received nothing for that long, else `undefined`.
+ */
+export function responseTimeoutOf(error: unknown): number | undefined {
+  if (!(error instanceof TypeError) || !(error.cause instanceof ResponseTimeoutError)) {
+    return undefined;
+  }
+  return error.cause.timeoutMs;
+}
 
 /** Statuses whose response has no body, even when its headers give a length. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
@@ -140,13 +167,17 @@ function exchange(
     });
 
     // Fires when the socket has been idle for the timeout, such as with a server that
-    // accepted the connection and then stopped responding.
+    // accepted the connection and then stopped responding. The timeout also runs while the
+    // socket connects, and then the server was never reached.
     outgoing.on('timeout', () => {
-      const error: NodeJS.ErrnoException = new Error(
-        `no data from the server for ${options.timeout} ms`,
-      );
-      error.code = 'ETIMEDOUT';
-      outgoing.destroy(error);
+      const timeoutMs = options.timeout as number;
+      if (outgoing.socket?.connecting === true) {
+        const error: NodeJS.ErrnoException = new Error(`no connection within ${timeoutMs} ms`);
+        error.code = 'ETIMEDOUT';
+        outgoing.destroy(error);
+      } else {
+        outgoing.destroy(new ResponseTimeoutError(timeoutMs));
+      }
     });
     outgoing.on('error', fail);
     outgoing.end(body);

@@ -9,6 +9,7 @@ import { markOutbox, waitForSignInCode } from './outbox.js';
  *
  * @param baseUrl - the API server URL.
  * @param outboxPath - the server's `outbox.jsonl`.
+ * @param fetch - the fetch implementation of the client, `globalThis.fetch` by default.
  * @returns a client that acts as the person.
  * @throws CliError when the code does not appear in time; ApiError when a request fails.
  */
@@ -16,9 +17,10 @@ export async function signInThroughOutbox(
   baseUrl: string,
   outboxPath: string,
   email: string,
+  fetch?: typeof globalThis.fetch,
 ): Promise<ApiClient> {
   let token: string | undefined;
-  const client = createApiClient({ baseUrl, token: () => token });
+  const client = createApiClient({ baseUrl, token: () => token, fetch });
 
   const mark = await markOutbox(outboxPath);
   await requestEmailCode(client, email);

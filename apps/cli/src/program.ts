@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 
-import { Command, Option } from 'commander';
-
+import { Command } from 'commander';
+import { repeatableListOption, singleValueOption } from './command-options.js';
 import { runKeystoreExport, runKeystoreList, runKeystoreRevoke } from './commands/keystore.js';
 import { runRedeem } from './commands/redeem.js';
 import { runRevoke } from './commands/revoke.js';
@@ -36,6 +36,12 @@ Examples:
   $ provisions send --server https://api.example.com --org-id ORG --keystore keystore.json \\
       --to ada@example.com --title "Contract" --message "Your contract is ready."
   $ provisions send --keystore keystore.json --manifest recipients.json --json`;
+
+/**
+ * Default of `demo --data-dir`. It is applied after parsing, not as commander's default, so
+ * that the option's parser receives no earlier value unless the option was repeated.
+ */
+const DEFAULT_DEMO_DATA_DIR = '.demo';
 
 const REDEEM_HELP = `
 Examples:
@@ -79,34 +85,66 @@ export function createProgram(): Command {
   program
     .command('send')
     .description("Create boxes for recipients and print each recipient's invitation link.")
-    .addOption(new Option('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+    .addOption(singleValueOption('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
     .addOption(
-      new Option('--org-id <id>', 'organization id (the OAuth client id)').env('PROVISIONS_ORG_ID'),
+      singleValueOption('--org-id <id>', 'organization id (the OAuth client id)').env(
+        'PROVISIONS_ORG_ID',
+      ),
     )
     .addOption(
-      new Option(
+      singleValueOption(
         '--keystore <path>',
         "file of the organization's key shares, created if missing",
       ).env('PROVISIONS_KEYSTORE'),
     )
-    .option('--app-url <url>', 'URL of the app the links point to (default: the server URL)')
-    .option('--to <email>', 'recipient email address, for a single box')
-    .option('--title <title>', 'title of the box sent with --to')
-    .option('--message <text...>', 'messages of the box sent with --to')
-    .option(
-      '--manifest <file>',
-      'CSV or JSON file of recipients, boxes and messages (format below)',
+    .addOption(
+      singleValueOption(
+        '--app-url <url>',
+        'URL of the app the links point to (default: the server URL)',
+      ),
     )
-    .option(
-      '--concurrency <n>',
-      `recipients sent at the same time with --manifest, 1 to 64 (default ${DEFAULT_CONCURRENCY})`,
+    .addOption(
+      singleValueOption(
+        '--to <email>',
+        'recipient email address, for a single box',
+        'send --to sends one box to one person, so use --manifest FILE for several people',
+      ),
     )
-    .option('--journal <file>', 'journal of a --manifest run (default: <manifest>.journal)')
+    .addOption(singleValueOption('--title <title>', 'title of the box sent with --to'))
+    .addOption(
+      repeatableListOption(
+        '--message <text...>',
+        'messages of the box sent with --to, one per text; may be repeated',
+      ),
+    )
+    .addOption(
+      singleValueOption(
+        '--manifest <file>',
+        'CSV or JSON file of recipients, boxes and messages (format below)',
+      ),
+    )
+    .addOption(
+      singleValueOption(
+        '--concurrency <n>',
+        `recipients sent at the same time with --manifest, 1 to 64 (default ${DEFAULT_CONCURRENCY})`,
+      ),
+    )
+    .addOption(
+      singleValueOption(
+        '--journal <file>',
+        'journal of a --manifest run (default: <manifest>.journal)',
+      ),
+    )
     .option(
       '--print-links',
       'print the links on stdout ("email,link" CSV lines with --manifest, as recipients finish)',
     )
-    .option('--links-out <file>', 'write "email,link" CSV to this file (mode 0600) at the end')
+    .addOption(
+      singleValueOption(
+        '--links-out <file>',
+        'write "email,link" CSV to this file (mode 0600) at the end',
+      ),
+    )
     .option(
       '--email-links',
       'email each recipient their link over SMTP (SMTP_URL or SMTP_HOST/PORT/USER/PASS, SMTP_FROM)',
@@ -122,13 +160,27 @@ export function createProgram(): Command {
       '<link>',
       'the invitation link, {app URL}/join#provision:{key share}, or - to read it from standard input, which keeps it out of the process list and shell history',
     )
-    .option('--email <email>', 'the email address the link was sent to')
-    .option('--server <url>', 'API server URL (default: the origin of the link)')
-    .option('--code <digits>', 'the sign-in code from the email (else it is requested)')
-    .option('--outbox <file>', "development only: read the code from the server's outbox.jsonl")
-    .option(
-      '--out <dir>',
-      'save each box in <dir>/<box id>/ (title.txt, message-001.txt, …; mode 0600)',
+    .addOption(singleValueOption('--email <email>', 'the email address the link was sent to'))
+    .addOption(
+      singleValueOption('--server <url>', 'API server URL (default: the origin of the link)'),
+    )
+    .addOption(
+      singleValueOption(
+        '--code <digits>',
+        'the sign-in code from the email (else it is requested)',
+      ),
+    )
+    .addOption(
+      singleValueOption(
+        '--outbox <file>',
+        "development only: read the code from the server's outbox.jsonl",
+      ),
+    )
+    .addOption(
+      singleValueOption(
+        '--out <dir>',
+        'save each box in <dir>/<box id>/ (title.txt, message-001.txt, …; mode 0600)',
+      ),
     )
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', REDEEM_HELP)
@@ -138,9 +190,17 @@ export function createProgram(): Command {
     .command('revoke')
     .description('Revoke a provision so its invitation link stops working.')
     .argument('<public-key>', 'the provision public key (43 base64url characters)')
-    .addOption(new Option('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+    .addOption(singleValueOption('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
     .addOption(
-      new Option('--org-id <id>', 'organization id (the OAuth client id)').env('PROVISIONS_ORG_ID'),
+      singleValueOption('--org-id <id>', 'organization id (the OAuth client id)').env(
+        'PROVISIONS_ORG_ID',
+      ),
+    )
+    .addOption(
+      singleValueOption(
+        '--keystore <path>',
+        "file of the organization's key shares; its entry of this provision is removed",
+      ).env('PROVISIONS_KEYSTORE'),
     )
     .option('--json', 'print one JSON summary on stdout')
     // A base64url public key can start with "-". Commander would take it for an unknown
@@ -153,14 +213,14 @@ export function createProgram(): Command {
     .description("List, export or revoke the organization's provisions kept in the keystore.");
   const keystoreOptions = (command: Command): Command =>
     command
-      .addOption(new Option('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+      .addOption(singleValueOption('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
       .addOption(
-        new Option('--org-id <id>', 'organization id (the OAuth client id)').env(
+        singleValueOption('--org-id <id>', 'organization id (the OAuth client id)').env(
           'PROVISIONS_ORG_ID',
         ),
       )
       .addOption(
-        new Option('--keystore <path>', "file of the organization's key shares").env(
+        singleValueOption('--keystore <path>', "file of the organization's key shares").env(
           'PROVISIONS_KEYSTORE',
         ),
       );
@@ -174,9 +234,14 @@ export function createProgram(): Command {
     keystoreCommand
       .command('export')
       .description('Write every link as "email,link" CSV, to a file (mode 0600) or stdout.')
-      .option('--out <file>', 'write the CSV to this file, mode 0600')
+      .addOption(singleValueOption('--out <file>', 'write the CSV to this file, mode 0600'))
       .option('--stdout', 'print the CSV on stdout')
-      .option('--app-url <url>', 'URL of the app the links point to (default: the server URL)'),
+      .addOption(
+        singleValueOption(
+          '--app-url <url>',
+          'URL of the app the links point to (default: the server URL)',
+        ),
+      ),
   ).action((options) => runKeystoreExport(options));
   keystoreOptions(
     keystoreCommand
@@ -189,7 +254,12 @@ export function createProgram(): Command {
   program
     .command('demo')
     .description('Run the whole flow against a local server: send, then open as each recipient.')
-    .option('--data-dir <dir>', 'directory for the server and the demo state', '.demo')
+    .addOption(
+      singleValueOption(
+        '--data-dir <dir>',
+        `directory for the server and the demo state (default: ${DEFAULT_DEMO_DATA_DIR})`,
+      ),
+    )
     .option('--fresh', 'delete the data directory first')
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', DEMO_HELP)
@@ -197,7 +267,7 @@ export function createProgram(): Command {
       // Loaded on use: the demo pulls in the whole server (Fastify, SQLite),
       // which the other commands do not need.
       const { runDemo } = await import('./commands/demo.js');
-      await runDemo(options);
+      await runDemo({ ...options, dataDir: options.dataDir ?? DEFAULT_DEMO_DATA_DIR });
     });
 
   return program;

@@ -1,3 +1,5 @@
+import { responseTimeoutOf } from './node-http-fetch.js';
+
 /** Retry settings for requests that fail for a passing reason. */
 export interface RetryPolicy {
   /** Attempts in total, the first included. */
@@ -32,6 +34,16 @@ export function isNetworkError(error: unknown): boolean {
 }
 
 /**
+ * Tells whether a request that failed with `error` may be sent again: a network error other
+ * than a response timeout. A request to a server that accepted the connection and then sent
+ * nothing for the transport's timeout (60 s) is not sent again, so that a silent server holds a
+ * request for one timeout and the backoff before it, not for six timeouts.
+ */
+export function isRetryableNetworkError(error: unknown): boolean {
+  return isNetworkError(error) && responseTimeoutOf(error) === undefined;
+}
+
+/**
  * Returns the wait before retry number `retry` (1 for the first retry), in
  * milliseconds: "full jitter" exponential backoff, a random time from 0 to
  * `min(maxDelayMs, baseDelayMs * 2^(retry - 1))`. A `Retry-After` header
@@ -51,6 +63,22 @@ export function retryDelay(
     return jittered;
   }
   return Math.max(jittered, Math.min(requested, policy.maxRetryAfterMs));
+}
+
+/**
+ * Returns the wait before retry number `retry` after a network error (no response), in
+ * milliseconds: "equal jitter", a random time from half to all of
+ * `min(maxDelayMs, baseDelayMs * 2^(retry - 1))`. With the default policy the five waits add
+ * up to 3.875 to 7.75 s, so a request outlasts a server restart of a few seconds, where the
+ * full jitter of {@link retryDelay} can add up to almost nothing.
+ */
+export function networkRetryDelay(
+  retry: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /** Parses a `Retry-After` value, seconds or an HTTP date, into milliseconds from now. */
@@ -86,7 +114,8 @@ export interface RetryEvent {
 
 /**
  * Wraps `fetch` so that requests safe to repeat are retried on a network
- * error, a 429 or a 5xx, with {@link retryDelay} between attempts. Safe to
+ * error other than a response timeout ({@link isRetryableNetworkError}), a 429
+ * or a 5xx, with {@link networkRetryDelay} or {@link retryDelay} between attempts. Safe to
  * repeat: GET and HEAD, the token request (`POST /oauth/token`), the batch
  * key look-up (`POST /identities/public-keys/lookups`, which writes nothing),
  * and any request with an `Idempotency-Key` header, for which the server
@@ -126,10 +155,10 @@ export function createRetryingFetch(options: {
           signal: request.signal,
         });
       } catch (error) {
-        if (last || !isNetworkError(error)) {
+        if (last || !isRetryableNetworkError(error)) {
           throw error;
         }
-        const delayMs = retryDelay(attempt, options.policy);
+        const delayMs = networkRetryDelay(attempt, options.policy);
         options.onRetry?.({ method: request.method, path, reason: 'network', delayMs });
         await sleep(delayMs);
         continue;

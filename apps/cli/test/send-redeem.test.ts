@@ -323,7 +323,11 @@ describe('provisions send and redeem', () => {
     expect(blocked.stderr).toContain(`public key ${publicKey}`);
     expect(blocked.stderr).toContain('provisions revoke <public key>');
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(revoked.stdout)).toEqual({ revoked: publicKey });
+    expect(JSON.parse(revoked.stdout)).toEqual({
+      revoked: publicKey,
+      already_revoked: false,
+      removed_from_keystore: null,
+    });
     expect(after.code).toBe(0);
     const fresh = (JSON.parse(after.stdout) as SendSummary).recipients[0];
     expect(fresh?.link_reused).toBe(false);

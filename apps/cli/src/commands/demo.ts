@@ -28,6 +28,7 @@ import {
 } from '../demo-files.js';
 import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
 import { type Manifest, readManifest } from '../manifest.js';
+import { createNodeHttpFetch } from '../node-http-fetch.js';
 import { signInThroughOutbox } from '../outbox-sign-in.js';
 import { printJson, printLines } from '../output.js';
 import {
@@ -86,9 +87,18 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   try {
     const server = await startDemoServer(dataDir, serverDataDir, serverLog);
+    const transport = createNodeHttpFetch();
     try {
-      await runDemoAgainst(server.url, serverDataDir, dataDir, manifest, options.json === true);
+      await runDemoAgainst(
+        server.url,
+        serverDataDir,
+        dataDir,
+        manifest,
+        options.json === true,
+        transport.fetch,
+      );
     } finally {
+      transport.close();
       await server.close();
     }
   } finally {
@@ -138,6 +148,7 @@ async function runDemoAgainst(
   dataDir: string,
   manifest: Manifest,
   json: boolean,
+  fetch: typeof globalThis.fetch,
 ): Promise<void> {
   const outboxPath = join(serverDataDir, 'outbox.jsonl');
   const shown = (path: string) => relative(process.cwd(), path) || '.';
@@ -163,7 +174,7 @@ async function runDemoAgainst(
 
   const accountHolder = (manifest.recipients[0] as Manifest['recipients'][number]).email;
   const identity = await loadOrCreateIdentityKey(dataDir, accountHolder);
-  const accountClient = await signInForDemo(serverUrl, outboxPath, accountHolder);
+  const accountClient = await signInForDemo(serverUrl, outboxPath, accountHolder, fetch);
   const registration = await registerIdentityKey({
     client: accountClient,
     secretKey: identity.secretKey,
@@ -176,6 +187,7 @@ async function runDemoAgainst(
     baseUrl: serverUrl,
     clientId: organization.id,
     clientSecret: organization.client_secret,
+    fetch,
   });
   // The demo server's port can change between runs, so the keystore is
   // bound to the server's data directory instead of its URL.
@@ -207,7 +219,7 @@ async function runDemoAgainst(
     if (delivery.link === null) {
       continue;
     }
-    const client = await signInForDemo(serverUrl, outboxPath, delivery.email);
+    const client = await signInForDemo(serverUrl, outboxPath, delivery.email, fetch);
     const redeemed = await redeemInvitation({ client, link: delivery.link });
     opened.push(summarizeOpened(delivery.email, 'link', redeemed.boxes));
   }
@@ -245,9 +257,14 @@ async function runDemoAgainst(
   ]);
 }
 
-async function signInForDemo(serverUrl: string, outboxPath: string, email: string) {
+async function signInForDemo(
+  serverUrl: string,
+  outboxPath: string,
+  email: string,
+  fetch: typeof globalThis.fetch,
+) {
   try {
-    return await signInThroughOutbox(serverUrl, outboxPath, email);
+    return await signInThroughOutbox(serverUrl, outboxPath, email, fetch);
   } catch (error) {
     if (isApiError(error) && error.status === 429) {
       throw new CliError(

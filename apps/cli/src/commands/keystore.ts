@@ -1,22 +1,19 @@
 import { isApiError, normalizeEmail } from '@provisions/api';
-import {
-  connectOrganization,
-  formatInvitationLink,
-  KeystoreError,
-  revokeProvision,
-} from '@provisions/core';
+import { formatInvitationLink, KeystoreError, revokeProvision } from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
+import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
+import { withOrganization } from '../organization-session.js';
 import { formatCount, printJson, printLines, printNotice } from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 
@@ -107,10 +104,14 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
  * Runs `provisions keystore revoke EMAIL`: revokes the recipient's provision
  * on the server, so the link stops working, then removes the entry. A
  * provision the server no longer has (already revoked) only loses its entry.
+ *
+ * @param transportOptions - options of the HTTP client for the API server, such as a
+ *   shorter request timeout in tests.
  */
 export async function runKeystoreRevoke(
   email: string,
   options: KeystoreCommandOptions,
+  transportOptions: NodeHttpFetchOptions = {},
 ): Promise<void> {
   const recipient = normalizeEmail(email);
   const clientSecret = requireClientSecret();
@@ -121,14 +122,13 @@ export async function runKeystoreRevoke(
       throw new CliError(`the keystore ${keystore.path} has no entry for ${recipient}`);
     }
 
-    const organization = await connectOrganization({
-      baseUrl: server,
-      clientId: organizationId,
-      clientSecret,
-    });
     let alreadyRevoked = false;
     try {
-      await revokeProvision({ organization, publicKey: entry.public_key });
+      await withOrganization(
+        { server, organizationId, clientSecret },
+        transportOptions,
+        (organization) => revokeProvision({ organization, publicKey: entry.public_key }),
+      );
     } catch (error) {
       if (!isApiError(error) || error.status !== 404) {
         throw error;

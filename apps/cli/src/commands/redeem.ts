@@ -2,6 +2,7 @@ import { createApiClient, normalizeEmail } from '@provisions/api';
 import { parseInvitationLink, redeemInvitation, requestEmailCode, signIn } from '@provisions/core';
 
 import { CliError, EXIT_FAILURE, usageError } from '../cli-error.js';
+import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
 import { formatCount, printJson, printLines, printNotice } from '../output.js';
@@ -29,8 +30,15 @@ export interface RedeemOptions {
  *
  * The sign-in code comes from `--code`; else a code is requested and read
  * from `--outbox` (development servers) or asked for on the terminal.
+ *
+ * @param transportOptions - options of the HTTP client for the API server, such as a
+ *   shorter request timeout in tests.
  */
-export async function runRedeem(linkArgument: string, options: RedeemOptions): Promise<void> {
+export async function runRedeem(
+  linkArgument: string,
+  options: RedeemOptions,
+  transportOptions: NodeHttpFetchOptions = {},
+): Promise<void> {
   const link = linkArgument === '-' ? await readLinkFromStdin() : linkArgument;
   const { appUrl } = parseInvitationLink(link);
   const server = requireHttpUrl(options.server ?? new URL(appUrl).origin, '--server');
@@ -52,24 +60,7 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
     await checkOutputDirectory(options.out, '--out');
   }
 
-  let token: string | undefined;
-  const client = createApiClient({ baseUrl: server, token: () => token });
-
-  let code = options.code;
-  if (code === undefined) {
-    const mark = options.outbox === undefined ? undefined : await markOutbox(options.outbox);
-    await requestEmailCode(client, email);
-
-    if (mark === undefined) {
-      printNotice(`A sign-in code was sent to ${email}.`);
-      code = await prompt('Sign-in code: ', { hidden: false, missingHint: 'give --code' });
-    } else {
-      code = await waitForSignInCode(mark, email);
-    }
-  }
-
-  token = await signIn(client, email, code);
-  const redeemed = await redeemInvitation({ client, link });
+  const redeemed = await signInAndRedeem(link, server, email, options, transportOptions);
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
 
   if (options.out !== undefined) {
@@ -93,6 +84,43 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
     return;
   }
   printLines(formatOpenedBoxes(opened.boxes));
+}
+
+/** Signs in as `email`, with a code from `options` or the terminal, and opens the boxes of `link`. */
+async function signInAndRedeem(
+  link: string,
+  server: string,
+  email: string,
+  options: RedeemOptions,
+  transportOptions: NodeHttpFetchOptions,
+): Promise<Awaited<ReturnType<typeof redeemInvitation>>> {
+  const transport = createNodeHttpFetch(transportOptions);
+  try {
+    let token: string | undefined;
+    const client = createApiClient({
+      baseUrl: server,
+      token: () => token,
+      fetch: transport.fetch,
+    });
+
+    let code = options.code;
+    if (code === undefined) {
+      const mark = options.outbox === undefined ? undefined : await markOutbox(options.outbox);
+      await requestEmailCode(client, email);
+
+      if (mark === undefined) {
+        printNotice(`A sign-in code was sent to ${email}.`);
+        code = await prompt('Sign-in code: ', { hidden: false, missingHint: 'give --code' });
+      } else {
+        code = await waitForSignInCode(mark, email);
+      }
+    }
+
+    token = await signIn(client, email, code);
+    return await redeemInvitation({ client, link });
+  } finally {
+    transport.close();
+  }
 }
 
 async function saveBoxes(directory: string, boxes: OpenedSummary['boxes']): Promise<string[]> {

@@ -43,9 +43,17 @@ export const MAX_CONCURRENCY = 64;
 
 /**
  * Number of recipients in a row that got no response from the server, each after the retries
- * of its requests, that stops a run because the server is then taken to be unreachable.
+ * of its requests, that stops a run once the server has also been silent for
+ * {@link MAX_SILENCE_MS}.
  */
 export const MAX_UNREACHABLE_IN_A_ROW = 5;
+
+/**
+ * Time without a response to any request, in milliseconds, after which recipients that fail
+ * without a response stop the run. A restart of the server that takes a few seconds fails a few
+ * recipients at most, and does not stop the run.
+ */
+export const MAX_SILENCE_MS = 30_000;
 
 /** Settings of a manifest run, checked by `runSend`. */
 export interface ManifestSendSettings {
@@ -138,51 +146,73 @@ async function sendManifest(
       serverUrl: settings.server,
     });
 
-    let retries = 0;
-    const fetchWithRetries = createRetryingFetch({
-      policy: DEFAULT_RETRY_POLICY,
-      onRetry: () => {
-        retries += 1;
-      },
-      fetch: transport.fetch,
-    });
-    const organization = await connectOrganization({
-      baseUrl: settings.server,
-      clientId: settings.organizationId,
-      clientSecret: settings.clientSecret,
-      fetch: fetchWithRetries,
-    });
-
-    // The run is recorded only now that the keystore opened and the server
-    // accepted the credentials: a run that fails before this point leaves no
-    // journal bound to a wrong server or organization.
-    runId = resumedRunId ?? (await startRun(journal, settings, manifestHash));
-
-    const undecided = recipients.filter(
-      (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
+    // Started before the token request, so that a server that accepts the connection and
+    // does not respond still gets a progress line every 5 seconds on a non-terminal stderr.
+    const progress = startProgress(
+      recipients.length,
+      recipients.filter((recipient) => state.recipients.get(recipient.index)?.done === true).length,
     );
-    const context: BulkSendContext = {
-      organization,
-      lookups: new PublicKeyLookups(
-        organization.client,
-        undecided.map((recipient) => recipient.email),
-      ),
-      keystore,
-      journal,
-      state,
-      runId,
-      appUrl: settings.appUrl,
-      retryPolicy: DEFAULT_RETRY_POLICY,
-      resumed: new Set(state.recipients.keys()),
-      onRetry: () => {
-        retries += 1;
-      },
-      background: [],
-      mailer,
-    };
+    running.progress = progress;
 
-    const started = Date.now();
-    const { outcomes, stop } = await sendAll(context, recipients, settings, running);
+    let retries = 0;
+    const contact: ServerContact = { lastResponseAt: Date.now() };
+    let context: BulkSendContext;
+    let started: number;
+    let result: RunResult;
+    try {
+      const fetchWithRetries = createRetryingFetch({
+        policy: DEFAULT_RETRY_POLICY,
+        onRetry: () => {
+          retries += 1;
+        },
+        fetch: async (input, init) => {
+          const response = await transport.fetch(input, init);
+          contact.lastResponseAt = Date.now();
+          return response;
+        },
+      });
+      const organization = await connectOrganization({
+        baseUrl: settings.server,
+        clientId: settings.organizationId,
+        clientSecret: settings.clientSecret,
+        fetch: fetchWithRetries,
+      });
+
+      // The run is recorded only now that the keystore opened and the server
+      // accepted the credentials: a run that fails before this point leaves no
+      // journal bound to a wrong server or organization.
+      runId = resumedRunId ?? (await startRun(journal, settings, manifestHash));
+
+      const undecided = recipients.filter(
+        (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
+      );
+      context = {
+        organization,
+        lookups: new PublicKeyLookups(
+          organization.client,
+          undecided.map((recipient) => recipient.email),
+        ),
+        keystore,
+        journal,
+        state,
+        runId,
+        appUrl: settings.appUrl,
+        retryPolicy: DEFAULT_RETRY_POLICY,
+        resumed: new Set(state.recipients.keys()),
+        onRetry: () => {
+          retries += 1;
+        },
+        background: [],
+        mailer,
+      };
+
+      started = Date.now();
+      result = await sendAll(context, recipients, settings, progress, contact);
+    } finally {
+      running.progress = undefined;
+      progress.stop();
+    }
+    const { outcomes, stop } = result;
     await Promise.all(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
@@ -193,7 +223,7 @@ async function sendManifest(
     await writeOutputs(settings, outcomes, summary);
     if (stop !== undefined) {
       throw new CliError(
-        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries, and no request got one for ${MAX_SILENCE_MS / 1000} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
       );
     }
     if (summary.failed > 0) {
@@ -209,6 +239,12 @@ async function sendManifest(
     }
     await journalLock.release();
   }
+}
+
+/** When the run last received a response from the server, to any request. */
+interface ServerContact {
+  /** Milliseconds since the epoch, as `Date.now()` returns. */
+  lastResponseAt: number;
 }
 
 /** The cause of a run stopping before it started every recipient. */
@@ -227,7 +263,8 @@ async function sendAll(
   context: BulkSendContext,
   recipients: readonly BulkRecipient[],
   settings: ManifestSendSettings,
-  running: RunningProgress,
+  progress: ProgressReporter,
+  contact: ServerContact,
 ): Promise<RunResult> {
   const outcomes: RecipientOutcome[] = new Array(recipients.length);
   const finishedBefore = recipients.filter(
@@ -249,8 +286,6 @@ async function sendAll(
   }
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
-  const progress = startProgress(recipients.length, finishedBefore.length);
-  running.progress = progress;
   let next = 0;
   let unreachableInARow = 0;
   let stop: RunStop | undefined;
@@ -265,19 +300,19 @@ async function sendAll(
       progress.tick(outcome.status === 'failed');
 
       unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
-      if (outcome.unreachable !== undefined && unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW) {
+      const silentMs = Date.now() - contact.lastResponseAt;
+      if (
+        outcome.unreachable !== undefined &&
+        unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW &&
+        silentMs >= MAX_SILENCE_MS
+      ) {
         stop ??= { reason: outcome.unreachable };
       }
     }
   };
 
-  try {
-    const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
-    await Promise.all(Array.from({ length: workers }, worker));
-  } finally {
-    running.progress = undefined;
-    progress.stop();
-  }
+  const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
+  await Promise.all(Array.from({ length: workers }, worker));
 
   for (const recipient of queue.slice(next)) {
     emit(skippedOutcome(context, recipient));

@@ -1,15 +1,16 @@
-import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/core';
+import { type BoxContent, sendBoxes } from '@provisions/core';
 
 import { usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
-import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
+import { withOrganization } from '../organization-session.js';
 import { printJson, printLines } from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
@@ -119,46 +120,40 @@ export async function runSend(
     organizationId,
     serverUrl: server,
   });
-  const transport = createNodeHttpFetch(transportOptions);
-
   try {
-    const organization = await connectOrganization({
-      baseUrl: server,
-      clientId: organizationId,
-      clientSecret,
-      fetch: transport.fetch,
-    });
-    const summaries: DeliverySummary[] = [];
-    for (const recipient of recipients) {
-      let summary: DeliverySummary;
-      try {
-        const result = await sendBoxes({
-          organization,
-          keystore,
-          appUrl,
-          recipient: recipient.email,
-          boxes: recipient.boxes,
-        });
-        summary = summarizeDelivery(result);
-      } catch (error) {
-        if (options.json === true) {
-          const failed = { email: recipient.email, error: (error as Error).message };
-          printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+    const target = { server, organizationId, clientSecret };
+    await withOrganization(target, transportOptions, async (organization) => {
+      const summaries: DeliverySummary[] = [];
+      for (const recipient of recipients) {
+        let summary: DeliverySummary;
+        try {
+          const result = await sendBoxes({
+            organization,
+            keystore,
+            appUrl,
+            recipient: recipient.email,
+            boxes: recipient.boxes,
+          });
+          summary = summarizeDelivery(result);
+        } catch (error) {
+          if (options.json === true) {
+            const failed = { email: recipient.email, error: (error as Error).message };
+            printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+          }
+          throw error;
         }
-        throw error;
+
+        summaries.push(summary);
+        if (options.json !== true) {
+          printLines(formatDelivery(summary, '', options.printLinks === true));
+        }
       }
 
-      summaries.push(summary);
-      if (options.json !== true) {
-        printLines(formatDelivery(summary, '', options.printLinks === true));
+      if (options.json === true) {
+        printJson({ server, organization_id: organizationId, recipients: summaries });
       }
-    }
-
-    if (options.json === true) {
-      printJson({ server, organization_id: organizationId, recipients: summaries });
-    }
+    });
   } finally {
-    transport.close();
     await keystore.close();
   }
 }

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+
+import { DEFAULT_RETRY_POLICY, networkRetryDelay } from '../src/retry.js';
+
+const RETRIES = DEFAULT_RETRY_POLICY.attempts - 1;
+
+function totalWait(random: () => number): number {
+  let total = 0;
+  for (let retry = 1; retry <= RETRIES; retry += 1) {
+    total += networkRetryDelay(retry, DEFAULT_RETRY_POLICY, random);
+  }
+  return total;
+}
+
+describe('networkRetryDelay', () => {
+  it('waits at least half of each ceiling', () => {
+    expect(networkRetryDelay(1, DEFAULT_RETRY_POLICY, () => 0)).toBe(125);
+    expect(networkRetryDelay(5, DEFAULT_RETRY_POLICY, () => 0)).toBe(2_000);
+  });
+
+  it('waits at most the ceiling', () => {
+    expect(networkRetryDelay(1, DEFAULT_RETRY_POLICY, () => 0.999_999)).toBe(249);
+    expect(networkRetryDelay(5, DEFAULT_RETRY_POLICY, () => 0.999_999)).toBe(3_999);
+  });
+
+  it('outlasts a restart of a few seconds', () => {
+    expect(totalWait(() => 0)).toBe(3_875);
+    expect(totalWait(() => 0.999_999)).toBeLessThan(7_750);
+  });
+});
