@@ -3,7 +3,7 @@ import { KeystoreError, revokeProvision } from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
 
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
-import { openKeystore, readPassphrase } from '../keystore-access.js';
+import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import { requireClientSecret, requireOrganizationTarget } from '../option-values.js';
 import { withOrganization } from '../organization-session.js';
@@ -128,8 +128,13 @@ async function openExistingKeystore(
   server: string,
   organizationId: string,
 ): Promise<FileKeystore> {
-  const passphrase = await readPassphrase();
-  const settings = { path, passphrase, organizationId, serverUrl: server, mustExist: true };
+  const settings = {
+    path,
+    passphrase: keystorePassphrase(),
+    organizationId,
+    serverUrl: server,
+    mustExist: true,
+  };
   try {
     return await openKeystore(settings);
   } catch (error) {
