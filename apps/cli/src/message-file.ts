@@ -39,6 +39,9 @@ export function readMessageFile(
   baseDirectory: string,
 ): { text: string } | { problem: string } {
   const fullPath = resolve(baseDirectory, path);
+  if (!isAbsolute(path) && fullPath === resolve(baseDirectory)) {
+    return { problem: `file ${path} is the manifest's directory; expected a regular text file` };
+  }
   if (isAbsolute(path) || !isInside(resolve(baseDirectory), fullPath)) {
     return {
       problem: `file ${path} is outside the manifest's directory; expected a relative path inside it`,
@@ -52,6 +55,11 @@ export function readMessageFile(
     realBase = realpathSync(resolve(baseDirectory));
   } catch (cause) {
     return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+  }
+  if (realPath === realBase) {
+    return {
+      problem: `file ${path} links to the manifest's directory; expected a regular text file`,
+    };
   }
   if (!isInside(realBase, realPath)) {
     return {

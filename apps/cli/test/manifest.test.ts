@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXAMPLE_MANIFEST_PATH } from '../src/commands/demo.js';
 import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
-import { runCli } from './support/run-cli.js';
+import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 
 function manifestError(text: string): ManifestError {
   try {
@@ -241,7 +241,7 @@ describe('provisions send --manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         join(directory, 'k.json'),
         '--manifest',
@@ -326,6 +326,20 @@ describe('provisions send --manifest', () => {
 
       expect(result.code, file).toBe(2);
       expect(result.stderr).toContain(`file ${file} is outside the manifest's directory`);
+    }
+  });
+
+  it('rejects the manifest directory as a message file', async () => {
+    for (const file of ['.', 'sub/..']) {
+      const path = join(directory, 'directory-file.json');
+      await writeFile(path, manifestWithFile(file));
+
+      const result = await sendManifest(path);
+
+      expect(result.code, file).toBe(2);
+      expect(result.stderr).toContain(
+        `file ${file} is the manifest's directory; expected a regular text file`,
+      );
     }
   });
 
@@ -427,7 +441,7 @@ describe('provisions send --manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'o',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k',
         '--manifest',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 
 // Nothing listens on port 9 of 127.0.0.1: a command that sent a request
 // there would fail with exit code 1 instead of the usage error (exit code 2).
 const UNUSED_SERVER = 'http://127.0.0.1:9';
 
 const organizationEnv = {
-  PROVISIONS_ORG_ID: 'org',
+  PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
   PROVISIONS_CLIENT_SECRET: 'client-secret',
   PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
 };
@@ -101,6 +101,90 @@ describe('redeem --code', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toBe(
         'provisions: --code: expected the 6 digits from the sign-in email\n',
+      );
+    });
+  }
+});
+
+describe('keystore export', () => {
+  it('asks for --out or --stdout when both are missing', async () => {
+    const result = await runCli(
+      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json'],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: missing --out FILE (written with mode 0600) or --stdout; give one of them\n',
+    );
+  });
+
+  it('rejects --out with --stdout', async () => {
+    const result = await runCli(
+      [
+        'keystore',
+        'export',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        'k.json',
+        '--out',
+        'links.csv',
+        '--stdout',
+      ],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: give either --out FILE (written with mode 0600) or --stdout, not both\n',
+    );
+  });
+});
+
+describe('send --title', () => {
+  it('rejects a title of only white space as blank', async () => {
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        'k.json',
+        '--to',
+        'a@example.com',
+        '--title',
+        '   ',
+        '--message',
+        'm',
+      ],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('provisions: --title: the value is blank (only white space)\n');
+  });
+});
+
+describe('--org-id', () => {
+  const commands: [string, string[]][] = [
+    [
+      'send',
+      ['send', '--keystore', 'k.json', '--to', 'a@example.com', '--title', 't', '--message', 'm'],
+    ],
+    ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
+    ['revoke', ['revoke', 'A'.repeat(43)]],
+  ];
+
+  for (const [name, args] of commands) {
+    it(`rejects an id that is not a UUID in ${name} before any request`, async () => {
+      const result = await runCli([...args, '--server', UNUSED_SERVER], {
+        env: { ...organizationEnv, PROVISIONS_ORG_ID: 'garbage' },
+      });
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'provisions: --org-id or PROVISIONS_ORG_ID: expected the organization id, a UUID such as 0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11\n',
       );
     });
   }

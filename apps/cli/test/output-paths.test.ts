@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 import { countLines, spawnCli } from './support/spawn-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from './support/test-server.js';
 const UNUSED_SERVER = 'http://127.0.0.1:9';
 
 const organizationEnv = {
-  PROVISIONS_ORG_ID: 'org',
+  PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
   PROVISIONS_CLIENT_SECRET: 'client-secret',
   PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
 };
@@ -104,6 +104,16 @@ describe('send --links-out', () => {
     expect(result.stderr).toBe(`provisions: --links-out: ${manifest} is a file, not a directory\n`);
   });
 
+  it('rejects a path that cannot be created before any request', async () => {
+    // /proc takes no new files, even from root, for whom a permission check passes.
+    const result = await sendWithLinksOut('/proc/links.csv');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^provisions: --links-out: cannot (create|write in directory) /);
+    expect(result.stderr).toContain('/proc');
+    expect(result.stderr.split('\n')).toHaveLength(2);
+  });
+
   it('works only with --manifest', async () => {
     const result = await runCli(
       [
@@ -128,6 +138,32 @@ describe('send --links-out', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('provisions: --journal and --links-out work only with --manifest\n');
+  });
+});
+
+describe('send --journal', () => {
+  it('names the missing directory of the journal', async () => {
+    const journal = join(workDir, 'missing', 'run.journal');
+
+    const result = await runCli(
+      [
+        'send',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        join(workDir, 'k.json'),
+        '--manifest',
+        manifest,
+        '--journal',
+        journal,
+      ],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --journal: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
   });
 });
 

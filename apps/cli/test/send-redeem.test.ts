@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, sendArgs } from './support/run-cli.js';
+import { runCli, sendArgs, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 const passphrase = 'cli test passphrase';
@@ -439,7 +439,7 @@ describe('provisions send and redeem', () => {
     const wrongPassphrase = await send({ PROVISIONS_KEYSTORE_PASSPHRASE: 'not the passphrase' });
     const wrongSecret = await send({ PROVISIONS_CLIENT_SECRET: 'not-the-secret' });
     const wrongOrganization = await send({
-      PROVISIONS_ORG_ID: '00000000-0000-4000-8000-000000000000',
+      PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
     });
 
     expect(wrongPassphrase.code).toBe(1);

@@ -67,7 +67,10 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
  * It refuses to run without one of them, so links never reach a terminal by accident.
  */
 export async function runKeystoreExport(options: KeystoreCommandOptions): Promise<void> {
-  if ((options.out === undefined) === (options.stdout !== true)) {
+  if (options.out === undefined && options.stdout !== true) {
+    throw usageError('missing --out FILE (written with mode 0600) or --stdout; give one of them');
+  }
+  if (options.out !== undefined && options.stdout === true) {
     throw usageError('give either --out FILE (written with mode 0600) or --stdout, not both');
   }
   if (options.out !== undefined) {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
 import { connectOrganization } from '@provisions/core';
@@ -360,6 +361,15 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
   try {
     return await acquireLockFile(`${journalPath}.lock`, `journal ${journalPath}`);
   } catch (error) {
+    // The lock file goes beside the journal, so ENOENT means that the directory is missing.
+    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT') {
+      throw new CliError(
+        `--journal: directory ${dirname(resolve(journalPath))} does not exist; create it first`,
+        EXIT_USAGE,
+        { cause: error },
+      );
+    }
     throw new CliError((error as Error).message, EXIT_USAGE, { cause: error });
   }
 }

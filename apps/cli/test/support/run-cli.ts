@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 /** The built CLI, as the `provisions` bin runs it. */
 export const CLI_PATH = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
+/**
+ * An organization id of the right form (a UUID) that no test server knows, for tests that
+ * stop before any request.
+ */
+export const UNKNOWN_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000000';
+
 /** The scrypt cost the tests give the keystore: the crypto package's minimum, 2^14. */
 export const TEST_KDF_COST = '14';
 
