@@ -7,7 +7,7 @@ import { markOutbox, waitForSignInCode } from '../outbox.js';
 import { formatCount, printJson, printLines, printNotice } from '../output.js';
 import { checkOutputDirectory } from '../output-path.js';
 import { canPrompt, prompt } from '../prompt.js';
-import { saveOpenedBoxes } from '../saved-boxes.js';
+import { saveOpenedBoxes, UnsafeOutputPathError } from '../saved-boxes.js';
 import { formatOpenedBoxes, type OpenedSummary, summarizeOpened } from '../summary.js';
 
 /** A sign-in code as the server sends it: six decimal digits. */
@@ -72,10 +72,23 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
   const redeemed = await redeemInvitation({ client, link });
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
 
+  await writeOpened(opened, redeemed.provisionPublicKey, options);
+  const unreadable = describeUnreadable(opened.boxes);
+  if (unreadable !== undefined) {
+    throw new CliError(unreadable, EXIT_FAILURE);
+  }
+}
+
+/** Saves the opened boxes with `--out`, and prints them or the paths saved. */
+async function writeOpened(
+  opened: OpenedSummary,
+  provisionPublicKey: string,
+  options: RedeemOptions,
+): Promise<void> {
   if (options.out !== undefined) {
     const written = await saveBoxes(options.out, opened.boxes);
     if (options.json === true) {
-      printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey, files: written });
+      printJson({ ...opened, provision_public_key: provisionPublicKey, files: written });
       return;
     }
     printLines(written);
@@ -84,7 +97,7 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
   }
 
   if (options.json === true) {
-    printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey });
+    printJson({ ...opened, provision_public_key: provisionPublicKey });
     return;
   }
 
@@ -95,10 +108,36 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
   printLines(formatOpenedBoxes(opened.boxes));
 }
 
+/**
+ * Returns the error line for messages that could not be opened, with the first one's box and
+ * reason, or `undefined` when every message opened. The output lists each of them already.
+ */
+function describeUnreadable(boxes: OpenedSummary['boxes']): string | undefined {
+  const unreadable = boxes.flatMap((box) =>
+    box.unreadable_messages.map((message) => ({ boxId: box.id, reason: message.reason })),
+  );
+  const [first] = unreadable;
+  if (first === undefined) {
+    return undefined;
+  }
+
+  if (unreadable.length === 1) {
+    return `could not open 1 message of box ${first.boxId}: ${first.reason}; ask the sender to send it again`;
+  }
+  return `could not open ${unreadable.length} messages, the first of box ${first.boxId}: ${first.reason}; ask the sender to send them again`;
+}
+
 async function saveBoxes(directory: string, boxes: OpenedSummary['boxes']): Promise<string[]> {
   try {
     return await saveOpenedBoxes(directory, boxes);
   } catch (error) {
+    if (error instanceof UnsafeOutputPathError) {
+      throw new CliError(
+        `--out: cannot save the boxes in ${directory}: ${error.message}; remove it, or run the command again with another --out`,
+        EXIT_FAILURE,
+        { cause: error },
+      );
+    }
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new CliError(
       `--out: cannot save the boxes in ${directory} (${code}); run the command again with another --out, or without it to print them`,
