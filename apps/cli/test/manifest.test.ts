@@ -403,6 +403,26 @@ describe('provisions send --manifest', () => {
     );
   });
 
+  it('removes a byte order mark at the start of a message file', async () => {
+    await writeFile(join(directory, 'bom.txt'), '\ufeffhello \ufeff');
+    const path = join(directory, 'bom.json');
+    await writeFile(path, manifestWithFile('bom.txt'));
+
+    const manifest = await readManifest(path);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages).toEqual(['hello \ufeff']);
+  });
+
+  it('rejects a message file of only a byte order mark', async () => {
+    await writeFile(join(directory, 'only-bom.txt'), '\ufeff');
+    const path = join(directory, 'only-bom.json');
+    await writeFile(path, manifestWithFile('only-bom.txt'));
+
+    await expect(readManifest(path)).rejects.toThrow(
+      /file .*only-bom\.txt contains only a byte order mark; expected a non-empty text file/,
+    );
+  });
+
   it('reads a symbolic link that stays inside the manifest directory', async () => {
     await mkdir(join(directory, 'notes'), { recursive: true });
     await writeFile(join(directory, 'notes', 'real.txt'), 'inside text');

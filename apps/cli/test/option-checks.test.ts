@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
+
 import { describe, expect, it } from 'vitest';
 
-import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import { CLI_PATH, type CliResult, runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 
 // Nothing listens on port 9 of 127.0.0.1: a command that sent a request
 // there would fail with exit code 1 instead of the usage error (exit code 2).
@@ -188,4 +190,51 @@ describe('--org-id', () => {
       );
     });
   }
+});
+
+/**
+ * Runs `provisions send` through sh, whose printf passes bytes that are not UTF-8 as arguments,
+ * which child_process cannot do. `title` and `message` are printf formats, such as `caf\\351`.
+ */
+function sendWithBytes(title: string, message: string): Promise<CliResult> {
+  const script = `exec "$0" "$1" send --server ${UNUSED_SERVER} --keystore k.json --to a@example.com --title "$(printf '${title}')" --message first "$(printf '${message}')"`;
+  return new Promise((resolve) => {
+    execFile(
+      '/bin/sh',
+      ['-c', script, process.execPath, CLI_PATH],
+      { env: { PATH: process.env.PATH ?? '', ...organizationEnv } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('send --title and --message bytes', () => {
+  it('rejects a title that is not UTF-8', async () => {
+    const result = await sendWithBytes('caf\\351', 'm');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --title: the value is not valid UTF-8 text; convert it to UTF-8 (for example with iconv)\n',
+    );
+  });
+
+  it('rejects a message that is not UTF-8', async () => {
+    const result = await sendWithBytes('Title', 'caf\\351');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --message: the value is not valid UTF-8 text; convert it to UTF-8 (for example with iconv)\n',
+    );
+  });
+
+  it('accepts a U+FFFD written in UTF-8', async () => {
+    const result = await sendWithBytes('\\357\\277\\275', '\\357\\277\\275');
+
+    // The next step, the request to the unused port, fails instead.
+    expect(result.stderr).toContain('cannot reach the server');
+    expect(result.code).toBe(1);
+  });
 });

@@ -1,5 +1,6 @@
 import { type BoxContent, connectOrganization, sendBoxes } from '@provisions/core';
 
+import { requireUtf8Argument } from '../argument-text.js';
 import { usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
@@ -14,8 +15,6 @@ import { printJson, printLines } from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runManifestSend } from './send-manifest.js';
-
-/** Environment variable with the organization's client secret; there is no flag for it. */
 
 /** Options of `provisions send`, as commander parses them. */
 export interface SendOptions {
@@ -169,6 +168,13 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
     options.to !== undefined || options.title !== undefined || options.message !== undefined;
   if (!inline) {
     throw usageError('nothing to send: give --to, --title and --message, or --manifest FILE');
+  }
+
+  if (options.title !== undefined) {
+    requireUtf8Argument(options.title, '--title');
+  }
+  for (const message of options.message ?? []) {
+    requireUtf8Argument(message, '--message');
   }
 
   const email = requireValue(options.to, '--to');
