@@ -1,6 +1,10 @@
 import { formatCsvField } from './csv.js';
 import { writePrivateFile } from './private-file.js';
 
+/** How to get the links of `send` that an error kept from stdout or a links file. */
+export const EXPORT_LINKS =
+  'the links are in the keystore, and "provisions keystore export --out FILE" writes them';
+
 /** Formats `email,link` CSV lines with a header line. */
 export function formatLinksCsv(links: readonly { email: string; link: string }[]): string {
   const lines = ['email,link'];

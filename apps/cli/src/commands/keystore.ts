@@ -17,7 +17,14 @@ import {
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
-import { formatCount, printJson, printLines, printNotice } from '../output.js';
+import {
+  formatCount,
+  printJson,
+  printLines,
+  printNotice,
+  printText,
+  requireOpenStdout,
+} from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 
 /** Options shared by the `provisions keystore` subcommands, as commander parses them. */
@@ -43,6 +50,7 @@ function entriesByEmail(keystore: FileKeystore): ReturnType<FileKeystore['list']
 
 /** Runs `provisions keystore list`: one line per entry, email, provision public key and date; no share. */
 export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
+  requireOpenStdout('the keystore entries');
   await withKeystore(options, async (keystore) => {
     const entries = entriesByEmail(keystore).map(([email, entry]) => ({
       email,
@@ -50,12 +58,14 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
       created_at: entry.created_at,
     }));
 
+    const unwritten = 'the keystore entries were not listed';
     if (options.json === true) {
-      printJson({ entries });
+      printJson({ entries }, unwritten);
       return;
     }
     printLines(
       entries.map((entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`),
+      unwritten,
     );
     printNotice(`${formatCount(entries.length, 'entry', 'entries')} in ${keystore.path}`);
   });
@@ -79,6 +89,8 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
         ? []
         : [{ path: options.keystore, role: 'the keystore (--keystore)' }];
     await checkOutputFile(options.out, '--out', keystore);
+  } else {
+    requireOpenStdout('the links (--stdout)');
   }
 
   await withKeystore(options, async (keystore, server) => {
@@ -102,7 +114,10 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
       );
       return;
     }
-    process.stdout.write(formatLinksCsv(links));
+    printText(
+      formatLinksCsv(links),
+      'the links were not written; run the command again with --out FILE to write them to a file',
+    );
   });
 }
 
@@ -117,6 +132,7 @@ export async function runKeystoreRevoke(
 ): Promise<void> {
   const recipient = normalizeEmail(email);
   const clientSecret = requireClientSecret();
+  requireOpenStdout('the result');
 
   await withKeystore(options, async (keystore, server, organizationId) => {
     const entry = await keystore.get(recipient);
@@ -140,15 +156,22 @@ export async function runKeystoreRevoke(
     }
     await keystore.delete(recipient);
 
+    const unwritten = `the provision of ${recipient} was revoked and removed from the keystore, but the result was not printed`;
     if (options.json === true) {
-      printJson({ email: recipient, revoked: entry.public_key, already_revoked: alreadyRevoked });
+      printJson(
+        { email: recipient, revoked: entry.public_key, already_revoked: alreadyRevoked },
+        unwritten,
+      );
       return;
     }
-    printLines([
-      alreadyRevoked
-        ? `${recipient}: the server had no active provision ${entry.public_key}; the entry was removed from the keystore.`
-        : `${recipient}: provision ${entry.public_key} revoked and removed from the keystore; the next send creates a new link.`,
-    ]);
+    printLines(
+      [
+        alreadyRevoked
+          ? `${recipient}: the server had no active provision ${entry.public_key}; the entry was removed from the keystore.`
+          : `${recipient}: provision ${entry.public_key} revoked and removed from the keystore; the next send creates a new link.`,
+      ],
+      unwritten,
+    );
   });
 }
 

@@ -4,7 +4,14 @@ import { parseInvitationLink, redeemInvitation, requestEmailCode, signIn } from 
 import { CliError, EXIT_FAILURE, usageError } from '../cli-error.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
-import { formatCount, printJson, printLines, printNotice } from '../output.js';
+import {
+  finishStdout,
+  formatCount,
+  printJson,
+  printLines,
+  printNotice,
+  requireOpenStdout,
+} from '../output.js';
 import { checkOutputDirectory } from '../output-path.js';
 import { canPrompt, prompt } from '../prompt.js';
 import { saveOpenedBoxes, UnsafeOutputPathError } from '../saved-boxes.js';
@@ -51,6 +58,9 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
   if (options.out !== undefined) {
     await checkOutputDirectory(options.out, '--out');
   }
+  requireOpenStdout(
+    options.out === undefined ? 'the opened boxes' : 'the paths of the saved files',
+  );
 
   let token: string | undefined;
   const client = createApiClient({ baseUrl: server, token: () => token });
@@ -73,6 +83,8 @@ export async function runRedeem(linkArgument: string, options: RedeemOptions): P
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
 
   await writeOpened(opened, redeemed.provisionPublicKey, options);
+  // A failed print matters more than the messages it did not show.
+  await finishStdout();
   const unreadable = describeUnreadable(opened.boxes);
   if (unreadable !== undefined) {
     throw new CliError(unreadable, EXIT_FAILURE);
@@ -87,25 +99,31 @@ async function writeOpened(
 ): Promise<void> {
   if (options.out !== undefined) {
     const written = await saveBoxes(options.out, opened.boxes);
+    const pathsUnwritten = `the boxes were saved in ${options.out}, but the paths of the files were not printed`;
     if (options.json === true) {
-      printJson({ ...opened, provision_public_key: provisionPublicKey, files: written });
+      printJson(
+        { ...opened, provision_public_key: provisionPublicKey, files: written },
+        pathsUnwritten,
+      );
       return;
     }
-    printLines(written);
+    printLines(written, pathsUnwritten);
     printNotice(`${formatCount(opened.boxes.length, 'box', 'boxes')} saved to ${options.out}`);
     return;
   }
 
+  const unwritten =
+    'the opened boxes were not printed; run the command again with --out DIR to save them in files';
   if (options.json === true) {
-    printJson({ ...opened, provision_public_key: provisionPublicKey });
+    printJson({ ...opened, provision_public_key: provisionPublicKey }, unwritten);
     return;
   }
 
   if (opened.boxes.length === 0) {
-    printLines(['The link is valid, but no box was sent to it yet.']);
+    printLines(['The link is valid, but no box was sent to it yet.'], unwritten);
     return;
   }
-  printLines(formatOpenedBoxes(opened.boxes));
+  printLines(formatOpenedBoxes(opened.boxes), unwritten);
 }
 
 /**

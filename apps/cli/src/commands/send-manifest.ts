@@ -26,10 +26,10 @@ import { formatCsvField } from '../csv.js';
 import { Journal } from '../journal.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
-import { writeLinksFile } from '../links-file.js';
+import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
-import { printJson } from '../output.js';
+import { finishStdout, printJson, printText, StdoutError } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
@@ -184,7 +184,7 @@ async function sendManifest(
     };
 
     const started = Date.now();
-    const { outcomes, stop } = await sendAll(context, recipients, settings, running);
+    const { outcomes, stop, stdoutError } = await sendAll(context, recipients, settings, running);
     await Promise.all(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
@@ -193,6 +193,9 @@ async function sendManifest(
     });
 
     await writeOutputs(settings, outcomes, summary);
+    if (stdoutError !== undefined) {
+      throw stdoutError;
+    }
     if (stop !== undefined) {
       throw new CliError(
         `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
@@ -223,6 +226,8 @@ interface RunStop {
 interface RunResult {
   outcomes: RecipientOutcome[];
   stop?: RunStop;
+  /** The failed write of a link with `--print-links`, which stops the run too. */
+  stdoutError?: StdoutError;
 }
 
 async function sendAll(
@@ -237,12 +242,26 @@ async function sendAll(
   );
 
   if (settings.printLinks) {
-    process.stdout.write('email,link\n');
+    printText('email,link\n', 'nothing was sent');
+    // A stdout that fails at once, such as /dev/full, stops the run before it sends anything.
+    await finishStdout();
   }
+  const linksStopped = `the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run (journal ${settings.journalPath})`;
+  let stdoutError: StdoutError | undefined;
   const emit = (outcome: RecipientOutcome): void => {
     outcomes[outcome.index] = outcome;
-    if (settings.printLinks && outcome.link !== undefined) {
-      process.stdout.write(`${formatCsvField(outcome.email)},${formatCsvField(outcome.link)}\n`);
+    if (settings.printLinks && outcome.link !== undefined && stdoutError === undefined) {
+      try {
+        printText(
+          `${formatCsvField(outcome.email)},${formatCsvField(outcome.link)}\n`,
+          linksStopped,
+        );
+      } catch (error) {
+        if (!(error instanceof StdoutError)) {
+          throw error;
+        }
+        stdoutError = error;
+      }
     }
   };
 
@@ -259,7 +278,7 @@ async function sendAll(
 
   // Workers take no new recipient once the run stops; those in flight finish.
   const worker = async (): Promise<void> => {
-    while (next < queue.length && stop === undefined) {
+    while (next < queue.length && stop === undefined && stdoutError === undefined) {
       const recipient = queue[next] as BulkRecipient;
       next += 1;
       const outcome = await sendRecipient(context, recipient);
@@ -281,10 +300,19 @@ async function sendAll(
     progress.stop();
   }
 
+  if (settings.printLinks && stdoutError === undefined) {
+    // The write of the last link may fail after it returned.
+    await finishStdout().catch((error: unknown) => {
+      if (!(error instanceof StdoutError)) {
+        throw error;
+      }
+      stdoutError = error;
+    });
+  }
   for (const recipient of queue.slice(next)) {
     emit(skippedOutcome(context, recipient));
   }
-  return { outcomes, stop };
+  return { outcomes, stop, stdoutError };
 }
 
 /**
@@ -396,22 +424,18 @@ async function writeOutputs(
 ): Promise<void> {
   process.stderr.write(`${formatRunSummary(summary).join('\n')}\n`);
 
+  // A failed print of the JSON summary is raised after the links file is written.
+  let stdoutError: StdoutError | undefined;
   if (settings.json) {
-    printJson({
-      server: settings.server,
-      organization_id: settings.organizationId,
-      summary,
-      recipients: outcomes.map((outcome) => ({
-        email: outcome.email,
-        status: outcome.status,
-        delivery: outcome.delivery ?? null,
-        link: outcome.link ?? null,
-        link_reused: outcome.link === undefined ? null : outcome.newProvision === false,
-        provision_public_key: outcome.provisionPublicKey ?? null,
-        boxes: outcome.boxes.map((box) => ({ id: box.id ?? null, title: box.title })),
-        ...(outcome.error === undefined ? {} : { error: outcome.error }),
-      })),
-    });
+    try {
+      printJsonSummary(settings, outcomes, summary);
+      await finishStdout();
+    } catch (error) {
+      if (!(error instanceof StdoutError)) {
+        throw error;
+      }
+      stdoutError = error;
+    }
   }
 
   if (settings.linksOut !== undefined) {
@@ -429,4 +453,32 @@ async function writeOutputs(
       );
     }
   }
+  if (stdoutError !== undefined) {
+    throw stdoutError;
+  }
+}
+
+function printJsonSummary(
+  settings: ManifestSendSettings,
+  outcomes: readonly RecipientOutcome[],
+  summary: RunSummary,
+): void {
+  printJson(
+    {
+      server: settings.server,
+      organization_id: settings.organizationId,
+      summary,
+      recipients: outcomes.map((outcome) => ({
+        email: outcome.email,
+        status: outcome.status,
+        delivery: outcome.delivery ?? null,
+        link: outcome.link ?? null,
+        link_reused: outcome.link === undefined ? null : outcome.newProvision === false,
+        provision_public_key: outcome.provisionPublicKey ?? null,
+        boxes: outcome.boxes.map((box) => ({ id: box.id ?? null, title: box.title })),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      })),
+    },
+    `the JSON summary was not printed; ${EXPORT_LINKS}, and running the same command again prints the summary`,
+  );
 }
