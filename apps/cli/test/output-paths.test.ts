@@ -215,7 +215,7 @@ describe('send --links-out that fails at the end', () => {
     expect(code).toBe(1);
     expect(lines).toContainEqual(expect.stringMatching(/^recipients: 40 of 40 done, 0 failed \(/));
     expect(lines.at(-1)).toBe(
-      `provisions: --links-out: cannot write ${linksOut} (ENOENT); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
+      `provisions: cannot write the links file (--links-out) ${linksOut} (ENOENT): once the file can be written, run the same command again, which writes it; the links are in the keystore, and "provisions keystore export --out FILE" writes them too`,
     );
     expect(lines.filter((line) => line.startsWith('provisions:'))).toHaveLength(1);
   });

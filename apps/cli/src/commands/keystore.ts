@@ -8,7 +8,7 @@ import {
 import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
-import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
+import { CliError, EXIT_USAGE, FileWriteError, usageError } from '../cli-error.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
 import {
@@ -108,7 +108,11 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
     });
 
     if (options.out !== undefined) {
-      await writeLinksFile(options.out, links);
+      try {
+        await writeLinksFile(options.out, links);
+      } catch (error) {
+        throw new FileWriteError('the links file (--out)', options.out, error);
+      }
       printNotice(
         `${formatCount(links.length, 'link', 'links')} written to ${options.out} (mode 0600)`,
       );

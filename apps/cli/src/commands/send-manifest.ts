@@ -15,14 +15,15 @@ import {
 } from '../bulk-send.js';
 import {
   CliError,
-  EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_PARTIAL_FAILURE,
   EXIT_TERMINATED,
   EXIT_USAGE,
+  FileWriteError,
   usageError,
 } from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
+import { asLocalWriteFailure } from '../error-report.js';
 import { Journal } from '../journal.js';
 import { openKeystore, readPassphrase } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
@@ -184,8 +185,8 @@ async function sendManifest(
     };
 
     const started = Date.now();
-    const { outcomes, stop, stdoutError } = await sendAll(context, recipients, settings, running);
-    await Promise.all(context.background);
+    const { outcomes, stop } = await sendAll(context, recipients, settings, running);
+    const backgroundFailure = await settleBackground(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
       seconds: (Date.now() - started) / 1000,
@@ -193,13 +194,10 @@ async function sendManifest(
     });
 
     await writeOutputs(settings, outcomes, summary);
-    if (stdoutError !== undefined) {
-      throw stdoutError;
-    }
-    if (stop !== undefined) {
-      throw new CliError(
-        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
-      );
+    // A failed write of the journal or keystore explains the failures of the others.
+    const runError = backgroundFailure ?? stop?.error;
+    if (runError !== undefined) {
+      throw runError;
     }
     if (summary.failed > 0) {
       process.exitCode = EXIT_PARTIAL_FAILURE;
@@ -216,18 +214,19 @@ async function sendManifest(
   }
 }
 
-/** The cause of a run stopping before it started every recipient. */
+/**
+ * The cause of a run stopping before it started every recipient: an unreachable server, a
+ * failed write of the journal or keystore, or of a link to stdout.
+ */
 interface RunStop {
-  /** The network failure of the last request, such as `connection refused`. */
-  reason: string;
+  /** The error the command ends with, after the summary. */
+  error: CliError;
 }
 
 /** The outcomes of a run, one per recipient in manifest order, and why it stopped early, if it did. */
 interface RunResult {
   outcomes: RecipientOutcome[];
   stop?: RunStop;
-  /** The failed write of a link with `--print-links`, which stops the run too. */
-  stdoutError?: StdoutError;
 }
 
 async function sendAll(
@@ -246,6 +245,7 @@ async function sendAll(
     // A stdout that fails at once, such as /dev/full, stops the run before it sends anything.
     await finishStdout();
   }
+  let stop: RunStop | undefined;
   const linksStopped = `the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run (journal ${settings.journalPath})`;
   let stdoutError: StdoutError | undefined;
   const emit = (outcome: RecipientOutcome): void => {
@@ -261,6 +261,7 @@ async function sendAll(
           throw error;
         }
         stdoutError = error;
+        stop ??= { error };
       }
     }
   };
@@ -274,20 +275,26 @@ async function sendAll(
   running.progress = progress;
   let next = 0;
   let unreachableInARow = 0;
-  let stop: RunStop | undefined;
 
   // Workers take no new recipient once the run stops; those in flight finish.
   const worker = async (): Promise<void> => {
-    while (next < queue.length && stop === undefined && stdoutError === undefined) {
+    while (next < queue.length && stop === undefined) {
       const recipient = queue[next] as BulkRecipient;
       next += 1;
       const outcome = await sendRecipient(context, recipient);
       emit(outcome);
       progress.tick(outcome.status === 'failed');
 
+      if (outcome.writeFailure !== undefined) {
+        stop ??= { error: outcome.writeFailure };
+      }
       unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
       if (outcome.unreachable !== undefined && unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW) {
-        stop ??= { reason: outcome.unreachable };
+        stop ??= {
+          error: new CliError(
+            `stopped the run: the server is unreachable (${outcome.unreachable}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+          ),
+        };
       }
     }
   };
@@ -306,13 +313,32 @@ async function sendAll(
       if (!(error instanceof StdoutError)) {
         throw error;
       }
-      stdoutError = error;
+      stop ??= { error };
     });
   }
   for (const recipient of queue.slice(next)) {
     emit(skippedOutcome(context, recipient));
   }
-  return { outcomes, stop, stdoutError };
+  return { outcomes, stop };
+}
+
+/**
+ * Waits for the writes that the run did not wait for, and returns the first failed write of
+ * the journal or keystore, so that the summary is printed before the error.
+ *
+ * @throws any other error of those writes.
+ */
+async function settleBackground(writes: readonly Promise<void>[]): Promise<CliError | undefined> {
+  for (const result of await Promise.allSettled(writes)) {
+    if (result.status === 'rejected') {
+      const failure = asLocalWriteFailure(result.reason);
+      if (failure === undefined) {
+        throw result.reason;
+      }
+      return failure;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -445,11 +471,11 @@ async function writeOutputs(
     try {
       await writeLinksFile(settings.linksOut, links);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new CliError(
-        `--links-out: cannot write ${settings.linksOut} (${code}); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
-        EXIT_FAILURE,
-        { cause: error },
+      throw new FileWriteError(
+        'the links file (--links-out)',
+        settings.linksOut,
+        error,
+        `run the same command again, which writes it; ${EXPORT_LINKS} too`,
       );
     }
   }
