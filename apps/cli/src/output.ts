@@ -11,6 +11,12 @@ const CLOSED = 'closed';
 /** The first failed write to stdout: its error code and what it lost. */
 let stdoutFailure: { code: string; unwritten: string } | undefined;
 
+/** What the latest write to stdout would lose, for a failure reported only as an event. */
+let lastUnwritten = DEFAULT_UNWRITTEN;
+
+/** Resolves once the latest write to stdout has finished or failed. */
+let lastWrite: Promise<void> = Promise.resolve();
+
 /**
  * An error writing to standard output, such as ENOSPC for `> /dev/full` or EPIPE for a reader
  * that exited. The command exits with code 1.
@@ -33,10 +39,11 @@ export class StdoutError extends CliError {
  * anything is written.
  */
 export function watchStdout(): void {
-  // Writes through this module record their failure in their callback, which runs before
-  // this event. Other writes, such as commander's help, are recorded here.
+  // A pipe whose reader exited can report EPIPE with this event before the callback of the
+  // write, so the failure is charged to the latest write. Writes by others, such as
+  // commander's help, are recorded here only.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    stdoutFailure ??= { code: error.code ?? error.message, unwritten: DEFAULT_UNWRITTEN };
+    stdoutFailure ??= { code: error.code ?? error.message, unwritten: lastUnwritten };
   });
   if (isStdoutClosed()) {
     stdoutFailure = { code: CLOSED, unwritten: DEFAULT_UNWRITTEN };
@@ -89,11 +96,15 @@ export function printText(text: string, unwritten: string = DEFAULT_UNWRITTEN): 
   if (stdoutFailure !== undefined) {
     throw new StdoutError(stdoutFailure.code, unwritten);
   }
-  process.stdout.write(text, (error) => {
-    if (error !== null && error !== undefined) {
-      const code = (error as NodeJS.ErrnoException).code ?? error.message;
-      stdoutFailure ??= { code, unwritten };
-    }
+  lastUnwritten = unwritten;
+  lastWrite = new Promise((resolve) => {
+    process.stdout.write(text, (error) => {
+      if (error !== null && error !== undefined) {
+        const code = (error as NodeJS.ErrnoException).code ?? error.message;
+        stdoutFailure ??= { code, unwritten };
+      }
+      resolve();
+    });
   });
 }
 
@@ -115,12 +126,10 @@ export function printLines(lines: readonly string[], unwritten?: string): void {
  * @throws StdoutError with what the first failed write lost.
  */
 export async function finishStdout(): Promise<void> {
-  if (stdoutFailure === undefined) {
-    // Callbacks run in order, so this one runs after those of the earlier writes.
-    await new Promise<void>((resolve) => {
-      process.stdout.write('', () => resolve());
-    });
-  }
+  // Write callbacks run in order, so the latest one runs last. The wait for the next turn
+  // of the event loop lets error events of other writes, such as commander's help, arrive.
+  await lastWrite;
+  await new Promise((resolve) => setImmediate(resolve));
   if (stdoutFailure !== undefined) {
     throw new StdoutError(stdoutFailure.code, stdoutFailure.unwritten);
   }
