@@ -38,8 +38,8 @@ export function usageError(message: string): CliError {
 
 /**
  * A failed write of a file that the CLI keeps or produces, such as the journal. The message
- * names the file, its path and the error code, and says what to do: free space for ENOSPC and
- * EDQUOT, then `next`.
+ * names the file, its path and the error code, then the next step: to free space for ENOSPC
+ * and EDQUOT, then `next`.
  */
 export class FileWriteError extends CliError {
   constructor(file: string, path: string, cause: unknown, next = 'run the same command again') {

@@ -8,7 +8,7 @@ import { finishStdout, watchStdout } from './output.js';
 import { createProgram } from './program.js';
 
 // A failed write to stdout (a full disk, a reader that exited) becomes one error line that
-// says what was not written, as every other error.
+// names what was not written, like every other error.
 watchStdout();
 
 // Benchmarks read the peak resident memory and the CPU time of this process from this line.

@@ -2,7 +2,7 @@ import { constants, fstatSync, readFileSync, statSync } from 'node:fs';
 
 import { CliError, EXIT_FAILURE, usageError } from './cli-error.js';
 
-/** What a failed write lost when its caller did not describe it. */
+/** Description of the lost output for a failed write whose caller gave none. */
 const DEFAULT_UNWRITTEN = 'part of the output was not written';
 
 /** The code of {@link StdoutError} when standard output was closed before the command started. */
@@ -11,7 +11,7 @@ const CLOSED = 'closed';
 /** The first failed write to stdout: its error code and what it lost. */
 let stdoutFailure: { code: string; unwritten: string } | undefined;
 
-/** What the latest write to stdout would lose, for a failure reported only as an event. */
+/** Description of the output the latest write would lose, for a failure seen only as an event. */
 let lastUnwritten = DEFAULT_UNWRITTEN;
 
 /** Resolves once the latest write to stdout has finished or failed. */

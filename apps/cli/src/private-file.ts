@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Permission bits of a file that holds a secret: read and write for its owner only. */
+/** Permission bits of a file that contains a secret: read and write for its owner only. */
 export const PRIVATE_FILE_MODE = 0o600;
 
 /**

@@ -25,7 +25,7 @@ export class UnsafeOutputPathError extends Error {
  * so a title chosen by the sender never becomes a path.
  *
  * Another user who can write in `directory` could have placed symbolic links in it, so no
- * link below `directory` is followed: a box directory must be a real directory, and each file
+ * link below `directory` is followed. A box directory must be a real directory, and each file
  * is written to a new temporary file that is renamed over the old path.
  *
  * @returns the paths written, in order.
