@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
-import { CLI_PATH, type CliResult, runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import {
+  CLI_PATH,
+  type CliResult,
+  runCli,
+  sendArgs,
+  UNKNOWN_ORGANIZATION_ID,
+} from './support/run-cli.js';
 
 // Nothing listens on port 9 of 127.0.0.1: a command that sent a request
 // there would fail with exit code 1 instead of the usage error (exit code 2).
@@ -16,15 +22,17 @@ const organizationEnv = {
 
 const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
 
+/** Commands that take --server and --org-id, each with the other arguments it requires. */
+const organizationCommands: [string, string[]][] = [
+  ['send', sendArgs('k.json', 'a@example.com', 't', 'm')],
+  ['send --manifest', ['send', '--keystore', 'k.json', '--manifest', 'm.json']],
+  ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
+  ['revoke', ['revoke', 'A'.repeat(43)]],
+];
+
 describe('--server', () => {
   const commands: [string, string[]][] = [
-    [
-      'send',
-      ['send', '--keystore', 'k.json', '--to', 'a@example.com', '--title', 't', '--message', 'm'],
-    ],
-    ['send --manifest', ['send', '--keystore', 'k.json', '--manifest', 'm.json']],
-    ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
-    ['revoke', ['revoke', 'A'.repeat(43)]],
+    ...organizationCommands,
     ['redeem', ['redeem', link, '--email', 'a@example.com', '--code', '123456']],
   ];
 
@@ -109,57 +117,32 @@ describe('redeem --code', () => {
 });
 
 describe('keystore export', () => {
-  it('asks for --out or --stdout when both are missing', async () => {
+  it.each([
+    [
+      'neither --out nor --stdout',
+      [],
+      'missing --out FILE (written with mode 0600) or --stdout; give one of them',
+    ],
+    [
+      '--out with --stdout',
+      ['--out', 'links.csv', '--stdout'],
+      'give either --out FILE (written with mode 0600) or --stdout, not both',
+    ],
+  ])('rejects %s', async (_case, options, problem) => {
     const result = await runCli(
-      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json'],
+      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json', ...options],
       { env: organizationEnv },
     );
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'provisions: missing --out FILE (written with mode 0600) or --stdout; give one of them\n',
-    );
-  });
-
-  it('rejects --out with --stdout', async () => {
-    const result = await runCli(
-      [
-        'keystore',
-        'export',
-        '--server',
-        UNUSED_SERVER,
-        '--keystore',
-        'k.json',
-        '--out',
-        'links.csv',
-        '--stdout',
-      ],
-      { env: organizationEnv },
-    );
-
-    expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'provisions: give either --out FILE (written with mode 0600) or --stdout, not both\n',
-    );
+    expect(result.stderr).toBe(`provisions: ${problem}\n`);
   });
 });
 
 describe('send --title', () => {
   it('rejects a title of only white space as blank', async () => {
     const result = await runCli(
-      [
-        'send',
-        '--server',
-        UNUSED_SERVER,
-        '--keystore',
-        'k.json',
-        '--to',
-        'a@example.com',
-        '--title',
-        '   ',
-        '--message',
-        'm',
-      ],
+      [...sendArgs('k.json', 'a@example.com', '   ', 'm'), '--server', UNUSED_SERVER],
       { env: organizationEnv },
     );
 
@@ -169,16 +152,7 @@ describe('send --title', () => {
 });
 
 describe('--org-id', () => {
-  const commands: [string, string[]][] = [
-    [
-      'send',
-      ['send', '--keystore', 'k.json', '--to', 'a@example.com', '--title', 't', '--message', 'm'],
-    ],
-    ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
-    ['revoke', ['revoke', 'A'.repeat(43)]],
-  ];
-
-  for (const [name, args] of commands) {
+  for (const [name, args] of organizationCommands) {
     it(`rejects an id that is not a UUID in ${name} before any request`, async () => {
       const result = await runCli([...args, '--server', UNUSED_SERVER], {
         env: { ...organizationEnv, PROVISIONS_ORG_ID: 'garbage' },
@@ -204,7 +178,10 @@ function sendWithBytes(title: string, message: string): Promise<CliResult> {
       ['-c', script, process.execPath, CLI_PATH],
       { env: { PATH: process.env.PATH ?? '', ...organizationEnv } },
       (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        let code = 0;
+        if (error !== null) {
+          code = typeof error.code === 'number' ? error.code : -1;
+        }
         resolve({ code, stdout, stderr });
       },
     );

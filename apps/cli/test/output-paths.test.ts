@@ -31,7 +31,8 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-function sendWithLinksOut(linksOut: string) {
+/** Runs `send --manifest` with the test manifest and `options`, against the unused server. */
+function sendManifestWith(...options: string[]) {
   return runCli(
     [
       'send',
@@ -41,11 +42,14 @@ function sendWithLinksOut(linksOut: string) {
       join(workDir, 'k.json'),
       '--manifest',
       manifest,
-      '--links-out',
-      linksOut,
+      ...options,
     ],
     { env: organizationEnv },
   );
+}
+
+function sendWithLinksOut(linksOut: string) {
+  return sendManifestWith('--links-out', linksOut);
 }
 
 describe('send --links-out', () => {
@@ -105,7 +109,7 @@ describe('send --links-out', () => {
   });
 
   it('rejects a path that cannot be created before any request', async () => {
-    // /proc takes no new files, even from root, for whom a permission check passes.
+    // /proc accepts no new files, not even from root, although root passes a permission check.
     const result = await sendWithLinksOut('/proc/links.csv');
 
     expect(result.code).toBe(2);
@@ -145,20 +149,7 @@ describe('send --journal', () => {
   it('names the missing directory of the journal', async () => {
     const journal = join(workDir, 'missing', 'run.journal');
 
-    const result = await runCli(
-      [
-        'send',
-        '--server',
-        UNUSED_SERVER,
-        '--keystore',
-        join(workDir, 'k.json'),
-        '--manifest',
-        manifest,
-        '--journal',
-        journal,
-      ],
-      { env: organizationEnv },
-    );
+    const result = await sendManifestWith('--journal', journal);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const CLI_PATH = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 /**
- * An organization id of the right form (a UUID) that no test server knows, for tests that
- * stop before any request.
+ * An organization id of the right form (a UUID) that no test server has, for tests that stop
+ * before any request.
  */
 export const UNKNOWN_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000000';
 
