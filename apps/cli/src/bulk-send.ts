@@ -21,7 +21,8 @@ import {
   SHARE_LENGTH,
 } from '@provisions/crypto';
 
-import { describeConnectionFailure, reportError } from './error-report.js';
+import type { CliError } from './cli-error.js';
+import { asLocalWriteFailure, describeConnectionFailure, reportError } from './error-report.js';
 import type { Journal } from './journal.js';
 import { type LinkMailer, UnsupportedAddressError } from './link-mailer.js';
 import type { PublicKeyLookups } from './public-key-lookups.js';
@@ -83,6 +84,8 @@ export interface RecipientOutcome {
    * request got no response after its retries.
    */
   unreachable?: string;
+  /** The failed write of the journal or keystore that failed the recipient; it stops the run. */
+  writeFailure?: CliError;
 }
 
 /** Everything a recipient's sending needs, shared by all workers of a run. */
@@ -145,6 +148,7 @@ export async function sendRecipient(
   } catch (error) {
     const reason = error instanceof RecipientFailure ? error.message : reportError(error).message;
     const unreachable = describeConnectionFailure(error);
+    const writeFailure = asLocalWriteFailure(error);
     return {
       index: recipient.index,
       email: recipient.email,
@@ -154,6 +158,7 @@ export async function sendRecipient(
       boxesCreatedNow: countCreated(state) - boxesCreatedBefore,
       error: reason,
       ...(unreachable === undefined ? {} : { unreachable }),
+      ...(writeFailure === undefined ? {} : { writeFailure }),
     };
   }
 }

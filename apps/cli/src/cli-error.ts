@@ -35,3 +35,33 @@ export class CliError extends Error {
 export function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE);
 }
+
+/**
+ * A failed write of a file that the CLI keeps or produces, such as the journal. The message
+ * names the file, its path and the error code, then the next step: to free space for ENOSPC
+ * and EDQUOT, then `next`.
+ */
+export class FileWriteError extends CliError {
+  constructor(file: string, path: string, cause: unknown, next = 'run the same command again') {
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    super(
+      `cannot write ${file} ${path} (${code}): ${describeWriteRemedy(code, next)}`,
+      EXIT_FAILURE,
+      {
+        cause,
+      },
+    );
+    this.name = 'FileWriteError';
+  }
+}
+
+/**
+ * Returns what to do after a write failed with the error `code`, ending with `next`, such as
+ * `free space on its disk, then run the same command again` for ENOSPC.
+ */
+export function describeWriteRemedy(code: string | undefined, next: string): string {
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return `free space on its disk, then ${next}`;
+  }
+  return `once the file can be written, ${next}`;
+}

@@ -1,7 +1,18 @@
 import { isApiError } from '@provisions/api';
-import { DeliveryError, InvitationLinkError, ProvisionsError } from '@provisions/core';
+import {
+  DeliveryError,
+  InvitationLinkError,
+  KeystoreError,
+  ProvisionsError,
+} from '@provisions/core';
 
-import { CliError, EXIT_FAILURE, EXIT_USAGE } from './cli-error.js';
+import {
+  CliError,
+  describeWriteRemedy,
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  FileWriteError,
+} from './cli-error.js';
 import { responseTimeoutOf } from './node-http-fetch.js';
 
 /** An error as the CLI reports it: one line for stderr and the process exit code. */
@@ -51,6 +62,12 @@ export function reportError(error: unknown): ErrorReport {
     return { message: error.message, exitCode: EXIT_USAGE };
   }
 
+  if (isKeystoreWriteError(error)) {
+    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+    const remedy = describeWriteRemedy(code, 'run the same command again');
+    return { message: `${error.message}: ${remedy}`, exitCode: EXIT_FAILURE };
+  }
+
   if (error instanceof ProvisionsError) {
     return { message: error.message, exitCode: EXIT_FAILURE };
   }
@@ -62,6 +79,34 @@ export function reportError(error: unknown): ErrorReport {
 
   const message = error instanceof Error ? error.message : String(error);
   return { message: oneLine(message), exitCode: EXIT_FAILURE };
+}
+
+/**
+ * Returns the error that stops a manifest run when `error` is a failed write of the journal or
+ * the keystore, which every later recipient would hit too, or `undefined` for another error.
+ */
+export function asLocalWriteFailure(error: unknown): CliError | undefined {
+  if (error instanceof FileWriteError) {
+    return error;
+  }
+  if (isKeystoreWriteError(error)) {
+    return new CliError(reportError(error).message, EXIT_FAILURE, { cause: error });
+  }
+  return undefined;
+}
+
+/**
+ * Returns whether `error` is a failed write of the keystore file.
+ *
+ * NOTE: @provisions/core raises `ERR_KEYSTORE_IO` for reads, locks and a closed keystore too,
+ * and only the message of a failed write starts with "cannot write keystore".
+ */
+function isKeystoreWriteError(error: unknown): error is KeystoreError {
+  return (
+    error instanceof KeystoreError &&
+    error.code === 'ERR_KEYSTORE_IO' &&
+    error.message.startsWith('cannot write keystore ')
+  );
 }
 
 function isEmailAddressError(error: unknown): error is Error {

@@ -1,6 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
 
-import { CliError, EXIT_USAGE } from './cli-error.js';
+import { CliError, EXIT_USAGE, FileWriteError } from './cli-error.js';
 
 /** One parsed journal line: a JSON object with a string `type`. */
 export type JournalRecord = { type: string } & Record<string, unknown>;
@@ -72,6 +72,8 @@ export class Journal {
    * Appends `record` as one line; resolves once it and every line appended
    * before it are durable. After a failed write every later append fails
    * too, so a line is never on disk without the lines before it.
+   *
+   * @throws FileWriteError naming the journal when a write fails.
    */
   append(record: JournalRecord): Promise<void> {
     if (this.#failure !== undefined) {
@@ -103,9 +105,15 @@ export class Journal {
           pending.resolve();
         }
       } catch (error) {
-        this.#failure = error;
+        const failure = new FileWriteError(
+          'the journal',
+          this.path,
+          error,
+          'run the same command again to resume',
+        );
+        this.#failure = failure;
         for (const pending of [...batch, ...this.#pending.splice(0)]) {
-          pending.reject(error);
+          pending.reject(failure);
         }
       }
     }

@@ -1,10 +1,9 @@
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-
 import { formatCsvField } from './csv.js';
+import { writePrivateFile } from './private-file.js';
 
-/** Permission bits of a file of links: read and write for its owner only. */
-export const LINKS_FILE_MODE = 0o600;
+/** How to get the links of `send` that an error kept from stdout or a links file. */
+export const EXPORT_LINKS =
+  'the links are in the keystore, and "provisions keystore export --out FILE" writes them';
 
 /** Formats `email,link` CSV lines with a header line. */
 export function formatLinksCsv(links: readonly { email: string; link: string }[]): string {
@@ -23,19 +22,5 @@ export async function writeLinksFile(
   path: string,
   links: readonly { email: string; link: string }[],
 ): Promise<void> {
-  const temporaryPath = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const handle = await open(temporaryPath, 'w', LINKS_FILE_MODE);
-  try {
-    try {
-      await handle.chmod(LINKS_FILE_MODE);
-      await handle.writeFile(formatLinksCsv(links));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await unlink(temporaryPath).catch(() => undefined);
-    throw error;
-  }
+  await writePrivateFile(path, formatLinksCsv(links), { sync: true });
 }

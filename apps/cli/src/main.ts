@@ -4,15 +4,12 @@ import { CommanderError } from 'commander';
 import { EXIT_USAGE } from './cli-error.js';
 import { reportError } from './error-report.js';
 import { useNodeX25519 } from './node-x25519.js';
+import { finishStdout, watchStdout } from './output.js';
 import { createProgram } from './program.js';
 
-// A reader that stops early (`| head`) closes stdout; that is not an error of the command.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') {
-    process.exit(process.exitCode ?? 0);
-  }
-  throw error;
-});
+// A failed write to stdout (a full disk, a reader that exited) becomes one error line that
+// names what was not written, like every other error.
+watchStdout();
 
 // Benchmarks read the peak resident memory and the CPU time of this process from this line.
 if (process.env.PROVISIONS_REPORT_RESOURCES === '1') {
@@ -29,11 +26,19 @@ if (process.env.PROVISIONS_REPORT_RESOURCES === '1') {
 
 try {
   await useNodeX25519();
-  await createProgram().parseAsync(process.argv);
+  try {
+    await createProgram().parseAsync(process.argv);
+  } catch (error) {
+    // Help and version end with a CommanderError of exit code 0 after writing to stdout.
+    if (!(error instanceof CommanderError) || error.exitCode !== 0) {
+      throw error;
+    }
+  }
+  await finishStdout();
 } catch (error) {
   if (error instanceof CommanderError) {
-    // Commander already wrote the help or the usage error to the terminal.
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    // Commander already wrote the usage error to stderr.
+    process.exitCode = EXIT_USAGE;
   } else {
     const report = reportError(error);
     // A manifest error lists one problem per line; each line gets the prefix.

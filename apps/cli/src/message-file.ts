@@ -11,6 +11,8 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import { MAX_MESSAGE_BYTES } from '@provisions/core';
 
+// Without ignoreBOM, the decoder removes a byte order mark at the start, which editors on
+// Windows write to mark a file as UTF-8 and which is no part of the message.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 // O_NOFOLLOW makes the open fail if the checked path became a symbolic link
@@ -20,7 +22,8 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
 
 /**
  * Reads a file whose content becomes one message: UTF-8 text of 1 to
- * `MAX_MESSAGE_BYTES` (262,452) bytes, the largest message the API accepts.
+ * `MAX_MESSAGE_BYTES` (262,452) bytes, the largest message the API accepts. A byte order
+ * mark at the start is removed.
  *
  * The path is relative to `baseDirectory`, the manifest's directory, and must
  * stay inside it, so a manifest made elsewhere cannot send any file of the
@@ -39,6 +42,9 @@ export function readMessageFile(
   baseDirectory: string,
 ): { text: string } | { problem: string } {
   const fullPath = resolve(baseDirectory, path);
+  if (!isAbsolute(path) && fullPath === resolve(baseDirectory)) {
+    return { problem: `file ${path} is the manifest's directory; expected a regular text file` };
+  }
   if (isAbsolute(path) || !isInside(resolve(baseDirectory), fullPath)) {
     return {
       problem: `file ${path} is outside the manifest's directory; expected a relative path inside it`,
@@ -52,6 +58,11 @@ export function readMessageFile(
     realBase = realpathSync(resolve(baseDirectory));
   } catch (cause) {
     return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+  }
+  if (realPath === realBase) {
+    return {
+      problem: `file ${path} links to the manifest's directory; expected a regular text file`,
+    };
   }
   if (!isInside(realBase, realPath)) {
     return {
@@ -104,11 +115,18 @@ function decodeContent(
     };
   }
 
+  let text: string;
   try {
-    return { text: utf8Decoder.decode(bytes) };
+    text = utf8Decoder.decode(bytes);
   } catch {
     return { problem: `file ${fullPath} is not valid UTF-8 text` };
   }
+  if (text === '') {
+    return {
+      problem: `file ${fullPath} contains only a byte order mark; expected a non-empty text file`,
+    };
+  }
+  return { text };
 }
 
 function readAtMost(descriptor: number, limit: number): Uint8Array {

@@ -1,18 +1,26 @@
 import { usageError } from './cli-error.js';
 
 /**
- * Returns `value` if it is a non-empty string.
+ * Returns `value` without white space at either end.
  *
  * @param source - how to set it, for the error, such as `--org-id or PROVISIONS_ORG_ID`.
- * @throws CliError (exit code 2) naming `source` when the value is missing.
+ * @throws CliError (exit code 2) naming `source` when the value is missing, empty or only
+ *   white space.
  */
 export function requireValue(value: string | undefined, source: string): string {
-  if (value === undefined || value.trim() === '') {
+  if (value === undefined || value === '') {
     throw usageError(`missing ${source}`);
+  }
+  if (value.trim() === '') {
+    throw usageError(`${source}: the value is blank (only white space)`);
   }
 
   return value.trim();
 }
+
+// Organization ids are UUIDs (the API's `Id` format), and the server compares them
+// without regard to case.
+const ORGANIZATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Checks that `value` is an http or https URL with no user name, password,
@@ -48,7 +56,8 @@ export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
  * Reads the server URL and organization id from the options (or their
  * environment variables, which commander has applied).
  *
- * @throws CliError (exit code 2) when one is missing or the URL is not http(s).
+ * @throws CliError (exit code 2) when one is missing, the URL is not http(s) or the
+ *   organization id is not a UUID.
  */
 export function requireOrganizationTarget(options: { server?: string; orgId?: string }): {
   server: string;
@@ -59,8 +68,20 @@ export function requireOrganizationTarget(options: { server?: string; orgId?: st
       requireValue(options.server, '--server or PROVISIONS_SERVER'),
       '--server',
     ),
-    organizationId: requireValue(options.orgId, '--org-id or PROVISIONS_ORG_ID'),
+    organizationId: requireOrganizationId(options.orgId),
   };
+}
+
+function requireOrganizationId(value: string | undefined): string {
+  const source = '--org-id or PROVISIONS_ORG_ID';
+  const id = requireValue(value, source);
+  // The value is not repeated: a client secret put in the wrong variable would reach the log.
+  if (!ORGANIZATION_ID.test(id)) {
+    throw usageError(
+      `${source}: expected the organization id, a UUID such as 0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11`,
+    );
+  }
+  return id;
 }
 
 /**

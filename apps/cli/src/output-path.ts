@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, type FileHandle, open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 
 import { usageError } from './cli-error.js';
@@ -16,7 +16,8 @@ export interface InputFile {
  * Checks, before any work, that a file can be written at `path`. The path must not be empty
  * or end with a slash, and must not name a directory, another non-regular file or one of
  * `inputs` (compared by path and, for existing files, by device and inode). Its directory
- * must exist and be writable. The file itself is created or replaced later.
+ * must exist and be writable, and the file must open for writing: a missing file is created
+ * and removed again, an existing one is left as it is. The command writes it later.
  *
  * @param option - the option that named the path, for the error, such as `--links-out`.
  * @param inputs - files of the same command that writing `path` would destroy.
@@ -59,6 +60,7 @@ export async function checkOutputFile(
     throw usageError(`${option}: ${directory} is ${describeKind(parent)}, not a directory`);
   }
   await checkWritable(directory, option);
+  await checkCreatable(path, existing !== undefined, option);
 }
 
 /**
@@ -135,6 +137,26 @@ async function checkWritable(directory: string, option: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw usageError(`${option}: cannot write in directory ${directory} (${code})`);
+  }
+}
+
+/**
+ * Opens `path` for writing, without truncating an existing file, and removes it again if this
+ * created it. A permission check alone passes for root even where no file can be created,
+ * such as in /proc, or on a read-only file system.
+ */
+async function checkCreatable(path: string, exists: boolean, option: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, exists ? constants.O_WRONLY : 'wx', 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw usageError(`${option}: cannot ${exists ? 'write' : 'create'} ${path} (${code})`);
+  }
+
+  await handle.close();
+  if (!exists) {
+    await unlink(path);
   }
 }
 

@@ -1,11 +1,22 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { writePrivateFile } from './private-file.js';
 import type { OpenedSummary } from './summary.js';
 
-/** Permission bits of saved messages and their directories: the owner only. */
-const SAVED_FILE_MODE = 0o600;
+/** Permission bits of the directories of saved boxes: the owner only. */
 const SAVED_DIRECTORY_MODE = 0o700;
+
+/**
+ * An existing path under the output directory that saving would have to follow or replace,
+ * such as a symbolic link at a box directory.
+ */
+export class UnsafeOutputPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsafeOutputPathError';
+  }
+}
 
 /**
  * Saves opened boxes under `directory`, one directory per box named by its
@@ -13,7 +24,12 @@ const SAVED_DIRECTORY_MODE = 0o700;
  * with each message, oldest first. Files get mode 0600. Box ids are UUIDs,
  * so a title chosen by the sender never becomes a path.
  *
+ * Another user who can write in `directory` could have placed symbolic links in it, so no
+ * link below `directory` is followed. A box directory must be a real directory, and each file
+ * is written to a new temporary file that is renamed over the old path.
+ *
  * @returns the paths written, in order.
+ * @throws UnsafeOutputPathError when a box directory exists but is not a real directory.
  */
 export async function saveOpenedBoxes(
   directory: string,
@@ -29,18 +45,45 @@ export async function saveOpenedBoxes(
       );
     }
     const boxDirectory = join(directory, box.id);
-    await mkdir(boxDirectory, { recursive: true, mode: SAVED_DIRECTORY_MODE });
+    await makeBoxDirectory(boxDirectory);
 
     const titlePath = join(boxDirectory, 'title.txt');
-    await writeFile(titlePath, `${box.title}\n`, { mode: SAVED_FILE_MODE });
+    await writePrivateFile(titlePath, `${box.title}\n`);
     written.push(titlePath);
 
     for (const [index, message] of box.messages.entries()) {
       const path = join(boxDirectory, `message-${String(index + 1).padStart(3, '0')}.txt`);
-      await writeFile(path, message, { mode: SAVED_FILE_MODE });
+      await writePrivateFile(path, message);
       written.push(path);
     }
   }
 
   return written;
+}
+
+/**
+ * Creates `path` as a directory, or accepts an existing real directory there.
+ *
+ * NOTE: a user who can write in the parent can still swap the directory for a symbolic
+ * link between this check and the writes. Node.js has no `openat`, so the writes cannot be
+ * tied to the directory checked here. The files would then land in the link's target (mode
+ * 0600), replacing files named `title.txt` or `message-NNN.txt` there.
+ */
+async function makeBoxDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path, { mode: SAVED_DIRECTORY_MODE });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw error;
+    }
+  }
+
+  const stats = await lstat(path);
+  if (stats.isSymbolicLink()) {
+    throw new UnsafeOutputPathError(`${path} is a symbolic link, not a directory`);
+  }
+  if (!stats.isDirectory()) {
+    throw new UnsafeOutputPathError(`${path} exists and is not a directory`);
+  }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type CliResult, runCli } from './support/run-cli.js';
+import { type CliResult, runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -100,7 +100,7 @@ function sendWithoutServer(manifest: string, env: Record<string, string>): Promi
       '--server',
       'http://127.0.0.1:9',
       '--org-id',
-      'org',
+      UNKNOWN_ORGANIZATION_ID,
       '--keystore',
       join(workDir, 'k.json'),
       '--manifest',
@@ -415,7 +415,7 @@ describe('send --email-links', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k.json',
         '--to',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/csv.js';
 import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
 import { parseCsvManifest } from '../src/manifest-csv.js';
-import { runCli } from './support/run-cli.js';
+import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 
 let directory: string;
 
@@ -229,7 +229,7 @@ describe('send with an invalid CSV manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k.json',
         '--manifest',
@@ -253,7 +253,7 @@ describe('send with an invalid CSV manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k.json',
         '--manifest',
@@ -278,7 +278,7 @@ describe('send with an invalid CSV manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k.json',
         '--manifest',
@@ -301,7 +301,7 @@ describe('send with an invalid CSV manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k.json',
         '--manifest',

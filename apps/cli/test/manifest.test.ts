@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXAMPLE_MANIFEST_PATH } from '../src/commands/demo.js';
 import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
-import { runCli } from './support/run-cli.js';
+import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 
 function manifestError(text: string): ManifestError {
   try {
@@ -241,7 +241,7 @@ describe('provisions send --manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'org',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         join(directory, 'k.json'),
         '--manifest',
@@ -329,6 +329,20 @@ describe('provisions send --manifest', () => {
     }
   });
 
+  it('rejects the manifest directory as a message file', async () => {
+    for (const file of ['.', 'sub/..']) {
+      const path = join(directory, 'directory-file.json');
+      await writeFile(path, manifestWithFile(file));
+
+      const result = await sendManifest(path);
+
+      expect(result.code, file).toBe(2);
+      expect(result.stderr).toContain(
+        `file ${file} is the manifest's directory; expected a regular text file`,
+      );
+    }
+  });
+
   it('rejects a symbolic link to a file outside the manifest directory', async () => {
     const path = join(directory, 'link-out.json');
     await symlink('/etc/passwd', join(directory, 'passwd-link.txt'));
@@ -389,6 +403,26 @@ describe('provisions send --manifest', () => {
     );
   });
 
+  it('removes a byte order mark at the start of a message file', async () => {
+    await writeFile(join(directory, 'bom.txt'), '\ufeffhello \ufeff');
+    const path = join(directory, 'bom.json');
+    await writeFile(path, manifestWithFile('bom.txt'));
+
+    const manifest = await readManifest(path);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages).toEqual(['hello \ufeff']);
+  });
+
+  it('rejects a message file of only a byte order mark', async () => {
+    await writeFile(join(directory, 'only-bom.txt'), '\ufeff');
+    const path = join(directory, 'only-bom.json');
+    await writeFile(path, manifestWithFile('only-bom.txt'));
+
+    await expect(readManifest(path)).rejects.toThrow(
+      /file .*only-bom\.txt contains only a byte order mark; expected a non-empty text file/,
+    );
+  });
+
   it('reads a symbolic link that stays inside the manifest directory', async () => {
     await mkdir(join(directory, 'notes'), { recursive: true });
     await writeFile(join(directory, 'notes', 'real.txt'), 'inside text');
@@ -427,7 +461,7 @@ describe('provisions send --manifest', () => {
         '--server',
         'http://127.0.0.1:9',
         '--org-id',
-        'o',
+        UNKNOWN_ORGANIZATION_ID,
         '--keystore',
         'k',
         '--manifest',

@@ -1,28 +1,38 @@
+import { execFile } from 'node:child_process';
+
 import { describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import {
+  CLI_PATH,
+  type CliResult,
+  runCli,
+  sendArgs,
+  UNKNOWN_ORGANIZATION_ID,
+} from './support/run-cli.js';
 
 // Nothing listens on port 9 of 127.0.0.1: a command that sent a request
 // there would fail with exit code 1 instead of the usage error (exit code 2).
 const UNUSED_SERVER = 'http://127.0.0.1:9';
 
 const organizationEnv = {
-  PROVISIONS_ORG_ID: 'org',
+  PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
   PROVISIONS_CLIENT_SECRET: 'client-secret',
   PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
 };
 
 const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
 
+/** Commands that take --server and --org-id, each with the other arguments it requires. */
+const organizationCommands: [string, string[]][] = [
+  ['send', sendArgs('k.json', 'a@example.com', 't', 'm')],
+  ['send --manifest', ['send', '--keystore', 'k.json', '--manifest', 'm.json']],
+  ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
+  ['revoke', ['revoke', 'A'.repeat(43)]],
+];
+
 describe('--server', () => {
   const commands: [string, string[]][] = [
-    [
-      'send',
-      ['send', '--keystore', 'k.json', '--to', 'a@example.com', '--title', 't', '--message', 'm'],
-    ],
-    ['send --manifest', ['send', '--keystore', 'k.json', '--manifest', 'm.json']],
-    ['keystore export', ['keystore', 'export', '--keystore', 'k.json', '--stdout']],
-    ['revoke', ['revoke', 'A'.repeat(43)]],
+    ...organizationCommands,
     ['redeem', ['redeem', link, '--email', 'a@example.com', '--code', '123456']],
   ];
 
@@ -104,4 +114,104 @@ describe('redeem --code', () => {
       );
     });
   }
+});
+
+describe('keystore export', () => {
+  it.each([
+    [
+      'neither --out nor --stdout',
+      [],
+      'missing --out FILE (written with mode 0600) or --stdout; give one of them',
+    ],
+    [
+      '--out with --stdout',
+      ['--out', 'links.csv', '--stdout'],
+      'give either --out FILE (written with mode 0600) or --stdout, not both',
+    ],
+  ])('rejects %s', async (_case, options, problem) => {
+    const result = await runCli(
+      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json', ...options],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`provisions: ${problem}\n`);
+  });
+});
+
+describe('send --title', () => {
+  it('rejects a title of only white space as blank', async () => {
+    const result = await runCli(
+      [...sendArgs('k.json', 'a@example.com', '   ', 'm'), '--server', UNUSED_SERVER],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('provisions: --title: the value is blank (only white space)\n');
+  });
+});
+
+describe('--org-id', () => {
+  for (const [name, args] of organizationCommands) {
+    it(`rejects an id that is not a UUID in ${name} before any request`, async () => {
+      const result = await runCli([...args, '--server', UNUSED_SERVER], {
+        env: { ...organizationEnv, PROVISIONS_ORG_ID: 'garbage' },
+      });
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'provisions: --org-id or PROVISIONS_ORG_ID: expected the organization id, a UUID such as 0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11\n',
+      );
+    });
+  }
+});
+
+/**
+ * Runs `provisions send` through sh, whose printf passes bytes that are not UTF-8 as arguments,
+ * which child_process cannot do. `title` and `message` are printf formats, such as `caf\\351`.
+ */
+function sendWithBytes(title: string, message: string): Promise<CliResult> {
+  const script = `exec "$0" "$1" send --server ${UNUSED_SERVER} --keystore k.json --to a@example.com --title "$(printf '${title}')" --message first "$(printf '${message}')"`;
+  return new Promise((resolve) => {
+    execFile(
+      '/bin/sh',
+      ['-c', script, process.execPath, CLI_PATH],
+      { env: { PATH: process.env.PATH ?? '', ...organizationEnv } },
+      (error, stdout, stderr) => {
+        let code = 0;
+        if (error !== null) {
+          code = typeof error.code === 'number' ? error.code : -1;
+        }
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('send --title and --message bytes', () => {
+  it('rejects a title that is not UTF-8', async () => {
+    const result = await sendWithBytes('caf\\351', 'm');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --title: the value is not valid UTF-8 text; convert it to UTF-8 (for example with iconv)\n',
+    );
+  });
+
+  it('rejects a message that is not UTF-8', async () => {
+    const result = await sendWithBytes('Title', 'caf\\351');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --message: the value is not valid UTF-8 text; convert it to UTF-8 (for example with iconv)\n',
+    );
+  });
+
+  it('accepts a U+FFFD written in UTF-8', async () => {
+    const result = await sendWithBytes('\\357\\277\\275', '\\357\\277\\275');
+
+    // The next step, the request to the unused port, fails instead.
+    expect(result.stderr).toContain('cannot reach the server');
+    expect(result.code).toBe(1);
+  });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli } from './support/run-cli.js';
+import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 import { countLines, spawnCli } from './support/spawn-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from './support/test-server.js';
 const UNUSED_SERVER = 'http://127.0.0.1:9';
 
 const organizationEnv = {
-  PROVISIONS_ORG_ID: 'org',
+  PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
   PROVISIONS_CLIENT_SECRET: 'client-secret',
   PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
 };
@@ -31,7 +31,8 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-function sendWithLinksOut(linksOut: string) {
+/** Runs `send --manifest` with the test manifest and `options`, against the unused server. */
+function sendManifestWith(...options: string[]) {
   return runCli(
     [
       'send',
@@ -41,11 +42,14 @@ function sendWithLinksOut(linksOut: string) {
       join(workDir, 'k.json'),
       '--manifest',
       manifest,
-      '--links-out',
-      linksOut,
+      ...options,
     ],
     { env: organizationEnv },
   );
+}
+
+function sendWithLinksOut(linksOut: string) {
+  return sendManifestWith('--links-out', linksOut);
 }
 
 describe('send --links-out', () => {
@@ -104,6 +108,16 @@ describe('send --links-out', () => {
     expect(result.stderr).toBe(`provisions: --links-out: ${manifest} is a file, not a directory\n`);
   });
 
+  it('rejects a path that cannot be created before any request', async () => {
+    // /proc accepts no new files, not even from root, although root passes a permission check.
+    const result = await sendWithLinksOut('/proc/links.csv');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^provisions: --links-out: cannot (create|write in directory) /);
+    expect(result.stderr).toContain('/proc');
+    expect(result.stderr.split('\n')).toHaveLength(2);
+  });
+
   it('works only with --manifest', async () => {
     const result = await runCli(
       [
@@ -128,6 +142,19 @@ describe('send --links-out', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('provisions: --journal and --links-out work only with --manifest\n');
+  });
+});
+
+describe('send --journal', () => {
+  it('names the missing directory of the journal', async () => {
+    const journal = join(workDir, 'missing', 'run.journal');
+
+    const result = await sendManifestWith('--journal', journal);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --journal: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
   });
 });
 
@@ -179,7 +206,7 @@ describe('send --links-out that fails at the end', () => {
     expect(code).toBe(1);
     expect(lines).toContainEqual(expect.stringMatching(/^recipients: 40 of 40 done, 0 failed \(/));
     expect(lines.at(-1)).toBe(
-      `provisions: --links-out: cannot write ${linksOut} (ENOENT); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
+      `provisions: cannot write the links file (--links-out) ${linksOut} (ENOENT): once the file can be written, run the same command again, which writes it; the links are in the keystore, and "provisions keystore export --out FILE" writes them too`,
     );
     expect(lines.filter((line) => line.startsWith('provisions:'))).toHaveLength(1);
   });

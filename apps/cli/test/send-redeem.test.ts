@@ -1,10 +1,23 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { unwrap } from '@provisions/api';
+import { connectOrganization, sealTextMessage } from '@provisions/core';
+import { generateKeyPair } from '@provisions/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, sendArgs } from './support/run-cli.js';
+import { runCli, sendArgs, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 const passphrase = 'cli test passphrase';
@@ -28,6 +41,24 @@ afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
+
+/** Sends one box with one message to `email` and returns its link and box id. */
+async function sendOneBox(
+  email: string,
+  message: string,
+): Promise<{ link: string; boxId: string }> {
+  const sent = await runCli(
+    [...sendArgs(join(workDir, `${email}.json`), email, 'Box', message), '--json'],
+    { env: organizationEnv },
+  );
+  expect(sent.code).toBe(0);
+  const recipient = (JSON.parse(sent.stdout) as SendSummary).recipients[0];
+  return { link: recipient?.link as string, boxId: recipient?.boxes[0]?.id as string };
+}
+
+function redeemTo(link: string, email: string, out: string) {
+  return runCli(['redeem', link, '--email', email, '--outbox', server.outboxPath, '--out', out]);
+}
 
 interface SendSummary {
   server: string;
@@ -419,6 +450,84 @@ describe('provisions send and redeem', () => {
     expect(redeemed.stderr).toBe(`1 box saved to ${out}\n`);
   });
 
+  it('replaces a symbolic link at a saved file instead of following it', async () => {
+    const { link, boxId } = await sendOneBox('link-file@example.com', 'secret message');
+    const out = join(workDir, 'shared-out');
+    await mkdir(join(out, boxId), { recursive: true });
+    const victim = join(workDir, 'victim.txt');
+    await writeFile(victim, 'kept as it is', { mode: 0o644 });
+    await symlink(victim, join(out, boxId, 'message-001.txt'));
+
+    const redeemed = await redeemTo(link, 'link-file@example.com', out);
+
+    expect(redeemed.stderr).toBe(`1 box saved to ${out}\n`);
+    expect(redeemed.code).toBe(0);
+    expect(await readFile(victim, 'utf8')).toBe('kept as it is');
+    expect((await stat(victim)).mode & 0o777).toBe(0o644);
+    const saved = await lstat(join(out, boxId, 'message-001.txt'));
+    expect(saved.isFile()).toBe(true);
+    expect(saved.mode & 0o777).toBe(0o600);
+    expect(await readFile(join(out, boxId, 'message-001.txt'), 'utf8')).toBe('secret message');
+  });
+
+  it('rejects a symbolic link at a box directory', async () => {
+    const { link, boxId } = await sendOneBox('link-directory@example.com', 'secret message');
+    const out = join(workDir, 'shared-out-directory');
+    const elsewhere = join(workDir, 'elsewhere');
+    await mkdir(out);
+    await mkdir(elsewhere);
+    await symlink(elsewhere, join(out, boxId));
+
+    const redeemed = await redeemTo(link, 'link-directory@example.com', out);
+
+    expect(redeemed.code).toBe(1);
+    expect(redeemed.stderr).toBe(
+      `provisions: --out: cannot save the boxes in ${out}: ${join(out, boxId)} is a symbolic link, not a directory; remove it, or run the command again with another --out\n`,
+    );
+    expect(await readdir(elsewhere)).toEqual([]);
+  });
+
+  it('exits 1 when a message cannot be opened', async () => {
+    const { link, boxId } = await sendOneBox('unreadable@example.com', 'readable message');
+    const organization = await connectOrganization({
+      baseUrl: server.url,
+      clientId: server.organizationId,
+      clientSecret: server.clientSecret,
+    });
+    // Sealed to another key but labelled with the box's key, which the server checks, so
+    // the recipient's decryption fails.
+    const box = unwrap(
+      await organization.client.GET('/boxes/{id}', { params: { path: { id: boxId } } }),
+    );
+    const otherKey = await generateKeyPair();
+    const sealed = await sealTextMessage('lost', otherKey.publicKey);
+    unwrap(
+      await organization.client.POST('/boxes/{id}/events', {
+        params: { path: { id: boxId } },
+        body: { type: 'msg.text', content: { ...sealed, public_key: box.public_key } },
+      }),
+    );
+
+    for (const json of [false, true]) {
+      const redeemed = await runCli([
+        'redeem',
+        link,
+        '--email',
+        'unreadable@example.com',
+        '--outbox',
+        server.outboxPath,
+        ...(json ? ['--json'] : []),
+      ]);
+
+      expect(redeemed.code, `--json: ${json}`).toBe(1);
+      expect(redeemed.stdout).toContain('readable message');
+      expect(redeemed.stderr).toMatch(
+        new RegExp(`^provisions: could not open 1 message of box ${boxId}: .+; ask the sender`),
+      );
+      expect(redeemed.stderr.split('\n')).toHaveLength(2);
+    }
+  });
+
   it('leaves no journal when a manifest run fails its first checks', async () => {
     const keystore = join(workDir, 'preflight-keystore.json');
     const manifest = join(workDir, 'preflight.json');
@@ -443,7 +552,7 @@ describe('provisions send and redeem', () => {
     const wrongPassphrase = await send({ PROVISIONS_KEYSTORE_PASSPHRASE: 'not the passphrase' });
     const wrongSecret = await send({ PROVISIONS_CLIENT_SECRET: 'not-the-secret' });
     const wrongOrganization = await send({
-      PROVISIONS_ORG_ID: '00000000-0000-4000-8000-000000000000',
+      PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
     });
 
     expect(wrongPassphrase.code).toBe(1);

@@ -3,7 +3,7 @@ import { formatInvitationLink, KeystoreError, revokeProvision } from '@provision
 import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
-import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
+import { CliError, EXIT_USAGE, FileWriteError, usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
 import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
@@ -14,7 +14,14 @@ import {
   requireValue,
 } from '../option-values.js';
 import { withOrganization } from '../organization-session.js';
-import { formatCount, printJson, printLines, printNotice } from '../output.js';
+import {
+  formatCount,
+  printJson,
+  printLines,
+  printNotice,
+  printText,
+  requireOpenStdout,
+} from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 
 /** Options shared by the `provisions keystore` subcommands, as commander parses them. */
@@ -40,6 +47,7 @@ function entriesByEmail(keystore: FileKeystore): ReturnType<FileKeystore['list']
 
 /** Runs `provisions keystore list`: one line per entry, email, provision public key and date; no share. */
 export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
+  requireOpenStdout('the keystore entries');
   await withKeystore(options, async (keystore) => {
     const entries = entriesByEmail(keystore).map(([email, entry]) => ({
       email,
@@ -47,12 +55,14 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
       created_at: entry.created_at,
     }));
 
+    const unwritten = 'the keystore entries were not listed';
     if (options.json === true) {
-      printJson({ entries });
+      printJson({ entries }, unwritten);
       return;
     }
     printLines(
       entries.map((entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`),
+      unwritten,
     );
     printNotice(`${formatCount(entries.length, 'entry', 'entries')} in ${keystore.path}`);
   });
@@ -64,7 +74,10 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
  * It refuses to run without one of them, so links never reach a terminal by accident.
  */
 export async function runKeystoreExport(options: KeystoreCommandOptions): Promise<void> {
-  if ((options.out === undefined) === (options.stdout !== true)) {
+  if (options.out === undefined && options.stdout !== true) {
+    throw usageError('missing --out FILE (written with mode 0600) or --stdout; give one of them');
+  }
+  if (options.out !== undefined && options.stdout === true) {
     throw usageError('give either --out FILE (written with mode 0600) or --stdout, not both');
   }
   if (options.out !== undefined) {
@@ -73,6 +86,8 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
         ? []
         : [{ path: options.keystore, role: 'the keystore (--keystore)' }];
     await checkOutputFile(options.out, '--out', keystore);
+  } else {
+    requireOpenStdout('the links (--stdout)');
   }
 
   await withKeystore(options, async (keystore, server) => {
@@ -90,13 +105,20 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
     });
 
     if (options.out !== undefined) {
-      await writeLinksFile(options.out, links);
+      try {
+        await writeLinksFile(options.out, links);
+      } catch (error) {
+        throw new FileWriteError('the links file (--out)', options.out, error);
+      }
       printNotice(
         `${formatCount(links.length, 'link', 'links')} written to ${options.out} (mode 0600)`,
       );
       return;
     }
-    process.stdout.write(formatLinksCsv(links));
+    printText(
+      formatLinksCsv(links),
+      'the links were not written; run the command again with --out FILE to write them to a file',
+    );
   });
 }
 
@@ -115,6 +137,7 @@ export async function runKeystoreRevoke(
 ): Promise<void> {
   const recipient = normalizeEmail(email);
   const clientSecret = requireClientSecret();
+  requireOpenStdout('the result');
 
   await withKeystore(options, async (keystore, server, organizationId) => {
     const entry = await keystore.get(recipient);
@@ -137,15 +160,22 @@ export async function runKeystoreRevoke(
     }
     await keystore.delete(recipient);
 
+    const unwritten = `the provision of ${recipient} was revoked and removed from the keystore, but the result was not printed`;
     if (options.json === true) {
-      printJson({ email: recipient, revoked: entry.public_key, already_revoked: alreadyRevoked });
+      printJson(
+        { email: recipient, revoked: entry.public_key, already_revoked: alreadyRevoked },
+        unwritten,
+      );
       return;
     }
-    printLines([
-      alreadyRevoked
-        ? `${recipient}: the server had no active provision ${entry.public_key}; the entry was removed from the keystore.`
-        : `${recipient}: provision ${entry.public_key} revoked and removed from the keystore; the next send creates a new link.`,
-    ]);
+    printLines(
+      [
+        alreadyRevoked
+          ? `${recipient}: the server had no active provision ${entry.public_key}; the entry was removed from the keystore.`
+          : `${recipient}: provision ${entry.public_key} revoked and removed from the keystore; the next send creates a new link.`,
+      ],
+      unwritten,
+    );
   });
 }
 

@@ -5,10 +5,17 @@ import { CliError, EXIT_FAILURE, usageError } from '../cli-error.js';
 import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
-import { formatCount, printJson, printLines, printNotice } from '../output.js';
+import {
+  finishStdout,
+  formatCount,
+  printJson,
+  printLines,
+  printNotice,
+  requireOpenStdout,
+} from '../output.js';
 import { checkOutputDirectory } from '../output-path.js';
 import { canPrompt, prompt } from '../prompt.js';
-import { saveOpenedBoxes } from '../saved-boxes.js';
+import { saveOpenedBoxes, UnsafeOutputPathError } from '../saved-boxes.js';
 import { formatOpenedBoxes, type OpenedSummary, summarizeOpened } from '../summary.js';
 
 /** A sign-in code as the server sends it: six decimal digits. */
@@ -59,31 +66,74 @@ export async function runRedeem(
   if (options.out !== undefined) {
     await checkOutputDirectory(options.out, '--out');
   }
+  requireOpenStdout(
+    options.out === undefined ? 'the opened boxes' : 'the paths of the saved files',
+  );
 
   const redeemed = await signInAndRedeem(link, server, email, options, transportOptions);
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
 
+  await writeOpened(opened, redeemed.provisionPublicKey, options);
+  // A failed print matters more than the messages it did not show.
+  await finishStdout();
+  const unreadable = describeUnreadable(opened.boxes);
+  if (unreadable !== undefined) {
+    throw new CliError(unreadable, EXIT_FAILURE);
+  }
+}
+
+/** Saves the opened boxes with `--out`, and prints them or the paths saved. */
+async function writeOpened(
+  opened: OpenedSummary,
+  provisionPublicKey: string,
+  options: RedeemOptions,
+): Promise<void> {
   if (options.out !== undefined) {
     const written = await saveBoxes(options.out, opened.boxes);
+    const pathsUnwritten = `the boxes were saved in ${options.out}, but the paths of the files were not printed`;
     if (options.json === true) {
-      printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey, files: written });
+      printJson(
+        { ...opened, provision_public_key: provisionPublicKey, files: written },
+        pathsUnwritten,
+      );
       return;
     }
-    printLines(written);
+    printLines(written, pathsUnwritten);
     printNotice(`${formatCount(opened.boxes.length, 'box', 'boxes')} saved to ${options.out}`);
     return;
   }
 
+  const unwritten =
+    'the opened boxes were not printed; run the command again with --out DIR to save them in files';
   if (options.json === true) {
-    printJson({ ...opened, provision_public_key: redeemed.provisionPublicKey });
+    printJson({ ...opened, provision_public_key: provisionPublicKey }, unwritten);
     return;
   }
 
   if (opened.boxes.length === 0) {
-    printLines(['The link is valid, but no box was sent to it yet.']);
+    printLines(['The link is valid, but no box was sent to it yet.'], unwritten);
     return;
   }
-  printLines(formatOpenedBoxes(opened.boxes));
+  printLines(formatOpenedBoxes(opened.boxes), unwritten);
+}
+
+/**
+ * Returns the error line for messages that could not be opened, with the first one's box and
+ * reason, or `undefined` when every message opened. The output lists each of them already.
+ */
+function describeUnreadable(boxes: OpenedSummary['boxes']): string | undefined {
+  const unreadable = boxes.flatMap((box) =>
+    box.unreadable_messages.map((message) => ({ boxId: box.id, reason: message.reason })),
+  );
+  const [first] = unreadable;
+  if (first === undefined) {
+    return undefined;
+  }
+
+  if (unreadable.length === 1) {
+    return `could not open 1 message of box ${first.boxId}: ${first.reason}; ask the sender to send it again`;
+  }
+  return `could not open ${unreadable.length} messages, the first of box ${first.boxId}: ${first.reason}; ask the sender to send them again`;
 }
 
 /** Signs in as `email`, with a code from `options` or the terminal, and opens the boxes of `link`. */
@@ -127,6 +177,13 @@ async function saveBoxes(directory: string, boxes: OpenedSummary['boxes']): Prom
   try {
     return await saveOpenedBoxes(directory, boxes);
   } catch (error) {
+    if (error instanceof UnsafeOutputPathError) {
+      throw new CliError(
+        `--out: cannot save the boxes in ${directory}: ${error.message}; remove it, or run the command again with another --out`,
+        EXIT_FAILURE,
+        { cause: error },
+      );
+    }
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new CliError(
       `--out: cannot save the boxes in ${directory} (${code}); run the command again with another --out, or without it to print them`,

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
 import { connectOrganization } from '@provisions/core';
@@ -14,21 +15,22 @@ import {
 } from '../bulk-send.js';
 import {
   CliError,
-  EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_PARTIAL_FAILURE,
   EXIT_TERMINATED,
   EXIT_USAGE,
+  FileWriteError,
   usageError,
 } from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
+import { asLocalWriteFailure } from '../error-report.js';
 import { Journal } from '../journal.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
-import { writeLinksFile } from '../links-file.js';
+import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
-import { printJson } from '../output.js';
+import { finishStdout, printJson, printText, StdoutError } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
@@ -213,7 +215,7 @@ async function sendManifest(
       progress.stop();
     }
     const { outcomes, stop } = result;
-    await Promise.all(context.background);
+    const backgroundFailure = await settleBackground(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
       seconds: (Date.now() - started) / 1000,
@@ -221,10 +223,10 @@ async function sendManifest(
     });
 
     await writeOutputs(settings, outcomes, summary);
-    if (stop !== undefined) {
-      throw new CliError(
-        `stopped the run: the server is unreachable (${stop.reason}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries, and no request got one for ${MAX_SILENCE_MS / 1000} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
-      );
+    // A failed write of the journal or keystore explains the failures of the others.
+    const runError = backgroundFailure ?? stop?.error;
+    if (runError !== undefined) {
+      throw runError;
     }
     if (summary.failed > 0) {
       process.exitCode = EXIT_PARTIAL_FAILURE;
@@ -247,10 +249,13 @@ interface ServerContact {
   lastResponseAt: number;
 }
 
-/** The cause of a run stopping before it started every recipient. */
+/**
+ * The cause of a run stopping before it started every recipient: an unreachable server, a
+ * failed write of the journal or keystore, or of a link to stdout.
+ */
 interface RunStop {
-  /** The network failure of the last request, such as `connection refused`. */
-  reason: string;
+  /** The error the command ends with, after the summary. */
+  error: CliError;
 }
 
 /** The outcomes of a run, one per recipient in manifest order, and why it stopped early, if it did. */
@@ -272,12 +277,28 @@ async function sendAll(
   );
 
   if (settings.printLinks) {
-    process.stdout.write('email,link\n');
+    printText('email,link\n', 'nothing was sent');
+    // A stdout that fails at once, such as /dev/full, stops the run before it sends anything.
+    await finishStdout();
   }
+  let stop: RunStop | undefined;
+  const linksStopped = `the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run (journal ${settings.journalPath})`;
+  let stdoutError: StdoutError | undefined;
   const emit = (outcome: RecipientOutcome): void => {
     outcomes[outcome.index] = outcome;
-    if (settings.printLinks && outcome.link !== undefined) {
-      process.stdout.write(`${formatCsvField(outcome.email)},${formatCsvField(outcome.link)}\n`);
+    if (settings.printLinks && outcome.link !== undefined && stdoutError === undefined) {
+      try {
+        printText(
+          `${formatCsvField(outcome.email)},${formatCsvField(outcome.link)}\n`,
+          linksStopped,
+        );
+      } catch (error) {
+        if (!(error instanceof StdoutError)) {
+          throw error;
+        }
+        stdoutError = error;
+        stop ??= { error };
+      }
     }
   };
 
@@ -288,7 +309,6 @@ async function sendAll(
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
   let next = 0;
   let unreachableInARow = 0;
-  let stop: RunStop | undefined;
 
   // Workers take no new recipient once the run stops; those in flight finish.
   const worker = async (): Promise<void> => {
@@ -299,6 +319,9 @@ async function sendAll(
       emit(outcome);
       progress.tick(outcome.status === 'failed');
 
+      if (outcome.writeFailure !== undefined) {
+        stop ??= { error: outcome.writeFailure };
+      }
       unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
       const silentMs = Date.now() - contact.lastResponseAt;
       if (
@@ -306,7 +329,11 @@ async function sendAll(
         unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW &&
         silentMs >= MAX_SILENCE_MS
       ) {
-        stop ??= { reason: outcome.unreachable };
+        stop ??= {
+          error: new CliError(
+            `stopped the run: the server is unreachable (${outcome.unreachable}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries, and no request got one for ${MAX_SILENCE_MS / 1000} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+          ),
+        };
       }
     }
   };
@@ -314,10 +341,38 @@ async function sendAll(
   const workers = Math.min(settings.concurrency, Math.max(queue.length, 1));
   await Promise.all(Array.from({ length: workers }, worker));
 
+  if (settings.printLinks && stdoutError === undefined) {
+    // The write of the last link may fail after it returned.
+    await finishStdout().catch((error: unknown) => {
+      if (!(error instanceof StdoutError)) {
+        throw error;
+      }
+      stop ??= { error };
+    });
+  }
   for (const recipient of queue.slice(next)) {
     emit(skippedOutcome(context, recipient));
   }
   return { outcomes, stop };
+}
+
+/**
+ * Waits for the writes that the run did not wait for, and returns the first failed write of
+ * the journal or keystore, so that the summary is printed before the error.
+ *
+ * @throws any other error of those writes.
+ */
+async function settleBackground(writes: readonly Promise<void>[]): Promise<CliError | undefined> {
+  for (const result of await Promise.allSettled(writes)) {
+    if (result.status === 'rejected') {
+      const failure = asLocalWriteFailure(result.reason);
+      if (failure === undefined) {
+        throw result.reason;
+      }
+      return failure;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -394,6 +449,15 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
   try {
     return await acquireLockFile(`${journalPath}.lock`, `journal ${journalPath}`);
   } catch (error) {
+    // The lock file goes beside the journal, so ENOENT means that the directory is missing.
+    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT') {
+      throw new CliError(
+        `--journal: directory ${dirname(resolve(journalPath))} does not exist; create it first`,
+        EXIT_USAGE,
+        { cause: error },
+      );
+    }
     throw new CliError((error as Error).message, EXIT_USAGE, { cause: error });
   }
 }
@@ -420,8 +484,47 @@ async function writeOutputs(
 ): Promise<void> {
   process.stderr.write(`${formatRunSummary(summary).join('\n')}\n`);
 
+  // A failed print of the JSON summary is raised after the links file is written.
+  let stdoutError: StdoutError | undefined;
   if (settings.json) {
-    printJson({
+    try {
+      printJsonSummary(settings, outcomes, summary);
+      await finishStdout();
+    } catch (error) {
+      if (!(error instanceof StdoutError)) {
+        throw error;
+      }
+      stdoutError = error;
+    }
+  }
+
+  if (settings.linksOut !== undefined) {
+    const links = outcomes.flatMap((outcome) =>
+      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
+    );
+    try {
+      await writeLinksFile(settings.linksOut, links);
+    } catch (error) {
+      throw new FileWriteError(
+        'the links file (--links-out)',
+        settings.linksOut,
+        error,
+        `run the same command again, which writes it; ${EXPORT_LINKS} too`,
+      );
+    }
+  }
+  if (stdoutError !== undefined) {
+    throw stdoutError;
+  }
+}
+
+function printJsonSummary(
+  settings: ManifestSendSettings,
+  outcomes: readonly RecipientOutcome[],
+  summary: RunSummary,
+): void {
+  printJson(
+    {
       server: settings.server,
       organization_id: settings.organizationId,
       summary,
@@ -435,22 +538,7 @@ async function writeOutputs(
         boxes: outcome.boxes.map((box) => ({ id: box.id ?? null, title: box.title })),
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
       })),
-    });
-  }
-
-  if (settings.linksOut !== undefined) {
-    const links = outcomes.flatMap((outcome) =>
-      outcome.link === undefined ? [] : [{ email: outcome.email, link: outcome.link }],
-    );
-    try {
-      await writeLinksFile(settings.linksOut, links);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new CliError(
-        `--links-out: cannot write ${settings.linksOut} (${code}); the links are in the keystore, so "provisions keystore export --out FILE" writes them`,
-        EXIT_FAILURE,
-        { cause: error },
-      );
-    }
-  }
+    },
+    `the JSON summary was not printed; ${EXPORT_LINKS}, and running the same command again prints the summary`,
+  );
 }

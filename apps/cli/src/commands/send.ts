@@ -1,8 +1,10 @@
 import { type BoxContent, sendBoxes } from '@provisions/core';
 
+import { requireUtf8Argument } from '../argument-text.js';
 import { usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
+import { EXPORT_LINKS } from '../links-file.js';
 import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
@@ -11,12 +13,10 @@ import {
   requireValue,
 } from '../option-values.js';
 import { withOrganization } from '../organization-session.js';
-import { printJson, printLines } from '../output.js';
+import { printJson, printLines, requireOpenStdout } from '../output.js';
 import { checkOutputFile } from '../output-path.js';
 import { type DeliverySummary, formatDelivery, summarizeDelivery } from '../summary.js';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runManifestSend } from './send-manifest.js';
-
-/** Environment variable with the organization's client secret; there is no flag for it. */
 
 /** Options of `provisions send`, as commander parses them. */
 export interface SendOptions {
@@ -70,6 +70,13 @@ export async function runSend(
       const verb = manifestOnly.length === 0 ? 'works' : 'work';
       throw usageError(`${names} ${verb} only with --manifest`);
     }
+  }
+  if (options.json === true) {
+    requireOpenStdout('the JSON summary with the links (--json)');
+  } else if (options.printLinks === true) {
+    requireOpenStdout('the links (--print-links)');
+  } else if (options.manifest === undefined) {
+    requireOpenStdout("the recipient's boxes");
   }
   const smtp = options.emailLinks === true ? readSmtpSettings() : undefined;
   if (options.linksOut !== undefined) {
@@ -138,19 +145,29 @@ export async function runSend(
         } catch (error) {
           if (options.json === true) {
             const failed = { email: recipient.email, error: (error as Error).message };
-            printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+            try {
+              printJson({ server, organization_id: organizationId, recipients: summaries, failed });
+            } catch {
+              // The error of the send, raised below, matters more than a failed print.
+            }
           }
           throw error;
         }
 
         summaries.push(summary);
         if (options.json !== true) {
-          printLines(formatDelivery(summary, '', options.printLinks === true));
+          printLines(
+            formatDelivery(summary, '', options.printLinks === true),
+            `the boxes for ${summary.email} were sent, but not printed; ${EXPORT_LINKS}`,
+          );
         }
       }
 
       if (options.json === true) {
-        printJson({ server, organization_id: organizationId, recipients: summaries });
+        printJson(
+          { server, organization_id: organizationId, recipients: summaries },
+          `the boxes were sent, but the JSON summary was not printed; ${EXPORT_LINKS}`,
+        );
       }
     });
   } finally {
@@ -163,6 +180,13 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
     options.to !== undefined || options.title !== undefined || options.message !== undefined;
   if (!inline) {
     throw usageError('nothing to send: give --to, --title and --message, or --manifest FILE');
+  }
+
+  if (options.title !== undefined) {
+    requireUtf8Argument(options.title, '--title');
+  }
+  for (const message of options.message ?? []) {
+    requireUtf8Argument(message, '--message');
   }
 
   const email = requireValue(options.to, '--to');

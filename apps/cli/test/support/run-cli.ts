@@ -1,8 +1,15 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI, as the `provisions` bin runs it. */
 export const CLI_PATH = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/**
+ * An organization id of the right form (a UUID) that no test server has, for tests that stop
+ * before any request.
+ */
+export const UNKNOWN_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000000';
 
 /** The scrypt cost the tests give the keystore: the crypto package's minimum, 2^14. */
 export const TEST_KDF_COST = '14';
@@ -68,4 +75,41 @@ export function sendArgs(
     '--message',
     ...messages,
   ];
+}
+
+/**
+ * Runs `node dist/main.js ...args` like {@link runCli}, with stdout on /dev/full, where every
+ * write fails with ENOSPC, or closed (`>&-` in sh).
+ */
+export function runCliWithStdout(
+  args: string[],
+  stdout: 'full' | 'closed',
+  options: { env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    PROVISIONS_KEYSTORE_KDF_COST: TEST_KDF_COST,
+    ...options.env,
+  };
+  const command =
+    stdout === 'full'
+      ? [process.execPath, CLI_PATH, ...args]
+      : ['/bin/sh', '-c', 'exec "$@" >&-', 'sh', process.execPath, CLI_PATH, ...args];
+  const descriptor = stdout === 'full' ? openSync('/dev/full', 'w') : 'ignore';
+
+  return new Promise((resolve) => {
+    const child = spawn(command[0] as string, command.slice(1), {
+      env,
+      stdio: ['ignore', descriptor, 'pipe'],
+      timeout: 60_000,
+    });
+    if (typeof descriptor === 'number') {
+      closeSync(descriptor);
+    }
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: '', stderr }));
+  });
 }

@@ -1,0 +1,335 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  CLI_PATH,
+  type CliResult,
+  runCli,
+  runCliWithStdout,
+  sendArgs,
+  TEST_KDF_COST,
+} from './support/run-cli.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+const EXPORT_LINKS =
+  'the links are in the keystore, and "provisions keystore export --out FILE" writes them';
+
+// Makes writes to the files that FULL_DISK_PATH matches fail with ENOSPC.
+const FULL_DISK = fileURLToPath(new URL('./support/full-disk.mjs', import.meta.url));
+
+let server: TestServer;
+let workDir: string;
+let organizationEnv: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-write-errors-'));
+  organizationEnv = {
+    PROVISIONS_SERVER: server.url,
+    PROVISIONS_ORG_ID: server.organizationId,
+    PROVISIONS_CLIENT_SECRET: server.clientSecret,
+    PROVISIONS_KEYSTORE_PASSPHRASE: 'write errors test passphrase',
+  };
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+/** Writes a CSV manifest of `count` recipients, one box each, and returns its path. */
+async function writeManifest(name: string, count: number): Promise<string> {
+  const path = join(workDir, `${name}.csv`);
+  const rows = Array.from({ length: count }, (_, index) => `${name}${index}@example.com,Box,hi`);
+  await writeFile(path, `email,title,message\n${rows.join('\n')}\n`);
+  return path;
+}
+
+function manifestArgs(manifest: string, ...options: string[]): string[] {
+  return ['send', '--manifest', manifest, '--keystore', `${manifest}.keystore`, ...options];
+}
+
+/** Checks that stderr ends with `line` and has no other error line and no stack trace. */
+function expectOneErrorLine(result: CliResult, line: string | RegExp): void {
+  const lines = result.stderr.trimEnd().split('\n');
+  const errors = lines.filter((text) => text.startsWith('provisions:'));
+  expect(errors).toHaveLength(1);
+  if (typeof line === 'string') {
+    expect(lines.at(-1)).toBe(line);
+  } else {
+    expect(lines.at(-1)).toMatch(line);
+  }
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+/**
+ * Runs the CLI with writes to the files whose real path matches `path` failing after `after`
+ * writes. A pattern for the keystore must leave out its lock file.
+ */
+function runOnFullDisk(args: string[], path: string, after: number): Promise<CliResult> {
+  return runCli(args, {
+    env: {
+      ...organizationEnv,
+      NODE_OPTIONS: `--import ${FULL_DISK}`,
+      FULL_DISK_PATH: path,
+      FULL_DISK_AFTER: String(after),
+    },
+  });
+}
+
+/** Checks that stderr ends with `line` after the run's summary, with no other error line. */
+function expectSummaryThenError(result: CliResult, recipients: number, line: string): void {
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toContainEqual(
+    expect.stringMatching(new RegExp(`^recipients: \\d+ of ${recipients} done, \\d+ failed`)),
+  );
+  expect(lines.at(-1)).toBe(line);
+  expect(lines.filter((text) => text.startsWith('provisions:'))).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('stdout on /dev/full', () => {
+  it('stops send --print-links before anything is sent', async () => {
+    const manifest = await writeManifest('full-print', 2);
+
+    const result = await runCliWithStdout(manifestArgs(manifest, '--print-links'), 'full', {
+      env: organizationEnv,
+    });
+
+    expect(result.code).toBe(1);
+    expectOneErrorLine(
+      result,
+      'provisions: cannot write to standard output (ENOSPC): nothing was sent',
+    );
+  });
+
+  it('prints the summary of send --json, then says where the links are', async () => {
+    const manifest = await writeManifest('full-json', 2);
+
+    const result = await runCliWithStdout(manifestArgs(manifest, '--json'), 'full', {
+      env: organizationEnv,
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^recipients: 2 of 2 done, 0 failed \(/m);
+    expectOneErrorLine(
+      result,
+      `provisions: cannot write to standard output (ENOSPC): the JSON summary was not printed; ${EXPORT_LINKS}, and running the same command again prints the summary`,
+    );
+  });
+
+  it('says that a single send was sent but not printed', async () => {
+    const args = [
+      ...sendArgs(join(workDir, 'single.json'), 'single@example.com', 'Box', 'hi'),
+      '--print-links',
+    ];
+
+    const result = await runCliWithStdout(args, 'full', { env: organizationEnv });
+
+    expect(result.code).toBe(1);
+    expectOneErrorLine(
+      result,
+      `provisions: cannot write to standard output (ENOSPC): the boxes for single@example.com were sent, but not printed; ${EXPORT_LINKS}`,
+    );
+  });
+
+  it('reports keystore export --stdout and redeem', async () => {
+    const keystore = join(workDir, 'export.json');
+    const sent = await runCli(
+      [...sendArgs(keystore, 'export@example.com', 'Box', 'hi'), '--json'],
+      { env: organizationEnv },
+    );
+    expect(sent.code).toBe(0);
+    const link = JSON.parse(sent.stdout).recipients[0].link as string;
+
+    const exported = await runCliWithStdout(
+      ['keystore', 'export', '--keystore', keystore, '--stdout'],
+      'full',
+      { env: organizationEnv },
+    );
+    const redeemed = await runCliWithStdout(
+      ['redeem', link, '--email', 'export@example.com', '--outbox', server.outboxPath],
+      'full',
+    );
+
+    expect(exported.code).toBe(1);
+    expectOneErrorLine(
+      exported,
+      'provisions: cannot write to standard output (ENOSPC): the links were not written; run the command again with --out FILE to write them to a file',
+    );
+    expect(redeemed.code).toBe(1);
+    expectOneErrorLine(
+      redeemed,
+      'provisions: cannot write to standard output (ENOSPC): the opened boxes were not printed; run the command again with --out DIR to save them in files',
+    );
+  });
+
+  it('reports --help', async () => {
+    const result = await runCliWithStdout(['--help'], 'full');
+
+    expect(result.code).toBe(1);
+    expectOneErrorLine(
+      result,
+      'provisions: cannot write to standard output (ENOSPC): part of the output was not written',
+    );
+  });
+});
+
+describe('closed stdout', () => {
+  it('rejects send --json before anything is sent', async () => {
+    const manifest = await writeManifest('closed-json', 1);
+
+    const result = await runCliWithStdout(manifestArgs(manifest, '--json'), 'closed', {
+      env: organizationEnv,
+    });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: standard output is closed, but the command prints the JSON summary with the links (--json) there; nothing was done\n',
+    );
+  });
+
+  it('rejects keystore export --stdout', async () => {
+    const result = await runCliWithStdout(
+      ['keystore', 'export', '--keystore', join(workDir, 'none.json'), '--stdout'],
+      'closed',
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: standard output is closed, but the command prints the links (--stdout) there; nothing was done\n',
+    );
+  });
+});
+
+describe('stdout closed by its reader', () => {
+  it('stops send --print-links after the summary', async () => {
+    const manifest = await writeManifest('pipe', 10);
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, ...manifestArgs(manifest, '--print-links', '--concurrency', '1')],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          PROVISIONS_KEYSTORE_KDF_COST: TEST_KDF_COST,
+          ...organizationEnv,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    // Like `| head -1`: the reader takes the header line and exits.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^recipients: \d+ of 10 done, 0 failed, \d+ skipped \(/m);
+    expectOneErrorLine(
+      { code: code ?? -1, stdout: '', stderr },
+      `provisions: cannot write to standard output (EPIPE): the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run (journal ${manifest}.journal)`,
+    );
+  });
+});
+
+describe('send --manifest on a full disk', () => {
+  it('names the journal after the summary, and resumes', async () => {
+    const manifest = await writeManifest('journal', 20);
+    const args = [
+      'send',
+      '--manifest',
+      manifest,
+      '--keystore',
+      join(workDir, 'journal-keystore.json'),
+      '--concurrency',
+      '2',
+    ];
+
+    const full = await runOnFullDisk(args, '\\.journal$', 6);
+
+    expect(full.code).toBe(1);
+    expectSummaryThenError(
+      full,
+      20,
+      `provisions: cannot write the journal ${manifest}.journal (ENOSPC): free space on its disk, then run the same command again to resume`,
+    );
+
+    const resumed = await runCli(args, { env: organizationEnv });
+
+    expect(resumed.stderr).toMatch(/^recipients: 20 of 20 done, 0 failed/m);
+    expect(resumed.code).toBe(0);
+  });
+
+  it('names the keystore after the summary', async () => {
+    const keystore = join(workDir, 'full-keystore.json');
+    const created = await runCli(sendArgs(keystore, 'first@example.com', 'Box', 'hi'), {
+      env: organizationEnv,
+    });
+    expect(created.code).toBe(0);
+    const manifest = await writeManifest('keystore', 10);
+
+    const full = await runOnFullDisk(
+      ['send', '--manifest', manifest, '--keystore', keystore, '--concurrency', '2'],
+      'full-keystore\\.json(\\.[0-9a-f]+\\.tmp)?$',
+      2,
+    );
+
+    expect(full.code).toBe(1);
+    expectSummaryThenError(
+      full,
+      10,
+      `provisions: cannot write keystore ${keystore}: ENOSPC: free space on its disk, then run the same command again`,
+    );
+  });
+
+  it('names the links file after the summary', async () => {
+    const manifest = await writeManifest('links', 3);
+    const linksOut = join(workDir, 'links-out.csv');
+
+    const full = await runOnFullDisk(
+      [
+        'send',
+        '--manifest',
+        manifest,
+        '--keystore',
+        join(workDir, 'links-keystore.json'),
+        '--links-out',
+        linksOut,
+      ],
+      'links-out\\.csv',
+      0,
+    );
+
+    expect(full.code).toBe(1);
+    expectSummaryThenError(
+      full,
+      3,
+      `provisions: cannot write the links file (--links-out) ${linksOut} (ENOSPC): free space on its disk, then run the same command again, which writes it; the links are in the keystore, and "provisions keystore export --out FILE" writes them too`,
+    );
+  });
+});
+
+describe('send --to on a full disk', () => {
+  it('names the keystore', async () => {
+    const keystore = join(workDir, 'single-keystore.json');
+
+    const full = await runOnFullDisk(
+      sendArgs(keystore, 'single-full@example.com', 'Box', 'hi'),
+      'single-keystore\\.json(\\.[0-9a-f]+\\.tmp)?$',
+      0,
+    );
+
+    expect(full.code).toBe(1);
+    expect(full.stderr).toBe(
+      `provisions: cannot write keystore ${keystore}: ENOSPC: free space on its disk, then run the same command again\n`,
+    );
+  });
+});
