@@ -9,6 +9,7 @@ import {
 } from '@provisions/crypto';
 import { createOrganization } from '@provisions/server';
 
+import { requireUtf8Environment } from './argument-text.js';
 import { CliError } from './cli-error.js';
 import { PASSPHRASE_ENV } from './keystore-access.js';
 
@@ -134,6 +135,7 @@ export async function loadOrCreatePassphrase(
 
   const fromEnv = process.env[PASSPHRASE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
+    requireUtf8Environment(fromEnv, PASSPHRASE_ENV);
     return { passphrase: fromEnv, origin: 'environment', path };
   }
 

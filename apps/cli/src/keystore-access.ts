@@ -5,6 +5,7 @@ import {
 } from '@provisions/core/keystore';
 import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
+import { requireUtf8Environment } from './argument-text.js';
 import { usageError } from './cli-error.js';
 import { prompt } from './prompt.js';
 
@@ -59,6 +60,7 @@ export function readKeystoreEncryption(
 export function keystorePassphrase(): KeystorePassphrase {
   const fromEnv = process.env[PASSPHRASE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
+    requireUtf8Environment(fromEnv, PASSPHRASE_ENV);
     return fromEnv;
   }
 

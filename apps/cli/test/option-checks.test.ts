@@ -170,8 +170,16 @@ describe('--org-id', () => {
  * Runs `provisions send` through sh, whose printf passes bytes that are not UTF-8 as arguments,
  * which child_process cannot do. `title` and `message` are printf formats, such as `caf\\351`.
  */
-function sendWithBytes(title: string, message: string): Promise<CliResult> {
-  const script = `exec "$0" "$1" send --server ${UNUSED_SERVER} --keystore k.json --to a@example.com --title "$(printf '${title}')" --message first "$(printf '${message}')"`;
+function sendWithBytes(
+  title: string,
+  message: string,
+  more: { to?: string; passphrase?: string } = {},
+): Promise<CliResult> {
+  const passphrase =
+    more.passphrase === undefined
+      ? ''
+      : `PROVISIONS_KEYSTORE_PASSPHRASE="$(printf '${more.passphrase}')"; export PROVISIONS_KEYSTORE_PASSPHRASE; `;
+  const script = `${passphrase}exec "$0" "$1" send --server ${UNUSED_SERVER} --keystore k.json --to "$(printf '${more.to ?? 'a@example.com'}')" --title "$(printf '${title}')" --message first "$(printf '${message}')"`;
   return new Promise((resolve) => {
     execFile(
       '/bin/sh',
@@ -188,7 +196,7 @@ function sendWithBytes(title: string, message: string): Promise<CliResult> {
   });
 }
 
-describe('send --title and --message bytes', () => {
+describe('send argument and passphrase bytes', () => {
   it('rejects a title that is not UTF-8', async () => {
     const result = await sendWithBytes('caf\\351', 'm');
 
@@ -204,6 +212,24 @@ describe('send --title and --message bytes', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       'provisions: --message: the value is not valid UTF-8 text; convert it to UTF-8 (for example with iconv)\n',
+    );
+  });
+
+  it('rejects an address that is not UTF-8', async () => {
+    const result = await sendWithBytes('Title', 'm', { to: 'u\\377@example.com' });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --to: the value is not valid UTF-8 text; convert it to UTF-8 (for example with iconv)\n',
+    );
+  });
+
+  it('rejects a passphrase variable that is not UTF-8', async () => {
+    const result = await sendWithBytes('Title', 'm', { passphrase: 'pass\\377' });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: PROVISIONS_KEYSTORE_PASSPHRASE: the value is not valid UTF-8 text; set it to UTF-8 text (for example with iconv)\n',
     );
   });
 

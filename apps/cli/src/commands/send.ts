@@ -182,6 +182,9 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
     throw usageError('nothing to send: give --to, --title and --message, or --manifest FILE');
   }
 
+  if (options.to !== undefined) {
+    requireUtf8Argument(options.to, '--to');
+  }
   if (options.title !== undefined) {
     requireUtf8Argument(options.title, '--title');
   }
