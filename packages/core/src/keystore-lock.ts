@@ -59,15 +59,22 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
       try {
         await handle.writeFile(content);
         await handle.sync();
-      } finally {
+      } catch (cause) {
+        // The file is this process's own, so an empty or partial one (a full disk) is
+        // removed instead of looking like another process's lock to the next run.
         await handle.close();
+        await unlink(path).catch(() => undefined);
+        throw cause;
       }
+      await handle.close();
       return ownedLock(path, content);
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        const remedy = code === 'ENOSPC' ? ': the disk is full; free space, then try again' : '';
         throw new LockFileError(
           'ERR_LOCK_IO',
-          `cannot create lock file ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+          `cannot create lock file ${path} (${code ?? 'error'})${remedy}`,
           { cause },
         );
       }

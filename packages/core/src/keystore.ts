@@ -740,5 +740,8 @@ function describeFsError(error: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') {
     return 'permission denied';
   }
+  if (code === 'ENOSPC') {
+    return 'the disk is full; free space, then run again';
+  }
   return code ?? (error as Error).message;
 }

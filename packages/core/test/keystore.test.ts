@@ -1,5 +1,16 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -397,6 +408,37 @@ describe('FileKeystore', () => {
 
     await expect(opening).rejects.toMatchObject({ code: 'ERR_KEYSTORE_IO' });
     await expect(opening).rejects.toThrow(/directory does not exist/);
+  });
+
+  it('removes its lock file when the disk is full', async () => {
+    // FileHandle methods live on a prototype that node:fs/promises does not export.
+    const probe = await open(process.execPath, 'r');
+    const prototype = Object.getPrototypeOf(probe) as {
+      writeFile: (...args: unknown[]) => unknown;
+    };
+    await probe.close();
+    const original = prototype.writeFile;
+    prototype.writeFile = function writeUnlessLock(this: { fd: number }, ...args: unknown[]) {
+      if (readlinkSync(`/proc/self/fd/${this.fd}`).endsWith('.lock')) {
+        const error = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          code: 'ENOSPC',
+        });
+        return Promise.reject(error);
+      }
+      return original.apply(this, args);
+    };
+
+    try {
+      const error = await openError({});
+
+      expect(error.code).toBe('ERR_KEYSTORE_IO');
+      expect(error.message).toBe(
+        `cannot lock keystore ${path}: the disk is full; free space, then run again`,
+      );
+      expect(await readdir(directory)).toEqual([]);
+    } finally {
+      prototype.writeFile = original;
+    }
   });
 
   it('rejects a missing file with mustExist', async () => {
