@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -114,6 +114,34 @@ describe('provisions-server', () => {
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toBe(
       `provisions-server: data directory ${pathOf(file)} cannot be created: ${reason}\n`,
+    );
+  });
+
+  it('rejects a data directory that is a link to nothing', async () => {
+    const link = join(dataDir, 'dangling');
+    await symlink(join(dataDir, 'nowhere'), link);
+
+    const failure = await run(process.execPath, [MAIN, 'start', '--data-dir', link]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      `provisions-server: data directory ${link} cannot be created: a part of the path is a symbolic link to nothing; choose another path\n`,
+    );
+  });
+
+  it('rejects a database file that is a directory', async () => {
+    const nested = join(dataDir, 'data');
+    await mkdir(join(nested, DATABASE_FILE_NAME), { recursive: true });
+
+    const failure = await run(process.execPath, [MAIN, 'start', '--data-dir', nested]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      `provisions-server: database file ${join(nested, DATABASE_FILE_NAME)} cannot be opened: it is a directory; move it away or choose another data directory\n`,
     );
   });
 

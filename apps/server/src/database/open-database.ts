@@ -36,7 +36,7 @@ export function openDatabase(dataDir: string): SqliteDatabase {
   // read it. SQLite gives its -wal and -shm files the mode of the database file.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, DATABASE_FILE_NAME);
-  closeSync(openSync(path, 'a', 0o600));
+  createDatabaseFile(path);
   const db = new Database(path);
 
   try {
@@ -49,6 +49,29 @@ export function openDatabase(dataDir: string): SqliteDatabase {
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/** Reasons shown to the operator for the errors of opening the database file. */
+const DATABASE_FILE_FAILURES: Readonly<Record<string, string>> = {
+  EISDIR: 'it is a directory; move it away or choose another data directory',
+  EACCES: 'permission denied; run the server as a user who may write to the data directory',
+  EPERM: 'permission denied; run the server as a user who may write to the data directory',
+  EROFS: 'the file system is read-only; choose a writable data directory',
+};
+
+/**
+ * Creates the database file with mode 0600 if it is missing.
+ *
+ * @throws Error naming the file and the reason, with the file system error as its cause.
+ */
+function createDatabaseFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    const reason = DATABASE_FILE_FAILURES[code] ?? (cause as Error).message;
+    throw new Error(`database file ${path} cannot be opened: ${reason}`, { cause });
   }
 }
 
