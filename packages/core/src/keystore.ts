@@ -443,11 +443,13 @@ async function lockKeystore(path: string, mustExist: boolean): Promise<LockFile>
     if (mustExist && (fsCause as NodeJS.ErrnoException).code === 'ENOENT') {
       throw keystoreNotFound(path, cause);
     }
-    throw new KeystoreError(
-      'ERR_KEYSTORE_IO',
-      `cannot lock keystore ${path}: ${describeFsError(fsCause)}`,
-      { cause },
-    );
+    const reason =
+      (fsCause as NodeJS.ErrnoException).code === 'ENOSPC'
+        ? 'the disk is full; free space, then run again'
+        : describeFsError(fsCause);
+    throw new KeystoreError('ERR_KEYSTORE_IO', `cannot lock keystore ${path}: ${reason}`, {
+      cause,
+    });
   }
 }
 
@@ -739,9 +741,6 @@ function describeFsError(error: unknown): string {
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return 'permission denied';
-  }
-  if (code === 'ENOSPC') {
-    return 'the disk is full; free space, then run again';
   }
   return code ?? (error as Error).message;
 }
