@@ -7,6 +7,8 @@ export type Fault =
   | 'pass'
   /** Forward the request, then close the connection instead of returning the response. */
   | 'drop-response'
+  /** Read the request and never respond, like a server that stopped. */
+  | 'hold'
   /** Return this status without forwarding, with `Retry-After: 0`. */
   | { status: number };
 
@@ -32,6 +34,9 @@ export async function startFaultProxy(
     const body = await readBody(incoming);
     const fault = choose(incoming.method ?? 'GET', (incoming.url ?? '/').split('?')[0] as string);
 
+    if (fault === 'hold') {
+      return;
+    }
     if (typeof fault === 'object') {
       outgoing.writeHead(fault.status, {
         'content-type': 'application/problem+json',
