@@ -36,7 +36,12 @@ import {
 } from '../node-http-fetch.js';
 import { finishStdout, printJson, printText, StdoutError } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
-import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
+import {
+  createRetryingFetch,
+  DEFAULT_RETRY_POLICY,
+  isWaitStatus,
+  type RetryEvent,
+} from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
 import { type ProgressReporter, startProgress } from '../send-progress.js';
 import { formatRunSummary, type RunSummary, summarizeRun } from '../send-summary.js';
@@ -156,6 +161,11 @@ async function sendManifest(
     running.progress = progress;
 
     let retries = 0;
+    const reportWait = createWaitReporter(progress);
+    const onRetry = (event: RetryEvent): void => {
+      retries += 1;
+      reportWait(event);
+    };
     const contact: ServerContact = { lastResponseAt: Date.now() };
     let context: BulkSendContext;
     let started: number;
@@ -163,9 +173,7 @@ async function sendManifest(
     try {
       const fetchWithRetries = createRetryingFetch({
         policy: DEFAULT_RETRY_POLICY,
-        onRetry: () => {
-          retries += 1;
-        },
+        onRetry,
         fetch: async (input, init) => {
           const response = await transport.fetch(input, init);
           contact.lastResponseAt = Date.now();
@@ -200,9 +208,7 @@ async function sendManifest(
         appUrl: settings.appUrl,
         retryPolicy: DEFAULT_RETRY_POLICY,
         resumed: new Set(state.recipients.keys()),
-        onRetry: () => {
-          retries += 1;
-        },
+        onRetry,
         background: [],
         mailer,
       };
@@ -240,6 +246,27 @@ async function sendManifest(
     }
     await journalLock.release();
   }
+}
+
+/**
+ * Creates the reporter of retries that wait because the server responded with 429 or 503. It
+ * prints one line the first time the run sees each status and problem detail, so that a run held
+ * up by a full disk or a rate limit shows why, without a line per request.
+ */
+function createWaitReporter(progress: ProgressReporter): (event: RetryEvent) => void {
+  const seen = new Set<string>();
+  return (event) => {
+    if (event.reason === 'network' || !isWaitStatus(event.reason)) {
+      return;
+    }
+    const key = `${event.reason} ${event.detail ?? ''}`;
+    if (seen.has(key)) {
+      return;
+    }
+    seen.add(key);
+    const detail = event.detail === undefined ? '' : `: ${event.detail}`;
+    progress.notice(`provisions: the server responded with ${event.reason}${detail}; retrying`);
+  };
 }
 
 /** When the run last received a response from the server, to any request. */

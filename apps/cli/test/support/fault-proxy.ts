@@ -9,8 +9,11 @@ export type Fault =
   | 'drop-response'
   /** Read the request and never respond, like a server that stopped. */
   | 'hold'
-  /** Return this status without forwarding, with `Retry-After: 0`. */
-  | { status: number };
+  /**
+   * Return this status without forwarding, with a problem+json body whose detail is `detail`
+   * (`injected` by default) and the `Retry-After` header `retryAfter` (`0` by default).
+   */
+  | { status: number; detail?: string; retryAfter?: string };
 
 /** A proxy on 127.0.0.1 in front of a real server that injects failures. */
 export interface FaultProxy {
@@ -40,14 +43,14 @@ export async function startFaultProxy(
     if (typeof fault === 'object') {
       outgoing.writeHead(fault.status, {
         'content-type': 'application/problem+json',
-        'retry-after': '0',
+        'retry-after': fault.retryAfter ?? '0',
       });
       outgoing.end(
         JSON.stringify({
           type: 'about:blank',
           title: 'Injected',
           status: fault.status,
-          detail: 'injected',
+          detail: fault.detail ?? 'injected',
         }),
       );
       return;
