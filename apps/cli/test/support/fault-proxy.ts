@@ -15,6 +15,17 @@ export type Fault =
    */
   | { status: number; detail?: string; retryAfter?: string };
 
+/**
+ * Returns the method and the API path template of a request, such as
+ * `POST /boxes/{id}/events`, so that a fault can be chosen per kind of request.
+ */
+export function requestKind(method: string, path: string): string {
+  const template = path
+    .replace(/^\/organizations\/[^/]+\/boxes$/, '/organizations/{oid}/boxes')
+    .replace(/^\/boxes\/[^/]+\/events$/, '/boxes/{id}/events');
+  return `${method} ${template}`;
+}
+
 /** A proxy on 127.0.0.1 in front of a real server that injects failures. */
 export interface FaultProxy {
   url: string;
