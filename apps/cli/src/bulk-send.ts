@@ -29,7 +29,10 @@ import type { PublicKeyLookups } from './public-key-lookups.js';
 import {
   isRetryableNetworkError,
   isRetryableStatus,
+  isWaitStatus,
   networkRetryDelay,
+  problemDetailOf,
+  type RetryEvent,
   type RetryPolicy,
   retryDelay,
   sleep,
@@ -102,7 +105,7 @@ export interface BulkSendContext {
   /** Recipients whose records came from an earlier process; their boxes are checked before posting. */
   resumed: ReadonlySet<number>;
   /** Called before each retry of a message post. */
-  onRetry?: () => void;
+  onRetry?: (event: RetryEvent) => void;
   /**
    * Writes that the next steps do not wait for; the run awaits them all before
    * it reports, and a failed one fails the run.
@@ -496,6 +499,8 @@ async function postMessage(
 
   for (let attempt = 1; ; attempt += 1) {
     let delayMs: number;
+    let reason: RetryEvent['reason'] = 'network';
+    let detail: string | undefined;
     try {
       const result = await client.POST('/boxes/{id}/events', {
         params: { path: { id: boxId } },
@@ -509,6 +514,8 @@ async function postMessage(
       }
       const retryAfter = result.response.headers.get('retry-after');
       delayMs = retryDelay(attempt, context.retryPolicy, retryAfter);
+      reason = result.response.status;
+      detail = isWaitStatus(reason) ? problemDetailOf(result.error) : undefined;
     } catch (error) {
       if (!isRetryableNetworkError(error) || attempt >= context.retryPolicy.attempts) {
         throw error;
@@ -516,7 +523,13 @@ async function postMessage(
       delayMs = networkRetryDelay(attempt, context.retryPolicy);
     }
 
-    context.onRetry?.();
+    context.onRetry?.({
+      method: 'POST',
+      path: '/boxes/{id}/events',
+      reason,
+      delayMs,
+      ...(detail === undefined ? {} : { detail }),
+    });
     await sleep(delayMs);
     if ((await countOrganizationMessages(client, boxId)) > m) {
       return;

@@ -110,6 +110,55 @@ export interface RetryEvent {
   reason: number | 'network';
   /** The wait before the retry, in milliseconds. */
   delayMs: number;
+  /**
+   * The `detail` of the problem details (RFC 9457) in the body of a 429 or 503 response, on one
+   * line, such as why the server is unavailable. Unset for other causes and bodies.
+   */
+  detail?: string;
+}
+
+/** Maximum length of {@link RetryEvent.detail}, in characters; a longer detail is cut. */
+const MAX_DETAIL_LENGTH = 300;
+
+/**
+ * Returns the `detail` of a parsed problem details body, with control characters replaced by
+ * spaces so that a server cannot move the cursor of the terminal, or `undefined` when `body`
+ * has no string `detail`.
+ */
+export function problemDetailOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) {
+    return undefined;
+  }
+  const detail = (body as { detail?: unknown }).detail;
+  if (typeof detail !== 'string') {
+    return undefined;
+  }
+
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the match.
+  const line = detail.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  if (line === '') {
+    return undefined;
+  }
+  return line.length > MAX_DETAIL_LENGTH ? `${line.slice(0, MAX_DETAIL_LENGTH)}…` : line;
+}
+
+/** Tells whether a status means that the client should wait before it sends again: 429 or 503. */
+export function isWaitStatus(status: number): boolean {
+  return status === 429 || status === 503;
+}
+
+/** Reads the problem details `detail` of a response, or cancels its body when it is not JSON. */
+async function readProblemDetail(response: Response): Promise<string | undefined> {
+  if (!/json/i.test(response.headers.get('content-type') ?? '')) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  try {
+    return problemDetailOf(await response.json());
+  } catch {
+    // A body that is not valid JSON has no detail to report.
+    return undefined;
+  }
 }
 
 /**
@@ -121,7 +170,7 @@ export interface RetryEvent {
  * and any request with an `Idempotency-Key` header, for which the server
  * returns the first result. Other requests are sent once; their caller decides.
  *
- * @param options.onRetry - called before each wait.
+ * @param options.onRetry - called before each wait, with the problem detail of a 429 or 503.
  * @example
  * const client = createApiClient({ baseUrl, fetch: createRetryingFetch({ policy: DEFAULT_RETRY_POLICY }) });
  */
@@ -169,8 +218,19 @@ export function createRetryingFetch(options: {
       }
 
       const delayMs = retryDelay(attempt, options.policy, response.headers.get('retry-after'));
-      options.onRetry?.({ method: request.method, path, reason: response.status, delayMs });
-      await response.body?.cancel();
+      let detail: string | undefined;
+      if (isWaitStatus(response.status)) {
+        detail = await readProblemDetail(response);
+      } else {
+        await response.body?.cancel();
+      }
+      options.onRetry?.({
+        method: request.method,
+        path,
+        reason: response.status,
+        delayMs,
+        ...(detail === undefined ? {} : { detail }),
+      });
       await sleep(delayMs);
     }
   };

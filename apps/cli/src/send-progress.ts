@@ -1,3 +1,5 @@
+import { clearLine, cursorTo } from 'node:readline';
+
 import cliProgress from 'cli-progress';
 
 /** Interval of the plain progress lines written when stderr is not a terminal, in milliseconds. */
@@ -16,6 +18,8 @@ const ESTIMATE_REFRESH_MS = 1_000;
 export interface ProgressReporter {
   /** Records one finished recipient. */
   tick(failed: boolean): void;
+  /** Writes one line to the stream above the bar, or between the plain progress lines. */
+  notice(line: string): void;
   /** Stops the bar or the timer, after a last line. */
   stop(): void;
 }
@@ -104,6 +108,14 @@ export function startProgress(
         failed += recipientFailed ? 1 : 0;
         bar.update(done, { failed, left: timeLeft() });
       },
+      notice(line) {
+        // The bar is the last line of the terminal: clear it, write the line in its place, and
+        // draw it again below. cli-progress 3.12 skips an unchanged bar unless forced.
+        cursorTo(stream, 0);
+        clearLine(stream, 0);
+        stream.write(`${line}\n`);
+        (bar as unknown as { render(force: boolean): void }).render(true);
+      },
       stop() {
         clearInterval(refresh);
         bar.stop();
@@ -124,6 +136,9 @@ export function startProgress(
     tick(recipientFailed) {
       done += 1;
       failed += recipientFailed ? 1 : 0;
+    },
+    notice(line) {
+      stream.write(`${line}\n`);
     },
     stop() {
       clearInterval(timer);

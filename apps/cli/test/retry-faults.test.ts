@@ -6,7 +6,12 @@ import { DATABASE_FILE_NAME } from '@provisions/server';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type Fault, type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import {
+  type Fault,
+  type FaultProxy,
+  requestKind,
+  startFaultProxy,
+} from './support/fault-proxy.js';
 import { runCli } from './support/run-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -19,9 +24,7 @@ const counts = new Map<string, number>();
 
 /** Fails some requests of each kind in a fixed pattern, counting them by kind. */
 function chooseFault(method: string, path: string): Fault {
-  const kind = `${method} ${path
-    .replace(/^\/organizations\/[^/]+\/boxes$/, '/organizations/{oid}/boxes')
-    .replace(/^\/boxes\/[^/]+\/events$/, '/boxes/{id}/events')}`;
+  const kind = requestKind(method, path);
   const seen = (counts.get(kind) ?? 0) + 1;
   counts.set(kind, seen);
 

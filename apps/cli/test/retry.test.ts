@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_RETRY_POLICY, networkRetryDelay } from '../src/retry.js';
+import { DEFAULT_RETRY_POLICY, networkRetryDelay, problemDetailOf } from '../src/retry.js';
 
 const RETRIES = DEFAULT_RETRY_POLICY.attempts - 1;
 
@@ -26,5 +26,28 @@ describe('networkRetryDelay', () => {
   it('outlasts a restart of a few seconds', () => {
     expect(totalWait(() => 0)).toBe(3_875);
     expect(totalWait(() => 0.999_999)).toBeLessThan(7_750);
+  });
+});
+
+describe('problemDetailOf', () => {
+  it('returns the detail of a problem', () => {
+    expect(problemDetailOf({ status: 503, detail: 'the disk is full' })).toBe('the disk is full');
+  });
+
+  it('replaces control characters with spaces', () => {
+    expect(problemDetailOf({ detail: 'full\u001b[2J\ndisk' })).toBe('full [2J disk');
+  });
+
+  it('cuts a long detail', () => {
+    const detail = problemDetailOf({ detail: 'x'.repeat(1_000) });
+    expect(detail).toHaveLength(301);
+    expect(detail?.endsWith('…')).toBe(true);
+  });
+
+  it('ignores bodies without a string detail', () => {
+    expect(problemDetailOf(undefined)).toBeUndefined();
+    expect(problemDetailOf('Service Unavailable')).toBeUndefined();
+    expect(problemDetailOf({ detail: 42 })).toBeUndefined();
+    expect(problemDetailOf({ detail: ' \n ' })).toBeUndefined();
   });
 });

@@ -47,6 +47,22 @@ describe('estimateSecondsLeft', () => {
 });
 
 describe('startProgress on a terminal', () => {
+  it('writes a notice, then the bar again', () => {
+    const terminal = new FakeTerminal();
+    const progress = startProgress(10, 0, terminal as unknown as NodeJS.WriteStream);
+    progress.tick(false);
+    const before = terminal.text.length;
+
+    progress.notice('provisions: the server responded with 503; retrying');
+    const after = terminal.text.slice(before);
+    progress.stop();
+
+    // Column 1 (ESC [1G), then erase the line (ESC [2K), as node:readline writes them.
+    expect(after.startsWith('\u001b[1G\u001b[2K')).toBe(true);
+    expect(after).toContain('provisions: the server responded with 503; retrying\n');
+    expect(after.slice(after.indexOf('\n'))).toContain('1/10 recipients, 0 failed');
+  });
+
   it('shows no time left while the rate is unknown', () => {
     const terminal = new FakeTerminal();
     const progress = startProgress(4000, 0, terminal as unknown as NodeJS.WriteStream);

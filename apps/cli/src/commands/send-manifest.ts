@@ -29,10 +29,19 @@ import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
-import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
+import {
+  createNodeHttpFetch,
+  DEFAULT_TIMEOUT_MS,
+  type NodeHttpFetchOptions,
+} from '../node-http-fetch.js';
 import { finishStdout, printJson, printText, StdoutError } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
-import { createRetryingFetch, DEFAULT_RETRY_POLICY } from '../retry.js';
+import {
+  createRetryingFetch,
+  DEFAULT_RETRY_POLICY,
+  isWaitStatus,
+  type RetryEvent,
+} from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
 import { type ProgressReporter, startProgress } from '../send-progress.js';
 import { formatRunSummary, type RunSummary, summarizeRun } from '../send-summary.js';
@@ -44,16 +53,11 @@ export const DEFAULT_CONCURRENCY = 32;
 export const MAX_CONCURRENCY = 64;
 
 /**
- * Number of recipients in a row that got no response from the server, each after the retries
- * of its requests, that stops a run once the server has also been silent for
- * {@link MAX_SILENCE_MS}.
- */
-export const MAX_UNREACHABLE_IN_A_ROW = 5;
-
-/**
- * Time without a response to any request, in milliseconds, after which recipients that fail
- * without a response stop the run. A restart of the server that takes a few seconds fails a few
- * recipients at most, and does not stop the run.
+ * Time without a response to any request, in milliseconds, after which the first recipient that
+ * fails without a response stops the run: the recipients in flight finish, and no new one
+ * starts. A restart of the server that takes a few seconds fails a few recipients at most, and
+ * does not stop the run.
+ * A shorter request timeout (`transportOptions.timeoutMs`) lowers it to half that timeout.
  */
 export const MAX_SILENCE_MS = 30_000;
 
@@ -157,6 +161,11 @@ async function sendManifest(
     running.progress = progress;
 
     let retries = 0;
+    const reportWait = createWaitReporter(progress);
+    const onRetry = (event: RetryEvent): void => {
+      retries += 1;
+      reportWait(event);
+    };
     const contact: ServerContact = { lastResponseAt: Date.now() };
     let context: BulkSendContext;
     let started: number;
@@ -164,9 +173,7 @@ async function sendManifest(
     try {
       const fetchWithRetries = createRetryingFetch({
         policy: DEFAULT_RETRY_POLICY,
-        onRetry: () => {
-          retries += 1;
-        },
+        onRetry,
         fetch: async (input, init) => {
           const response = await transport.fetch(input, init);
           contact.lastResponseAt = Date.now();
@@ -201,9 +208,7 @@ async function sendManifest(
         appUrl: settings.appUrl,
         retryPolicy: DEFAULT_RETRY_POLICY,
         resumed: new Set(state.recipients.keys()),
-        onRetry: () => {
-          retries += 1;
-        },
+        onRetry,
         background: [],
         mailer,
       };
@@ -241,6 +246,27 @@ async function sendManifest(
     }
     await journalLock.release();
   }
+}
+
+/**
+ * Creates the reporter of retries that wait because the server responded with 429 or 503. It
+ * prints one line the first time the run sees each status and problem detail, so that a run held
+ * up by a full disk or a rate limit shows why, without a line per request.
+ */
+function createWaitReporter(progress: ProgressReporter): (event: RetryEvent) => void {
+  const seen = new Set<string>();
+  return (event) => {
+    if (event.reason === 'network' || !isWaitStatus(event.reason)) {
+      return;
+    }
+    const key = `${event.reason} ${event.detail ?? ''}`;
+    if (seen.has(key)) {
+      return;
+    }
+    seen.add(key);
+    const detail = event.detail === undefined ? '' : `: ${event.detail}`;
+    progress.notice(`provisions: the server responded with ${event.reason}${detail}; retrying`);
+  };
 }
 
 /** When the run last received a response from the server, to any request. */
@@ -308,7 +334,10 @@ async function sendAll(
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
   let next = 0;
-  let unreachableInARow = 0;
+  // Half the request timeout, so that the first request to time out on a silent server
+  // stops the run even when a response to another request arrived just after it was sent.
+  const timeoutMs = settings.transportOptions?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxSilenceMs = Math.min(MAX_SILENCE_MS, timeoutMs / 2);
 
   // Workers take no new recipient once the run stops; those in flight finish.
   const worker = async (): Promise<void> => {
@@ -322,16 +351,11 @@ async function sendAll(
       if (outcome.writeFailure !== undefined) {
         stop ??= { error: outcome.writeFailure };
       }
-      unreachableInARow = outcome.unreachable === undefined ? 0 : unreachableInARow + 1;
       const silentMs = Date.now() - contact.lastResponseAt;
-      if (
-        outcome.unreachable !== undefined &&
-        unreachableInARow >= MAX_UNREACHABLE_IN_A_ROW &&
-        silentMs >= MAX_SILENCE_MS
-      ) {
+      if (outcome.unreachable !== undefined && silentMs >= maxSilenceMs) {
         stop ??= {
           error: new CliError(
-            `stopped the run: the server is unreachable (${outcome.unreachable}): ${MAX_UNREACHABLE_IN_A_ROW} recipients in a row got no response after retries, and no request got one for ${MAX_SILENCE_MS / 1000} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+            `stopped the run: the server is unreachable (${outcome.unreachable}): no request has received a response for ${Math.floor(silentMs / 1000)} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
           ),
         };
       }

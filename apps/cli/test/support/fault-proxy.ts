@@ -7,8 +7,24 @@ export type Fault =
   | 'pass'
   /** Forward the request, then close the connection instead of returning the response. */
   | 'drop-response'
-  /** Return this status without forwarding, with `Retry-After: 0`. */
-  | { status: number };
+  /** Read the request and never respond, like a server that stopped. */
+  | 'hold'
+  /**
+   * Return this status without forwarding, with a problem+json body whose detail is `detail`
+   * (`injected` by default) and the `Retry-After` header `retryAfter` (`0` by default).
+   */
+  | { status: number; detail?: string; retryAfter?: string };
+
+/**
+ * Returns the method and the API path template of a request, such as
+ * `POST /boxes/{id}/events`, so that a fault can be chosen per kind of request.
+ */
+export function requestKind(method: string, path: string): string {
+  const template = path
+    .replace(/^\/organizations\/[^/]+\/boxes$/, '/organizations/{oid}/boxes')
+    .replace(/^\/boxes\/[^/]+\/events$/, '/boxes/{id}/events');
+  return `${method} ${template}`;
+}
 
 /** A proxy on 127.0.0.1 in front of a real server that injects failures. */
 export interface FaultProxy {
@@ -32,17 +48,20 @@ export async function startFaultProxy(
     const body = await readBody(incoming);
     const fault = choose(incoming.method ?? 'GET', (incoming.url ?? '/').split('?')[0] as string);
 
+    if (fault === 'hold') {
+      return;
+    }
     if (typeof fault === 'object') {
       outgoing.writeHead(fault.status, {
         'content-type': 'application/problem+json',
-        'retry-after': '0',
+        'retry-after': fault.retryAfter ?? '0',
       });
       outgoing.end(
         JSON.stringify({
           type: 'about:blank',
           title: 'Injected',
           status: fault.status,
-          detail: 'injected',
+          detail: fault.detail ?? 'injected',
         }),
       );
       return;
