@@ -365,11 +365,14 @@ describe('provisions send and redeem', () => {
     expect(fresh?.provision_public_key).not.toBe(publicKey);
   });
 
-  it('rejects an invalid public key for revoke with exit code 2', async () => {
-    const result = await runCli(['revoke', 'short'], { env: organizationEnv });
+  it.each([
+    ['short', 'short'],
+    ['not canonical', `${'A'.repeat(42)}B`],
+  ])('rejects a %s public key for revoke with exit code 2', async (_case, key) => {
+    const result = await runCli(['revoke', key], { env: organizationEnv });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('public key: expected 43 base64url characters');
+    expect(result.stderr).toContain('public key: expected 43 base64url characters of 32 bytes');
   });
 
   it('links to --app-url and redeems with --server', async () => {

@@ -9,7 +9,9 @@ import { requireClientSecret, requireOrganizationTarget } from '../option-values
 import { withOrganization } from '../organization-session.js';
 import { printJson, printLines, printNotice } from '../output.js';
 
-const PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+// The API's PublicKey pattern: 43 base64url characters of 32 bytes, so the last one carries
+// 4 bits and the 2 unused bits are zero.
+const PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /** Options of `provisions revoke`, as commander parses them. */
 export interface RevokeOptions {
@@ -42,7 +44,7 @@ export async function runRevoke(
   const clientSecret = requireClientSecret();
   if (!PUBLIC_KEY_PATTERN.test(publicKey)) {
     throw usageError(
-      'public key: expected 43 base64url characters, as send --json prints in provision_public_key',
+      'public key: expected 43 base64url characters of 32 bytes (the last one of AEIMQUYcgkosw048), as send --json prints in provision_public_key',
     );
   }
 
