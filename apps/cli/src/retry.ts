@@ -34,10 +34,10 @@ export function isNetworkError(error: unknown): boolean {
 }
 
 /**
- * Tells whether a request that failed with `error` may be sent again: a network error other
- * than a response timeout. A request to a server that accepted the connection and then sent
- * nothing for the transport's timeout (60 s) is not sent again, so that a silent server holds a
- * request for one timeout and the backoff before it, not for six timeouts.
+ * Returns whether a request that failed with `error` may be sent again: a network error other
+ * than a response timeout. A server that accepted the connection and then sent nothing for
+ * the transport's timeout (60 s) gets no second request. So a silent server delays a request
+ * by one timeout, not by six.
  */
 export function isRetryableNetworkError(error: unknown): boolean {
   return isNetworkError(error) && responseTimeoutOf(error) === undefined;

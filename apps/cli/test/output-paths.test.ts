@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import { type CliResult, runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
 import { countLines, spawnCli } from './support/spawn-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -213,19 +213,14 @@ describe('send --links-out that fails at the end', () => {
 });
 
 describe('redeem --out', () => {
-  it('rejects an empty path before signing in', async () => {
+  /** Runs `redeem` with `--out OUT` and a link to a server where nothing listens. */
+  function redeemTo(out: string): Promise<CliResult> {
     const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
+    return runCli(['redeem', link, '--email', 'a@example.com', '--code', '123456', '--out', out]);
+  }
 
-    const result = await runCli([
-      'redeem',
-      link,
-      '--email',
-      'a@example.com',
-      '--code',
-      '123456',
-      '--out',
-      '',
-    ]);
+  it('rejects an empty path before signing in', async () => {
+    const result = await redeemTo('');
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
@@ -234,18 +229,7 @@ describe('redeem --out', () => {
   });
 
   it('rejects an existing file before signing in', async () => {
-    const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
-
-    const result = await runCli([
-      'redeem',
-      link,
-      '--email',
-      'a@example.com',
-      '--code',
-      '123456',
-      '--out',
-      manifest,
-    ]);
+    const result = await redeemTo(manifest);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(

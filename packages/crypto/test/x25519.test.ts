@@ -281,7 +281,7 @@ describe('getPublicKey input checks', () => {
 });
 
 describe('isLowOrderPublicKey', () => {
-  /** Whether libsodium's `crypto_scalarmult` rejects `publicKey`, which it does for low order. */
+  /** Returns whether libsodium's `crypto_scalarmult` rejects `publicKey`, as it does for low order. */
   function sodiumRejects(publicKey: Uint8Array): boolean {
     try {
       sodium.crypto_scalarmult(sodium.randombytes_buf(SECRET_KEY_LENGTH), publicKey);

@@ -250,8 +250,8 @@ async function sendManifest(
 
 /**
  * Creates the reporter of retries that wait because the server responded with 429 or 503. It
- * prints one line the first time the run sees each status and problem detail, so that a run held
- * up by a full disk or a rate limit shows why, without a line per request.
+ * prints one line the first time the run receives each status and problem detail, so that a
+ * run delayed by a full disk or a rate limit shows why, without a line per request.
  */
 function createWaitReporter(progress: ProgressReporter): (event: RetryEvent) => void {
   const seen = new Set<string>();

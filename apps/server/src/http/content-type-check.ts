@@ -24,8 +24,8 @@ export function installContentTypeCheck(app: FastifyInstance): void {
     }
 
     // Bodies are read as they arrive, so a compressed body would fail as invalid JSON or
-    // form data; RFC 9110 section 15.5.16 answers an encoding the server does not decode
-    // with 415 and Accept-Encoding.
+    // form data. A content coding the server cannot decode gets 415 (RFC 9110, section
+    // 15.5.16), with Accept-Encoding naming the codings it takes (RFC 7694).
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
       throw new HttpProblem(
