@@ -3,6 +3,7 @@ import { access, type FileHandle, open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 
 import { usageError } from './cli-error.js';
+import { PRIVATE_FILE_MODE, temporaryPathFor } from './private-file.js';
 
 /** A file the command reads or keeps, which an output file must not replace. */
 export interface InputFile {
@@ -16,8 +17,9 @@ export interface InputFile {
  * Checks, before any work, that a file can be written at `path`. The path must not be empty
  * or end with a slash, and must not name a directory, another non-regular file or one of
  * `inputs` (compared by path and, for existing files, by device and inode). Its directory
- * must exist and be writable, and the file must open for writing: a missing file is created
- * and removed again, an existing one is left as it is. The command writes it later.
+ * must exist and be writable, and a new file must be creatable in it: the temporary file that
+ * the command later writes and renames over `path` is created and removed again. An existing
+ * file or link at `path` is left as it is until then.
  *
  * @param option - the option that named the path, for the error, such as `--links-out`.
  * @param inputs - files of the same command that writing `path` would destroy.
@@ -60,7 +62,7 @@ export async function checkOutputFile(
     throw usageError(`${option}: ${directory} is ${describeKind(parent)}, not a directory`);
   }
   await checkWritable(directory, option);
-  await checkCreatable(path, existing !== undefined, option);
+  await checkCreatable(path, option);
 }
 
 /**
@@ -141,23 +143,24 @@ async function checkWritable(directory: string, option: string): Promise<void> {
 }
 
 /**
- * Opens `path` for writing, without truncating an existing file, and removes it again if this
- * created it. A permission check alone passes for root even where no file can be created,
- * such as in /proc, or on a read-only file system.
+ * Creates and removes the temporary file that `writePrivateFile` creates for
+ * `path`, since the file is written there and then renamed over `path`. A permission check
+ * alone passes for root even where no file can be created, such as in /proc, or on a
+ * read-only file system. `path` itself is not opened: it may be a symbolic link to a missing
+ * file, which the rename replaces like any other link.
  */
-async function checkCreatable(path: string, exists: boolean, option: string): Promise<void> {
+async function checkCreatable(path: string, option: string): Promise<void> {
+  const temporaryPath = temporaryPathFor(path);
   let handle: FileHandle;
   try {
-    handle = await open(path, exists ? constants.O_WRONLY : 'wx', 0o600);
+    handle = await open(temporaryPath, 'wx', PRIVATE_FILE_MODE);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw usageError(`${option}: cannot ${exists ? 'write' : 'create'} ${path} (${code})`);
+    throw usageError(`${option}: cannot create ${path} (${code})`);
   }
 
   await handle.close();
-  if (!exists) {
-    await unlink(path);
-  }
+  await unlink(temporaryPath);
 }
 
 function describeKind(stats: Stats): string {

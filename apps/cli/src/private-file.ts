@@ -5,6 +5,12 @@ import { basename, dirname, join } from 'node:path';
 /** Permission bits of a file that contains a secret: read and write for its owner only. */
 export const PRIVATE_FILE_MODE = 0o600;
 
+/** Returns a new random name for the temporary file of `path`, in the same directory. */
+export function temporaryPathFor(path: string): string {
+  const suffix = randomBytes(6).toString('hex');
+  return join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
+}
+
 /**
  * Writes `data` to `path` with mode 0600, through a new temporary file in the same directory
  * that is renamed over `path`. The temporary file is created with O_EXCL under a random name,
@@ -21,8 +27,7 @@ export async function writePrivateFile(
   data: string,
   options: { sync?: boolean } = {},
 ): Promise<void> {
-  const suffix = randomBytes(6).toString('hex');
-  const temporaryPath = join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
+  const temporaryPath = temporaryPathFor(path);
   const handle = await open(temporaryPath, 'wx', PRIVATE_FILE_MODE);
   try {
     try {

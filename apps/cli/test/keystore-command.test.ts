@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,6 +29,26 @@ afterAll(async () => {
 });
 
 describe('provisions keystore', () => {
+  it('export replaces a dangling link', async () => {
+    const linkEnv = { ...env, PROVISIONS_KEYSTORE: join(workDir, 'link-keystore.json') };
+    const sent = await runCli(
+      ['send', '--to', 'lin@example.com', '--title', 'Box', '--message', 'hello'],
+      { env: linkEnv },
+    );
+    expect(sent.code).toBe(0);
+    const out = join(workDir, 'dangling-links.csv');
+    const target = join(workDir, 'removed', 'links.csv');
+    await symlink(target, out);
+
+    const exported = await runCli(['keystore', 'export', '--out', out], { env: linkEnv });
+
+    expect(exported.stderr).toBe(`1 link written to ${out} (mode 0600)\n`);
+    expect(exported.code).toBe(0);
+    expect((await lstat(out)).isFile()).toBe(true);
+    expect((await readFile(out, 'utf8')).split('\n')[1]).toMatch(/^lin@example\.com,http/);
+    await expect(lstat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('lists, exports and revokes entries', async () => {
     const manifest = join(workDir, 'recipients.csv');
     await writeFile(

@@ -151,6 +151,20 @@ describe('send --title', () => {
   });
 });
 
+describe('send --message', () => {
+  it('rejects a byte order mark alone', async () => {
+    const result = await runCli(
+      [...sendArgs('k.json', 'a@example.com', 'Box', '\ufeff'), '--server', UNUSED_SERVER],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: --message: the message is only a byte order mark (U+FEFF), which shows as nothing; expected text\n',
+    );
+  });
+});
+
 describe('--org-id', () => {
   for (const [name, args] of organizationCommands) {
     it(`rejects an id that is not a UUID in ${name} before any request`, async () => {

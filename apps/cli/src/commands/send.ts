@@ -198,6 +198,12 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
   if (messages.length === 0 || messages.some((message) => message === '')) {
     throw usageError('--message: expected at least one non-empty message');
   }
+  // As in a message file, where a byte order mark alone is rejected: it shows as nothing.
+  if (messages.some((message) => message === '\ufeff')) {
+    throw usageError(
+      '--message: the message is only a byte order mark (U+FEFF), which shows as nothing; expected text',
+    );
+  }
 
   const box: BoxContent = { title, messages };
   return [{ email, boxes: [box] }];
