@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type CliResult, runCli } from './support/run-cli.js';
+import { type CliResult, runCli, runCliWithStdout } from './support/run-cli.js';
 
 interface DemoSummary {
   server: string;
@@ -153,6 +153,15 @@ describe('provisions demo', () => {
     expect(result.stdout).toContain('(box ');
     expect(result.stdout).toContain(', new)');
     expect(result.stderr).toBe('');
+  }, 60_000);
+
+  it('reports a full stdout after running', async () => {
+    const result = await runCliWithStdout(['demo', '--data-dir', dataDir], 'full');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: cannot write to standard output (ENOSPC): the boxes were sent and opened, but this was not printed; the demo's files are in ${dataDir}\n`,
+    );
   }, 60_000);
 
   it('starts over with --fresh', async () => {

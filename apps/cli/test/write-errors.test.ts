@@ -169,6 +169,34 @@ describe('stdout on /dev/full', () => {
     );
   });
 
+  it('reports revoke after revoking', async () => {
+    const keystore = join(workDir, 'revoke.json');
+    const sent = await runCli(
+      [...sendArgs(keystore, 'revoke@example.com', 'Box', 'hi'), '--json'],
+      { env: organizationEnv },
+    );
+    const publicKey = JSON.parse(sent.stdout).recipients[0].provision_public_key as string;
+
+    const revoked = await runCliWithStdout(['revoke', publicKey, '--keystore', keystore], 'full', {
+      env: organizationEnv,
+    });
+    // The server returns 204 for a second revocation too.
+    const again = await runCliWithStdout(['revoke', publicKey, '--json'], 'full', {
+      env: organizationEnv,
+    });
+
+    expect(revoked.code).toBe(1);
+    expectOneErrorLine(
+      revoked,
+      'provisions: cannot write to standard output (ENOSPC): the provision was revoked, the entry of revoke@example.com was removed from the keystore, but this was not printed',
+    );
+    expect(again.code).toBe(1);
+    expectOneErrorLine(
+      again,
+      'provisions: cannot write to standard output (ENOSPC): the provision was revoked, but this was not printed',
+    );
+  });
+
   it('reports --help', async () => {
     const result = await runCliWithStdout(['--help'], 'full');
 

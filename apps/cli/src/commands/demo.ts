@@ -231,30 +231,37 @@ async function runDemoAgainst(
   opened.push(summarizeOpened(accountHolder, 'identity', identityBoxes.boxes));
   identity.secretKey.fill(0);
 
+  const unwritten = `the boxes were sent and opened, but this was not printed; the demo's files are in ${dataDir}`;
   if (json) {
-    printJson({
-      server: serverUrl,
-      organization_id: organization.id,
-      recipients: deliveries,
-      redeemed: opened,
-    });
+    printJson(
+      {
+        server: serverUrl,
+        organization_id: organization.id,
+        recipients: deliveries,
+        redeemed: opened,
+      },
+      unwritten,
+    );
     return;
   }
 
   const newBoxIds = new Set(deliveries.flatMap((delivery) => delivery.boxes.map((box) => box.id)));
 
-  printLines([
-    ...notes,
-    '',
-    'Sent:',
-    ...deliveries.flatMap((delivery) => formatDelivery(delivery, '  ')),
-    '',
-    'Opened by each recipient (boxes marked "new" were sent in this run):',
-    ...opened.flatMap((entry) => [
-      `  ${entry.email}, ${entry.via === 'link' ? 'with the link' : 'with the identity key'}:`,
-      ...formatOpenedBoxes(entry.boxes, '    ', newBoxIds),
-    ]),
-  ]);
+  printLines(
+    [
+      ...notes,
+      '',
+      'Sent:',
+      ...deliveries.flatMap((delivery) => formatDelivery(delivery, '  ')),
+      '',
+      'Opened by each recipient (boxes marked "new" were sent in this run):',
+      ...opened.flatMap((entry) => [
+        `  ${entry.email}, ${entry.via === 'link' ? 'with the link' : 'with the identity key'}:`,
+        ...formatOpenedBoxes(entry.boxes, '    ', newBoxIds),
+      ]),
+    ],
+    unwritten,
+  );
 }
 
 async function signInForDemo(

@@ -86,6 +86,12 @@ function report(
   outcome: { keystore?: FileKeystore; email?: string; alreadyRevoked: boolean },
 ): void {
   const { keystore, email, alreadyRevoked } = outcome;
+  const done = alreadyRevoked
+    ? 'the server had no active provision with this key'
+    : 'the provision was revoked';
+  const removed =
+    email === undefined ? '' : `, the entry of ${email} was removed from the keystore`;
+  const unwritten = `${done}${removed}, but this was not printed`;
   if (keystore === undefined) {
     printNotice(
       'no keystore given (--keystore or PROVISIONS_KEYSTORE), so a keystore that holds this provision still lists its link: remove the entry with "provisions keystore revoke EMAIL"',
@@ -93,11 +99,14 @@ function report(
   }
 
   if (json) {
-    printJson({
-      revoked: publicKey,
-      already_revoked: alreadyRevoked,
-      removed_from_keystore: email ?? null,
-    });
+    printJson(
+      {
+        revoked: publicKey,
+        already_revoked: alreadyRevoked,
+        removed_from_keystore: email ?? null,
+      },
+      unwritten,
+    );
     return;
   }
 
@@ -113,7 +122,7 @@ function report(
         : `The entry of ${email} was removed from the keystore ${keystore.path}.`,
     );
   }
-  printLines(lines);
+  printLines(lines, unwritten);
 }
 
 /** Returns the email of the keystore entry whose provision has `publicKey`, if there is one. */
