@@ -16,6 +16,9 @@ declare module 'vitest' {
   }
 }
 
+/** TypeScript and Node's types, to type-check against the installed declarations. */
+const TYPESCRIPT = { typescript: '5.9.3', '@types/node': '20.19.43' };
+
 /** The libraries a third party installs directly. */
 const LIBRARIES = ['@provisions/crypto', '@provisions/api', '@provisions/core'];
 
@@ -23,10 +26,12 @@ const LIBRARIES = ['@provisions/crypto', '@provisions/api', '@provisions/core'];
  * Packs every published package once and installs the tarballs into two fresh projects in
  * the system temporary directory, far from the workspace's `node_modules`:
  *
- * - the library project depends on the three libraries, plus TypeScript and Node's types to
- *   type-check against the installed declarations;
- * - the CLI project depends on `@provisions/cli` alone, which brings the server and
- *   better-sqlite3 (built from source) with it.
+ * - the library project depends on the three libraries;
+ * - the CLI project depends on `@provisions/cli`, which brings the server and better-sqlite3
+ *   (built from source) with it.
+ *
+ * Both also depend on TypeScript and Node's types, to type-check against the installed
+ * declarations.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const root = await mkdtemp(join(tmpdir(), 'provisions-packaging-'));
@@ -38,13 +43,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }));
 
   const libraryProject = join(root, 'library-project');
-  await installTarballs(libraryProject, packed, LIBRARIES, {
-    typescript: '5.9.3',
-    '@types/node': '20.19.43',
-  });
+  await installTarballs(libraryProject, packed, LIBRARIES, TYPESCRIPT);
 
   const cliProject = join(root, 'cli-project');
-  await installTarballs(cliProject, packed, ['@provisions/cli']);
+  await installTarballs(cliProject, packed, ['@provisions/cli'], TYPESCRIPT);
 
   project.provide('packed', packed);
   project.provide('libraryProject', libraryProject);

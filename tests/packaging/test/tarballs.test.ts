@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { posix } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 
 /** Reads one file out of a gzipped tarball with the system `tar`. */
@@ -53,5 +54,20 @@ describe('packed tarballs', () => {
 
     expect(listing.split('\n')).toContain('package/README.md');
     expect(listing.split('\n')).toContain('package/LICENSE');
+  });
+
+  it.each(packed)('$name source maps name only shipped files', ({ tarball }) => {
+    const listing = new Set(
+      execFileSync('tar', ['--list', '--file', tarball], { encoding: 'utf8' }).split('\n'),
+    );
+    const maps = [...listing].filter((path) => path.endsWith('.map'));
+    const missing = maps.flatMap((map) => {
+      const { sources } = JSON.parse(readFromTarball(tarball, map)) as { sources: string[] };
+      return sources
+        .map((source) => posix.normalize(posix.join(posix.dirname(map), source)))
+        .filter((path) => !listing.has(path));
+    });
+
+    expect(missing).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ const RESOLUTIONS = [
 ];
 
 /**
- * Copies `fixture` into a new directory of the library project, writes a tsconfig.json with
+ * Copies `fixture` into a new directory of `project` (the library project unless given), writes a tsconfig.json with
  * `compilerOptions` for it, and runs the installed TypeScript compiler.
  *
  * @returns the compiler's diagnostics, empty when the fixture type-checks.
@@ -22,8 +22,8 @@ async function typeCheck(
   directoryName: string,
   fixture: string,
   compilerOptions: Record<string, unknown>,
+  project = inject('libraryProject'),
 ): Promise<string> {
-  const project = inject('libraryProject');
   const directory = join(project, directoryName);
   await mkdir(directory, { recursive: true });
   await copyFile(new URL(`../fixtures/${fixture}`, import.meta.url), join(directory, fixture));
@@ -77,4 +77,23 @@ describe('installed declarations', () => {
       expect(result).toBe('');
     },
   );
+
+  // The server's declarations name better-sqlite3's types, which must come with it.
+  it('server type-checks where the CLI is installed', async () => {
+    const result = await typeCheck(
+      'types-server',
+      'server-consumer.ts',
+      {
+        moduleResolution: 'node16',
+        module: 'node16',
+        target: 'es2022',
+        lib: ['es2022'],
+        types: ['node'],
+        strict: true,
+      },
+      inject('cliProject'),
+    );
+
+    expect(result).toBe('');
+  });
 });
