@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that run on SQLite only: they test the SQLite file itself or the CLI's
- * defaults, or they inject failures with SQLite triggers written into the file, or
- * they test the WAL checkpoints.
+ * Files that run on SQLite only: they test the SQLite file itself, its connection or
+ * the CLI's defaults, or they inject failures with SQLite triggers written into the
+ * file, or they test the WAL checkpoints.
  */
 const SQLITE_ONLY = [
   'test/database.test.ts',
@@ -11,6 +11,7 @@ const SQLITE_ONLY = [
   'test/box-creation-rollback.test.ts',
   'test/log-secrets.test.ts',
   'test/wal-checkpoints.test.ts',
+  'test/sqlite-queue.test.ts',
 ];
 
 export default defineConfig({

@@ -159,8 +159,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // First, so that a request failing in a later onRequest hook is logged too.
   installRequestLogging(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   installHostHeaderCheck(app);
   if (context.appUrl !== undefined) {

@@ -140,10 +140,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Requests still running when close() is called keep their connection open
     // for keep-alive afterwards, and the HTTP server would wait for it to time out.
     let stopping = false;
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, _payload, done) => {
       if (stopping) {
         reply.header('connection', 'close');
       }
+      done();
     });
     app.addHook('onClose', async () => {
       await database.close();

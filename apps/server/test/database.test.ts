@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,23 @@ describe('createOrganization', () => {
     db.close();
 
     expect(JSON.stringify(row)).not.toContain(credentials.client_secret);
+  });
+
+  it('stores access tokens as their SHA-256', async () => {
+    const credentials = await createOrganization({ dataDir, name: 'Token hash' });
+    const server = await startServer({ dataDir });
+    try {
+      const response = await requestOrganizationToken(server.url, credentials);
+      const { access_token: token } = (await response.json()) as { access_token: string };
+
+      // Tokens issued before an upgrade must still match, so the hash must not change.
+      const db = openFile();
+      const rows = db.prepare('SELECT token_hash FROM access_tokens').all();
+      db.close();
+      expect(rows).toEqual([{ token_hash: createHash('sha256').update(token).digest() }]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('rejects an empty name', async () => {

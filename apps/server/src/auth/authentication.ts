@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import { HttpProblem } from '../errors/http-problem.js';
+import type { AccessTokenOwner } from '../store/access-token-store.js';
 import type { Store } from '../store/store.js';
 import type { Principal } from './principal.js';
 import { hashSecret } from './secret-token.js';
@@ -19,39 +20,49 @@ const BEARER_PREFIX = /^Bearer +/i;
 export function installAuthentication(app: FastifyInstance, store: Store, clock: Clock): void {
   app.decorateRequest('principal', null);
 
-  app.addHook('onRequest', async (request) => {
+  // The hook calls done() when the token look-up settles instead of being async, which
+  // spares each request the promises and microtask turns of two async functions.
+  app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') {
+      done();
       return;
     }
 
-    const principal = await authenticate(request, store, clock);
-    if (access !== 'any' && principal.kind !== access) {
-      const expected = access === 'organization' ? 'an organization' : 'a signed-in person';
-      throw new HttpProblem('wrongPrincipal', `this operation needs the token of ${expected}`);
-    }
-    request.principal = principal;
+    authenticate(request, store, clock).then((principal) => {
+      if (access !== 'any' && principal.kind !== access) {
+        const expected = access === 'organization' ? 'an organization' : 'a signed-in person';
+        done(new HttpProblem('wrongPrincipal', `this operation needs the token of ${expected}`));
+        return;
+      }
+      request.principal = principal;
+      done();
+    }, done);
   });
 }
 
-async function authenticate(
-  request: FastifyRequest,
-  store: Store,
-  clock: Clock,
-): Promise<Principal> {
+function authenticate(request: FastifyRequest, store: Store, clock: Clock): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined || !BEARER_PREFIX.test(header)) {
-    throw new HttpProblem('unauthorized', 'send an access token as Authorization: Bearer <token>', {
-      headers: { 'www-authenticate': 'Bearer realm="provisions"' },
-    });
+    return Promise.reject(
+      new HttpProblem('unauthorized', 'send an access token as Authorization: Bearer <token>', {
+        headers: { 'www-authenticate': 'Bearer realm="provisions"' },
+      }),
+    );
   }
 
   const token = header.replace(BEARER_PREFIX, '').trim();
-  const record = token === '' ? undefined : await store.accessTokens.findByHash(hashSecret(token));
-  if (record === undefined || record.expires_at <= clock().getTime()) {
-    throw new HttpProblem('unauthorized', 'the access token is invalid or expired; get a new one', {
-      headers: { 'www-authenticate': 'Bearer realm="provisions", error="invalid_token"' },
-    });
+  if (token === '') {
+    return Promise.reject(invalidToken());
+  }
+  return store.accessTokens
+    .findByHash(hashSecret(token))
+    .then((record) => principalOf(record, clock().getTime()));
+}
+
+function principalOf(record: AccessTokenOwner | undefined, nowMs: number): Principal {
+  if (record === undefined || record.expires_at <= nowMs) {
+    throw invalidToken();
   }
 
   if (record.organization_id !== null) {
@@ -63,6 +74,12 @@ async function authenticate(
   // The table's CHECK constraint makes every token name an organization or an
   // identity, and identities cannot be deleted while tokens reference them.
   throw new Error('access token names neither an organization nor an identity');
+}
+
+function invalidToken(): HttpProblem {
+  return new HttpProblem('unauthorized', 'the access token is invalid or expired; get a new one', {
+    headers: { 'www-authenticate': 'Bearer realm="provisions", error="invalid_token"' },
+  });
 }
 
 /**

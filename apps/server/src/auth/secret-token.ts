@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SECRET_TOKEN_BYTES } from '../limits.js';
 
 /**
@@ -18,7 +18,7 @@ export function generateSecretToken(): string {
  * @param parts - Values joined with a NUL separator before hashing.
  */
 export function hashSecret(...parts: string[]): Buffer {
-  return createHash('sha256').update(parts.join('\0')).digest();
+  return hash('sha256', parts.join('\0'), 'buffer');
 }
 
 /** Compares two digests in constant time; digests of different lengths are unequal. */

@@ -16,12 +16,13 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 export function installCors(app: FastifyInstance, appUrl: string): void {
   const allowedOrigin = new URL(appUrl).origin;
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('vary', 'Origin');
     if (request.headers.origin === allowedOrigin) {
       reply.header('access-control-allow-origin', allowedOrigin);
       reply.header('access-control-expose-headers', EXPOSED_HEADERS);
     }
+    done();
   });
 
   app.options('*', async (request, reply) => {

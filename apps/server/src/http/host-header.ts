@@ -9,11 +9,13 @@ import { HttpProblem } from '../errors/http-problem.js';
  * the connection, as Node's does.
  */
 export function installHostHeaderCheck(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const { httpVersionMajor, httpVersionMinor, rawHeaders } = request.raw;
     let hostLines = 0;
     for (let index = 0; index < rawHeaders.length; index += 2) {
-      if (rawHeaders[index]?.toLowerCase() === 'host') {
+      const name = rawHeaders[index];
+      // The length test spares lower-casing every other header name.
+      if (name?.length === 4 && name.toLowerCase() === 'host') {
         hostLines += 1;
       }
     }
@@ -25,6 +27,7 @@ export function installHostHeaderCheck(app: FastifyInstance): void {
     if (hostLines > 1) {
       throw hostProblem('the request has more than one Host header', 'must appear once');
     }
+    done();
   });
 }
 

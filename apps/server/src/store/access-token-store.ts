@@ -9,8 +9,11 @@ export interface AccessTokenRecord {
   expires_at: number;
 }
 
-/** An access token joined with the email of its identity, if it belongs to one. */
-export interface AccessTokenOwner extends AccessTokenRecord {
+/**
+ * The owner of an access token: its organization, or its identity with that identity's
+ * email, and when the token expires.
+ */
+export interface AccessTokenOwner extends Omit<AccessTokenRecord, 'token_hash'> {
   email: string | null;
 }
 
@@ -31,10 +34,13 @@ export class AccessTokenStore {
     );
   }
 
-  /** Finds a token by its hash, expired or not. */
+  /**
+   * Finds the owner of a token by the token's hash, expired or not. The hash is not
+   * read back, which spares a Buffer on every authenticated request.
+   */
   findByHash(tokenHash: Buffer): Promise<AccessTokenOwner | undefined> {
     return this.#sql.get<AccessTokenOwner>(
-      `SELECT t.token_hash, t.organization_id, t.identity_id, t.expires_at, i.email
+      `SELECT t.organization_id, t.identity_id, t.expires_at, i.email
        FROM access_tokens t LEFT JOIN identities i ON i.id = t.identity_id
        WHERE t.token_hash = ?`,
       [tokenHash],
