@@ -5,7 +5,12 @@ import {
   type JoinedBox,
   unwrap,
 } from '@provisions/api';
-import { encodeBase64Url, getPublicKey } from '@provisions/crypto';
+import {
+  encodeBase64Url,
+  getPublicKey,
+  type ImportedKeyPair,
+  importKeyPair,
+} from '@provisions/crypto';
 
 import { openTextMessage } from './box-message.js';
 import { mapConcurrently } from './concurrency.js';
@@ -125,12 +130,17 @@ export async function readInvitedBoxes(
     batches.push(firstActions.slice(start, start + JOIN_BATCH_SIZE));
   }
 
-  // Computed once here, so that opening each invitation does not compute it again.
-  const publicKey = await getPublicKey(secretKey);
-  const batchResults = await mapConcurrently(batches, JOIN_BATCHES_IN_FLIGHT, (batch) =>
-    readBatch(client, batch, { secretKey, publicKey }),
-  );
-  return batchResults.flat();
+  // Imported once here, so that opening each invitation neither computes the public key
+  // nor imports the secret key again.
+  const recipient = await importKeyPair({ secretKey });
+  try {
+    const batchResults = await mapConcurrently(batches, JOIN_BATCHES_IN_FLIGHT, (batch) =>
+      readBatch(client, batch, recipient),
+    );
+    return batchResults.flat();
+  } finally {
+    recipient.destroy();
+  }
 }
 
 /** A box secret key from an invitation, and the box public key it gives. */
@@ -142,17 +152,12 @@ interface OpenedInvitation {
 async function readBatch(
   client: ApiClient,
   actions: readonly CryptoAction[],
-  recipient: { secretKey: Uint8Array; publicKey: Uint8Array },
+  recipient: ImportedKeyPair,
 ): Promise<ReceivedBox[]> {
   const secretKeys: Uint8Array[] = [];
   try {
     const invitations = await mapConcurrently(actions, CRYPTO_CONCURRENCY, async (action) => {
-      const boxSecretKey = await openInvitation(
-        action.encrypted,
-        recipient.secretKey,
-        action.id,
-        recipient.publicKey,
-      );
+      const boxSecretKey = await openInvitation(action.encrypted, recipient, action.id);
       secretKeys.push(boxSecretKey);
       const publicKey = encodeBase64Url(await getPublicKey(boxSecretKey));
       return { boxSecretKey, publicKey };

@@ -2,6 +2,7 @@ import {
   CryptoError,
   decodeBase64Url,
   encodeBase64Url,
+  type ImportedKeyPair,
   open,
   SECRET_KEY_LENGTH,
   seal,
@@ -60,24 +61,21 @@ export async function sealInvitation(
  * holding 32 bytes as 43 base64url characters.
  *
  * @param encrypted - the sealed box as unpadded base64url.
- * @param secretKey - the 32-byte secret key the action is sealed to.
+ * @param recipient - the key pair the action is sealed to, imported once with
+ *   `importKeyPair` for all the actions of one reader.
  * @param actionId - the crypto action id, for error messages.
- * @param publicKey - the 32-byte public key of `secretKey`, when the caller has
- *   it: opening then skips computing it. A key that does not belong to
- *   `secretKey` makes the action fail to open.
  * @returns the 32-byte box secret key.
  * @throws RecipientError `ERR_INVALID_INVITATION` when the action cannot be
- *   opened with `secretKey` or its content is not in that form.
+ *   opened with `recipient` or its content is not in that form.
  */
 export async function openInvitation(
   encrypted: string,
-  secretKey: Uint8Array,
+  recipient: ImportedKeyPair,
   actionId: string,
-  publicKey?: Uint8Array,
 ): Promise<Uint8Array> {
   let plaintext: Uint8Array;
   try {
-    plaintext = await open(decodeBase64Url(encrypted, { name: 'encrypted' }), secretKey, publicKey);
+    plaintext = await open(decodeBase64Url(encrypted, { name: 'encrypted' }), recipient);
   } catch (cause) {
     throw new RecipientError(
       'ERR_INVALID_INVITATION',

@@ -21,7 +21,7 @@ import {
   verboseFromEnv,
   wholeNumberFromEnv,
 } from './run-options.mjs';
-import { resultLines, targetLines } from './shared.mjs';
+import { resultLines, roundTripTargets, targetLines } from './shared.mjs';
 
 requireBuild();
 await pinToOneCore(fileURLToPath(import.meta.url));
@@ -125,8 +125,8 @@ async function measureInChromium(browser) {
     ...resultLines(results),
     '',
     ...targetLines([
-      ['seal + open, WebCrypto ÷ tweetnacl', native.roundTrip / tweetnacl.roundTrip, 8, '×'],
-      ['seal + open, noble ÷ tweetnacl', pure.roundTrip / tweetnacl.roundTrip, 0.7, '×'],
+      ...roundTripTargets('WebCrypto', native, 'tweetnacl', tweetnacl, 8),
+      ...roundTripTargets('noble', pure, 'tweetnacl', tweetnacl, 0.7),
       ['createProvision, WebCrypto, per second', native.createProvision, 3000, '/s'],
     ]),
   ];

@@ -9,10 +9,14 @@ import { combine, split } from 'shamir-secret-sharing';
 export const MESSAGE = new Uint8Array(32).fill(7);
 
 // `open` gets the recipient public key, as tweetnacl and libsodium do; `openSecretKeyOnly`
-// (this package only) computes it from the secret key.
+// (this package only) computes it from the secret key. `sealImported` and `openImported`
+// (this package only) use keys that importPublicKey and importKeyPair imported once, in
+// set-up.
 export const OPERATIONS = [
   'seal',
   'open',
+  'sealImported',
+  'openImported',
   'openSecretKeyOnly',
   'keygen',
   'createProvision',
@@ -79,10 +83,14 @@ export function oursImplementation(ours, backend) {
         recipient,
         shares,
         sealed: await ours.seal(MESSAGE, recipient.publicKey),
+        importedPublicKey: await ours.importPublicKey(recipient.publicKey),
+        importedKeyPair: await ours.importKeyPair(recipient),
       };
     },
     seal: ({ recipient }) => ours.seal(MESSAGE, recipient.publicKey),
     open: ({ recipient, sealed }) => ours.open(sealed, recipient.secretKey, recipient.publicKey),
+    sealImported: ({ importedPublicKey }) => ours.seal(MESSAGE, importedPublicKey),
+    openImported: ({ importedKeyPair, sealed }) => ours.open(sealed, importedKeyPair),
     openSecretKeyOnly: ({ recipient, sealed }) => ours.open(sealed, recipient.secretKey),
     keygen: () => ours.generateKeyPair(),
     createProvision: () => ours.createProvision(),
@@ -124,21 +132,24 @@ export function tweetnaclImplementation(nacl, encodeBase64Url) {
 /**
  * Measures every operation of every implementation in `rounds` rounds, interleaved across
  * implementations, and keeps each cell's best round, so that load from other processes
- * affects all implementations alike. Checks first that each opens its own box.
+ * affects all implementations alike. Checks first that each opens its own box, also with
+ * an imported key pair where it has one.
  *
  * @param implementations - `[name, implementation]` pairs.
  * @param log - receives one line per cell as it starts, and one per finished round.
  * @returns a Map from name to `{ operation: calls per second }`, with `roundTrip` for
- *   seal + open.
+ *   seal + open, and `roundTripImported` for the two with imported keys.
  */
 export async function measureAll({ implementations, ours, rounds, ms, log }) {
   const contexts = new Map();
   const results = new Map();
   for (const [name, implementation] of implementations) {
     const context = await implementation.setup();
-    const check = await implementation.open(context);
-    if (!equal(new Uint8Array(check), MESSAGE)) {
-      throw new Error(`${name}: open returned a different message`);
+    for (const operation of ['open', 'openImported']) {
+      const check = await implementation[operation]?.(context);
+      if (check !== undefined && !equal(new Uint8Array(check), MESSAGE)) {
+        throw new Error(`${name}: ${operation} returned a different message`);
+      }
     }
     contexts.set(name, context);
     results.set(name, {});
@@ -164,6 +175,9 @@ export async function measureAll({ implementations, ours, rounds, ms, log }) {
 
   for (const rates of results.values()) {
     rates.roundTrip = 1 / (1 / rates.seal + 1 / rates.open);
+    if (rates.sealImported !== undefined) {
+      rates.roundTripImported = 1 / (1 / rates.sealImported + 1 / rates.openImported);
+    }
   }
   return results;
 }
@@ -174,14 +188,17 @@ export const formatRate = (rate) =>
 /** Markdown lines of the results table. */
 export function resultLines(results) {
   const lines = [
-    '| implementation | seal | open | seal + open | open, no public key | keygen | createProvision | combine + verify |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| implementation | seal | open | seal + open | seal, imported key | open, imported key pair | seal + open, imported | open, no public key | keygen | createProvision | combine + verify |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const [name, rates] of results) {
     const cells = [
       rates.seal,
       rates.open,
       rates.roundTrip,
+      rates.sealImported,
+      rates.openImported,
+      rates.roundTripImported,
       rates.openSecretKeyOnly,
       rates.keygen,
       rates.createProvision,
@@ -190,6 +207,20 @@ export function resultLines(results) {
     lines.push(`| ${name} | ${cells.map(formatRate).join(' | ')} |`);
   }
   return lines;
+}
+
+/**
+ * Returns two rows for the targets table: seal + open of `rates` (one of this package's rows)
+ * divided by that of `baselineRates`, once with key bytes passed to every call and once with
+ * keys imported once. `backend` and `baselineName` name the two rows in the labels.
+ */
+export function roundTripTargets(backend, rates, baselineName, baselineRates, required) {
+  const perCall = rates.roundTrip / baselineRates.roundTrip;
+  const imported = rates.roundTripImported / baselineRates.roundTrip;
+  return [
+    [`seal + open per call, ${backend} ÷ ${baselineName}`, perCall, required, '×'],
+    [`seal + open with imported keys, ${backend} ÷ ${baselineName}`, imported, required, '×'],
+  ];
 }
 
 /** Markdown lines of the targets table, from `[label, value, required, unit]` rows. */

@@ -15,6 +15,7 @@ export const CRYPTO_ERROR_CODES = [
   'ERR_INVALID_ENVELOPE',
   'ERR_WEBCRYPTO_FAILED',
   'ERR_X25519_FAILED',
+  'ERR_KEY_DESTROYED',
 ] as const;
 
 /** One of {@link CRYPTO_ERROR_CODES}. */

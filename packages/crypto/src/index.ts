@@ -20,6 +20,12 @@ export {
 } from './errors.js';
 export { hashShare, SHARE_HASH_LENGTH } from './hash.js';
 export {
+  type ImportedKeyPair,
+  type ImportedPublicKey,
+  importKeyPair,
+  importPublicKey,
+} from './imported-keys.js';
+export {
   decryptWithPassphrase,
   encryptWithPassphrase,
   type PassphraseOptions,

@@ -1,7 +1,7 @@
-import { type Bytes, copyBytes, copyBytesOfLength, wipe } from './bytes.js';
+import { type Bytes, copyBytes, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
+import { checkRecipient, type ImportedPublicKey, prepareRecipient } from './imported-keys.js';
 import { sealPrepared } from './seal.js';
-import { PUBLIC_KEY_LENGTH, preparePublicKey } from './x25519.js';
 
 // Boxes sealed at once. WebCrypto runs X25519 on a thread pool in Node.js, so concurrent
 // calls overlap; a bound keeps memory flat for long lists.
@@ -38,7 +38,8 @@ async function mapConcurrently<T>(
  * concurrently.
  *
  * @param plaintext - any bytes, including empty; copied once, not modified.
- * @param publicKeys - an array of 32-byte X25519 public keys (possibly empty); not modified.
+ * @param publicKeys - an array (possibly empty) of 32-byte X25519 public keys, not modified,
+ *   or {@link ImportedPublicKey}s from `importPublicKey`, in any mix.
  * @returns one sealed box per key, in the same order, each `plaintext.length + 48` bytes.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument, naming
  *   `publicKeys[i]`; `ERR_LOW_ORDER_POINT` if a key is a low-order point;
@@ -53,17 +54,17 @@ async function mapConcurrently<T>(
  */
 export async function sealToMany(
   plaintext: Uint8Array,
-  publicKeys: Uint8Array[],
+  publicKeys: (Uint8Array | ImportedPublicKey)[],
 ): Promise<Uint8Array<ArrayBuffer>[]> {
   const keys = checkArray(publicKeys, 'publicKeys', 'Uint8Array').map((key, index) =>
-    copyBytesOfLength(key, `publicKeys[${index}]`, PUBLIC_KEY_LENGTH),
+    checkRecipient(key, `publicKeys[${index}]`),
   );
   // The plaintext is copied last, so that no later check throws before its copy is wiped.
   const message = copyBytes(plaintext, 'plaintext');
 
   try {
     const recipients = await Promise.all(
-      keys.map((key, index) => preparePublicKey(key, `publicKeys[${index}]`)),
+      keys.map((key, index) => prepareRecipient(key, `publicKeys[${index}]`)),
     );
     return await mapConcurrently(recipients.length, (index) =>
       sealPrepared(
@@ -83,7 +84,8 @@ export async function sealToMany(
  * The recipient key is checked and imported once, and the boxes are sealed concurrently.
  *
  * @param plaintexts - an array of byte arrays, any lengths (possibly empty); not modified.
- * @param publicKey - the recipient's 32-byte X25519 public key; not modified.
+ * @param publicKey - the recipient's 32-byte X25519 public key, not modified, or an
+ *   {@link ImportedPublicKey} from `importPublicKey`.
  * @returns one sealed box per plaintext, in the same order, each 48 bytes longer.
  * @throws CryptoError `ERR_INVALID_TYPE` naming `plaintexts[i]`, or `ERR_INVALID_LENGTH`
  *   for a bad `publicKey`; `ERR_LOW_ORDER_POINT` if it is a low-order point;
@@ -98,9 +100,9 @@ export async function sealToMany(
  */
 export async function sealMany(
   plaintexts: Uint8Array[],
-  publicKey: Uint8Array,
+  publicKey: Uint8Array | ImportedPublicKey,
 ): Promise<Uint8Array<ArrayBuffer>[]> {
-  const recipientBytes = copyBytesOfLength(publicKey, 'publicKey', PUBLIC_KEY_LENGTH);
+  const checked = checkRecipient(publicKey, 'publicKey');
   const messages: Bytes[] = [];
 
   try {
@@ -108,7 +110,7 @@ export async function sealMany(
       messages.push(copyBytes(plaintext, `plaintexts[${index}]`));
     }
 
-    const recipient = await preparePublicKey(recipientBytes, 'publicKey');
+    const recipient = await prepareRecipient(checked, 'publicKey');
     return await mapConcurrently(messages.length, (index) =>
       sealPrepared(messages[index] as Bytes, recipient, 'publicKey'),
     );

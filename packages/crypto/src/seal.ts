@@ -1,12 +1,19 @@
 import { deriveBoxKey, ephemeralKeyOf, sealNonce, secretboxOpen, secretboxSeal } from './box.js';
-import { type Bytes, copyBytes, copyBytesOfLength, copyBytesOfMinLength, wipe } from './bytes.js';
+import { type Bytes, copyBytes, copyBytesOfMinLength, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import {
+  checkRecipient,
+  type ImportedKeyPair,
+  type ImportedPublicKey,
+  preparedKeyPairOf,
+  prepareRecipient,
+} from './imported-keys.js';
+import {
+  copyKeyPair,
   ephemeralSharedSecret,
   type PreparedPublicKey,
   PUBLIC_KEY_LENGTH,
-  preparePublicKey,
-  SECRET_KEY_LENGTH,
+  preparedSharedSecret,
   x25519PublicKey,
   x25519SharedSecret,
 } from './x25519.js';
@@ -50,7 +57,9 @@ export async function sealPrepared(
  * either. The shared secret and the box key are wiped after use.
  *
  * @param plaintext - any bytes, including empty; not modified.
- * @param recipientPublicKey - 32-byte X25519 public key; not modified.
+ * @param recipientPublicKey - 32-byte X25519 public key, not modified, or an
+ *   {@link ImportedPublicKey} from `importPublicKey`, which skips the check and import of
+ *   the key in every call and seals on the implementation it was imported with.
  * @returns `ephemeral_pk (32) ‖ tag (16) ‖ ciphertext`, `plaintext.length + SEAL_OVERHEAD`
  *   (48) bytes.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad argument;
@@ -59,26 +68,25 @@ export async function sealPrepared(
  *   or `ERR_X25519_FAILED` if the X25519 implementation fails unexpectedly.
  * @example
  * ```ts
- * import { open, seal } from '@provisions/crypto';
+ * import { importPublicKey, open, seal } from '@provisions/crypto';
  *
  * const sealed = await seal(new TextEncoder().encode('hello'), recipientPublicKey);
  * const opened = await open(sealed, recipientSecretKey);
+ *
+ * const to = await importPublicKey(recipientPublicKey); // once, for many boxes
+ * const again = await seal(new TextEncoder().encode('hello again'), to);
  * ```
  */
 export async function seal(
   plaintext: Uint8Array,
-  recipientPublicKey: Uint8Array,
+  recipientPublicKey: Uint8Array | ImportedPublicKey,
 ): Promise<Uint8Array<ArrayBuffer>> {
   // The plaintext is copied last, so that no later check throws before its copy is wiped.
-  const recipientBytes = copyBytesOfLength(
-    recipientPublicKey,
-    'recipientPublicKey',
-    PUBLIC_KEY_LENGTH,
-  );
+  const checked = checkRecipient(recipientPublicKey, 'recipientPublicKey');
   const message = copyBytes(plaintext, 'plaintext');
 
   try {
-    const recipient = await preparePublicKey(recipientBytes, 'recipientPublicKey');
+    const recipient = await prepareRecipient(checked, 'recipientPublicKey');
     return await sealPrepared(message, recipient, 'recipientPublicKey');
   } finally {
     wipe(message);
@@ -113,28 +121,90 @@ export async function seal(
  * const same = await open(sealed, recipientSecretKey, recipientPublicKey); // faster
  * ```
  */
-export async function open(
+export function open(
   sealed: Uint8Array,
   recipientSecretKey: Uint8Array,
   recipientPublicKey?: Uint8Array,
+): Promise<Uint8Array<ArrayBuffer>>;
+
+/**
+ * Decrypts a sealed box with a key pair that `importKeyPair` imported once, for opening
+ * many boxes. The result and the errors about the box are those of the other form of
+ * `open`: every failure that concerns the box contents rejects with `ERR_OPEN_FAILED` and
+ * one message. The box is opened on the X25519 implementation that the key pair was
+ * imported with.
+ *
+ * @param sealed - `ephemeral_pk (32) ‖ tag (16) ‖ ciphertext`, at least 48 bytes; not
+ *   modified.
+ * @param recipient - an {@link ImportedKeyPair} that has not been destroyed. It contains
+ *   the public key, so no third argument is allowed.
+ * @returns the plaintext, `sealed.length - 48` bytes.
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad `sealed`, or
+ *   `ERR_INVALID_TYPE` naming `recipientPublicKey` when a third argument is given;
+ *   `ERR_KEY_DESTROYED` after `recipient.destroy()`; `ERR_OPEN_FAILED` for anything wrong
+ *   with the box itself; `ERR_WEBCRYPTO_FAILED` or `ERR_X25519_FAILED` if the X25519
+ *   implementation fails unexpectedly.
+ * @example
+ * ```ts
+ * import { importKeyPair, open } from '@provisions/crypto';
+ *
+ * const recipient = await importKeyPair({ secretKey, publicKey });
+ * const plaintexts = await Promise.all(sealedBoxes.map((sealed) => open(sealed, recipient)));
+ * recipient.destroy();
+ * ```
+ */
+export function open(
+  sealed: Uint8Array,
+  recipient: ImportedKeyPair,
+): Promise<Uint8Array<ArrayBuffer>>;
+
+export async function open(
+  sealed: Uint8Array,
+  recipient: Uint8Array | ImportedKeyPair,
+  recipientPublicKey?: Uint8Array,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const box = copyBytesOfMinLength(sealed, 'sealed', SEAL_OVERHEAD);
-  const knownPublicKey =
-    recipientPublicKey === undefined
-      ? undefined
-      : copyBytesOfLength(recipientPublicKey, 'recipientPublicKey', PUBLIC_KEY_LENGTH);
-  // The secret key is copied last, so that no later check throws before its copy is wiped.
-  const secretKey = copyBytesOfLength(recipientSecretKey, 'recipientSecretKey', SECRET_KEY_LENGTH);
+  // Read before the first await, so that a destroy() after this call started does not
+  // affect it.
+  const pair = preparedKeyPairOf(recipient, 'recipient');
+  if (pair !== undefined) {
+    if (recipientPublicKey !== undefined) {
+      throw new CryptoError(
+        'ERR_INVALID_TYPE',
+        'recipientPublicKey: must be omitted when the recipient is an ImportedKeyPair, which contains its public key',
+      );
+    }
+    return openBox(box, pair.publicKey, (ephemeralPublicKey) =>
+      preparedSharedSecret(pair, ephemeralPublicKey, 'sealed'),
+    );
+  }
+
+  const { secretKey, publicKey: knownPublicKey } = copyKeyPair(
+    recipient,
+    'recipientSecretKey',
+    recipientPublicKey,
+    'recipientPublicKey',
+  );
 
   try {
     const publicKey = knownPublicKey ?? (await x25519PublicKey(secretKey));
-    return await openBox(box, secretKey, publicKey);
+    return await openBox(box, publicKey, (ephemeralPublicKey) =>
+      x25519SharedSecret(secretKey, ephemeralPublicKey, 'sealed', publicKey),
+    );
   } finally {
     wipe(secretKey);
   }
 }
 
-async function openBox(box: Bytes, secretKey: Bytes, recipientPublicKey: Bytes): Promise<Bytes> {
+/**
+ * Opens `box` for the recipient `recipientPublicKey`, with `sharedSecretWith` computing the
+ * X25519 shared secret of the recipient's secret key and the box's ephemeral public key.
+ */
+async function openBox(
+  box: Bytes,
+  recipientPublicKey: Bytes,
+  sharedSecretWith: (ephemeralPublicKey: Bytes) => Promise<Bytes>,
+): Promise<Bytes> {
   const ephemeralPublicKey = ephemeralKeyOf(box);
 
   // The failures that the box contents can cause, a low-order ephemeral key
@@ -143,12 +213,7 @@ async function openBox(box: Bytes, secretKey: Bytes, recipientPublicKey: Bytes):
   // implementation itself (the platform's WebCrypto or the application's provider) passes
   // through unchanged.
   try {
-    const shared = await x25519SharedSecret(
-      secretKey,
-      ephemeralPublicKey,
-      'sealed',
-      recipientPublicKey,
-    );
+    const shared = await sharedSecretWith(ephemeralPublicKey);
     const key = deriveBoxKey(shared);
     wipe(shared);
 

@@ -139,7 +139,7 @@ function importSecretKey(subtle: SubtleCrypto, secretKey: Bytes, publicKey: Byte
   return subtle.importKey('jwk', jwk, X25519_ALGORITHM, false, ['deriveBits']);
 }
 
-function importPublicKey(subtle: SubtleCrypto, publicKey: Bytes): Promise<CryptoKey> {
+function importRawPublicKey(subtle: SubtleCrypto, publicKey: Bytes): Promise<CryptoKey> {
   return subtle.importKey('raw', publicKey, X25519_ALGORITHM, true, []);
 }
 
@@ -168,7 +168,7 @@ async function detectBackend(): Promise<X25519Backend> {
   try {
     const [privateKey, publicKey] = await Promise.all([
       importSecretKey(subtle, PROBE_SECRET_KEY, PROBE_OWN_PUBLIC_KEY),
-      importPublicKey(subtle, PROBE_PUBLIC_KEY),
+      importRawPublicKey(subtle, PROBE_PUBLIC_KEY),
     ]);
     const result = await deriveSharedSecret(subtle, privateKey, publicKey);
     const generated = await webcryptoGenerateKeyPair(subtle);
@@ -428,12 +428,15 @@ function webcryptoFailure(error: unknown): CryptoError {
 }
 
 /**
- * Returns the implementation in use: the platform's SubtleCrypto on the WebCrypto backend,
- * otherwise the provider (noble's or the application's).
+ * An X25519 implementation: the platform's SubtleCrypto on the WebCrypto backend, otherwise
+ * a provider (noble's or the application's).
  */
-async function activeImplementation(): Promise<
-  { subtle: SubtleCrypto; provider?: undefined } | { subtle?: undefined; provider: X25519Provider }
-> {
+type Implementation =
+  | { subtle: SubtleCrypto; provider?: undefined }
+  | { subtle?: undefined; provider: X25519Provider };
+
+/** Returns the implementation in use. */
+async function activeImplementation(): Promise<Implementation> {
   const backend = await getX25519Backend();
   const subtle = backend === 'webcrypto' ? getSubtle() : undefined;
   if (subtle !== undefined) {
@@ -500,6 +503,29 @@ function checkSharedSecret(shared: Bytes, publicKeyName: string): Bytes {
   return shared;
 }
 
+/**
+ * Checks a secret key and an optional public key, 32 bytes each, and copies them into
+ * plain arrays. The secret key is copied last, so that no check throws after its copy
+ * exists. The caller wipes that copy.
+ *
+ * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` naming `secretKeyName` or
+ *   `publicKeyName`.
+ * @internal
+ */
+export function copyKeyPair(
+  secretKey: unknown,
+  secretKeyName: string,
+  publicKey: unknown,
+  publicKeyName: string,
+): { secretKey: Bytes; publicKey: Bytes | undefined } {
+  const publicKeyCopy =
+    publicKey === undefined
+      ? undefined
+      : copyBytesOfLength(publicKey, publicKeyName, PUBLIC_KEY_LENGTH);
+  const secretKeyCopy = copyBytesOfLength(secretKey, secretKeyName, SECRET_KEY_LENGTH);
+  return { secretKey: secretKeyCopy, publicKey: publicKeyCopy };
+}
+
 /** Computes the public key of a secret key already checked to be 32 bytes. @internal */
 export async function x25519PublicKey(secretKey: Bytes): Promise<Bytes> {
   // Both built-in backends use noble's fixed-base multiplication with precomputed Edwards
@@ -542,7 +568,7 @@ export async function x25519SharedSecret(
   // Both imports run at once: in browsers each is a task on WebCrypto's own thread.
   const [privateKey, peerKey] = await Promise.allSettled([
     importSecretKey(subtle, secretKey, ownPublicKey ?? (await x25519PublicKey(secretKey))),
-    importPublicKey(subtle, publicKey),
+    importRawPublicKey(subtle, publicKey),
   ]);
   if (privateKey.status === 'rejected') {
     // The platform passed the detection probe, so an import that fails with a caller's
@@ -556,8 +582,21 @@ export async function x25519SharedSecret(
     throw webcryptoFailure(peerKey.reason);
   }
 
+  return deriveCheckedSharedSecret(subtle, privateKey.value, peerKey.value, publicKeyName);
+}
+
+/**
+ * Runs deriveBits and rejects an all-zero result. Any failure other than a CryptoError
+ * becomes `ERR_WEBCRYPTO_FAILED`.
+ */
+async function deriveCheckedSharedSecret(
+  subtle: SubtleCrypto,
+  privateKey: CryptoKey,
+  peerKey: CryptoKey,
+  publicKeyName: string,
+): Promise<Bytes> {
   try {
-    const shared = await deriveSharedSecret(subtle, privateKey.value, peerKey.value);
+    const shared = await deriveSharedSecret(subtle, privateKey, peerKey);
     return checkSharedSecret(shared, publicKeyName);
   } catch (error) {
     throw error instanceof CryptoError ? error : webcryptoFailure(error);
@@ -566,16 +605,27 @@ export async function x25519SharedSecret(
 
 /**
  * A peer public key checked and, on the WebCrypto backend, imported once, for one or more
- * key agreements with {@link ephemeralSharedSecret}.
+ * key agreements with {@link ephemeralSharedSecret}. It keeps the implementation that was
+ * in use when it was prepared, so a later {@link setX25519Backend} does not change it.
  *
  * @internal
  */
-export interface PreparedPublicKey {
-  /** The 32 public key bytes. */
-  readonly bytes: Bytes;
-  /** The imported key, on the WebCrypto backend only. */
-  readonly cryptoKey: CryptoKey | undefined;
-}
+export type PreparedPublicKey =
+  | {
+      /** The 32 public key bytes. */
+      readonly bytes: Bytes;
+      readonly subtle: SubtleCrypto;
+      /** The key imported into `subtle`. */
+      readonly cryptoKey: CryptoKey;
+      readonly provider?: undefined;
+    }
+  | {
+      /** The 32 public key bytes. */
+      readonly bytes: Bytes;
+      readonly subtle?: undefined;
+      readonly cryptoKey?: undefined;
+      readonly provider: X25519Provider;
+    };
 
 /**
  * Checks a 32-byte public key and imports it for repeated use.
@@ -592,22 +642,23 @@ export async function preparePublicKey(
     throw lowOrderError(publicKeyName);
   }
 
-  const { subtle } = await activeImplementation();
-  if (subtle === undefined) {
-    return { bytes: publicKey, cryptoKey: undefined };
+  const { subtle, provider } = await activeImplementation();
+  if (provider !== undefined) {
+    return { bytes: publicKey, provider };
   }
 
   try {
-    return { bytes: publicKey, cryptoKey: await importPublicKey(subtle, publicKey) };
+    return { bytes: publicKey, subtle, cryptoKey: await importRawPublicKey(subtle, publicKey) };
   } catch (error) {
     throw webcryptoFailure(error);
   }
 }
 
 /**
- * Generates an ephemeral key pair and computes its shared secret with `peer`. On the
- * WebCrypto backend the ephemeral secret key never leaves the platform (it is generated
- * non-extractable); on noble it is wiped before returning.
+ * Generates an ephemeral key pair and computes its shared secret with `peer`, on the
+ * implementation that `peer` was prepared with. On the WebCrypto backend the ephemeral
+ * secret key never leaves the platform (it is generated non-extractable). On a provider
+ * it is wiped before returning.
  *
  * @returns the 32-byte ephemeral public key and the 32-byte shared secret, which the
  *   caller wipes after use.
@@ -620,20 +671,19 @@ export async function ephemeralSharedSecret(
   peer: PreparedPublicKey,
   publicKeyName: string,
 ): Promise<{ ephemeralPublicKey: Bytes; sharedSecret: Bytes }> {
-  const { subtle, provider } = await activeImplementation();
-  if (subtle === undefined || peer.cryptoKey === undefined) {
+  if (peer.provider !== undefined) {
     const secretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
-    const implementation = provider ?? NOBLE_PROVIDER;
 
     try {
-      const ephemeralPublicKey = await callProvider(implementation, secretKey);
-      const shared = await callProvider(implementation, secretKey, peer.bytes);
+      const ephemeralPublicKey = await callProvider(peer.provider, secretKey);
+      const shared = await callProvider(peer.provider, secretKey, peer.bytes);
       return { ephemeralPublicKey, sharedSecret: checkSharedSecret(shared, publicKeyName) };
     } finally {
       wipe(secretKey);
     }
   }
 
+  const { subtle } = peer;
   let ephemeralPublicKey: Bytes;
   let shared: Bytes;
   try {
@@ -652,6 +702,118 @@ export async function ephemeralSharedSecret(
   }
 
   return { ephemeralPublicKey, sharedSecret: checkSharedSecret(shared, publicKeyName) };
+}
+
+/**
+ * A recipient key pair checked and imported once, for the key agreements of many
+ * {@link preparedSharedSecret} calls. It keeps the implementation that was in use when it
+ * was prepared. On the WebCrypto backend it contains a non-extractable `CryptoKey` and no
+ * secret bytes. On a provider it keeps its own copy of the secret key, which its owner
+ * wipes when done.
+ *
+ * @internal
+ */
+export type PreparedKeyPair =
+  | {
+      /** The 32-byte public key of the pair, checked against the secret key. */
+      readonly publicKey: Bytes;
+      readonly subtle: SubtleCrypto;
+      /** The secret key imported into `subtle`, non-extractable. */
+      readonly privateKey: CryptoKey;
+      readonly provider?: undefined;
+      readonly secretKey?: undefined;
+    }
+  | {
+      /** The 32-byte public key of the pair, checked against the secret key. */
+      readonly publicKey: Bytes;
+      readonly subtle?: undefined;
+      readonly privateKey?: undefined;
+      readonly provider: X25519Provider;
+      /** A copy of the 32-byte secret key. */
+      readonly secretKey: Bytes;
+    };
+
+/**
+ * Computes the public key of `secretKey`, checks `publicKey` against it when given, and
+ * imports the pair for repeated use. Both arrays are 32-byte plain arrays that stay the
+ * caller's: the result keeps its own copies.
+ *
+ * The check computes the public key on every implementation, because the Web Crypto API
+ * does not require a JWK import to compare `x` with `d` (Node.js 20 does compare them).
+ *
+ * @throws CryptoError `ERR_LOW_ORDER_POINT` or `ERR_KEY_MISMATCH` naming `publicKeyName`;
+ *   `ERR_WEBCRYPTO_FAILED`; `ERR_X25519_FAILED`.
+ *
+ * @internal
+ */
+export async function prepareKeyPair(
+  secretKey: Bytes,
+  publicKey: Bytes | undefined,
+  publicKeyName: string,
+): Promise<PreparedKeyPair> {
+  if (publicKey !== undefined && isLowOrderPoint(publicKey)) {
+    throw lowOrderError(publicKeyName);
+  }
+
+  const { subtle, provider } = await activeImplementation();
+  // As in x25519PublicKey, the WebCrypto backend computes public keys with noble.
+  const ownPublicKey = await callProvider(provider ?? NOBLE_PROVIDER, secretKey);
+  if (publicKey !== undefined && !equalBytes(ownPublicKey, publicKey)) {
+    throw new CryptoError(
+      'ERR_KEY_MISMATCH',
+      `${publicKeyName}: does not match the secret key, so the two are not one key pair`,
+    );
+  }
+
+  if (provider !== undefined) {
+    return { publicKey: ownPublicKey, provider, secretKey: new Uint8Array(secretKey) };
+  }
+
+  try {
+    const privateKey = await importSecretKey(subtle, secretKey, ownPublicKey);
+    return { publicKey: ownPublicKey, subtle, privateKey };
+  } catch (error) {
+    throw webcryptoFailure(error);
+  }
+}
+
+/**
+ * Computes the raw X25519 shared secret of a prepared key pair and a peer public key (a
+ * 32-byte plain array), on the implementation that the pair was prepared with. Low-order
+ * peer keys and an all-zero result are rejected, as in {@link x25519SharedSecret}.
+ *
+ * On a provider, the secret key is copied before the first `await`, so a caller that wipes
+ * the pair right after this call started does not change its result.
+ *
+ * @throws CryptoError `ERR_LOW_ORDER_POINT` naming `publicKeyName`;
+ *   `ERR_WEBCRYPTO_FAILED`; `ERR_X25519_FAILED`.
+ *
+ * @internal
+ */
+export async function preparedSharedSecret(
+  pair: PreparedKeyPair,
+  publicKey: Bytes,
+  publicKeyName: string,
+): Promise<Bytes> {
+  if (isLowOrderPoint(publicKey)) {
+    throw lowOrderError(publicKeyName);
+  }
+
+  if (pair.provider !== undefined) {
+    return checkSharedSecret(
+      await callProvider(pair.provider, pair.secretKey, publicKey),
+      publicKeyName,
+    );
+  }
+
+  let peerKey: CryptoKey;
+  try {
+    peerKey = await importRawPublicKey(pair.subtle, publicKey);
+  } catch (error) {
+    throw webcryptoFailure(error);
+  }
+
+  return deriveCheckedSharedSecret(pair.subtle, pair.privateKey, peerKey, publicKeyName);
 }
 
 async function webcryptoGenerateKeyPair(

@@ -23,3 +23,21 @@ export async function useBackend(backend: X25519Backend): Promise<X25519Backend>
   await sodium.ready;
   return setX25519Backend(LIBSODIUM_PROVIDER);
 }
+
+/** Wraps {@link LIBSODIUM_PROVIDER} and counts the calls of each function. */
+export function countingProvider(): X25519Provider & {
+  calls: { publicKey: number; shared: number };
+} {
+  const calls = { publicKey: 0, shared: 0 };
+  return {
+    calls,
+    getPublicKey: (secretKey) => {
+      calls.publicKey += 1;
+      return LIBSODIUM_PROVIDER.getPublicKey(secretKey);
+    },
+    getSharedSecret: (secretKey, publicKey) => {
+      calls.shared += 1;
+      return LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey);
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { decodeBase64Url, encodeBase64Url } from '../src/base64url.js';
 import { hashShare } from '../src/hash.js';
+import { importKeyPair, importPublicKey } from '../src/imported-keys.js';
 import { decryptWithPassphrase, encryptWithPassphrase } from '../src/passphrase.js';
 import { SCRYPT_MIN_N } from '../src/passphrase-envelope.js';
 import { createProvision } from '../src/provision.js';
@@ -71,7 +72,7 @@ describe.each(VARIANTS)('inputs as $name', ({ wrap, nodeOnly }) => {
   });
 
   describe.each(BACKENDS)('with X25519 on %s', (backend) => {
-    it('getPublicKey and seal/open', async () => {
+    it('getPublicKey, seal/open and imported keys', async () => {
       await useBackend(backend);
       const recipient = await generateKeyPair();
       const secretKey = wrap(recipient.secretKey);
@@ -84,10 +85,18 @@ describe.each(VARIANTS)('inputs as $name', ({ wrap, nodeOnly }) => {
       const sealedInput = wrap(sealed);
       checks.push(snapshot(sealedInput));
       const opened = await open(sealedInput, secretKey);
+      const importedPair = await importKeyPair({ secretKey, publicKey });
+      const importedPublicKey = await importPublicKey(publicKey);
+      const sealedToImported = await seal(message, importedPublicKey);
+      const openedWithImported = await open(sealedInput, importedPair);
 
       expect(derived).toEqual(recipient.publicKey);
       expect(new TextDecoder().decode(opened)).toBe('hello');
-      for (const output of [derived, sealed, opened]) {
+      expect(new TextDecoder().decode(openedWithImported)).toBe('hello');
+      expect(await open(sealedToImported, secretKey)).toEqual(opened);
+      const outputs = [derived, sealed, opened, sealedToImported, openedWithImported];
+      outputs.push(importedPair.publicKey, importedPublicKey.publicKey);
+      for (const output of outputs) {
         expectPlainOwnArray(output);
       }
       for (const check of checks) {

@@ -46,6 +46,8 @@ describe('public API', () => {
         'getPublicKey',
         'getX25519Backend',
         'hashShare',
+        'importKeyPair',
+        'importPublicKey',
         'isCryptoError',
         'isLowOrderPublicKey',
         'open',

@@ -1,12 +1,14 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CryptoError } from '../src/errors.js';
 import { hashShare } from '../src/hash.js';
+import { importKeyPair, importPublicKey } from '../src/imported-keys.js';
 import { open, seal } from '../src/seal.js';
 import { combineShares, recoverSecretKey, splitSecret } from '../src/shares.js';
-import { generateKeyPair, getPublicKey } from '../src/x25519.js';
+import { generateKeyPair, getPublicKey, setX25519Backend } from '../src/x25519.js';
+import { BACKENDS, useBackend } from './backends.js';
 import { rejectionOf } from './rejection.js';
 
 // Run counts keep the file at a few seconds: each seal/open run is two X25519 operations,
@@ -212,6 +214,49 @@ describe('sealed box properties', () => {
       }),
       // Bit 255 of a public key is ignored by X25519 but is part of the nonce input, so
       // even that change fails the tag check.
+      { numRuns: SEAL_RUNS },
+    );
+  });
+});
+
+describe.each(BACKENDS)('sealed box properties with imported keys on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  afterAll(async () => {
+    await setX25519Backend('auto');
+  });
+
+  it('open(seal(m)) is m for any plaintext', async () => {
+    const keyPair = await generateKeyPair();
+    const to = await importPublicKey(keyPair.publicKey);
+    const recipient = await importKeyPair(keyPair);
+
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (plaintext) => {
+        const sealed = await seal(plaintext, to);
+
+        expect(sealed).toHaveLength(plaintext.length + 48);
+        expect(bytesToHex(await open(sealed, recipient))).toBe(bytesToHex(plaintext));
+      }),
+      { numRuns: SEAL_RUNS },
+    );
+  });
+
+  it('any change to a sealed box is rejected', async () => {
+    const keyPair = await generateKeyPair();
+    const to = await importPublicKey(keyPair.publicKey);
+    const recipient = await importKeyPair(keyPair);
+
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), mutation, async (plaintext, change) => {
+        const sealed = await seal(plaintext, to);
+
+        const error = await rejectionOf(open(mutate(sealed, change), recipient));
+
+        expect(error.code).toBe('ERR_OPEN_FAILED');
+      }),
       { numRuns: SEAL_RUNS },
     );
   });

@@ -61,8 +61,33 @@ describe('declared types', () => {
 
   it('accept any Uint8Array as input', () => {
     expectTypeOf(publicApi.seal).parameter(0).toEqualTypeOf<Uint8Array>();
-    expectTypeOf(publicApi.seal).parameter(1).toEqualTypeOf<Uint8Array>();
+    expectTypeOf(publicApi.seal)
+      .parameter(1)
+      .toEqualTypeOf<Uint8Array | publicApi.ImportedPublicKey>();
     expectTypeOf(publicApi.encodeBase64Url).parameter(0).toEqualTypeOf<Uint8Array>();
+  });
+
+  it('accept imported keys only where they fit', async () => {
+    const keyPair = await publicApi.generateKeyPair();
+    const sealed = await publicApi.seal(new Uint8Array(1), keyPair.publicKey);
+    const recipient = await publicApi.importKeyPair(keyPair);
+    const to = await publicApi.importPublicKey(keyPair.publicKey);
+    // A look-alike object is not an imported key: the classes have private fields.
+    const lookAlike = { publicKey: keyPair.publicKey, destroy: () => undefined };
+
+    expectTypeOf(recipient.publicKey).toEqualTypeOf<PlainBytes>();
+    expectTypeOf(to.publicKey).toEqualTypeOf<PlainBytes>();
+    expect(await publicApi.open(sealed, recipient)).toEqual(new Uint8Array(1));
+    expect(await publicApi.sealMany([], to)).toEqual([]);
+    expect(await publicApi.sealToMany(new Uint8Array(1), [])).toEqual([]);
+    // @ts-expect-error: an imported key pair contains its public key.
+    await expect(publicApi.open(sealed, recipient, keyPair.publicKey)).rejects.toThrow();
+    // @ts-expect-error: seal takes an imported public key, not a key pair.
+    await expect(publicApi.seal(new Uint8Array(1), recipient)).rejects.toThrow();
+    // @ts-expect-error: open takes an imported key pair, not a public key.
+    await expect(publicApi.open(sealed, to)).rejects.toThrow();
+    // @ts-expect-error: not made by importKeyPair.
+    await expect(publicApi.open(sealed, lookAlike)).rejects.toThrow();
   });
 });
 

@@ -1,6 +1,8 @@
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { isAllZero } from '../src/bytes.js';
+import { importKeyPair } from '../src/imported-keys.js';
 import { open, seal } from '../src/seal.js';
 import { recoverSecretKey, splitSecret } from '../src/shares.js';
 import { generateKeyPair, setX25519Backend, type X25519Provider } from '../src/x25519.js';
@@ -42,6 +44,7 @@ vi.mock('@noble/curves/ed25519.js', async (importOriginal) => {
       return original.x25519.getPublicKey(secretKey);
     },
     getSharedSecret: (secretKey: Uint8Array, publicKey: Uint8Array) => {
+      recorded.x25519SecretKeyInputs.push(secretKey);
       const shared = original.x25519.getSharedSecret(secretKey, publicKey);
       recorded.x25519SharedSecrets.push(shared);
       return shared;
@@ -135,6 +138,48 @@ describe.each(BACKENDS)('wiping on %s', (backend) => {
       expectAllWiped(recorded.x25519SharedSecrets, 'X25519 shared secret');
     }
     expect(isAllZero(recipient.secretKey)).toBe(false);
+  });
+
+  it('open with an imported pair wipes secrets', async () => {
+    const keyPair = await generateKeyPair();
+    const sealed = await seal(new TextEncoder().encode('secret box key'), keyPair.publicKey);
+    const recipient = await importKeyPair(keyPair);
+    clearRecords();
+
+    const opened = await open(sealed, recipient);
+
+    expect(new TextDecoder().decode(opened)).toBe('secret box key');
+    expectAllWiped(recorded.cipherKeys, 'box key');
+    expectAllWiped(recorded.hsalsaKeys, 'HSalsa20 key input');
+    if (backend !== 'webcrypto') {
+      expectAllWiped(recorded.x25519SharedSecrets, 'X25519 shared secret');
+      expectAllWiped(recorded.x25519SecretKeyInputs, 'secret key copy passed to X25519');
+    }
+  });
+
+  it('destroy wipes the secret key copy', async () => {
+    const keyPair = await generateKeyPair();
+    const recipient = await importKeyPair(keyPair);
+    const secretKeyHex = bytesToHex(keyPair.secretKey);
+    const filled: { array: Uint8Array; before: string }[] = [];
+    const fill = Uint8Array.prototype.fill;
+    vi.spyOn(Uint8Array.prototype, 'fill').mockImplementation(function (
+      this: Uint8Array,
+      ...args: Parameters<Uint8Array['fill']>
+    ) {
+      filled.push({ array: this, before: bytesToHex(this) });
+      return fill.apply(this, args);
+    });
+
+    recipient.destroy();
+
+    const copies = filled.filter(({ before }) => before === secretKeyHex);
+    // On WebCrypto the object contains a non-extractable CryptoKey and no bytes to wipe.
+    expect(copies).toHaveLength(backend === 'webcrypto' ? 0 : 1);
+    for (const { array } of copies) {
+      expect(isAllZero(array)).toBe(true);
+    }
+    expect(bytesToHex(keyPair.secretKey)).toBe(secretKeyHex);
   });
 
   it('recoverSecretKey wipes a rebuilt key that does not match', async () => {

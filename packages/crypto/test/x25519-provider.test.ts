@@ -4,6 +4,7 @@ import sodium from 'libsodium-wrappers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { CryptoError } from '../src/errors.js';
+import { importKeyPair, importPublicKey } from '../src/imported-keys.js';
 import { createProvision } from '../src/provision.js';
 import { open, seal } from '../src/seal.js';
 import {
@@ -13,22 +14,18 @@ import {
   setX25519Backend,
   type X25519Provider,
 } from '../src/x25519.js';
-import { LIBSODIUM_PROVIDER } from './backends.js';
+import { countingProvider, LIBSODIUM_PROVIDER } from './backends.js';
 import { LOW_ORDER_POINTS } from './vectors/low-order-points.js';
 import { DIFFIE_HELLMAN_VECTOR } from './vectors/rfc7748.js';
 
-/** Wraps {@link LIBSODIUM_PROVIDER} and counts the calls of each function. */
-function countingProvider(): X25519Provider & { calls: { publicKey: number; shared: number } } {
-  const calls = { publicKey: 0, shared: 0 };
+/** Returns a provider whose functions both throw `cause`. */
+function throwingProvider(cause: Error): X25519Provider {
   return {
-    calls,
-    getPublicKey: (secretKey) => {
-      calls.publicKey += 1;
-      return LIBSODIUM_PROVIDER.getPublicKey(secretKey);
+    getPublicKey: () => {
+      throw cause;
     },
-    getSharedSecret: (secretKey, publicKey) => {
-      calls.shared += 1;
-      return LIBSODIUM_PROVIDER.getSharedSecret(secretKey, publicKey);
+    getSharedSecret: () => {
+      throw cause;
     },
   };
 }
@@ -254,14 +251,7 @@ describe('installing an X25519 provider', () => {
 
   it('rejects a throwing provider with cause', async () => {
     const cause = new Error('no X25519 here');
-    const throwing: X25519Provider = {
-      getPublicKey: () => {
-        throw cause;
-      },
-      getSharedSecret: () => {
-        throw cause;
-      },
-    };
+    const throwing = throwingProvider(cause);
 
     const attempt = setX25519Backend(throwing);
 
@@ -325,14 +315,7 @@ describe('a provider that fails after installation', () => {
     const recipient = await generateKeyPair();
     const sealed = await seal(new Uint8Array([1]), recipient.publicKey);
     const cause = new Error('device removed');
-    const throwing: X25519Provider = {
-      getPublicKey: () => {
-        throw cause;
-      },
-      getSharedSecret: () => {
-        throw cause;
-      },
-    };
+    const throwing = throwingProvider(cause);
     await installThenFail(throwing);
 
     const attempt = open(sealed, recipient.secretKey, recipient.publicKey);
@@ -342,6 +325,28 @@ describe('a provider that fails after installation', () => {
       message: 'X25519: the provider failed',
       cause,
     });
+  });
+
+  it('fails imported keys with ERR_X25519_FAILED', async () => {
+    const cause = new Error('device removed');
+    const throwing = throwingProvider(cause);
+    const provider = providerThatTurns(throwing);
+    await setX25519Backend(provider);
+    const keyPair = await generateKeyPair();
+    const recipient = await importKeyPair(keyPair);
+    const to = await importPublicKey(keyPair.publicKey);
+    const sealed = await seal(new Uint8Array([1]), to);
+    // The imported keys keep the provider, so its failures reach them after this too.
+    await setX25519Backend('auto');
+    provider.turn();
+
+    for (const attempt of [open(sealed, recipient), seal(new Uint8Array([1]), to)]) {
+      await expect(attempt).rejects.toMatchObject({
+        code: 'ERR_X25519_FAILED',
+        message: 'X25519: the provider failed',
+        cause,
+      });
+    }
   });
 
   it('reports a result of another type', async () => {
