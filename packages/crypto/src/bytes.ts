@@ -79,11 +79,16 @@ function readableCopy(value: Uint8Array, name: string): Bytes {
 
 /**
  * Throws unless `value` is a Uint8Array (a Buffer or any view, at any offset, is fine)
- * that can be read. The message names `name` and the received type, never the value.
+ * that can be read. The message names `name` and the received type, never the value, and
+ * `alternative`, another kind of value the caller accepts, when given.
  *
  * @internal
  */
-export function assertUint8Array(value: unknown, name: string): asserts value is Uint8Array {
+export function assertUint8Array(
+  value: unknown,
+  name: string,
+  alternative?: string,
+): asserts value is Uint8Array {
   if (!isUint8Array(value)) {
     // describeType would call a Proxy of a Uint8Array "an instance of Uint8Array".
     const received =
@@ -92,7 +97,7 @@ export function assertUint8Array(value: unknown, name: string): asserts value is
         : describeType(value);
     throw new CryptoError(
       'ERR_INVALID_TYPE',
-      `${name}: expected a Uint8Array, received ${received}`,
+      `${name}: expected a Uint8Array${alternative === undefined ? '' : ` or ${alternative}`}, received ${received}`,
     );
   }
 

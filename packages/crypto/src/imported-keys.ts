@@ -1,4 +1,4 @@
-import { type Bytes, copyBytesOfLength, describeType, wipe } from './bytes.js';
+import { assertUint8Array, type Bytes, copyBytesOfLength, describeType, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import {
   copyKeyPair,
@@ -122,6 +122,12 @@ export class ImportedKeyPair {
   }
 }
 
+// Frozen, so that no code can replace `destroy` or the `publicKey` getters.
+Object.freeze(ImportedPublicKey.prototype);
+Object.freeze(ImportedPublicKey);
+Object.freeze(ImportedKeyPair.prototype);
+Object.freeze(ImportedKeyPair);
+
 /**
  * Checks an X25519 public key and imports it once, for sealing many boxes to it with
  * {@link ImportedPublicKey}. The check rejects low-order keys, as `seal` does. On the
@@ -162,7 +168,8 @@ export async function importPublicKey(publicKey: Uint8Array): Promise<ImportedPu
  *   the 32-byte secret key and, optionally, its 32-byte public key. Neither is modified,
  *   and the caller may wipe the secret key once this function has returned.
  * @returns a frozen, opaque {@link ImportedKeyPair}.
- * @throws CryptoError `ERR_INVALID_TYPE` if `keyPair` is not an object, or
+ * @throws CryptoError `ERR_INVALID_TYPE` if `keyPair` is not an object or its properties
+ *   cannot be read, or
  *   `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` naming `keyPair.secretKey` or
  *   `keyPair.publicKey`; `ERR_LOW_ORDER_POINT` if `keyPair.publicKey` is a low-order point;
  *   `ERR_KEY_MISMATCH` if it is not the public key of `keyPair.secretKey`;
@@ -191,10 +198,21 @@ export async function importKeyPair(keyPair: {
     );
   }
 
+  let fields: { secretKey: unknown; publicKey: unknown };
+  try {
+    fields = { secretKey: keyPair.secretKey, publicKey: keyPair.publicKey };
+  } catch (error) {
+    throw new CryptoError(
+      'ERR_INVALID_TYPE',
+      'keyPair: reading its secretKey or publicKey property failed; expected plain properties',
+      { cause: error },
+    );
+  }
+
   const { secretKey, publicKey } = copyKeyPair(
-    keyPair.secretKey,
+    fields.secretKey,
     'keyPair.secretKey',
-    keyPair.publicKey,
+    fields.publicKey,
     'keyPair.publicKey',
   );
 
@@ -214,7 +232,13 @@ export async function importKeyPair(keyPair: {
  * @internal
  */
 export function checkRecipient(value: unknown, name: string): PreparedPublicKey | Bytes {
-  return readPreparedPublicKey(value) ?? copyBytesOfLength(value, name, PUBLIC_KEY_LENGTH);
+  const prepared = readPreparedPublicKey(value);
+  if (prepared !== undefined) {
+    return prepared;
+  }
+
+  assertUint8Array(value, name, 'an ImportedPublicKey from importPublicKey');
+  return copyBytesOfLength(value, name, PUBLIC_KEY_LENGTH);
 }
 
 /**

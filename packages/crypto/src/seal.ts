@@ -1,5 +1,5 @@
 import { deriveBoxKey, ephemeralKeyOf, sealNonce, secretboxOpen, secretboxSeal } from './box.js';
-import { type Bytes, copyBytes, copyBytesOfMinLength, wipe } from './bytes.js';
+import { assertUint8Array, type Bytes, copyBytes, copyBytesOfMinLength, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import {
   checkRecipient,
@@ -179,6 +179,7 @@ export async function open(
     );
   }
 
+  assertUint8Array(recipient, 'recipientSecretKey', 'an ImportedKeyPair from importKeyPair');
   const { secretKey, publicKey: knownPublicKey } = copyKeyPair(
     recipient,
     'recipientSecretKey',

@@ -328,6 +328,41 @@ describe('importKeyPair checks', () => {
     ]);
   });
 
+  it('keeps destroy from being replaced', async () => {
+    await useBackend('noble');
+    const keyPair = await generateKeyPair();
+    const sealed = await seal(message(3), keyPair.publicKey);
+    const recipient = await importKeyPair(keyPair);
+    const prototype = Object.getPrototypeOf(recipient);
+
+    expect(() => {
+      prototype.destroy = () => undefined;
+    }).toThrow(TypeError);
+    expect(() => Object.defineProperty(prototype, 'publicKey', { value: 1 })).toThrow(TypeError);
+    recipient.destroy();
+    expect(await rejectionOf(open(sealed, recipient))).toMatchObject({
+      code: 'ERR_KEY_DESTROYED',
+    });
+  });
+
+  it('wraps a property getter that throws', async () => {
+    const keyPair = {
+      get secretKey(): Uint8Array {
+        throw new Error('unreadable');
+      },
+    };
+
+    const error = await rejectionOf(importKeyPair(keyPair));
+
+    expect(error).toMatchObject({
+      name: 'CryptoError',
+      code: 'ERR_INVALID_TYPE',
+      message:
+        'keyPair: reading its secretKey or publicKey property failed; expected plain properties',
+    });
+    expect((error as Error).cause).toMatchObject({ message: 'unreadable' });
+  });
+
   it('returns a new copy of the public key on every read', async () => {
     const keyPair = await generateKeyPair();
     const recipient = await importKeyPair(keyPair);
@@ -386,6 +421,7 @@ describe('importPublicKey checks', () => {
     to.publicKey.fill(0);
 
     expect(Object.isFrozen(to)).toBe(true);
+    expect(Object.isFrozen(Object.getPrototypeOf(to))).toBe(true);
     expect(Reflect.ownKeys(to)).toEqual([]);
     expect(to.publicKey).toEqual(keyPair.publicKey);
   });
@@ -420,7 +456,7 @@ describe('imported keys as arguments', () => {
     expect(await rejectionOf(attempt)).toMatchObject({
       code: 'ERR_INVALID_TYPE',
       message:
-        'recipientSecretKey: expected a Uint8Array, received an instance of ImportedPublicKey',
+        'recipientSecretKey: expected a Uint8Array or an ImportedKeyPair from importKeyPair, received an instance of ImportedPublicKey',
     });
   });
 
@@ -431,7 +467,8 @@ describe('imported keys as arguments', () => {
 
     expect(await rejectionOf(attempt)).toMatchObject({
       code: 'ERR_INVALID_TYPE',
-      message: 'recipientPublicKey: expected a Uint8Array, received an instance of ImportedKeyPair',
+      message:
+        'recipientPublicKey: expected a Uint8Array or an ImportedPublicKey from importPublicKey, received an instance of ImportedKeyPair',
     });
   });
 

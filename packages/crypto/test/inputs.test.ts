@@ -286,6 +286,12 @@ it('accepts Uint8Arrays from another realm', async () => {
   expect(encodeBase64Url(publicKey)).toBe(encodeBase64Url(recipient.publicKey));
 });
 
+/** What the key arguments of seal and open accept besides a Uint8Array. */
+const IMPORTED_ALTERNATIVES: Record<string, string> = {
+  'seal key': ' or an ImportedPublicKey from importPublicKey',
+  'open key': ' or an ImportedKeyPair from importKeyPair',
+};
+
 describe.each([
   ['a Proxy of a Uint8Array', (length: number) => new Proxy(new Uint8Array(length), {})],
   ['an object inheriting from Uint8Array', () => Object.create(Uint8Array.prototype) as Uint8Array],
@@ -309,7 +315,7 @@ describe.each([
       'plaintext',
       () => encryptWithPassphrase(fake(5), 'correct horse', { scryptN: SCRYPT_MIN_N }),
     ],
-  ])('is rejected by %s', async (_call, name, call) => {
+  ])('is rejected by %s', async (callName, name, call) => {
     const { secretKey, publicKey } = await generateKeyPair();
     const sealed = await seal(new Uint8Array(0), publicKey);
     // A non-zero last byte makes the 48-byte box pass as a share, with index 1.
@@ -318,7 +324,7 @@ describe.each([
     await expect(call({ secretKey, publicKey, sealed })).rejects.toMatchObject({
       name: 'CryptoError',
       code: 'ERR_INVALID_TYPE',
-      message: `${name}: expected a Uint8Array, received an object that inherits from Uint8Array without being one, such as a Proxy`,
+      message: `${name}: expected a Uint8Array${IMPORTED_ALTERNATIVES[callName] ?? ''}, received an object that inherits from Uint8Array without being one, such as a Proxy`,
     });
   });
 });
