@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export { ApiArgumentError } from './argument-error.js';
 export { createBearerTokenMiddleware, type TokenSource } from './bearer-token.js';
 export { type ApiClient, type ApiClientOptions, createApiClient } from './client.js';
 export { normalizeEmail } from './email.js';

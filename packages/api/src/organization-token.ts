@@ -1,3 +1,4 @@
+import { ApiArgumentError, describeType } from './argument-error.js';
 import type { ApiClient } from './client.js';
 import { unwrap } from './errors.js';
 import type { AccessToken } from './schemas.js';
@@ -19,8 +20,9 @@ export interface OrganizationCredentials {
  * @param client - a client from `createApiClient()`.
  * @param credentials - the organization id and client secret.
  * @returns the access token; `expires_in` is in seconds.
- * @throws TypeError if `clientId` or `clientSecret` is not a non-empty string (the message
- *   never contains the secret).
+ * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) if `client` is not a
+ *   client, or `clientId` or `clientSecret` is not a non-empty string (the message never
+ *   contains the secret).
  * @throws ApiError for an error response, such as 401 for wrong credentials.
  * @example
  * ```ts
@@ -33,6 +35,16 @@ export async function requestOrganizationToken(
   client: ApiClient,
   credentials: OrganizationCredentials,
 ): Promise<AccessToken> {
+  if (typeof (client as { POST?: unknown } | null)?.POST !== 'function') {
+    throw new ApiArgumentError(
+      `client must be a client from createApiClient(), received ${describeType(client)}`,
+    );
+  }
+  if (typeof credentials !== 'object' || credentials === null) {
+    throw new ApiArgumentError(
+      `credentials must be an object with clientId and clientSecret, received ${describeType(credentials)}`,
+    );
+  }
   assertNonEmptyString(credentials.clientId, 'clientId');
   assertNonEmptyString(credentials.clientSecret, 'clientSecret');
 
@@ -51,7 +63,8 @@ export async function requestOrganizationToken(
 
 function assertNonEmptyString(value: unknown, name: string): void {
   if (typeof value !== 'string' || value === '') {
-    const received = typeof value === 'string' ? 'an empty string' : typeof value;
-    throw new TypeError(`${name} must be a non-empty string, received ${received}`);
+    throw new ApiArgumentError(
+      `${name} must be a non-empty string, received ${describeType(value)}`,
+    );
   }
 }

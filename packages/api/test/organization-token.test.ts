@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, createApiClient, requestOrganizationToken } from '../src/index.js';
+import {
+  ApiArgumentError,
+  ApiError,
+  createApiClient,
+  type OrganizationCredentials,
+  requestOrganizationToken,
+} from '../src/index.js';
 import { createFakeTransport, jsonResponse, onlyRequest } from './fake-transport.js';
 
 const BASE_URL = 'http://127.0.0.1:8080';
@@ -74,6 +80,28 @@ describe('requestOrganizationToken', () => {
     );
     await expect(noSecret).rejects.toThrow(TypeError);
     await expect(noSecret).rejects.toThrow('clientSecret must be a non-empty string');
+    expect(transport.requests).toHaveLength(0);
+  });
+
+  it('rejects a missing client or credentials', async () => {
+    const transport = createFakeTransport(() => jsonResponse(200, ACCESS_TOKEN));
+    const client = createApiClient({ baseUrl: BASE_URL, fetch: transport.fetch });
+    const credentials = { clientId: CLIENT_ID, clientSecret: 'secret' };
+
+    const noClient = requestOrganizationToken(undefined as unknown as typeof client, credentials);
+    const noCredentials = requestOrganizationToken(
+      client,
+      null as unknown as OrganizationCredentials,
+    );
+
+    await expect(noClient).rejects.toBeInstanceOf(ApiArgumentError);
+    await expect(noClient).rejects.toThrow(
+      'client must be a client from createApiClient(), received undefined',
+    );
+    await expect(noCredentials).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(noCredentials).rejects.toThrow(
+      'credentials must be an object with clientId and clientSecret, received null',
+    );
     expect(transport.requests).toHaveLength(0);
   });
 });
