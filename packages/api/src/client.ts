@@ -1,14 +1,21 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { ApiArgumentError, describeType } from './argument-error.js';
 import { createBearerTokenMiddleware, type TokenSource } from './bearer-token.js';
+import { checkResponses } from './checked-client.js';
 import type { paths } from './generated/schema.js';
 
 /**
  * A typed client for every operation of the provisions API (openapi-fetch 0.17). Each method
- * returns `{ data, error, response }` and throws only when the request cannot be sent; pass the
- * result to `unwrap()` to get the data or an `ApiError`.
+ * returns `{ data, error, response }` and throws only when the request cannot be sent or gets
+ * no response in time; pass the result to `unwrap()` to get the data or an `ApiError`.
  */
 export type ApiClient = Client<paths>;
+
+/** Default time limit of each request of a client, in milliseconds. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The longest time limit that timers accept (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** Options of `createApiClient()`. */
 export interface ApiClientOptions {
@@ -27,18 +34,26 @@ export interface ApiClientOptions {
 
   /** `fetch` implementation; defaults to `globalThis.fetch` as it is when the client is created. */
   fetch?: ((request: Request) => Promise<Response>) | undefined;
+
+  /**
+   * Time limit of each call of a client method, in milliseconds: from the call until the
+   * response body is read. A call over the limit aborts its request and rejects with
+   * `ApiTimeoutError`. 30,000 (30 s) by default; `0` or `Infinity` turns the limit off, for a
+   * `fetch` that has a time limit of its own. A whole number up to 2,147,483,647.
+   */
+  timeoutMs?: number | undefined;
 }
 
 /**
  * Creates a typed client for the provisions API.
  *
- * @param options - `baseUrl`, and optionally `token` and `fetch`.
+ * @param options - `baseUrl`, and optionally `token`, `fetch` and `timeoutMs`.
  * @returns an openapi-fetch client whose paths, parameters and bodies are checked against the
  *   OpenAPI document.
  * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) if `options` is not an
  *   object, `baseUrl` is not an http or https URL (or, in a browser, a path such as `/api`),
- *   `token` is not a string, a function or `undefined`, or `fetch` is not a function or
- *   `undefined`.
+ *   `token` is not a string, a function or `undefined`, `fetch` is not a function or
+ *   `undefined`, or `timeoutMs` is out of range.
  * @example
  * ```ts
  * import { createApiClient, unwrap } from '@provisions/api';
@@ -60,14 +75,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       `fetch must be a function or undefined, received ${describeType(options.fetch)}`,
     );
   }
+  const timeoutMs = checkTimeout(options.timeoutMs);
 
-  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });
+  const transport = options.fetch ?? globalThis.fetch;
+  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: transport });
 
   if (options.token !== undefined) {
     client.use(createBearerTokenMiddleware(options.token));
   }
 
-  return client;
+  return checkResponses(client, { fetch: transport, timeoutMs });
 }
 
 /** The URL of the page this code runs in, in a browser or worker, else `undefined`. */
@@ -108,4 +125,28 @@ function checkBaseUrl(baseUrl: unknown): void {
   if (url.search !== '' || url.hash !== '' || baseUrl.includes('?') || baseUrl.includes('#')) {
     throw new ApiArgumentError('baseUrl must not contain a query (?) or fragment (#)');
   }
+}
+
+/** Returns the time limit in milliseconds, or `undefined` when it is turned off. */
+function checkTimeout(timeoutMs: unknown): number | undefined {
+  if (timeoutMs === undefined) {
+    return DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+  if (timeoutMs === 0 || timeoutMs === Number.POSITIVE_INFINITY) {
+    return undefined;
+  }
+  if (
+    typeof timeoutMs !== 'number' ||
+    !Number.isInteger(timeoutMs) ||
+    timeoutMs < 1 ||
+    timeoutMs > MAX_TIMEOUT_MS
+  ) {
+    const received = typeof timeoutMs === 'number' ? String(timeoutMs) : describeType(timeoutMs);
+    throw new ApiArgumentError(
+      `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, or 0 or ` +
+        `Infinity for no time limit; received ${received}`,
+    );
+  }
+
+  return timeoutMs;
 }
