@@ -1,6 +1,7 @@
 import type { Client } from 'openapi-fetch';
 import type { paths } from './generated/schema.js';
-import { type ApiOperation, ApiTimeoutError } from './request-errors.js';
+import { bodyExcerpt, mediaTypeOf } from './problem.js';
+import { type ApiOperation, ApiTimeoutError, UnexpectedResponseError } from './request-errors.js';
 
 /** A `fetch` as openapi-fetch calls it. */
 export type Transport = (request: Request) => Promise<Response>;
@@ -12,6 +13,7 @@ const HTTP_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH'
 interface CallInit {
   signal?: AbortSignal | null;
   fetch?: Transport;
+  parseAs?: string;
   [option: string]: unknown;
 }
 
@@ -27,9 +29,10 @@ export interface ResponseChecks {
 
 /**
  * Returns a client whose methods check each call: a call that takes longer than
- * `checks.timeoutMs` rejects with {@link ApiTimeoutError}. The time limit runs from the call
- * until the body is read, and aborts the request through its signal, combined with the
- * caller's `signal` if there is one.
+ * `checks.timeoutMs` rejects with {@link ApiTimeoutError}, and a success response whose body
+ * is not JSON rejects with {@link UnexpectedResponseError} (unless the call sets another
+ * `parseAs`). The time limit runs from the call until the body is read, and aborts the
+ * request through its signal, combined with the caller's `signal` if there is one.
  */
 export function checkResponses(client: Client<paths>, checks: ResponseChecks): Client<paths> {
   const methods = client as unknown as Record<string, (url: string, init?: CallInit) => unknown>;
@@ -62,12 +65,85 @@ async function sendChecked(
   send: Send,
   checks: ResponseChecks,
 ): Promise<unknown> {
-  const checkedInit: CallInit = { ...init, fetch: init?.fetch ?? checks.fetch };
+  const transport = init?.fetch ?? checks.fetch;
+  const checkJson = (init?.parseAs ?? 'json') === 'json';
+  let received: Response | undefined;
+
+  const checkedInit: CallInit = {
+    ...init,
+    fetch: async (request: Request) => {
+      const response = await transport(request);
+      received = response;
+      if (checkJson) {
+        await checkJsonBody(operation, request, response);
+      }
+      return response;
+    },
+  };
+
+  const sendAndCheck: Send = async (finalInit) => {
+    try {
+      return await send(finalInit);
+    } catch (error) {
+      // openapi-fetch parses a success body with JSON.parse, which raises a SyntaxError.
+      if (error instanceof SyntaxError && received?.ok === true) {
+        throw new UnexpectedResponseError(
+          operation,
+          `the server responded ${received.status} with a body that is not valid JSON ` +
+            `(${error.message}); check that the base URL points to the provisions API`,
+          { response: received, cause: error },
+        );
+      }
+      throw error;
+    }
+  };
 
   if (checks.timeoutMs === undefined) {
-    return send(checkedInit);
+    return sendAndCheck(checkedInit);
   }
-  return sendWithTimeLimit(operation, checkedInit, send, checks.timeoutMs);
+  return sendWithTimeLimit(operation, checkedInit, sendAndCheck, checks.timeoutMs);
+}
+
+/**
+ * Rejects a success response whose media type is not JSON and whose body does not parse as
+ * JSON either, such as the HTML page of a web server. The body is read from a clone, so the
+ * caller still reads the response as it came.
+ */
+async function checkJsonBody(
+  operation: ApiOperation,
+  request: Request,
+  response: Response,
+): Promise<void> {
+  if (!response.ok || response.status === 204 || request.method === 'HEAD') {
+    return;
+  }
+
+  const mediaType = mediaTypeOf(response);
+  if (mediaType === 'application/json' || mediaType?.endsWith('+json') === true) {
+    return;
+  }
+
+  const text = await response.clone().text();
+  if (text === '' || isJsonText(text)) {
+    return;
+  }
+
+  const bodyType = mediaType === undefined ? 'without Content-Type' : `of type ${mediaType}`;
+  throw new UnexpectedResponseError(
+    operation,
+    `the server responded ${response.status} with a body ${bodyType} where the API sends ` +
+      `JSON; check that the base URL points to the provisions API. Body: ${bodyExcerpt(text)}`,
+    { response },
+  );
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

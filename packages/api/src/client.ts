@@ -6,8 +6,9 @@ import type { paths } from './generated/schema.js';
 
 /**
  * A typed client for every operation of the provisions API (openapi-fetch 0.17). Each method
- * returns `{ data, error, response }` and throws only when the request cannot be sent or gets
- * no response in time; pass the result to `unwrap()` to get the data or an `ApiError`.
+ * returns `{ data, error, response }` and throws only when the request cannot be sent, gets no
+ * response in time, or gets a success response whose body is not JSON; pass the result to
+ * `unwrap()` to get the data or an `ApiError`.
  */
 export type ApiClient = Client<paths>;
 

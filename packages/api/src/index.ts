@@ -19,7 +19,7 @@ export { ApiError, isApiError, unwrap } from './errors.js';
 export type { components, operations, paths } from './generated/schema.js';
 export { type OrganizationCredentials, requestOrganizationToken } from './organization-token.js';
 export { PROBLEM_MEDIA_TYPE, problemFromResponse } from './problem.js';
-export { type ApiOperation, ApiTimeoutError } from './request-errors.js';
+export { type ApiOperation, ApiTimeoutError, UnexpectedResponseError } from './request-errors.js';
 export type {
   AccessToken,
   Box,

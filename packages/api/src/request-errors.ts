@@ -54,3 +54,41 @@ export class ApiTimeoutError extends Error {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/**
+ * A response with a success status (2xx) whose body is not what the API documents for the
+ * operation: HTML or text where JSON belongs, JSON that does not parse, or a token response
+ * without a required member. It usually means that the base URL points to another server,
+ * such as a web page or a proxy, instead of the provisions API.
+ */
+export class UnexpectedResponseError extends Error {
+  override readonly name = 'UnexpectedResponseError';
+
+  /** Always `ERR_API_UNEXPECTED_RESPONSE`. */
+  readonly code = 'ERR_API_UNEXPECTED_RESPONSE';
+
+  /** HTTP method of the request, such as `POST`. */
+  readonly method: string;
+
+  /** Path template of the operation, such as `/oauth/token`. */
+  readonly path: string;
+
+  /** The response, for its status and headers; its body is read. */
+  readonly response: Response | undefined;
+
+  /**
+   * @param operation - the operation whose response was unexpected.
+   * @param detail - what the response contained and what was expected, without secrets.
+   * @param options - `response` it came from and the `cause`, such as a `SyntaxError`.
+   */
+  constructor(
+    operation: ApiOperation,
+    detail: string,
+    options?: ErrorOptions & { response?: Response | undefined },
+  ) {
+    super(`${operation.method} ${operation.path}: ${detail}`, options);
+    this.method = operation.method;
+    this.path = operation.path;
+    this.response = options?.response;
+  }
+}
