@@ -79,7 +79,10 @@ export interface SendBoxesResult {
  * @param options.clientId - the organization id.
  * @param options.clientSecret - the organization's client secret. A secret: never log it.
  * @param options.fetch - the fetch implementation, `globalThis.fetch` by default.
- * @throws ApiError 401 for wrong credentials.
+ * @param options.timeoutMs - the time limit of each request in milliseconds, 30,000 by
+ *   default; `0` or `Infinity` turns it off. See `createApiClient` of `@provisions/api`.
+ * @throws ApiError 401 for wrong credentials; ApiTimeoutError when the token request gets no
+ *   response within the time limit.
  * @example
  * const organization = await connectOrganization({ baseUrl, clientId, clientSecret });
  */
@@ -88,9 +91,14 @@ export async function connectOrganization(options: {
   clientId: string;
   clientSecret: string;
   fetch?: ApiClientOptions['fetch'];
+  timeoutMs?: ApiClientOptions['timeoutMs'];
 }): Promise<OrganizationConnection> {
   const credentials = { clientId: options.clientId, clientSecret: options.clientSecret };
-  const tokenClient = createApiClient({ baseUrl: options.baseUrl, fetch: options.fetch });
+  const tokenClient = createApiClient({
+    baseUrl: options.baseUrl,
+    fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
+  });
 
   let token = await requestOrganizationToken(tokenClient, credentials);
   let expiresAt = Date.now() + token.expires_in * 1000;
@@ -107,6 +115,7 @@ export async function connectOrganization(options: {
     baseUrl: options.baseUrl,
     token: currentToken,
     fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
   });
 
   return { client, organizationId: options.clientId };
@@ -141,7 +150,11 @@ export async function connectOrganization(options: {
  * @throws DeliveryError `ERR_INVALID_BOX` for invalid boxes, or
  *   `ERR_PROVISION_NOT_IN_KEYSTORE` when the server lists an active provision
  *   for the recipient whose share the keystore does not hold (revoke it first);
- *   EmailAddressError for an invalid address; ApiError when a request fails.
+ *   EmailAddressError for an invalid address; ApiError when a request fails;
+ *   ApiTimeoutError when a request gets no response within the time limit of
+ *   the organization's client. A box creation request is sent again, with the
+ *   same Idempotency-Key, only after a failure without any response, not after
+ *   a timeout.
  * @example
  * const result = await sendBoxes({
  *   organization, keystore, appUrl: 'https://app.example.com',
@@ -388,6 +401,9 @@ async function postWithIdempotencyKey(
     } catch (error) {
       // fetch raises a TypeError when the request never got a response; the
       // same Idempotency-Key makes a retry return the first box, not a second one.
+      // An ApiTimeoutError is not a TypeError, so it is not retried: a server that
+      // accepted the connection and did not respond in time would most likely keep
+      // the caller waiting for the whole limit on each attempt.
       if (!(error instanceof TypeError) || attempt >= BOX_CREATION_ATTEMPTS) {
         throw error;
       }
