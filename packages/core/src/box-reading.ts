@@ -12,6 +12,7 @@ import {
   importKeyPair,
 } from '@provisions/crypto';
 
+import { checkCryptoActionListing, checkInvitedBoxReading } from './argument-checks.js';
 import { openTextMessage } from './box-message.js';
 import { mapConcurrently } from './concurrency.js';
 import { openInvitation } from './invitation-data.js';
@@ -73,12 +74,14 @@ export interface ReceivedBox {
  *
  * @param client - a client signed in as the person.
  * @param encryptionPublicKey - the identity or provision public key, 43 base64url characters.
- * @throws ApiError from `@provisions/api` when a request fails.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client of the wrong type;
+ *   ApiError from `@provisions/api` when a request fails.
  */
 export async function listCryptoActions(
   client: ApiClient,
   encryptionPublicKey: string,
 ): Promise<CryptoAction[]> {
+  checkCryptoActionListing(client, encryptionPublicKey);
   return collectPages(async (cursor) => {
     const result = await client.GET('/crypto/actions', {
       params: {
@@ -107,7 +110,9 @@ export async function listCryptoActions(
  * @param actions - crypto actions sealed to the public key of `secretKey`.
  * @param secretKey - the 32-byte identity or provision secret key.
  * @returns the boxes in the order of their first invitation.
- * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client or actions of the
+ *   wrong type; CryptoError for a secret key that is not 32 bytes in a Uint8Array;
+ *   RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
  *   when a request fails; Error when the server returns other boxes than requested.
  *   A message that cannot be read is listed in the box's `unreadableMessages` instead.
  */
@@ -116,6 +121,7 @@ export async function readInvitedBoxes(
   actions: readonly CryptoAction[],
   secretKey: Uint8Array,
 ): Promise<ReceivedBox[]> {
+  checkInvitedBoxReading(client, actions);
   const firstActions: CryptoAction[] = [];
   const seenBoxIds = new Set<string>();
   for (const action of actions) {

@@ -16,11 +16,17 @@ import {
   SHARE_LENGTH,
 } from '@provisions/crypto';
 
+import {
+  checkEmailArgument,
+  checkKeystore,
+  checkOptions,
+  checkOrganization,
+} from './argument-checks.js';
 import { findMessageProblem, sealTextMessage } from './box-message.js';
 import { findBoxTitleProblem } from './box-title.js';
 import { DeliveryError } from './delivery-error.js';
 import { sealInvitation } from './invitation-data.js';
-import { formatInvitationLink } from './link.js';
+import { formatInvitationLink, normalizeAppUrl } from './link.js';
 import type { ProvisionKeystore, ProvisionKeystoreEntry } from './provision-keystore.js';
 
 /** Time before expiry at which the organization token is renewed, in milliseconds. */
@@ -81,6 +87,9 @@ export interface SendBoxesResult {
  * @param options.fetch - the fetch implementation, `globalThis.fetch` by default.
  * @param options.timeoutMs - the time limit of each request in milliseconds, 30,000 by
  *   default; `0` or `Infinity` turns it off. See `createApiClient` of `@provisions/api`.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` if `options` is not an object.
+ * @throws ApiArgumentError (code `ERR_INVALID_ARGUMENT` too) for a `baseUrl`, credentials,
+ *   `fetch` or `timeoutMs` of the wrong type or form.
  * @throws ApiError 401 for wrong credentials; ApiTimeoutError when the token request gets no
  *   response within the time limit.
  * @example
@@ -93,6 +102,7 @@ export async function connectOrganization(options: {
   fetch?: ApiClientOptions['fetch'];
   timeoutMs?: ApiClientOptions['timeoutMs'];
 }): Promise<OrganizationConnection> {
+  checkOptions(options, 'baseUrl, clientId and clientSecret');
   const credentials = { clientId: options.clientId, clientSecret: options.clientSecret };
   const tokenClient = createApiClient({
     baseUrl: options.baseUrl,
@@ -147,7 +157,10 @@ export async function connectOrganization(options: {
  * @param options.appUrl - the app URL the link points to.
  * @param options.recipient - the recipient's email address.
  * @param options.boxes - at least one box.
- * @throws DeliveryError `ERR_INVALID_BOX` for invalid boxes, or
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options, an organization,
+ *   a keystore or a recipient of the wrong type; InvitationLinkError `not_a_url`
+ *   for an `appUrl` that is not an http or https URL without query, fragment or
+ *   credentials; DeliveryError `ERR_INVALID_BOX` for invalid boxes, or
  *   `ERR_PROVISION_NOT_IN_KEYSTORE` when the server lists an active provision
  *   for the recipient whose share the keystore does not hold (revoke it first);
  *   EmailAddressError for an invalid address; ApiError when a request fails;
@@ -170,6 +183,11 @@ export async function sendBoxes(options: {
   recipient: string;
   boxes: readonly BoxContent[];
 }): Promise<SendBoxesResult> {
+  checkOptions(options, 'organization, keystore, appUrl, recipient and boxes');
+  checkOrganization(options.organization, 'organization');
+  checkKeystore(options.keystore, 'keystore');
+  normalizeAppUrl(options.appUrl);
+  checkEmailArgument(options.recipient, 'recipient');
   validateBoxes(options.boxes);
   const recipient = normalizeEmail(options.recipient);
 
@@ -258,13 +276,17 @@ async function sendToRecipient(
  * working and a new provision can be created for that email.
  *
  * @param options.publicKey - the provision public key, 43 base64url characters.
- * @throws ApiError 404 if the organization has no such active provision.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options or an organization
+ *   of the wrong type; CryptoError for a public key that is not 43 base64url
+ *   characters; ApiError 404 if the organization has no such active provision.
  */
 export async function revokeProvision(options: {
   organization: OrganizationConnection;
   publicKey: string;
 }): Promise<void> {
+  checkOptions(options, 'organization and publicKey');
   const { organization, publicKey } = options;
+  checkOrganization(organization, 'organization');
   decodeBase64Url(publicKey, { length: PUBLIC_KEY_LENGTH, name: 'provision public key' });
 
   const result = await organization.client.DELETE('/organizations/{oid}/provisions/{public_key}', {
