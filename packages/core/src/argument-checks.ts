@@ -1,4 +1,5 @@
 import type { ApiClient, CryptoAction } from '@provisions/api';
+import { decodeBase64Url, PUBLIC_KEY_LENGTH } from '@provisions/crypto';
 
 import type { OrganizationConnection } from './organization.js';
 import type { ProvisionKeystore } from './provision-keystore.js';
@@ -83,9 +84,18 @@ export function checkEmailArgument(value: unknown, name: string): asserts value 
   }
 }
 
-/** Checks the arguments of `listCryptoActions`. */
-export function checkCryptoActionListing(client: unknown, _encryptionPublicKey: unknown): void {
+/**
+ * Checks the arguments of `listCryptoActions`.
+ *
+ * @throws CryptoError `ERR_INVALID_TYPE`, `ERR_INVALID_LENGTH` or `ERR_INVALID_BASE64URL` for
+ *   a key that is not 43 base64url characters.
+ */
+export function checkCryptoActionListing(client: unknown, encryptionPublicKey: unknown): void {
   checkApiClient(client, 'client');
+  decodeBase64Url(encryptionPublicKey as string, {
+    length: PUBLIC_KEY_LENGTH,
+    name: 'encryptionPublicKey',
+  });
 }
 
 /** Checks the client and crypto actions given to `readInvitedBoxes`. */

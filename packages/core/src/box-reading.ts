@@ -75,7 +75,8 @@ export interface ReceivedBox {
  * @param client - a client signed in as the person.
  * @param encryptionPublicKey - the identity or provision public key, 43 base64url characters.
  * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client of the wrong type;
- *   ApiError from `@provisions/api` when a request fails.
+ *   CryptoError for a key that is not 43 base64url characters; ApiError from
+ *   `@provisions/api` when a request fails.
  */
 export async function listCryptoActions(
   client: ApiClient,

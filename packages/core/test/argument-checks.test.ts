@@ -1,4 +1,5 @@
 import { ApiArgumentError, createApiClient } from '@provisions/api';
+import { CryptoError, encodeBase64Url, generateKeyPair } from '@provisions/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
@@ -227,5 +228,44 @@ describe('argument checks of core functions', () => {
     await expect(attempt).rejects.toBeInstanceOf(InvitationLinkError);
     await expect(attempt).rejects.toMatchObject({ reason: 'not_a_url' });
     expect(requests).toHaveLength(0);
+  });
+});
+
+describe('listCryptoActions key check', () => {
+  it.each([
+    ['a missing key', undefined, 'ERR_INVALID_TYPE', 'received undefined'],
+    [
+      'a key as bytes',
+      new Uint8Array(32),
+      'ERR_INVALID_TYPE',
+      'received an instance of Uint8Array',
+    ],
+    ['a short key', 'abc', 'ERR_INVALID_LENGTH', 'expected 43 base64url characters'],
+  ])('rejects %s before any request', async (_case, key, code, message) => {
+    const attempt = listCryptoActions(client, untyped(key));
+
+    await expect(attempt).rejects.toBeInstanceOf(CryptoError);
+    await expect(attempt).rejects.toMatchObject({ code });
+    await expect(attempt).rejects.toThrow(`encryptionPublicKey: `);
+    await expect(attempt).rejects.toThrow(message);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('lists the actions of a valid key', async () => {
+    const { publicKey } = await generateKeyPair();
+    const listing = createApiClient({
+      baseUrl: 'http://127.0.0.1:8080',
+      fetch: async (request) => {
+        requests.push(request);
+        return Response.json({ items: [], next_cursor: null });
+      },
+    });
+
+    const actions = await listCryptoActions(listing, encodeBase64Url(publicKey));
+
+    expect(actions).toEqual([]);
+    expect(new URL(requests[0]?.url ?? '').searchParams.get('encryption_public_key')).toBe(
+      encodeBase64Url(publicKey),
+    );
   });
 });
