@@ -59,7 +59,9 @@ export class ApiTimeoutError extends Error {
  * A response with a success status (2xx) whose body is not what the API documents for the
  * operation: HTML or text where JSON belongs, JSON that does not parse, or a token response
  * without a required member. It usually means that the base URL points to another server,
- * such as a web page or a proxy, instead of the provisions API.
+ * such as a web page or a proxy, instead of the provisions API. `@provisions/core` raises it
+ * too, for a response whose content breaks what the operation promises, such as a join
+ * response with other boxes than requested.
  */
 export class UnexpectedResponseError extends Error {
   override readonly name = 'UnexpectedResponseError';

@@ -3,6 +3,7 @@ import {
   type CryptoAction,
   type Event,
   type JoinedBox,
+  UnexpectedResponseError,
   unwrap,
 } from '@provisions/api';
 import {
@@ -30,6 +31,13 @@ const JOIN_BATCHES_IN_FLIGHT = 3;
 
 /** Invitations opened, or boxes decrypted, at once within one batch. */
 const CRYPTO_CONCURRENCY = 16;
+
+const CRYPTO_ACTION_LIST = {
+  name: 'crypto actions',
+  operation: { method: 'GET', path: '/crypto/actions' },
+};
+const EVENT_PAGE_OPERATION = { method: 'GET', path: '/boxes/{id}/events' };
+const JOIN_OPERATION = { method: 'POST', path: '/boxes/joins' };
 
 const BOX_KEY_MISMATCH_TYPE = 'urn:provisions:problem:box-key-mismatch';
 const PUBLIC_KEY_POINTER = /^\/boxes\/(\d+)\/public_key$/;
@@ -94,7 +102,7 @@ export async function listCryptoActions(
       },
     });
     return unwrap(result);
-  }, 'crypto actions');
+  }, CRYPTO_ACTION_LIST);
 }
 
 /**
@@ -114,7 +122,8 @@ export async function listCryptoActions(
  * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client or actions of the
  *   wrong type; CryptoError for a secret key that is not 32 bytes in a Uint8Array;
  *   RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
- *   when a request fails; Error when the server returns other boxes than requested.
+ *   when a request fails; UnexpectedResponseError when the server returns other
+ *   boxes than requested.
  *   A message that cannot be read is listed in the box's `unreadableMessages` instead.
  */
 export async function readInvitedBoxes(
@@ -211,15 +220,17 @@ async function joinBoxes(
   const { items } = unwrap(result);
 
   if (items.length !== actions.length) {
-    throw new Error(
-      `joining boxes failed: expected ${actions.length} boxes in the response, received ${items.length}`,
+    throw new UnexpectedResponseError(
+      JOIN_OPERATION,
+      `expected ${actions.length} boxes in the response, received ${items.length}`,
     );
   }
   items.forEach((item, index) => {
     const action = actions[index] as CryptoAction;
     if (item.box.id !== action.box_id) {
-      throw new Error(
-        `joining boxes failed: the server returned box ${item.box.id} where box ${action.box_id} was requested`,
+      throw new UnexpectedResponseError(
+        JOIN_OPERATION,
+        `the server returned box ${item.box.id} where box ${action.box_id} was requested`,
       );
     }
     if (item.box.public_key !== (invitations[index] as OpenedInvitation).publicKey) {
@@ -251,7 +262,7 @@ async function readJoinedBox(
       });
       return unwrap(result);
     },
-    `events of box ${box.id}`,
+    { name: `events of box ${box.id}`, operation: EVENT_PAGE_OPERATION },
     { items: joined.events, next_cursor: joined.next_cursor },
   );
 
