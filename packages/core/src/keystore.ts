@@ -511,7 +511,7 @@ async function readKeystore(
 
 function applyRecord(
   entries: Map<string, ProvisionKeystoreEntry>,
-  plaintext: Buffer,
+  plaintext: Uint8Array,
   where: string,
 ): void {
   let value: { email?: unknown; entry?: unknown; deleted?: unknown };
