@@ -6,7 +6,7 @@ import {
   createApiClient,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from '../src/index.js';
-import { jsonResponse } from './fake-transport.js';
+import { jsonResponse, rejection } from './fake-transport.js';
 
 const BASE_URL = 'http://127.0.0.1:8080';
 const BOX_ID = '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11';
@@ -24,16 +24,6 @@ function silentTransport(requests: Request[] = []) {
       });
     });
   };
-}
-
-/** Returns what `promise` rejected with, failing the test if it resolved. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to reject');
 }
 
 afterEach(() => {

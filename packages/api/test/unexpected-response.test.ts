@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, createApiClient, UnexpectedResponseError, unwrap } from '../src/index.js';
-import { createFakeTransport, jsonResponse } from './fake-transport.js';
+import { createFakeTransport, jsonResponse, rejection } from './fake-transport.js';
 
 const BASE_URL = 'http://127.0.0.1:8080';
 const HTML_PAGE =
   '<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body>Hi</body></html>';
-
-/** Returns what `promise` rejected with, failing the test if it resolved. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to reject');
-}
 
 function clientResponding(response: () => Response) {
   return createApiClient({ baseUrl: BASE_URL, ...createFakeTransport(response) });
