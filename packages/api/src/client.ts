@@ -15,7 +15,10 @@ export type ApiClient = Client<paths>;
 /** Default time limit of each request of a client, in milliseconds. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** The longest time limit that timers accept (2^31 - 1 ms, about 24.8 days). */
+/**
+ * The maximum delay of Node.js and browser timers, 2^31 - 1 ms (about 24.8 days). A longer
+ * delay overflows, and Node.js then fires the timer after 1 ms.
+ */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** Options of `createApiClient()`. */
@@ -88,7 +91,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   return checkResponses(client, { fetch: transport, timeoutMs });
 }
 
-/** The URL of the page this code runs in, in a browser or worker, else `undefined`. */
+/** Returns the URL of the page this code runs in, in a browser or worker, else `undefined`. */
 function pageUrl(): string | undefined {
   const { location } = globalThis as { location?: { href?: unknown } };
   return typeof location?.href === 'string' ? location.href : undefined;
