@@ -24,6 +24,13 @@ export interface NodeHttpFetchOptions {
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
+ * The `timeoutMs` of the API clients that send through this transport. `0` turns off the time
+ * limit of `@provisions/api`, because the transport limits each request with its own timeout,
+ * and a limit of the API client would also cut short the retries of `createRetryingFetch`.
+ */
+export const API_CLIENT_TIMEOUT_MS = 0;
+
+/**
  * The socket error of a request that was connected but received no data from the server for
  * the transport's timeout. A timeout before the connection is made is a plain `ETIMEDOUT` error.
  */

@@ -1,6 +1,10 @@
 import { connectOrganization, type OrganizationConnection } from '@provisions/core';
 
-import { createNodeHttpFetch, type NodeHttpFetchOptions } from './node-http-fetch.js';
+import {
+  API_CLIENT_TIMEOUT_MS,
+  createNodeHttpFetch,
+  type NodeHttpFetchOptions,
+} from './node-http-fetch.js';
 
 /** The server and organization a command acts for, with the organization's client secret. */
 export interface OrganizationTarget {
@@ -29,6 +33,7 @@ export async function withOrganization<T>(
       clientId: target.organizationId,
       clientSecret: target.clientSecret,
       fetch: transport.fetch,
+      timeoutMs: API_CLIENT_TIMEOUT_MS,
     });
     return await action(organization);
   } finally {

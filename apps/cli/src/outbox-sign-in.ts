@@ -1,6 +1,7 @@
 import { type ApiClient, createApiClient } from '@provisions/api';
 import { requestEmailCode, signIn } from '@provisions/core';
 
+import { API_CLIENT_TIMEOUT_MS } from './node-http-fetch.js';
 import { markOutbox, waitForSignInCode } from './outbox.js';
 
 /**
@@ -9,7 +10,8 @@ import { markOutbox, waitForSignInCode } from './outbox.js';
  *
  * @param baseUrl - the API server URL.
  * @param outboxPath - the server's `outbox.jsonl`.
- * @param fetch - the fetch implementation of the client, `globalThis.fetch` by default.
+ * @param fetch - the CLI's transport (`createNodeHttpFetch`), which limits the time of each
+ *   request.
  * @returns a client that acts as the person.
  * @throws CliError when the code does not appear in time; ApiError when a request fails.
  */
@@ -17,10 +19,15 @@ export async function signInThroughOutbox(
   baseUrl: string,
   outboxPath: string,
   email: string,
-  fetch?: typeof globalThis.fetch,
+  fetch: typeof globalThis.fetch,
 ): Promise<ApiClient> {
   let token: string | undefined;
-  const client = createApiClient({ baseUrl, token: () => token, fetch });
+  const client = createApiClient({
+    baseUrl,
+    token: () => token,
+    fetch,
+    timeoutMs: API_CLIENT_TIMEOUT_MS,
+  });
 
   const mark = await markOutbox(outboxPath);
   await requestEmailCode(client, email);

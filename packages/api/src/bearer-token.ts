@@ -1,4 +1,5 @@
 import type { Middleware } from 'openapi-fetch';
+import { ApiArgumentError } from './argument-error.js';
 
 /**
  * The bearer token of a client: a fixed string, or a function called before every request, so a
@@ -31,9 +32,10 @@ const BEARER_TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
  *
  * @param token - a string, or a function returning the current token.
  * @returns the middleware, for `client.use()`.
- * @throws TypeError if `token` is neither a string nor a function, or if the token (checked here
- *   for a string, on each request for a function) is not in the RFC 6750 `b64token` syntax. The
- *   message gives the token's length, never its value.
+ * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) if `token` is neither a
+ *   string nor a function, or if the token (checked here for a string, on each request for a
+ *   function) is not in the RFC 6750 `b64token` syntax. The message gives the token's length,
+ *   never its value.
  * @example
  * ```ts
  * client.use(createBearerTokenMiddleware(() => session?.access_token));
@@ -43,7 +45,7 @@ export function createBearerTokenMiddleware(token: TokenSource): Middleware {
   if (typeof token === 'string') {
     assertBearerToken(token);
   } else if (typeof token !== 'function') {
-    throw new TypeError(`token must be a string or a function, received ${typeof token}`);
+    throw new ApiArgumentError(`token must be a string or a function, received ${typeof token}`);
   }
 
   return {
@@ -72,10 +74,10 @@ function assertBearerToken(value: unknown): asserts value is string {
     return;
   }
   if (typeof value !== 'string') {
-    throw new TypeError(`token must be a string or undefined, received ${typeof value}`);
+    throw new ApiArgumentError(`token must be a string or undefined, received ${typeof value}`);
   }
   if (!BEARER_TOKEN_PATTERN.test(value)) {
-    throw new TypeError(
+    throw new ApiArgumentError(
       `token must use the RFC 6750 bearer token characters (letters, digits, "-._~+/", then ` +
         `optional "=" padding); the ${value.length}-character token contains others`,
     );

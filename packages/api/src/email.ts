@@ -1,4 +1,5 @@
 import { type ToASCIIOptions, toASCII } from 'tr46';
+import { ApiArgumentError, describeType } from './argument-error.js';
 import { EmailAddressError, type EmailAddressErrorReason } from './email-address-error.js';
 
 /** Maximum local part length in UTF-8 octets (RFC 5321 section 4.5.3.1.1). */
@@ -57,7 +58,8 @@ const utf8 = new TextEncoder();
  * @param input - the address as a person typed it.
  * @returns the normalized address, such as `jörg@xn--bcher-kva.example` for
  *   `' Jörg@Bücher.example '`.
- * @throws TypeError if `input` is not a string.
+ * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) if `input` is not a
+ *   string.
  * @throws EmailAddressError (code `ERR_INVALID_EMAIL`) whose `reason` names the rule broken: an
  *   empty local part or domain, a local part over 64 UTF-8 octets or containing whitespace, an
  *   invisible character or one of `"(),:;<>[\]`, a control character, a domain that IDNA rejects or that has no dot, or an
@@ -69,7 +71,7 @@ const utf8 = new TextEncoder();
  */
 export function normalizeEmail(input: string): string {
   if (typeof input !== 'string') {
-    throw new TypeError(`email address must be a string, received ${typeof input}`);
+    throw new ApiArgumentError(`email address must be a string, received ${describeType(input)}`);
   }
 
   const address = input.trim().normalize('NFC');

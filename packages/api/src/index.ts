@@ -5,14 +5,21 @@
  * @packageDocumentation
  */
 
+export { ApiArgumentError } from './argument-error.js';
 export { createBearerTokenMiddleware, type TokenSource } from './bearer-token.js';
-export { type ApiClient, type ApiClientOptions, createApiClient } from './client.js';
+export {
+  type ApiClient,
+  type ApiClientOptions,
+  createApiClient,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './client.js';
 export { normalizeEmail } from './email.js';
 export { EmailAddressError, type EmailAddressErrorReason } from './email-address-error.js';
 export { ApiError, isApiError, unwrap } from './errors.js';
 export type { components, operations, paths } from './generated/schema.js';
 export { type OrganizationCredentials, requestOrganizationToken } from './organization-token.js';
 export { PROBLEM_MEDIA_TYPE, problemFromResponse } from './problem.js';
+export { type ApiOperation, ApiTimeoutError, UnexpectedResponseError } from './request-errors.js';
 export type {
   AccessToken,
   Box,

@@ -30,7 +30,8 @@ export function problemFromResponse(body: unknown, response: Response): Problem 
   return describeUnexpectedBody(body, mediaType, response);
 }
 
-function mediaTypeOf(response: Response): string | undefined {
+/** Returns the media type of a response in lower case, without parameters, or `undefined`. */
+export function mediaTypeOf(response: Response): string | undefined {
   const contentType = response.headers.get('Content-Type');
   if (contentType === null) {
     return undefined;
@@ -90,7 +91,7 @@ function describeUnexpectedBody(
   } else if (body !== undefined) {
     text = JSON.stringify(body);
   }
-  const excerpt = text.replace(/\s+/g, ' ').trim();
+  const excerpt = bodyExcerpt(text);
 
   let bodyDescription = `a body of type ${mediaType}`;
   if (excerpt === '') {
@@ -106,12 +107,21 @@ function describeUnexpectedBody(
     `${PROBLEM_MEDIA_TYPE}, ` +
     'so a proxy or gateway may have answered in place of the API.';
   if (excerpt !== '') {
-    const shortened =
-      excerpt.length > BODY_EXCERPT_LENGTH ? `${excerpt.slice(0, BODY_EXCERPT_LENGTH)}…` : excerpt;
-    detail += ` Body: ${shortened}`;
+    detail += ` Body: ${excerpt}`;
   }
 
   return { type: 'about:blank', title: statusTitle(response), status: response.status, detail };
+}
+
+/**
+ * Returns the start of a body for an error message: whitespace runs become one space, and a
+ * text over 120 characters is cut and ends in `…`.
+ */
+export function bodyExcerpt(text: string): string {
+  const excerpt = text.replace(/\s+/g, ' ').trim();
+  return excerpt.length > BODY_EXCERPT_LENGTH
+    ? `${excerpt.slice(0, BODY_EXCERPT_LENGTH)}…`
+    : excerpt;
 }
 
 /** Returns the reason phrase, or the status class when there is none (HTTP/2 sends no phrase). */

@@ -128,4 +128,11 @@ describe('createApiClient options', () => {
     // @ts-expect-error a token is a string or a function.
     createApiClient({ baseUrl: '/api', token: 42 });
   });
+
+  it('takes a time limit in milliseconds', () => {
+    createApiClient({ baseUrl: '/api', timeoutMs: 5_000 });
+    createApiClient({ baseUrl: '/api', timeoutMs: undefined });
+    // @ts-expect-error the time limit is a number of milliseconds.
+    createApiClient({ baseUrl: '/api', timeoutMs: '5s' });
+  });
 });

@@ -1,6 +1,6 @@
 import openapiDocument from '@provisions/openapi/openapi.json' with { type: 'json' };
-import { describe, expect, it } from 'vitest';
-import { createApiClient } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ApiArgumentError, type ApiClientOptions, createApiClient } from '../src/index.js';
 import { createFakeTransport, jsonResponse, onlyRequest } from './fake-transport.js';
 
 const BASE_URL = 'http://127.0.0.1:8080';
@@ -124,6 +124,74 @@ describe('createApiClient', () => {
 
     expect(create).toThrow(TypeError);
     expect(create).toThrow(/baseUrl must be a non-empty string/);
+  });
+
+  it.each([
+    ['a string that is not a URL', 'not a url', /baseUrl must be an http or https URL.*not a URL/],
+    ['an ftp URL', 'ftp://127.0.0.1/api', /baseUrl must be an http or https URL.*not ftp:$/],
+    ['a path outside a browser', '/api', /"\/api" works only in a browser page/],
+    ['a user name and password', 'http://ada:pw-123@127.0.0.1', /must not contain a user name/],
+    ['a query', 'http://127.0.0.1:8080/api?version=1', /must not contain a query/],
+    ['a fragment', 'http://127.0.0.1:8080/#api', /must not contain a query \(\?\) or fragment/],
+    ['an empty query', 'http://127.0.0.1:8080/?', /must not contain a query/],
+  ])('rejects a baseUrl with %s', (_case, baseUrl, message) => {
+    const create = () => createApiClient({ baseUrl });
+
+    expect(create).toThrow(ApiArgumentError);
+    expect(create).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(create).toThrow(message);
+    expect(create).not.toThrow(/pw-123/);
+  });
+
+  it('accepts an https baseUrl with a path', async () => {
+    const transport = createFakeTransport();
+    const client = createApiClient({ baseUrl: 'https://api.example.com/v1/', ...transport });
+
+    await client.GET('/identities/me');
+
+    expect(onlyRequest(transport).url).toBe('https://api.example.com/v1/identities/me');
+  });
+
+  it('accepts a path as baseUrl in a browser page', () => {
+    vi.stubGlobal('location', { href: 'https://app.example.com/join' });
+    try {
+      expect(() => createApiClient({ baseUrl: '/api' })).not.toThrow();
+      expect(() => createApiClient({ baseUrl: 'api' })).toThrow(/this string is not a URL/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it.each([
+    ['null', null, /options must be an object .*received null/],
+    ['a string', 'http://127.0.0.1:8080', /options must be an object .*received string/],
+  ])('rejects options that are %s', (_case, options, message) => {
+    const create = () => createApiClient(options as unknown as ApiClientOptions);
+
+    expect(create).toThrow(ApiArgumentError);
+    expect(create).toThrow(message);
+  });
+
+  it('rejects a fetch that is not a function', () => {
+    const fetch = {} as unknown as ApiClientOptions['fetch'];
+    const create = () => createApiClient({ baseUrl: BASE_URL, fetch });
+
+    expect(create).toThrow(ApiArgumentError);
+    expect(create).toThrow('fetch must be a function or undefined, received object');
+  });
+
+  it('gives token errors a code', async () => {
+    const transport = createFakeTransport();
+    const client = createApiClient({ baseUrl: BASE_URL, fetch: transport.fetch, token: () => '@' });
+    const create = () =>
+      createApiClient({ baseUrl: BASE_URL, token: 42 as unknown as ApiClientOptions['token'] });
+
+    await expect(client.GET('/identities/me')).rejects.toMatchObject({
+      name: 'ApiArgumentError',
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    expect(create).toThrow(ApiArgumentError);
+    expect(create).toThrow('token must be a string or a function, received number');
   });
 
   it('builds URLs from path and query parameters', async () => {

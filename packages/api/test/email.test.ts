@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { EmailAddressError, type EmailAddressErrorReason, normalizeEmail } from '../src/index.js';
+import {
+  ApiArgumentError,
+  EmailAddressError,
+  type EmailAddressErrorReason,
+  normalizeEmail,
+} from '../src/index.js';
 
 /** Returns the EmailAddressError that `normalizeEmail(input)` throws, failing if it returns. */
 function rejection(input: string): EmailAddressError {
@@ -81,6 +86,14 @@ describe('normalizeEmail', () => {
     expect(() => normalizeEmail(42 as unknown as string)).toThrow(
       'email address must be a string, received number',
     );
+  });
+
+  it('gives a non-string input a code', () => {
+    const normalize = () => normalizeEmail(null as unknown as string);
+
+    expect(normalize).toThrow(ApiArgumentError);
+    expect(normalize).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(normalize).toThrow('email address must be a string, received null');
   });
 });
 

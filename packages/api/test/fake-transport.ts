@@ -46,3 +46,13 @@ export function onlyRequest(transport: FakeTransport): Request {
 
   return request;
 }
+
+/** Returns what `promise` rejected with, failing the test if it resolved. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to reject');
+}

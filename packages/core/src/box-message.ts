@@ -64,11 +64,12 @@ export interface TextMessageContent {
 /**
  * Seals a text message to a box public key, ready to post as a `msg.text` event.
  *
- * @param text - the message; its UTF-8 form is at most {@link MAX_MESSAGE_BYTES} bytes.
+ * @param text - the message, which {@link findMessageProblem} accepts: a non-empty string of
+ *   well-formed Unicode whose UTF-8 form is at most {@link MAX_MESSAGE_BYTES} bytes.
  * @param boxPublicKey - the 32-byte box public key.
- * @throws DeliveryError `ERR_INVALID_BOX` if `text` is not a string or its UTF-8
- *   form is longer than {@link MAX_MESSAGE_BYTES} bytes; CryptoError for a bad
- *   `boxPublicKey`.
+ * @throws DeliveryError `ERR_INVALID_BOX` naming `text` if it is not a string, is
+ *   empty, contains an unpaired UTF-16 surrogate or its UTF-8 form is longer than
+ *   {@link MAX_MESSAGE_BYTES} bytes; CryptoError for a bad `boxPublicKey`.
  */
 export async function sealTextMessage(
   text: string,
@@ -77,14 +78,12 @@ export async function sealTextMessage(
   if (typeof text !== 'string') {
     throw new DeliveryError('ERR_INVALID_BOX', `text: expected a string, received ${typeof text}`);
   }
+  const problem = findMessageProblem(text);
+  if (problem !== undefined) {
+    throw new DeliveryError('ERR_INVALID_BOX', `text: ${problem}`);
+  }
 
   const plaintext = utf8Encoder.encode(text);
-  if (plaintext.length > MAX_MESSAGE_BYTES) {
-    throw new DeliveryError(
-      'ERR_INVALID_BOX',
-      `text: expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8, received ${plaintext.length}`,
-    );
-  }
 
   const sealed = await seal(plaintext, boxPublicKey);
 

@@ -3,6 +3,7 @@ import {
   type CryptoAction,
   type Event,
   type JoinedBox,
+  UnexpectedResponseError,
   unwrap,
 } from '@provisions/api';
 import {
@@ -12,6 +13,7 @@ import {
   importKeyPair,
 } from '@provisions/crypto';
 
+import { checkCryptoActionListing, checkInvitedBoxReading } from './argument-checks.js';
 import { openTextMessage } from './box-message.js';
 import { mapConcurrently } from './concurrency.js';
 import { openInvitation } from './invitation-data.js';
@@ -29,6 +31,13 @@ const JOIN_BATCHES_IN_FLIGHT = 3;
 
 /** Invitations opened, or boxes decrypted, at once within one batch. */
 const CRYPTO_CONCURRENCY = 16;
+
+const CRYPTO_ACTION_LIST = {
+  name: 'crypto actions',
+  operation: { method: 'GET', path: '/crypto/actions' },
+};
+const EVENT_PAGE_OPERATION = { method: 'GET', path: '/boxes/{id}/events' };
+const JOIN_OPERATION = { method: 'POST', path: '/boxes/joins' };
 
 const BOX_KEY_MISMATCH_TYPE = 'urn:provisions:problem:box-key-mismatch';
 const PUBLIC_KEY_POINTER = /^\/boxes\/(\d+)\/public_key$/;
@@ -73,12 +82,15 @@ export interface ReceivedBox {
  *
  * @param client - a client signed in as the person.
  * @param encryptionPublicKey - the identity or provision public key, 43 base64url characters.
- * @throws ApiError from `@provisions/api` when a request fails.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client of the wrong type;
+ *   CryptoError for a key that is not 43 base64url characters; ApiError from
+ *   `@provisions/api` when a request fails.
  */
 export async function listCryptoActions(
   client: ApiClient,
   encryptionPublicKey: string,
 ): Promise<CryptoAction[]> {
+  checkCryptoActionListing(client, encryptionPublicKey);
   return collectPages(async (cursor) => {
     const result = await client.GET('/crypto/actions', {
       params: {
@@ -90,7 +102,7 @@ export async function listCryptoActions(
       },
     });
     return unwrap(result);
-  }, 'crypto actions');
+  }, CRYPTO_ACTION_LIST);
 }
 
 /**
@@ -107,8 +119,11 @@ export async function listCryptoActions(
  * @param actions - crypto actions sealed to the public key of `secretKey`.
  * @param secretKey - the 32-byte identity or provision secret key.
  * @returns the boxes in the order of their first invitation.
- * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
- *   when a request fails; Error when the server returns other boxes than requested.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client or actions of the
+ *   wrong type; CryptoError for a secret key that is not 32 bytes in a Uint8Array;
+ *   RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
+ *   when a request fails; UnexpectedResponseError when the server returns other
+ *   boxes than requested.
  *   A message that cannot be read is listed in the box's `unreadableMessages` instead.
  */
 export async function readInvitedBoxes(
@@ -116,6 +131,7 @@ export async function readInvitedBoxes(
   actions: readonly CryptoAction[],
   secretKey: Uint8Array,
 ): Promise<ReceivedBox[]> {
+  checkInvitedBoxReading(client, actions);
   const firstActions: CryptoAction[] = [];
   const seenBoxIds = new Set<string>();
   for (const action of actions) {
@@ -204,15 +220,17 @@ async function joinBoxes(
   const { items } = unwrap(result);
 
   if (items.length !== actions.length) {
-    throw new Error(
-      `joining boxes failed: expected ${actions.length} boxes in the response, received ${items.length}`,
+    throw new UnexpectedResponseError(
+      JOIN_OPERATION,
+      `expected ${actions.length} boxes in the response, received ${items.length}`,
     );
   }
   items.forEach((item, index) => {
     const action = actions[index] as CryptoAction;
     if (item.box.id !== action.box_id) {
-      throw new Error(
-        `joining boxes failed: the server returned box ${item.box.id} where box ${action.box_id} was requested`,
+      throw new UnexpectedResponseError(
+        JOIN_OPERATION,
+        `the server returned box ${item.box.id} where box ${action.box_id} was requested`,
       );
     }
     if (item.box.public_key !== (invitations[index] as OpenedInvitation).publicKey) {
@@ -244,7 +262,7 @@ async function readJoinedBox(
       });
       return unwrap(result);
     },
-    `events of box ${box.id}`,
+    { name: `events of box ${box.id}`, operation: EVENT_PAGE_OPERATION },
     { items: joined.events, next_cursor: joined.next_cursor },
   );
 

@@ -1,6 +1,7 @@
 import { type ApiClient, unwrap } from '@provisions/api';
 import { encodeBase64Url, getPublicKey } from '@provisions/crypto';
 
+import { checkApiClient, checkOptions } from './argument-checks.js';
 import { RecipientError } from './recipient-error.js';
 
 /**
@@ -13,14 +14,18 @@ import { RecipientError } from './recipient-error.js';
  *   never sent.
  * @returns the public key (43 base64url characters) and whether this call
  *   registered it.
- * @throws RecipientError `ERR_IDENTITY_KEY_MISMATCH` if the account has
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options or a client of
+ *   the wrong type; CryptoError for a secret key that is not 32 bytes in a
+ *   Uint8Array; RecipientError `ERR_IDENTITY_KEY_MISMATCH` if the account has
  *   another identity public key; ApiError when a request fails.
  */
 export async function registerIdentityKey(options: {
   client: ApiClient;
   secretKey: Uint8Array;
 }): Promise<{ publicKey: string; registered: boolean }> {
+  checkOptions(options, 'client and secretKey');
   const { client } = options;
+  checkApiClient(client, 'client');
   const publicKey = encodeBase64Url(await getPublicKey(options.secretKey));
 
   const identity = unwrap(await client.GET('/identities/me'));

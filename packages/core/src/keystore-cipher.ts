@@ -36,7 +36,8 @@ export interface KeystoreKey {
   readonly kdf: KeystoreKdf;
   /** HMAC-SHA-256 of a fixed label under the key, base64url, which distinguishes a wrong passphrase from a damaged file. */
   readonly keyCheck: string;
-  readonly key: Buffer;
+  /** The 32-byte key. */
+  readonly key: Uint8Array;
 }
 
 /** Creates a new random salt for a keystore scrypt cost `log2N`. */
@@ -111,7 +112,7 @@ export function decryptEntries(
   nonce: string,
   ciphertext: string,
   associatedData: string,
-): Buffer | undefined {
+): Uint8Array | undefined {
   const nonceBytes = Buffer.from(nonce, 'base64url');
   const body = Buffer.from(ciphertext, 'base64url');
   if (nonceBytes.length !== NONCE_LENGTH || body.length < TAG_LENGTH) {

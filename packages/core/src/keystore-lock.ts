@@ -2,6 +2,7 @@ import { unlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
+import { invalidArgument } from './argument-checks.js';
 import { ProvisionsError } from './provisions-error.js';
 
 /** Age after which a lock file with no readable owner counts as abandoned, in milliseconds. */
@@ -43,9 +44,13 @@ interface LockOwner {
  * @param path - the lock file, such as `keystore.json.lock`.
  * @param what - what the lock protects, for the error message.
  * @throws LockFileError `ERR_LOCKED` naming the process that holds the lock,
- *   or `ERR_LOCK_IO` when the lock file cannot be created.
+ *   or `ERR_LOCK_IO` when the lock file cannot be created; ProvisionsError
+ *   `ERR_INVALID_ARGUMENT` for a `path` that is not a non-empty string.
  */
 export async function acquireLockFile(path: string, what: string): Promise<LockFile> {
+  if (typeof path !== 'string' || path === '') {
+    throw invalidArgument('path', 'a non-empty string', path);
+  }
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const owner: LockOwner = {
       pid: process.pid,

@@ -16,6 +16,7 @@ import {
   SCRYPT_MIN_N,
 } from '@provisions/crypto';
 
+import { describeType } from './argument-checks.js';
 import { writeFileAtomic } from './keystore-atomic-write.js';
 import {
   decryptEntries,
@@ -204,12 +205,14 @@ export class FileKeystore implements ProvisionKeystore {
    *   `ERR_KEYSTORE_INVALID` for a file or entry that is not in the format or
    *   was modified; `ERR_KEYSTORE_IO` when the file or the lock cannot be
    *   read or created.
-   * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` for options that are not an
-   *   object, an empty passphrase or organization id, a server URL that is not a URL,
-   *   a `scryptN` that is not a power of two from 2^14 to 2^20, or a `mustExist` that
-   *   is not a boolean.
+   * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` for a `path` that is empty, not a
+   *   string or contains a NUL character. The same code is raised for options that are
+   *   not an object, an empty passphrase or organization id, a server URL that is not a
+   *   URL, a `scryptN` that is not a power of two from 2^14 to 2^20, or a `mustExist`
+   *   that is not a boolean.
    */
   static async open(path: string, options: FileKeystoreOptions): Promise<FileKeystore> {
+    checkPath(path);
     checkOptions(options);
 
     const lock = await lockKeystore(path, options.mustExist === true);
@@ -508,7 +511,7 @@ async function readKeystore(
 
 function applyRecord(
   entries: Map<string, ProvisionKeystoreEntry>,
-  plaintext: Buffer,
+  plaintext: Uint8Array,
   where: string,
 ): void {
   let value: { email?: unknown; entry?: unknown; deleted?: unknown };
@@ -600,6 +603,16 @@ async function resolvePassphrase(
 
 function invalidOption(message: string): KeystoreError {
   return new KeystoreError('ERR_KEYSTORE_INVALID_OPTION', message);
+}
+
+function checkPath(path: unknown): void {
+  if (typeof path !== 'string' || path === '') {
+    throw invalidOption(`path: expected a non-empty string, received ${describeType(path)}`);
+  }
+  // Node.js's fs functions reject such a path with ERR_INVALID_ARG_VALUE.
+  if (path.includes('\0')) {
+    throw invalidOption('path: expected a path without NUL characters');
+  }
 }
 
 function checkOptions(options: FileKeystoreOptions): void {

@@ -1,5 +1,6 @@
 import { decodeBase64Url, encodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
+import { invalidArgument } from './argument-checks.js';
 import { ProvisionsError } from './provisions-error.js';
 
 /** Path that the app serves the join page on, appended to the app URL. */
@@ -56,7 +57,8 @@ export interface InvitationLink {
  * @param userKeyShare - the 33-byte user key share from `createProvision()`.
  * @returns the link; the share is 44 base64url characters.
  * @throws InvitationLinkError with reason `not_a_url` for an invalid app URL, or
- *   `wrong_length` for a share that is not 33 bytes.
+ *   `wrong_length` for a share that is not 33 bytes; ProvisionsError
+ *   `ERR_INVALID_ARGUMENT` for a share that is not a Uint8Array.
  * @example
  * formatInvitationLink('https://app.example.com/', provision.userKeyShare);
  * // 'https://app.example.com/join#provision:AbC…'
@@ -64,6 +66,9 @@ export interface InvitationLink {
 export function formatInvitationLink(appUrl: string, userKeyShare: Uint8Array): string {
   const base = normalizeAppUrl(appUrl);
 
+  if (!(userKeyShare instanceof Uint8Array)) {
+    throw invalidArgument('userKeyShare', `a Uint8Array of ${SHARE_LENGTH} bytes`, userKeyShare);
+  }
   if (userKeyShare.length !== SHARE_LENGTH) {
     throw new InvitationLinkError(
       'wrong_length',
@@ -164,7 +169,13 @@ function decodeShare(encodedShare: string): Uint8Array {
   }
 }
 
-function normalizeAppUrl(appUrl: string): string {
+/**
+ * Returns an app URL without its trailing slashes.
+ *
+ * @throws InvitationLinkError `not_a_url` unless `appUrl` is an http or https URL with no
+ *   query string, fragment or credentials.
+ */
+export function normalizeAppUrl(appUrl: string): string {
   const url = parseHttpUrl(appUrl);
   if (
     url === undefined ||

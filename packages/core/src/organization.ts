@@ -16,11 +16,17 @@ import {
   SHARE_LENGTH,
 } from '@provisions/crypto';
 
+import {
+  checkEmailArgument,
+  checkKeystore,
+  checkOptions,
+  checkOrganization,
+} from './argument-checks.js';
 import { findMessageProblem, sealTextMessage } from './box-message.js';
 import { findBoxTitleProblem } from './box-title.js';
 import { DeliveryError } from './delivery-error.js';
 import { sealInvitation } from './invitation-data.js';
-import { formatInvitationLink } from './link.js';
+import { formatInvitationLink, normalizeAppUrl } from './link.js';
 import type { ProvisionKeystore, ProvisionKeystoreEntry } from './provision-keystore.js';
 
 /** Time before expiry at which the organization token is renewed, in milliseconds. */
@@ -79,7 +85,13 @@ export interface SendBoxesResult {
  * @param options.clientId - the organization id.
  * @param options.clientSecret - the organization's client secret. A secret: never log it.
  * @param options.fetch - the fetch implementation, `globalThis.fetch` by default.
- * @throws ApiError 401 for wrong credentials.
+ * @param options.timeoutMs - the time limit of each request in milliseconds, 30,000 by
+ *   default; `0` or `Infinity` turns it off. See `createApiClient` of `@provisions/api`.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` if `options` is not an object.
+ * @throws ApiArgumentError (code `ERR_INVALID_ARGUMENT` too) for a `baseUrl`, credentials,
+ *   `fetch` or `timeoutMs` of the wrong type or form.
+ * @throws ApiError 401 for wrong credentials; ApiTimeoutError when the token request gets no
+ *   response within the time limit.
  * @example
  * const organization = await connectOrganization({ baseUrl, clientId, clientSecret });
  */
@@ -88,9 +100,15 @@ export async function connectOrganization(options: {
   clientId: string;
   clientSecret: string;
   fetch?: ApiClientOptions['fetch'];
+  timeoutMs?: ApiClientOptions['timeoutMs'];
 }): Promise<OrganizationConnection> {
+  checkOptions(options, 'baseUrl, clientId and clientSecret');
   const credentials = { clientId: options.clientId, clientSecret: options.clientSecret };
-  const tokenClient = createApiClient({ baseUrl: options.baseUrl, fetch: options.fetch });
+  const tokenClient = createApiClient({
+    baseUrl: options.baseUrl,
+    fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
+  });
 
   let token = await requestOrganizationToken(tokenClient, credentials);
   let expiresAt = Date.now() + token.expires_in * 1000;
@@ -107,6 +125,7 @@ export async function connectOrganization(options: {
     baseUrl: options.baseUrl,
     token: currentToken,
     fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
   });
 
   return { client, organizationId: options.clientId };
@@ -138,10 +157,17 @@ export async function connectOrganization(options: {
  * @param options.appUrl - the app URL the link points to.
  * @param options.recipient - the recipient's email address.
  * @param options.boxes - at least one box.
- * @throws DeliveryError `ERR_INVALID_BOX` for invalid boxes, or
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options, an organization,
+ *   a keystore or a recipient of the wrong type; InvitationLinkError `not_a_url`
+ *   for an `appUrl` that is not an http or https URL without query, fragment or
+ *   credentials; DeliveryError `ERR_INVALID_BOX` for invalid boxes, or
  *   `ERR_PROVISION_NOT_IN_KEYSTORE` when the server lists an active provision
  *   for the recipient whose share the keystore does not hold (revoke it first);
- *   EmailAddressError for an invalid address; ApiError when a request fails.
+ *   EmailAddressError for an invalid address; ApiError when a request fails;
+ *   ApiTimeoutError when a request gets no response within the time limit of
+ *   the organization's client. A box creation request is sent again, with the
+ *   same Idempotency-Key, only after a failure without any response, not after
+ *   a timeout.
  * @example
  * const result = await sendBoxes({
  *   organization, keystore, appUrl: 'https://app.example.com',
@@ -157,6 +183,11 @@ export async function sendBoxes(options: {
   recipient: string;
   boxes: readonly BoxContent[];
 }): Promise<SendBoxesResult> {
+  checkOptions(options, 'organization, keystore, appUrl, recipient and boxes');
+  checkOrganization(options.organization, 'organization');
+  checkKeystore(options.keystore, 'keystore');
+  normalizeAppUrl(options.appUrl);
+  checkEmailArgument(options.recipient, 'recipient');
   validateBoxes(options.boxes);
   const recipient = normalizeEmail(options.recipient);
 
@@ -245,13 +276,17 @@ async function sendToRecipient(
  * working and a new provision can be created for that email.
  *
  * @param options.publicKey - the provision public key, 43 base64url characters.
- * @throws ApiError 404 if the organization has no such active provision.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options or an organization
+ *   of the wrong type; CryptoError for a public key that is not 43 base64url
+ *   characters; ApiError 404 if the organization has no such active provision.
  */
 export async function revokeProvision(options: {
   organization: OrganizationConnection;
   publicKey: string;
 }): Promise<void> {
+  checkOptions(options, 'organization and publicKey');
   const { organization, publicKey } = options;
+  checkOrganization(organization, 'organization');
   decodeBase64Url(publicKey, { length: PUBLIC_KEY_LENGTH, name: 'provision public key' });
 
   const result = await organization.client.DELETE('/organizations/{oid}/provisions/{public_key}', {
@@ -388,6 +423,9 @@ async function postWithIdempotencyKey(
     } catch (error) {
       // fetch raises a TypeError when the request never got a response; the
       // same Idempotency-Key makes a retry return the first box, not a second one.
+      // An ApiTimeoutError is not a TypeError, so it is not retried: a server that
+      // accepted the connection and did not respond in time would most likely keep
+      // the caller waiting for the whole limit on each attempt.
       if (!(error instanceof TypeError) || attempt >= BOX_CREATION_ATTEMPTS) {
         throw error;
       }

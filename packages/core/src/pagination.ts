@@ -1,8 +1,18 @@
+import { type ApiOperation, UnexpectedResponseError } from '@provisions/api';
+
 /** One page of a cursor-paginated list, as the API returns it. */
 export interface Page<T> {
   items: T[];
   /** The cursor of the next page, or null on the last page. */
   next_cursor: string | null;
+}
+
+/** A list that {@link collectPages} fetches. */
+export interface PagedList {
+  /** Name of the listed items for error messages, such as `crypto actions`. */
+  name: string;
+  /** The operation that returns one page, such as `GET /crypto/actions`. */
+  operation: ApiOperation;
 }
 
 /** Items the API returns per page when the flows list everything; the API maximum. */
@@ -15,15 +25,15 @@ export const CRYPTO_ACTION_PAGE_LIMIT = 1000;
  * Fetches every page of a cursor-paginated list and returns all items in order.
  *
  * @param fetchPage - requests one page; `cursor` is undefined for the first.
- * @param listName - what is listed, for the error message.
+ * @param list - what is listed and the operation that lists it, for the error message.
  * @param firstPage - the first page when the caller already has it, such as a
  *   box's events returned by `POST /boxes/joins`; only later pages are fetched.
- * @throws Error if the server returns a cursor it returned before, which would
- *   loop forever.
+ * @throws UnexpectedResponseError if the server returns a cursor it returned
+ *   before, which would loop forever.
  */
 export async function collectPages<T>(
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
-  listName: string,
+  list: PagedList,
   firstPage?: Page<T>,
 ): Promise<T[]> {
   const items: T[] = [];
@@ -38,7 +48,10 @@ export async function collectPages<T>(
     }
 
     if (seenCursors.has(page.next_cursor)) {
-      throw new Error(`listing ${listName} failed: the server returned the same page cursor twice`);
+      throw new UnexpectedResponseError(
+        list.operation,
+        `the server returned the same page cursor twice while listing ${list.name}`,
+      );
     }
 
     seenCursors.add(page.next_cursor);

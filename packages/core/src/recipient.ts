@@ -10,6 +10,7 @@ import {
   SHARE_LENGTH,
 } from '@provisions/crypto';
 
+import { checkApiClient, checkEmailArgument, checkOptions } from './argument-checks.js';
 import { listCryptoActions, type ReceivedBox, readInvitedBoxes } from './box-reading.js';
 import { parseInvitationLink } from './link.js';
 import { ProvisionsError } from './provisions-error.js';
@@ -39,13 +40,16 @@ export interface IdentityBoxes {
  * The server's response is the same whether or not an account exists.
  *
  * @returns the RFC 3339 time the code expires.
- * @throws EmailAddressError for an invalid address; ApiError when the request
- *   fails (429 when codes are requested too often).
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client or email of the
+ *   wrong type; EmailAddressError for an invalid address; ApiError when the
+ *   request fails (429 when codes are requested too often).
  */
 export async function requestEmailCode(
   client: ApiClient,
   email: string,
 ): Promise<{ expiresAt: string }> {
+  checkApiClient(client, 'client');
+  checkEmailArgument(email, 'email');
   const result = await client.POST('/auth/email-codes', { body: { email: normalizeEmail(email) } });
   const sent = unwrap(result);
 
@@ -59,8 +63,10 @@ export async function requestEmailCode(
  * @param code - the six digits from the email.
  * @returns the access token; pass it as the `token` of the clients that act
  *   for this person. A secret: never log it.
- * @throws ProvisionsError `ERR_INVALID_CODE` if `code` is not six digits;
- *   ApiError 401 for a wrong, used or expired code.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client or email of the
+ *   wrong type, or `ERR_INVALID_CODE` if `code` is not six digits;
+ *   EmailAddressError for an invalid address; ApiError 401 for a wrong, used or
+ *   expired code.
  * @example
  * let token: string | undefined;
  * const client = createApiClient({ baseUrl, token: () => token });
@@ -68,6 +74,8 @@ export async function requestEmailCode(
  * token = await signIn(client, 'ada@example.com', codeFromEmail);
  */
 export async function signIn(client: ApiClient, email: string, code: string): Promise<string> {
+  checkApiClient(client, 'client');
+  checkEmailArgument(email, 'email');
   const normalizedEmail = normalizeEmail(email);
   if (typeof code !== 'string' || !SIGN_IN_CODE.test(code)) {
     throw new ProvisionsError(
@@ -97,7 +105,8 @@ export async function signIn(client: ApiClient, email: string, code: string): Pr
  *
  * @param options.client - a client signed in as the person the link was sent to.
  * @param options.link - the invitation link.
- * @throws InvitationLinkError for a damaged link; RecipientError
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options or a client of the
+ *   wrong type; InvitationLinkError for a damaged link; RecipientError
  *   `ERR_PROVISION_NOT_FOUND` when no provision for this link is addressed to
  *   the signed-in email (another person's link, a revoked or tampered one),
  *   `ERR_SHARE_MISMATCH`, `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`;
@@ -110,7 +119,9 @@ export async function redeemInvitation(options: {
   client: ApiClient;
   link: string;
 }): Promise<RedeemedInvitation> {
+  checkOptions(options, 'client and link');
   const { client } = options;
+  checkApiClient(client, 'client');
   const { userKeyShare } = parseInvitationLink(options.link);
   const userKeyShareHash = encodeBase64Url(await hashShare(userKeyShare));
 
@@ -154,14 +165,18 @@ export async function redeemInvitation(options: {
  *
  * @param options.client - a client signed in as the person.
  * @param options.secretKey - the person's 32-byte identity secret key.
- * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
- *   when a request fails. Messages that cannot be read are listed in each box's
- *   `unreadableMessages`.
+ * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options or a client of the
+ *   wrong type; CryptoError for a secret key that is not 32 bytes in a
+ *   Uint8Array; RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`;
+ *   ApiError when a request fails. Messages that cannot be read are listed in
+ *   each box's `unreadableMessages`.
  */
 export async function readBoxesWithIdentityKey(options: {
   client: ApiClient;
   secretKey: Uint8Array;
 }): Promise<IdentityBoxes> {
+  checkOptions(options, 'client and secretKey');
+  checkApiClient(options.client, 'client');
   const identityPublicKey = encodeBase64Url(await getPublicKey(options.secretKey));
 
   const actions = await listCryptoActions(options.client, identityPublicKey);

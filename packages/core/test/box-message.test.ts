@@ -39,6 +39,23 @@ describe('text messages', () => {
     await expect(attempt).rejects.toThrow(`text: expected a string, received ${type}`);
   });
 
+  it.each([
+    ['an empty text', '', 'text: expected a non-empty string'],
+    [
+      'an unpaired surrogate',
+      'a\ud800b',
+      'text: contains an unpaired UTF-16 surrogate at character 2; expected well-formed Unicode text',
+    ],
+  ])('rejects %s as sendBoxes does', async (_case, text, message) => {
+    const box = await generateKeyPair();
+
+    const attempt = sealTextMessage(text, box.publicKey);
+
+    await expect(attempt).rejects.toBeInstanceOf(DeliveryError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_BOX' });
+    await expect(attempt).rejects.toThrow(message);
+  });
+
   it('rejects a message that names another box key', async () => {
     const box = await generateKeyPair();
     const other = await generateKeyPair();

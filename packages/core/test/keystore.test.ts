@@ -266,6 +266,29 @@ describe('FileKeystore', () => {
     expect(error.message).toMatch(message);
   });
 
+  it.each([
+    ['an empty path', '', 'path: expected a non-empty string, received an empty string'],
+    ['a number as path', 5, 'path: expected a non-empty string, received number'],
+    ['a null path', null, 'path: expected a non-empty string, received null'],
+    [
+      'a path with a NUL character',
+      'keystore\0.json',
+      'path: expected a path without NUL characters',
+    ],
+  ])('rejects %s', async (_case, badPath, message) => {
+    const attempt = FileKeystore.open(badPath as unknown as string, {
+      passphrase,
+      organizationId,
+      serverUrl,
+      encryption,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(KeystoreError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_KEYSTORE_INVALID_OPTION' });
+    await expect(attempt).rejects.toThrow(message);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
   it('rejects options that are not an object', async () => {
     const attempt = FileKeystore.open(
       path,

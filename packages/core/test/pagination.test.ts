@@ -1,6 +1,9 @@
+import { UnexpectedResponseError } from '@provisions/api';
 import { describe, expect, it } from 'vitest';
 
 import { collectPages, type Page } from '../src/pagination.js';
+
+const NUMBERS = { name: 'numbers', operation: { method: 'GET', path: '/numbers' } };
 
 describe('collectPages', () => {
   it('follows cursors until the last page', async () => {
@@ -15,17 +18,19 @@ describe('collectPages', () => {
     const items = await collectPages(async (cursor) => {
       requested.push(cursor);
       return pages[cursor ?? 'start'] as Page<number>;
-    }, 'numbers');
+    }, NUMBERS);
 
     expect(items).toEqual([1, 2, 3, 4]);
     expect(requested).toEqual([undefined, 'b', 'c', 'd']);
   });
 
   it('stops when the server repeats a cursor', async () => {
-    const attempt = collectPages(async () => ({ items: [1], next_cursor: 'same' }), 'numbers');
+    const attempt = collectPages(async () => ({ items: [1], next_cursor: 'same' }), NUMBERS);
 
+    await expect(attempt).rejects.toBeInstanceOf(UnexpectedResponseError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_API_UNEXPECTED_RESPONSE' });
     await expect(attempt).rejects.toThrow(
-      'listing numbers failed: the server returned the same page cursor twice',
+      'GET /numbers: the server returned the same page cursor twice while listing numbers',
     );
   });
 });
@@ -39,7 +44,7 @@ describe('collectPages with a first page', () => {
         requested.push(cursor);
         return { items: [3], next_cursor: null };
       },
-      'numbers',
+      NUMBERS,
       { items: [1, 2], next_cursor: 'b' },
     );
 
@@ -55,7 +60,7 @@ describe('collectPages with a first page', () => {
         requests += 1;
         return { items: [9], next_cursor: null };
       },
-      'numbers',
+      NUMBERS,
       { items: [1], next_cursor: null },
     );
 

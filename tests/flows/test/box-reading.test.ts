@@ -1,3 +1,4 @@
+import { UnexpectedResponseError } from '@provisions/api';
 import {
   listCryptoActions,
   MemoryKeystore,
@@ -200,10 +201,10 @@ describe('readInvitedBoxes', () => {
 
     const error = await readError(redeemInvitation({ client: person, link: sent.link as string }));
 
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(RecipientError);
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(error).toMatchObject({ code: 'ERR_API_UNEXPECTED_RESPONSE', path: '/boxes/joins' });
     expect((error as Error).message).toBe(
-      `joining boxes failed: the server returned box ${sent.boxes[1]?.id} where box ${sent.boxes[0]?.id} was requested`,
+      `POST /boxes/joins: the server returned box ${sent.boxes[1]?.id} where box ${sent.boxes[0]?.id} was requested`,
     );
   });
 
@@ -215,8 +216,9 @@ describe('readInvitedBoxes', () => {
 
     const error = await readError(redeemInvitation({ client: person, link: sent.link as string }));
 
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
     expect((error as Error).message).toBe(
-      'joining boxes failed: expected 2 boxes in the response, received 1',
+      'POST /boxes/joins: expected 2 boxes in the response, received 1',
     );
   });
 });

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { type ApiClient, unwrap } from '@provisions/api';
+import { type ApiClient, ApiTimeoutError, unwrap } from '@provisions/api';
 import {
+  connectOrganization,
   DeliveryError,
   MemoryKeystore,
   type ProvisionKeystore,
@@ -16,6 +17,7 @@ import {
 import { FileKeystore } from '@provisions/core/keystore';
 import { encodeBase64Url, generateKeyPair, SCRYPT_MIN_N } from '@provisions/crypto';
 import { describe, expect, it } from 'vitest';
+import { startSilentServer } from './support/silent-server.js';
 import { useTestServer } from './support/test-server.js';
 
 const fixture = useTestServer();
@@ -359,5 +361,65 @@ describe('sendBoxes to a person with an identity key', () => {
     expect(registered).toEqual({ publicKey: encodeBase64Url(first.publicKey), registered: true });
     expect(again).toEqual({ publicKey: encodeBase64Url(first.publicKey), registered: false });
     await expect(other).rejects.toMatchObject({ code: 'ERR_IDENTITY_KEY_MISMATCH' });
+  });
+});
+
+describe('organization request time limit', () => {
+  it('stops waiting for a silent token endpoint', async () => {
+    const silent = await startSilentServer();
+    try {
+      const started = Date.now();
+      const attempt = connectOrganization({
+        baseUrl: silent.url,
+        clientId: fixture.server.organizationId,
+        clientSecret: fixture.server.clientSecret,
+        timeoutMs: 200,
+      });
+
+      await expect(attempt).rejects.toBeInstanceOf(ApiTimeoutError);
+      await expect(attempt).rejects.toThrow(
+        'POST /oauth/token: the server did not respond within 0.2 s',
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(silent.requests).toEqual(['POST /oauth/token']);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('sends a timed-out box request once', async () => {
+    const boxRequests: Request[] = [];
+    const organization = await connectOrganization({
+      baseUrl: fixture.server.url,
+      clientId: fixture.server.organizationId,
+      clientSecret: fixture.server.clientSecret,
+      timeoutMs: 1_000,
+      fetch: (request) => {
+        if (request.method !== 'POST' || !new URL(request.url).pathname.endsWith('/boxes')) {
+          return fetch(request);
+        }
+        boxRequests.push(request);
+        return new Promise((_resolve, reject) => {
+          request.signal.addEventListener('abort', () => reject(request.signal.reason));
+        });
+      },
+    });
+
+    const attempt = sendBoxes({
+      organization,
+      keystore: new MemoryKeystore(),
+      appUrl: fixture.server.url,
+      recipient: 'tim@example.com',
+      boxes: oneBox,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(ApiTimeoutError);
+    await expect(attempt).rejects.toMatchObject({
+      method: 'POST',
+      path: '/organizations/{oid}/boxes',
+      timeoutMs: 1_000,
+    });
+    expect(boxRequests).toHaveLength(1);
+    expect(boxRequests[0]?.signal.aborted).toBe(true);
   });
 });

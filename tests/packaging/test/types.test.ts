@@ -96,4 +96,25 @@ describe('installed declarations', () => {
 
     expect(result).toBe('');
   });
+
+  // A browser project: the DOM library and no Node.js types. A Node.js type such as Buffer in
+  // any declaration that the api or core entries reach fails to compile there.
+  it.each(RESOLUTIONS)(
+    'api and core type-check without Node.js types, moduleResolution $moduleResolution',
+    async (settings) => {
+      const result = await typeCheck(
+        `types-dom-only-${settings.moduleResolution}`,
+        'dom-consumer.ts',
+        {
+          ...settings,
+          target: 'es2022',
+          lib: ['es2022', 'dom'],
+          types: [],
+          strict: true,
+        },
+      );
+
+      expect(result).toBe('');
+    },
+  );
 });

@@ -28,7 +28,7 @@ import {
 } from '../demo-files.js';
 import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
 import { type Manifest, readManifest } from '../manifest.js';
-import { createNodeHttpFetch } from '../node-http-fetch.js';
+import { API_CLIENT_TIMEOUT_MS, createNodeHttpFetch } from '../node-http-fetch.js';
 import { signInThroughOutbox } from '../outbox-sign-in.js';
 import { printJson, printLines } from '../output.js';
 import {
@@ -188,6 +188,7 @@ async function runDemoAgainst(
     clientId: organization.id,
     clientSecret: organization.client_secret,
     fetch,
+    timeoutMs: API_CLIENT_TIMEOUT_MS,
   });
   // The demo server's port can change between runs, so the keystore is
   // bound to the server's data directory instead of its URL.

@@ -2,7 +2,11 @@ import { createApiClient, normalizeEmail } from '@provisions/api';
 import { parseInvitationLink, redeemInvitation, requestEmailCode, signIn } from '@provisions/core';
 
 import { CliError, EXIT_FAILURE, usageError } from '../cli-error.js';
-import { createNodeHttpFetch, type NodeHttpFetchOptions } from '../node-http-fetch.js';
+import {
+  API_CLIENT_TIMEOUT_MS,
+  createNodeHttpFetch,
+  type NodeHttpFetchOptions,
+} from '../node-http-fetch.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
 import { markOutbox, waitForSignInCode } from '../outbox.js';
 import {
@@ -151,6 +155,7 @@ async function signInAndRedeem(
       baseUrl: server,
       token: () => token,
       fetch: transport.fetch,
+      timeoutMs: API_CLIENT_TIMEOUT_MS,
     });
 
     let code = options.code;

@@ -30,6 +30,7 @@ import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import {
+  API_CLIENT_TIMEOUT_MS,
   createNodeHttpFetch,
   DEFAULT_TIMEOUT_MS,
   type NodeHttpFetchOptions,
@@ -185,6 +186,7 @@ async function sendManifest(
         clientId: settings.organizationId,
         clientSecret: settings.clientSecret,
         fetch: fetchWithRetries,
+        timeoutMs: API_CLIENT_TIMEOUT_MS,
       });
 
       // The run is recorded only now that the keystore opened and the server
