@@ -138,6 +138,25 @@ describe('recipient page failures', () => {
     await context.close();
   });
 
+  it('offers a retry after the time limit', async () => {
+    const email = 'silent@example.org';
+    const link = await inviteOne(email, 'Report', 'Still green');
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link);
+
+    // The request never gets a response, so the page's 30-second limit ends it.
+    await page.route('**/crypto/provisions?*', () => undefined);
+    await signInOnPage(page, email);
+    await waitForHeading(page, 'The server did not respond', 45_000);
+    expect(await mainText(page)).not.toContain('timeoutMs');
+
+    await page.unrouteAll();
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Still green');
+    await context.close();
+  }, 60_000);
+
   it('stops after too many codes', async () => {
     const email = 'impatient@example.org';
     const link = await inviteOne(email, 'Parcel', 'Delivered');

@@ -1,4 +1,10 @@
-import { createApiClient, EmailAddressError, isApiError, normalizeEmail } from '@provisions/api';
+import {
+  ApiTimeoutError,
+  createApiClient,
+  EmailAddressError,
+  isApiError,
+  normalizeEmail,
+} from '@provisions/api';
 import {
   INVITATION_FRAGMENT_PREFIX,
   INVITATION_LINK_PATH,
@@ -254,7 +260,7 @@ class RecipientFlow {
     }
   }
 
-  /** Shows a failure that is not specific to one step: no response, rate limit, or other. */
+  /** Shows a failure that is not specific to one step: no response, time limit, rate limit, or other. */
   #showFailure(error: unknown, retry: () => void): void {
     const startOver = {
       label: 'Start over',
@@ -267,6 +273,19 @@ class RecipientFlow {
         failureView(
           'Cannot reach the server',
           ['Your browser got no answer. Check your connection, then try again.'],
+          [{ label: 'Try again', run: retry }, startOver],
+        ),
+      );
+      return;
+    }
+
+    if (error instanceof ApiTimeoutError) {
+      this.#show(
+        failureView(
+          'The server did not respond',
+          [
+            `Your browser waited ${error.timeoutMs / 1000} seconds without an answer. The server may be busy; try again in a moment.`,
+          ],
           [{ label: 'Try again', run: retry }, startOver],
         ),
       );

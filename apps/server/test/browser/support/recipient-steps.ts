@@ -1,12 +1,16 @@
 import type { Page } from 'playwright-core';
 
-/** Waits until the page's main heading reads exactly `expected`. */
-export async function waitForHeading(page: Page, expected: string): Promise<void> {
+/** Waits until the page's main heading reads exactly `expected`, for `timeoutMs` if given. */
+export async function waitForHeading(
+  page: Page,
+  expected: string,
+  timeoutMs?: number,
+): Promise<void> {
   const escaped = expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await page
     .locator('main h1')
     .filter({ hasText: new RegExp(`^${escaped}$`) })
-    .waitFor();
+    .waitFor(timeoutMs === undefined ? {} : { timeout: timeoutMs });
 }
 
 /** Types the email address and requests a code. */
