@@ -152,16 +152,21 @@ describe('send --title', () => {
 });
 
 describe('send --message', () => {
-  it('rejects a byte order mark alone', async () => {
+  it.each([
+    ['\ufeff', 'expected a non-empty string with a character that is not white space'],
+    ['\ufeff\ufeff ', 'expected a non-empty string with a character that is not white space'],
+    [
+      '\u200b',
+      'expected a visible character, received only white space and invisible characters such as U+200B at character 1',
+    ],
+  ])('rejects the invisible message %j', async (message, problem) => {
     const result = await runCli(
-      [...sendArgs('k.json', 'a@example.com', 'Box', '\ufeff'), '--server', UNUSED_SERVER],
+      [...sendArgs('k.json', 'a@example.com', 'Box', message), '--server', UNUSED_SERVER],
       { env: organizationEnv },
     );
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'provisions: --message: the message is only a byte order mark (U+FEFF), which shows as nothing; expected text\n',
-    );
+    expect(result.stderr).toBe(`provisions: --message: ${problem}\n`);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   seal,
 } from '@provisions/crypto';
 
+import { findInvisibleTextProblem } from './box-title.js';
 import { DeliveryError } from './delivery-error.js';
 import { RecipientError } from './recipient-error.js';
 
@@ -23,9 +24,11 @@ const UNPAIRED_SURROGATE = /\p{Cs}/u;
 
 /**
  * Checks a message that `sendBoxes` posts and returns what is wrong with it, or `undefined`
- * when it can be sent: a non-empty string of well-formed Unicode whose UTF-8 form is at most
- * {@link MAX_MESSAGE_BYTES} bytes. An unpaired UTF-16 surrogate is rejected because UTF-8
- * cannot encode it, so the recipient would read U+FFFD in its place.
+ * when it can be sent: a string of well-formed Unicode whose UTF-8 form is at most
+ * {@link MAX_MESSAGE_BYTES} bytes, with a visible character, as a box title needs. An unpaired
+ * UTF-16 surrogate is rejected because UTF-8 cannot encode it, so the recipient would read
+ * U+FFFD in its place. A message of only white space or invisible characters (such as U+200B
+ * or U+FEFF) is rejected because it shows as nothing.
  *
  * @param text - the message to check; any value.
  * @returns the problem without the text itself, such as
@@ -50,7 +53,7 @@ export function findMessageProblem(text: unknown): string | undefined {
     return `expected at most ${MAX_MESSAGE_BYTES} bytes of UTF-8, received ${bytes}`;
   }
 
-  return undefined;
+  return findInvisibleTextProblem(text);
 }
 
 /** The `content` of a `msg.text` event. */
@@ -64,12 +67,13 @@ export interface TextMessageContent {
 /**
  * Seals a text message to a box public key, ready to post as a `msg.text` event.
  *
- * @param text - the message, which {@link findMessageProblem} accepts: a non-empty string of
- *   well-formed Unicode whose UTF-8 form is at most {@link MAX_MESSAGE_BYTES} bytes.
+ * @param text - the message, which {@link findMessageProblem} accepts: a string of well-formed
+ *   Unicode with a visible character, whose UTF-8 form is at most {@link MAX_MESSAGE_BYTES}
+ *   bytes.
  * @param boxPublicKey - the 32-byte box public key.
- * @throws DeliveryError `ERR_INVALID_BOX` naming `text` if it is not a string, is
- *   empty, contains an unpaired UTF-16 surrogate or its UTF-8 form is longer than
- *   {@link MAX_MESSAGE_BYTES} bytes; CryptoError for a bad `boxPublicKey`.
+ * @throws DeliveryError `ERR_INVALID_BOX` naming `text` if it is not a string, has no
+ *   visible character, contains an unpaired UTF-16 surrogate or its UTF-8 form is longer
+ *   than {@link MAX_MESSAGE_BYTES} bytes; CryptoError for a bad `boxPublicKey`.
  */
 export async function sealTextMessage(
   text: string,

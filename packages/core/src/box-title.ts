@@ -24,6 +24,26 @@ const CONTROL_CHARACTER_NAMES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Returns why a text shows as nothing, when it has no visible character: it is empty or only
+ * white space, or it has invisible characters (such as U+200B or U+FEFF) and white space
+ * only. Returns `undefined` for a text with a visible character.
+ *
+ * @internal
+ */
+export function findInvisibleTextProblem(text: string): string | undefined {
+  if (text.trim() === '') {
+    return 'expected a non-empty string with a character that is not white space';
+  }
+
+  const invisible = VISIBLE_CHARACTER.test(text) ? null : INVISIBLE_CHARACTER.exec(text);
+  if (invisible !== null) {
+    return `expected a visible character, received only white space and invisible characters such as ${nameCodePoint(invisible[0])} at character ${characterNumber(text, invisible.index)}`;
+  }
+
+  return undefined;
+}
+
+/**
  * Checks a box title against the API's rules for `BoxCreation.title` and returns what is
  * wrong with it, or `undefined` when the server accepts it.
  *
@@ -53,12 +73,9 @@ export function findBoxTitleProblem(title: unknown): string | undefined {
   if (length > MAX_BOX_TITLE_LENGTH) {
     return `expected at most ${MAX_BOX_TITLE_LENGTH} characters, received ${length}`;
   }
-  if (title.trim() === '') {
-    return 'expected a non-empty string with a character that is not white space';
-  }
-  const invisible = VISIBLE_CHARACTER.test(title) ? null : INVISIBLE_CHARACTER.exec(title);
-  if (invisible !== null) {
-    return `expected a visible character, received only white space and invisible characters such as ${nameCodePoint(invisible[0])} at character ${characterNumber(title, invisible.index)}`;
+  const invisible = findInvisibleTextProblem(title);
+  if (invisible !== undefined) {
+    return invisible;
   }
 
   const control = LINE_BREAK_OR_CONTROL.exec(title);

@@ -15,6 +15,18 @@ describe('text messages', () => {
     expect(await openTextMessage(content, content.public_key, box.secretKey, 'event-1')).toBe(text);
   });
 
+  it.each([
+    ['a dot', '.'],
+    ['a word between zero-width spaces', '\u200bok\u200b'],
+    ['an emoji', '😀'],
+  ])('seals %s', async (_case, text) => {
+    const box = await generateKeyPair();
+
+    const content = await sealTextMessage(text, box.publicKey);
+
+    expect(await openTextMessage(content, content.public_key, box.secretKey, 'event-1')).toBe(text);
+  });
+
   it('accepts messages up to the limit', async () => {
     const box = await generateKeyPair();
 
@@ -45,6 +57,22 @@ describe('text messages', () => {
       'an unpaired surrogate',
       'a\ud800b',
       'text: contains an unpaired UTF-16 surrogate at character 2; expected well-formed Unicode text',
+    ],
+    [
+      'white space only',
+      ' \n\t',
+      'text: expected a non-empty string with a character that is not white space',
+    ],
+    [
+      'two byte order marks',
+      '\ufeff\ufeff',
+      // JavaScript counts U+FEFF as white space.
+      'text: expected a non-empty string with a character that is not white space',
+    ],
+    [
+      'a zero-width space and a space',
+      ' \u200b',
+      'text: expected a visible character, received only white space and invisible characters such as U+200B',
     ],
   ])('rejects %s as sendBoxes does', async (_case, text, message) => {
     const box = await generateKeyPair();

@@ -1,4 +1,4 @@
-import { type BoxContent, sendBoxes } from '@provisions/core';
+import { type BoxContent, findMessageProblem, sendBoxes } from '@provisions/core';
 
 import { requireUtf8Argument } from '../argument-text.js';
 import { usageError } from '../cli-error.js';
@@ -198,11 +198,11 @@ function readRecipients(options: SendOptions): { email: string; boxes: BoxConten
   if (messages.length === 0 || messages.some((message) => message === '')) {
     throw usageError('--message: expected at least one non-empty message');
   }
-  // As in a message file, where a byte order mark alone is rejected: it shows as nothing.
-  if (messages.some((message) => message === '\ufeff')) {
-    throw usageError(
-      '--message: the message is only a byte order mark (U+FEFF), which shows as nothing; expected text',
-    );
+  for (const message of messages) {
+    const problem = findMessageProblem(message);
+    if (problem !== undefined) {
+      throw usageError(`--message: ${problem}`);
+    }
   }
 
   const box: BoxContent = { title, messages };
