@@ -54,6 +54,18 @@ function manifestArgs(manifest: string, ...options: string[]): string[] {
   return ['send', '--manifest', manifest, '--keystore', `${manifest}.keystore`, ...options];
 }
 
+/** Sends one box to `email` with `send --to --json` and returns the recipient's summary. */
+async function sendOne(
+  keystore: string,
+  email: string,
+): Promise<{ link: string; provision_public_key: string }> {
+  const sent = await runCli([...sendArgs(keystore, email, 'Box', 'hi'), '--json'], {
+    env: organizationEnv,
+  });
+  expect(sent.code).toBe(0);
+  return JSON.parse(sent.stdout).recipients[0];
+}
+
 /** Checks that stderr ends with `line` and has no other error line and no stack trace. */
 function expectOneErrorLine(result: CliResult, line: string | RegExp): void {
   const lines = result.stderr.trimEnd().split('\n');
@@ -140,12 +152,7 @@ describe('stdout on /dev/full', () => {
 
   it('reports keystore export --stdout and redeem', async () => {
     const keystore = join(workDir, 'export.json');
-    const sent = await runCli(
-      [...sendArgs(keystore, 'export@example.com', 'Box', 'hi'), '--json'],
-      { env: organizationEnv },
-    );
-    expect(sent.code).toBe(0);
-    const link = JSON.parse(sent.stdout).recipients[0].link as string;
+    const { link } = await sendOne(keystore, 'export@example.com');
 
     const exported = await runCliWithStdout(
       ['keystore', 'export', '--keystore', keystore, '--stdout'],
@@ -171,11 +178,7 @@ describe('stdout on /dev/full', () => {
 
   it('reports revoke after revoking', async () => {
     const keystore = join(workDir, 'revoke.json');
-    const sent = await runCli(
-      [...sendArgs(keystore, 'revoke@example.com', 'Box', 'hi'), '--json'],
-      { env: organizationEnv },
-    );
-    const publicKey = JSON.parse(sent.stdout).recipients[0].provision_public_key as string;
+    const publicKey = (await sendOne(keystore, 'revoke@example.com')).provision_public_key;
 
     const revoked = await runCliWithStdout(['revoke', publicKey, '--keystore', keystore], 'full', {
       env: organizationEnv,
