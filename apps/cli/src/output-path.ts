@@ -129,6 +129,11 @@ async function statOrUndefined(path: string, option: string): Promise<Stats | un
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return undefined;
     }
+    if (code === 'ELOOP') {
+      throw usageError(
+        `${option}: ${path} leads through a loop of symbolic links (ELOOP); remove a link of the loop or choose another path`,
+      );
+    }
     throw usageError(`${option}: cannot use ${path} (${code ?? (error as Error).message})`);
   }
 }

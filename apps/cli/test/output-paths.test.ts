@@ -101,6 +101,19 @@ describe('send --links-out', () => {
     expect(result.stderr).toBe(`provisions: --links-out: ${problem}\n`);
   });
 
+  it('rejects a loop of symbolic links before any request', async () => {
+    const first = join(workDir, 'loop-a.csv');
+    await symlink(join(workDir, 'loop-b.csv'), first);
+    await symlink(first, join(workDir, 'loop-b.csv'));
+
+    const result = await sendWithLinksOut(first);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --links-out: ${first} leads through a loop of symbolic links (ELOOP); remove a link of the loop or choose another path\n`,
+    );
+  });
+
   it('rejects a path under a file before any request', async () => {
     const result = await sendWithLinksOut(join(manifest, 'links.csv'));
 
