@@ -65,3 +65,23 @@ export function describeWriteRemedy(code: string | undefined, next: string): str
   }
   return `once the file can be written, ${next}`;
 }
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+// Control characters (U+0000 to U+001F, U+007F to U+009F) and the line and paragraph separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the match.
+const LINE_BREAKING_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Returns `text` with each control character, line separator and paragraph separator written
+ * as an escape (`\n`, `\t`, `\u001b`). A path or value from a file or an argument then cannot
+ * break a line of stderr in two or move the terminal's cursor.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(
+    LINE_BREAKING_OR_CONTROL,
+    (character) =>
+      NAMED_ESCAPES[character] ??
+      `\\u${(character.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 
-import { EXIT_USAGE } from './cli-error.js';
+import { EXIT_USAGE, escapeControlCharacters } from './cli-error.js';
 import { reportError } from './error-report.js';
+import { ManifestError } from './manifest-error.js';
 import { useNodeX25519 } from './node-x25519.js';
 import { finishStdout, watchStdout } from './output.js';
 import { createProgram } from './program.js';
@@ -41,8 +42,13 @@ try {
     process.exitCode = EXIT_USAGE;
   } else {
     const report = reportError(error);
-    // A manifest error lists one problem per line; each line gets the prefix.
-    for (const line of report.message.split('\n')) {
+    // A manifest error lists one problem per line, with control characters already escaped in
+    // each; each line gets the prefix. Any other error is one line.
+    const lines =
+      error instanceof ManifestError
+        ? report.message.split('\n')
+        : [escapeControlCharacters(report.message)];
+    for (const line of lines) {
       process.stderr.write(`provisions: ${line}\n`);
     }
     process.exitCode = report.exitCode;

@@ -1,4 +1,4 @@
-import { CliError, EXIT_USAGE } from './cli-error.js';
+import { CliError, EXIT_USAGE, escapeControlCharacters } from './cli-error.js';
 
 /** Maximum number of problems a {@link ManifestError} lists; it counts the others. */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -7,7 +7,8 @@ export const MAX_LISTED_PROBLEMS = 20;
  * A manifest that is not valid JSON or CSV, or not in the manifest format. The message has
  * one line per problem, each starting with `file:line:column:` (`file:line:` for CSV) and
  * naming the field, such as `recipients[2].boxes[0].title: expected a non-empty string`.
- * After {@link MAX_LISTED_PROBLEMS} lines, a last line counts the problems not listed.
+ * After {@link MAX_LISTED_PROBLEMS} lines, a last line counts the problems not listed. Control
+ * characters in a problem, such as a line feed in a file name, are escaped in the message.
  */
 export class ManifestError extends CliError {
   /** Every problem found, in file order, including those the message leaves out. */
@@ -15,7 +16,7 @@ export class ManifestError extends CliError {
 
   constructor(problems: string | readonly string[]) {
     const list = typeof problems === 'string' ? [problems] : [...problems];
-    super(listProblems(list), EXIT_USAGE);
+    super(listProblems(list.map(escapeControlCharacters)), EXIT_USAGE);
     this.name = 'ManifestError';
     this.problems = list;
   }

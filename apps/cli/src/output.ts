@@ -1,6 +1,6 @@
 import { constants, fstatSync, readFileSync, statSync } from 'node:fs';
 
-import { CliError, EXIT_FAILURE, usageError } from './cli-error.js';
+import { CliError, EXIT_FAILURE, escapeControlCharacters, usageError } from './cli-error.js';
 
 /** Description of the lost output for a failed write whose caller gave none. */
 const DEFAULT_UNWRITTEN = 'part of the output was not written';
@@ -140,7 +140,10 @@ export function formatCount(count: number, singular: string, plural: string): st
   return `${count} ${count === 1 ? singular : plural}`;
 }
 
-/** Writes one progress or notice line to stderr, so stdout keeps only results. */
+/**
+ * Writes one progress or notice line to stderr, so stdout keeps only results. Control
+ * characters in it, such as a line feed in a path, are escaped, so it stays one line.
+ */
 export function printNotice(line: string): void {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${escapeControlCharacters(line)}\n`);
 }

@@ -29,6 +29,24 @@ afterAll(async () => {
 });
 
 describe('provisions keystore', () => {
+  it('export names a path with a line feed on one line', async () => {
+    const linkEnv = { ...env, PROVISIONS_KEYSTORE: join(workDir, 'line-feed-keystore.json') };
+    const sent = await runCli(
+      ['send', '--to', 'kai@example.com', '--title', 'Box', '--message', 'hello'],
+      { env: linkEnv },
+    );
+    expect(sent.code).toBe(0);
+    const out = join(workDir, 'new\nline.csv');
+
+    const exported = await runCli(['keystore', 'export', '--out', out], { env: linkEnv });
+
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toBe(
+      `1 link written to ${join(workDir, 'new')}\\nline.csv (mode 0600)\n`,
+    );
+    expect(await readFile(out, 'utf8')).toMatch(/^email,link\nkai@example\.com,http/);
+  });
+
   it('export replaces a dangling link', async () => {
     const linkEnv = { ...env, PROVISIONS_KEYSTORE: join(workDir, 'link-keystore.json') };
     const sent = await runCli(

@@ -329,6 +329,19 @@ describe('provisions send --manifest', () => {
     }
   });
 
+  it('escapes a line feed in a message file name', async () => {
+    const path = join(directory, 'line-feed-file.json');
+    await writeFile(path, manifestWithFile('x\nprovisions: all good.txt'));
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toEqual([
+      `provisions: ${path}:1:76: recipients[0].boxes[0].messages[0].file: cannot read file ${join(directory, 'x')}\\nprovisions: all good.txt (ENOENT)`,
+      '',
+    ]);
+  });
+
   it('rejects the manifest directory as a message file', async () => {
     for (const file of ['.', 'sub/..']) {
       const path = join(directory, 'directory-file.json');
