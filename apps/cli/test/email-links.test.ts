@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type CliResult, runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import { type CliResult, runCli, sendArgsWithoutServer } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -95,18 +95,7 @@ async function sendThroughRecorder(options: {
  */
 function sendWithoutServer(manifest: string, env: Record<string, string>): Promise<CliResult> {
   return runCli(
-    [
-      'send',
-      '--server',
-      'http://127.0.0.1:9',
-      '--org-id',
-      UNKNOWN_ORGANIZATION_ID,
-      '--keystore',
-      join(workDir, 'k.json'),
-      '--manifest',
-      manifest,
-      '--email-links',
-    ],
+    sendArgsWithoutServer(join(workDir, 'k.json'), '--manifest', manifest, '--email-links'),
     {
       env: {
         PROVISIONS_CLIENT_SECRET: 'secret',
@@ -410,13 +399,7 @@ describe('send --email-links', () => {
 
   it('rejects --email-links without --manifest', async () => {
     const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
+      sendArgsWithoutServer(
         'k.json',
         '--to',
         'a@example.com',
@@ -425,7 +408,7 @@ describe('send --email-links', () => {
         '--message',
         'm',
         '--email-links',
-      ],
+      ),
       {
         env: {
           PROVISIONS_CLIENT_SECRET: 'secret',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/csv.js';
 import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
 import { parseCsvManifest } from '../src/manifest-csv.js';
-import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import { runCli, sendArgsWithoutServer } from './support/run-cli.js';
 
 let directory: string;
 
@@ -223,20 +223,9 @@ describe('send with an invalid CSV manifest', () => {
     const path = join(directory, 'bad.csv');
     await writeFile(path, 'email,title,message\nada@example.com,T,hi\nada@,T,hi\n');
 
-    const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
-        'k.json',
-        '--manifest',
-        path,
-      ],
-      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
-    );
+    const result = await runCli(sendArgsWithoutServer('k.json', '--manifest', path), {
+      env: { PROVISIONS_CLIENT_SECRET: 'secret' },
+    });
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${path}:3: column "email":`);
@@ -247,20 +236,9 @@ describe('send with an invalid CSV manifest', () => {
     const path = join(directory, 'title-break.csv');
     await writeFile(path, 'email,title,message\nada@example.com,"Payslip\nJanuary",hi\n');
 
-    const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
-        'k.json',
-        '--manifest',
-        path,
-      ],
-      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
-    );
+    const result = await runCli(sendArgsWithoutServer('k.json', '--manifest', path), {
+      env: { PROVISIONS_CLIENT_SECRET: 'secret' },
+    });
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
@@ -272,20 +250,9 @@ describe('send with an invalid CSV manifest', () => {
     const path = join(directory, 'two-bad.csv');
     await writeFile(path, 'email,title,message\nada@,T,hi\ngrace@example.org,T,hi\nalan@,T,hi\n');
 
-    const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
-        'k.json',
-        '--manifest',
-        path,
-      ],
-      { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
-    );
+    const result = await runCli(sendArgsWithoutServer('k.json', '--manifest', path), {
+      env: { PROVISIONS_CLIENT_SECRET: 'secret' },
+    });
 
     const lines = result.stderr.trimEnd().split('\n');
     expect(result.code).toBe(2);
@@ -296,19 +263,7 @@ describe('send with an invalid CSV manifest', () => {
 
   it('rejects a --concurrency that is not a positive integer', async () => {
     const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
-        'k.json',
-        '--manifest',
-        'm.csv',
-        '--concurrency',
-        '0',
-      ],
+      sendArgsWithoutServer('k.json', '--manifest', 'm.csv', '--concurrency', '0'),
       { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
     );
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXAMPLE_MANIFEST_PATH } from '../src/commands/demo.js';
 import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
-import { runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import { runCli, sendArgsWithoutServer } from './support/run-cli.js';
 
 function manifestError(text: string): ManifestError {
   try {
@@ -235,22 +235,9 @@ describe('provisions send --manifest', () => {
   });
 
   const sendManifest = (path: string) =>
-    runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
-        join(directory, 'k.json'),
-        '--manifest',
-        path,
-      ],
-      {
-        env: { PROVISIONS_CLIENT_SECRET: 'secret', PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase' },
-      },
-    );
+    runCli(sendArgsWithoutServer(join(directory, 'k.json'), '--manifest', path), {
+      env: { PROVISIONS_CLIENT_SECRET: 'secret', PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase' },
+    });
 
   it('exits 2 with the file, line and field of an invalid manifest', async () => {
     const path = join(directory, 'bad-field.json');
@@ -469,19 +456,7 @@ describe('provisions send --manifest', () => {
 
   it('exits 2 when a manifest and --to are both given', async () => {
     const result = await runCli(
-      [
-        'send',
-        '--server',
-        'http://127.0.0.1:9',
-        '--org-id',
-        UNKNOWN_ORGANIZATION_ID,
-        '--keystore',
-        'k',
-        '--manifest',
-        'm',
-        '--to',
-        'a@example.com',
-      ],
+      sendArgsWithoutServer('k', '--manifest', 'm', '--to', 'a@example.com'),
       { env: { PROVISIONS_CLIENT_SECRET: 'secret' } },
     );
 

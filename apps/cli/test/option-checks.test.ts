@@ -8,11 +8,8 @@ import {
   runCli,
   sendArgs,
   UNKNOWN_ORGANIZATION_ID,
+  UNUSED_SERVER,
 } from './support/run-cli.js';
-
-// Nothing listens on port 9 of 127.0.0.1: a command that sent a request
-// there would fail with exit code 1 instead of the usage error (exit code 2).
-const UNUSED_SERVER = 'http://127.0.0.1:9';
 
 const organizationEnv = {
   PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,

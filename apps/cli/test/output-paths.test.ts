@@ -4,13 +4,14 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type CliResult, runCli, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
+import {
+  type CliResult,
+  runCli,
+  UNKNOWN_ORGANIZATION_ID,
+  UNUSED_SERVER,
+} from './support/run-cli.js';
 import { countLines, spawnCli } from './support/spawn-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
-
-// Nothing listens on port 9 of 127.0.0.1: a command that sent a request
-// there would fail with exit code 1 instead of the usage error (exit code 2).
-const UNUSED_SERVER = 'http://127.0.0.1:9';
 
 const organizationEnv = {
   PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,

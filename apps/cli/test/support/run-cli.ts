@@ -11,6 +11,12 @@ export const CLI_PATH = fileURLToPath(new URL('../../dist/main.js', import.meta.
  */
 export const UNKNOWN_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000000';
 
+/**
+ * A server URL where nothing listens, port 9 of 127.0.0.1: a command that sent a request there
+ * would fail with exit code 1 instead of a usage error (exit code 2).
+ */
+export const UNUSED_SERVER = 'http://127.0.0.1:9';
+
 /** The scrypt cost the tests give the keystore: the crypto package's minimum, 2^14. */
 export const TEST_KDF_COST = '14';
 
@@ -74,6 +80,24 @@ export function sendArgs(
     title,
     '--message',
     ...messages,
+  ];
+}
+
+/**
+ * Returns the arguments of `provisions send` against {@link UNUSED_SERVER} with an unknown
+ * organization id and `keystore`, followed by `rest`, for checks that end the command before
+ * any request.
+ */
+export function sendArgsWithoutServer(keystore: string, ...rest: string[]): string[] {
+  return [
+    'send',
+    '--server',
+    UNUSED_SERVER,
+    '--org-id',
+    UNKNOWN_ORGANIZATION_ID,
+    '--keystore',
+    keystore,
+    ...rest,
   ];
 }
 
