@@ -111,12 +111,13 @@ export function assertUint8Array(
 /**
  * Checks that `value` is a readable Uint8Array and returns a copy in a fresh plain
  * Uint8Array, so that later changes to the caller's memory cannot change the result, and
- * no step can write into the caller's memory.
+ * no step can write into the caller's memory. The error names `alternative`, when given, as
+ * {@link assertUint8Array} does.
  *
  * @internal
  */
-export function copyBytes(value: unknown, name: string): Bytes {
-  assertUint8Array(value, name);
+export function copyBytes(value: unknown, name: string, alternative?: string): Bytes {
+  assertUint8Array(value, name, alternative);
   return readableCopy(value, name);
 }
 
@@ -126,8 +127,13 @@ export function copyBytes(value: unknown, name: string): Bytes {
  *
  * @internal
  */
-export function copyBytesOfLength(value: unknown, name: string, length: number): Bytes {
-  const copy = copyBytes(value, name);
+export function copyBytesOfLength(
+  value: unknown,
+  name: string,
+  length: number,
+  alternative?: string,
+): Bytes {
+  const copy = copyBytes(value, name, alternative);
   if (copy.length !== length) {
     wipe(copy);
     throw new CryptoError(

@@ -1,4 +1,4 @@
-import { assertUint8Array, type Bytes, copyBytesOfLength, describeType, wipe } from './bytes.js';
+import { type Bytes, copyBytesOfLength, describeType, wipe } from './bytes.js';
 import { CryptoError } from './errors.js';
 import {
   copyKeyPair,
@@ -237,8 +237,12 @@ export function checkRecipient(value: unknown, name: string): PreparedPublicKey 
     return prepared;
   }
 
-  assertUint8Array(value, name, 'an ImportedPublicKey from importPublicKey');
-  return copyBytesOfLength(value, name, PUBLIC_KEY_LENGTH);
+  return copyBytesOfLength(
+    value,
+    name,
+    PUBLIC_KEY_LENGTH,
+    'an ImportedPublicKey from importPublicKey',
+  );
 }
 
 /**
