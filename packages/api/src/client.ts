@@ -54,10 +54,10 @@ export interface ApiClientOptions {
  * @param options - `baseUrl`, and optionally `token`, `fetch` and `timeoutMs`.
  * @returns an openapi-fetch client whose paths, parameters and bodies are checked against the
  *   OpenAPI document.
- * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) if `options` is not an
- *   object, `baseUrl` is not an http or https URL (or, in a browser, a path such as `/api`),
- *   `token` is not a string, a function or `undefined`, `fetch` is not a function or
- *   `undefined`, or `timeoutMs` is out of range.
+ * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) for an invalid option.
+ *   That is `options` that is not an object, or a `baseUrl` that is not an http or https URL
+ *   (in a browser, a path such as `/api` is valid too). It is also a `token` or `fetch` of
+ *   another type, or a `timeoutMs` out of range.
  * @example
  * ```ts
  * import { createApiClient, unwrap } from '@provisions/api';

@@ -118,13 +118,13 @@ export async function listCryptoActions(
  * @param client - a client signed in as the person.
  * @param actions - crypto actions sealed to the public key of `secretKey`.
  * @param secretKey - the 32-byte identity or provision secret key.
- * @returns the boxes in the order of their first invitation.
+ * @returns the boxes in the order of their first invitation. A message that cannot be read
+ *   is listed in the box's `unreadableMessages` instead of raising an error.
  * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for a client or actions of the
- *   wrong type; CryptoError for a secret key that is not 32 bytes in a Uint8Array;
- *   RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`; ApiError
- *   when a request fails; UnexpectedResponseError when the server returns other
- *   boxes than requested.
- *   A message that cannot be read is listed in the box's `unreadableMessages` instead.
+ *   wrong type, and CryptoError for a secret key that is not 32 bytes in a Uint8Array.
+ * @throws RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`.
+ * @throws ApiError when a request fails, and UnexpectedResponseError when the server
+ *   returns other boxes than requested.
  */
 export async function readInvitedBoxes(
   client: ApiClient,
