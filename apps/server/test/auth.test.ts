@@ -1,5 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { AccessToken, Problem } from '@provisions/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executeSql } from './support/test-database.js';
 import { TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -340,6 +342,57 @@ describe('bearer tokens', () => {
     expect(response.status).toBe(401);
   });
 });
+
+describe('tokens kept in memory', () => {
+  it('accepts a token it has seen without reading its row again', async () => {
+    const person = await server.signIn();
+    expect((await person.client.GET('/identities/me')).response.status).toBe(200);
+
+    await executeSql(server, 'DELETE FROM access_tokens WHERE identity_id = ?', [
+      person.identity.id,
+    ]);
+
+    expect((await person.client.GET('/identities/me')).response.status).toBe(200);
+  });
+
+  it('does not keep an unknown token, so a row written later is found', async () => {
+    const person = await server.signIn();
+    const token = randomBytes(32).toString('base64url');
+    const client = server.client(token);
+    expect((await client.GET('/identities/me')).response.status).toBe(401);
+
+    await executeSql(
+      server,
+      'INSERT INTO access_tokens (token_hash, identity_id, expires_at) VALUES (?, ?, ?)',
+      [createHash('sha256').update(token).digest(), person.identity.id, expiresInOneHour()],
+    );
+    const { data, response } = await client.GET('/identities/me');
+
+    expect(response.status).toBe(200);
+    expect(data?.id).toBe(person.identity.id);
+  });
+
+  it('rejects a token it has seen once it expired', async () => {
+    const token = randomBytes(32).toString('base64url');
+    const person = await server.signIn();
+    await executeSql(
+      server,
+      'INSERT INTO access_tokens (token_hash, identity_id, expires_at) VALUES (?, ?, ?)',
+      [createHash('sha256').update(token).digest(), person.identity.id, expiresInOneHour()],
+    );
+    expect((await server.client(token).GET('/identities/me')).response.status).toBe(200);
+
+    server.clock.advance(3600);
+    const { response } = await server.client(token).GET('/identities/me');
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('invalid_token');
+  });
+});
+
+function expiresInOneHour(): number {
+  return server.clock.now().getTime() + 3_600_000;
+}
 
 /** Builds an `Authorization: Basic` value of a client id and secret, form-urlencoded first. */
 function basic(clientId: string, clientSecret: string): string {

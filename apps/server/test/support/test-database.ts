@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { toPostgresQuery } from '../../src/database/postgres-placeholders.js';
+import type { SqlValue } from '../../src/database/sql-client.js';
 import { DATABASE_FILE_NAME } from '../../src/index.js';
 
 /** The backend the current test project runs against. */
@@ -58,14 +60,40 @@ export async function countRows(
 }
 
 /** Runs a read-only query on the database a test server uses, outside the server. */
-export async function queryRows<Row>(
+export function queryRows<Row>(
   where: { dataDir: string; databaseUrl: string | undefined },
   sql: string,
 ): Promise<Row[]> {
+  return runSql<Row>(where, sql, [], { readonly: true });
+}
+
+/**
+ * Runs a statement that changes the database a test server uses, outside the server.
+ * Parameters are `?` placeholders, as in the server's own SQL.
+ */
+export async function executeSql(
+  where: { dataDir: string; databaseUrl: string | undefined },
+  sql: string,
+  params: SqlValue[] = [],
+): Promise<void> {
+  await runSql(where, sql, params, { readonly: false });
+}
+
+async function runSql<Row>(
+  where: { dataDir: string; databaseUrl: string | undefined },
+  sql: string,
+  params: SqlValue[],
+  { readonly }: { readonly: boolean },
+): Promise<Row[]> {
   if (where.databaseUrl === undefined) {
-    const db = new Database(join(where.dataDir, DATABASE_FILE_NAME), { readonly: true });
+    const db = new Database(join(where.dataDir, DATABASE_FILE_NAME), { readonly });
     try {
-      return db.prepare(sql).all() as Row[];
+      const statement = db.prepare(sql);
+      if (!statement.reader) {
+        statement.run(params);
+        return [];
+      }
+      return statement.all(params) as Row[];
     } finally {
       db.close();
     }
@@ -74,7 +102,11 @@ export async function queryRows<Row>(
   const client = new pg.Client({ connectionString: where.databaseUrl });
   await client.connect();
   try {
-    return (await client.query(sql)).rows as Row[];
+    // Only statements with parameters are rewritten: the rewrite would take the
+    // `@domain` of an address quoted in a literal for a named placeholder.
+    const { text, values } =
+      params.length === 0 ? { text: sql, values: [] } : toPostgresQuery(sql, params);
+    return (await client.query(text, values)).rows as Row[];
   } finally {
     await client.end();
   }
