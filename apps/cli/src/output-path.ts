@@ -1,8 +1,8 @@
 import { constants, type Stats } from 'node:fs';
-import { access, type FileHandle, open, stat, unlink } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { access, type FileHandle, lstat, open, realpath, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 
-import { usageError } from './cli-error.js';
+import { type CliError, usageError } from './cli-error.js';
 import { PRIVATE_FILE_MODE, temporaryPathFor } from './private-file.js';
 
 /** A file the command reads or keeps, which an output file must not replace. */
@@ -48,9 +48,7 @@ export async function checkOutputFile(
     }
   }
   if (existing !== undefined && !existing.isFile()) {
-    throw usageError(
-      `${option}: ${path} is ${describeKind(existing)}; expected the path of a file to write`,
-    );
+    throw await notAFileError(path, existing, option);
   }
 
   const directory = dirname(resolve(path));
@@ -85,11 +83,11 @@ export async function checkOutputDirectory(path: string, option: string): Promis
     const found = await statOrUndefined(current, option);
     if (found !== undefined) {
       if (!found.isDirectory()) {
-        throw usageError(
-          current === resolve(path)
-            ? `${option}: ${path} is ${describeKind(found)}; expected a directory, which is created if missing`
-            : `${option}: ${current} is ${describeKind(found)}, so ${path} cannot be created`,
-        );
+        throw current === resolve(path)
+          ? await notADirectoryError(path, found, option)
+          : usageError(
+              `${option}: ${current} is ${describeKind(found)}, so ${path} cannot be created`,
+            );
       }
       await checkWritable(current, option);
       return;
@@ -101,6 +99,53 @@ export async function checkOutputDirectory(path: string, option: string): Promis
     }
     current = parent;
   }
+}
+
+/**
+ * Creates the error for an output file path that exists and is not a regular file. When `path`
+ * is a symbolic link, `stats` describe its target, so the message names both.
+ */
+async function notAFileError(path: string, stats: Stats, option: string): Promise<CliError> {
+  const target = await symbolicLinkTarget(path);
+  if (target === undefined) {
+    return usageError(
+      `${option}: ${path} is ${describeKind(stats)}; expected the path of a file to write`,
+    );
+  }
+
+  const remedy = stats.isDirectory()
+    ? `name a file in it, such as ${join(target, basename(path))}, or remove the link`
+    : 'remove the link or choose another path';
+  return usageError(
+    `${option}: ${path} is a symbolic link to ${target}, which is ${describeKind(stats)}, not a file to write; ${remedy}`,
+  );
+}
+
+/** Creates the error for an output directory path that exists and is not a directory. */
+async function notADirectoryError(path: string, stats: Stats, option: string): Promise<CliError> {
+  const target = await symbolicLinkTarget(path);
+  if (target === undefined) {
+    return usageError(
+      `${option}: ${path} is ${describeKind(stats)}; expected a directory, which is created if missing`,
+    );
+  }
+
+  return usageError(
+    `${option}: ${path} is a symbolic link to ${target}, which is ${describeKind(stats)}, not a directory; remove the link or choose another path`,
+  );
+}
+
+/**
+ * Returns the absolute path that `path` leads to when `path` itself is a symbolic link,
+ * following a chain of links to its end, else `undefined`.
+ */
+async function symbolicLinkTarget(path: string): Promise<string | undefined> {
+  const stats = await lstat(path).catch(() => undefined);
+  if (stats === undefined || !stats.isSymbolicLink()) {
+    return undefined;
+  }
+
+  return realpath(path).catch(() => undefined);
 }
 
 async function isSameFile(
@@ -180,6 +225,9 @@ function describeKind(stats: Stats): string {
   }
   if (stats.isCharacterDevice() || stats.isBlockDevice()) {
     return 'a device';
+  }
+  if (stats.isSocket()) {
+    return 'a socket';
   }
   return 'not a regular file';
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,15 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
+/** Creates a directory and a symbolic link named `linkName` to it, in the work directory. */
+async function linkToNewDirectory(linkName: string): Promise<{ link: string; target: string }> {
+  const directory = join(workDir, `${linkName}-target`);
+  await mkdir(directory);
+  const link = join(workDir, linkName);
+  await symlink(directory, link);
+  return { link, target: await realpath(directory) };
+}
+
 /** Runs `send --manifest` with the test manifest and `options`, against the unused server. */
 function sendManifestWith(...options: string[]) {
   return runCli(
@@ -60,6 +69,29 @@ describe('send --links-out', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `provisions: --links-out: ${workDir} is a directory; expected the path of a file to write\n`,
+    );
+  });
+
+  it('rejects a link to a directory before any request', async () => {
+    const { link, target } = await linkToNewDirectory('links-link.csv');
+
+    const result = await sendWithLinksOut(link);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --links-out: ${link} is a symbolic link to ${target}, which is a directory, not a file to write; name a file in it, such as ${join(target, 'links-link.csv')}, or remove the link\n`,
+    );
+  });
+
+  it('rejects a link to a device before any request', async () => {
+    const link = join(workDir, 'null-link.csv');
+    await symlink('/dev/null', link);
+
+    const result = await sendWithLinksOut(link);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --links-out: ${link} is a symbolic link to /dev/null, which is a device, not a file to write; remove the link or choose another path\n`,
     );
   });
 
@@ -250,6 +282,18 @@ describe('redeem --out', () => {
       `provisions: --out: ${manifest} is a file; expected a directory, which is created if missing\n`,
     );
   });
+
+  it('rejects a link to a file before signing in', async () => {
+    const link = join(workDir, 'manifest-out-link');
+    await symlink(manifest, link);
+
+    const result = await redeemTo(link);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${link} is a symbolic link to ${await realpath(manifest)}, which is a file, not a directory; remove the link or choose another path\n`,
+    );
+  });
 });
 
 describe('keystore export --out', () => {
@@ -278,6 +322,20 @@ describe('keystore export --out', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `provisions: --out: ${workDir} is a directory; expected the path of a file to write\n`,
+    );
+  });
+
+  it('rejects a link to a directory before opening the keystore', async () => {
+    const { link, target } = await linkToNewDirectory('export-link.json');
+
+    const result = await runCli(
+      ['keystore', 'export', '--server', UNUSED_SERVER, '--keystore', 'k.json', '--out', link],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${link} is a symbolic link to ${target}, which is a directory, not a file to write; name a file in it, such as ${join(target, 'export-link.json')}, or remove the link\n`,
     );
   });
 });

@@ -96,7 +96,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
     exposeHeadRoutes: false,
     trustProxy: options.trustedProxies ?? false,
-    return503OnClosing: true,
+    // A request that arrives on an open connection after close() started is served, with
+    // `Connection: close`. No new connection arrives by then, and Fastify 5 runs the onClose
+    // hook that closes the database only after the HTTP server closed its last connection.
+    // Fastify's 503 for such a request has a plain JSON body, not a problem, and drops it.
+    return503OnClosing: false,
     clientErrorHandler: respondToClientError,
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     // Fastify calls this before routing, for a URL it cannot decode or a path

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * Stops a listening app within a grace period. It logs `server stopping`, stops accepting
- * connections and closes the idle ones at once. Requests in progress get `gracePeriodMs`
- * to finish, and the caller's hook adds `Connection: close` to their responses. Then the
- * connections still open are closed, and the app's `onClose` hooks run, which close the
- * database.
+ * connections and closes the idle ones at once. Requests in progress, and requests that
+ * arrive on the connections still open, get `gracePeriodMs` to finish, and the caller's hook
+ * adds `Connection: close` to their responses. Then the connections still open are closed,
+ * and the app's `onClose` hooks run, which close the database.
  *
  * @param gracePeriodMs - Milliseconds that requests in progress get to finish.
  * @returns A promise that settles when the app is closed, as `app.close()` does.

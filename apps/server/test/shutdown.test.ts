@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPartialCodeRequest } from './support/raw-http.js';
+import { openPartialCodeRequest, RawConnection } from './support/raw-http.js';
 import { TestServer } from './support/test-server.js';
 
 /** pino's numeric level of warnings. */
@@ -87,6 +87,36 @@ describe('server shutdown', () => {
     expect(exchange.status).toBe(202);
     expect(exchange.headers.connection).toBe('close');
     expect(performance.now() - started).toBeLessThan(2000);
+    expect(indexOfMessage('shutdown grace period ended, closing the connections still open')).toBe(
+      -1,
+    );
+  });
+
+  it('serves a request that arrives while stopping', async () => {
+    server = await TestServer.start({ logger: { stream }, shutdownGracePeriodMs: 5000 });
+    const body = `{"email":"${server.newEmail()}"}`;
+    // A connection with part of a request is not idle, so closing the server keeps it open.
+    const connection = await RawConnection.open(server.url);
+    connection.write('POST /auth/email-codes HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await delay(100);
+
+    const stopping = server.stop();
+    await delay(100);
+    const newConnectionFailure = await fetch(`${server.url}/openapi.json`).catch(
+      (error: unknown) => error,
+    );
+    connection.write(
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    const exchange = await connection.closedByServer(3000);
+    await stopping;
+    server = undefined;
+
+    expect(newConnectionFailure).toBeInstanceOf(TypeError);
+    expect(exchange.status).toBe(202);
+    expect(exchange.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(exchange.headers.connection).toBe('close');
+    expect(Object.keys(JSON.parse(exchange.body) as object)).toEqual(['expires_at']);
     expect(indexOfMessage('shutdown grace period ended, closing the connections still open')).toBe(
       -1,
     );

@@ -167,7 +167,7 @@ export async function connectOrganization(options: {
  *   ApiTimeoutError when a request gets no response within the time limit of
  *   the organization's client. A box creation request is sent again, with the
  *   same Idempotency-Key, only after a failure without any response, not after
- *   a timeout.
+ *   a timeout or an ApiArgumentError.
  * @example
  * const result = await sendBoxes({
  *   organization, keystore, appUrl: 'https://app.example.com',
@@ -421,16 +421,24 @@ async function postWithIdempotencyKey(
       });
       return unwrap(result);
     } catch (error) {
-      // fetch raises a TypeError when the request never got a response; the
-      // same Idempotency-Key makes a retry return the first box, not a second one.
-      // An ApiTimeoutError is not a TypeError, so it is not retried: a server that
-      // accepted the connection and did not respond in time would most likely keep
-      // the caller waiting for the whole limit on each attempt.
-      if (!(error instanceof TypeError) || attempt >= BOX_CREATION_ATTEMPTS) {
+      // The same Idempotency-Key makes a retry return the first box, not a second one.
+      // An ApiTimeoutError is not retried, because a server that accepted the connection
+      // and did not respond in time would most likely keep the caller waiting again.
+      if (!isNetworkFailure(error) || attempt >= BOX_CREATION_ATTEMPTS) {
         throw error;
       }
     }
   }
+}
+
+/**
+ * Tells whether `error` is fetch's failure to get any response: a `TypeError` without a
+ * `code`, whose `cause` is the socket error, such as ECONNREFUSED. `ApiArgumentError`
+ * (`ERR_INVALID_ARGUMENT`) and the argument errors of Node.js are `TypeError`s with a `code`,
+ * and a second attempt would fail the same way.
+ */
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof TypeError && (error as { code?: unknown }).code === undefined;
 }
 
 function validateBoxes(boxes: readonly BoxContent[]): void {

@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { type ApiClient, ApiTimeoutError, unwrap } from '@provisions/api';
+import {
+  ApiArgumentError,
+  type ApiClient,
+  ApiTimeoutError,
+  createApiClient,
+  requestOrganizationToken,
+  unwrap,
+} from '@provisions/api';
 import {
   connectOrganization,
   DeliveryError,
@@ -278,6 +285,46 @@ describe('sendBoxes to a person without an identity key', () => {
     expect((await listActions(person)).map((action) => action.box_id)).toEqual([
       result.boxes[0]?.id,
     ]);
+  });
+
+  it('raises an argument error without a retry', async () => {
+    const token = await requestOrganizationToken(createApiClient({ baseUrl: fixture.server.url }), {
+      clientId: fixture.server.organizationId,
+      clientSecret: fixture.server.clientSecret,
+    });
+    // The first call is for the recipient lookup, the next ones for the box creation. The
+    // bearer token middleware raises an ApiArgumentError for a token that contains a space.
+    let tokenCalls = 0;
+    const boxRequests: Request[] = [];
+    const organization = {
+      organizationId: fixture.server.organizationId,
+      client: createApiClient({
+        baseUrl: fixture.server.url,
+        token: () => {
+          tokenCalls += 1;
+          return tokenCalls === 1 ? token.access_token : 'not a token';
+        },
+        fetch: (request) => {
+          if (request.method === 'POST' && new URL(request.url).pathname.endsWith('/boxes')) {
+            boxRequests.push(request);
+          }
+          return fetch(request);
+        },
+      }),
+    };
+
+    const attempt = sendBoxes({
+      organization,
+      keystore: new MemoryKeystore(),
+      appUrl: fixture.server.url,
+      recipient: 'ivan@example.com',
+      boxes: oneBox,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(ApiArgumentError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(tokenCalls).toBe(2);
+    expect(boxRequests).toHaveLength(0);
   });
 
   it.each([
