@@ -77,6 +77,30 @@ describe('parseCsvManifest', () => {
     ]);
   });
 
+  it('accepts and groups emails with inner dots', () => {
+    const manifest = parseCsvManifest(
+      [
+        'email,title,message',
+        'R.S+Tag@Example.com,Contract,first',
+        'r.s+tag@example.com,Contract,second',
+        'j.ö.rg@Bücher.example,Contract,hello',
+      ].join('\n'),
+      'm.csv',
+      directory,
+    );
+
+    expect(manifest.recipients).toEqual([
+      {
+        email: 'R.S+Tag@Example.com',
+        boxes: [{ title: 'Contract', messages: ['first', 'second'] }],
+      },
+      {
+        email: 'j.ö.rg@Bücher.example',
+        boxes: [{ title: 'Contract', messages: ['hello'] }],
+      },
+    ]);
+  });
+
   it.each([
     [
       'a missing title column',
@@ -88,6 +112,24 @@ describe('parseCsvManifest', () => {
       'an invalid email',
       'email,title,message\na@example.com,T,hi\nnot-an-email,T,hi',
       'm.csv:3: column "email":',
+    ],
+    [
+      'a leading dot in an email',
+      'email,title,message\n.r@example.com,T,hi',
+      'm.csv:2: column "email": invalid email address ".r@example.com": the local part ' +
+        '(before the "@") starts with a dot',
+    ],
+    [
+      'a trailing dot in an email',
+      'email,title,message\nr.@example.com,T,hi',
+      'm.csv:2: column "email": invalid email address "r.@example.com": the local part ' +
+        '(before the "@") ends with a dot',
+    ],
+    [
+      'two dots in a row in an email',
+      'email,title,message\nr..s@example.com,T,hi',
+      'm.csv:2: column "email": invalid email address "r..s@example.com": the local part ' +
+        '(before the "@") contains two dots in a row',
     ],
     ['an empty title', 'email,title,message\na@example.com, ,hi', 'm.csv:2: column "title"'],
     ['an empty message', 'email,title,message\na@example.com,T,', 'm.csv:2: column "message"'],

@@ -160,6 +160,43 @@ describe('parseManifest', () => {
     expect(error.message).toMatch(/^m\.json:\d+:\d+: /);
   });
 
+  it.each([
+    ['.r@example.com', 'starts with a dot'],
+    ['r.@example.com', 'ends with a dot'],
+    ['r..s@example.com', 'contains two dots in a row'],
+  ])('rejects email %j naming the dot problem', (email, problem) => {
+    const error = manifestError(JSON.stringify({ recipients: [{ email, boxes: [box] }] }));
+
+    expect(error.problems).toEqual([
+      `m.json:1:17: recipients[0].email: invalid email address "${email}": the local part ` +
+        `(before the "@") ${problem}; it must not start or end with a dot or contain two dots ` +
+        'in a row',
+    ]);
+  });
+
+  it.each([
+    ['R.S@example.com', 'r.s@example.com'],
+    ['first.middle.last@example.com', 'first.middle.last@example.com'],
+    ['r.s+tag@example.com', 'r.s+tag@example.com'],
+    ['j.ö.rg@Bücher.example', 'j.ö.rg@xn--bcher-kva.example'],
+  ])('accepts email %j with inner dots', (email, normalized) => {
+    const manifest = parseManifest(
+      JSON.stringify({ recipients: [{ email, boxes: [box] }] }),
+      'm.json',
+    );
+    const repeated = manifestError(
+      JSON.stringify({
+        recipients: [
+          { email, boxes: [box] },
+          { email: normalized, boxes: [box] },
+        ],
+      }),
+    );
+
+    expect(manifest.recipients).toEqual([{ email, boxes: [box] }]);
+    expect(repeated.message).toContain('recipients[1].email: duplicate of recipients[0].email');
+  });
+
   it('lists the problems of every recipient', () => {
     const text = JSON.stringify(
       {
@@ -251,6 +288,24 @@ describe('provisions send --manifest', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `provisions: ${path}:3:45: recipients[0].boxes[0].title: expected a non-empty string\n`,
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 2 for a leading dot in an email', async () => {
+    const path = join(directory, 'leading-dot.json');
+    await writeFile(
+      path,
+      '{\n  "recipients": [\n    { "email": ".r@example.com", "boxes": [{ "title": "T", "messages": ["x"] }] }\n  ]\n}\n',
+    );
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:3:7: recipients[0].email: invalid email address ".r@example.com": ` +
+        'the local part (before the "@") starts with a dot; it must not start or end with a dot ' +
+        'or contain two dots in a row\n',
     );
     expect(result.stdout).toBe('');
   });

@@ -10,6 +10,8 @@
  *   format character (category Cf), which render as nothing, such as U+200B zero-width
  *   space or U+00AD soft hyphen;
  * - `special-character`: the local part contains one of `"(),:;<>[\]`;
+ * - `misplaced-dot`: the local part starts or ends with a dot or contains two dots in a row,
+ *   which RFC 5321 allows only inside a quoted string;
  * - `local-part-too-long`: the local part is over 64 octets in UTF-8;
  * - `empty-domain`: nothing comes after the `@`;
  * - `invalid-domain`: IDNA (UTS 46) conversion of the domain failed;
@@ -26,6 +28,7 @@ export type EmailAddressErrorReason =
   | 'whitespace'
   | 'invisible-character'
   | 'special-character'
+  | 'misplaced-dot'
   | 'local-part-too-long'
   | 'empty-domain'
   | 'invalid-domain'

@@ -60,10 +60,12 @@ const utf8 = new TextEncoder();
  *   `' Jörg@Bücher.example '`.
  * @throws ApiArgumentError (a `TypeError`, code `ERR_INVALID_ARGUMENT`) if `input` is not a
  *   string.
- * @throws EmailAddressError (code `ERR_INVALID_EMAIL`) whose `reason` names the rule broken: an
- *   empty local part or domain, a local part over 64 UTF-8 octets or containing whitespace, an
- *   invisible character or one of `"(),:;<>[\]`, a control character, a domain that IDNA rejects or that has no dot, or an
- *   address over 254 octets after conversion.
+ * @throws EmailAddressError (code `ERR_INVALID_EMAIL`) whose `reason` names the rule broken.
+ *   The address must have exactly one `@`, no control character or lone surrogate, and at
+ *   most 254 octets after conversion.
+ *   The local part must be 1 to 64 UTF-8 octets without whitespace, invisible characters or any
+ *   of `"(),:;<>[\]`, and may have a dot only between two other characters. The domain must be
+ *   non-empty, pass IDNA and contain a dot.
  * @example
  * ```ts
  * normalizeEmail('  Alice@Example.COM '); // 'alice@example.com'
@@ -162,6 +164,15 @@ function normalizeLocalPart(localPart: string, address: string): string {
     );
   }
 
+  const dotProblem = findMisplacedDot(localPart);
+  if (dotProblem !== undefined) {
+    reject(
+      'misplaced-dot',
+      `invalid email address ${quote(address)}: the local part (before the "@") ${dotProblem}; ` +
+        'it must not start or end with a dot or contain two dots in a row',
+    );
+  }
+
   const octets = utf8.encode(localPart).length;
   if (octets > MAX_LOCAL_PART_OCTETS) {
     reject(
@@ -172,6 +183,23 @@ function normalizeLocalPart(localPart: string, address: string): string {
   }
 
   return localPart.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/**
+ * Describes how a local part breaks the RFC 5321 Dot-string rule, or returns undefined if it
+ * keeps it. The rule allows a dot only between two other characters.
+ */
+function findMisplacedDot(localPart: string): string | undefined {
+  if (localPart.startsWith('.')) {
+    return 'starts with a dot';
+  }
+  if (localPart.endsWith('.')) {
+    return 'ends with a dot';
+  }
+  if (localPart.includes('..')) {
+    return 'contains two dots in a row';
+  }
+  return undefined;
 }
 
 function normalizeDomain(domain: string, address: string): string {

@@ -168,6 +168,52 @@ describe('normalizeEmail rejections', () => {
     expect(error.message).toContain(message);
   });
 
+  const dotRule = 'it must not start or end with a dot or contain two dots in a row';
+
+  it.each([
+    ['.r@example.com', 'starts with a dot'],
+    ['..r@example.com', 'starts with a dot'],
+    ['.@example.com', 'starts with a dot'],
+    ['r.@example.com', 'ends with a dot'],
+    ['first.last.@example.com', 'ends with a dot'],
+    ['r..s@example.com', 'contains two dots in a row'],
+    ['first...last@example.com', 'contains two dots in a row'],
+    [' .R@Example.COM ', 'starts with a dot'],
+    ['.jörg@bücher.example', 'starts with a dot'],
+  ])('rejects %j because the local part %s', (input, problem) => {
+    const error = rejection(input);
+
+    expect(error.reason).toBe('misplaced-dot');
+    expect(error.message).toContain(`the local part (before the "@") ${problem}`);
+    expect(error.message).toContain(dotRule);
+  });
+
+  it('states the whole dot rule', () => {
+    const error = rejection('.r@example.com');
+
+    expect(error.message).toBe(
+      'invalid email address ".r@example.com": the local part (before the "@") starts with ' +
+        'a dot; it must not start or end with a dot or contain two dots in a row',
+    );
+  });
+
+  it.each([
+    ['r.s@example.com', 'r.s@example.com'],
+    ['first.middle.last@example.com', 'first.middle.last@example.com'],
+    ['R.S+Tag@Example.com', 'r.s+tag@example.com'],
+    ['r+.tag@example.com', 'r+.tag@example.com'],
+    ['j.ö.rg@bücher.example', 'j.ö.rg@xn--bcher-kva.example'],
+    ['r.s@mail.xn--bcher-kva.example', 'r.s@mail.xn--bcher-kva.example'],
+  ])('accepts single inner dots in %j', (input, expected) => {
+    expect(normalizeEmail(input)).toBe(expected);
+  });
+
+  it('keeps a fullwidth full stop in the local part', () => {
+    // Only U+002E is a dot in the RFC 5321 Dot-string. IDNA maps U+FF0E to "." in the
+    // domain, but the local part keeps it as an ordinary character.
+    expect(normalizeEmail('r\uFF0E@example.com')).toBe('r\uFF0E@example.com');
+  });
+
   it('quotes address with invisible characters escaped', () => {
     const error = rejection(' ali\u0007ce@example.com ');
 
