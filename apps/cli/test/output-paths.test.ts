@@ -172,6 +172,53 @@ describe('send --journal', () => {
   });
 });
 
+describe('send --keystore', () => {
+  /** Runs `send --to` against the unused server with `keystore`. */
+  function sendToOneWith(keystore: string): Promise<CliResult> {
+    return runCli(
+      [
+        'send',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        keystore,
+        '--to',
+        'a@example.com',
+        '--title',
+        'T',
+        '--message',
+        'm',
+      ],
+      { env: organizationEnv },
+    );
+  }
+
+  it('names the missing directory like --journal', async () => {
+    const keystore = join(workDir, 'missing', 'k.json');
+
+    const result = await sendToOneWith(keystore);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
+  });
+
+  it('names the missing directory with --manifest', async () => {
+    const keystore = join(workDir, 'missing', 'k.json');
+
+    const result = await runCli(
+      ['send', '--server', UNUSED_SERVER, '--keystore', keystore, '--manifest', manifest],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
+  });
+});
+
 describe('send --links-out that fails at the end', () => {
   let server: TestServer;
 
