@@ -1,4 +1,4 @@
-/** What an errno code of a failed file operation means for the path, and what to do next. */
+/** Wording of an errno code of a failed file operation: the problem and the next step. */
 interface FileErrorWording {
   /** Predicate for the path, such as `is a directory`. */
   problem: string;
@@ -34,8 +34,8 @@ export function fileErrorCode(error: unknown): string | undefined {
 }
 
 /**
- * Returns whether {@link describeFileError} has words for the errno code of `error`: a problem
- * with the path that the person can fix, unlike a failing disk (EIO).
+ * Returns whether {@link describeFileError} has words for the errno code of `error`. Such a code
+ * is a problem with the path that the person can fix, unlike a failing disk (EIO).
  */
 export function isPathProblem(error: unknown): boolean {
   const code = fileErrorCode(error);

@@ -10,6 +10,7 @@ import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
 import { requireUtf8Environment } from './argument-text.js';
 import { CliError, EXIT_USAGE, usageError } from './cli-error.js';
+import { describeFileError, isPathProblem } from './file-error.js';
 import { prompt } from './prompt.js';
 
 /** Environment variable with the keystore passphrase. */
@@ -93,7 +94,8 @@ async function promptPassphrase(question: string): Promise<string> {
  * Opens the file keystore with the passphrase and the scrypt cost from the environment. With
  * `mustExist`, a missing file fails with `ERR_KEYSTORE_NOT_FOUND` instead of opening empty.
  *
- * @throws CliError (exit code 2) when the keystore's directory does not exist.
+ * @throws CliError (exit code 2) when the keystore or its lock file cannot be opened because of
+ *   the path, such as a directory given as the keystore or a missing directory.
  */
 export async function openKeystore(options: {
   path: string;
@@ -132,7 +134,16 @@ function asKeystorePathError(error: unknown, keystorePath: string): CliError | u
       { cause: error },
     );
   }
-  return undefined;
+  if (fileError === undefined || !isPathProblem(fileError)) {
+    return undefined;
+  }
+
+  // The file system error names the file that failed: the keystore or its lock file.
+  return new CliError(
+    `--keystore: ${describeFileError(fileError.path ?? keystorePath, fileError)}`,
+    EXIT_USAGE,
+    { cause: error },
+  );
 }
 
 /** Returns the first error in the `cause` chain of `error` that a file operation raised. */

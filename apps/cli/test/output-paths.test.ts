@@ -111,7 +111,7 @@ describe('send --links-out', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      `provisions: --links-out: ${first} leads through a loop of symbolic links (ELOOP); remove a link of the loop or choose another path\n`,
+      `provisions: --links-out: ${first} leads through a loop of symbolic links (ELOOP): remove a link of the loop or choose another path\n`,
     );
   });
 
@@ -201,6 +201,18 @@ describe('send --keystore', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `provisions: --keystore: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
+  });
+
+  it('words a directory given as keystore', async () => {
+    const directory = join(workDir, 'keystore-directory');
+    await mkdir(directory);
+
+    const result = await sendToOneWith(directory);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: ${directory} is a directory (EISDIR): give the path of a file\n`,
     );
   });
 
