@@ -311,6 +311,49 @@ describe('redeem --out', () => {
   });
 });
 
+describe('redeem --outbox', () => {
+  /** Runs `redeem` with `--outbox OUTBOX` and a link to a server where nothing listens. */
+  function redeemWithOutbox(outbox: string): Promise<CliResult> {
+    const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
+    return runCli(['redeem', link, '--email', 'a@example.com', '--outbox', outbox]);
+  }
+
+  it('rejects a missing directory before the code request', async () => {
+    const missing = join(workDir, 'no-server-data');
+
+    const result = await redeemWithOutbox(join(missing, 'outbox.jsonl'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --outbox: directory ${missing} does not exist; expected the server's data directory, which contains outbox.jsonl\n`,
+    );
+  });
+
+  it('rejects a directory before the code request', async () => {
+    const result = await redeemWithOutbox(workDir);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --outbox: ${workDir} is a directory; expected the outbox file, such as ${join(workDir, 'outbox.jsonl')}\n`,
+    );
+  });
+
+  it('rejects a path under a file before the code request', async () => {
+    const result = await redeemWithOutbox(join(manifest, 'outbox.jsonl'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`provisions: --outbox: ${manifest} is not a directory\n`);
+  });
+
+  it('accepts a missing file in a directory', async () => {
+    const result = await redeemWithOutbox(join(workDir, 'outbox.jsonl'));
+
+    // The check passes, so the code request fails on the unused server.
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^provisions: cannot reach the server \(connection refused\)/);
+  });
+});
+
 describe('keystore export --out', () => {
   it('rejects the keystore itself before opening it', async () => {
     const keystore = join(workDir, 'export-keystore.json');
