@@ -45,6 +45,7 @@ import {
   recipientState,
   type SendJournalState,
 } from './send-journal.js';
+import { SmtpServerError } from './smtp-server-error.js';
 
 /**
  * Age after which a box prepared but never confirmed is not sent again, in
@@ -89,6 +90,8 @@ export interface RecipientOutcome {
   unreachable?: string;
   /** The failed write of the journal or keystore that failed the recipient; it stops the run. */
   writeFailure?: CliError;
+  /** The reason the SMTP server could not take the recipient's email. It stops the run. */
+  smtpFailure?: string;
 }
 
 /** Everything a recipient's sending needs, shared by all workers of a run. */
@@ -152,6 +155,7 @@ export async function sendRecipient(
     const reason = error instanceof RecipientFailure ? error.message : reportError(error).message;
     const unreachable = describeConnectionFailure(error);
     const writeFailure = asLocalWriteFailure(error);
+    const smtpFailure = error instanceof RecipientFailure ? error.cause : undefined;
     return {
       index: recipient.index,
       email: recipient.email,
@@ -162,6 +166,7 @@ export async function sendRecipient(
       error: reason,
       ...(unreachable === undefined ? {} : { unreachable }),
       ...(writeFailure === undefined ? {} : { writeFailure }),
+      ...(smtpFailure instanceof SmtpServerError ? { smtpFailure: smtpFailure.message } : {}),
     };
   }
 }
@@ -209,9 +214,10 @@ async function emailLink(
   try {
     await mailer.send(recipient.email, link);
   } catch (error) {
-    if (error instanceof UnsupportedAddressError) {
+    if (error instanceof UnsupportedAddressError || error instanceof SmtpServerError) {
       throw new RecipientFailure(
         `the boxes were sent, but the link was not emailed: ${error.message}`,
+        { cause: error },
       );
     }
     throw new RecipientFailure(

@@ -143,7 +143,15 @@ export function describeConnectionFailure(error: unknown): string | undefined {
   }
 
   const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? (NETWORK_ERROR_CODES[code] ?? code) : 'network error';
+  return typeof code === 'string' ? describeNetworkErrorCode(code) : 'network error';
+}
+
+/**
+ * Returns the words for the errno code of a failed connection, such as `connection refused`
+ * for ECONNREFUSED, or the code itself when it has none.
+ */
+export function describeNetworkErrorCode(code: string): string {
+  return NETWORK_ERROR_CODES[code] ?? code;
 }
 
 /** Formats milliseconds as seconds, such as `60 s` or `0.2 s`. */

@@ -1,3 +1,6 @@
+import { dirname, resolve } from 'node:path';
+
+import { KeystoreError } from '@provisions/core';
 import {
   FileKeystore,
   type KeystorePassphrase,
@@ -6,7 +9,8 @@ import {
 import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
 import { requireUtf8Environment } from './argument-text.js';
-import { usageError } from './cli-error.js';
+import { CliError, EXIT_USAGE, usageError } from './cli-error.js';
+import { describeFileError, isPathProblem } from './file-error.js';
 import { prompt } from './prompt.js';
 
 /** Environment variable with the keystore passphrase. */
@@ -89,6 +93,9 @@ async function promptPassphrase(question: string): Promise<string> {
 /**
  * Opens the file keystore with the passphrase and the scrypt cost from the environment. With
  * `mustExist`, a missing file fails with `ERR_KEYSTORE_NOT_FOUND` instead of opening empty.
+ *
+ * @throws CliError (exit code 2) when the keystore or its lock file cannot be opened because of
+ *   the path, such as a directory given as the keystore or a missing directory.
  */
 export async function openKeystore(options: {
   path: string;
@@ -97,5 +104,57 @@ export async function openKeystore(options: {
   serverUrl: string;
   mustExist?: boolean;
 }): Promise<FileKeystore> {
-  return FileKeystore.open(options.path, { ...options, encryption: readKeystoreEncryption() });
+  try {
+    return await FileKeystore.open(options.path, {
+      ...options,
+      encryption: readKeystoreEncryption(),
+    });
+  } catch (error) {
+    throw asKeystorePathError(error, options.path) ?? error;
+  }
+}
+
+/**
+ * Returns the usage error for a keystore that could not be locked or read because of its path,
+ * or `undefined` for another error.
+ */
+function asKeystorePathError(error: unknown, keystorePath: string): CliError | undefined {
+  if (!(error instanceof KeystoreError) || error.code !== 'ERR_KEYSTORE_IO') {
+    return undefined;
+  }
+
+  // A missing keystore file opens as an empty keystore, or fails with ERR_KEYSTORE_NOT_FOUND
+  // under mustExist. ENOENT therefore comes from the lock file beside it, whose directory is
+  // missing.
+  const fileError = findFileSystemError(error);
+  if (fileError?.code === 'ENOENT') {
+    return new CliError(
+      `--keystore: directory ${dirname(resolve(keystorePath))} does not exist; create it first`,
+      EXIT_USAGE,
+      { cause: error },
+    );
+  }
+  if (fileError === undefined || !isPathProblem(fileError)) {
+    return undefined;
+  }
+
+  // The file system error names the file that failed: the keystore or its lock file.
+  return new CliError(
+    `--keystore: ${describeFileError(fileError.path ?? keystorePath, fileError)}`,
+    EXIT_USAGE,
+    { cause: error },
+  );
+}
+
+/** Returns the first error in the `cause` chain of `error` that a file operation raised. */
+function findFileSystemError(error: Error): NodeJS.ErrnoException | undefined {
+  let current: unknown = error.cause;
+  while (current instanceof Error) {
+    const candidate = current as NodeJS.ErrnoException;
+    if (typeof candidate.code === 'string' && typeof candidate.syscall === 'string') {
+      return candidate;
+    }
+    current = current.cause;
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@ import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 
 import { CliError, EXIT_FAILURE, usageError } from './cli-error.js';
+import { asSmtpServerError } from './smtp-server-error.js';
 
 /** SMTP server and sender of the link emails, read from the environment. */
 export interface SmtpSettings {
@@ -19,7 +20,10 @@ export interface LinkMailer {
    * Emails `link` to `email`, a normalized address (`normalizeEmail`).
    *
    * @throws UnsupportedAddressError when the recipient's address needs SMTPUTF8 and the
-   *   server lacks it; nodemailer's error when the SMTP server rejects the message.
+   *   server lacks it.
+   * @throws SmtpServerError when the SMTP server cannot be reached, TLS with it fails or it
+   *   rejects the credentials.
+   * @throws nodemailer's error when the SMTP server rejects the message.
    */
   send(email: string, link: string): Promise<void>;
   /** Closes the SMTP connections. */
@@ -230,34 +234,56 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
     return smtpUtf8;
   };
 
+  const server = describeSmtpServer(settings.url);
   return {
     async send(email, link) {
-      if (!hasAsciiLocalPart(email) && !(await checkSmtpUtf8())) {
-        throw new UnsupportedAddressError(
-          `${email} has a local part that is not ASCII, which needs an SMTP server with SMTPUTF8, and this SMTP server does not offer it: give the recipient the link another way (provisions keystore export)`,
-        );
+      try {
+        await sendLink(email, link);
+      } catch (error) {
+        throw asSmtpServerError(error, server) ?? error;
       }
-
-      await transport.sendMail({
-        envelope: { from: settings.from.address, to: [email] },
-        // A copy, because nodemailer rewrites the address of a `from` object in place.
-        from: { ...settings.from },
-        to: email,
-        subject: 'Your encrypted documents',
-        text: [
-          'You have received end-to-end encrypted documents.',
-          '',
-          'Open them with this link; you will sign in with this email address:',
-          link,
-          '',
-          'The link is personal: do not forward it.',
-        ].join('\n'),
-      });
     },
     close() {
       transport.close();
     },
   };
+
+  async function sendLink(email: string, link: string): Promise<void> {
+    if (!hasAsciiLocalPart(email) && !(await checkSmtpUtf8())) {
+      throw new UnsupportedAddressError(
+        `${email} has a local part that is not ASCII, which needs an SMTP server with SMTPUTF8, and this SMTP server does not offer it: give the recipient the link another way (provisions keystore export)`,
+      );
+    }
+
+    await transport.sendMail({
+      envelope: { from: settings.from.address, to: [email] },
+      // A copy, because nodemailer rewrites the address of a `from` object in place.
+      from: { ...settings.from },
+      to: email,
+      subject: 'Your encrypted documents',
+      text: [
+        'You have received end-to-end encrypted documents.',
+        '',
+        'Open them with this link; you will sign in with this email address:',
+        link,
+        '',
+        'The link is personal: do not forward it.',
+      ].join('\n'),
+    });
+  }
+}
+
+/**
+ * Returns the host and port of the SMTP server of `url`, with nodemailer's default port when
+ * the URL has none: 465 for smtps:// and 587 for smtp://. The URL's credentials are left out.
+ */
+function describeSmtpServer(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.port !== '') {
+    return `${parsed.hostname}:${parsed.port}`;
+  }
+  const defaultPort = parsed.protocol === 'smtps:' ? 465 : 587;
+  return `${parsed.hostname}:${defaultPort}`;
 }
 
 function hasAsciiLocalPart(address: string): boolean {

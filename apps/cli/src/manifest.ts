@@ -11,6 +11,7 @@ import {
   printParseErrorCode,
 } from 'jsonc-parser';
 
+import { describeFileError } from './file-error.js';
 import { parseCsvManifest } from './manifest-csv.js';
 import { ManifestError, ManifestProblems } from './manifest-error.js';
 import { readMessageFile } from './message-file.js';
@@ -47,8 +48,7 @@ export async function readManifest(path: string): Promise<Manifest> {
   try {
     bytes = await readFile(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-    throw new ManifestError(`${path}: cannot read the manifest (${code})`);
+    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
   }
   const text = decodeUtf8(bytes, path);
 

@@ -11,6 +11,8 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import { MAX_MESSAGE_BYTES } from '@provisions/core';
 
+import { describeFileError } from './file-error.js';
+
 // Without ignoreBOM, the decoder removes a byte order mark at the start, which editors on
 // Windows write to mark a file as UTF-8 and which is no part of the message.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
@@ -57,7 +59,7 @@ export function readMessageFile(
     realPath = realpathSync(fullPath);
     realBase = realpathSync(resolve(baseDirectory));
   } catch (cause) {
-    return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+    return { problem: `file ${describeFileError(fullPath, cause)}` };
   }
   if (realPath === realBase) {
     return {
@@ -74,7 +76,7 @@ export function readMessageFile(
   try {
     descriptor = openSync(realPath, OPEN_FLAGS);
   } catch (cause) {
-    return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+    return { problem: `file ${describeFileError(fullPath, cause)}` };
   }
 
   try {
@@ -95,7 +97,7 @@ export function readMessageFile(
 
     return decodeContent(readAtMost(descriptor, MAX_MESSAGE_BYTES + 1), fullPath);
   } catch (cause) {
-    return { problem: `cannot read file ${fullPath} (${errorCode(cause)})` };
+    return { problem: `file ${describeFileError(fullPath, cause)}` };
   } finally {
     closeSync(descriptor);
   }
@@ -162,8 +164,4 @@ function describeKind(stats: Stats): string {
     return 'a socket';
   }
   return 'not a regular file';
-}
-
-function errorCode(cause: unknown): string {
-  return (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
 }

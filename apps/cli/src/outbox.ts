@@ -1,9 +1,12 @@
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { normalizeEmail } from '@provisions/api';
 
-import { CliError } from './cli-error.js';
+import { CliError, usageError } from './cli-error.js';
+import { describeFileError } from './file-error.js';
 
 /** How long to wait for a sign-in code to appear in the outbox, in milliseconds. */
 export const OUTBOX_WAIT_MS = 5_000;
@@ -20,6 +23,57 @@ export interface OutboxMark {
   path: string;
   /** Size of the file in bytes when the mark was taken; 0 if it did not exist. */
   offset: number;
+}
+
+/**
+ * Checks, before a sign-in code is requested, that `path` can be the outbox file: it is a
+ * regular file, or it does not exist yet and its directory does. Each request uses up one of
+ * the limited sign-in codes an address gets per hour, so a wrong path must fail first.
+ *
+ * @throws CliError (exit code 2) naming `--outbox` and the problem.
+ */
+export async function checkOutboxPath(path: string): Promise<void> {
+  if (path === '') {
+    throw usageError("--outbox: the path is empty; expected the server's outbox.jsonl");
+  }
+
+  const found = await statIfExists(path);
+  if (found?.isDirectory()) {
+    throw usageError(
+      `--outbox: ${path} is a directory; expected the outbox file, such as ${join(path, 'outbox.jsonl')}`,
+    );
+  }
+  if (found !== undefined && !found.isFile()) {
+    throw usageError(`--outbox: ${path} is not a regular file; expected the server's outbox.jsonl`);
+  }
+  if (found !== undefined) {
+    return;
+  }
+
+  // The server creates the file with its first email, so only the directory must exist.
+  const directory = dirname(resolve(path));
+  const parent = await statIfExists(directory);
+  if (parent === undefined) {
+    throw usageError(
+      `--outbox: directory ${directory} does not exist; expected the server's data directory, which contains outbox.jsonl`,
+    );
+  }
+  if (!parent.isDirectory()) {
+    throw usageError(`--outbox: ${directory} is not a directory`);
+  }
+}
+
+async function statIfExists(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    // ENOTDIR: the directory is a file, which the check of the directory reports.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      return undefined;
+    }
+    throw usageError(`--outbox: ${describeFileError(path, error)}`);
+  }
 }
 
 /** Marks the current end of the outbox file. */

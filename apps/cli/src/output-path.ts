@@ -3,6 +3,7 @@ import { access, type FileHandle, lstat, open, realpath, stat, unlink } from 'no
 import { basename, dirname, join, resolve, sep } from 'node:path';
 
 import { type CliError, usageError } from './cli-error.js';
+import { describeFileError } from './file-error.js';
 import { PRIVATE_FILE_MODE, temporaryPathFor } from './private-file.js';
 
 /** A file the command reads or keeps, which an output file must not replace. */
@@ -174,12 +175,7 @@ async function statOrUndefined(path: string, option: string): Promise<Stats | un
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return undefined;
     }
-    if (code === 'ELOOP') {
-      throw usageError(
-        `${option}: ${path} leads through a loop of symbolic links (ELOOP); remove a link of the loop or choose another path`,
-      );
-    }
-    throw usageError(`${option}: cannot use ${path} (${code ?? (error as Error).message})`);
+    throw usageError(`${option}: ${describeFileError(path, error)}`);
   }
 }
 

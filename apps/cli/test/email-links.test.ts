@@ -221,6 +221,101 @@ describe('send --email-links', () => {
     );
   });
 
+  it('stops at a refused SMTP connection', async () => {
+    const manifest = join(workDir, 'smtp-refused.csv');
+    const rows = Array.from({ length: 10 }, (_, index) => `r${index}@example.com,Box,hi`);
+    await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
+
+    // Nothing listens on port 1 of 127.0.0.1, so every connection is refused.
+    const result = await runCli(
+      [
+        'send',
+        '--manifest',
+        manifest,
+        '--keystore',
+        join(workDir, 'smtp-refused.json'),
+        '--email-links',
+        '--concurrency',
+        '1',
+      ],
+      {
+        env: {
+          PROVISIONS_SERVER: server.url,
+          PROVISIONS_ORG_ID: server.organizationId,
+          PROVISIONS_CLIENT_SECRET: server.clientSecret,
+          PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+          SMTP_HOST: '127.0.0.1',
+          SMTP_PORT: '1',
+          SMTP_FROM: 'documents@example.com',
+        },
+      },
+    );
+
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('recipients: 0 of 10 done, 1 failed');
+    expect(lines.filter((line) => line.startsWith('failed: '))).toHaveLength(1);
+    expect(lines.at(-1)).toBe(
+      `provisions: stopped the run: cannot connect to the SMTP server at 127.0.0.1:1 (connection refused): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running; run the same command again to resume, which emails the links not sent yet (journal ${manifest}.journal)`,
+    );
+  });
+
+  it('stops at a rejected SMTP sign-in', async () => {
+    const rejectingAuth = new SMTPServer({
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onAuth(_auth, _session, callback) {
+        callback(new Error('invalid user name or password'));
+      },
+    });
+    await new Promise<void>((resolve) => rejectingAuth.listen(0, '127.0.0.1', resolve));
+    const port = (rejectingAuth.server.address() as AddressInfo).port;
+    const manifest = join(workDir, 'smtp-auth.csv');
+    await writeFile(manifest, 'email,title,message\na@example.com,Box,hi\nb@example.com,Box,hi\n');
+
+    let result: CliResult;
+    try {
+      result = await runCli(
+        [
+          'send',
+          '--manifest',
+          manifest,
+          '--keystore',
+          join(workDir, 'smtp-auth.json'),
+          '--email-links',
+          '--concurrency',
+          '1',
+        ],
+        {
+          env: {
+            PROVISIONS_SERVER: server.url,
+            PROVISIONS_ORG_ID: server.organizationId,
+            PROVISIONS_CLIENT_SECRET: server.clientSecret,
+            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+            SMTP_HOST: '127.0.0.1',
+            SMTP_PORT: String(port),
+            SMTP_USER: 'sender',
+            SMTP_PASS: 'wrong password',
+            SMTP_FROM: 'documents@example.com',
+          },
+        },
+      );
+    } finally {
+      await new Promise<void>((resolve) => rejectingAuth.close(() => resolve()));
+    }
+
+    const lastLine = result.stderr.trimEnd().split('\n').at(-1);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('recipients: 0 of 2 done, 1 failed');
+    expect(lastLine).toMatch(
+      new RegExp(
+        `^provisions: stopped the run: the SMTP server at 127\\.0\\.0\\.1:${port} rejected the sign-in \\(.*535.*\\): check SMTP_USER and SMTP_PASS, or the user name and password in SMTP_URL; run the same command again`,
+      ),
+    );
+    expect(result.stderr).not.toContain('wrong password');
+  });
+
   it('asks for SMTPUTF8 only for a local part that is not ASCII', async () => {
     const recorder = await startSmtpRecorder({ smtpUtf8: false });
     const manifest = join(workDir, 'international.csv');

@@ -151,7 +151,7 @@ describe('parseCsvManifest', () => {
     [
       'a missing file',
       'email,title,file\na@example.com,T,nope.txt',
-      'm.csv:2: column "file": cannot read',
+      'nope.txt does not exist (ENOENT): check the path',
     ],
     ['an empty file', 'email,title,file\na@example.com,T,empty.txt', 'is empty'],
     ['a file not in UTF-8', 'email,title,file\na@example.com,T,latin1.txt', 'not valid UTF-8'],
@@ -240,7 +240,7 @@ describe('JSON manifest files', () => {
     );
 
     expect(() => parseManifest(text, 'm.json', directory)).toThrow(
-      /^m\.json:\d+:\d+: recipients\[0\]\.boxes\[0\]\.messages\[0\]\.file: cannot read file/,
+      /^m\.json:\d+:\d+: recipients\[0\]\.boxes\[0\]\.messages\[0\]\.file: file \S+ does not exist \(ENOENT\): check the path$/,
     );
   });
 

@@ -379,7 +379,7 @@ describe('provisions send --manifest', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr.split('\n')).toEqual([
-      `provisions: ${path}:1:76: recipients[0].boxes[0].messages[0].file: cannot read file ${join(directory, 'x')}\\nprovisions: all good.txt (ENOENT)`,
+      `provisions: ${path}:1:76: recipients[0].boxes[0].messages[0].file: file ${join(directory, 'x')}\\nprovisions: all good.txt does not exist (ENOENT): check the path`,
       '',
     ]);
   });
@@ -502,11 +502,27 @@ describe('provisions send --manifest', () => {
     );
   });
 
-  it('exits 2 for a missing manifest file', async () => {
-    const result = await sendManifest(join(directory, 'missing.json'));
+  it('words a missing manifest file', async () => {
+    const path = join(directory, 'missing.json');
+
+    const result = await sendManifest(path);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('cannot read the manifest (ENOENT)');
+    expect(result.stderr).toBe(
+      `provisions: --manifest: ${path} does not exist (ENOENT): check the path\n`,
+    );
+  });
+
+  it('words a missing message file', async () => {
+    const path = join(directory, 'missing-message-file.json');
+    await writeFile(path, manifestWithFile('missing.txt'));
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:1:76: recipients[0].boxes[0].messages[0].file: file ${join(directory, 'missing.txt')} does not exist (ENOENT): check the path\n`,
+    );
   });
 
   it('exits 2 when a manifest and --to are both given', async () => {

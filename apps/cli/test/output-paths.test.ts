@@ -143,7 +143,7 @@ describe('send --links-out', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      `provisions: --links-out: ${first} leads through a loop of symbolic links (ELOOP); remove a link of the loop or choose another path\n`,
+      `provisions: --links-out: ${first} leads through a loop of symbolic links (ELOOP): remove a link of the loop or choose another path\n`,
     );
   });
 
@@ -200,6 +200,65 @@ describe('send --journal', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `provisions: --journal: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
+  });
+});
+
+describe('send --keystore', () => {
+  /** Runs `send --to` against the unused server with `keystore`. */
+  function sendToOneWith(keystore: string): Promise<CliResult> {
+    return runCli(
+      [
+        'send',
+        '--server',
+        UNUSED_SERVER,
+        '--keystore',
+        keystore,
+        '--to',
+        'a@example.com',
+        '--title',
+        'T',
+        '--message',
+        'm',
+      ],
+      { env: organizationEnv },
+    );
+  }
+
+  it('names the missing directory like --journal', async () => {
+    const keystore = join(workDir, 'missing', 'k.json');
+
+    const result = await sendToOneWith(keystore);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
+    );
+  });
+
+  it('words a directory given as keystore', async () => {
+    const directory = join(workDir, 'keystore-directory');
+    await mkdir(directory);
+
+    const result = await sendToOneWith(directory);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: ${directory} is a directory (EISDIR): give the path of a file\n`,
+    );
+  });
+
+  it('names the missing directory with --manifest', async () => {
+    const keystore = join(workDir, 'missing', 'k.json');
+
+    const result = await runCli(
+      ['send', '--server', UNUSED_SERVER, '--keystore', keystore, '--manifest', manifest],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
     );
   });
 });
@@ -293,6 +352,49 @@ describe('redeem --out', () => {
     expect(result.stderr).toBe(
       `provisions: --out: ${link} is a symbolic link to ${await realpath(manifest)}, which is a file, not a directory; remove the link or choose another path\n`,
     );
+  });
+});
+
+describe('redeem --outbox', () => {
+  /** Runs `redeem` with `--outbox OUTBOX` and a link to a server where nothing listens. */
+  function redeemWithOutbox(outbox: string): Promise<CliResult> {
+    const link = `${UNUSED_SERVER}/join#provision:${Buffer.alloc(33, 7).toString('base64url')}`;
+    return runCli(['redeem', link, '--email', 'a@example.com', '--outbox', outbox]);
+  }
+
+  it('rejects a missing directory before the code request', async () => {
+    const missing = join(workDir, 'no-server-data');
+
+    const result = await redeemWithOutbox(join(missing, 'outbox.jsonl'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --outbox: directory ${missing} does not exist; expected the server's data directory, which contains outbox.jsonl\n`,
+    );
+  });
+
+  it('rejects a directory before the code request', async () => {
+    const result = await redeemWithOutbox(workDir);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --outbox: ${workDir} is a directory; expected the outbox file, such as ${join(workDir, 'outbox.jsonl')}\n`,
+    );
+  });
+
+  it('rejects a path under a file before the code request', async () => {
+    const result = await redeemWithOutbox(join(manifest, 'outbox.jsonl'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`provisions: --outbox: ${manifest} is not a directory\n`);
+  });
+
+  it('accepts a missing file in a directory', async () => {
+    const result = await redeemWithOutbox(join(workDir, 'outbox.jsonl'));
+
+    // The check passes, so the code request fails on the unused server.
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^provisions: cannot reach the server \(connection refused\)/);
   });
 });
 

@@ -8,7 +8,7 @@ import {
   type NodeHttpFetchOptions,
 } from '../node-http-fetch.js';
 import { requireHttpUrl, requireValue } from '../option-values.js';
-import { markOutbox, waitForSignInCode } from '../outbox.js';
+import { checkOutboxPath, markOutbox, waitForSignInCode } from '../outbox.js';
 import {
   finishStdout,
   formatCount,
@@ -67,6 +67,9 @@ export async function runRedeem(
     );
   }
   // Checked before signing in, which uses up one of the person's sign-in codes.
+  if (options.outbox !== undefined) {
+    await checkOutboxPath(options.outbox);
+  }
   if (options.out !== undefined) {
     await checkOutputDirectory(options.out, '--out');
   }

@@ -278,8 +278,9 @@ interface ServerContact {
 }
 
 /**
- * The cause of a run stopping before it started every recipient: an unreachable server, a
- * failed write of the journal or keystore, or of a link to stdout.
+ * The cause of a run stopping before it started every recipient: an unreachable server, an
+ * SMTP server that takes no email, a failed write of the journal or keystore, or of a link to
+ * stdout.
  */
 interface RunStop {
   /** The error the command ends with, after the summary. */
@@ -352,6 +353,13 @@ async function sendAll(
 
       if (outcome.writeFailure !== undefined) {
         stop ??= { error: outcome.writeFailure };
+      }
+      if (outcome.smtpFailure !== undefined) {
+        stop ??= {
+          error: new CliError(
+            `stopped the run: ${outcome.smtpFailure}; run the same command again to resume, which emails the links not sent yet (journal ${settings.journalPath})`,
+          ),
+        };
       }
       const silentMs = Date.now() - contact.lastResponseAt;
       if (outcome.unreachable !== undefined && silentMs >= maxSilenceMs) {
