@@ -16,8 +16,14 @@ const ESTIMATE_REFRESH_MS = 1_000;
 
 /** Reports a run's progress on stderr; it never prints a link. */
 export interface ProgressReporter {
-  /** Records one finished recipient. */
+  /** Records one recipient that this run finished. */
   tick(failed: boolean): void;
+  /**
+   * Records a recipient that an earlier run finished but that failed in this run, such as
+   * one whose link cannot be rebuilt. `alreadyDone` counts it already, so only the failed
+   * count changes.
+   */
+  countEarlierFailure(): void;
   /** Writes one line to the stream above the bar, or between the plain progress lines. */
   notice(line: string): void;
   /** Stops the bar or the timer, after a last line. */
@@ -108,6 +114,10 @@ export function startProgress(
         failed += recipientFailed ? 1 : 0;
         bar.update(done, { failed, left: timeLeft() });
       },
+      countEarlierFailure() {
+        failed += 1;
+        bar.update(done, { failed, left: timeLeft() });
+      },
       notice(line) {
         // The bar is the last line of the terminal: clear it, write the line in its place, and
         // draw it again below. cli-progress 3.12 skips an unchanged bar unless forced.
@@ -136,6 +146,9 @@ export function startProgress(
     tick(recipientFailed) {
       done += 1;
       failed += recipientFailed ? 1 : 0;
+    },
+    countEarlierFailure() {
+      failed += 1;
     },
     notice(line) {
       stream.write(`${line}\n`);

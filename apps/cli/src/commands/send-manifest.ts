@@ -331,7 +331,11 @@ async function sendAll(
   };
 
   for (const recipient of finishedBefore) {
-    emit(await sendRecipient(context, recipient));
+    const outcome = await sendRecipient(context, recipient);
+    emit(outcome);
+    if (outcome.status === 'failed') {
+      progress.countEarlierFailure();
+    }
   }
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
