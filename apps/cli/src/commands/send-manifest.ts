@@ -333,8 +333,8 @@ async function sendAll(
   for (const recipient of finishedBefore) {
     const outcome = await sendRecipient(context, recipient);
     emit(outcome);
-    if (outcome.status === 'failed') {
-      progress.countEarlierFailure();
+    if (outcome.status === 'failed' || outcome.status === 'revoked') {
+      progress.countEarlier(outcome.status);
     }
   }
 
@@ -352,7 +352,7 @@ async function sendAll(
       next += 1;
       const outcome = await sendRecipient(context, recipient);
       emit(outcome);
-      progress.tick(outcome.status === 'failed');
+      progress.tick(outcome.status);
 
       if (outcome.writeFailure !== undefined) {
         stop ??= { error: outcome.writeFailure };
@@ -567,6 +567,7 @@ function printJsonSummary(
         provision_public_key: outcome.provisionPublicKey ?? null,
         boxes: outcome.boxes.map((box) => ({ id: box.id ?? null, title: box.title })),
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        ...(outcome.revokedAt === undefined ? {} : { revoked_at: outcome.revokedAt }),
       })),
     },
     `the JSON summary was not printed; ${EXPORT_LINKS}, and running the same command again prints the summary`,
