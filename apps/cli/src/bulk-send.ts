@@ -70,8 +70,11 @@ export interface BulkRecipient {
 export interface RecipientOutcome {
   index: number;
   email: string;
-  /** `skipped` when the run stopped before it started this recipient. */
-  status: 'done' | 'failed' | 'skipped';
+  /**
+   * `skipped` when the run stopped before it started this recipient, `revoked` when the
+   * recipient's provision was revoked with `provisions revoke` or `keystore revoke`.
+   */
+  status: 'done' | 'failed' | 'skipped' | 'revoked';
   delivery?: 'identity' | 'provision';
   /** Whether the provision was created for this manifest (else an earlier one was reused). */
   newProvision?: boolean;
@@ -83,6 +86,8 @@ export interface RecipientOutcome {
   boxesCreatedNow: number;
   /** The reason the recipient failed, without any secret. */
   error?: string;
+  /** RFC 3339 time the keystore recorded the revocation of the provision, for `revoked`. */
+  revokedAt?: string;
   /**
    * The network failure, such as `connection refused`, when the recipient failed because a
    * request got no response after its retries.
@@ -93,6 +98,9 @@ export interface RecipientOutcome {
   /** The reason the SMTP server could not take the recipient's email. It stops the run. */
   smtpFailure?: string;
 }
+
+/** The outcome of a recipient that the run started: never `skipped`. */
+export type FinishedOutcome = RecipientOutcome & { status: 'done' | 'failed' | 'revoked' };
 
 /** Everything a recipient's sending needs, shared by all workers of a run. */
 export interface BulkSendContext {
@@ -138,9 +146,14 @@ class RecipientFailure extends Error {}
 export async function sendRecipient(
   context: BulkSendContext,
   recipient: BulkRecipient,
-): Promise<RecipientOutcome> {
+): Promise<FinishedOutcome> {
   const state = recipientState(context.state, recipient.index);
   const boxesCreatedBefore = [...state.boxes.values()].filter((box) => box.id !== undefined).length;
+
+  const revoked = revokedOutcome(context, recipient, state);
+  if (revoked !== undefined) {
+    return revoked;
+  }
 
   try {
     if (!state.done) {
@@ -185,6 +198,36 @@ function describeDecision(
     delivery: 'provision',
     newProvision: decision.new_provision,
     provisionPublicKey: decision.public_key,
+  };
+}
+
+/**
+ * Returns the outcome of a recipient whose provision the keystore records as revoked, or
+ * `undefined`. Such a recipient gets no more boxes and no link: the boxes already sent are
+ * sealed to the revoked provision, which a new link cannot open.
+ */
+function revokedOutcome(
+  context: BulkSendContext,
+  recipient: BulkRecipient,
+  state: RecipientState,
+): FinishedOutcome | undefined {
+  const decision = state.decision;
+  if (decision?.delivery !== 'provision') {
+    return undefined;
+  }
+  const revocation = context.keystore.getRevocation(decision.public_key);
+  if (revocation === undefined) {
+    return undefined;
+  }
+
+  return {
+    index: recipient.index,
+    email: recipient.email,
+    status: 'revoked',
+    ...describeDecision(decision),
+    boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state.boxes.get(b)?.id })),
+    boxesCreatedNow: 0,
+    revokedAt: revocation.revoked_at,
   };
 }
 
@@ -571,13 +614,13 @@ async function describeDone(
   recipient: BulkRecipient,
   state: RecipientState,
   boxesCreatedBefore: number,
-): Promise<RecipientOutcome> {
+): Promise<FinishedOutcome> {
   const decision = state.decision;
   if (decision === undefined) {
     throw new RecipientFailure('the journal marks this recipient done but has no delivery record');
   }
 
-  const outcome: RecipientOutcome = {
+  const outcome: FinishedOutcome = {
     index: recipient.index,
     email: recipient.email,
     status: 'done',

@@ -14,10 +14,19 @@ export const MIN_ESTIMATE_RECIPIENTS = 10;
 /** Interval at which the bar refreshes its estimate between finished recipients, in milliseconds. */
 const ESTIMATE_REFRESH_MS = 1_000;
 
+/** The status of a finished recipient, as the progress report counts it. */
+export type ProgressStatus = 'done' | 'failed' | 'revoked';
+
 /** Reports a run's progress on stderr; it never prints a link. */
 export interface ProgressReporter {
-  /** Records one finished recipient. */
-  tick(failed: boolean): void;
+  /** Records one recipient that this run finished. */
+  tick(status: ProgressStatus): void;
+  /**
+   * Records a recipient that an earlier run finished but that failed or was revoked in this
+   * run, such as one whose link cannot be rebuilt. `alreadyDone` counts it already, so only
+   * the failed or revoked count changes.
+   */
+  countEarlier(status: Exclude<ProgressStatus, 'done'>): void;
   /** Writes one line to the stream above the bar, or between the plain progress lines. */
   notice(line: string): void;
   /** Stops the bar or the timer, after a last line. */
@@ -69,6 +78,13 @@ export function startProgress(
 ): ProgressReporter {
   let done = alreadyDone;
   let failed = 0;
+  let revoked = 0;
+  const count = (status: ProgressStatus): void => {
+    failed += status === 'failed' ? 1 : 0;
+    revoked += status === 'revoked' ? 1 : 0;
+  };
+  // Shown only once a recipient is revoked, as the summary does.
+  const revokedText = (): string => (revoked > 0 ? `, ${revoked} revoked` : '');
 
   // cli-progress estimates from its last 10 updates. Recipients finish in bursts, often
   // several within one millisecond, and then it showed "0s left" far from the end.
@@ -89,24 +105,28 @@ export function startProgress(
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: 'sending |{bar}| {value}/{total} recipients, {failed} failed{left}',
+        format: 'sending |{bar}| {value}/{total} recipients, {failed} failed{revoked}{left}',
         hideCursor: true,
         clearOnComplete: false,
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, done, { failed, left: '' });
-    const refresh = setInterval(
-      () => bar.update(done, { failed, left: timeLeft() }),
-      ESTIMATE_REFRESH_MS,
-    );
+    const update = (): void => {
+      bar.update(done, { failed, revoked: revokedText(), left: timeLeft() });
+    };
+    bar.start(total, done, { failed, revoked: '', left: '' });
+    const refresh = setInterval(update, ESTIMATE_REFRESH_MS);
     refresh.unref();
 
     return {
-      tick(recipientFailed) {
+      tick(status) {
         done += 1;
-        failed += recipientFailed ? 1 : 0;
-        bar.update(done, { failed, left: timeLeft() });
+        count(status);
+        update();
+      },
+      countEarlier(status) {
+        count(status);
+        update();
       },
       notice(line) {
         // The bar is the last line of the terminal: clear it, write the line in its place, and
@@ -126,16 +146,19 @@ export function startProgress(
   const line = (): void => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     stream.write(
-      `progress: ${done}/${total} recipients, ${failed} failed, ${seconds} s${timeLeft()}\n`,
+      `progress: ${done}/${total} recipients, ${failed} failed${revokedText()}, ${seconds} s${timeLeft()}\n`,
     );
   };
   const timer = setInterval(line, PLAIN_PROGRESS_INTERVAL_MS);
   timer.unref();
 
   return {
-    tick(recipientFailed) {
+    tick(status) {
       done += 1;
-      failed += recipientFailed ? 1 : 0;
+      count(status);
+    },
+    countEarlier(status) {
+      count(status);
     },
     notice(line) {
       stream.write(`${line}\n`);

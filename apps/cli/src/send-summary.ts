@@ -1,6 +1,6 @@
 import type { RecipientOutcome } from './bulk-send.js';
 
-/** Failures listed one per line on stderr; the JSON output lists them all. */
+/** Failures, and revoked recipients, listed one per line on stderr; the JSON output lists them all. */
 const MAX_FAILURES_SHOWN = 20;
 
 /** Counts of a manifest run, over all runs of its journal. */
@@ -10,6 +10,8 @@ export interface RunSummary {
   failed: number;
   /** Recipients this run did not start because it stopped early. */
   skipped: number;
+  /** Recipients whose provision the keystore records as revoked; they get no link. */
+  revoked: number;
   /** Boxes that exist on the server for this manifest. */
   boxes_created: number;
   /** Of those, boxes this process created. */
@@ -26,6 +28,7 @@ export interface RunSummary {
   seconds: number;
   journal: string;
   failures: { email: string; reason: string }[];
+  revocations: { email: string; provision_public_key: string; revoked_at: string }[];
 }
 
 /** Counts the outcomes of a run. */
@@ -38,6 +41,7 @@ export function summarizeRun(
     done: 0,
     failed: 0,
     skipped: 0,
+    revoked: 0,
     boxes_created: 0,
     boxes_created_now: 0,
     auto_invitations: 0,
@@ -47,6 +51,7 @@ export function summarizeRun(
     seconds: Math.round(run.seconds * 10) / 10,
     journal: run.journalPath,
     failures: [],
+    revocations: [],
   };
 
   for (const outcome of outcomes) {
@@ -58,6 +63,13 @@ export function summarizeRun(
     } else if (outcome.status === 'failed') {
       summary.failed += 1;
       summary.failures.push({ email: outcome.email, reason: outcome.error ?? 'unknown error' });
+    } else if (outcome.status === 'revoked') {
+      summary.revoked += 1;
+      summary.revocations.push({
+        email: outcome.email,
+        provision_public_key: outcome.provisionPublicKey ?? '',
+        revoked_at: outcome.revokedAt ?? '',
+      });
     } else {
       summary.done += 1;
     }
@@ -85,8 +97,9 @@ function countDelivery(summary: RunSummary, outcome: RecipientOutcome): void {
 /** Formats the summary for stderr; it contains no link. */
 export function formatRunSummary(summary: RunSummary): string[] {
   const skipped = summary.skipped > 0 ? `, ${summary.skipped} skipped` : '';
+  const revoked = summary.revoked > 0 ? `, ${summary.revoked} revoked` : '';
   const lines = [
-    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed${skipped} (${summary.seconds} s)`,
+    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed${revoked}${skipped} (${summary.seconds} s)`,
     `boxes created: ${summary.boxes_created} (${summary.boxes_created_now} by this run)`,
     `auto-invitations: ${summary.auto_invitations}`,
     `provisions created: ${summary.provisions_created}, reused: ${summary.provisions_reused}`,
@@ -98,6 +111,21 @@ export function formatRunSummary(summary: RunSummary): string[] {
   }
   if (summary.failures.length > MAX_FAILURES_SHOWN) {
     lines.push(`… and ${summary.failures.length - MAX_FAILURES_SHOWN} more failures (see --json)`);
+  }
+  for (const revocation of summary.revocations.slice(0, MAX_FAILURES_SHOWN)) {
+    lines.push(
+      `revoked: ${revocation.email}: provision ${revocation.provision_public_key} was revoked at ${revocation.revoked_at}, so the run gives no link for it`,
+    );
+  }
+  if (summary.revocations.length > MAX_FAILURES_SHOWN) {
+    lines.push(
+      `… and ${summary.revocations.length - MAX_FAILURES_SHOWN} more revoked recipients (see --json)`,
+    );
+  }
+  if (summary.revoked > 0) {
+    lines.push(
+      'to reach a revoked recipient again, put them in a new manifest and send it, which creates a new link',
+    );
   }
   // A run that stopped early ends with its own error, which explains how to resume.
   if (summary.failed > 0 && summary.skipped === 0) {

@@ -50,7 +50,7 @@ describe('startProgress on a terminal', () => {
   it('writes a notice, then the bar again', () => {
     const terminal = new FakeTerminal();
     const progress = startProgress(10, 0, terminal as unknown as NodeJS.WriteStream);
-    progress.tick(false);
+    progress.tick('done');
     const before = terminal.text.length;
 
     progress.notice('provisions: the server responded with 503; retrying');
@@ -68,7 +68,7 @@ describe('startProgress on a terminal', () => {
     const progress = startProgress(4000, 0, terminal as unknown as NodeJS.WriteStream);
 
     for (let index = 0; index < 1536; index += 1) {
-      progress.tick(false);
+      progress.tick('done');
     }
     progress.stop();
 
@@ -88,7 +88,7 @@ describe('startProgress on a terminal', () => {
 
       vi.advanceTimersByTime(6_000);
       for (let index = 0; index < 20; index += 1) {
-        progress.tick(false);
+        progress.tick('done');
       }
       progress.stop();
 

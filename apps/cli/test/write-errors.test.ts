@@ -22,6 +22,9 @@ const EXPORT_LINKS =
 // Makes writes to the files that FULL_DISK_PATH matches fail with ENOSPC.
 const FULL_DISK = fileURLToPath(new URL('./support/full-disk.mjs', import.meta.url));
 
+// Makes the writes to stdout after the first STDOUT_WRITES_ALLOWED fail with EPIPE.
+const STDOUT_BREAKS = fileURLToPath(new URL('./support/stdout-breaks.mjs', import.meta.url));
+
 let server: TestServer;
 let workDir: string;
 let organizationEnv: Record<string, string>;
@@ -120,6 +123,41 @@ describe('stdout on /dev/full', () => {
     });
 
     expectFullStdout(result, 'nothing was sent');
+  });
+
+  it('says a finished run sent everything', async () => {
+    const manifest = await writeManifest('full-finished', 2);
+    const first = await runCli(manifestArgs(manifest), { env: organizationEnv });
+    expect(first.code).toBe(0);
+
+    const result = await runCliWithStdout(manifestArgs(manifest, '--print-links'), 'full', {
+      env: organizationEnv,
+    });
+
+    expectFullStdout(
+      result,
+      `an earlier run sent every recipient, but the links were not printed; ${EXPORT_LINKS}, and running the same command again prints them (journal ${manifest}.journal)`,
+    );
+  });
+
+  it('says a resumed run sent nothing more', async () => {
+    const manifest = await writeManifest('full-resumed', 3);
+    // The journal accepts 4 writes, so the run stops during the first recipient.
+    const stopped = await runOnFullDisk(
+      [...manifestArgs(manifest), '--concurrency', '1'],
+      'full-resumed\\.csv\\.journal$',
+      4,
+    );
+    expect(stopped.code).toBe(1);
+
+    const result = await runCliWithStdout(manifestArgs(manifest, '--print-links'), 'full', {
+      env: organizationEnv,
+    });
+
+    expectFullStdout(
+      result,
+      `this run sent nothing more; running the same command again finishes the run (journal ${manifest}.journal)`,
+    );
   });
 
   it('prints the summary of send --json, then says where the links are', async () => {
@@ -257,6 +295,31 @@ describe('stdout closed by its reader', () => {
     expectOneErrorLine(
       { code: code ?? -1, stdout: '', stderr },
       `provisions: cannot write to standard output (EPIPE): the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run (journal ${manifest}.journal)`,
+    );
+  });
+});
+
+describe('stdout that breaks after some links', () => {
+  it('says a finished run sent everything', async () => {
+    const manifest = await writeManifest('broken-finished', 3);
+    const first = await runCli(manifestArgs(manifest), { env: organizationEnv });
+    expect(first.code).toBe(0);
+
+    // Like `| head -2`: the header line and one link are written, then the reader exits.
+    const result = await runCli(manifestArgs(manifest, '--print-links'), {
+      env: {
+        ...organizationEnv,
+        NODE_OPTIONS: `--import ${STDOUT_BREAKS}`,
+        STDOUT_WRITES_ALLOWED: '2',
+      },
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stdout.split('\n')).toHaveLength(3);
+    expect(result.stderr).toMatch(/^recipients: 3 of 3 done, 0 failed \(/m);
+    expectOneErrorLine(
+      result,
+      `provisions: cannot write to standard output (EPIPE): an earlier run sent every recipient, but the links were not printed; ${EXPORT_LINKS}, and running the same command again prints them (journal ${manifest}.journal)`,
     );
   });
 });

@@ -40,6 +40,8 @@ export interface KeystoreFile {
  * One line after the header: ChaCha20-Poly1305 of the UTF-8 JSON
  * `{ "email": "<normalized>", "entry": { public_key, user_key_share, created_at } }`
  * or `{ "email": "<normalized>", "deleted": true }`; later lines replace earlier ones.
+ * A deletion after a revocation adds `"revoked": { public_key, revoked_at }`, which readers
+ * that predate it ignore, so they still remove the entry.
  */
 export interface KeystoreRecordLine {
   /** Nonce, 12 bytes as base64url. */

@@ -37,6 +37,7 @@ import {
   serializeKeystoreLine,
 } from './keystore-file-format.js';
 import { acquireLockFile, type LockFile, LockFileError } from './keystore-lock.js';
+import { type KeystoreRevocation, parseRevocation } from './keystore-revocation.js';
 import {
   KeystoreError,
   type ProvisionKeystore,
@@ -53,6 +54,7 @@ export {
   type KeystoreRecordLine,
 } from './keystore-file-format.js';
 export { acquireLockFile, type LockFile, LockFileError } from './keystore-lock.js';
+export type { KeystoreRevocation } from './keystore-revocation.js';
 
 /** Permission bits of a keystore file: read and write for its owner only. */
 export const KEYSTORE_FILE_MODE = 0o600;
@@ -116,6 +118,8 @@ export interface FileKeystoreOptions {
 interface PendingChange {
   email: string;
   entry: ProvisionKeystoreEntry | undefined;
+  /** Set when the change removes a revoked provision's entry. */
+  revocation?: KeystoreRevocation;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -166,6 +170,8 @@ export class FileKeystore implements ProvisionKeystore {
   readonly #key: KeystoreKey;
   readonly #lock: LockFile;
   #entries: Map<string, ProvisionKeystoreEntry>;
+  /** Revocations by provision public key. */
+  #revocations: Map<string, KeystoreRevocation>;
   /** Lines in the file, header included; the next record gets line `#lines + 1`. */
   #lines: number;
   #mustRewrite: boolean;
@@ -186,6 +192,7 @@ export class FileKeystore implements ProvisionKeystore {
     this.#key = key;
     this.#lock = lock;
     this.#entries = contents.entries;
+    this.#revocations = contents.revocations;
     this.#lines = contents.lines;
     this.#mustRewrite = contents.mustRewrite;
   }
@@ -268,6 +275,44 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
+   * Removes the entry for `email` durably, as {@link FileKeystore.delete} does, and keeps its
+   * email, public key and the current time as a revocation. Call it once the provision is
+   * revoked on the server, so that a later run finds it with {@link FileKeystore.getRevocation}
+   * and reports the link as revoked, not lost.
+   *
+   * @returns the revocation, or `undefined`, with no change, when `email` has no entry.
+   * @throws KeystoreError `ERR_KEYSTORE_IO` when the file cannot be written (the entry then stays).
+   */
+  async recordRevocation(email: string): Promise<KeystoreRevocation | undefined> {
+    this.#checkOpen();
+    const key = this.#normalize(email);
+    const entry = this.#entries.get(key);
+    if (entry === undefined) {
+      return undefined;
+    }
+
+    const revocation: KeystoreRevocation = {
+      email: key,
+      public_key: entry.public_key,
+      revoked_at: new Date().toISOString(),
+    };
+    await this.#change(key, undefined, revocation);
+    return { ...revocation };
+  }
+
+  /**
+   * Returns the revocation that {@link FileKeystore.recordRevocation} kept for the provision
+   * with `publicKey`, or `undefined` if there is none.
+   *
+   * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
+   */
+  getRevocation(publicKey: string): KeystoreRevocation | undefined {
+    this.#checkOpen();
+    const revocation = this.#revocations.get(publicKey);
+    return revocation === undefined ? undefined : { ...revocation };
+  }
+
+  /**
    * Normalizes an email, skipping the IDNA work for a key already stored:
    * stored keys are normalized, and normalizing is idempotent.
    */
@@ -296,7 +341,11 @@ export class FileKeystore implements ProvisionKeystore {
     }
   }
 
-  #change(email: string, entry: ProvisionKeystoreEntry | undefined): Promise<void> {
+  #change(
+    email: string,
+    entry: ProvisionKeystoreEntry | undefined,
+    revocation?: KeystoreRevocation,
+  ): Promise<void> {
     try {
       this.#checkOpen();
     } catch (error) {
@@ -304,7 +353,7 @@ export class FileKeystore implements ProvisionKeystore {
     }
 
     return new Promise((resolve, reject) => {
-      this.#pending.push({ email, entry, resolve, reject });
+      this.#pending.push({ email, entry, revocation, resolve, reject });
       if (this.#writing === undefined) {
         this.#writing = this.#drain();
       }
@@ -315,21 +364,26 @@ export class FileKeystore implements ProvisionKeystore {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0);
       const entries = new Map(this.#entries);
+      const revocations = new Map(this.#revocations);
       for (const change of batch) {
         if (change.entry === undefined) {
           entries.delete(change.email);
         } else {
           entries.set(change.email, change.entry);
         }
+        if (change.revocation !== undefined) {
+          revocations.set(change.revocation.public_key, change.revocation);
+        }
       }
 
       try {
         if (this.#mustRewrite) {
-          await this.#rewrite(entries);
+          await this.#rewrite(entries, revocations);
         } else {
           await this.#append(batch);
         }
         this.#entries = entries;
+        this.#revocations = revocations;
         for (const change of batch) {
           change.resolve();
         }
@@ -357,8 +411,9 @@ export class FileKeystore implements ProvisionKeystore {
     line: number,
     email: string,
     entry: ProvisionKeystoreEntry | undefined,
+    revocation?: KeystoreRevocation,
   ): KeystoreRecordLine {
-    const content = entry === undefined ? { email, deleted: true } : { email, entry };
+    const content = recordContent(email, entry, revocation);
     const plaintext = Buffer.from(JSON.stringify(content), 'utf8');
     try {
       const sealed = encryptEntries(
@@ -377,7 +432,7 @@ export class FileKeystore implements ProvisionKeystore {
     let text = '';
     for (const [offset, change] of batch.entries()) {
       text += serializeKeystoreLine(
-        this.#sealRecord(this.#lines + offset + 1, change.email, change.entry),
+        this.#sealRecord(this.#lines + offset + 1, change.email, change.entry, change.revocation),
       );
     }
 
@@ -398,10 +453,22 @@ export class FileKeystore implements ProvisionKeystore {
     this.#lines += batch.length;
   }
 
-  /** Replaces the file atomically with the header and one record per entry. */
-  async #rewrite(entries: ReadonlyMap<string, ProvisionKeystoreEntry>): Promise<void> {
+  /**
+   * Replaces the file atomically with the header, one record per revocation, then one record per
+   * entry. A revocation record also deletes its email's entry, so the entries come after it.
+   */
+  async #rewrite(
+    entries: ReadonlyMap<string, ProvisionKeystoreEntry>,
+    revocations: ReadonlyMap<string, KeystoreRevocation>,
+  ): Promise<void> {
     let text = serializeKeystoreLine(this.#header());
     let line = 1;
+    for (const revocation of revocations.values()) {
+      line += 1;
+      text += serializeKeystoreLine(
+        this.#sealRecord(line, revocation.email, undefined, revocation),
+      );
+    }
     for (const [email, entry] of entries) {
       line += 1;
       text += serializeKeystoreLine(this.#sealRecord(line, email, entry));
@@ -423,6 +490,28 @@ export class FileKeystore implements ProvisionKeystore {
   }
 }
 
+/**
+ * Returns the JSON content of a record. A revocation is a deletion with a `revoked` member, so a
+ * reader written before revocations existed still removes the entry.
+ */
+function recordContent(
+  email: string,
+  entry: ProvisionKeystoreEntry | undefined,
+  revocation: KeystoreRevocation | undefined,
+): object {
+  if (entry !== undefined) {
+    return { email, entry };
+  }
+  if (revocation === undefined) {
+    return { email, deleted: true };
+  }
+  return {
+    email,
+    deleted: true,
+    revoked: { public_key: revocation.public_key, revoked_at: revocation.revoked_at },
+  };
+}
+
 /** Associated data of the record on line `line`: the header fields and the line number. */
 function recordAssociatedData(header: KeystoreFile, line: number): string {
   return `${keystoreAssociatedData(header)}\n${line}`;
@@ -430,6 +519,8 @@ function recordAssociatedData(header: KeystoreFile, line: number): string {
 
 interface KeystoreContents {
   entries: Map<string, ProvisionKeystoreEntry>;
+  /** Revocations by provision public key. */
+  revocations: Map<string, KeystoreRevocation>;
   lines: number;
   mustRewrite: boolean;
 }
@@ -472,7 +563,7 @@ async function readKeystore(
     }
     const passphrase = await resolvePassphrase(options.passphrase, { path, creating: true });
     const key = await deriveKeystoreKey(passphrase, newKdf(newKeyLog2N));
-    return { key, entries: new Map(), lines: 0, mustRewrite: true };
+    return { key, entries: new Map(), revocations: new Map(), lines: 0, mustRewrite: true };
   }
 
   const file = parseKeystoreFile(text, path);
@@ -481,7 +572,7 @@ async function readKeystore(
     const passphrase = await resolvePassphrase(options.passphrase, { path, creating: false });
     const entries = await decryptVersion1(file, passphrase, path);
     const key = await deriveKeystoreKey(passphrase, newKdf(newKeyLog2N));
-    return { key, entries, lines: 0, mustRewrite: true };
+    return { key, entries, revocations: new Map(), lines: 0, mustRewrite: true };
   }
 
   const { header, records, tornTail } = file;
@@ -493,6 +584,7 @@ async function readKeystore(
   }
 
   const entries = new Map<string, ProvisionKeystoreEntry>();
+  const revocations = new Map<string, KeystoreRevocation>();
   for (const [index, record] of records.entries()) {
     const line = index + 2;
     const plaintext = decryptEntries(key, record.n, record.c, recordAssociatedData(header, line));
@@ -502,19 +594,21 @@ async function readKeystore(
         `keystore ${path}:${line}: the passphrase is right but this record was modified, damaged or moved; restore the file from a backup`,
       );
     }
-    applyRecord(entries, plaintext, `keystore ${path}:${line}`);
+    applyRecord({ entries, revocations }, plaintext, `keystore ${path}:${line}`);
   }
 
-  const mustRewrite = tornTail || records.length > 2 * entries.size + REWRITE_SLACK_RECORDS;
-  return { key, entries, lines: records.length + 1, mustRewrite };
+  const live = entries.size + revocations.size;
+  const mustRewrite = tornTail || records.length > 2 * live + REWRITE_SLACK_RECORDS;
+  return { key, entries, revocations, lines: records.length + 1, mustRewrite };
 }
 
 function applyRecord(
-  entries: Map<string, ProvisionKeystoreEntry>,
+  contents: Pick<KeystoreContents, 'entries' | 'revocations'>,
   plaintext: Uint8Array,
   where: string,
 ): void {
-  let value: { email?: unknown; entry?: unknown; deleted?: unknown };
+  const { entries, revocations } = contents;
+  let value: { email?: unknown; entry?: unknown; deleted?: unknown; revoked?: unknown };
   try {
     value = JSON.parse(utf8Decoder.decode(plaintext));
   } catch (cause) {
@@ -535,6 +629,10 @@ function applyRecord(
 
   if (value.deleted === true) {
     entries.delete(email);
+    if (value.revoked !== undefined) {
+      const revocation = parseRevocation(value.revoked, email, `${where}: revoked`);
+      revocations.set(revocation.public_key, revocation);
+    }
     return;
   }
   entries.set(

@@ -102,11 +102,7 @@ export function validateKeystoreEntry(value: unknown, where: string): ProvisionK
   checkEncodedBytes(record.user_key_share, SHARE_LENGTH, `${where}.user_key_share`);
 
   const createdAt = record.created_at;
-  if (
-    typeof createdAt !== 'string' ||
-    !RFC3339_TIMESTAMP.test(createdAt) ||
-    Number.isNaN(Date.parse(createdAt))
-  ) {
+  if (!isRfc3339Timestamp(createdAt)) {
     throw new KeystoreError(
       'ERR_KEYSTORE_INVALID',
       `${where}.created_at: expected an RFC 3339 timestamp`,
@@ -126,7 +122,19 @@ export function validateKeystoreEntry(value: unknown, where: string): ProvisionK
   return entry;
 }
 
-function checkEncodedBytes(value: unknown, length: number, field: string): void {
+/** Tells whether `value` is an RFC 3339 timestamp that `Date.parse` reads. */
+export function isRfc3339Timestamp(value: unknown): value is string {
+  return (
+    typeof value === 'string' && RFC3339_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value))
+  );
+}
+
+/**
+ * Checks that `value` is `length` bytes as unpadded base64url.
+ *
+ * @throws KeystoreError `ERR_KEYSTORE_INVALID` naming `field`.
+ */
+export function checkEncodedBytes(value: unknown, length: number, field: string): void {
   if (typeof value !== 'string') {
     throw new KeystoreError('ERR_KEYSTORE_INVALID', `${field}: expected a base64url string`);
   }

@@ -27,8 +27,11 @@ import {
   FileKeystore,
   KEYSTORE_FORMAT,
   KEYSTORE_VERSION,
+  type KeystoreFile,
   type KeystorePassphraseRequest,
 } from '../src/keystore.js';
+import { decryptEntries, deriveKeystoreKey, encryptEntries } from '../src/keystore-cipher.js';
+import { keystoreAssociatedData } from '../src/keystore-file-format.js';
 
 const passphrase = 'correct horse battery staple';
 const organizationId = '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11';
@@ -640,6 +643,117 @@ describe('FileKeystore', () => {
     const reopened = await openKeystore();
 
     expect(await reopened.get('ada@example.com')).toEqual(entry);
+  });
+});
+
+/** Decrypts every record of the test keystore file and returns their JSON contents. */
+async function readRecordContents(): Promise<unknown[]> {
+  const [headerLine, ...recordLines] = (await readFile(path, 'utf8')).trimEnd().split('\n');
+  const header = JSON.parse(headerLine as string) as KeystoreFile;
+  const key = await deriveKeystoreKey(passphrase, header.kdf);
+
+  return recordLines.map((text, index) => {
+    const record = JSON.parse(text) as { n: string; c: string };
+    const associatedData = `${keystoreAssociatedData(header)}\n${index + 2}`;
+    const plaintext = decryptEntries(key, record.n, record.c, associatedData);
+    return JSON.parse(Buffer.from(plaintext as Uint8Array).toString('utf8'));
+  });
+}
+
+describe('FileKeystore revocations', () => {
+  it('removes the entry and keeps the revocation', async () => {
+    const entry = await makeEntry();
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', entry);
+
+    const revocation = await keystore.recordRevocation('Ada@Example.COM');
+    const reopened = await openKeystore();
+
+    expect(revocation).toEqual({
+      email: 'ada@example.com',
+      public_key: entry.public_key,
+      revoked_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+    expect(await reopened.get('ada@example.com')).toBeUndefined();
+    expect(reopened.list()).toEqual([]);
+    expect(reopened.getRevocation(entry.public_key)).toEqual(revocation);
+  });
+
+  it('changes nothing without an entry', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    const before = await readFile(path, 'utf8');
+
+    expect(await keystore.recordRevocation('grace@example.org')).toBeUndefined();
+    expect(await readFile(path, 'utf8')).toBe(before);
+  });
+
+  it('writes a revocation as a deletion', async () => {
+    const entry = await makeEntry();
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', entry);
+    const revocation = await keystore.recordRevocation('ada@example.com');
+
+    const records = await readRecordContents();
+
+    // A reader that predates revocations removes the entry on `deleted` and ignores `revoked`.
+    expect(records).toHaveLength(2);
+    expect(records[1]).toEqual({
+      email: 'ada@example.com',
+      deleted: true,
+      revoked: { public_key: entry.public_key, revoked_at: revocation?.revoked_at },
+    });
+  });
+
+  it('keeps revocations and new entries when it rewrites the file', async () => {
+    const revokedEntry = await makeEntry();
+    const newEntry = await makeEntry();
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', revokedEntry);
+    const revocation = await keystore.recordRevocation('ada@example.com');
+    await keystore.put('ada@example.com', newEntry);
+    await keystore.close();
+    // A torn last line makes the next change rewrite the whole file.
+    await writeFile(path, `${await readFile(path, 'utf8')}{"n":"AAAA","c":"BBB`);
+    const torn = await openKeystore();
+    await torn.put('grace@example.org', await makeEntry());
+
+    const reopened = await openKeystore();
+
+    expect(await reopened.get('ada@example.com')).toEqual(newEntry);
+    expect(reopened.getRevocation(revokedEntry.public_key)).toEqual(revocation);
+    expect(reopened.getRevocation(newEntry.public_key)).toBeUndefined();
+    expect((await readRecordContents())[0]).toMatchObject({
+      email: 'ada@example.com',
+      deleted: true,
+    });
+  });
+
+  it('rejects an invalid revocation naming its field', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.recordRevocation('ada@example.com');
+    await keystore.close();
+    const [headerLine, recordLine] = (await readFile(path, 'utf8')).split('\n');
+    const header = JSON.parse(headerLine as string) as KeystoreFile;
+    const key = await deriveKeystoreKey(passphrase, header.kdf);
+    const content = { email: 'ada@example.com', deleted: true, revoked: { public_key: 'short' } };
+    const sealed = encryptEntries(
+      key,
+      Buffer.from(JSON.stringify(content)),
+      `${keystoreAssociatedData(header)}\n3`,
+    );
+    await writeFile(
+      path,
+      `${headerLine}\n${recordLine}\n${JSON.stringify({ n: sealed.nonce, c: sealed.ciphertext })}\n`,
+    );
+
+    const error = await openError({});
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID');
+    expect(error.message).toBe(
+      `keystore ${path}:3: revoked.public_key: expected 32 bytes as unpadded base64url`,
+    );
   });
 });
 

@@ -158,7 +158,8 @@ export async function runKeystoreRevoke(
       }
       alreadyRevoked = true;
     }
-    await keystore.delete(recipient);
+    // Kept as a revocation, so a later run of a manifest reports this recipient as revoked.
+    await keystore.recordRevocation(recipient);
 
     const unwritten = `the provision of ${recipient} was revoked and removed from the keystore, but the result was not printed`;
     if (options.json === true) {

@@ -70,8 +70,9 @@ export async function runRevoke(
       alreadyRevoked = true;
     }
 
+    // Kept as a revocation, so a later run of a manifest reports this recipient as revoked.
     if (email !== undefined) {
-      await keystore?.delete(email);
+      await keystore?.recordRevocation(email);
     }
     report(publicKey, options.json === true, { keystore, email, alreadyRevoked });
   } finally {

@@ -305,13 +305,14 @@ async function sendAll(
     (recipient) => context.state.recipients.get(recipient.index)?.done === true,
   );
 
+  const unprinted = describeUnprintedLinks(context.state, recipients, settings.journalPath);
   if (settings.printLinks) {
-    printText('email,link\n', 'nothing was sent');
+    printText('email,link\n', unprinted.beforeSending);
     // A stdout that fails at once, such as /dev/full, stops the run before it sends anything.
     await finishStdout();
   }
   let stop: RunStop | undefined;
-  const linksStopped = `the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run (journal ${settings.journalPath})`;
+  const linksStopped = unprinted.whileSending;
   let stdoutError: StdoutError | undefined;
   const emit = (outcome: RecipientOutcome): void => {
     outcomes[outcome.index] = outcome;
@@ -332,7 +333,11 @@ async function sendAll(
   };
 
   for (const recipient of finishedBefore) {
-    emit(await sendRecipient(context, recipient));
+    const outcome = await sendRecipient(context, recipient);
+    emit(outcome);
+    if (outcome.status === 'failed' || outcome.status === 'revoked') {
+      progress.countEarlier(outcome.status);
+    }
   }
 
   const queue = recipients.filter((recipient) => outcomes[recipient.index] === undefined);
@@ -349,7 +354,7 @@ async function sendAll(
       next += 1;
       const outcome = await sendRecipient(context, recipient);
       emit(outcome);
-      progress.tick(outcome.status === 'failed');
+      progress.tick(outcome.status);
 
       if (outcome.writeFailure !== undefined) {
         stop ??= { error: outcome.writeFailure };
@@ -388,6 +393,34 @@ async function sendAll(
     emit(skippedOutcome(context, recipient));
   }
   return { outcomes, stop };
+}
+
+/**
+ * Returns what a failed write of `--print-links` lost, and how to get it, for a failure of the
+ * header line (before this run sends anything) and for a failure of a link line. A run that
+ * earlier runs finished has sent everything, so only the links are missing then.
+ */
+function describeUnprintedLinks(
+  state: SendJournalState,
+  recipients: readonly BulkRecipient[],
+  journalPath: string,
+): { beforeSending: string; whileSending: string } {
+  const journal = `(journal ${journalPath})`;
+  const finishedEarlier = recipients.every(
+    (recipient) => state.recipients.get(recipient.index)?.done === true,
+  );
+  if (finishedEarlier) {
+    const printed = `an earlier run sent every recipient, but the links were not printed; ${EXPORT_LINKS}, and running the same command again prints them ${journal}`;
+    return { beforeSending: printed, whileSending: printed };
+  }
+
+  return {
+    beforeSending:
+      state.recipients.size === 0
+        ? 'nothing was sent'
+        : `this run sent nothing more; running the same command again finishes the run ${journal}`,
+    whileSending: `the run stopped; ${EXPORT_LINKS}, and running the same command again finishes the run ${journal}`,
+  };
 }
 
 /**
@@ -571,6 +604,7 @@ function printJsonSummary(
         provision_public_key: outcome.provisionPublicKey ?? null,
         boxes: outcome.boxes.map((box) => ({ id: box.id ?? null, title: box.title })),
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        ...(outcome.revokedAt === undefined ? {} : { revoked_at: outcome.revokedAt }),
       })),
     },
     `the JSON summary was not printed; ${EXPORT_LINKS}, and running the same command again prints the summary`,
