@@ -145,6 +145,27 @@ describe('provisions-server', () => {
     );
   });
 
+  it.each([
+    ['start', []],
+    ['create-organization', ['--name', 'Damaged']],
+  ])('%s names a database file that is not SQLite', async (command, args) => {
+    const file = join(dataDir, DATABASE_FILE_NAME);
+    await writeFile(file, 'junk\n');
+
+    const failure = await run(process.execPath, [
+      MAIN,
+      command,
+      '--data-dir',
+      dataDir,
+      ...args,
+    ]).catch((error: { code: number; stderr: string }) => error);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      `provisions-server: database file ${file} is not a SQLite database or is damaged; restore it from a backup or choose another data directory\n`,
+    );
+  });
+
   it('creates a missing data directory', async () => {
     const nested = join(dataDir, 'missing', 'data');
     await run(process.execPath, [
