@@ -173,6 +173,22 @@ describe('provisions-server', () => {
     );
   });
 
+  it('names an unreachable PostgreSQL without its password', async () => {
+    const failure = await run(process.execPath, [
+      MAIN,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--database-url',
+      'postgresql://provisions:hunter2@127.0.0.1:1/provisions',
+    ]).catch((error: { code: number; stderr: string }) => error);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      'provisions-server: failed to open the PostgreSQL database 127.0.0.1:1/provisions: connect ECONNREFUSED 127.0.0.1:1\n',
+    );
+  });
+
   it.each([
     ['start', []],
     ['create-organization', ['--name', 'Damaged']],
