@@ -6,7 +6,7 @@ import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
 import { HttpProblem } from './errors/http-problem.js';
 import { allowedMethodsLookup, registerLiteralPathMethods } from './http/allowed-methods.js';
-import { respondToClientError } from './http/client-error.js';
+import { recordRequestId, respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
 import { parseFormBody } from './http/form-body.js';
@@ -165,6 +165,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    recordRequestId(reply.raw, request.id);
     done();
   });
   installHostHeaderCheck(app);

@@ -1,13 +1,36 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
 import { createOrganization } from './create-organization.js';
 import { checkDatabaseUrl } from './database/database-url.js';
+import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { APP_URL_EXAMPLE, isAppUrl } from './http/app-url.js';
 import { checkTrustedProxies } from './http/trusted-proxies.js';
 import { startServer } from './server.js';
 
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
 const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** Exit code of a command that failed, such as a database that cannot be opened. */
+const EXIT_FAILURE = 1;
+
+/** Exit code of bad usage: an unknown command or option, a missing or invalid option value. */
+const EXIT_USAGE = 2;
+
+/**
+ * Formats a usage error that commander reports, such as "error: unknown option '--prot'"
+ * followed by a suggestion line, as one line starting with `provisions-server:` like every
+ * other error of the command.
+ */
+function formatUsageError(message: string): string {
+  const text = message
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
+  return `provisions-server: ${text}\n`;
+}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -62,7 +85,10 @@ function databaseUrlOption(): Option {
   ).env('DATABASE_URL');
 }
 
-/** Checks the database URL, naming the flag or the variable it came from. */
+/**
+ * Checks the database URL, naming the flag or the variable it came from. An invalid URL
+ * is a usage error, reported like commander's own.
+ */
 function checkedDatabaseUrl(command: Command): string | undefined {
   const value = command.opts<{ databaseUrl?: string }>().databaseUrl;
   if (value === undefined) {
@@ -70,13 +96,24 @@ function checkedDatabaseUrl(command: Command): string | undefined {
   }
   const setting =
     command.getOptionValueSource('databaseUrl') === 'env' ? 'DATABASE_URL' : '--database-url';
-  return checkDatabaseUrl(value, setting);
+  try {
+    return checkDatabaseUrl(value, setting);
+  } catch (error) {
+    if (error instanceof InvalidOptionError) {
+      command.error(error.message, { exitCode: EXIT_USAGE, code: error.code });
+    }
+    throw error;
+  }
 }
 
+// Commander errors are thrown (exitOverride) so that the last handler below picks the
+// exit code. Subcommands copy both settings when they are added, so they come first.
 const program = new Command()
   .name('provisions-server')
   .description('Run the crypto provisions API server and manage its organizations.')
-  .showHelpAfterError();
+  .version(version)
+  .exitOverride()
+  .configureOutput({ outputError: (message, write) => write(formatUsageError(message)) });
 
 program
   .command('start')
@@ -152,7 +189,13 @@ program
   });
 
 program.parseAsync().catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // Help and version end with exit code 0 after writing to stdout. Any other
+    // CommanderError is a usage error that commander has already written to stderr.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`provisions-server: ${message}\n`);
-  process.exitCode = 1;
+  process.exitCode = EXIT_FAILURE;
 });

@@ -95,6 +95,29 @@ describe('POST /oauth/token', () => {
     expect(problem.error).toBe('unsupported_grant_type');
   });
 
+  it.each(['grant_type', 'client_id', 'scope'])('rejects %s given twice', async (field) => {
+    const organization = await server.organization();
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: organization.id,
+      client_secret: organization.client_secret,
+      scope: 'anything',
+    });
+    body.append(field, body.get(field) ?? '');
+
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: formHeaders,
+      body,
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(problem.error).toBe('invalid_request');
+    expect(problem.errors).toEqual([{ pointer: `/${field}`, detail: 'appears more than once' }]);
+  });
+
   it('expires organization tokens after one hour', async () => {
     const organization = await server.organization();
     const lookup = () =>

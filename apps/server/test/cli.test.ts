@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,6 +14,9 @@ import { openPartialCodeRequest } from './support/raw-http.js';
 // (turbo's test task depends on build).
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const run = promisify(execFile);
+const { version: PACKAGE_VERSION } = JSON.parse(
+  await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+) as { version: string };
 
 let dataDir: string;
 
@@ -49,13 +52,37 @@ describe('provisions-server', () => {
     expect(credentials.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it('fails with a message when a required option is missing', async () => {
-    const failure = await run(process.execPath, [MAIN, 'create-organization', '--name', 'x']).catch(
+  it('prints the package version', async () => {
+    const { stdout } = await run(process.execPath, [MAIN, '--version']);
+
+    expect(stdout).toBe(`${PACKAGE_VERSION}\n`);
+  });
+
+  it.each([
+    [
+      'a missing required option',
+      ['create-organization', '--name', 'x'],
+      "required option '--data-dir <dir>' not specified",
+    ],
+    [
+      'a port out of range',
+      ['start', '--data-dir', '.', '--port', '99999'],
+      "option '--port <port>' argument '99999' is invalid. expected an integer from 0 to 65535",
+    ],
+    ['an unknown command', ['bogus'], "unknown command 'bogus'"],
+    ['a misspelt command', ['strat'], "unknown command 'strat' (Did you mean start?)"],
+    [
+      'an unknown option',
+      ['start', '--data-dir', '.', '--prot', '1'],
+      "unknown option '--prot' (Did you mean --port?)",
+    ],
+  ])('reports %s in one line with exit code 2', async (_case, args, message) => {
+    const failure = await run(process.execPath, [MAIN, ...args]).catch(
       (error: { code: number; stderr: string }) => error,
     );
 
-    expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toContain('--data-dir');
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toBe(`provisions-server: ${message}\n`);
   });
 
   it('rejects a database URL of another scheme', async () => {
@@ -69,7 +96,7 @@ describe('provisions-server', () => {
     ]).catch((error: { code: number; stderr: string }) => error);
     const { stderr } = failure as { stderr: string };
 
-    expect(failure).toMatchObject({ code: 1 });
+    expect(failure).toMatchObject({ code: 2 });
     expect(stderr).toBe(
       'provisions-server: --database-url must use the postgres:// or postgresql:// scheme, received mysql://\n',
     );
@@ -90,7 +117,8 @@ describe('provisions-server', () => {
     ]).catch((error: { code: number; stderr: string }) => error);
     const { stderr } = failure as { stderr: string };
 
-    expect(failure).toMatchObject({ code: 1 });
+    expect(failure).toMatchObject({ code: 2 });
+    expect(stderr.split('\n')).toHaveLength(2);
     expect(stderr).toContain(`'${flag} <`);
     expect(stderr).toContain(expected);
     expect(stderr).not.toMatch(/appUrl|dataDir/);
@@ -145,6 +173,43 @@ describe('provisions-server', () => {
     );
   });
 
+  it('names an unreachable PostgreSQL without its password', async () => {
+    const failure = await run(process.execPath, [
+      MAIN,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--database-url',
+      'postgresql://provisions:hunter2@127.0.0.1:1/provisions',
+    ]).catch((error: { code: number; stderr: string }) => error);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      'provisions-server: failed to open the PostgreSQL database 127.0.0.1:1/provisions: connect ECONNREFUSED 127.0.0.1:1\n',
+    );
+  });
+
+  it.each([
+    ['start', []],
+    ['create-organization', ['--name', 'Damaged']],
+  ])('%s names a database file that is not SQLite', async (command, args) => {
+    const file = join(dataDir, DATABASE_FILE_NAME);
+    await writeFile(file, 'junk\n');
+
+    const failure = await run(process.execPath, [
+      MAIN,
+      command,
+      '--data-dir',
+      dataDir,
+      ...args,
+    ]).catch((error: { code: number; stderr: string }) => error);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toBe(
+      `provisions-server: database file ${file} is not a SQLite database or is damaged; restore it from a backup or choose another data directory\n`,
+    );
+  });
+
   it('creates a missing data directory', async () => {
     const nested = join(dataDir, 'missing', 'data');
     await run(process.execPath, [
@@ -167,7 +232,7 @@ describe('provisions-server', () => {
     ).catch((error: { code: number; stderr: string }) => error);
     const { stderr } = failure as { stderr: string };
 
-    expect(failure).toMatchObject({ code: 1 });
+    expect(failure).toMatchObject({ code: 2 });
     expect(stderr).toMatch(/^provisions-server: DATABASE_URL is not a valid URL; expected /);
     expect(stderr).not.toContain('secret');
     expect(stderr.split('\n')).toHaveLength(2);

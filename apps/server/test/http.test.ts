@@ -477,6 +477,31 @@ describe('logging', () => {
     await loggingServer.stop();
   });
 
+  it.each([
+    ['text that is not HTTP', 'GARBAGE\r\n\r\n'],
+    [
+      'both Transfer-Encoding and Content-Length',
+      'POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n',
+    ],
+  ])('gives %s a logged request id', async (_case, request) => {
+    const exchange = await sendRawRequest(loggingServer.url, request);
+    const problem = JSON.parse(exchange.body) as Problem;
+    const line = logged
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .find((entry) => entry.request_id === problem.instance);
+
+    expect(exchange.status).toBe(400);
+    expect(problem.detail).toBe('the request is not valid HTTP/1.1');
+    expect(problem.instance).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(exchange.headers['x-request-id']).toBe(problem.instance);
+    expect(line?.msg).toBe('request rejected before routing');
+    expect(line?.status).toBe(400);
+  });
+
   it('logs route patterns and never tokens, codes, hashes or shares', async () => {
     const email = loggingServer.newEmail();
     const org = await loggingServer.organization();

@@ -235,6 +235,20 @@ describe('transport errors', () => {
     expect(problem.type).toBe('urn:provisions:problem:header-fields-too-large');
   });
 
+  it('answers an oversized header with an id', async () => {
+    const response = await fetch(`${fixture.server.url}/crypto/provisions`, {
+      headers: { 'x-big': 'a'.repeat(20_000) },
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(431);
+    expect(problem.detail).toBe(
+      'the request line and headers are larger than the server accepts; shorten the URL or the headers',
+    );
+    expect(problem.instance).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('x-request-id')).toBe(problem.instance);
+  });
+
   it('answers a known path with another method with 405', async () => {
     const response = await fetch(`${fixture.server.url}/oauth/token`);
     const problem = (await response.json()) as Problem;

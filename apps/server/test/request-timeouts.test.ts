@@ -30,6 +30,8 @@ describe('request timeout', () => {
       type: 'urn:provisions:problem:request-timeout',
       status: 408,
     });
+    expect(JSON.parse(exchange.body).instance).toMatch(/^[0-9a-f-]{36}$/);
+    expect(exchange.headers['x-request-id']).toBe(JSON.parse(exchange.body).instance);
     expect(exchange.elapsedMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
     expect(exchange.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_SLACK_MS);
   });

@@ -28,6 +28,7 @@ export type SqliteDatabase = Database.Database;
  * @param dataDir - Directory that holds the database; created with its parents if missing.
  * @returns The open connection; the caller closes it.
  * @throws DatabaseVersionError when the file has a newer schema than this server knows.
+ * @throws Error naming the file when it is not a SQLite database or is damaged.
  * @example
  * const db = openDatabase('/var/lib/provisions');
  */
@@ -48,8 +49,31 @@ export function openDatabase(dataDir: string): SqliteDatabase {
     return db;
   } catch (error) {
     db.close();
-    throw error;
+    throw damagedFileError(path, error) ?? error;
   }
+}
+
+/**
+ * better-sqlite3 error codes of a file that is not a SQLite database (`SQLITE_NOTADB`, such
+ * as a file whose header was overwritten) or whose content is damaged (`SQLITE_CORRUPT` and
+ * its extended codes, such as `SQLITE_CORRUPT_INDEX`).
+ */
+const DAMAGED_FILE_CODE = /^SQLITE_(?:NOTADB|CORRUPT)(?:_|$)/;
+
+/**
+ * Returns an error naming the database file and the next step when `error` has a code of
+ * {@link DAMAGED_FILE_CODE}, or undefined for any other error. SQLite's own message, such
+ * as "file is not a database", names neither.
+ */
+function damagedFileError(path: string, error: unknown): Error | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !DAMAGED_FILE_CODE.test(code)) {
+    return undefined;
+  }
+  return new Error(
+    `database file ${path} is not a SQLite database or is damaged; restore it from a backup or choose another data directory`,
+    { cause: error },
+  );
 }
 
 /** Reasons shown to the operator for the errors of opening the database file. */

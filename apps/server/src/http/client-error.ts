@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { PROBLEM_TYPES, type ProblemType } from '../errors/problem-types.js';
 
 /** Node.js parser error codes, and the problem each becomes. */
 const PARSER_PROBLEMS: Record<string, { problemType: ProblemType; detail: string }> = {
   HPE_HEADER_OVERFLOW: {
     problemType: PROBLEM_TYPES.headerFieldsTooLarge,
-    detail: 'the request line and headers are larger than the server accepts; shorten the URL',
+    detail:
+      'the request line and headers are larger than the server accepts; shorten the URL or the headers',
   },
   ERR_HTTP_REQUEST_TIMEOUT: {
     problemType: PROBLEM_TYPES.requestTimeout,
@@ -23,6 +26,17 @@ const CLIENT_CLOSED_CODE = 'HPE_INVALID_EOF_STATE';
 /** Status of the response that {@link respondToClientError} sent on a connection. */
 const clientErrorStatuses = new WeakMap<Socket, number>();
 
+/** Fastify request id of each response that Fastify has started to handle. */
+const requestIds = new WeakMap<ServerResponse, string>();
+
+/**
+ * Records the Fastify request id of a response, so that {@link respondToClientError}
+ * gives a request that times out during its body the id that its log line has.
+ */
+export function recordRequestId(response: ServerResponse, requestId: string): void {
+  requestIds.set(response, requestId);
+}
+
 /**
  * Returns the status that {@link respondToClientError} sent on a connection, such as the
  * 408 of a request that timed out, or undefined when it sent nothing there.
@@ -34,15 +48,23 @@ export function clientErrorStatusOf(socket: Socket): number | undefined {
 /**
  * Responds to a request that Node.js could not parse (an oversized URL or header,
  * broken HTTP syntax) or that did not arrive within the request timeout, with a
- * problem+json response, and closes the connection. The response has no request id:
- * a request that Node.js could not parse never reaches Fastify, and a timed-out one
- * may not have either.
+ * problem+json response, and closes the connection. Fastify calls it with the
+ * application as `this`.
+ *
+ * The response's `instance` and `X-Request-Id` are the Fastify request id when Fastify
+ * has started to handle the request, as for a body that stops arriving, and the request
+ * logging then writes its line. Otherwise Fastify never saw the request, so the id is a
+ * new UUID, and this function logs `request rejected before routing` with that id.
  *
  * The connection is closed without a response in two cases. A response to the request
  * may have started already, because the server can send a 401 before the rest of the body
  * arrives. Or the client closed its side of the connection in the middle of a request.
  */
-export function respondToClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+export function respondToClientError(
+  this: FastifyInstance,
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+): void {
   // NOTE: `_httpMessage` is the response in progress on the socket. It is not a public
   // Node.js API, but Node's own default handler reads it for this same check.
   const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -56,7 +78,17 @@ export function respondToClientError(error: NodeJS.ErrnoException, socket: Socke
     problemType: PROBLEM_TYPES.malformedRequest,
     detail: 'the request is not valid HTTP/1.1',
   };
-  const body = JSON.stringify({ ...problemType, detail });
+  const knownId =
+    response === null || response === undefined ? undefined : requestIds.get(response);
+  const requestId = knownId ?? randomUUID();
+  if (knownId === undefined) {
+    // The error's message and raw packet may quote the request, so only its code is logged.
+    this.log.info(
+      { request_id: requestId, status: problemType.status, error_code: error.code ?? null },
+      'request rejected before routing',
+    );
+  }
+  const body = JSON.stringify({ ...problemType, detail, instance: requestId });
 
   clientErrorStatuses.set(socket, problemType.status);
   socket.end(
@@ -64,6 +96,7 @@ export function respondToClientError(error: NodeJS.ErrnoException, socket: Socke
       `HTTP/1.1 ${problemType.status} ${problemType.title}`,
       'Content-Type: application/problem+json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(body)}`,
+      `X-Request-Id: ${requestId}`,
       'Connection: close',
       '',
       body,
