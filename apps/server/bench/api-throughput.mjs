@@ -10,9 +10,9 @@
 // Before each API run, a bare route runs: one SQLite read, and for the box creation
 // also a write transaction of three rows, which shows what a SQLite commit costs on
 // the machine. The API server and the bare app each run in a child process, so
-// autocannon in this process does not share their event loop. The API server logs at
-// info level to a file, as `provisions-server start` logs to standard output. Build
-// the package first.
+// autocannon in this process does not share their event loop. The API server logs one
+// info line per request, asynchronously to a file; `provisions-server start` writes the
+// same lines synchronously to standard output, which is slower. Build the package first.
 //
 // Usage: node bench/api-throughput.mjs [seconds per run]
 // Set BENCH_CPU_PROFILE_DIR to write a CPU profile of the API server there.
@@ -38,7 +38,7 @@ if (role === 'serve-api') {
   await runBenchmark(Number(process.argv[2] ?? 10));
 }
 
-/** Child process: the provisions API server, logging at info level to a file. */
+/** Child process: the provisions API server, logging at info level asynchronously to a file. */
 async function serveApi(dataDir) {
   const { startServer } = await import('../dist/index.js');
   const { default: pino } = await import('pino');
