@@ -26,11 +26,13 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * Tells whether `error` is a failure of the network rather than of the
- * request: fetch raises a TypeError when no response arrived.
+ * Tells whether `error` is a failure of the network rather than of the request: fetch
+ * raises a `TypeError` without a `code` when no response arrived. `ApiArgumentError`
+ * (`ERR_INVALID_ARGUMENT`) and the argument errors of Node.js are `TypeError`s with a
+ * `code`, and would fail the same way on every attempt.
  */
 export function isNetworkError(error: unknown): boolean {
-  return error instanceof TypeError;
+  return error instanceof TypeError && (error as { code?: unknown }).code === undefined;
 }
 
 /**

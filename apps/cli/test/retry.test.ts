@@ -1,6 +1,11 @@
+import { ApiArgumentError } from '@provisions/api';
 import { describe, expect, it } from 'vitest';
-
-import { DEFAULT_RETRY_POLICY, networkRetryDelay, problemDetailOf } from '../src/retry.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableNetworkError,
+  networkRetryDelay,
+  problemDetailOf,
+} from '../src/retry.js';
 
 const RETRIES = DEFAULT_RETRY_POLICY.attempts - 1;
 
@@ -11,6 +16,26 @@ function totalWait(random: () => number): number {
   }
   return total;
 }
+
+describe('isRetryableNetworkError', () => {
+  it('retries a failure without a response', () => {
+    const error = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
+
+    expect(isRetryableNetworkError(error)).toBe(true);
+  });
+
+  it('does not retry an argument error', () => {
+    expect(isRetryableNetworkError(new ApiArgumentError('token: expected a string'))).toBe(false);
+  });
+
+  it('does not retry a Node.js argument error', () => {
+    const error = Object.assign(new TypeError('invalid argument'), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+
+    expect(isRetryableNetworkError(error)).toBe(false);
+  });
+});
 
 describe('networkRetryDelay', () => {
   it('waits at least half of each ceiling', () => {
