@@ -185,7 +185,7 @@ describe('provisions-server', () => {
 
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toBe(
-      'provisions-server: failed to open the PostgreSQL database 127.0.0.1:1/provisions: connect ECONNREFUSED 127.0.0.1:1\n',
+      "provisions-server: failed to open the PostgreSQL database 127.0.0.1:1/provisions: connect ECONNREFUSED 127.0.0.1:1; check that PostgreSQL is running there and that the URL's user, password and database are right\n",
     );
   });
 

@@ -161,6 +161,7 @@ describe('databaseUrl option', () => {
     expect(error.message).toMatch(
       /^failed to open the PostgreSQL database 127\.0\.0\.1:1\/postgres: /,
     );
+    expect(error.message).toMatch(/; check that PostgreSQL is running there and that the URL's /);
     expect(error.message).not.toContain('hunter2');
   });
 });

@@ -10,6 +10,10 @@ import type { SqlClient, SqlDatabase, SqlParams } from './sql-client.js';
 /** OID of PostgreSQL's `bigint` (`int8`) type. */
 const INT8_OID = 20;
 
+/** End of the message when the database cannot be opened: what the operator checks. */
+const POSTGRES_OPEN_HINT =
+  "; check that PostgreSQL is running there and that the URL's user, password and database are right";
+
 /**
  * Key of the session advisory lock that one migrating process holds. Advisory locks
  * are per database, so the key includes the schema the tables live in: servers on
@@ -116,7 +120,7 @@ export class PostgresSqlDatabase implements SqlDatabase {
       }
       const reason = error instanceof Error ? error.message : String(error);
       throw new DatabaseConnectionError(
-        `failed to open the PostgreSQL database ${describeDatabaseUrl(url)}: ${reason}`,
+        `failed to open the PostgreSQL database ${describeDatabaseUrl(url)}: ${reason}${POSTGRES_OPEN_HINT}`,
         { cause: error },
       );
     }
