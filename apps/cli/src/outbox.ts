@@ -1,4 +1,3 @@
-import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { normalizeEmail } from '@provisions/api';
 
 import { CliError, usageError } from './cli-error.js';
-import { describeFileError } from './file-error.js';
+import { statOrUndefined } from './output-path.js';
 
 /** How long to wait for a sign-in code to appear in the outbox, in milliseconds. */
 export const OUTBOX_WAIT_MS = 5_000;
@@ -37,7 +36,7 @@ export async function checkOutboxPath(path: string): Promise<void> {
     throw usageError("--outbox: the path is empty; expected the server's outbox.jsonl");
   }
 
-  const found = await statIfExists(path);
+  const found = await statOrUndefined(path, '--outbox');
   if (found?.isDirectory()) {
     throw usageError(
       `--outbox: ${path} is a directory; expected the outbox file, such as ${join(path, 'outbox.jsonl')}`,
@@ -52,7 +51,7 @@ export async function checkOutboxPath(path: string): Promise<void> {
 
   // The server creates the file with its first email, so only the directory must exist.
   const directory = dirname(resolve(path));
-  const parent = await statIfExists(directory);
+  const parent = await statOrUndefined(directory, '--outbox');
   if (parent === undefined) {
     throw usageError(
       `--outbox: directory ${directory} does not exist; expected the server's data directory, which contains outbox.jsonl`,
@@ -60,19 +59,6 @@ export async function checkOutboxPath(path: string): Promise<void> {
   }
   if (!parent.isDirectory()) {
     throw usageError(`--outbox: ${directory} is not a directory`);
-  }
-}
-
-async function statIfExists(path: string): Promise<Stats | undefined> {
-  try {
-    return await stat(path);
-  } catch (error) {
-    // ENOTDIR: the directory is a file, which the check of the directory reports.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      return undefined;
-    }
-    throw usageError(`--outbox: ${describeFileError(path, error)}`);
   }
 }
 

@@ -166,11 +166,17 @@ async function isSameFile(
   return other !== undefined && other.dev === stats.dev && other.ino === stats.ino;
 }
 
-async function statOrUndefined(path: string, option: string): Promise<Stats | undefined> {
+/**
+ * Returns the stats of `path`, following symbolic links, or `undefined` if it does not exist
+ * (ENOENT) or a parent is a file (ENOTDIR), which the caller finds when it checks the parents.
+ *
+ * @param option - the option that named the path, for the error, such as `--outbox`.
+ * @throws CliError (exit code 2) naming the option for any other error, such as EACCES or ELOOP.
+ */
+export async function statOrUndefined(path: string, option: string): Promise<Stats | undefined> {
   try {
     return await stat(path);
   } catch (error) {
-    // ENOTDIR: a parent is a file, which the caller finds when it checks the parents.
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return undefined;
