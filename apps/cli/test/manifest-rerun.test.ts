@@ -4,8 +4,9 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { writeManifest } from './support/manifest-file.js';
 import { runCli } from './support/run-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
 let workDir: string;
@@ -14,26 +15,13 @@ let env: Record<string, string>;
 beforeAll(async () => {
   server = await startTestServer();
   workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-rerun-'));
-  env = {
-    PROVISIONS_SERVER: server.url,
-    PROVISIONS_ORG_ID: server.organizationId,
-    PROVISIONS_CLIENT_SECRET: server.clientSecret,
-    PROVISIONS_KEYSTORE_PASSPHRASE: 'rerun test passphrase',
-  };
+  env = serverEnv(server, 'rerun test passphrase');
 });
 
 afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-/** Writes a CSV manifest of `count` recipients named `<name><index>@example.com`, one box each. */
-async function writeManifest(name: string, count: number): Promise<string> {
-  const path = join(workDir, `${name}.csv`);
-  const rows = Array.from({ length: count }, (_, index) => `${name}${index}@example.com,Box,hi`);
-  await writeFile(path, `email,title,message\n${rows.join('\n')}\n`);
-  return path;
-}
 
 function manifestArgs(manifest: string, keystore: string, ...options: string[]): string[] {
   return ['send', '--manifest', manifest, '--keystore', keystore, ...options];
@@ -46,7 +34,7 @@ function linesStarting(stderr: string, prefix: string): string[] {
 
 describe('send --manifest run again after it finished', () => {
   it('counts lost links as failed in progress', async () => {
-    const manifest = await writeManifest('lost', 3);
+    const manifest = await writeManifest(workDir, 'lost', 3);
     const first = await runCli(manifestArgs(manifest, join(workDir, 'lost-keystore.json')), {
       env,
     });
@@ -71,7 +59,7 @@ describe('send --manifest run again after it finished', () => {
   });
 
   it('reports revoked recipients without links', async () => {
-    const manifest = await writeManifest('revoked', 4);
+    const manifest = await writeManifest(workDir, 'revoked', 4);
     const keystore = join(workDir, 'revoked-keystore.json');
     const first = await runCli(manifestArgs(manifest, keystore, '--json'), { env });
     expect(first.code).toBe(0);
@@ -119,7 +107,7 @@ describe('send --manifest run again after it finished', () => {
   });
 
   it('keeps a revoked recipient revoked after a new link', async () => {
-    const manifest = await writeManifest('relinked', 2);
+    const manifest = await writeManifest(workDir, 'relinked', 2);
     const keystore = join(workDir, 'relinked-keystore.json');
     const first = await runCli(manifestArgs(manifest, keystore), { env });
     expect(first.code).toBe(0);

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { writeManifest } from './support/manifest-file.js';
 import {
   CLI_PATH,
   type CliResult,
@@ -14,7 +15,7 @@ import {
   sendArgs,
   TEST_KDF_COST,
 } from './support/run-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 const EXPORT_LINKS =
   'the links are in the keystore, and "provisions keystore export --out FILE" writes them';
@@ -32,26 +33,13 @@ let organizationEnv: Record<string, string>;
 beforeAll(async () => {
   server = await startTestServer();
   workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-write-errors-'));
-  organizationEnv = {
-    PROVISIONS_SERVER: server.url,
-    PROVISIONS_ORG_ID: server.organizationId,
-    PROVISIONS_CLIENT_SECRET: server.clientSecret,
-    PROVISIONS_KEYSTORE_PASSPHRASE: 'write errors test passphrase',
-  };
+  organizationEnv = serverEnv(server, 'write errors test passphrase');
 });
 
 afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-/** Writes a CSV manifest of `count` recipients, one box each, and returns its path. */
-async function writeManifest(name: string, count: number): Promise<string> {
-  const path = join(workDir, `${name}.csv`);
-  const rows = Array.from({ length: count }, (_, index) => `${name}${index}@example.com,Box,hi`);
-  await writeFile(path, `email,title,message\n${rows.join('\n')}\n`);
-  return path;
-}
 
 function manifestArgs(manifest: string, ...options: string[]): string[] {
   return ['send', '--manifest', manifest, '--keystore', `${manifest}.keystore`, ...options];
@@ -116,7 +104,7 @@ function expectSummaryThenError(result: CliResult, recipients: number, line: str
 
 describe('stdout on /dev/full', () => {
   it('stops send --print-links before anything is sent', async () => {
-    const manifest = await writeManifest('full-print', 2);
+    const manifest = await writeManifest(workDir, 'full-print', 2);
 
     const result = await runCliWithStdout(manifestArgs(manifest, '--print-links'), 'full', {
       env: organizationEnv,
@@ -126,7 +114,7 @@ describe('stdout on /dev/full', () => {
   });
 
   it('says a finished run sent everything', async () => {
-    const manifest = await writeManifest('full-finished', 2);
+    const manifest = await writeManifest(workDir, 'full-finished', 2);
     const first = await runCli(manifestArgs(manifest), { env: organizationEnv });
     expect(first.code).toBe(0);
 
@@ -141,7 +129,7 @@ describe('stdout on /dev/full', () => {
   });
 
   it('says a resumed run sent nothing more', async () => {
-    const manifest = await writeManifest('full-resumed', 3);
+    const manifest = await writeManifest(workDir, 'full-resumed', 3);
     // The journal accepts 4 writes, so the run stops during the first recipient.
     const stopped = await runOnFullDisk(
       [...manifestArgs(manifest), '--concurrency', '1'],
@@ -161,7 +149,7 @@ describe('stdout on /dev/full', () => {
   });
 
   it('prints the summary of send --json, then says where the links are', async () => {
-    const manifest = await writeManifest('full-json', 2);
+    const manifest = await writeManifest(workDir, 'full-json', 2);
 
     const result = await runCliWithStdout(manifestArgs(manifest, '--json'), 'full', {
       env: organizationEnv,
@@ -241,7 +229,7 @@ describe('stdout on /dev/full', () => {
 
 describe('closed stdout', () => {
   it('rejects send --json before anything is sent', async () => {
-    const manifest = await writeManifest('closed-json', 1);
+    const manifest = await writeManifest(workDir, 'closed-json', 1);
 
     const result = await runCliWithStdout(manifestArgs(manifest, '--json'), 'closed', {
       env: organizationEnv,
@@ -269,7 +257,7 @@ describe('closed stdout', () => {
 
 describe('stdout closed by its reader', () => {
   it('stops send --print-links after the summary', async () => {
-    const manifest = await writeManifest('pipe', 10);
+    const manifest = await writeManifest(workDir, 'pipe', 10);
     const child = spawn(
       process.execPath,
       [CLI_PATH, ...manifestArgs(manifest, '--print-links', '--concurrency', '1')],
@@ -301,7 +289,7 @@ describe('stdout closed by its reader', () => {
 
 describe('stdout that breaks after some links', () => {
   it('says a finished run sent everything', async () => {
-    const manifest = await writeManifest('broken-finished', 3);
+    const manifest = await writeManifest(workDir, 'broken-finished', 3);
     const first = await runCli(manifestArgs(manifest), { env: organizationEnv });
     expect(first.code).toBe(0);
 
@@ -326,7 +314,7 @@ describe('stdout that breaks after some links', () => {
 
 describe('send --manifest on a full disk', () => {
   it('names the journal after the summary, and resumes', async () => {
-    const manifest = await writeManifest('journal', 20);
+    const manifest = await writeManifest(workDir, 'journal', 20);
     const args = [
       'send',
       '--manifest',
@@ -358,7 +346,7 @@ describe('send --manifest on a full disk', () => {
       env: organizationEnv,
     });
     expect(created.code).toBe(0);
-    const manifest = await writeManifest('keystore', 10);
+    const manifest = await writeManifest(workDir, 'keystore', 10);
 
     const full = await runOnFullDisk(
       ['send', '--manifest', manifest, '--keystore', keystore, '--concurrency', '2'],
@@ -375,7 +363,7 @@ describe('send --manifest on a full disk', () => {
   });
 
   it('names the links file after the summary', async () => {
-    const manifest = await writeManifest('links', 3);
+    const manifest = await writeManifest(workDir, 'links', 3);
     const linksOut = join(workDir, 'links-out.csv');
 
     const full = await runOnFullDisk(

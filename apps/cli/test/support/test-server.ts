@@ -38,3 +38,16 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * Returns the environment variables that point the CLI at `server` and its organization, with
+ * `passphrase` as the keystore passphrase.
+ */
+export function serverEnv(server: TestServer, passphrase: string): Record<string, string> {
+  return {
+    PROVISIONS_SERVER: server.url,
+    PROVISIONS_ORG_ID: server.organizationId,
+    PROVISIONS_CLIENT_SECRET: server.clientSecret,
+    PROVISIONS_KEYSTORE_PASSPHRASE: passphrase,
+  };
+}
