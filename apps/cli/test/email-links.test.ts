@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type CliResult, runCli, sendArgsWithoutServer } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 interface ReceivedEmail {
   recipients: string[];
@@ -69,19 +69,10 @@ async function sendThroughRecorder(options: {
 }): Promise<RecordedRun> {
   const recorder = await startSmtpRecorder({ smtpUtf8: options.smtpUtf8 });
   try {
-    const result = await runCli(
-      ['send', '--manifest', options.manifest, '--keystore', options.keystore, '--email-links'],
-      {
-        env: {
-          PROVISIONS_SERVER: server.url,
-          PROVISIONS_ORG_ID: server.organizationId,
-          PROVISIONS_CLIENT_SECRET: server.clientSecret,
-          PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
-          SMTP_URL: recorder.url,
-          SMTP_FROM: options.smtpFrom,
-        },
-      },
-    );
+    const result = await sendEmailLinks(options.manifest, options.keystore, {
+      SMTP_URL: recorder.url,
+      SMTP_FROM: options.smtpFrom,
+    });
     return { result, commands: recorder.commands, smtpHost: new URL(recorder.url).host };
   } finally {
     await recorder.close();
@@ -108,6 +99,22 @@ function sendWithoutServer(manifest: string, env: Record<string, string>): Promi
   );
 }
 
+/**
+ * Runs `send --manifest MANIFEST --keystore KEYSTORE --email-links ...options` against the test
+ * server, with the SMTP server and sender that `smtpEnv` sets.
+ */
+function sendEmailLinks(
+  manifest: string,
+  keystore: string,
+  smtpEnv: Record<string, string>,
+  ...options: string[]
+): Promise<CliResult> {
+  return runCli(
+    ['send', '--manifest', manifest, '--keystore', keystore, '--email-links', ...options],
+    { env: { ...serverEnv(server, 'email test passphrase'), ...smtpEnv } },
+  );
+}
+
 describe('send --email-links', () => {
   it('emails each recipient exactly their own link once', async () => {
     const emails = ['ada@example.com', 'grace@example.org', 'alan@example.net'];
@@ -116,28 +123,15 @@ describe('send --email-links', () => {
       manifest,
       `email,title,message\n${emails.map((email) => `${email},Box,hello`).join('\n')}\n`,
     );
+    const keystore = join(workDir, 'keystore.json');
     const linksOut = join(workDir, 'links.csv');
-    const env = {
-      PROVISIONS_SERVER: server.url,
-      PROVISIONS_ORG_ID: server.organizationId,
-      PROVISIONS_CLIENT_SECRET: server.clientSecret,
-      PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
+    const smtpEnv = {
       SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       SMTP_FROM: 'Documents <documents@example.com>',
     };
-    const args = [
-      'send',
-      '--manifest',
-      manifest,
-      '--keystore',
-      join(workDir, 'keystore.json'),
-      '--email-links',
-      '--links-out',
-      linksOut,
-    ];
 
-    const result = await runCli(args, { env });
-    const again = await runCli(args, { env });
+    const result = await sendEmailLinks(manifest, keystore, smtpEnv, '--links-out', linksOut);
+    const again = await sendEmailLinks(manifest, keystore, smtpEnv, '--links-out', linksOut);
 
     expect(result.stderr).not.toContain('#provision:');
     expect(result.stdout).toBe('');
@@ -188,26 +182,10 @@ describe('send --email-links', () => {
 
     let result: Awaited<ReturnType<typeof runCli>>;
     try {
-      result = await runCli(
-        [
-          'send',
-          '--manifest',
-          manifest,
-          '--keystore',
-          join(workDir, 'bounce.json'),
-          '--email-links',
-        ],
-        {
-          env: {
-            PROVISIONS_SERVER: server.url,
-            PROVISIONS_ORG_ID: server.organizationId,
-            PROVISIONS_CLIENT_SECRET: server.clientSecret,
-            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
-            SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
-            SMTP_FROM: 'documents@example.com',
-          },
-        },
-      );
+      result = await sendEmailLinks(manifest, join(workDir, 'bounce.json'), {
+        SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
+        SMTP_FROM: 'documents@example.com',
+      });
     } finally {
       await new Promise<void>((resolve) => rejecting.close(() => resolve()));
     }
@@ -227,28 +205,12 @@ describe('send --email-links', () => {
     await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
 
     // Nothing listens on port 1 of 127.0.0.1, so every connection is refused.
-    const result = await runCli(
-      [
-        'send',
-        '--manifest',
-        manifest,
-        '--keystore',
-        join(workDir, 'smtp-refused.json'),
-        '--email-links',
-        '--concurrency',
-        '1',
-      ],
-      {
-        env: {
-          PROVISIONS_SERVER: server.url,
-          PROVISIONS_ORG_ID: server.organizationId,
-          PROVISIONS_CLIENT_SECRET: server.clientSecret,
-          PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
-          SMTP_HOST: '127.0.0.1',
-          SMTP_PORT: '1',
-          SMTP_FROM: 'documents@example.com',
-        },
-      },
+    const result = await sendEmailLinks(
+      manifest,
+      join(workDir, 'smtp-refused.json'),
+      { SMTP_HOST: '127.0.0.1', SMTP_PORT: '1', SMTP_FROM: 'documents@example.com' },
+      '--concurrency',
+      '1',
     );
 
     const lines = result.stderr.trimEnd().split('\n');
@@ -276,30 +238,18 @@ describe('send --email-links', () => {
 
     let result: CliResult;
     try {
-      result = await runCli(
-        [
-          'send',
-          '--manifest',
-          manifest,
-          '--keystore',
-          join(workDir, 'smtp-auth.json'),
-          '--email-links',
-          '--concurrency',
-          '1',
-        ],
+      result = await sendEmailLinks(
+        manifest,
+        join(workDir, 'smtp-auth.json'),
         {
-          env: {
-            PROVISIONS_SERVER: server.url,
-            PROVISIONS_ORG_ID: server.organizationId,
-            PROVISIONS_CLIENT_SECRET: server.clientSecret,
-            PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
-            SMTP_HOST: '127.0.0.1',
-            SMTP_PORT: String(port),
-            SMTP_USER: 'sender',
-            SMTP_PASS: 'wrong password',
-            SMTP_FROM: 'documents@example.com',
-          },
+          SMTP_HOST: '127.0.0.1',
+          SMTP_PORT: String(port),
+          SMTP_USER: 'sender',
+          SMTP_PASS: 'wrong password',
+          SMTP_FROM: 'documents@example.com',
         },
+        '--concurrency',
+        '1',
       );
     } finally {
       await new Promise<void>((resolve) => rejectingAuth.close(() => resolve()));
@@ -323,19 +273,12 @@ describe('send --email-links', () => {
       manifest,
       'email,title,message\nplain@example.com,Box,hi\njörg@example.com,Box,hi\nada@bücher.example,Box,hi\n',
     );
-    const env = {
-      PROVISIONS_SERVER: server.url,
-      PROVISIONS_ORG_ID: server.organizationId,
-      PROVISIONS_CLIENT_SECRET: server.clientSecret,
-      PROVISIONS_KEYSTORE_PASSPHRASE: 'email test passphrase',
-      SMTP_URL: recorder.url,
-      SMTP_FROM: 'Documents <documents@example.com>',
-    };
-    const args = ['send', '--manifest', manifest, '--keystore', join(workDir, 'intl.json')];
+    const keystore = join(workDir, 'intl.json');
+    const smtpEnv = { SMTP_URL: recorder.url, SMTP_FROM: 'Documents <documents@example.com>' };
 
     let result: Awaited<ReturnType<typeof runCli>>;
     try {
-      result = await runCli([...args, '--email-links'], { env });
+      result = await sendEmailLinks(manifest, keystore, smtpEnv);
     } finally {
       await recorder.close();
     }
@@ -354,9 +297,7 @@ describe('send --email-links', () => {
     const withSmtpUtf8 = await startSmtpRecorder({ smtpUtf8: true });
     let again: Awaited<ReturnType<typeof runCli>>;
     try {
-      again = await runCli([...args, '--email-links'], {
-        env: { ...env, SMTP_URL: withSmtpUtf8.url },
-      });
+      again = await sendEmailLinks(manifest, keystore, { ...smtpEnv, SMTP_URL: withSmtpUtf8.url });
     } finally {
       await withSmtpUtf8.close();
     }
