@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type CliResult, runCli, sendArgsWithoutServer } from './support/run-cli.js';
+import { boxOptions, type CliResult, runCli, sendArgsWithoutServer } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -435,16 +435,7 @@ describe('send --email-links', () => {
 
   it('rejects --email-links without --manifest', async () => {
     const result = await runCli(
-      sendArgsWithoutServer(
-        'k.json',
-        '--to',
-        'a@example.com',
-        '--title',
-        'T',
-        '--message',
-        'm',
-        '--email-links',
-      ),
+      sendArgsWithoutServer('k.json', ...boxOptions('a@example.com', 'T', 'm'), '--email-links'),
       {
         env: {
           PROVISIONS_CLIENT_SECRET: 'secret',

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  boxOptions,
   type CliResult,
   runCli,
   UNKNOWN_ORGANIZATION_ID,
   UNUSED_SERVER,
 } from './support/run-cli.js';
 import { countLines, spawnCli } from './support/spawn-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 const organizationEnv = {
   PROVISIONS_ORG_ID: UNKNOWN_ORGANIZATION_ID,
@@ -60,6 +61,22 @@ function sendManifestWith(...options: string[]) {
 
 function sendWithLinksOut(linksOut: string) {
   return sendManifestWith('--links-out', linksOut);
+}
+
+/** Runs `send --to` with `keystore` and `options`, against the unused server. */
+function sendToOneWith(keystore: string, ...options: string[]): Promise<CliResult> {
+  return runCli(
+    [
+      'send',
+      '--server',
+      UNUSED_SERVER,
+      '--keystore',
+      keystore,
+      ...boxOptions('a@example.com', 'T', 'm'),
+      ...options,
+    ],
+    { env: organizationEnv },
+  );
 }
 
 describe('send --links-out', () => {
@@ -165,25 +182,12 @@ describe('send --links-out', () => {
   });
 
   it('works only with --manifest', async () => {
-    const result = await runCli(
-      [
-        'send',
-        '--server',
-        UNUSED_SERVER,
-        '--keystore',
-        'k.json',
-        '--to',
-        'a@example.com',
-        '--title',
-        'T',
-        '--message',
-        'm',
-        '--links-out',
-        join(workDir, 'links.csv'),
-        '--journal',
-        join(workDir, 'j'),
-      ],
-      { env: organizationEnv },
+    const result = await sendToOneWith(
+      'k.json',
+      '--links-out',
+      join(workDir, 'links.csv'),
+      '--journal',
+      join(workDir, 'j'),
     );
 
     expect(result.code).toBe(2);
@@ -205,26 +209,6 @@ describe('send --journal', () => {
 });
 
 describe('send --keystore', () => {
-  /** Runs `send --to` against the unused server with `keystore`. */
-  function sendToOneWith(keystore: string): Promise<CliResult> {
-    return runCli(
-      [
-        'send',
-        '--server',
-        UNUSED_SERVER,
-        '--keystore',
-        keystore,
-        '--to',
-        'a@example.com',
-        '--title',
-        'T',
-        '--message',
-        'm',
-      ],
-      { env: organizationEnv },
-    );
-  }
-
   it('names the missing directory like --journal', async () => {
     const keystore = join(workDir, 'missing', 'k.json');
 
@@ -294,12 +278,7 @@ describe('send --links-out that fails at the end', () => {
         '--links-out',
         linksOut,
       ],
-      {
-        PROVISIONS_SERVER: server.url,
-        PROVISIONS_ORG_ID: server.organizationId,
-        PROVISIONS_CLIENT_SECRET: server.clientSecret,
-        PROVISIONS_KEYSTORE_PASSPHRASE: 'output test passphrase',
-      },
+      serverEnv(server, 'output test passphrase'),
     );
     while ((await countLines(`${bigManifest}.journal`)) < 1) {
       await new Promise((resolve) => setTimeout(resolve, 5));

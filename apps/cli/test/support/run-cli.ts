@@ -70,17 +70,15 @@ export function sendArgs(
   title: string,
   ...messages: string[]
 ): string[] {
-  return [
-    'send',
-    '--keystore',
-    keystore,
-    '--to',
-    recipient,
-    '--title',
-    title,
-    '--message',
-    ...messages,
-  ];
+  return ['send', '--keystore', keystore, ...boxOptions(recipient, title, ...messages)];
+}
+
+/**
+ * Returns the options of `provisions send` that describe one box to one recipient: the address,
+ * the box title and its messages.
+ */
+export function boxOptions(recipient: string, title: string, ...messages: string[]): string[] {
+  return ['--to', recipient, '--title', title, '--message', ...messages];
 }
 
 /**
