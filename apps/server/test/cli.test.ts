@@ -77,24 +77,21 @@ describe('provisions-server', () => {
       "unknown option '--prot' (Did you mean --port?)",
     ],
   ])('reports %s in one line with exit code 2', async (_case, args, message) => {
-    const failure = await run(process.execPath, [MAIN, ...args]).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await runFailing(args);
 
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toBe(`provisions-server: ${message}\n`);
+    expect(failure.stderr).toBe(`provisions-server: ${message}\n`);
   });
 
   it('rejects a database URL of another scheme', async () => {
-    const failure = await run(process.execPath, [
-      MAIN,
+    const failure = await runFailing([
       'start',
       '--data-dir',
       dataDir,
       '--database-url',
       'mysql://admin:hunter2@db.example/provisions',
-    ]).catch((error: { code: number; stderr: string }) => error);
-    const { stderr } = failure as { stderr: string };
+    ]);
+    const { stderr } = failure;
 
     expect(failure).toMatchObject({ code: 2 });
     expect(stderr).toBe(
@@ -108,14 +105,8 @@ describe('provisions-server', () => {
     ['--data-dir', ['--data-dir', ''], 'expected a non-empty directory path'],
     ['--trust-proxy', ['--trust-proxy', '127.0.0.1,10.0.0.0/33'], 'expected comma-separated IP'],
   ])('names the %s flag when its value is invalid', async (flag, args, expected) => {
-    const failure = await run(process.execPath, [
-      MAIN,
-      'start',
-      '--data-dir',
-      dataDir,
-      ...args,
-    ]).catch((error: { code: number; stderr: string }) => error);
-    const { stderr } = failure as { stderr: string };
+    const failure = await runFailing(['start', '--data-dir', dataDir, ...args]);
+    const { stderr } = failure;
 
     expect(failure).toMatchObject({ code: 2 });
     expect(stderr.split('\n')).toHaveLength(2);
@@ -135,12 +126,10 @@ describe('provisions-server', () => {
     const file = join(dataDir, 'not-a-directory');
     await writeFile(file, 'x');
 
-    const failure = await run(process.execPath, [MAIN, 'start', '--data-dir', pathOf(file)]).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await runFailing(['start', '--data-dir', pathOf(file)]);
 
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toBe(
+    expect(failure.stderr).toBe(
       `provisions-server: data directory ${pathOf(file)} cannot be created: ${reason}\n`,
     );
   });
@@ -149,12 +138,10 @@ describe('provisions-server', () => {
     const link = join(dataDir, 'dangling');
     await symlink(join(dataDir, 'nowhere'), link);
 
-    const failure = await run(process.execPath, [MAIN, 'start', '--data-dir', link]).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await runFailing(['start', '--data-dir', link]);
 
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toBe(
+    expect(failure.stderr).toBe(
       `provisions-server: data directory ${link} cannot be created: a part of the path is a symbolic link to nothing; choose another path\n`,
     );
   });
@@ -163,28 +150,25 @@ describe('provisions-server', () => {
     const nested = join(dataDir, 'data');
     await mkdir(join(nested, DATABASE_FILE_NAME), { recursive: true });
 
-    const failure = await run(process.execPath, [MAIN, 'start', '--data-dir', nested]).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await runFailing(['start', '--data-dir', nested]);
 
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toBe(
+    expect(failure.stderr).toBe(
       `provisions-server: database file ${join(nested, DATABASE_FILE_NAME)} cannot be opened: it is a directory; move it away or choose another data directory\n`,
     );
   });
 
   it('names an unreachable PostgreSQL without its password', async () => {
-    const failure = await run(process.execPath, [
-      MAIN,
+    const failure = await runFailing([
       'start',
       '--data-dir',
       dataDir,
       '--database-url',
       'postgresql://provisions:hunter2@127.0.0.1:1/provisions',
-    ]).catch((error: { code: number; stderr: string }) => error);
+    ]);
 
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toBe(
+    expect(failure.stderr).toBe(
       "provisions-server: failed to open the PostgreSQL database 127.0.0.1:1/provisions: connect ECONNREFUSED 127.0.0.1:1; check that PostgreSQL is running there and that the URL's user, password and database are right\n",
     );
   });
@@ -196,16 +180,10 @@ describe('provisions-server', () => {
     const file = join(dataDir, DATABASE_FILE_NAME);
     await writeFile(file, 'junk\n');
 
-    const failure = await run(process.execPath, [
-      MAIN,
-      command,
-      '--data-dir',
-      dataDir,
-      ...args,
-    ]).catch((error: { code: number; stderr: string }) => error);
+    const failure = await runFailing([command, '--data-dir', dataDir, ...args]);
 
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toBe(
+    expect(failure.stderr).toBe(
       `provisions-server: database file ${file} is not a SQLite database or is damaged; restore it from a backup or choose another data directory\n`,
     );
   });
@@ -225,12 +203,11 @@ describe('provisions-server', () => {
   });
 
   it('names DATABASE_URL when the variable is invalid', async () => {
-    const failure = await run(
-      process.execPath,
-      [MAIN, 'create-organization', '--data-dir', dataDir, '--name', 'Env'],
-      { env: { ...process.env, DATABASE_URL: 'not a url with secret' } },
-    ).catch((error: { code: number; stderr: string }) => error);
-    const { stderr } = failure as { stderr: string };
+    const failure = await runFailing(
+      ['create-organization', '--data-dir', dataDir, '--name', 'Env'],
+      { ...process.env, DATABASE_URL: 'not a url with secret' },
+    );
+    const { stderr } = failure;
 
     expect(failure).toMatchObject({ code: 2 });
     expect(stderr).toMatch(/^provisions-server: DATABASE_URL is not a valid URL; expected /);
@@ -293,6 +270,19 @@ describe('provisions-server', () => {
     }
   }, 20_000);
 });
+
+/**
+ * Runs the CLI with `args`, expecting it to fail, and returns the error of the run: its exit
+ * code and stderr. A run that succeeds is returned as it is, without `code`.
+ */
+function runFailing(
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code?: number; stderr: string }> {
+  return run(process.execPath, [MAIN, ...args], { env }).catch(
+    (error: { code: number; stderr: string }) => error,
+  );
+}
 
 /** Runs `start` on the test's data directory and waits until it logs its URL. */
 async function startServerProcess(): Promise<{
