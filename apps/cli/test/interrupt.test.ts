@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { countLines, spawnCli } from './support/spawn-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
 let workDir: string;
@@ -14,12 +14,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   server = await startTestServer();
   workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-interrupt-'));
-  env = {
-    PROVISIONS_SERVER: server.url,
-    PROVISIONS_ORG_ID: server.organizationId,
-    PROVISIONS_CLIENT_SECRET: server.clientSecret,
-    PROVISIONS_KEYSTORE_PASSPHRASE: 'interrupt test passphrase',
-  };
+  env = serverEnv(server, 'interrupt test passphrase');
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from './support/run-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
 let workDir: string;
@@ -15,10 +15,7 @@ beforeAll(async () => {
   server = await startTestServer();
   workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-keystore-'));
   env = {
-    PROVISIONS_SERVER: server.url,
-    PROVISIONS_ORG_ID: server.organizationId,
-    PROVISIONS_CLIENT_SECRET: server.clientSecret,
-    PROVISIONS_KEYSTORE_PASSPHRASE: 'keystore command passphrase',
+    ...serverEnv(server, 'keystore command passphrase'),
     PROVISIONS_KEYSTORE: join(workDir, 'keystore.json'),
   };
 });

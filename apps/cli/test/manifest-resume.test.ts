@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { signInFromOutbox } from './support/sign-in.js';
 import { countLines, killAfterLines, spawnCli } from './support/spawn-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 const RECIPIENTS = 60;
 
@@ -36,12 +36,7 @@ beforeAll(async () => {
   // Each recipient signs in once to redeem the link: two sign-in requests each.
   server = await startTestServer({ signInRequestsPerMinute: 4 * RECIPIENTS });
   workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-resume-'));
-  env = {
-    PROVISIONS_SERVER: server.url,
-    PROVISIONS_ORG_ID: server.organizationId,
-    PROVISIONS_CLIENT_SECRET: server.clientSecret,
-    PROVISIONS_KEYSTORE_PASSPHRASE: 'resume test passphrase',
-  };
+  env = serverEnv(server, 'resume test passphrase');
 });
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { generateKeyPair } from '@provisions/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli, sendArgs, UNKNOWN_ORGANIZATION_ID } from './support/run-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 const passphrase = 'cli test passphrase';
 
@@ -29,12 +29,7 @@ let organizationEnv: Record<string, string>;
 beforeAll(async () => {
   server = await startTestServer();
   workDir = await mkdtemp(join(tmpdir(), 'provisions-cli-work-'));
-  organizationEnv = {
-    PROVISIONS_SERVER: server.url,
-    PROVISIONS_ORG_ID: server.organizationId,
-    PROVISIONS_CLIENT_SECRET: server.clientSecret,
-    PROVISIONS_KEYSTORE_PASSPHRASE: passphrase,
-  };
+  organizationEnv = serverEnv(server, passphrase);
 });
 
 afterAll(async () => {
