@@ -1,5 +1,14 @@
 import { constants, type Stats } from 'node:fs';
-import { access, type FileHandle, lstat, open, realpath, stat, unlink } from 'node:fs/promises';
+import {
+  access,
+  type FileHandle,
+  lstat,
+  open,
+  readlink,
+  realpath,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 
 import { type CliError, usageError } from './cli-error.js';
@@ -67,7 +76,8 @@ export async function checkOutputFile(
 /**
  * Checks, before any work, that files can be saved under the directory `path`: it is a
  * directory, or it does not exist yet and its nearest existing parent is a directory, which
- * must be writable because it is created there.
+ * must be writable because it is created there. A symbolic link whose target is missing, at
+ * `path` or among its parents, is rejected, because the directory cannot be created through it.
  *
  * @param option - the option that named the path, for the error, such as `--out`.
  * @throws CliError (exit code 2) naming the option and the problem.
@@ -93,6 +103,7 @@ export async function checkOutputDirectory(path: string, option: string): Promis
       await checkWritable(current, option);
       return;
     }
+    await checkNotDanglingLink(path, current, option);
 
     const parent = dirname(current);
     if (parent === current) {
@@ -100,6 +111,23 @@ export async function checkOutputDirectory(path: string, option: string): Promis
     }
     current = parent;
   }
+}
+
+/**
+ * Rejects `current`, a part of the output directory `path` that `stat` did not find, when it
+ * is a symbolic link, which means that its target is missing.
+ */
+async function checkNotDanglingLink(path: string, current: string, option: string): Promise<void> {
+  const stats = await lstat(current).catch(() => undefined);
+  if (stats === undefined || !stats.isSymbolicLink()) {
+    return;
+  }
+
+  const target = resolve(dirname(current), await readlink(current));
+  const link = current === resolve(path) ? path : `${current}, in ${path},`;
+  throw usageError(
+    `${option}: ${link} is a symbolic link to ${target}, which does not exist; remove the link or choose another path`,
+  );
 }
 
 /**

@@ -332,6 +332,30 @@ describe('redeem --out', () => {
       `provisions: --out: ${link} is a symbolic link to ${await realpath(manifest)}, which is a file, not a directory; remove the link or choose another path\n`,
     );
   });
+
+  it('rejects a link to a missing target before signing in', async () => {
+    const link = join(workDir, 'dangling-out-link');
+    await symlink('missing-out-target', link);
+
+    const result = await redeemTo(link);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${link} is a symbolic link to ${join(workDir, 'missing-out-target')}, which does not exist; remove the link or choose another path\n`,
+    );
+  });
+
+  it('rejects a missing directory under a dangling link', async () => {
+    const link = join(workDir, 'dangling-parent-link');
+    await symlink('missing-parent-target', link);
+
+    const result = await redeemTo(join(link, 'boxes'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --out: ${link}, in ${join(link, 'boxes')}, is a symbolic link to ${join(workDir, 'missing-parent-target')}, which does not exist; remove the link or choose another path\n`,
+    );
+  });
 });
 
 describe('redeem --outbox', () => {
