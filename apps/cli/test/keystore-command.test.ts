@@ -104,9 +104,11 @@ describe('provisions keystore', () => {
 
     const revoked = await runCli(['keystore', 'revoke', 'Ada@Example.com', '--json'], { env });
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(revoked.stdout)).toMatchObject({
+    expect(JSON.parse(revoked.stdout)).toEqual({
       email: 'ada@example.com',
+      revoked: expect.stringMatching(/^[\w-]{43}$/),
       already_revoked: false,
+      removed_from_keystore: 'ada@example.com',
     });
 
     const after = await runCli(['keystore', 'list', '--json'], { env });

@@ -164,7 +164,12 @@ export async function runKeystoreRevoke(
     const unwritten = `the provision of ${recipient} was revoked and removed from the keystore, but the result was not printed`;
     if (options.json === true) {
       printJson(
-        { email: recipient, revoked: entry.public_key, already_revoked: alreadyRevoked },
+        {
+          email: recipient,
+          revoked: entry.public_key,
+          already_revoked: alreadyRevoked,
+          removed_from_keystore: recipient,
+        },
         unwritten,
       );
       return;
