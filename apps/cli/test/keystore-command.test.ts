@@ -131,6 +131,44 @@ describe('provisions keystore', () => {
     expect(redeemed.stderr).toContain('no provision for this invitation link');
   });
 
+  it('revoke reports an earlier revocation', async () => {
+    const manifest = join(workDir, 'twice.csv');
+    await writeFile(manifest, 'email,title,message\nbo@example.org,Box,hello\n');
+    const sent = await runCli(['send', '--manifest', manifest, '--json'], { env });
+    expect(sent.code).toBe(0);
+    const publicKey = JSON.parse(sent.stdout).recipients[0].provision_public_key as string;
+    const first = await runCli(['keystore', 'revoke', 'bo@example.org'], { env });
+    expect(first.code).toBe(0);
+
+    const again = await runCli(['keystore', 'revoke', 'bo@example.org'], { env });
+    const againJson = await runCli(['keystore', 'revoke', 'bo@example.org', '--json'], { env });
+
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toMatch(
+      new RegExp(
+        `^bo@example\\.org: provision ${publicKey} was already revoked at \\d{4}-\\d{2}-\\d{2}T\\S+Z, and the keystore has no entry to remove; the next send creates a new link\\.\\n$`,
+      ),
+    );
+    expect(againJson.code).toBe(0);
+    expect(JSON.parse(againJson.stdout)).toEqual({
+      email: 'bo@example.org',
+      revoked: publicKey,
+      already_revoked: true,
+      removed_from_keystore: null,
+    });
+  });
+
+  it('revoke names the next step for an unknown email', async () => {
+    const result = await runCli(['keystore', 'revoke', 'nobody@example.org'], { env });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: the keystore ${env.PROVISIONS_KEYSTORE} has no entry and no revocation for nobody@example.org; check the address with "provisions keystore list"\n`,
+    );
+    expect(result.stdout).toBe('');
+  });
+
   it.each([
     [['keystore', 'list']],
     [['keystore', 'export', '--stdout']],

@@ -313,6 +313,26 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
+   * Returns the latest revocation that {@link FileKeystore.recordRevocation} kept for `email`,
+   * by `revoked_at`, or `undefined` if there is none.
+   *
+   * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
+   */
+  getLatestRevocationOf(email: string): KeystoreRevocation | undefined {
+    this.#checkOpen();
+    const key = this.#normalize(email);
+    let latest: KeystoreRevocation | undefined;
+    for (const revocation of this.#revocations.values()) {
+      // Of two revocations with the same time, the one recorded later comes later in the map.
+      const isLater = latest === undefined || revocation.revoked_at >= latest.revoked_at;
+      if (revocation.email === key && isLater) {
+        latest = revocation;
+      }
+    }
+    return latest === undefined ? undefined : { ...latest };
+  }
+
+  /**
    * Normalizes an email, skipping the IDNA work for a key already stored:
    * stored keys are normalized, and normalizing is idempotent.
    */

@@ -679,6 +679,20 @@ describe('FileKeystore revocations', () => {
     expect(reopened.getRevocation(entry.public_key)).toEqual(revocation);
   });
 
+  it('finds the latest revocation by email', async () => {
+    const first = await makeEntry();
+    const second = await makeEntry();
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', first);
+    await keystore.recordRevocation('ada@example.com');
+    await keystore.put('ada@example.com', second);
+    const latest = await keystore.recordRevocation('ada@example.com');
+    const reopened = await openKeystore();
+
+    expect(reopened.getLatestRevocationOf('Ada@Example.COM')).toEqual(latest);
+    expect(reopened.getLatestRevocationOf('grace@example.org')).toBeUndefined();
+  });
+
   it('changes nothing without an entry', async () => {
     const keystore = await openKeystore();
     await keystore.put('ada@example.com', await makeEntry());

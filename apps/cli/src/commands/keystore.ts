@@ -142,7 +142,8 @@ export async function runKeystoreRevoke(
   await withKeystore(options, async (keystore, server, organizationId) => {
     const entry = await keystore.get(recipient);
     if (entry === undefined) {
-      throw new CliError(`the keystore ${keystore.path} has no entry for ${recipient}`);
+      reportEarlierRevocation(keystore, recipient, options.json === true);
+      return;
     }
 
     let alreadyRevoked = false;
@@ -183,6 +184,41 @@ export async function runKeystoreRevoke(
       unwritten,
     );
   });
+}
+
+/**
+ * Prints the revocation that the keystore recorded for `email`, which has no entry left, as
+ * success (exit code 0), since the provision is revoked as requested.
+ *
+ * @throws CliError (exit code 1) when the keystore has no revocation for `email` either.
+ */
+function reportEarlierRevocation(keystore: FileKeystore, email: string, json: boolean): void {
+  const revocation = keystore.getLatestRevocationOf(email);
+  if (revocation === undefined) {
+    throw new CliError(
+      `the keystore ${keystore.path} has no entry and no revocation for ${email}; check the address with "provisions keystore list"`,
+    );
+  }
+
+  const unwritten = `the provision of ${email} was already revoked, but this was not printed`;
+  if (json) {
+    printJson(
+      {
+        email,
+        revoked: revocation.public_key,
+        already_revoked: true,
+        removed_from_keystore: null,
+      },
+      unwritten,
+    );
+    return;
+  }
+  printLines(
+    [
+      `${email}: provision ${revocation.public_key} was already revoked at ${revocation.revoked_at}, and the keystore has no entry to remove; the next send creates a new link.`,
+    ],
+    unwritten,
+  );
 }
 
 async function withKeystore(
