@@ -80,7 +80,7 @@ describe('provisions revoke', () => {
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toEqual(revokedDocument(publicKey, null));
     expect(revoked.stderr).toBe(
-      'no keystore given (--keystore or PROVISIONS_KEYSTORE), so a keystore that holds this provision still lists its link: remove the entry with "provisions keystore revoke EMAIL"\n',
+      'provisions: no keystore given (--keystore or PROVISIONS_KEYSTORE), so a keystore that holds this provision still lists its link: remove the entry with "provisions keystore revoke EMAIL"\n',
     );
     expect(await listedEmails()).toContain('kay@example.com');
 

@@ -95,7 +95,7 @@ function report(
   const unwritten = `${done}${removed}, but this was not printed`;
   if (keystore === undefined) {
     printNotice(
-      'no keystore given (--keystore or PROVISIONS_KEYSTORE), so a keystore that holds this provision still lists its link: remove the entry with "provisions keystore revoke EMAIL"',
+      'provisions: no keystore given (--keystore or PROVISIONS_KEYSTORE), so a keystore that holds this provision still lists its link: remove the entry with "provisions keystore revoke EMAIL"',
     );
   }
 
