@@ -5,11 +5,14 @@ import { usageError } from './cli-error.js';
  *
  * @param source - how to set it, for the error, such as `--org-id or PROVISIONS_ORG_ID`.
  * @throws CliError (exit code 2) naming `source` when the value is missing, empty or only
- *   white space.
+ *   white space, and saying which of the three it is.
  */
 export function requireValue(value: string | undefined, source: string): string {
-  if (value === undefined || value === '') {
+  if (value === undefined) {
     throw usageError(`missing ${source}`);
+  }
+  if (value === '') {
+    throw usageError(`${source}: the value is empty`);
   }
   if (value.trim() === '') {
     throw usageError(`${source}: the value is blank (only white space)`);

@@ -148,6 +148,18 @@ describe('send --title', () => {
   });
 });
 
+describe('send --to', () => {
+  it('rejects an empty value as empty', async () => {
+    const result = await runCli(
+      [...sendArgs('k.json', '', 'Box', 'm'), '--server', UNUSED_SERVER],
+      { env: organizationEnv },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('provisions: --to: the value is empty\n');
+  });
+});
+
 describe('send --message', () => {
   it.each([
     ['\ufeff', 'expected a non-empty string with a character that is not white space'],
