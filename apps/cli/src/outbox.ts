@@ -58,7 +58,9 @@ export async function checkOutboxPath(path: string): Promise<void> {
     );
   }
   if (!parent.isDirectory()) {
-    throw usageError(`--outbox: ${directory} is not a directory`);
+    throw usageError(
+      `--outbox: ${directory} is not a directory; expected the server's data directory, which contains outbox.jsonl`,
+    );
   }
 }
 

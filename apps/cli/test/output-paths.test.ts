@@ -389,7 +389,9 @@ describe('redeem --outbox', () => {
     const result = await redeemWithOutbox(join(manifest, 'outbox.jsonl'));
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`provisions: --outbox: ${manifest} is not a directory\n`);
+    expect(result.stderr).toBe(
+      `provisions: --outbox: ${manifest} is not a directory; expected the server's data directory, which contains outbox.jsonl\n`,
+    );
   });
 
   it('accepts a missing file in a directory', async () => {
