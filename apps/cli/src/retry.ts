@@ -173,6 +173,8 @@ async function readProblemDetail(response: Response): Promise<string | undefined
  * returns the first result. Other requests are sent once; their caller decides.
  *
  * @param options.onRetry - called before each wait, with the problem detail of a 429 or 503.
+ * @param options.retryNetworkErrors - whether a network error is retried; default `true`.
+ *   With `false`, a command fails at once when the server cannot be reached.
  * @example
  * const client = createApiClient({ baseUrl, fetch: createRetryingFetch({ policy: DEFAULT_RETRY_POLICY }) });
  */
@@ -180,6 +182,7 @@ export function createRetryingFetch(options: {
   policy: RetryPolicy;
   onRetry?: (event: RetryEvent) => void;
   fetch?: typeof fetch;
+  retryNetworkErrors?: boolean;
 }): typeof fetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
 
@@ -206,7 +209,7 @@ export function createRetryingFetch(options: {
           signal: request.signal,
         });
       } catch (error) {
-        if (last || !isRetryableNetworkError(error)) {
+        if (last || options.retryNetworkErrors === false || !isRetryableNetworkError(error)) {
           throw error;
         }
         const delayMs = networkRetryDelay(attempt, options.policy);
@@ -250,4 +253,26 @@ function isSafeToRepeat(request: Request): boolean {
   }
   const path = new URL(request.url).pathname;
   return path.endsWith('/oauth/token') || path.endsWith('/identities/public-keys/lookups');
+}
+
+/**
+ * Creates the reporter of retries that wait because the server responded with 429 or 503. It
+ * prints one line through `notice` the first time the command receives each status and problem
+ * detail, so that a command delayed by a full disk or a rate limit shows why, without a line per
+ * request.
+ */
+export function createWaitReporter(notice: (line: string) => void): (event: RetryEvent) => void {
+  const seen = new Set<string>();
+  return (event) => {
+    if (event.reason === 'network' || !isWaitStatus(event.reason)) {
+      return;
+    }
+    const key = `${event.reason} ${event.detail ?? ''}`;
+    if (seen.has(key)) {
+      return;
+    }
+    seen.add(key);
+    const detail = event.detail === undefined ? '' : `: ${event.detail}`;
+    notice(`provisions: the server responded with ${event.reason}${detail}; retrying`);
+  };
 }

@@ -39,8 +39,8 @@ import { finishStdout, printJson, printText, StdoutError } from '../output.js';
 import { PublicKeyLookups } from '../public-key-lookups.js';
 import {
   createRetryingFetch,
+  createWaitReporter,
   DEFAULT_RETRY_POLICY,
-  isWaitStatus,
   type RetryEvent,
 } from '../retry.js';
 import { replayJournal, SEND_JOURNAL_VERSION, type SendJournalState } from '../send-journal.js';
@@ -162,7 +162,7 @@ async function sendManifest(
     running.progress = progress;
 
     let retries = 0;
-    const reportWait = createWaitReporter(progress);
+    const reportWait = createWaitReporter((line) => progress.notice(line));
     const onRetry = (event: RetryEvent): void => {
       retries += 1;
       reportWait(event);
@@ -248,27 +248,6 @@ async function sendManifest(
     }
     await journalLock.release();
   }
-}
-
-/**
- * Creates the reporter of retries that wait because the server responded with 429 or 503. It
- * prints one line the first time the run receives each status and problem detail, so that a
- * run delayed by a full disk or a rate limit shows why, without a line per request.
- */
-function createWaitReporter(progress: ProgressReporter): (event: RetryEvent) => void {
-  const seen = new Set<string>();
-  return (event) => {
-    if (event.reason === 'network' || !isWaitStatus(event.reason)) {
-      return;
-    }
-    const key = `${event.reason} ${event.detail ?? ''}`;
-    if (seen.has(key)) {
-      return;
-    }
-    seen.add(key);
-    const detail = event.detail === undefined ? '' : `: ${event.detail}`;
-    progress.notice(`provisions: the server responded with ${event.reason}${detail}; retrying`);
-  };
 }
 
 /** When the run last received a response from the server, to any request. */
