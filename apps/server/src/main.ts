@@ -16,7 +16,7 @@ const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug',
 /** Exit code of a command that failed, such as a database that cannot be opened. */
 const EXIT_FAILURE = 1;
 
-/** Exit code of bad usage: an unknown command or option, a missing or invalid option value. */
+/** Exit code of bad usage: no command, an unknown command or option, a missing or invalid option value. */
 const EXIT_USAGE = 2;
 
 /**
@@ -188,7 +188,21 @@ program
     process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);
   });
 
-program.parseAsync().catch((error: unknown) => {
+/**
+ * Parses the arguments and runs the command. With no arguments at all, commander would print
+ * the whole help to stderr, so that case gets a one-line usage error like the others.
+ */
+async function run(args: string[]): Promise<void> {
+  if (args.length === 0) {
+    program.error(
+      'missing command; give start or create-organization, or see provisions-server --help',
+      { exitCode: EXIT_USAGE, code: 'provisions-server.missingCommand' },
+    );
+  }
+  await program.parseAsync(args, { from: 'user' });
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof CommanderError) {
     // Help and version end with exit code 0 after writing to stdout. Any other
     // CommanderError is a usage error that commander has already written to stderr.

@@ -69,6 +69,11 @@ describe('provisions-server', () => {
       ['start', '--data-dir', '.', '--port', '99999'],
       "option '--port <port>' argument '99999' is invalid. expected an integer from 0 to 65535",
     ],
+    [
+      'a missing command',
+      [],
+      'missing command; give start or create-organization, or see provisions-server --help',
+    ],
     ['an unknown command', ['bogus'], "unknown command 'bogus'"],
     ['a misspelt command', ['strat'], "unknown command 'strat' (Did you mean start?)"],
     [
