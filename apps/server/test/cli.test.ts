@@ -88,6 +88,33 @@ describe('provisions-server', () => {
     expect(failure.stderr).toBe(`provisions-server: ${message}\n`);
   });
 
+  it.each([
+    ['--port', 'start', ['--port', '1', '--port', '2'], 'give it once'],
+    [
+      '--trust-proxy',
+      'start',
+      ['--trust-proxy', '127.0.0.1', '--trust-proxy=::1'],
+      'give it once, with the addresses separated by commas',
+    ],
+    [
+      '--database-url',
+      'start',
+      [
+        '--database-url',
+        'postgresql://provisions:hunter2@127.0.0.1:1/a',
+        '--database-url',
+        'postgresql://provisions:hunter2@127.0.0.1:1/b',
+      ],
+      'give it once',
+    ],
+    ['--name', 'create-organization', ['--name', 'A', '--name', 'B'], 'give it once'],
+  ])('rejects %s given twice', async (flag, command, args, hint) => {
+    const failure = await runFailing([command, '--data-dir', dataDir, ...args]);
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect(failure.stderr).toBe(`provisions-server: ${flag} was given more than once; ${hint}\n`);
+  });
+
   it('rejects a database URL of another scheme', async () => {
     const failure = await runFailing([
       'start',
@@ -110,7 +137,8 @@ describe('provisions-server', () => {
     ['--data-dir', ['--data-dir', ''], 'expected a non-empty directory path'],
     ['--trust-proxy', ['--trust-proxy', '127.0.0.1,10.0.0.0/33'], 'expected comma-separated IP'],
   ])('names the %s flag when its value is invalid', async (flag, args, expected) => {
-    const failure = await runFailing(['start', '--data-dir', dataDir, ...args]);
+    // The invalid value comes first, so for --data-dir it fails before the option repeats.
+    const failure = await runFailing(['start', ...args, '--data-dir', dataDir]);
     const { stderr } = failure;
 
     expect(failure).toMatchObject({ code: 2 });
