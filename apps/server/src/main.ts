@@ -16,7 +16,10 @@ const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug',
 /** Exit code of a command that failed, such as a database that cannot be opened. */
 const EXIT_FAILURE = 1;
 
-/** Exit code of bad usage: an unknown command or option, a missing or invalid option value. */
+/**
+ * Exit code of bad usage: no command, an unknown command or option, an option given twice,
+ * or a missing or invalid option value.
+ */
 const EXIT_USAGE = 2;
 
 /**
@@ -30,6 +33,33 @@ function formatUsageError(message: string): string {
     .trim()
     .replace(/\s*\n\s*/g, ' ');
   return `provisions-server: ${text}\n`;
+}
+
+/**
+ * Wraps the value parser of an option that takes one value, so that giving the option twice
+ * is a usage error (exit code 2) where commander would keep the last value. The error does
+ * not repeat the values, since a `--database-url` may contain a password.
+ */
+function singleValue<T>(
+  flag: string,
+  parse: (value: string) => T,
+  hint = 'give it once',
+): (value: string) => T {
+  let hasValue = false;
+  return (value) => {
+    if (hasValue) {
+      program.error(`${flag} was given more than once; ${hint}`, {
+        exitCode: EXIT_USAGE,
+        code: 'provisions-server.repeatedOption',
+      });
+    }
+    hasValue = true;
+    return parse(value);
+  };
+}
+
+function parseText(value: string): string {
+  return value;
 }
 
 function parsePort(value: string): number {
@@ -82,7 +112,9 @@ function databaseUrlOption(): Option {
   return new Option(
     '--database-url <url>',
     'postgresql:// URL of a PostgreSQL database to use instead of the SQLite file',
-  ).env('DATABASE_URL');
+  )
+    .env('DATABASE_URL')
+    .argParser(singleValue('--database-url', parseText));
 }
 
 /**
@@ -121,22 +153,31 @@ program
   .requiredOption(
     '--data-dir <dir>',
     'directory for outbox.jsonl, and for provisions.sqlite without --database-url',
-    parseDataDir,
+    singleValue('--data-dir', parseDataDir),
   )
   .addOption(databaseUrlOption())
-  .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'TCP port; 0 picks a free port', parsePort, 8080)
+  .option('--host <host>', 'address to listen on', singleValue('--host', parseText), '127.0.0.1')
+  .option('--port <port>', 'TCP port; 0 picks a free port', singleValue('--port', parsePort), 8080)
   .option(
     '--app-url <url>',
     'URL of the web app, allowed to call the API from browsers',
-    parseAppUrl,
+    singleValue('--app-url', parseAppUrl),
   )
   .option(
     '--trust-proxy <addresses>',
     'comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address',
-    parseTrustedProxies,
+    singleValue(
+      '--trust-proxy',
+      parseTrustedProxies,
+      'give it once, with the addresses separated by commas',
+    ),
   )
-  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, parseLogLevel, 'info')
+  .option(
+    '--log-level <level>',
+    `log level: ${LOG_LEVELS.join(', ')}`,
+    singleValue('--log-level', parseLogLevel),
+    'info',
+  )
   .action(
     async (
       options: {
@@ -176,8 +217,16 @@ program
 program
   .command('create-organization')
   .description('Create an organization and print its client credentials as JSON (shown only once).')
-  .requiredOption('--data-dir <dir>', 'data directory of the server', parseDataDir)
-  .requiredOption('--name <name>', 'display name of the organization')
+  .requiredOption(
+    '--data-dir <dir>',
+    'data directory of the server',
+    singleValue('--data-dir', parseDataDir),
+  )
+  .requiredOption(
+    '--name <name>',
+    'display name of the organization',
+    singleValue('--name', parseText),
+  )
   .addOption(databaseUrlOption())
   .action(async (options: { dataDir: string; name: string }, command: Command) => {
     const credentials = await createOrganization({
@@ -188,7 +237,21 @@ program
     process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);
   });
 
-program.parseAsync().catch((error: unknown) => {
+/**
+ * Parses the arguments and runs the command. With no arguments at all, commander would print
+ * the whole help to stderr, so that case gets a one-line usage error like the others.
+ */
+async function run(args: string[]): Promise<void> {
+  if (args.length === 0) {
+    program.error(
+      'missing command; give start or create-organization, or see provisions-server --help',
+      { exitCode: EXIT_USAGE, code: 'provisions-server.missingCommand' },
+    );
+  }
+  await program.parseAsync(args, { from: 'user' });
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof CommanderError) {
     // Help and version end with exit code 0 after writing to stdout. Any other
     // CommanderError is a usage error that commander has already written to stderr.

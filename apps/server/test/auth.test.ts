@@ -118,6 +118,43 @@ describe('POST /oauth/token', () => {
     expect(problem.errors).toEqual([{ pointer: `/${field}`, detail: 'appears more than once' }]);
   });
 
+  it('reports every repeated parameter', async () => {
+    const body = 'grant_type=a&grant_type=b&client_id=x&client_id=y&client_secret=s';
+
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: formHeaders,
+      body,
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(problem.error).toBe('invalid_request');
+    expect(problem.detail).toBe(
+      'the request body contains the parameters "grant_type" and "client_id" more than once; send each once',
+    );
+    expect(problem.errors).toEqual([
+      { pointer: '/grant_type', detail: 'appears more than once' },
+      { pointer: '/client_id', detail: 'appears more than once' },
+    ]);
+  });
+
+  it('reports a parameter given three times once', async () => {
+    const body =
+      'grant_type=client_credentials&client_id=x&client_id=y&client_id=z&client_secret=s';
+
+    const response = await server.fetch('/oauth/token', {
+      method: 'POST',
+      headers: formHeaders,
+      body,
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([{ pointer: '/client_id', detail: 'appears more than once' }]);
+  });
+
   it('expires organization tokens after one hour', async () => {
     const organization = await server.organization();
     const lookup = () =>

@@ -69,6 +69,11 @@ describe('provisions-server', () => {
       ['start', '--data-dir', '.', '--port', '99999'],
       "option '--port <port>' argument '99999' is invalid. expected an integer from 0 to 65535",
     ],
+    [
+      'a missing command',
+      [],
+      'missing command; give start or create-organization, or see provisions-server --help',
+    ],
     ['an unknown command', ['bogus'], "unknown command 'bogus'"],
     ['a misspelt command', ['strat'], "unknown command 'strat' (Did you mean start?)"],
     [
@@ -81,6 +86,33 @@ describe('provisions-server', () => {
 
     expect(failure).toMatchObject({ code: 2 });
     expect(failure.stderr).toBe(`provisions-server: ${message}\n`);
+  });
+
+  it.each([
+    ['--port', 'start', ['--port', '1', '--port', '2'], 'give it once'],
+    [
+      '--trust-proxy',
+      'start',
+      ['--trust-proxy', '127.0.0.1', '--trust-proxy=::1'],
+      'give it once, with the addresses separated by commas',
+    ],
+    [
+      '--database-url',
+      'start',
+      [
+        '--database-url',
+        'postgresql://provisions:hunter2@127.0.0.1:1/a',
+        '--database-url',
+        'postgresql://provisions:hunter2@127.0.0.1:1/b',
+      ],
+      'give it once',
+    ],
+    ['--name', 'create-organization', ['--name', 'A', '--name', 'B'], 'give it once'],
+  ])('rejects %s given twice', async (flag, command, args, hint) => {
+    const failure = await runFailing([command, '--data-dir', dataDir, ...args]);
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect(failure.stderr).toBe(`provisions-server: ${flag} was given more than once; ${hint}\n`);
   });
 
   it('rejects a database URL of another scheme', async () => {
@@ -105,7 +137,8 @@ describe('provisions-server', () => {
     ['--data-dir', ['--data-dir', ''], 'expected a non-empty directory path'],
     ['--trust-proxy', ['--trust-proxy', '127.0.0.1,10.0.0.0/33'], 'expected comma-separated IP'],
   ])('names the %s flag when its value is invalid', async (flag, args, expected) => {
-    const failure = await runFailing(['start', '--data-dir', dataDir, ...args]);
+    // The invalid value comes first, so for --data-dir it fails before the option repeats.
+    const failure = await runFailing(['start', ...args, '--data-dir', dataDir]);
     const { stderr } = failure;
 
     expect(failure).toMatchObject({ code: 2 });

@@ -72,6 +72,21 @@ describe('recipient page failures', () => {
     await context.close();
   });
 
+  it('explains an invalid address once', async () => {
+    const link = await inviteOne('dots@example.org', 'Letter', 'Dear reader');
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link);
+    await submitEmail(page, '.x@example.org');
+    await page.getByText('This is not a valid email address').waitFor();
+
+    const text = await mainText(page);
+    expect(text).toContain(
+      'This is not a valid email address: the local part (before the "@") starts with a dot;',
+    );
+    expect(text).not.toContain('invalid email address');
+    await context.close();
+  });
+
   it('tells another address that the link is not theirs', async () => {
     const link = await inviteOne('owner@example.org', 'Deed', 'Lot 7');
     const { context, page } = await openPage(fixture.browser);

@@ -16,6 +16,7 @@ import {
 } from '@provisions/core';
 
 import { element } from './dom.js';
+import { invalidEmailSentence } from './email-error-message.js';
 import { takeInvitation } from './invitation-fragment.js';
 import { LINK_PROBLEMS } from './link-problems.js';
 import { fetchOrNetworkError, NetworkError } from './network-error.js';
@@ -160,7 +161,7 @@ class RecipientFlow {
     } catch (error) {
       if (error instanceof EmailAddressError) {
         this.#update({ share: this.#progress.share, email });
-        this.#showEmailStep({ error: `This is not a valid email address: ${error.message}.` });
+        this.#showEmailStep({ error: invalidEmailSentence(error) });
         return;
       }
       throw error;
