@@ -1,3 +1,5 @@
+import type { Stats } from 'node:fs';
+
 /** Wording of an errno code of a failed file operation: the problem and the next step. */
 interface FileErrorWording {
   /** Predicate for the path, such as `is a directory`. */
@@ -54,4 +56,39 @@ export function describeFileError(path: string, error: unknown): string {
     return `${path}: ${code ?? (error as Error).message}`;
   }
   return `${path} ${wording.problem} (${code}): ${wording.next}`;
+}
+
+/**
+ * Returns the problem of an input file at `path` whose `stats` are not those of a regular file,
+ * such as `m.csv is a named pipe; expected a regular file`, or `undefined` for a regular file.
+ * Check before opening, because opening a named pipe blocks a thread until another process
+ * opens it for writing, and process.exit waits for that thread, so even the CLI's SIGINT and
+ * SIGTERM handlers cannot end the process.
+ */
+export function describeNotRegularFile(
+  path: string,
+  stats: Stats,
+  expected = 'a regular file',
+): string | undefined {
+  if (stats.isFile()) {
+    return undefined;
+  }
+  return `${path} is ${describeFileKind(stats)}; expected ${expected}`;
+}
+
+/** Returns the kind of a file that is not a regular file, such as `a named pipe`. */
+export function describeFileKind(stats: Stats): string {
+  if (stats.isDirectory()) {
+    return 'a directory';
+  }
+  if (stats.isFIFO()) {
+    return 'a named pipe';
+  }
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+    return 'a device';
+  }
+  if (stats.isSocket()) {
+    return 'a socket';
+  }
+  return 'not a regular file';
 }

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import { KeystoreError } from '@provisions/core';
@@ -9,8 +10,13 @@ import {
 import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
 import { requireUtf8Environment } from './argument-text.js';
-import { CliError, EXIT_USAGE, usageError } from './cli-error.js';
-import { describeFileError, isPathProblem } from './file-error.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from './cli-error.js';
+import {
+  describeFileError,
+  describeNotRegularFile,
+  fileErrorCode,
+  isPathProblem,
+} from './file-error.js';
 import { prompt } from './prompt.js';
 
 /** Environment variable with the keystore passphrase. */
@@ -95,7 +101,8 @@ async function promptPassphrase(question: string): Promise<string> {
  * `mustExist`, a missing file fails with `ERR_KEYSTORE_NOT_FOUND` instead of opening empty.
  *
  * @throws CliError (exit code 2) when the keystore or its lock file cannot be opened because of
- *   the path, such as a directory given as the keystore or a missing directory.
+ *   the path, such as a directory or named pipe given as the keystore or a missing directory.
+ * @throws CliError (exit code 1) when the keystore file is not valid JSON.
  */
 export async function openKeystore(options: {
   path: string;
@@ -104,14 +111,62 @@ export async function openKeystore(options: {
   serverUrl: string;
   mustExist?: boolean;
 }): Promise<FileKeystore> {
+  await checkKeystorePath(options.path);
   try {
     return await FileKeystore.open(options.path, {
       ...options,
       encryption: readKeystoreEncryption(),
     });
   } catch (error) {
-    throw asKeystorePathError(error, options.path) ?? error;
+    throw asKeystorePathError(error, options.path) ?? asNotKeystoreError(error) ?? error;
   }
+}
+
+/**
+ * Checks the keystore path before the keystore opens it: the path must be a regular file, or
+ * not exist yet, because opening a named pipe would block the process. A parent that is not a
+ * directory is named by the path given, not by the lock file beside it.
+ *
+ * NOTE: A file swapped for a named pipe after this check still blocks the open.
+ *
+ * @throws CliError (exit code 2) for a path that is not a regular file or a path problem that
+ *   stat reports, such as ENOTDIR or EACCES.
+ */
+async function checkKeystorePath(path: string): Promise<void> {
+  let problem: string | undefined;
+  try {
+    const stats = await stat(path);
+    // Opening a directory fails at once, with the EISDIR wording of asKeystorePathError.
+    problem = stats.isDirectory() ? undefined : describeNotRegularFile(path, stats);
+  } catch (error) {
+    // A missing keystore is created, or fails with ERR_KEYSTORE_NOT_FOUND under mustExist.
+    if (fileErrorCode(error) === 'ENOENT' || !isPathProblem(error)) {
+      return;
+    }
+    problem = describeFileError(path, error);
+  }
+  if (problem !== undefined) {
+    throw usageError(`--keystore: ${problem}`);
+  }
+}
+
+/**
+ * Returns the error for a keystore file that is not valid JSON, with the next step, or
+ * `undefined` for another error.
+ */
+function asNotKeystoreError(error: unknown): CliError | undefined {
+  if (
+    !(error instanceof KeystoreError) ||
+    error.code !== 'ERR_KEYSTORE_INVALID' ||
+    !(error.cause instanceof SyntaxError)
+  ) {
+    return undefined;
+  }
+  return new CliError(
+    `${error.message}: check the --keystore path, which must name the JSON keystore file that provisions created`,
+    EXIT_FAILURE,
+    { cause: error },
+  );
 }
 
 /**

@@ -57,6 +57,13 @@ const NON_ASCII = /[^\p{ASCII}]/u;
 const SMTP_FROM_EXAMPLE = '"Example Corp <documents@example.com>" or "documents@example.com"';
 
 /**
+ * How many times the pooled transport sends a message again on a new connection after a
+ * connection closed without an SMTP error, which happens when the server closes it before its
+ * greeting. nodemailer 8 retries without limit by default, so such a server hung the run.
+ */
+const MAX_REQUEUES_AFTER_CLOSE = 2;
+
+/**
  * Reads and checks the SMTP settings without opening a connection. The server comes from
  * `SMTP_URL` (such as `smtps://user:pass@smtp.example.com:465`), or else from `SMTP_HOST`
  * with `SMTP_PORT` (default 587), `SMTP_USER` and `SMTP_PASS`. `SMTP_FROM` is the sender
@@ -214,7 +221,7 @@ export async function checkSmtpUtf8ForSender(settings: SmtpSettings): Promise<vo
  */
 export function createLinkMailer(settings: SmtpSettings): LinkMailer {
   const transport = nodemailer.createTransport(
-    `${settings.url}${settings.url.includes('?') ? '&' : '?'}pool=true`,
+    `${settings.url}${settings.url.includes('?') ? '&' : '?'}pool=true&maxRequeues=${MAX_REQUEUES_AFTER_CLOSE}`,
   );
   // nodemailer 8 decodes the domain of an address whose local part is not ASCII back to
   // Unicode when it builds the envelope (MimeNode#_normalizeAddress). This plugin runs after
@@ -240,13 +247,31 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
       try {
         await sendLink(email, link);
       } catch (error) {
-        throw asSmtpServerError(error, server) ?? error;
+        throw asSmtpServerError(error, server) ?? (await findServerFailure(error)) ?? error;
       }
     },
     close() {
       transport.close();
     },
   };
+
+  /**
+   * Connects once more after an email failed without an SMTP error code, which is how the pool
+   * reports that its connections kept closing before the greeting. Returns the server failure
+   * that this connection meets, or `undefined` when the server sends its greeting, so the
+   * failure stays the recipient's.
+   */
+  async function findServerFailure(error: unknown): Promise<Error | undefined> {
+    if (error instanceof UnsupportedAddressError || (error as NodemailerCode).code !== undefined) {
+      return undefined;
+    }
+    try {
+      await offersSmtpUtf8(settings.url);
+      return undefined;
+    } catch (connectError) {
+      return asSmtpServerError(connectError, server);
+    }
+  }
 
   async function sendLink(email: string, link: string): Promise<void> {
     if (!hasAsciiLocalPart(email) && !(await checkSmtpUtf8())) {
@@ -301,10 +326,35 @@ function offersSmtpUtf8(url: string): Promise<boolean> {
 
   return new Promise((resolve, reject) => {
     connection.once('error', reject);
+    // nodemailer 8 emits no error when the server closes the connection before its greeting,
+    // only 'end', and never calls the connect callback. close() stops its 30 s greeting timer,
+    // which would keep the process alive. After the callback, 'end' settles nothing, because
+    // the promise is already resolved.
+    connection.once('end', () => {
+      connection.close();
+      reject(closedBeforeGreeting());
+    });
     connection.connect(() => {
       const response = connection.lastServerResponse || '';
       connection.quit();
       resolve(/^250[ -]SMTPUTF8\b/im.test(response));
     });
+  });
+}
+
+/** The `code` field of nodemailer's errors, such as `ESOCKET` or `EENVELOPE`. */
+interface NodemailerCode {
+  code?: string;
+}
+
+/**
+ * Returns the error for a server that closed the connection before its greeting, with the
+ * fields nodemailer 8 sets on its own connection errors, so that {@link asSmtpServerError}
+ * treats it as one.
+ */
+function closedBeforeGreeting(): Error {
+  return Object.assign(new Error('the SMTP server closed the connection before its greeting'), {
+    code: 'ECONNECTION',
+    command: 'CONN',
   });
 }

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
@@ -11,7 +12,7 @@ import {
   printParseErrorCode,
 } from 'jsonc-parser';
 
-import { describeFileError } from './file-error.js';
+import { describeFileError, describeNotRegularFile } from './file-error.js';
 import { parseCsvManifest } from './manifest-csv.js';
 import { ManifestError, ManifestProblems } from './manifest-error.js';
 import { readMessageFile } from './message-file.js';
@@ -44,18 +45,42 @@ type JsonPath = (string | number)[];
  * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
  */
 export async function readManifest(path: string): Promise<Manifest> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
-  }
+  const bytes = await readManifestBytes(path);
   const text = decodeUtf8(bytes, path);
 
   if (extname(path).toLowerCase() === '.csv') {
     return parseCsvManifest(text, path, dirname(path));
   }
   return parseManifest(text, path, dirname(path));
+}
+
+/**
+ * Reads the bytes of the manifest file. O_NONBLOCK keeps a named pipe from blocking the open,
+ * and the opened file must be a regular file, so a named pipe, device or directory is rejected
+ * without reading it.
+ */
+async function readManifestBytes(path: string): Promise<Buffer> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (cause) {
+    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
+  }
+
+  try {
+    const problem = describeNotRegularFile(path, await handle.stat(), 'a regular text file');
+    if (problem !== undefined) {
+      throw new ManifestError(`--manifest: ${problem}`);
+    }
+    return await handle.readFile();
+  } catch (cause) {
+    if (cause instanceof ManifestError) {
+      throw cause;
+    }
+    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -1,17 +1,9 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readSync,
-  realpathSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import { MAX_MESSAGE_BYTES } from '@provisions/core';
 
-import { describeFileError } from './file-error.js';
+import { describeFileError, describeFileKind } from './file-error.js';
 
 // Without ignoreBOM, the decoder removes a byte order mark at the start, which editors on
 // Windows write to mark a file as UTF-8 and which is no part of the message.
@@ -83,7 +75,7 @@ export function readMessageFile(
     const stats = fstatSync(descriptor);
     if (!stats.isFile()) {
       return {
-        problem: `file ${fullPath} is ${describeKind(stats)}; expected a regular text file`,
+        problem: `file ${fullPath} is ${describeFileKind(stats)}; expected a regular text file`,
       };
     }
     if (stats.size === 0) {
@@ -148,20 +140,4 @@ function readAtMost(descriptor: number, limit: number): Uint8Array {
 function isInside(directory: string, path: string): boolean {
   const inside = relative(directory, path);
   return !(inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside));
-}
-
-function describeKind(stats: Stats): string {
-  if (stats.isDirectory()) {
-    return 'a directory';
-  }
-  if (stats.isFIFO()) {
-    return 'a named pipe';
-  }
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
-    return 'a device';
-  }
-  if (stats.isSocket()) {
-    return 'a socket';
-  }
-  return 'not a regular file';
 }

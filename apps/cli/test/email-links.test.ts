@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -77,6 +77,32 @@ async function sendThroughRecorder(options: {
   } finally {
     await recorder.close();
   }
+}
+
+/**
+ * The time limit of the tests with a server that closes each connection at once. The CLI used to
+ * retry such a server without end, so the limit turns that hang into a failure.
+ */
+const CLOSING_SERVER_TEST_TIME_LIMIT_MS = 20_000;
+
+/** Starts a TCP server on 127.0.0.1 that accepts each connection and closes it before a greeting. */
+async function startClosingServer(): Promise<{
+  port: number;
+  /** Returns the number of connections accepted so far. */
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  let connections = 0;
+  const closing: Server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (closing.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => closing.close(() => resolve())),
+  };
 }
 
 /**
@@ -221,6 +247,73 @@ describe('send --email-links', () => {
       `provisions: stopped the run: cannot connect to the SMTP server at 127.0.0.1:1 (connection refused): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running; run the same command again to resume, which emails the links not sent yet (journal ${manifest}.journal)`,
     );
   });
+
+  it(
+    'stops when the SMTP server closes at once',
+    async () => {
+      const closing = await startClosingServer();
+      const manifest = join(workDir, 'smtp-closing.csv');
+      // Addresses of their own, because the test server keeps the provisions of earlier tests.
+      await writeFile(
+        manifest,
+        'email,title,message\nclosing-a@example.com,Box,hi\nclosing-b@example.com,Box,hi\n',
+      );
+
+      const started = Date.now();
+      let result: CliResult;
+      try {
+        result = await sendEmailLinks(
+          manifest,
+          join(workDir, 'smtp-closing.json'),
+          {
+            SMTP_HOST: '127.0.0.1',
+            SMTP_PORT: String(closing.port),
+            SMTP_FROM: 'documents@example.com',
+          },
+          '--concurrency',
+          '1',
+        );
+      } finally {
+        await closing.close();
+      }
+
+      const lastLine = result.stderr.trimEnd().split('\n').at(-1);
+      expect(Date.now() - started).toBeLessThan(CLOSING_SERVER_TEST_TIME_LIMIT_MS);
+      // Three tries of the first email, then one connection to check the server.
+      expect(closing.connections()).toBe(4);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('recipients: 0 of 2 done, 1 failed');
+      expect(lastLine).toBe(
+        `provisions: stopped the run: cannot connect to the SMTP server at 127.0.0.1:${closing.port} (the SMTP server closed the connection before its greeting): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running; run the same command again to resume, which emails the links not sent yet (journal ${manifest}.journal)`,
+      );
+    },
+    CLOSING_SERVER_TEST_TIME_LIMIT_MS,
+  );
+
+  it(
+    'rejects a non-ASCII SMTP_FROM when the SMTP server closes at once',
+    async () => {
+      const closing = await startClosingServer();
+      const manifest = join(workDir, 'smtp-closing-sender.csv');
+      await writeFile(manifest, 'email,title,message\nplain@example.com,Box,hi\n');
+
+      let result: CliResult;
+      try {
+        result = await sendWithoutServer(manifest, {
+          SMTP_URL: `smtp://127.0.0.1:${closing.port}`,
+          SMTP_FROM: 'jörg@example.com',
+        });
+      } finally {
+        await closing.close();
+      }
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `provisions: SMTP_FROM: cannot check that the SMTP server at 127.0.0.1:${closing.port} offers SMTPUTF8, which the sender address jörg@example.com needs: the SMTP server closed the connection before its greeting\n`,
+      );
+    },
+    CLOSING_SERVER_TEST_TIME_LIMIT_MS,
+  );
 
   it('stops at a rejected SMTP sign-in', async () => {
     const rejectingAuth = new SMTPServer({

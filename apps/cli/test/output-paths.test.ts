@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import {
   UNKNOWN_ORGANIZATION_ID,
   UNUSED_SERVER,
 } from './support/run-cli.js';
-import { countLines, spawnCli } from './support/spawn-cli.js';
+import { countLines, type SpawnedCli, spawnCli } from './support/spawn-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 const organizationEnv = {
@@ -244,6 +245,130 @@ describe('send --keystore', () => {
     expect(result.stderr).toBe(
       `provisions: --keystore: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
     );
+  });
+});
+
+/**
+ * The time a CLI run given a named pipe may take. Opening the pipe used to block until a writer
+ * opened it, so a run past this limit counts as blocked.
+ */
+const NAMED_PIPE_TIME_LIMIT_MS = 10_000;
+
+/** Creates a named pipe in the work directory and returns its path. */
+function makeNamedPipe(name: string): string {
+  const path = join(workDir, name);
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+/**
+ * Runs the CLI with `args` and returns its exit code and standard error, or kills it with
+ * SIGKILL and returns `'blocked'` after {@link NAMED_PIPE_TIME_LIMIT_MS}. SIGKILL, because the
+ * CLI's SIGTERM handler cannot end a process blocked opening a named pipe.
+ */
+async function runUnlessBlocked(
+  args: string[],
+): Promise<{ code: number | string; stderr: string }> {
+  const cli: SpawnedCli = spawnCli(args, organizationEnv);
+  let timer: NodeJS.Timeout | undefined;
+  const blocked = new Promise<'blocked'>((resolve) => {
+    timer = setTimeout(() => resolve('blocked'), NAMED_PIPE_TIME_LIMIT_MS);
+  });
+
+  const code = await Promise.race([cli.exited, blocked]);
+  clearTimeout(timer);
+  if (code === 'blocked') {
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+  }
+  return { code, stderr: cli.stderr() };
+}
+
+describe('named pipe as input file', () => {
+  it('rejects a named pipe as --manifest', async () => {
+    const pipe = makeNamedPipe('manifest-pipe.csv');
+
+    const result = await runUnlessBlocked([
+      'send',
+      '--server',
+      UNUSED_SERVER,
+      '--keystore',
+      join(workDir, 'pipe-manifest-k.json'),
+      '--manifest',
+      pipe,
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --manifest: ${pipe} is a named pipe; expected a regular text file\n`,
+    );
+  });
+
+  it('rejects a named pipe as --keystore', async () => {
+    const pipe = makeNamedPipe('keystore-pipe.json');
+
+    const result = await runUnlessBlocked([
+      'send',
+      '--server',
+      UNUSED_SERVER,
+      '--keystore',
+      pipe,
+      ...boxOptions('a@example.com', 'T', 'm'),
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: ${pipe} is a named pipe; expected a regular file\n`,
+    );
+  });
+
+  it('rejects a named pipe as --keystore with --manifest', async () => {
+    const pipe = makeNamedPipe('manifest-keystore-pipe.json');
+
+    const result = await runUnlessBlocked([
+      'send',
+      '--server',
+      UNUSED_SERVER,
+      '--keystore',
+      pipe,
+      '--manifest',
+      manifest,
+      '--journal',
+      join(workDir, 'keystore-pipe.journal'),
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: ${pipe} is a named pipe; expected a regular file\n`,
+    );
+  });
+});
+
+describe('send --keystore that is not a keystore', () => {
+  it('names the given path under a file', async () => {
+    const file = join(workDir, 'plain-file');
+    await writeFile(file, 'not a directory\n');
+    const keystore = join(file, 'k.json');
+
+    const result = await sendToOneWith(keystore);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --keystore: ${keystore} has a file where a directory is expected (ENOTDIR): check each directory of the path\n`,
+    );
+  });
+
+  it('adds the next step for a file that is not JSON', async () => {
+    const keystore = join(workDir, 'notes.txt');
+    await writeFile(keystore, 'shopping list\n');
+
+    const result = await sendToOneWith(keystore);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: keystore ${keystore} is not valid JSON: check the --keystore path, which must name the JSON keystore file that provisions created\n`,
+    );
+    expect(await readFile(keystore, 'utf8')).toBe('shopping list\n');
   });
 });
 
