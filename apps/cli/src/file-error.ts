@@ -76,10 +76,13 @@ export function describeNotRegularFile(
   return `${path} is ${describeFileKind(stats)}; expected ${expected}`;
 }
 
-/** Returns the kind of a file that is not a regular file, such as `a named pipe`. */
+/** Returns the kind of a file, such as `a file` or `a named pipe`. */
 export function describeFileKind(stats: Stats): string {
   if (stats.isDirectory()) {
     return 'a directory';
+  }
+  if (stats.isFile()) {
+    return 'a file';
   }
   if (stats.isFIFO()) {
     return 'a named pipe';

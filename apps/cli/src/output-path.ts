@@ -12,7 +12,7 @@ import {
 import { basename, dirname, join, resolve, sep } from 'node:path';
 
 import { type CliError, usageError } from './cli-error.js';
-import { describeFileError } from './file-error.js';
+import { describeFileError, describeFileKind } from './file-error.js';
 import { PRIVATE_FILE_MODE, temporaryPathFor } from './private-file.js';
 
 /** A file the command reads or keeps, which an output file must not replace. */
@@ -67,7 +67,7 @@ export async function checkOutputFile(
     throw usageError(`${option}: directory ${directory} does not exist; create it first`);
   }
   if (!parent.isDirectory()) {
-    throw usageError(`${option}: ${directory} is ${describeKind(parent)}, not a directory`);
+    throw usageError(`${option}: ${directory} is ${describeFileKind(parent)}, not a directory`);
   }
   await checkWritable(directory, option);
   await checkCreatable(path, option);
@@ -97,7 +97,7 @@ export async function checkOutputDirectory(path: string, option: string): Promis
         throw current === resolve(path)
           ? await notADirectoryError(path, found, option)
           : usageError(
-              `${option}: ${current} is ${describeKind(found)}, so ${path} cannot be created`,
+              `${option}: ${current} is ${describeFileKind(found)}, so ${path} cannot be created`,
             );
       }
       await checkWritable(current, option);
@@ -138,7 +138,7 @@ async function notAFileError(path: string, stats: Stats, option: string): Promis
   const target = await symbolicLinkTarget(path);
   if (target === undefined) {
     return usageError(
-      `${option}: ${path} is ${describeKind(stats)}; expected the path of a file to write`,
+      `${option}: ${path} is ${describeFileKind(stats)}; expected the path of a file to write`,
     );
   }
 
@@ -146,7 +146,7 @@ async function notAFileError(path: string, stats: Stats, option: string): Promis
     ? `name a file in it, such as ${join(target, basename(path))}, or remove the link`
     : 'remove the link or choose another path';
   return usageError(
-    `${option}: ${path} is a symbolic link to ${target}, which is ${describeKind(stats)}, not a file to write; ${remedy}`,
+    `${option}: ${path} is a symbolic link to ${target}, which is ${describeFileKind(stats)}, not a file to write; ${remedy}`,
   );
 }
 
@@ -155,12 +155,12 @@ async function notADirectoryError(path: string, stats: Stats, option: string): P
   const target = await symbolicLinkTarget(path);
   if (target === undefined) {
     return usageError(
-      `${option}: ${path} is ${describeKind(stats)}; expected a directory, which is created if missing`,
+      `${option}: ${path} is ${describeFileKind(stats)}; expected a directory, which is created if missing`,
     );
   }
 
   return usageError(
-    `${option}: ${path} is a symbolic link to ${target}, which is ${describeKind(stats)}, not a directory; remove the link or choose another path`,
+    `${option}: ${path} is a symbolic link to ${target}, which is ${describeFileKind(stats)}, not a directory; remove the link or choose another path`,
   );
 }
 
@@ -241,23 +241,4 @@ async function checkCreatable(path: string, option: string): Promise<void> {
 
   await handle.close();
   await unlink(temporaryPath);
-}
-
-function describeKind(stats: Stats): string {
-  if (stats.isDirectory()) {
-    return 'a directory';
-  }
-  if (stats.isFile()) {
-    return 'a file';
-  }
-  if (stats.isFIFO()) {
-    return 'a named pipe';
-  }
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
-    return 'a device';
-  }
-  if (stats.isSocket()) {
-    return 'a socket';
-  }
-  return 'not a regular file';
 }
