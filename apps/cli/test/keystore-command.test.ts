@@ -112,11 +112,25 @@ describe('provisions keystore', () => {
     });
 
     const after = await runCli(['keystore', 'list', '--json'], { env });
-    expect(
-      (JSON.parse(after.stdout).entries as { email: string }[]).map((entry) => entry.email),
-    ).toEqual(['grace@example.org']);
+    const listedAfter = JSON.parse(after.stdout);
+    expect((listedAfter.entries as { email: string }[]).map((entry) => entry.email)).toEqual([
+      'grace@example.org',
+    ]);
+    expect(listedAfter.revocations).toEqual([
+      {
+        email: 'ada@example.com',
+        provision_public_key: JSON.parse(revoked.stdout).revoked,
+        revoked_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      },
+    ]);
     const listedOne = await runCli(['keystore', 'list'], { env });
-    expect(listedOne.stderr).toBe(`1 entry in ${env.PROVISIONS_KEYSTORE}\n`);
+    const [graceLine, adaLine, ...rest] = listedOne.stdout.split('\n');
+    expect(graceLine).toMatch(/^grace@example\.org {2}[\w-]{43} {2}\d{4}-/);
+    expect(adaLine).toBe(
+      `ada@example.com  ${listedAfter.revocations[0].provision_public_key}  revoked ${listedAfter.revocations[0].revoked_at}`,
+    );
+    expect(rest).toEqual(['']);
+    expect(listedOne.stderr).toBe(`1 entry and 1 revocation in ${env.PROVISIONS_KEYSTORE}\n`);
     const exportedOne = await runCli(['keystore', 'export', '--out', out], { env });
     expect(exportedOne.stderr).toBe(`1 link written to ${out} (mode 0600)\n`);
     const redeemed = await runCli([

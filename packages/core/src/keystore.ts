@@ -313,6 +313,17 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
+   * Returns every revocation that {@link FileKeystore.recordRevocation} kept, in the order
+   * they were recorded.
+   *
+   * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
+   */
+  listRevocations(): KeystoreRevocation[] {
+    this.#checkOpen();
+    return [...this.#revocations.values()].map((revocation) => ({ ...revocation }));
+  }
+
+  /**
    * Returns the latest revocation that {@link FileKeystore.recordRevocation} kept for `email`,
    * by `revoked_at`, or `undefined` if there is none.
    *

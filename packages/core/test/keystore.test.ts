@@ -693,6 +693,19 @@ describe('FileKeystore revocations', () => {
     expect(reopened.getLatestRevocationOf('grace@example.org')).toBeUndefined();
   });
 
+  it('lists every revocation in recorded order', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('grace@example.org', await makeEntry());
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.put('alan@example.net', await makeEntry());
+    const grace = await keystore.recordRevocation('grace@example.org');
+    const ada = await keystore.recordRevocation('ada@example.com');
+    const reopened = await openKeystore();
+
+    expect(reopened.listRevocations()).toEqual([grace, ada]);
+    expect(reopened.list().map(([email]) => email)).toEqual(['alan@example.net']);
+  });
+
   it('changes nothing without an entry', async () => {
     const keystore = await openKeystore();
     await keystore.put('ada@example.com', await makeEntry());

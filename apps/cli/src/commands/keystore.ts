@@ -45,7 +45,10 @@ function entriesByEmail(keystore: FileKeystore): ReturnType<FileKeystore['list']
   return keystore.list().sort(([first], [second]) => (first < second ? -1 : 1));
 }
 
-/** Runs `provisions keystore list`: one line per entry, email, provision public key and date; no share. */
+/**
+ * Runs `provisions keystore list`: one line per entry (email, provision public key, date),
+ * then one per recorded revocation. It prints no share.
+ */
 export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
   requireOpenStdout('the keystore entries');
   await withKeystore(options, async (keystore) => {
@@ -54,17 +57,43 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
       provision_public_key: entry.public_key,
       created_at: entry.created_at,
     }));
+    const revocations = keystore
+      .listRevocations()
+      .map((revocation) => ({
+        email: revocation.email,
+        provision_public_key: revocation.public_key,
+        revoked_at: revocation.revoked_at,
+      }))
+      .sort((first, second) =>
+        first.email === second.email
+          ? first.revoked_at.localeCompare(second.revoked_at)
+          : first.email < second.email
+            ? -1
+            : 1,
+      );
 
     const unwritten = 'the keystore entries were not listed';
     if (options.json === true) {
-      printJson({ entries }, unwritten);
+      printJson({ entries, revocations }, unwritten);
       return;
     }
     printLines(
-      entries.map((entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`),
+      [
+        ...entries.map(
+          (entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`,
+        ),
+        ...revocations.map(
+          (revocation) =>
+            `${revocation.email}  ${revocation.provision_public_key}  revoked ${revocation.revoked_at}`,
+        ),
+      ],
       unwritten,
     );
-    printNotice(`${formatCount(entries.length, 'entry', 'entries')} in ${keystore.path}`);
+    const counted =
+      revocations.length === 0
+        ? formatCount(entries.length, 'entry', 'entries')
+        : `${formatCount(entries.length, 'entry', 'entries')} and ${formatCount(revocations.length, 'revocation', 'revocations')}`;
+    printNotice(`${counted} in ${keystore.path}`);
   });
 }
 
