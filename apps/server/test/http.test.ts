@@ -498,8 +498,28 @@ describe('logging', () => {
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
     expect(exchange.headers['x-request-id']).toBe(problem.instance);
+    expect(Date.parse(exchange.headers.date ?? '')).not.toBeNaN();
     expect(line?.msg).toBe('request rejected before routing');
     expect(line?.status).toBe(400);
+  });
+
+  it('logs a request that is not HTTP pipelined after a valid one', async () => {
+    const exchange = await sendRawRequest(
+      loggingServer.url,
+      'GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGARBAGE\r\n\r\n',
+    );
+    const lines = logged
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
+
+    expect(exchange.status).toBe(200);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'connection closed on a request that could not be answered',
+        error_code: 'HPE_INVALID_METHOD',
+      }),
+    );
   });
 
   it('logs route patterns and never tokens, codes, hashes or shares', async () => {

@@ -69,6 +69,14 @@ export function respondToClientError(
   // Node.js API, but Node's own default handler reads it for this same check.
   const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!socket.writable || response?.headersSent === true || error.code === CLIENT_CLOSED_CODE) {
+    if (error.code !== CLIENT_CLOSED_CODE) {
+      // Such as a request that is not valid HTTP pipelined behind a response in progress.
+      // Nothing else logs it. Only the code is logged, as below.
+      this.log.info(
+        { error_code: error.code ?? null },
+        'connection closed on a request that could not be answered',
+      );
+    }
     socket.destroy();
     return;
   }
@@ -96,6 +104,7 @@ export function respondToClientError(
       `HTTP/1.1 ${problemType.status} ${problemType.title}`,
       'Content-Type: application/problem+json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(body)}`,
+      `Date: ${new Date().toUTCString()}`,
       `X-Request-Id: ${requestId}`,
       'Connection: close',
       '',
