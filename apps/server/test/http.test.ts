@@ -514,6 +514,7 @@ describe('logging', () => {
       .map((text) => JSON.parse(text) as Record<string, unknown>);
 
     expect(exchange.status).toBe(200);
+    expect((JSON.parse(exchange.body) as { openapi?: string }).openapi).toMatch(/^3\.1\./);
     expect(lines).toContainEqual(
       expect.objectContaining({
         msg: 'connection closed on a request that could not be answered',

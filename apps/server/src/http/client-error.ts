@@ -58,7 +58,9 @@ export function clientErrorStatusOf(socket: Socket): number | undefined {
  *
  * The connection is closed without a response in two cases. A response to the request
  * may have started already, because the server can send a 401 before the rest of the body
- * arrives. Or the client closed its side of the connection in the middle of a request.
+ * arrives, or a request is pipelined behind one being answered; the connection then closes
+ * once that response is written. Or the client closed its side of the connection in the
+ * middle of a request, and the connection is closed at once.
  */
 export function respondToClientError(
   this: FastifyInstance,
@@ -68,16 +70,23 @@ export function respondToClientError(
   // NOTE: `_httpMessage` is the response in progress on the socket. It is not a public
   // Node.js API, but Node's own default handler reads it for this same check.
   const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (!socket.writable || response?.headersSent === true || error.code === CLIENT_CLOSED_CODE) {
-    if (error.code !== CLIENT_CLOSED_CODE) {
-      // Such as a request that is not valid HTTP pipelined behind a response in progress.
-      // Nothing else logs it. Only the code is logged, as below.
-      this.log.info(
-        { error_code: error.code ?? null },
-        'connection closed on a request that could not be answered',
-      );
-    }
+  if (!socket.writable || error.code === CLIENT_CLOSED_CODE) {
     socket.destroy();
+    return;
+  }
+  if (response?.headersSent === true) {
+    // Such as a request that is not valid HTTP pipelined behind a response in progress.
+    // Nothing else logs it. Only the code is logged, as below. The connection closes once
+    // that response is written, so the client gets all of it.
+    this.log.info(
+      { error_code: error.code ?? null },
+      'connection closed on a request that could not be answered',
+    );
+    if (response.writableFinished) {
+      socket.end();
+    } else {
+      response.once('finish', () => socket.end());
+    }
     return;
   }
 
