@@ -20,19 +20,18 @@ const BEARER_PREFIX = /^Bearer +/i;
  * (a person on an organization operation or the reverse) is a 403.
  *
  * The owners of the last {@link ACCESS_TOKEN_CACHE_ENTRIES} tokens found in the
- * database are kept in memory, which spares a database read on most requests. That is
- * exact, also with several server processes on one database: a token's row never
- * changes once it is written (no operation revokes a token, changes its owner or an
- * identity's email), and it is deleted only after the token expired, which is checked
+ * database are kept in memory, which spares a database read on most requests. The cache
+ * stays exact with several server processes on one database, because a token's row never
+ * changes once it is written. No operation revokes a token, changes its owner or changes
+ * an identity's email. A row is deleted only after its token expired, and expiry is checked
  * on every request. Unknown tokens are not kept, so guessing cannot fill the cache.
  */
 export function installAuthentication(app: FastifyInstance, store: Store, clock: Clock): void {
   app.decorateRequest('principal', null);
   const owners = new LRUCache<string, AccessTokenOwner>({ max: ACCESS_TOKEN_CACHE_ENTRIES });
 
-  // The hook calls done() instead of being async, which spares each request the
-  // promises and microtask turns of async functions, and a token found in the cache
-  // is checked without any.
+  // The hook calls done() instead of being async, which spares each request the promises
+  // and microtask turns of async functions. A token found in the cache needs no promise.
   app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') {
@@ -40,10 +39,10 @@ export function installAuthentication(app: FastifyInstance, store: Store, clock:
       return;
     }
 
-    const admit = (owner: AccessTokenOwner | undefined): void => {
+    const admit = (owner: AccessTokenOwner | undefined, nowMs: number): void => {
       let principal: Principal;
       try {
-        principal = principalOf(owner, clock().getTime());
+        principal = principalOf(owner, nowMs);
       } catch (error) {
         done(error as Error);
         return;
@@ -67,17 +66,18 @@ export function installAuthentication(app: FastifyInstance, store: Store, clock:
     const key = tokenHash.toString('base64');
     const cached = owners.get(key);
     if (cached !== undefined) {
-      if (cached.expires_at <= clock().getTime()) {
+      const nowMs = clock().getTime();
+      if (cached.expires_at <= nowMs) {
         owners.delete(key);
       }
-      admit(cached);
+      admit(cached, nowMs);
       return;
     }
     store.accessTokens.findByHash(tokenHash).then((owner) => {
       if (owner !== undefined) {
         owners.set(key, owner);
       }
-      admit(owner);
+      admit(owner, clock().getTime());
     }, done);
   });
 }
