@@ -58,9 +58,9 @@ export function clientErrorStatusOf(socket: Socket): number | undefined {
  *
  * The connection is closed without a response in two cases. A response to the request
  * may have started already, because the server can send a 401 before the rest of the body
- * arrives, or a request is pipelined behind one being answered; the connection then closes
- * once that response is written. Or the client closed its side of the connection in the
- * middle of a request, and the connection is closed at once.
+ * arrives, or because the request is pipelined behind one whose response is in progress.
+ * The connection then closes once that response is written. Or the client closed its side
+ * of the connection in the middle of a request, and the connection is closed at once.
  */
 export function respondToClientError(
   this: FastifyInstance,
@@ -75,12 +75,11 @@ export function respondToClientError(
     return;
   }
   if (response?.headersSent === true) {
-    // Such as a request that is not valid HTTP pipelined behind a response in progress.
-    // Nothing else logs it. Only the code is logged, as below. The connection closes once
-    // that response is written, so the client gets all of it.
+    // A request that is not valid HTTP, pipelined behind a response in progress, is logged
+    // only here, and only by its code. Closing after that response lets the client read it all.
     this.log.info(
       { error_code: error.code ?? null },
-      'connection closed on a request that could not be answered',
+      'pipelined request is not valid HTTP, closing the connection after the response in progress',
     );
     if (response.writableFinished) {
       socket.end();
