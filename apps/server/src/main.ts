@@ -23,9 +23,9 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
 /**
- * Formats a usage error that commander reports, such as "error: unknown option '--prot'"
- * followed by a suggestion line, as one line starting with `provisions-server:` like every
- * other error of the command.
+ * Formats a usage error that commander reports as one line starting with `provisions-server:`,
+ * like every other error of the command. Commander's message, such as
+ * "error: unknown option '--prot'", may continue with a suggestion line.
  */
 function formatUsageError(message: string): string {
   const text = message
@@ -37,8 +37,8 @@ function formatUsageError(message: string): string {
 
 /**
  * Wraps the value parser of an option that takes one value, so that giving the option twice
- * is a usage error (exit code 2) where commander would keep the last value. The error does
- * not repeat the values, since a `--database-url` may contain a password.
+ * is a usage error (exit code 2). Commander alone would keep the last value. The error does
+ * not repeat the values, because a `--database-url` may contain a password.
  */
 function singleValue<T>(
   flag: string,

@@ -12,7 +12,7 @@ function rejectionOf(address: string): EmailAddressError {
     }
     throw error;
   }
-  throw new Error(`normalizeEmail accepted ${address}`);
+  throw new Error(`expected normalizeEmail() to reject ${address}, but it accepted it`);
 }
 
 describe('invalidEmailSentence', () => {
@@ -56,7 +56,7 @@ describe('invalidEmailSentence', () => {
     expect(sentence).not.toContain(address);
   });
 
-  it('shows a message of another shape whole', () => {
+  it('keeps a message of another shape', () => {
     const error = new EmailAddressError('empty', 'the address is missing');
 
     expect(invalidEmailSentence(error)).toBe(

@@ -235,7 +235,7 @@ describe('transport errors', () => {
     expect(problem.type).toBe('urn:provisions:problem:header-fields-too-large');
   });
 
-  it('answers an oversized header with an id', async () => {
+  it('gives oversized header a request id', async () => {
     const response = await fetch(`${fixture.server.url}/crypto/provisions`, {
       headers: { 'x-big': 'a'.repeat(20_000) },
     });

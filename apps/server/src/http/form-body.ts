@@ -6,7 +6,7 @@ import { toJsonPointer } from '../errors/json-pointer.js';
  * value counts as omitted, as RFC 6749 §3.2 requires of token requests.
  *
  * @throws HttpProblem `malformedRequest` with one error entry for each parameter that has a
- *   value more than once, which RFC 6749 §3.1 forbids for any parameter, unknown ones included.
+ *   value more than once. RFC 6749 §3.1 forbids that for any parameter, unknown ones included.
  */
 export function parseFormBody(text: string): Record<string, string> {
   const values = new Map<string, string>();
