@@ -123,9 +123,9 @@ export async function openKeystore(options: {
 }
 
 /**
- * Checks the keystore path before the keystore opens it: the path must be a regular file, or
- * not exist yet, because opening a named pipe would block the process. A parent that is not a
- * directory is named by the path given, not by the lock file beside it.
+ * Checks that the keystore path is a regular file or does not exist yet, before the keystore
+ * opens it, because opening a named pipe would block the process. A parent that is not a
+ * directory is reported with the path given, not with the path of the lock file beside it.
  *
  * NOTE: A file swapped for a named pipe after this check still blocks the open.
  *
@@ -193,7 +193,7 @@ function asKeystorePathError(error: unknown, keystorePath: string): CliError | u
     return undefined;
   }
 
-  // The file system error names the file that failed: the keystore or its lock file.
+  // The file system error names the file that failed, which is the keystore or its lock file.
   return new CliError(
     `--keystore: ${describeFileError(fileError.path ?? keystorePath, fileError)}`,
     EXIT_USAGE,

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
@@ -60,7 +60,7 @@ export async function readManifest(path: string): Promise<Manifest> {
  * without reading it.
  */
 async function readManifestBytes(path: string): Promise<Buffer> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (cause) {

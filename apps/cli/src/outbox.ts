@@ -37,15 +37,17 @@ export async function checkOutboxPath(path: string): Promise<void> {
   }
 
   const found = await statOrUndefined(path, '--outbox');
-  if (found?.isDirectory()) {
-    throw usageError(
-      `--outbox: ${path} is a directory; expected the outbox file, such as ${join(path, 'outbox.jsonl')}`,
-    );
-  }
-  if (found !== undefined && !found.isFile()) {
-    throw usageError(`--outbox: ${path} is not a regular file; expected the server's outbox.jsonl`);
-  }
   if (found !== undefined) {
+    if (found.isDirectory()) {
+      throw usageError(
+        `--outbox: ${path} is a directory; expected the outbox file, such as ${join(path, 'outbox.jsonl')}`,
+      );
+    }
+    if (!found.isFile()) {
+      throw usageError(
+        `--outbox: ${path} is not a regular file; expected the server's outbox.jsonl`,
+      );
+    }
     return;
   }
 

@@ -27,9 +27,9 @@ export interface InputFile {
  * Checks, before any work, that a file can be written at `path`. The path must not be empty
  * or end with a slash, and must not name a directory, another non-regular file or one of
  * `inputs` (compared by path and, for existing files, by device and inode). Its directory
- * must exist and be writable, and a new file must be creatable in it: the temporary file that
- * the command later writes and renames over `path` is created and removed again. An existing
- * file or link at `path` is left as it is until then.
+ * must exist and be writable, and a new file must be creatable in it, so the temporary file
+ * that the command later writes and renames over `path` is created and removed again. An
+ * existing file or link at `path` is left as it is until then.
  *
  * @param option - the option that named the path, for the error, such as `--links-out`.
  * @param inputs - files of the same command that writing `path` would destroy.
@@ -165,8 +165,8 @@ async function notADirectoryError(path: string, stats: Stats, option: string): P
 }
 
 /**
- * Returns the absolute path that `path` leads to when `path` itself is a symbolic link,
- * following a chain of links to its end, else `undefined`.
+ * Resolves `path` to the absolute path at the end of its chain of symbolic links when `path`
+ * itself is a link. Returns `undefined` when it is not a link or the chain cannot be resolved.
  */
 async function symbolicLinkTarget(path: string): Promise<string | undefined> {
   const stats = await lstat(path).catch(() => undefined);

@@ -42,7 +42,15 @@ export interface KeystoreCommandOptions {
  */
 function entriesByEmail(keystore: FileKeystore): ReturnType<FileKeystore['list']> {
   // Emails are the keystore's keys, so no two are equal.
-  return keystore.list().sort(([first], [second]) => (first < second ? -1 : 1));
+  return keystore.list().sort(([first], [second]) => compareCodeUnits(first, second));
+}
+
+/** Compares two strings by UTF-16 code units, the order of `<`, for a stable listing order. */
+function compareCodeUnits(first: string, second: string): number {
+  if (first === second) {
+    return 0;
+  }
+  return first < second ? -1 : 1;
 }
 
 /**
@@ -64,12 +72,10 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
         provision_public_key: revocation.public_key,
         revoked_at: revocation.revoked_at,
       }))
-      .sort((first, second) =>
-        first.email === second.email
-          ? first.revoked_at.localeCompare(second.revoked_at)
-          : first.email < second.email
-            ? -1
-            : 1,
+      .sort(
+        (first, second) =>
+          compareCodeUnits(first.email, second.email) ||
+          compareCodeUnits(first.revoked_at, second.revoked_at),
       );
 
     const unwritten = 'the keystore entries were not listed';

@@ -375,9 +375,9 @@ async function sendAll(
 }
 
 /**
- * Returns what a failed write of `--print-links` lost, and how to get it, for a failure of the
- * header line (before this run sends anything) and for a failure of a link line. A run that
- * earlier runs finished has sent everything, so only the links are missing then.
+ * Describes what a failed write of `--print-links` lost and how to recover it, for a failure of
+ * the header line (before this run sends anything) and for a failure of a link line. When
+ * earlier runs finished every recipient, everything was sent and only the links are missing.
  */
 function describeUnprintedLinks(
   state: SendJournalState,
@@ -389,8 +389,8 @@ function describeUnprintedLinks(
     (recipient) => state.recipients.get(recipient.index)?.done === true,
   );
   if (finishedEarlier) {
-    const printed = `an earlier run sent every recipient, but the links were not printed; ${EXPORT_LINKS}, and running the same command again prints them ${journal}`;
-    return { beforeSending: printed, whileSending: printed };
+    const linksMissing = `an earlier run sent every recipient, but the links were not printed; ${EXPORT_LINKS}, and running the same command again prints them ${journal}`;
+    return { beforeSending: linksMissing, whileSending: linksMissing };
   }
 
   return {
