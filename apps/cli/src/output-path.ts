@@ -123,7 +123,13 @@ async function checkNotDanglingLink(path: string, current: string, option: strin
     return;
   }
 
-  const target = resolve(dirname(current), await readlink(current));
+  // The link can be removed between the two calls, and then there is nothing to report.
+  const linked = await readlink(current).catch(() => undefined);
+  if (linked === undefined) {
+    return;
+  }
+
+  const target = resolve(dirname(current), linked);
   const link = current === resolve(path) ? path : `${current}, in ${path},`;
   throw usageError(
     `${option}: ${link} is a symbolic link to ${target}, which does not exist; remove the link or choose another path`,
