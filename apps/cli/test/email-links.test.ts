@@ -80,8 +80,8 @@ async function sendThroughRecorder(options: {
 }
 
 /**
- * The time limit of the tests with a server that closes each connection at once. The CLI used to
- * retry such a server without end, so the limit turns that hang into a failure.
+ * Time limit of the tests against a server that closes each connection at once. The limit turns
+ * an endless retry of such a server into a test failure.
  */
 const CLOSING_SERVER_TEST_TIME_LIMIT_MS = 20_000;
 

@@ -173,7 +173,7 @@ describe('provisions keystore', () => {
     });
   });
 
-  it('revoke names the next step for an unknown email', async () => {
+  it('revoke explains an unknown email', async () => {
     const result = await runCli(['keystore', 'revoke', 'nobody@example.org'], { env });
 
     expect(result.code).toBe(1);

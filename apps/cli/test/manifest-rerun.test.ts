@@ -106,7 +106,7 @@ describe('send --manifest run again after it finished', () => {
     expect(again.stderr).not.toContain('run the same command again to retry');
   });
 
-  it('keeps a revoked recipient revoked after a new link', async () => {
+  it('keeps a revocation after relinking', async () => {
     const manifest = await writeManifest(workDir, 'relinked', 2);
     const keystore = join(workDir, 'relinked-keystore.json');
     const first = await runCli(manifestArgs(manifest, keystore), { env });

@@ -149,7 +149,7 @@ describe('send --title', () => {
 });
 
 describe('send --to', () => {
-  it('rejects an empty value as empty', async () => {
+  it('rejects an empty value', async () => {
     const result = await runCli(
       [...sendArgs('k.json', '', 'Box', 'm'), '--server', UNUSED_SERVER],
       { env: organizationEnv },

@@ -210,7 +210,7 @@ describe('send --journal', () => {
 });
 
 describe('send --keystore', () => {
-  it('names the missing directory like --journal', async () => {
+  it('names the missing directory with --to', async () => {
     const keystore = join(workDir, 'missing', 'k.json');
 
     const result = await sendToOneWith(keystore);
@@ -221,7 +221,7 @@ describe('send --keystore', () => {
     );
   });
 
-  it('words a directory given as keystore', async () => {
+  it('rejects a directory as keystore', async () => {
     const directory = join(workDir, 'keystore-directory');
     await mkdir(directory);
 
@@ -249,8 +249,8 @@ describe('send --keystore', () => {
 });
 
 /**
- * The time a CLI run given a named pipe may take. Opening the pipe used to block until a writer
- * opened it, so a run past this limit counts as blocked.
+ * Maximum run time of the CLI given a named pipe. Opening a pipe blocks until a writer opens it,
+ * so a run past this limit counts as blocked.
  */
 const NAMED_PIPE_TIME_LIMIT_MS = 10_000;
 
@@ -262,9 +262,8 @@ function makeNamedPipe(name: string): string {
 }
 
 /**
- * Runs the CLI with `args` and returns its exit code and standard error, or kills it with
- * SIGKILL and returns `'blocked'` after {@link NAMED_PIPE_TIME_LIMIT_MS}. SIGKILL, because the
- * CLI's SIGTERM handler cannot end a process blocked opening a named pipe.
+ * Runs the CLI with `args` and returns its exit code and stderr, with `'blocked'` as the code
+ * past the time limit. A blocked run gets SIGKILL because the SIGTERM handler cannot end it.
  */
 async function runUnlessBlocked(
   args: string[],
@@ -285,62 +284,47 @@ async function runUnlessBlocked(
 }
 
 describe('named pipe as input file', () => {
-  it('rejects a named pipe as --manifest', async () => {
-    const pipe = makeNamedPipe('manifest-pipe.csv');
+  it.each([
+    {
+      options: '--manifest',
+      pipeName: 'manifest-pipe.csv',
+      args: (pipe: string) => [
+        '--keystore',
+        join(workDir, 'pipe-manifest-k.json'),
+        '--manifest',
+        pipe,
+      ],
+      expectedStderr: (pipe: string) =>
+        `provisions: --manifest: ${pipe} is a named pipe; expected a regular text file\n`,
+    },
+    {
+      options: '--keystore',
+      pipeName: 'keystore-pipe.json',
+      args: (pipe: string) => ['--keystore', pipe, ...boxOptions('a@example.com', 'T', 'm')],
+      expectedStderr: (pipe: string) =>
+        `provisions: --keystore: ${pipe} is a named pipe; expected a regular file\n`,
+    },
+    {
+      options: '--keystore with --manifest',
+      pipeName: 'manifest-keystore-pipe.json',
+      args: (pipe: string) => [
+        '--keystore',
+        pipe,
+        '--manifest',
+        manifest,
+        '--journal',
+        join(workDir, 'keystore-pipe.journal'),
+      ],
+      expectedStderr: (pipe: string) =>
+        `provisions: --keystore: ${pipe} is a named pipe; expected a regular file\n`,
+    },
+  ])('rejects a named pipe as $options', async ({ pipeName, args, expectedStderr }) => {
+    const pipe = makeNamedPipe(pipeName);
 
-    const result = await runUnlessBlocked([
-      'send',
-      '--server',
-      UNUSED_SERVER,
-      '--keystore',
-      join(workDir, 'pipe-manifest-k.json'),
-      '--manifest',
-      pipe,
-    ]);
-
-    expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      `provisions: --manifest: ${pipe} is a named pipe; expected a regular text file\n`,
-    );
-  });
-
-  it('rejects a named pipe as --keystore', async () => {
-    const pipe = makeNamedPipe('keystore-pipe.json');
-
-    const result = await runUnlessBlocked([
-      'send',
-      '--server',
-      UNUSED_SERVER,
-      '--keystore',
-      pipe,
-      ...boxOptions('a@example.com', 'T', 'm'),
-    ]);
-
-    expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      `provisions: --keystore: ${pipe} is a named pipe; expected a regular file\n`,
-    );
-  });
-
-  it('rejects a named pipe as --keystore with --manifest', async () => {
-    const pipe = makeNamedPipe('manifest-keystore-pipe.json');
-
-    const result = await runUnlessBlocked([
-      'send',
-      '--server',
-      UNUSED_SERVER,
-      '--keystore',
-      pipe,
-      '--manifest',
-      manifest,
-      '--journal',
-      join(workDir, 'keystore-pipe.journal'),
-    ]);
+    const result = await runUnlessBlocked(['send', '--server', UNUSED_SERVER, ...args(pipe)]);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      `provisions: --keystore: ${pipe} is a named pipe; expected a regular file\n`,
-    );
+    expect(result.stderr).toBe(expectedStderr(pipe));
   });
 });
 
@@ -358,7 +342,7 @@ describe('send --keystore that is not a keystore', () => {
     );
   });
 
-  it('adds the next step for a file that is not JSON', async () => {
+  it('explains a keystore that is not JSON', async () => {
     const keystore = join(workDir, 'notes.txt');
     await writeFile(keystore, 'shopping list\n');
 

@@ -113,7 +113,7 @@ describe('stdout on /dev/full', () => {
     expectFullStdout(result, 'nothing was sent');
   });
 
-  it('says a finished run sent everything', async () => {
+  it('reports a run finished earlier', async () => {
     const manifest = await writeManifest(workDir, 'full-finished', 2);
     const first = await runCli(manifestArgs(manifest), { env: organizationEnv });
     expect(first.code).toBe(0);
@@ -128,7 +128,7 @@ describe('stdout on /dev/full', () => {
     );
   });
 
-  it('says a resumed run sent nothing more', async () => {
+  it('reports a resumed run sending nothing', async () => {
     const manifest = await writeManifest(workDir, 'full-resumed', 3);
     // The journal accepts 4 writes, so the run stops during the first recipient.
     const stopped = await runOnFullDisk(
@@ -217,7 +217,7 @@ describe('stdout on /dev/full', () => {
       revoked,
       'the provision was revoked, the entry of revoke@example.com was removed from the keystore, but this was not printed',
     );
-    // Without a keystore, the notice that a keystore may still list the link comes first.
+    // Without --keystore, the warning that a keystore may still list the link comes first.
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(
       [
@@ -296,7 +296,7 @@ describe('stdout closed by its reader', () => {
 });
 
 describe('stdout that breaks after some links', () => {
-  it('says a finished run sent everything', async () => {
+  it('reports a run finished earlier', async () => {
     const manifest = await writeManifest(workDir, 'broken-finished', 3);
     const first = await runCli(manifestArgs(manifest), { env: organizationEnv });
     expect(first.code).toBe(0);

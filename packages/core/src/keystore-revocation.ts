@@ -4,7 +4,7 @@ import { checkEncodedBytes, isRfc3339Timestamp, KeystoreError } from './provisio
 
 /**
  * A provision that was revoked and whose entry `FileKeystore.recordRevocation` removed.
- * The keystore keeps it so that a later run can tell a revoked provision from a lost entry.
+ * The keystore stores it so that a later run can tell a revoked provision from a lost entry.
  */
 export interface KeystoreRevocation {
   /** Normalized email of the removed entry. */

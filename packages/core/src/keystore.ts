@@ -118,7 +118,7 @@ export interface FileKeystoreOptions {
 interface PendingChange {
   email: string;
   entry: ProvisionKeystoreEntry | undefined;
-  /** Set when the change removes a revoked provision's entry. */
+  /** Revocation to store when the change removes a revoked provision's entry. */
   revocation?: KeystoreRevocation;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -275,12 +275,11 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
-   * Removes the entry for `email` durably, as {@link FileKeystore.delete} does, and keeps its
-   * email, public key and the current time as a revocation. Call it once the provision is
-   * revoked on the server, so that a later run finds it with {@link FileKeystore.getRevocation}
-   * and reports the link as revoked, not lost.
+   * Removes the entry for `email` durably and stores its email, public key and the current time
+   * as a revocation. Call it once the server has revoked the provision, so later runs report the
+   * link as revoked, not lost.
    *
-   * @returns the revocation, or `undefined`, with no change, when `email` has no entry.
+   * @returns the revocation, or `undefined` without any change when `email` has no entry.
    * @throws KeystoreError `ERR_KEYSTORE_IO` when the file cannot be written (the entry then stays).
    */
   async recordRevocation(email: string): Promise<KeystoreRevocation | undefined> {
@@ -301,7 +300,7 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
-   * Returns the revocation that {@link FileKeystore.recordRevocation} kept for the provision
+   * Returns the revocation stored by {@link FileKeystore.recordRevocation} for the provision
    * with `publicKey`, or `undefined` if there is none.
    *
    * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
@@ -313,7 +312,7 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
-   * Returns every revocation that {@link FileKeystore.recordRevocation} kept, in the order
+   * Returns every revocation stored by {@link FileKeystore.recordRevocation}, in the order
    * they were recorded.
    *
    * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
@@ -324,8 +323,8 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
-   * Returns the latest revocation that {@link FileKeystore.recordRevocation} kept for `email`,
-   * by `revoked_at`, or `undefined` if there is none.
+   * Returns the revocation of `email` with the latest `revoked_at`, or `undefined` if there is
+   * none. Of two with the same time, the one recorded later wins.
    *
    * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
    */
@@ -334,7 +333,7 @@ export class FileKeystore implements ProvisionKeystore {
     const key = this.#normalize(email);
     let latest: KeystoreRevocation | undefined;
     for (const revocation of this.#revocations.values()) {
-      // Of two revocations with the same time, the one recorded later comes later in the map.
+      // The map keeps recording order, so `>=` lets the later of two equal times win.
       const isLater = latest === undefined || revocation.revoked_at >= latest.revoked_at;
       if (revocation.email === key && isLater) {
         latest = revocation;
@@ -485,8 +484,8 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
-   * Replaces the file atomically with the header, one record per revocation, then one record per
-   * entry. A revocation record also deletes its email's entry, so the entries come after it.
+   * Replaces the file atomically with the header, one record per revocation, then one per entry.
+   * Entries come last because a revocation record also deletes its email's entry.
    */
   async #rewrite(
     entries: ReadonlyMap<string, ProvisionKeystoreEntry>,
@@ -522,8 +521,8 @@ export class FileKeystore implements ProvisionKeystore {
 }
 
 /**
- * Returns the JSON content of a record. A revocation is a deletion with a `revoked` member, so a
- * reader written before revocations existed still removes the entry.
+ * Builds the JSON content of a record. A revocation is a deletion with a `revoked` member, so
+ * readers older than revocations still remove the entry.
  */
 function recordContent(
   email: string,

@@ -661,7 +661,7 @@ async function readRecordContents(): Promise<unknown[]> {
 }
 
 describe('FileKeystore revocations', () => {
-  it('removes the entry and keeps the revocation', async () => {
+  it('replaces the entry with a revocation', async () => {
     const entry = await makeEntry();
     const keystore = await openKeystore();
     await keystore.put('ada@example.com', entry);
@@ -723,7 +723,7 @@ describe('FileKeystore revocations', () => {
 
     const records = await readRecordContents();
 
-    // A reader that predates revocations removes the entry on `deleted` and ignores `revoked`.
+    // Readers older than revocations remove the entry on `deleted` and ignore `revoked`.
     expect(records).toHaveLength(2);
     expect(records[1]).toEqual({
       email: 'ada@example.com',
@@ -732,7 +732,7 @@ describe('FileKeystore revocations', () => {
     });
   });
 
-  it('keeps revocations and new entries when it rewrites the file', async () => {
+  it('keeps revocations through a rewrite', async () => {
     const revokedEntry = await makeEntry();
     const newEntry = await makeEntry();
     const keystore = await openKeystore();
