@@ -167,17 +167,35 @@ describe('provisions-server', () => {
     );
   });
 
-  it('rejects a data directory that is a link to nothing', async () => {
+  it.each([
+    ['is a link to nothing', (link: string) => link],
+    ['is below a link to nothing', (link: string) => join(link, 'data')],
+  ])('rejects a data directory that %s', async (_case, pathOf) => {
     const link = join(dataDir, 'dangling');
     await symlink(join(dataDir, 'nowhere'), link);
 
-    const failure = await runFailing(['start', '--data-dir', link]);
+    const failure = await runFailing(['start', '--data-dir', pathOf(link)]);
 
     expect(failure).toMatchObject({ code: 1 });
     expect(failure.stderr).toBe(
-      `provisions-server: data directory ${link} cannot be created: a part of the path is a symbolic link to nothing; choose another path\n`,
+      `provisions-server: data directory ${pathOf(link)} cannot be created: a part of the path is a symbolic link to nothing; choose another path\n`,
     );
   });
+
+  // Node's recursive mkdir never returns there: mkdir gives ENOENT although /proc exists.
+  it.runIf(process.platform === 'linux')(
+    'rejects a data directory where the file system allows none, such as under /proc',
+    async () => {
+      const path = '/proc/provisions-data/data';
+
+      const failure = await runFailing(['start', '--data-dir', path]);
+
+      expect(failure).toMatchObject({ code: 1 });
+      expect(failure.stderr).toBe(
+        `provisions-server: data directory ${path} cannot be created: the file system does not allow a directory there; choose another path\n`,
+      );
+    },
+  );
 
   it('rejects a database file that is a directory', async () => {
     const nested = join(dataDir, 'data');
@@ -304,6 +322,9 @@ describe('provisions-server', () => {
   }, 20_000);
 });
 
+/** Time after which {@link runFailing} stops a run that hangs, which then has no `code`. */
+const RUN_TIMEOUT_MS = 8_000;
+
 /**
  * Runs the CLI with `args`, expecting it to fail, and returns the error of the run: its exit
  * code and stderr. A run that succeeds is returned as it is, without `code`.
@@ -312,7 +333,7 @@ function runFailing(
   args: string[],
   env?: NodeJS.ProcessEnv,
 ): Promise<{ code?: number; stderr: string }> {
-  return run(process.execPath, [MAIN, ...args], { env }).catch(
+  return run(process.execPath, [MAIN, ...args], { env, timeout: RUN_TIMEOUT_MS }).catch(
     (error: { code: number; stderr: string }) => error,
   );
 }

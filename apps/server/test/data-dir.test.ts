@@ -1,7 +1,8 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDataDir } from '../src/data-dir.js';
 import { createOrganization, startServer } from '../src/index.js';
 import { newTestDatabaseUrl } from './support/test-database.js';
 
@@ -40,5 +41,24 @@ describe('data directory', () => {
 
     expect(credentials.name).toBe('Acme');
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+  });
+
+  it("keeps an existing directory's mode", async () => {
+    const dataDir = join(root, 'existing');
+    await mkdir(dataDir);
+    await chmod(dataDir, 0o750);
+
+    await createDataDir(dataDir);
+
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o750);
+  });
+
+  it('creates one path from concurrent calls', async () => {
+    const dataDir = join(root, 'a', 'b', 'c');
+
+    await Promise.all(Array.from({ length: 5 }, () => createDataDir(dataDir)));
+
+    expect((await stat(dataDir)).isDirectory()).toBe(true);
+    expect((await stat(join(root, 'a'))).mode & 0o777).toBe(0o700);
   });
 });
