@@ -17,6 +17,7 @@ import { installQueryStringCheck, parseQueryString } from './http/query-string.j
 import {
   RECIPIENT_ASSETS_PATH,
   RECIPIENT_PAGE_PATH,
+  RECIPIENT_PAGE_SLASH_PATH,
   registerRecipientPage,
 } from './http/recipient-page.js';
 import { REFERENCE_PAGE_PATH, registerReferencePage } from './http/reference-page.js';
@@ -187,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     (request) => request.routeOptions.config.headerNames ?? {},
     allowedMethodsLookup(document, [
       RECIPIENT_PAGE_PATH,
+      RECIPIENT_PAGE_SLASH_PATH,
       `${RECIPIENT_ASSETS_PATH}{name}`,
       REFERENCE_PAGE_PATH,
       OPENAPI_DOCUMENT_PATH,
