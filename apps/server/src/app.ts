@@ -13,9 +13,11 @@ import { parseFormBody } from './http/form-body.js';
 import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
+import { installQueryStringCheck, parseQueryString } from './http/query-string.js';
 import {
   RECIPIENT_ASSETS_PATH,
   RECIPIENT_PAGE_PATH,
+  RECIPIENT_PAGE_SLASH_PATH,
   registerRecipientPage,
 } from './http/recipient-page.js';
 import { REFERENCE_PAGE_PATH, registerReferencePage } from './http/reference-page.js';
@@ -102,7 +104,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Fastify's 503 for such a request has a plain JSON body, not a problem, and drops it.
     return503OnClosing: false,
     clientErrorHandler: respondToClientError,
-    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
+    routerOptions: {
+      maxParamLength: MAX_PATH_PARAMETER_LENGTH,
+      // Marks a malformed query string, which installQueryStringCheck rejects.
+      querystringParser: parseQueryString,
+    },
     // Fastify calls this before routing, for a URL it cannot decode or a path
     // parameter over the router's length limit (whose messages would quote the URL),
     // or a failed route constraint, which this server never sets.
@@ -172,6 +178,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (context.appUrl !== undefined) {
     installCors(app, context.appUrl);
   }
+  // After CORS, so that the browser can read the 400; before authentication, as for a
+  // malformed path.
+  installQueryStringCheck(app);
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
   installErrorHandlers(
@@ -179,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     (request) => request.routeOptions.config.headerNames ?? {},
     allowedMethodsLookup(document, [
       RECIPIENT_PAGE_PATH,
+      RECIPIENT_PAGE_SLASH_PATH,
       `${RECIPIENT_ASSETS_PATH}{name}`,
       REFERENCE_PAGE_PATH,
       OPENAPI_DOCUMENT_PATH,

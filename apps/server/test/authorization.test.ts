@@ -7,10 +7,10 @@ import { boxWithProvision, type TestProvision } from './support/box-material.js'
 import { type TestOrganization, type TestPerson, TestServer } from './support/test-server.js';
 
 /**
- * The authorization matrix: every operation that needs a token, called by each
- * kind of caller. Whatever a caller may not see must answer exactly like
- * something that does not exist, so every 404 here is compared with the 404
- * for a resource that was never created.
+ * The authorization matrix: every operation that needs a token except
+ * `PUT /identities/me/public-key`, called by each kind of caller. Whatever a caller
+ * may not see must get the same response as something that does not exist, so every
+ * 404 here is compared with the 404 for a resource that was never created.
  */
 
 type Caller = 'none' | 'expired' | 'otherOrganization' | 'otherPerson' | 'owner';
@@ -294,6 +294,9 @@ function problemWithoutInstance(problem: Record<string, unknown> | undefined): u
   return { ...rest, detail: String(detail).replace(requested, '<requested>') };
 }
 
+/** The operation that needs a token but has no row in the matrix. */
+const SET_PUBLIC_KEY = 'PUT /identities/me/public-key';
+
 describe('authorization matrix', () => {
   for (const operation of OPERATIONS) {
     for (const caller of CALLERS) {
@@ -302,6 +305,7 @@ describe('authorization matrix', () => {
         const { response, problem } = await operation.call(client, fixtures, false);
 
         expect(response.status).toBe(operation.expected[caller]);
+        expect(response.headers.get('cache-control')).toBe('no-store');
 
         if (response.status === 401) {
           expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -315,6 +319,31 @@ describe('authorization matrix', () => {
       });
     }
   }
+
+  it('covers every operation that needs a token', () => {
+    const document = server.contract.document as unknown as {
+      paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+    };
+    const secured = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation.security === undefined)
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+
+    expect([...OPERATIONS.map((operation) => operation.name), SET_PUBLIC_KEY].sort()).toEqual(
+      secured.sort(),
+    );
+  });
+
+  it(`${SET_PUBLIC_KEY} is not stored by caches`, async () => {
+    const person = await server.signIn();
+    const { response } = await person.client.PUT('/identities/me/public-key', {
+      body: { public_key: await randomPublicKey() },
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
 
   it('lists no provision of another organization', async () => {
     const { data } = await fixtures.otherOrganization.client.GET('/identities/public-keys', {

@@ -249,7 +249,7 @@ describe('malformed requests', () => {
   });
 
   it.each(
-    ['/join', '/docs', '/openapi.json', '/assets/join.js'].flatMap((path) =>
+    ['/join', '/join/', '/docs', '/openapi.json', '/assets/join.js'].flatMap((path) =>
       ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].map((method) => [method, path]),
     ),
   )('%s on page %s is 405, Allow: GET, HEAD', async (method, path) => {
@@ -264,6 +264,26 @@ describe('malformed requests', () => {
       type: 'urn:provisions:problem:method-not-allowed',
       detail: `this path accepts GET, HEAD, not ${method}`,
     });
+  });
+
+  it.each(['', '?x=1'])('redirects /join/%s to /join with 301', async (query) => {
+    const get = await fetch(`${fixture.server.url}/join/${query}`, { redirect: 'manual' });
+    const head = await fetch(`${fixture.server.url}/join/${query}`, {
+      method: 'HEAD',
+      redirect: 'manual',
+    });
+
+    expect(get.status).toBe(301);
+    expect(get.headers.get('location')).toBe(`/join${query}`);
+    expect(get.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(head.status).toBe(301);
+    expect(head.headers.get('location')).toBe(`/join${query}`);
+  });
+
+  it.each(['/docs/', '/openapi.json/', '/join//'])('leaves %s a 404', async (path) => {
+    const response = await fetch(`${fixture.server.url}${path}`, { redirect: 'manual' });
+
+    expect(response.status).toBe(404);
   });
 
   it.each([

@@ -15,6 +15,9 @@ const BEARER_PREFIX = /^Bearer +/i;
  * whose `config.access` is not `public`. It runs before the body is read, so a
  * caller without a valid token never gets the body parsed or validated.
  *
+ * Every response of such a route, errors included, carries `Cache-Control: no-store`,
+ * because it depends on the token and may contain the caller's data.
+ *
  * A missing `Authorization: Bearer` header, or an unknown or expired token, is a
  * 401 with `WWW-Authenticate: Bearer`. A token of the other kind of principal
  * (a person on an organization operation or the reverse) is a 403.
@@ -32,12 +35,13 @@ export function installAuthentication(app: FastifyInstance, store: Store, clock:
 
   // The hook calls done() instead of being async, which spares each request the promises
   // and microtask turns of async functions. A token found in the cache needs no promise.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') {
       done();
       return;
     }
+    reply.header('cache-control', 'no-store');
 
     const admit = (owner: AccessTokenOwner | undefined, nowMs: number): void => {
       let principal: Principal;

@@ -8,6 +8,9 @@ import { STATIC_ROUTE_OPTIONS } from './static-route-options.js';
 /** Path of the recipient page; invitation links are `{app URL}/join#provision:{share}`. */
 export const RECIPIENT_PAGE_PATH = '/join';
 
+/** Path of the recipient page with a trailing slash, redirected to {@link RECIPIENT_PAGE_PATH}. */
+export const RECIPIENT_PAGE_SLASH_PATH = `${RECIPIENT_PAGE_PATH}/`;
+
 /** URL prefix of the page's scripts and style sheets, whose file names carry a content hash. */
 export const RECIPIENT_ASSETS_PATH = '/assets/';
 
@@ -51,10 +54,11 @@ interface RecipientPageFiles {
 
 /**
  * Serves the recipient page, built by `web/build.mjs` into `dist/web/`: `GET /join`
- * returns `join.html`, and `GET /assets/<name>` returns its hashed script, style sheet
- * and icon. Every response carries {@link RECIPIENT_PAGE_CSP}, `Referrer-Policy:
- * no-referrer` and `X-Content-Type-Options: nosniff`. The files are read once, when
- * the server starts. A name not in `dist/web/assets/` gets a 404.
+ * returns `join.html`, `GET /join/` redirects there with a 301, and `GET /assets/<name>`
+ * returns its hashed script, style sheet and icon. Every response carries
+ * {@link RECIPIENT_PAGE_CSP}, `Referrer-Policy: no-referrer` and
+ * `X-Content-Type-Options: nosniff`. The files are read once, when the server starts. A
+ * name not in `dist/web/assets/` gets a 404.
  *
  * When the page was not built, the server still starts, and `/join` answers 404
  * with a problem that says to run the build.
@@ -81,6 +85,16 @@ export async function registerRecipientPage(
       );
     }
     return sendWithSecurityHeaders(reply, files.html, 'text/html; charset=utf-8', 'no-cache');
+  });
+
+  // A link typed or pasted with a trailing slash would otherwise get a 404 with the
+  // share still in the address bar. The fragment never reaches the server, and browsers
+  // keep it across a redirect whose Location has none. The query stays, so that the page
+  // still reports a link with one as damaged.
+  app.get(RECIPIENT_PAGE_SLASH_PATH, STATIC_ROUTE_OPTIONS, async (request, reply) => {
+    const queryStart = request.url.indexOf('?');
+    const query = queryStart === -1 ? '' : request.url.slice(queryStart);
+    return reply.headers(SECURITY_HEADERS).redirect(`${RECIPIENT_PAGE_PATH}${query}`, 301);
   });
 
   app.get<{ Params: { name: string } }>(

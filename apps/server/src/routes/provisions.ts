@@ -59,7 +59,7 @@ export function registerProvisionRoutes(router: OperationRouter, context: Server
         misakey_key_share: provision.misakey_key_share,
         created_at: provision.created_at,
       };
-      return reply.header('cache-control', 'no-store').send(redeemed);
+      return reply.send(redeemed);
     },
   });
 }
