@@ -101,6 +101,7 @@ describe('recipient page failures', () => {
 
     await page.getByRole('button', { name: 'Use another address' }).click();
     await waitForHeading(page, 'Open your boxes');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
     await signInOnPage(page, 'owner@example.org');
     await waitForHeading(page, 'Your boxes');
     expect(await mainText(page)).toContain('Lot 7');
@@ -191,6 +192,44 @@ describe('recipient page failures', () => {
     await waitForHeading(page, 'Too many codes requested');
     expect(await mainText(page)).toMatch(/Try again in 60 minutes\./);
     expect(await fixture.harness.codeCount(email)).toBe(5);
+    await context.close();
+  });
+
+  it('alerts that the sign-in expired', async () => {
+    const email = 'lapsed@example.org';
+    const link = await inviteOne(email, 'Policy', 'Renewed');
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link);
+
+    // The first redemption request gets the 401 that an expired token gets.
+    await page.route(
+      '**/crypto/provisions?*',
+      (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/problem+json',
+          headers: { 'www-authenticate': 'Bearer realm="provisions", error="invalid_token"' },
+          body: JSON.stringify({
+            type: 'urn:provisions:problem:unauthorized',
+            title: 'Authentication required',
+            status: 401,
+            detail: 'the access token has expired',
+          }),
+        }),
+      { times: 1 },
+    );
+    await signInOnPage(page, email);
+    await waitForHeading(page, 'Open your boxes');
+
+    const alert = page.getByRole('alert');
+    expect(await alert.count()).toBe(1);
+    expect(await alert.textContent()).toContain('Your sign-in has expired.');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
+    expect(await page.getByLabel('Email address').inputValue()).toBe(email);
+
+    await signInOnPage(page, email);
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Renewed');
     await context.close();
   });
 

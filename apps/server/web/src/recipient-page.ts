@@ -23,6 +23,7 @@ import { fetchOrNetworkError, NetworkError } from './network-error.js';
 import { type RecipientProgress, saveProgress } from './progress-storage.js';
 import {
   actionRow,
+  alertBox,
   boxesView,
   busyView,
   failureView,
@@ -87,7 +88,12 @@ class RecipientFlow {
     render(this.#main, view);
   }
 
-  #showEmailStep(options: { error?: string; notice?: string }): void {
+  /**
+   * Shows the email step. The email field takes the focus when the step shows an error
+   * or a notice, or when the person comes back from another step. On first load the
+   * heading takes it.
+   */
+  #showEmailStep(options: { error?: string; notice?: string; focusField?: boolean }): void {
     const { form, input } = singleFieldForm({
       id: 'email',
       label: 'Email address',
@@ -106,11 +112,13 @@ class RecipientFlow {
       {},
       'An organization put documents or messages for you in encrypted boxes, which only you can open. Sign in with the email address the invitation was sent to; the boxes are decrypted here, in your browser.',
     );
-    const notice = options.notice === undefined ? [] : [element('p', {}, options.notice)];
+    const notice = options.notice === undefined ? [] : [alertBox(options.notice)];
+    const focusField =
+      options.focusField === true || options.error !== undefined || options.notice !== undefined;
     this.#show({
       title: 'Open your boxes',
       content: [...notice, intro, form],
-      ...(options.error === undefined ? {} : { focus: input }),
+      ...(focusField ? { focus: input } : {}),
     });
   }
 
@@ -151,7 +159,7 @@ class RecipientFlow {
   #changeAddress(): void {
     this.#token = undefined;
     this.#update({ share: this.#progress.share });
-    this.#showEmailStep({});
+    this.#showEmailStep({ focusField: true });
   }
 
   async #requestCode(email: string): Promise<void> {
@@ -167,7 +175,7 @@ class RecipientFlow {
       throw error;
     }
 
-    this.#show(busyView(this.#main, 'Sending a code', `Sending a sign-in code to ${normalized}…`));
+    this.#show(busyView('Sending a code', `Sending a sign-in code to ${normalized}…`));
     try {
       const { expiresAt } = await requestEmailCode(this.#client, normalized);
       // NOTE: the server gives the expiry by its own clock and the page compares it with
@@ -186,7 +194,7 @@ class RecipientFlow {
 
   async #signIn(code: string): Promise<void> {
     const email = this.#progress.email ?? '';
-    this.#show(busyView(this.#main, 'Signing in', 'Checking your code…'));
+    this.#show(busyView('Signing in', 'Checking your code…'));
     try {
       this.#token = await signIn(this.#client, email, code);
     } catch (error) {
@@ -229,9 +237,7 @@ class RecipientFlow {
 
   async #redeem(): Promise<void> {
     const email = this.#progress.email ?? '';
-    this.#show(
-      busyView(this.#main, 'Opening your boxes', 'Decrypting your boxes in this browser…'),
-    );
+    this.#show(busyView('Opening your boxes', 'Decrypting your boxes in this browser…'));
 
     const link = `${location.origin}${INVITATION_LINK_PATH}#${INVITATION_FRAGMENT_PREFIX}${this.#progress.share}`;
     try {
