@@ -110,6 +110,45 @@ describe('recipient page', () => {
     await context.close();
   });
 
+  it('starts over with a link opened in the same tab', async () => {
+    const first = await fixture.harness.invite('ana@example.org', [
+      { title: 'Memo', messages: ['For Ana'] },
+    ]);
+    const second = await fixture.harness.invite('ben@example.org', [
+      { title: 'Memo', messages: ['For Ben'] },
+    ]);
+    if (first.link === undefined || second.link === undefined) {
+      throw new Error('sendBoxes returned no link');
+    }
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(first.link);
+    await submitEmail(page, 'ana@example.org');
+    await waitForHeading(page, 'Check your email');
+
+    // Only the fragment differs from the address shown, so the page is not loaded again.
+    await page.goto(second.link);
+    await waitForHeading(page, 'Open your boxes');
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await page.getByLabel('Email address').inputValue()).toBe('');
+    const stored = await page.evaluate(
+      () => JSON.parse(sessionStorage.getItem('provisions.join') ?? '{}') as { share?: string },
+    );
+    expect(stored).toEqual({ share: second.link.split('#provision:')[1] });
+
+    await submitEmail(page, 'ben@example.org');
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode('ben@example.org'));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('For Ben');
+
+    // Both links' history entries were replaced by /join.
+    await page.goBack();
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    await page.goBack();
+    expect(page.url()).toBe('about:blank');
+    await context.close();
+  });
+
   it('marks the page busy while a request runs', async () => {
     const email = 'kai@example.org';
     const { link } = await fixture.harness.invite(email, [{ title: 'Plan', messages: ['Draft'] }]);

@@ -41,16 +41,34 @@ const SECONDS_PER_MINUTE = 60;
  * Nothing is requested until the person submits their email address, because mail
  * scanners open links too. The share never leaves the browser: the server only
  * receives its SHA-512 hash, during redemption.
+ *
+ * A link opened in a tab that already shows the page changes only the fragment, so
+ * the browser does not load the page again. The page then starts over with that link.
  */
 export function startRecipientPage(main: HTMLElement): void {
+  let flow = openInvitation(main);
+
+  window.addEventListener('hashchange', () => {
+    if (location.hash === '') {
+      return;
+    }
+    flow?.stop();
+    flow = openInvitation(main);
+  });
+}
+
+/** Starts the steps for the invitation in the address bar or storage, or explains a damaged link. */
+function openInvitation(main: HTMLElement): RecipientFlow | undefined {
   const source = takeInvitation();
   if (source.kind === 'damaged') {
     const problem = LINK_PROBLEMS[source.reason];
     render(main, { title: problem.title, content: [element('p', {}, problem.advice)] });
-    return;
+    return undefined;
   }
 
-  new RecipientFlow(main, source.progress).resume();
+  const flow = new RecipientFlow(main, source.progress);
+  flow.resume();
+  return flow;
 }
 
 /** The steps after a valid link: email, code, redemption. */
@@ -59,6 +77,8 @@ class RecipientFlow {
   #progress: RecipientProgress;
   // The bearer token is kept in memory only, so after a reload the person requests a new code.
   #token: string | undefined;
+  // Set when another link replaced this one, so that a request still running changes nothing.
+  #stopped = false;
   readonly #client = createApiClient({
     baseUrl: location.origin,
     token: () => this.#token,
@@ -79,12 +99,24 @@ class RecipientFlow {
     }
   }
 
+  /** Ends this flow for good: it drops its token and neither stores nor shows anything more. */
+  stop(): void {
+    this.#stopped = true;
+    this.#token = undefined;
+  }
+
   #update(progress: RecipientProgress): void {
+    if (this.#stopped) {
+      return;
+    }
     this.#progress = progress;
     saveProgress(progress);
   }
 
   #show(view: View): void {
+    if (this.#stopped) {
+      return;
+    }
     render(this.#main, view);
   }
 
