@@ -289,6 +289,7 @@ describe('POST /auth/sessions', () => {
         .client()
         .POST('/auth/sessions', { body: { email, code: wrong } });
       expect(response.status).toBe(401);
+      expect(error?.type).toBe('urn:provisions:problem:invalid-email-code');
       expect(error?.detail).not.toContain(code);
     }
     const { response, error } = await server
@@ -296,7 +297,25 @@ describe('POST /auth/sessions', () => {
       .POST('/auth/sessions', { body: { email, code } });
 
     expect(response.status).toBe(401);
+    expect(error?.type).toBe('urn:provisions:problem:email-code-locked');
+    expect(error?.title).toBe('Sign-in code locked');
     expect(error?.detail).toContain('locked');
+  });
+
+  it('unlocks with a new code', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await server.client().POST('/auth/sessions', { body: { email, code: wrong } });
+    }
+
+    const { code: newCode } = await server.requestCode(email);
+    const { response } = await server
+      .client()
+      .POST('/auth/sessions', { body: { email, code: newCode } });
+
+    expect(response.status).toBe(201);
   });
 
   it('accepts the right code after four wrong tries', async () => {

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { HttpProblem } from '../errors/http-problem.js';
+import type { ProblemTypeName } from '../errors/problem-types.js';
 import {
   EMAIL_CODE_MAX_FAILED_ATTEMPTS,
   EMAIL_CODE_TTL_SECONDS,
@@ -12,6 +13,12 @@ import { digestsEqual, hashSecret } from './secret-token.js';
 
 const CODE_DIGITS = 6;
 const HOUR_MS = 60 * 60 * 1000;
+
+/** Why a code was not accepted: the problem type and its detail. */
+interface RejectedCodeProblem {
+  failure: Extract<ProblemTypeName, 'invalidEmailCode' | 'emailCodeLocked'>;
+  detail: string;
+}
 
 /**
  * Creates a 6-digit sign-in code for a normalized email address, stores its hash
@@ -72,8 +79,9 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
  * first sign-in. Runs `onSuccess` in the same write transaction, with the store of
  * that transaction, so the code is spent exactly when the session is created.
  *
- * @throws HttpProblem `invalidEmailCode` (401) for a missing, wrong, expired, used
- * or locked code; a wrong code counts as one failed try.
+ * @throws HttpProblem `invalidEmailCode` (401) for a missing, wrong, expired or used
+ * code, where a wrong code counts as one failed try, and `emailCodeLocked` (401) for a
+ * pending code that already had {@link EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries.
  */
 export async function redeemSignInCode<T>(
   context: ServerContext,
@@ -86,20 +94,24 @@ export async function redeemSignInCode<T>(
   // A missing, expired, used or wrong code gets one message, so the response does
   // not reveal whether a code is pending for the address.
   const invalid = 'the code is wrong, expired or already used; check it or request a new one';
+  const locked = `the code is locked after ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries; request a new one`;
 
   const outcome = await store.writeTransaction(
-    async (tx): Promise<{ failure: string } | { result: T }> => {
+    async (tx): Promise<RejectedCodeProblem | { result: T }> => {
       const now = clock().getTime();
       const pending = await tx.emailCodes.find(email);
       if (pending === undefined || pending.expires_at <= now) {
-        return { failure: invalid };
+        return { failure: 'invalidEmailCode', detail: invalid };
       }
+      // NOTE: a locked code gets its own problem type, so a client can offer a new code
+      // in place of another try. It reveals that a code is pending for the address, but
+      // only to a client that has already sent 5 wrong codes for it.
       if (pending.failed_attempts >= EMAIL_CODE_MAX_FAILED_ATTEMPTS) {
-        return { failure: 'the code is locked after too many wrong tries; request a new one' };
+        return { failure: 'emailCodeLocked', detail: locked };
       }
       if (!digestsEqual(hashSecret(email, code), pending.code_hash)) {
         await tx.emailCodes.recordFailure(email);
-        return { failure: invalid };
+        return { failure: 'invalidEmailCode', detail: invalid };
       }
 
       await tx.emailCodes.delete(email);
@@ -119,7 +131,7 @@ export async function redeemSignInCode<T>(
 
   // The failed try is committed before the 401 is thrown, so it counts.
   if ('failure' in outcome) {
-    throw new HttpProblem('invalidEmailCode', outcome.failure);
+    throw new HttpProblem(outcome.failure, outcome.detail);
   }
   return outcome.result;
 }

@@ -23,6 +23,7 @@ export const PROBLEM_TYPES = Object.freeze({
   unauthorized: define('unauthorized', 'Authentication required', 401),
   invalidClient: define('invalid-client', 'Invalid client credentials', 401),
   invalidEmailCode: define('invalid-email-code', 'Invalid sign-in code', 401),
+  emailCodeLocked: define('email-code-locked', 'Sign-in code locked', 401),
   wrongPrincipal: define('wrong-principal', 'Wrong kind of principal', 403),
   notFound: define('not-found', 'Not found', 404),
   methodNotAllowed: define('method-not-allowed', 'Method not allowed', 405),

@@ -44,6 +44,40 @@ describe('recipient page failures', () => {
     await context.close();
   });
 
+  it('offers a new code for a locked code', async () => {
+    const email = 'locked@example.org';
+    const link = await inviteOne(email, 'Locker', 'Number 4');
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link);
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+
+    // The server locks the code after 5 wrong tries, so the sixth is rejected as locked.
+    const code = await fixture.harness.latestCode(email);
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      await Promise.all([page.waitForResponse('**/auth/sessions'), submitCode(page, wrongCode)]);
+      await page.getByText('This code is not right').waitFor();
+    }
+    await submitCode(page, code);
+    await waitForHeading(page, 'This code is locked');
+    const text = await mainText(page);
+    expect(text).toContain('A wrong code was entered 5 times');
+    expect(text).toContain(email);
+    expect(text).not.toContain('type its 6 digits again');
+    await saveScreenshot(page, 'locked-code');
+
+    const codesBefore = await fixture.harness.codeCount(email);
+    await page.getByRole('button', { name: 'Send a new code' }).click();
+    await waitForHeading(page, 'Check your email');
+    expect(await fixture.harness.codeCount(email)).toBe(codesBefore + 1);
+
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Number 4');
+    await context.close();
+  });
+
   it('says a code expired and sends a new one', async () => {
     const email = 'expired@example.org';
     const link = await inviteOne(email, 'Ticket', 'Seat 12A');
@@ -101,6 +135,7 @@ describe('recipient page failures', () => {
 
     await page.getByRole('button', { name: 'Use another address' }).click();
     await waitForHeading(page, 'Open your boxes');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
     await signInOnPage(page, 'owner@example.org');
     await waitForHeading(page, 'Your boxes');
     expect(await mainText(page)).toContain('Lot 7');
@@ -189,8 +224,109 @@ describe('recipient page failures', () => {
 
     await page.getByRole('button', { name: 'Send a new code' }).click();
     await waitForHeading(page, 'Too many codes requested');
+    expect(await mainText(page)).toContain(`${email} got 5 codes, the maximum for one hour.`);
     expect(await mainText(page)).toMatch(/Try again in 60 minutes\./);
     expect(await fixture.harness.codeCount(email)).toBe(5);
+
+    // The fifth code still works, so the person need not wait for the hour to pass.
+    await page.getByRole('button', { name: 'Enter the last code' }).click();
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Delivered');
+    await context.close();
+  });
+
+  it('alerts that the sign-in expired', async () => {
+    const email = 'lapsed@example.org';
+    const link = await inviteOne(email, 'Policy', 'Renewed');
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link);
+
+    // The first redemption request gets the 401 that an expired token gets.
+    await page.route(
+      '**/crypto/provisions?*',
+      (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/problem+json',
+          headers: { 'www-authenticate': 'Bearer realm="provisions", error="invalid_token"' },
+          body: JSON.stringify({
+            type: 'urn:provisions:problem:unauthorized',
+            title: 'Authentication required',
+            status: 401,
+            detail: 'the access token has expired',
+          }),
+        }),
+      { times: 1 },
+    );
+    await signInOnPage(page, email);
+    await waitForHeading(page, 'Open your boxes');
+
+    const alert = page.getByRole('alert');
+    expect(await alert.count()).toBe(1);
+    expect(await alert.textContent()).toContain('Your sign-in has expired.');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
+    expect(await page.getByLabel('Email address').inputValue()).toBe(email);
+
+    await signInOnPage(page, email);
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Renewed');
+    await context.close();
+  });
+
+  it('hides a proxy error page', async () => {
+    const email = 'proxied@example.org';
+    const link = await inviteOne(email, 'Bill', 'Due in May');
+    const { context, page } = await openPage(fixture.browser);
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') {
+        consoleErrors.push(message.text());
+      }
+    });
+    await page.goto(link);
+
+    await page.route('**/auth/email-codes', (route) =>
+      route.fulfill({
+        status: 502,
+        contentType: 'text/html',
+        body: '<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>',
+      }),
+    );
+    await submitEmail(page, email);
+    await waitForHeading(page, 'The server could not handle this');
+    const text = await mainText(page);
+    expect(text).toContain(
+      'The server, or a proxy in front of it, failed to answer this request. Try again in a few minutes.',
+    );
+    expect(text).not.toContain('Bad Gateway');
+    expect(text).not.toContain('text/html');
+    expect(text).not.toContain('nginx');
+    expect(consoleErrors.join('\n')).toContain('502');
+    await saveScreenshot(page, 'proxy-error');
+
+    await page.unrouteAll();
+    await page.route('**/auth/email-codes', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        headers: { 'retry-after': '5' },
+        body: JSON.stringify({
+          type: 'urn:provisions:problem:service-unavailable',
+          title: 'Service unavailable',
+          status: 503,
+          detail: 'the database is unreachable; retry in 5 seconds',
+        }),
+      }),
+    );
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByText('Try again in 5 seconds.').waitFor();
+    expect(await mainText(page)).not.toContain('database');
+
+    await page.unrouteAll();
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await waitForHeading(page, 'Check your email');
     await context.close();
   });
 

@@ -110,6 +110,104 @@ describe('recipient page', () => {
     await context.close();
   });
 
+  it('starts over with a link opened in the same tab', async () => {
+    const first = await fixture.harness.invite('ana@example.org', [
+      { title: 'Memo', messages: ['For Ana'] },
+    ]);
+    const second = await fixture.harness.invite('ben@example.org', [
+      { title: 'Memo', messages: ['For Ben'] },
+    ]);
+    if (first.link === undefined || second.link === undefined) {
+      throw new Error('sendBoxes returned no link');
+    }
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(first.link);
+    await submitEmail(page, 'ana@example.org');
+    await waitForHeading(page, 'Check your email');
+
+    // Only the fragment differs from the address shown, so the page is not loaded again.
+    await page.goto(second.link);
+    await waitForHeading(page, 'Open your boxes');
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await page.getByLabel('Email address').inputValue()).toBe('');
+    const stored = await page.evaluate(
+      () => JSON.parse(sessionStorage.getItem('provisions.join') ?? '{}') as { share?: string },
+    );
+    expect(stored).toEqual({ share: second.link.split('#provision:')[1] });
+
+    await submitEmail(page, 'ben@example.org');
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode('ben@example.org'));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('For Ben');
+
+    // Both links' history entries were replaced by /join.
+    await page.goBack();
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    await page.goBack();
+    expect(page.url()).toBe('about:blank');
+    await context.close();
+  });
+
+  it('marks the page busy while a request runs', async () => {
+    const email = 'kai@example.org';
+    const { link } = await fixture.harness.invite(email, [{ title: 'Plan', messages: ['Draft'] }]);
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link ?? '');
+    await waitForHeading(page, 'Open your boxes');
+
+    let releaseRequest = () => {};
+    const released = new Promise<void>((resolve) => {
+      releaseRequest = resolve;
+    });
+    await page.route('**/auth/email-codes', async (route) => {
+      await released;
+      await route.continue();
+    });
+
+    // Screen readers announce changes of a live region that was in the page before.
+    const status = page.getByRole('status');
+    expect(await status.count()).toBe(1);
+    await status.evaluate((region) => region.setAttribute('data-before-request', ''));
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Sending a code');
+
+    expect(await page.locator('main').getAttribute('aria-busy')).toBe('true');
+    expect(await status.getAttribute('data-before-request')).toBe('');
+    expect(await status.textContent()).toBe(`Sending a sign-in code to ${email}…`);
+    expect(await status.evaluate((region) => region.closest('[aria-busy]'))).toBeNull();
+
+    releaseRequest();
+    await waitForHeading(page, 'Check your email');
+    expect(await page.locator('main').getAttribute('aria-busy')).toBeNull();
+    expect(await status.textContent()).toBe('');
+    await context.close();
+  });
+
+  it('explains a script that did not load', async () => {
+    const { link } = await fixture.harness.invite('mo@example.org', [
+      { title: 'Form', messages: ['Filled'] },
+    ]);
+    const { context, page } = await openPage(fixture.browser);
+    await page.route('**/assets/join-*.js', (route) => route.abort('connectionrefused'));
+    await page.goto(link ?? '');
+    await page.waitForLoadState('load');
+
+    const text = await mainText(page);
+    expect(text).toContain('If this text stays, its script did not run');
+    expect(text).toContain('reload the page');
+    await saveScreenshot(page, 'script-missing');
+
+    // The script that removes the link's key from the address never ran, so the key is
+    // still there. A reload with the script reads it as a first load does.
+    await page.unrouteAll();
+    await page.reload();
+    await waitForHeading(page, 'Open your boxes');
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await mainText(page)).not.toContain('If this text stays');
+    await context.close();
+  });
+
   it('stores no token and only this tab’s progress', async () => {
     const email = 'lin@example.org';
     const { link } = await fixture.harness.invite(email, [

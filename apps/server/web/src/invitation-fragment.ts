@@ -6,7 +6,12 @@ import {
   parseInvitationLink,
 } from '@provisions/core';
 
-import { loadProgress, type RecipientProgress, saveProgress } from './progress-storage.js';
+import {
+  clearProgress,
+  loadProgress,
+  type RecipientProgress,
+  saveProgress,
+} from './progress-storage.js';
 
 /** The invitation the page works with, or why the link cannot be used. */
 export type InvitationSource =
@@ -21,8 +26,9 @@ export type InvitationSource =
  * So the share stays neither in the history nor on screen. A valid share is kept in
  * memory and `sessionStorage` only. No request is made here.
  *
- * A new link replaces the stored progress of another link; the same link keeps it,
- * so reopening the email after asking for a code does not start over.
+ * A new link replaces the stored progress of another link, and a damaged link deletes
+ * it. The same link keeps it, so reopening the email after asking for a code does not
+ * start over.
  */
 export function takeInvitation(): InvitationSource {
   const href = location.href;
@@ -41,6 +47,9 @@ export function takeInvitation(): InvitationSource {
     userKeyShare.fill(0);
   } catch (error) {
     if (error instanceof InvitationLinkError) {
+      // The person came with another link, so the progress of an earlier one must not
+      // come back on the next reload.
+      clearProgress();
       return { kind: 'damaged', reason: error.reason };
     }
     throw error;

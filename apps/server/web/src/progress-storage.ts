@@ -41,3 +41,8 @@ export function loadProgress(): RecipientProgress | undefined {
 export function saveProgress(progress: RecipientProgress): void {
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify(progress));
 }
+
+/** Deletes the progress of this tab. */
+export function clearProgress(): void {
+  sessionStorage.removeItem(STORAGE_KEY);
+}

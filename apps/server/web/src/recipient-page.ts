@@ -1,4 +1,5 @@
 import {
+  type ApiError,
   ApiTimeoutError,
   createApiClient,
   EmailAddressError,
@@ -15,23 +16,26 @@ import {
   signIn,
 } from '@provisions/core';
 
+import { PROBLEM_TYPES } from '../../src/errors/problem-types.js';
+import { EMAIL_CODE_MAX_FAILED_ATTEMPTS, EMAIL_CODES_PER_HOUR } from '../../src/limits.js';
 import { element } from './dom.js';
 import { invalidEmailSentence } from './email-error-message.js';
 import { takeInvitation } from './invitation-fragment.js';
 import { LINK_PROBLEMS } from './link-problems.js';
 import { fetchOrNetworkError, NetworkError } from './network-error.js';
 import { type RecipientProgress, saveProgress } from './progress-storage.js';
+import { retryAfterSeconds, tryAgainSentence, waitDuration } from './retry-after.js';
 import {
   actionRow,
+  alertBox,
   boxesView,
   busyView,
   failureView,
   render,
   singleFieldForm,
   type View,
+  type ViewAction,
 } from './views.js';
-
-const SECONDS_PER_MINUTE = 60;
 
 /**
  * Runs the recipient page in `main`: reads the invitation from the address bar,
@@ -40,16 +44,34 @@ const SECONDS_PER_MINUTE = 60;
  * Nothing is requested until the person submits their email address, because mail
  * scanners open links too. The share never leaves the browser: the server only
  * receives its SHA-512 hash, during redemption.
+ *
+ * A link opened in a tab that already shows the page changes only the fragment, so
+ * the browser does not load the page again. The page then starts over with that link.
  */
 export function startRecipientPage(main: HTMLElement): void {
+  let flow = openInvitation(main);
+
+  window.addEventListener('hashchange', () => {
+    if (location.hash === '') {
+      return;
+    }
+    flow?.stop();
+    flow = openInvitation(main);
+  });
+}
+
+/** Starts the steps for the invitation in the address bar or storage, or explains a damaged link. */
+function openInvitation(main: HTMLElement): RecipientFlow | undefined {
   const source = takeInvitation();
   if (source.kind === 'damaged') {
     const problem = LINK_PROBLEMS[source.reason];
     render(main, { title: problem.title, content: [element('p', {}, problem.advice)] });
-    return;
+    return undefined;
   }
 
-  new RecipientFlow(main, source.progress).resume();
+  const flow = new RecipientFlow(main, source.progress);
+  flow.resume();
+  return flow;
 }
 
 /** The steps after a valid link: email, code, redemption. */
@@ -58,6 +80,8 @@ class RecipientFlow {
   #progress: RecipientProgress;
   // The bearer token is kept in memory only, so after a reload the person requests a new code.
   #token: string | undefined;
+  // Set when another link replaced this one, so that a request still running changes nothing.
+  #stopped = false;
   readonly #client = createApiClient({
     baseUrl: location.origin,
     token: () => this.#token,
@@ -78,16 +102,33 @@ class RecipientFlow {
     }
   }
 
+  /** Ends this flow for good: it drops its token and neither stores nor shows anything more. */
+  stop(): void {
+    this.#stopped = true;
+    this.#token = undefined;
+  }
+
   #update(progress: RecipientProgress): void {
+    if (this.#stopped) {
+      return;
+    }
     this.#progress = progress;
     saveProgress(progress);
   }
 
   #show(view: View): void {
+    if (this.#stopped) {
+      return;
+    }
     render(this.#main, view);
   }
 
-  #showEmailStep(options: { error?: string; notice?: string }): void {
+  /**
+   * Shows the email step. The email field takes the focus when the step shows an error
+   * or a notice, or when the person comes back from another step. On first load the
+   * heading takes it.
+   */
+  #showEmailStep(options: { error?: string; notice?: string; focusField?: boolean }): void {
     const { form, input } = singleFieldForm({
       id: 'email',
       label: 'Email address',
@@ -106,15 +147,21 @@ class RecipientFlow {
       {},
       'An organization put documents or messages for you in encrypted boxes, which only you can open. Sign in with the email address the invitation was sent to; the boxes are decrypted here, in your browser.',
     );
-    const notice = options.notice === undefined ? [] : [element('p', {}, options.notice)];
+    const notice = options.notice === undefined ? [] : [alertBox(options.notice)];
+    const focusField =
+      options.focusField === true || options.error !== undefined || options.notice !== undefined;
     this.#show({
       title: 'Open your boxes',
       content: [...notice, intro, form],
-      ...(options.error === undefined ? {} : { focus: input }),
+      ...(focusField ? { focus: input } : {}),
     });
   }
 
-  #showCodeStep(options: { error?: string }): void {
+  /**
+   * Shows the code step. `error` marks the typed code as invalid, `notice` explains
+   * why it was not checked, and `code` fills the field so the person can send it again.
+   */
+  #showCodeStep(options: { error?: string; notice?: string; code?: string }): void {
     const email = this.#progress.email ?? '';
     const { form, input } = singleFieldForm({
       id: 'code',
@@ -129,15 +176,18 @@ class RecipientFlow {
         maxlength: '6',
         spellcheck: 'false',
       },
+      ...(options.code === undefined ? {} : { value: options.code }),
       ...(options.error === undefined ? {} : { error: options.error }),
       onSubmit: (code) => {
         void this.#signIn(code);
       },
     });
 
+    const notice = options.notice === undefined ? [] : [alertBox(options.notice)];
     this.#show({
       title: 'Check your email',
       content: [
+        ...notice,
         form,
         actionRow([
           { label: 'Send a new code', run: () => void this.#requestCode(email), secondary: true },
@@ -151,7 +201,12 @@ class RecipientFlow {
   #changeAddress(): void {
     this.#token = undefined;
     this.#update({ share: this.#progress.share });
-    this.#showEmailStep({});
+    this.#showEmailStep({ focusField: true });
+  }
+
+  /** Tells whether the last code emailed to `email` can still be entered, by this browser's clock. */
+  #hasPendingCode(email: string): boolean {
+    return this.#progress.email === email && (this.#progress.codeExpiresAt ?? 0) > Date.now();
   }
 
   async #requestCode(email: string): Promise<void> {
@@ -167,7 +222,7 @@ class RecipientFlow {
       throw error;
     }
 
-    this.#show(busyView(this.#main, 'Sending a code', `Sending a sign-in code to ${normalized}…`));
+    this.#show(busyView('Sending a code', `Sending a sign-in code to ${normalized}…`));
     try {
       const { expiresAt } = await requestEmailCode(this.#client, normalized);
       // NOTE: the server gives the expiry by its own clock and the page compares it with
@@ -180,13 +235,58 @@ class RecipientFlow {
       });
       this.#showCodeStep({});
     } catch (error) {
+      if (isApiError(error) && error.status === 429) {
+        this.#showCodeRequestLimit(error, normalized, () => void this.#requestCode(email));
+        return;
+      }
       this.#showFailure(error, () => void this.#requestCode(email));
     }
   }
 
+  /**
+   * Explains a 429 from `POST /auth/email-codes`: the address got its codes for the hour,
+   * or the client address sent too many requests in a minute. A code emailed before
+   * still works, so the person can go back and enter it.
+   */
+  #showCodeRequestLimit(error: ApiError, email: string, retry: () => void): void {
+    const wait = tryAgainSentence(retryAfterSeconds(error.response));
+    const actions: ViewAction[] = [];
+    if (this.#hasPendingCode(email)) {
+      actions.push({ label: 'Enter the last code', run: () => this.#showCodeStep({}) });
+    }
+
+    if (error.problem.type === PROBLEM_TYPES.tooManyEmailCodes.type) {
+      actions.push({
+        label: 'Use another address',
+        run: () => this.#changeAddress(),
+        secondary: actions.length > 0,
+      });
+      this.#show(
+        failureView(
+          'Too many codes requested',
+          [`${email} got ${EMAIL_CODES_PER_HOUR} codes, the maximum for one hour. ${wait}`],
+          actions,
+        ),
+      );
+      return;
+    }
+
+    actions.push(
+      { label: 'Try again', run: retry, secondary: actions.length > 0 },
+      { label: 'Use another address', run: () => this.#changeAddress(), secondary: true },
+    );
+    this.#show(
+      failureView(
+        'Too many requests from your network',
+        [`Your network asked for too many codes in the last minute, so no code was sent. ${wait}`],
+        actions,
+      ),
+    );
+  }
+
   async #signIn(code: string): Promise<void> {
     const email = this.#progress.email ?? '';
-    this.#show(busyView(this.#main, 'Signing in', 'Checking your code…'));
+    this.#show(busyView('Signing in', 'Checking your code…'));
     try {
       this.#token = await signIn(this.#client, email, code);
     } catch (error) {
@@ -195,7 +295,18 @@ class RecipientFlow {
         return;
       }
       if (isApiError(error) && error.status === 401) {
-        this.#showRejectedCode();
+        this.#showRejectedCode(error);
+        return;
+      }
+      if (isApiError(error) && error.status === 429) {
+        // The per-client limit rejects the request before the code is looked at, so
+        // the same code still works after the wait.
+        const seconds = retryAfterSeconds(error.response);
+        const wait = seconds === undefined ? 'a minute' : waitDuration(seconds);
+        this.#showCodeStep({
+          code,
+          notice: `Too many sign-in attempts came from your network in the last minute, so your code was not checked. Wait ${wait}, then sign in again with the same code.`,
+        });
         return;
       }
       this.#showFailure(error, () => void this.#signIn(code));
@@ -207,31 +318,48 @@ class RecipientFlow {
     await this.#redeem();
   }
 
-  #showRejectedCode(): void {
+  #showRejectedCode(error: ApiError): void {
+    const email = this.#progress.email ?? '';
+    const newCode = { label: 'Send a new code', run: () => void this.#requestCode(email) };
+
+    if (error.problem.type === PROBLEM_TYPES.emailCodeLocked.type) {
+      // The locked code is dead, so a reload starts at the email step.
+      this.#update({ share: this.#progress.share, email });
+      this.#show(
+        failureView(
+          'This code is locked',
+          [
+            `A wrong code was entered ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} times, so this code no longer works. Ask for a new code; we email it to ${email}.`,
+          ],
+          [
+            newCode,
+            { label: 'Use another address', run: () => this.#changeAddress(), secondary: true },
+          ],
+        ),
+      );
+      return;
+    }
+
     const expiresAt = this.#progress.codeExpiresAt ?? 0;
     if (Date.now() >= expiresAt) {
-      const email = this.#progress.email ?? '';
       this.#show(
         failureView(
           'Your code has expired',
           ['A sign-in code works for 10 minutes. Ask for a new one and enter it in time.'],
-          [{ label: 'Send a new code', run: () => void this.#requestCode(email) }],
+          [newCode],
         ),
       );
       return;
     }
 
     this.#showCodeStep({
-      error:
-        'This code is not right. Check the newest email we sent and type its 6 digits again; after 5 wrong tries, ask for a new code.',
+      error: `This code is not right. Check the newest email we sent and type its 6 digits again; after ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries, ask for a new code.`,
     });
   }
 
   async #redeem(): Promise<void> {
     const email = this.#progress.email ?? '';
-    this.#show(
-      busyView(this.#main, 'Opening your boxes', 'Decrypting your boxes in this browser…'),
-    );
+    this.#show(busyView('Opening your boxes', 'Decrypting your boxes in this browser…'));
 
     const link = `${location.origin}${INVITATION_LINK_PATH}#${INVITATION_FRAGMENT_PREFIX}${this.#progress.share}`;
     try {
@@ -261,8 +389,12 @@ class RecipientFlow {
     }
   }
 
-  /** Shows a failure that is not specific to one step: no response, time limit, rate limit, or other. */
+  /**
+   * Shows a failure that is not specific to one step: no response, time limit, rate
+   * limit, a failed server or proxy, or other.
+   */
   #showFailure(error: unknown, retry: () => void): void {
+    const tryAgain = { label: 'Try again', run: retry };
     const startOver = {
       label: 'Start over',
       run: () => this.#changeAddress(),
@@ -274,7 +406,7 @@ class RecipientFlow {
         failureView(
           'Cannot reach the server',
           ['Your browser got no answer. Check your connection, then try again.'],
-          [{ label: 'Try again', run: retry }, startOver],
+          [tryAgain, startOver],
         ),
       );
       return;
@@ -287,25 +419,37 @@ class RecipientFlow {
           [
             `Your browser waited ${error.timeoutMs / 1000} seconds without an answer. The server may be busy; try again in a moment.`,
           ],
-          [{ label: 'Try again', run: retry }, startOver],
+          [tryAgain, startOver],
         ),
       );
       return;
     }
 
     if (isApiError(error) && error.status === 429) {
-      const retryAfter = error.response?.headers.get('retry-after');
-      const seconds =
-        retryAfter === null || retryAfter === undefined ? Number.NaN : Number(retryAfter);
-      const wait =
-        Number.isFinite(seconds) && seconds > 0
-          ? `Try again in ${Math.ceil(seconds / SECONDS_PER_MINUTE)} minutes.`
-          : 'Try again later.';
+      const wait = tryAgainSentence(retryAfterSeconds(error.response));
       this.#show(
         failureView(
-          'Too many codes requested',
-          [`This address got the maximum number of codes for one hour. ${wait}`],
-          [startOver],
+          'Too many requests from your network',
+          [`The server got too many requests from your network. ${wait}`],
+          [tryAgain, startOver],
+        ),
+      );
+      return;
+    }
+
+    // A 5xx, or a body that is not the API's problem details, comes from a failing
+    // server or from a proxy in front of it. Its details (status, a quote of an HTML
+    // page) mean nothing to the person, so they go to the console only.
+    if (isApiError(error) && (error.status >= 500 || error.problem.type === 'about:blank')) {
+      console.error(error.message);
+      const seconds = retryAfterSeconds(error.response);
+      const wait =
+        seconds === undefined ? 'Try again in a few minutes.' : tryAgainSentence(seconds);
+      this.#show(
+        failureView(
+          'The server could not handle this',
+          [`The server, or a proxy in front of it, failed to answer this request. ${wait}`],
+          [tryAgain, startOver],
         ),
       );
       return;
@@ -319,7 +463,7 @@ class RecipientFlow {
             'Something in your invitation did not check out, so nothing was shown. The details:',
             error.message,
           ],
-          [{ label: 'Try again', run: retry }, startOver],
+          [tryAgain, startOver],
         ),
       );
       return;
@@ -330,7 +474,7 @@ class RecipientFlow {
       failureView(
         'Something went wrong',
         ['The server or the page failed. The details:', detail],
-        [{ label: 'Try again', run: retry }, startOver],
+        [tryAgain, startOver],
       ),
     );
   }

@@ -16,18 +16,47 @@ export interface View {
   content: Child[];
   /** Element to focus after rendering; the heading by default. */
   focus?: HTMLElement;
+  /** Text of the page's status line, such as what a running request does; none by default. */
+  status?: string;
+  /** Whether a request runs, which sets `aria-busy` on the page content. */
+  busy?: boolean;
 }
+
+/** Id of the status line in `join.html`, a live region outside `main`. */
+const STATUS_ID = 'page-status';
 
 /**
  * Replaces the page content with a view and moves the keyboard focus to it, so
  * screen readers announce the new state and the next Tab starts inside it.
+ *
+ * The status text goes into a live region that stays in the page, because screen
+ * readers often skip a live region that is inserted with its text. The region is
+ * outside `main`, because they may also hold back changes inside an `aria-busy` element.
  */
 export function render(main: HTMLElement, view: View): void {
   const heading = element('h1', { tabindex: '-1' }, view.title);
   main.replaceChildren(heading, ...view.content);
-  main.removeAttribute('aria-busy');
+  if (view.busy === true) {
+    main.setAttribute('aria-busy', 'true');
+  } else {
+    main.removeAttribute('aria-busy');
+  }
   document.title = `${view.title} – provisions`;
   (view.focus ?? heading).focus();
+
+  statusLine(main).textContent = view.status ?? '';
+}
+
+/** Returns the status line of the page, and adds it after `main` if the HTML lacks it. */
+function statusLine(main: HTMLElement): HTMLElement {
+  const existing = document.getElementById(STATUS_ID);
+  if (existing !== null) {
+    return existing;
+  }
+
+  const line = element('p', { id: STATUS_ID, class: 'status', role: 'status' });
+  main.after(line);
+  return line;
 }
 
 /** Builds a row of buttons. */
@@ -58,10 +87,9 @@ export function failureView(title: string, paragraphs: string[], actions: ViewAc
   return { title, content: [alertBox(...paragraphs), actionRow(actions)] };
 }
 
-/** Builds the view shown while a request runs, and marks the content busy. */
-export function busyView(main: HTMLElement, title: string, text: string): View {
-  main.setAttribute('aria-busy', 'true');
-  return { title, content: [element('p', { role: 'status' }, text)] };
+/** Builds the view shown while a request runs: a heading, and what runs on the status line. */
+export function busyView(title: string, text: string): View {
+  return { title, content: [], status: text, busy: true };
 }
 
 /** A form with one labelled input, its hint, an optional error and a submit button. */

@@ -21,7 +21,12 @@ import {
 } from '@provisions/crypto';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { createOrganization, OUTBOX_FILE_NAME, startServer } from '../../../src/index.js';
+import {
+  createOrganization,
+  OUTBOX_FILE_NAME,
+  type StartServerOptions,
+  startServer,
+} from '../../../src/index.js';
 import { TestClock } from '../../support/test-server.js';
 
 /** Debian's Chromium; Playwright's own browser builds cannot be downloaded here. */
@@ -66,14 +71,20 @@ export interface RecipientFixture {
   browser: Browser;
 }
 
+/** Server options a test file may change; the others are the harness's own. */
+export type RecipientServerOptions = Pick<
+  StartServerOptions,
+  'signInRequestsPerMinute' | 'trustedProxies'
+>;
+
 /**
  * Starts a {@link RecipientHarness} and Chromium before the tests of the calling file,
  * and stops both after them. The fields are set once `beforeAll` has run.
  */
-export function useRecipientHarness(): RecipientFixture {
+export function useRecipientHarness(options: RecipientServerOptions = {}): RecipientFixture {
   const fixture = {} as RecipientFixture;
   beforeAll(async () => {
-    fixture.harness = await RecipientHarness.start();
+    fixture.harness = await RecipientHarness.start(options);
     fixture.browser = await launchChromium();
   });
   afterAll(async () => {
@@ -96,10 +107,15 @@ export class RecipientHarness {
   #close: (() => Promise<void>) | undefined;
 
   /** Starts the server and connects an organization. */
-  static async start(): Promise<RecipientHarness> {
+  static async start(options: RecipientServerOptions = {}): Promise<RecipientHarness> {
     const harness = new RecipientHarness();
     harness.dataDir = await mkdtemp(join(tmpdir(), 'provisions-browser-'));
-    const server = await startServer({ dataDir: harness.dataDir, port: 0, now: harness.clock.now });
+    const server = await startServer({
+      ...options,
+      dataDir: harness.dataDir,
+      port: 0,
+      now: harness.clock.now,
+    });
     harness.url = server.url;
     harness.#close = () => server.close();
 
