@@ -29,6 +29,8 @@ or CSV (a name ending in .csv), one line per message, grouped into boxes by emai
 Files are read relative to the manifest, as UTF-8 text of at most 262,452 bytes.
 A manifest run records its progress in <manifest>.journal: run the same command
 again after a failure or a kill and it finishes the work without sending twice.
+A new run of content the keystore records as run before, under any file name,
+stops with exit code 2 unless --send-again is given.
 
 Exit codes: 0 all sent, 1 error, 2 bad usage or invalid manifest, 3 some recipients failed.
 
@@ -134,6 +136,10 @@ export function createProgram(): Command {
         '--journal <file>',
         'journal of a --manifest run (default: <manifest>.journal)',
       ),
+    )
+    .option(
+      '--send-again',
+      'start a new --manifest run even if the keystore records a run of the same content, which sends every recipient new boxes',
     )
     .option(
       '--print-links',

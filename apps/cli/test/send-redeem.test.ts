@@ -178,6 +178,8 @@ describe('provisions send and redeem', () => {
         manifest,
         '--journal',
         join(workDir, 'second-run.journal'),
+        // The keystore records the first run of this content, so a new run must ask for it.
+        '--send-again',
         '--json',
       ],
       { env: organizationEnv },

@@ -41,7 +41,9 @@ export interface KeystoreFile {
  * `{ "email": "<normalized>", "entry": { public_key, user_key_share, created_at } }`
  * or `{ "email": "<normalized>", "deleted": true }`; later lines replace earlier ones.
  * A deletion after a revocation adds `"revoked": { public_key, revoked_at }`, which readers
- * that predate it ignore, so they still remove the entry.
+ * that predate it ignore, so they still remove the entry. A manifest run is a deletion of
+ * `manifest-runs@keystore.invalid` with `"manifest_run": { manifest_sha256, started_at, journal }`,
+ * which such readers apply as the deletion of an entry that never exists.
  */
 export interface KeystoreRecordLine {
   /** Nonce, 12 bytes as base64url. */

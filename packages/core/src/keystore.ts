@@ -37,6 +37,12 @@ import {
   serializeKeystoreLine,
 } from './keystore-file-format.js';
 import { acquireLockFile, type LockFile, LockFileError } from './keystore-lock.js';
+import {
+  isSha256Hex,
+  type KeystoreManifestRun,
+  MANIFEST_RUN_EMAIL,
+  parseManifestRun,
+} from './keystore-manifest-run.js';
 import { type KeystoreRevocation, parseRevocation } from './keystore-revocation.js';
 import {
   KeystoreError,
@@ -54,6 +60,7 @@ export {
   type KeystoreRecordLine,
 } from './keystore-file-format.js';
 export { acquireLockFile, type LockFile, LockFileError } from './keystore-lock.js';
+export { type KeystoreManifestRun, MANIFEST_RUN_EMAIL } from './keystore-manifest-run.js';
 export type { KeystoreRevocation } from './keystore-revocation.js';
 
 /** Permission bits of a keystore file: read and write for its owner only. */
@@ -115,11 +122,17 @@ export interface FileKeystoreOptions {
   mustExist?: boolean;
 }
 
-interface PendingChange {
+/** One record to write: an entry, a deletion, a revocation or a manifest run. */
+interface KeystoreChange {
   email: string;
   entry: ProvisionKeystoreEntry | undefined;
   /** Revocation to store when the change removes a revoked provision's entry. */
   revocation?: KeystoreRevocation;
+  /** Manifest run to store; the change's email is then {@link MANIFEST_RUN_EMAIL}. */
+  manifestRun?: KeystoreManifestRun;
+}
+
+interface PendingChange extends KeystoreChange {
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -172,6 +185,8 @@ export class FileKeystore implements ProvisionKeystore {
   #entries: Map<string, ProvisionKeystoreEntry>;
   /** Revocations by provision public key. */
   #revocations: Map<string, KeystoreRevocation>;
+  /** Manifest runs in the order they were recorded. */
+  #manifestRuns: KeystoreManifestRun[];
   /** Lines in the file, header included; the next record gets line `#lines + 1`. */
   #lines: number;
   #mustRewrite: boolean;
@@ -193,6 +208,7 @@ export class FileKeystore implements ProvisionKeystore {
     this.#lock = lock;
     this.#entries = contents.entries;
     this.#revocations = contents.revocations;
+    this.#manifestRuns = contents.manifestRuns;
     this.#lines = contents.lines;
     this.#mustRewrite = contents.mustRewrite;
   }
@@ -257,13 +273,20 @@ export class FileKeystore implements ProvisionKeystore {
    * Stores `entry` for `email`. The promise resolves once the file holding
    * the entry is durable; the entry is visible to `get` from then on.
    *
-   * @throws KeystoreError `ERR_KEYSTORE_INVALID` for an invalid entry, or
-   *   `ERR_KEYSTORE_IO` when the file cannot be written (the entry is then dropped).
+   * @throws KeystoreError `ERR_KEYSTORE_INVALID` for an invalid entry or for
+   *   {@link MANIFEST_RUN_EMAIL}, or `ERR_KEYSTORE_IO` when the file cannot be written (the
+   *   entry is then dropped).
    */
   async put(email: string, entry: ProvisionKeystoreEntry): Promise<void> {
     const key = this.#normalize(email);
+    if (key === MANIFEST_RUN_EMAIL) {
+      throw new KeystoreError(
+        'ERR_KEYSTORE_INVALID',
+        `${MANIFEST_RUN_EMAIL} is reserved for the keystore's records of manifest runs and cannot have an entry`,
+      );
+    }
     const validEntry = validateKeystoreEntry(entry, `entry for ${key}`);
-    return this.#change(key, validEntry);
+    return this.#change({ email: key, entry: validEntry });
   }
 
   /**
@@ -271,7 +294,7 @@ export class FileKeystore implements ProvisionKeystore {
    * Removing a missing entry rewrites the file without change.
    */
   async delete(email: string): Promise<void> {
-    return this.#change(this.#normalize(email), undefined);
+    return this.#change({ email: this.#normalize(email), entry: undefined });
   }
 
   /**
@@ -295,8 +318,57 @@ export class FileKeystore implements ProvisionKeystore {
       public_key: entry.public_key,
       revoked_at: new Date().toISOString(),
     };
-    await this.#change(key, undefined, revocation);
+    await this.#change({ email: key, entry: undefined, revocation });
     return { ...revocation };
+  }
+
+  /**
+   * Stores, durably, that a run of a manifest with SHA-256 `manifestSha256` started now with the
+   * journal at `journal`, so that a later run can find the earlier runs of the same content.
+   *
+   * @param run.manifestSha256 - the manifest's SHA-256, 64 lowercase hex characters.
+   * @param run.journal - the journal's absolute path.
+   * @returns the stored run.
+   * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` for a hash or path of the wrong form;
+   *   `ERR_KEYSTORE_IO` when the file cannot be written (nothing is then stored).
+   */
+  async recordManifestRun(run: {
+    manifestSha256: string;
+    journal: string;
+  }): Promise<KeystoreManifestRun> {
+    this.#checkOpen();
+    if (typeof run !== 'object' || run === null) {
+      throw invalidOption(
+        `run: expected an object with manifestSha256 and journal, received ${describeType(run)}`,
+      );
+    }
+    if (!isSha256Hex(run.manifestSha256)) {
+      throw invalidOption('manifestSha256: expected 64 lowercase hex characters');
+    }
+    if (typeof run.journal !== 'string' || run.journal === '') {
+      throw invalidOption(
+        `journal: expected a non-empty string, received ${describeType(run.journal)}`,
+      );
+    }
+
+    const manifestRun: KeystoreManifestRun = {
+      manifest_sha256: run.manifestSha256,
+      started_at: new Date().toISOString(),
+      journal: run.journal,
+    };
+    await this.#change({ email: MANIFEST_RUN_EMAIL, entry: undefined, manifestRun });
+    return { ...manifestRun };
+  }
+
+  /**
+   * Returns every manifest run stored by {@link FileKeystore.recordManifestRun}, in the order
+   * they were recorded.
+   *
+   * @throws KeystoreError `ERR_KEYSTORE_IO` after {@link FileKeystore.close}.
+   */
+  listManifestRuns(): KeystoreManifestRun[] {
+    this.#checkOpen();
+    return this.#manifestRuns.map((run) => ({ ...run }));
   }
 
   /**
@@ -371,11 +443,7 @@ export class FileKeystore implements ProvisionKeystore {
     }
   }
 
-  #change(
-    email: string,
-    entry: ProvisionKeystoreEntry | undefined,
-    revocation?: KeystoreRevocation,
-  ): Promise<void> {
+  #change(change: KeystoreChange): Promise<void> {
     try {
       this.#checkOpen();
     } catch (error) {
@@ -383,7 +451,7 @@ export class FileKeystore implements ProvisionKeystore {
     }
 
     return new Promise((resolve, reject) => {
-      this.#pending.push({ email, entry, revocation, resolve, reject });
+      this.#pending.push({ ...change, resolve, reject });
       if (this.#writing === undefined) {
         this.#writing = this.#drain();
       }
@@ -395,6 +463,7 @@ export class FileKeystore implements ProvisionKeystore {
       const batch = this.#pending.splice(0);
       const entries = new Map(this.#entries);
       const revocations = new Map(this.#revocations);
+      const manifestRuns = [...this.#manifestRuns];
       for (const change of batch) {
         if (change.entry === undefined) {
           entries.delete(change.email);
@@ -404,16 +473,20 @@ export class FileKeystore implements ProvisionKeystore {
         if (change.revocation !== undefined) {
           revocations.set(change.revocation.public_key, change.revocation);
         }
+        if (change.manifestRun !== undefined) {
+          manifestRuns.push(change.manifestRun);
+        }
       }
 
       try {
         if (this.#mustRewrite) {
-          await this.#rewrite(entries, revocations);
+          await this.#rewrite({ entries, revocations, manifestRuns });
         } else {
           await this.#append(batch);
         }
         this.#entries = entries;
         this.#revocations = revocations;
+        this.#manifestRuns = manifestRuns;
         for (const change of batch) {
           change.resolve();
         }
@@ -437,13 +510,8 @@ export class FileKeystore implements ProvisionKeystore {
     };
   }
 
-  #sealRecord(
-    line: number,
-    email: string,
-    entry: ProvisionKeystoreEntry | undefined,
-    revocation?: KeystoreRevocation,
-  ): KeystoreRecordLine {
-    const content = recordContent(email, entry, revocation);
+  #sealRecord(line: number, change: KeystoreChange): KeystoreRecordLine {
+    const content = recordContent(change);
     const plaintext = Buffer.from(JSON.stringify(content), 'utf8');
     try {
       const sealed = encryptEntries(
@@ -461,9 +529,7 @@ export class FileKeystore implements ProvisionKeystore {
   async #append(batch: readonly PendingChange[]): Promise<void> {
     let text = '';
     for (const [offset, change] of batch.entries()) {
-      text += serializeKeystoreLine(
-        this.#sealRecord(this.#lines + offset + 1, change.email, change.entry, change.revocation),
-      );
+      text += serializeKeystoreLine(this.#sealRecord(this.#lines + offset + 1, change));
     }
 
     try {
@@ -484,24 +550,30 @@ export class FileKeystore implements ProvisionKeystore {
   }
 
   /**
-   * Replaces the file atomically with the header, one record per revocation, then one per entry.
-   * Entries come last because a revocation record also deletes its email's entry.
+   * Replaces the file atomically with the header, one record per revocation, one per manifest
+   * run, then one per entry. Entries come last because a revocation record also deletes its
+   * email's entry.
    */
-  async #rewrite(
-    entries: ReadonlyMap<string, ProvisionKeystoreEntry>,
-    revocations: ReadonlyMap<string, KeystoreRevocation>,
-  ): Promise<void> {
+  async #rewrite(contents: Omit<KeystoreContents, 'lines' | 'mustRewrite'>): Promise<void> {
+    const changes: KeystoreChange[] = [
+      ...[...contents.revocations.values()].map((revocation) => ({
+        email: revocation.email,
+        entry: undefined,
+        revocation,
+      })),
+      ...contents.manifestRuns.map((manifestRun) => ({
+        email: MANIFEST_RUN_EMAIL,
+        entry: undefined,
+        manifestRun,
+      })),
+      ...[...contents.entries].map(([email, entry]) => ({ email, entry })),
+    ];
+
     let text = serializeKeystoreLine(this.#header());
     let line = 1;
-    for (const revocation of revocations.values()) {
+    for (const change of changes) {
       line += 1;
-      text += serializeKeystoreLine(
-        this.#sealRecord(line, revocation.email, undefined, revocation),
-      );
-    }
-    for (const [email, entry] of entries) {
-      line += 1;
-      text += serializeKeystoreLine(this.#sealRecord(line, email, entry));
+      text += serializeKeystoreLine(this.#sealRecord(line, change));
     }
 
     await this.#handle?.close();
@@ -522,15 +594,17 @@ export class FileKeystore implements ProvisionKeystore {
 
 /**
  * Builds the JSON content of a record. A revocation is a deletion with a `revoked` member, so
- * readers older than revocations still remove the entry.
+ * readers older than revocations still remove the entry. A manifest run is a deletion of
+ * {@link MANIFEST_RUN_EMAIL} with a `manifest_run` member, which older readers apply as the
+ * deletion of an entry that does not exist.
  */
-function recordContent(
-  email: string,
-  entry: ProvisionKeystoreEntry | undefined,
-  revocation: KeystoreRevocation | undefined,
-): object {
+function recordContent(change: KeystoreChange): object {
+  const { email, entry, revocation, manifestRun } = change;
   if (entry !== undefined) {
     return { email, entry };
+  }
+  if (manifestRun !== undefined) {
+    return { email, deleted: true, manifest_run: manifestRun };
   }
   if (revocation === undefined) {
     return { email, deleted: true };
@@ -551,6 +625,8 @@ interface KeystoreContents {
   entries: Map<string, ProvisionKeystoreEntry>;
   /** Revocations by provision public key. */
   revocations: Map<string, KeystoreRevocation>;
+  /** Manifest runs in the order they were recorded. */
+  manifestRuns: KeystoreManifestRun[];
   lines: number;
   mustRewrite: boolean;
 }
@@ -593,7 +669,14 @@ async function readKeystore(
     }
     const passphrase = await resolvePassphrase(options.passphrase, { path, creating: true });
     const key = await deriveKeystoreKey(passphrase, newKdf(newKeyLog2N));
-    return { key, entries: new Map(), revocations: new Map(), lines: 0, mustRewrite: true };
+    return {
+      key,
+      entries: new Map(),
+      revocations: new Map(),
+      manifestRuns: [],
+      lines: 0,
+      mustRewrite: true,
+    };
   }
 
   const file = parseKeystoreFile(text, path);
@@ -602,7 +685,7 @@ async function readKeystore(
     const passphrase = await resolvePassphrase(options.passphrase, { path, creating: false });
     const entries = await decryptVersion1(file, passphrase, path);
     const key = await deriveKeystoreKey(passphrase, newKdf(newKeyLog2N));
-    return { key, entries, revocations: new Map(), lines: 0, mustRewrite: true };
+    return { key, entries, revocations: new Map(), manifestRuns: [], lines: 0, mustRewrite: true };
   }
 
   const { header, records, tornTail } = file;
@@ -615,6 +698,7 @@ async function readKeystore(
 
   const entries = new Map<string, ProvisionKeystoreEntry>();
   const revocations = new Map<string, KeystoreRevocation>();
+  const manifestRuns: KeystoreManifestRun[] = [];
   for (const [index, record] of records.entries()) {
     const line = index + 2;
     const plaintext = decryptEntries(key, record.n, record.c, recordAssociatedData(header, line));
@@ -624,21 +708,27 @@ async function readKeystore(
         `keystore ${path}:${line}: the passphrase is right but this record was modified, damaged or moved; restore the file from a backup`,
       );
     }
-    applyRecord({ entries, revocations }, plaintext, `keystore ${path}:${line}`);
+    applyRecord({ entries, revocations, manifestRuns }, plaintext, `keystore ${path}:${line}`);
   }
 
-  const live = entries.size + revocations.size;
+  const live = entries.size + revocations.size + manifestRuns.length;
   const mustRewrite = tornTail || records.length > 2 * live + REWRITE_SLACK_RECORDS;
-  return { key, entries, revocations, lines: records.length + 1, mustRewrite };
+  return { key, entries, revocations, manifestRuns, lines: records.length + 1, mustRewrite };
 }
 
 function applyRecord(
-  contents: Pick<KeystoreContents, 'entries' | 'revocations'>,
+  contents: Pick<KeystoreContents, 'entries' | 'revocations' | 'manifestRuns'>,
   plaintext: Uint8Array,
   where: string,
 ): void {
-  const { entries, revocations } = contents;
-  let value: { email?: unknown; entry?: unknown; deleted?: unknown; revoked?: unknown };
+  const { entries, revocations, manifestRuns } = contents;
+  let value: {
+    email?: unknown;
+    entry?: unknown;
+    deleted?: unknown;
+    revoked?: unknown;
+    manifest_run?: unknown;
+  };
   try {
     value = JSON.parse(utf8Decoder.decode(plaintext));
   } catch (cause) {
@@ -662,6 +752,15 @@ function applyRecord(
     if (value.revoked !== undefined) {
       const revocation = parseRevocation(value.revoked, email, `${where}: revoked`);
       revocations.set(revocation.public_key, revocation);
+    }
+    if (value.manifest_run !== undefined) {
+      if (email !== MANIFEST_RUN_EMAIL) {
+        throw new KeystoreError(
+          'ERR_KEYSTORE_INVALID',
+          `${where}: manifest_run: expected only in records of ${MANIFEST_RUN_EMAIL}`,
+        );
+      }
+      manifestRuns.push(parseManifestRun(value.manifest_run, `${where}: manifest_run`));
     }
     return;
   }

@@ -3,7 +3,6 @@ import {
   type ApiClientOptions,
   createApiClient,
   normalizeEmail,
-  requestOrganizationToken,
   unwrap,
 } from '@provisions/api';
 import {
@@ -27,10 +26,8 @@ import { findBoxTitleProblem } from './box-title.js';
 import { DeliveryError } from './delivery-error.js';
 import { sealInvitation } from './invitation-data.js';
 import { formatInvitationLink, normalizeAppUrl } from './link.js';
+import { obtainOrganizationTokens } from './organization-token.js';
 import type { ProvisionKeystore, ProvisionKeystoreEntry } from './provision-keystore.js';
-
-/** Time before expiry at which the organization token is renewed, in milliseconds. */
-const TOKEN_REFRESH_MARGIN_MS = 30_000;
 
 /** Attempts of a box creation request when the network fails; retries reuse the Idempotency-Key. */
 const BOX_CREATION_ATTEMPTS = 3;
@@ -78,8 +75,12 @@ export interface SendBoxesResult {
 
 /**
  * Gets an organization token with OAuth 2.0 client credentials and returns a
- * client that sends it. The client requests a new token before the current
- * one expires.
+ * client that sends it. The client requests a new token 30 seconds before the
+ * current one expires by the client's clock. When the server rejects a request
+ * sent with the token (401), as it does when its clock is ahead or its token
+ * rows are gone, the client requests a new token once and sends that request
+ * once more. Requests rejected together share one token request, and a 401 to
+ * the second attempt is returned as it is.
  *
  * @param options.baseUrl - the API server URL.
  * @param options.clientId - the organization id.
@@ -91,7 +92,8 @@ export interface SendBoxesResult {
  * @throws ApiArgumentError (code `ERR_INVALID_ARGUMENT` too) for a `baseUrl`, credentials,
  *   `fetch` or `timeoutMs` of the wrong type or form.
  * @throws ApiError 401 for wrong credentials; ApiTimeoutError when the token request gets no
- *   response within the time limit.
+ *   response within the time limit. A later request whose token renewal fails rejects with
+ *   the error of the token request, not with the 401.
  * @example
  * const organization = await connectOrganization({ baseUrl, clientId, clientSecret });
  */
@@ -110,21 +112,11 @@ export async function connectOrganization(options: {
     timeoutMs: options.timeoutMs,
   });
 
-  let token = await requestOrganizationToken(tokenClient, credentials);
-  let expiresAt = Date.now() + token.expires_in * 1000;
-
-  const currentToken = async (): Promise<string> => {
-    if (Date.now() >= expiresAt - TOKEN_REFRESH_MARGIN_MS) {
-      token = await requestOrganizationToken(tokenClient, credentials);
-      expiresAt = Date.now() + token.expires_in * 1000;
-    }
-    return token.access_token;
-  };
-
+  const tokens = await obtainOrganizationTokens(tokenClient, credentials);
   const client = createApiClient({
     baseUrl: options.baseUrl,
-    token: currentToken,
-    fetch: options.fetch,
+    token: tokens.current,
+    fetch: tokens.resendAfterRejection(options.fetch ?? globalThis.fetch),
     timeoutMs: options.timeoutMs,
   });
 

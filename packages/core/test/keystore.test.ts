@@ -29,6 +29,7 @@ import {
   KEYSTORE_VERSION,
   type KeystoreFile,
   type KeystorePassphraseRequest,
+  MANIFEST_RUN_EMAIL,
 } from '../src/keystore.js';
 import { decryptEntries, deriveKeystoreKey, encryptEntries } from '../src/keystore-cipher.js';
 import { keystoreAssociatedData } from '../src/keystore-file-format.js';
@@ -780,6 +781,124 @@ describe('FileKeystore revocations', () => {
     expect(error.code).toBe('ERR_KEYSTORE_INVALID');
     expect(error.message).toBe(
       `keystore ${path}:3: revoked.public_key: expected 32 bytes as unpadded base64url`,
+    );
+  });
+});
+
+describe('FileKeystore manifest runs', () => {
+  const manifestSha256 = 'a'.repeat(64);
+  const otherSha256 = '0123456789abcdef'.repeat(4);
+
+  it('stores runs in recorded order', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+
+    const first = await keystore.recordManifestRun({ manifestSha256, journal: '/runs/a.journal' });
+    const second = await keystore.recordManifestRun({
+      manifestSha256: otherSha256,
+      journal: '/runs/b.journal',
+    });
+    const reopened = await openKeystore();
+
+    expect(first).toEqual({
+      manifest_sha256: manifestSha256,
+      started_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      journal: '/runs/a.journal',
+    });
+    expect(reopened.listManifestRuns()).toEqual([first, second]);
+    expect(reopened.list().map(([email]) => email)).toEqual(['ada@example.com']);
+  });
+
+  it('writes a run as a deletion', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    const run = await keystore.recordManifestRun({ manifestSha256, journal: '/runs/a.journal' });
+
+    const records = await readRecordContents();
+
+    // Readers older than manifest runs delete an entry that does not exist and ignore the rest.
+    expect(records).toHaveLength(2);
+    expect(records[1]).toEqual({
+      email: MANIFEST_RUN_EMAIL,
+      deleted: true,
+      manifest_run: run,
+    });
+  });
+
+  it('keeps runs through a rewrite', async () => {
+    const entry = await makeEntry();
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', entry);
+    const run = await keystore.recordManifestRun({ manifestSha256, journal: '/runs/a.journal' });
+    await keystore.close();
+    // A torn last line makes the next change rewrite the whole file.
+    await writeFile(path, `${await readFile(path, 'utf8')}{"n":"AAAA","c":"BBB`);
+    const torn = await openKeystore();
+    await torn.put('grace@example.org', await makeEntry());
+
+    const reopened = await openKeystore();
+
+    expect(reopened.listManifestRuns()).toEqual([run]);
+    expect(await reopened.get('ada@example.com')).toEqual(entry);
+    expect(await readRecordContents()).toHaveLength(3);
+  });
+
+  it('rejects an entry for the reserved address', async () => {
+    const keystore = await openKeystore();
+
+    const error = await keystore.put(MANIFEST_RUN_EMAIL, await makeEntry()).catch((e) => e);
+
+    expect(error).toBeInstanceOf(KeystoreError);
+    expect((error as KeystoreError).code).toBe('ERR_KEYSTORE_INVALID');
+    expect((error as KeystoreError).message).toBe(
+      `${MANIFEST_RUN_EMAIL} is reserved for the keystore's records of manifest runs and cannot have an entry`,
+    );
+  });
+
+  it('rejects an invalid hash or journal', async () => {
+    const keystore = await openKeystore();
+    const cases = [
+      { run: { manifestSha256: 'A'.repeat(64), journal: '/j' }, field: 'manifestSha256' },
+      { run: { manifestSha256: 'a'.repeat(63), journal: '/j' }, field: 'manifestSha256' },
+      { run: { manifestSha256, journal: '' }, field: 'journal' },
+    ];
+
+    for (const { run, field } of cases) {
+      const error = await keystore.recordManifestRun(run).catch((e) => e);
+      expect(error).toBeInstanceOf(KeystoreError);
+      expect((error as KeystoreError).code).toBe('ERR_KEYSTORE_INVALID_OPTION');
+      expect((error as KeystoreError).message).toMatch(new RegExp(`^${field}: expected `));
+    }
+    expect(keystore.listManifestRuns()).toEqual([]);
+  });
+
+  it('rejects an invalid run record naming its field', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    await keystore.close();
+    const [headerLine, recordLine] = (await readFile(path, 'utf8')).split('\n');
+    const header = JSON.parse(headerLine as string) as KeystoreFile;
+    const key = await deriveKeystoreKey(passphrase, header.kdf);
+    const content = {
+      email: MANIFEST_RUN_EMAIL,
+      deleted: true,
+      manifest_run: { manifest_sha256: manifestSha256, started_at: 'yesterday', journal: '/j' },
+    };
+    const sealed = encryptEntries(
+      key,
+      Buffer.from(JSON.stringify(content)),
+      `${keystoreAssociatedData(header)}\n3`,
+    );
+    await writeFile(
+      path,
+      `${headerLine}\n${recordLine}\n${JSON.stringify({ n: sealed.nonce, c: sealed.ciphertext })}\n`,
+    );
+
+    const error = await openError({});
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID');
+    expect(error.message).toBe(
+      `keystore ${path}:3: manifest_run.started_at: expected an RFC 3339 timestamp`,
     );
   });
 });

@@ -71,6 +71,11 @@ export interface ManifestSendSettings {
   appUrl: string;
   manifestPath: string;
   journalPath: string;
+  /**
+   * Whether a new run may send a manifest whose content the keystore records as run before
+   * (`--send-again`).
+   */
+  sendAgain: boolean;
   concurrency: number;
   printLinks: boolean;
   json: boolean;
@@ -152,6 +157,9 @@ async function sendManifest(
       organizationId: settings.organizationId,
       serverUrl: settings.server,
     });
+    if (resumedRunId === undefined && !settings.sendAgain) {
+      checkEarlierRuns(keystore, settings, manifestHash);
+    }
 
     // Started before the token request, so that a server that accepts the connection and
     // does not respond still gets a progress line every 5 seconds on a non-terminal stderr.
@@ -192,7 +200,7 @@ async function sendManifest(
       // The run is recorded only now that the keystore opened and the server
       // accepted the credentials: a run that fails before this point leaves no
       // journal bound to a wrong server or organization.
-      runId = resumedRunId ?? (await startRun(journal, settings, manifestHash));
+      runId = resumedRunId ?? (await startRun(journal, keystore, settings, manifestHash));
 
       const undecided = recipients.filter(
         (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
@@ -472,9 +480,47 @@ function describeJournalMoveRisk(state: SendJournalState, journalPath: string): 
   return `Do not move ${journalPath} away to send this manifest again: without the journal, the ${recipients} this run has sent boxes to would get them a second time.`;
 }
 
-/** Records a new run in the journal and returns its id. */
+/**
+ * Rejects a new run of a manifest whose content the keystore records as run before for this
+ * organization and server, under any file name: it would give every recipient a second set of
+ * boxes. The message names the latest such run and how to go on.
+ *
+ * @throws CliError (exit code 2) when such a run exists.
+ */
+function checkEarlierRuns(
+  keystore: FileKeystore,
+  settings: ManifestSendSettings,
+  manifestHash: string,
+): void {
+  const earlier = keystore
+    .listManifestRuns()
+    .filter((run) => run.manifest_sha256 === manifestHash)
+    .at(-1);
+  if (earlier === undefined) {
+    return;
+  }
+
+  const sendAgain = 'or add --send-again to send the same boxes to every recipient once more';
+  const started = `a run of the same content was started on ${earlier.started_at} for this organization`;
+  if (earlier.journal === resolve(settings.journalPath)) {
+    throw usageError(
+      `manifest ${settings.manifestPath}: ${started} with journal ${earlier.journal}, which no longer records it: restore that journal to finish the run, ${sendAgain}`,
+    );
+  }
+  throw usageError(
+    `manifest ${settings.manifestPath}: ${started} with journal ${earlier.journal}: to finish that run, run this command with --journal ${earlier.journal}, ${sendAgain}`,
+  );
+}
+
+/**
+ * Records a new run in the journal, then in the keystore for {@link checkEarlierRuns}, and
+ * returns its id. The journal comes first: a crash between the two leaves a journal that
+ * resumes the run, where the other order would leave a keystore record that rejects the same
+ * command run again.
+ */
 async function startRun(
   journal: Journal,
+  keystore: FileKeystore,
   settings: ManifestSendSettings,
   manifestHash: string,
 ): Promise<string> {
@@ -487,6 +533,10 @@ async function startRun(
     organization_id: settings.organizationId,
     server_url: settings.server,
     created_at: new Date().toISOString(),
+  });
+  await keystore.recordManifestRun({
+    manifestSha256: manifestHash,
+    journal: resolve(settings.journalPath),
   });
   return runId;
 }

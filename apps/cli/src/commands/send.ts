@@ -30,6 +30,7 @@ export interface SendOptions {
   manifest?: string;
   concurrency?: string;
   journal?: string;
+  sendAgain?: boolean;
   printLinks?: boolean;
   linksOut?: string;
   emailLinks?: boolean;
@@ -109,6 +110,7 @@ export async function runSend(
       appUrl,
       manifestPath: options.manifest,
       journalPath: options.journal ?? `${options.manifest}.journal`,
+      sendAgain: options.sendAgain === true,
       concurrency: parseConcurrency(options.concurrency),
       printLinks: options.printLinks === true,
       json: options.json === true,
@@ -214,6 +216,7 @@ function manifestOnlyOptions(options: SendOptions): string[] {
   const manifestOptions: [string, unknown][] = [
     ['--concurrency', options.concurrency],
     ['--journal', options.journal],
+    ['--send-again', options.sendAgain],
     ['--links-out', options.linksOut],
     ['--email-links', options.emailLinks],
   ];

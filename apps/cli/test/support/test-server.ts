@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
+import { type Clock, createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
 
 /** A real provisions server on a temporary data directory, with one organization. */
 export interface TestServer {
@@ -17,10 +17,11 @@ export interface TestServer {
 /**
  * Starts a server on 127.0.0.1, port 0, in a new temporary directory.
  * `signInRequestsPerMinute` raises the server's per-address limit for tests
- * that sign many people in.
+ * that sign many people in, and `now` replaces the server's clock for tests
+ * that expire tokens.
  */
 export async function startTestServer(
-  options: { signInRequestsPerMinute?: number } = {},
+  options: { signInRequestsPerMinute?: number; now?: Clock } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'provisions-cli-'));
   const server = await startServer({ dataDir, port: 0, ...options });

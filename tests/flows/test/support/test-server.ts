@@ -9,7 +9,7 @@ import {
   requestEmailCode,
   signIn,
 } from '@provisions/core';
-import { createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
+import { type Clock, createOrganization, OUTBOX_FILE_NAME, startServer } from '@provisions/server';
 import { afterAll, beforeAll } from 'vitest';
 
 /** A real provisions server on a temporary data directory, with one organization. */
@@ -28,10 +28,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1, port 0, in a new temporary directory. */
-export async function startTestServer(): Promise<TestServer> {
+/**
+ * Starts a server on 127.0.0.1, port 0, in a new temporary directory. `now` replaces the
+ * server's clock, for tests that expire tokens.
+ */
+export async function startTestServer(options: { now?: Clock } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'provisions-core-'));
-  const server = await startServer({ dataDir, port: 0 });
+  const server = await startServer({ dataDir, port: 0, ...options });
   const organization = await createOrganization({ dataDir, name: 'Test organization' });
 
   return {

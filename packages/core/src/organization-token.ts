@@ -1,0 +1,114 @@
+import {
+  type ApiClient,
+  type OrganizationCredentials,
+  requestOrganizationToken,
+} from '@provisions/api';
+
+/** Time before expiry at which the organization token is renewed, in milliseconds. */
+const TOKEN_REFRESH_MARGIN_MS = 30_000;
+
+/** A `fetch` as `createApiClient` calls it. */
+type Transport = (request: Request) => Promise<Response>;
+
+/** The organization token of one connection, with the means to renew it. */
+export interface OrganizationTokens {
+  /**
+   * Returns the token to send, after renewing it when it expires within 30 seconds by the
+   * client's clock, or waiting for a renewal in progress.
+   */
+  current(): Promise<string>;
+  /**
+   * Wraps `fetch` so that a request sent with a token of this connection and rejected with
+   * 401 is sent once more with a new token. Concurrent rejections share one token request,
+   * and a 401 to the second attempt is returned as it is.
+   */
+  resendAfterRejection(fetch: Transport): Transport;
+}
+
+/**
+ * Requests an organization token with `tokenClient` and returns the holder that renews it.
+ *
+ * @throws ApiError, ApiTimeoutError or the transport's error when the token request fails.
+ */
+export async function obtainOrganizationTokens(
+  tokenClient: ApiClient,
+  credentials: OrganizationCredentials,
+): Promise<OrganizationTokens> {
+  // Every token this connection obtained. A 401 to a request that carried another value, set
+  // by the caller, is not this connection's to handle.
+  const obtained = new Set<string>();
+  let token = '';
+  let expiresAt = 0;
+  let renewal: Promise<string> | undefined;
+
+  const requestToken = async (): Promise<string> => {
+    const response = await requestOrganizationToken(tokenClient, credentials);
+    token = response.access_token;
+    expiresAt = Date.now() + response.expires_in * 1000;
+    obtained.add(token);
+    return token;
+  };
+
+  // Callers that need a new token while a token request is in flight wait for its result
+  // instead of sending another one.
+  const renew = (): Promise<string> => {
+    if (renewal === undefined) {
+      renewal = requestToken().finally(() => {
+        renewal = undefined;
+      });
+    }
+    return renewal;
+  };
+
+  await requestToken();
+
+  const current = async (): Promise<string> => {
+    if (renewal !== undefined || Date.now() >= expiresAt - TOKEN_REFRESH_MARGIN_MS) {
+      return renew();
+    }
+    return token;
+  };
+
+  // Returns the token to send again a request that the server rejected with `rejected`.
+  const replacementFor = (rejected: string): Promise<string> => {
+    if (renewal !== undefined || rejected === token) {
+      return renew();
+    }
+    // An older token: the current one came later, from another rejection or an expiry.
+    return Promise.resolve(token);
+  };
+
+  const resendAfterRejection =
+    (fetch: Transport): Transport =>
+    async (request) => {
+      const sent = bearerTokenOf(request);
+      if (sent === undefined || !obtained.has(sent)) {
+        return fetch(request);
+      }
+
+      // fetch reads the body stream of `request`, so the second attempt needs a copy made
+      // before the first one is sent.
+      const spare = request.clone();
+      const response = await fetch(request);
+      if (response.status !== 401) {
+        await spare.body?.cancel();
+        return response;
+      }
+
+      await response.body?.cancel();
+      const replacement = await replacementFor(sent);
+      const headers = new Headers(spare.headers);
+      headers.set('Authorization', `Bearer ${replacement}`);
+      return fetch(new Request(spare, { headers }));
+    };
+
+  return { current, resendAfterRejection };
+}
+
+function bearerTokenOf(request: Request): string | undefined {
+  const authorization = request.headers.get('Authorization');
+  if (authorization === null || !authorization.startsWith('Bearer ')) {
+    return undefined;
+  }
+  return authorization.slice('Bearer '.length);
+}
