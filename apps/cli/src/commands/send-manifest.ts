@@ -26,7 +26,7 @@ import { formatCsvField } from '../csv.js';
 import { asLocalWriteFailure } from '../error-report.js';
 import { Journal } from '../journal.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
-import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
+import { createLinkMailer, type SmtpSettings, verifySmtpServer } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import {
@@ -145,6 +145,9 @@ async function sendManifest(
     journalWasEmpty = opened.records.length === 0;
     const state = replayJournal(opened.records);
     const resumedRunId = checkResumedRun(state, settings, manifestHash);
+    if (settings.smtp !== undefined && hasEmailsToSend(state, recipients)) {
+      await verifySmtpServer(settings.smtp);
+    }
 
     keystore = await openKeystore({
       path: settings.keystorePath,
@@ -419,6 +422,20 @@ async function settleBackground(writes: readonly Promise<void>[]): Promise<CliEr
     }
   }
   return undefined;
+}
+
+/**
+ * Returns whether a recipient may still need their link emailed: one that the journal does not
+ * record as done, or done with a provision whose link was not emailed yet.
+ */
+function hasEmailsToSend(state: SendJournalState, recipients: readonly BulkRecipient[]): boolean {
+  return recipients.some((recipient) => {
+    const recorded = state.recipients.get(recipient.index);
+    if (recorded?.done !== true) {
+      return true;
+    }
+    return recorded.decision?.delivery === 'provision' && !recorded.linkEmailed;
+  });
 }
 
 /**
