@@ -232,9 +232,15 @@ async function sendManifest(
       journalPath: settings.journalPath,
     });
 
-    await writeOutputs(settings, outcomes, summary);
     // A failed write of the journal or keystore explains the failures of the others.
     const runError = backgroundFailure ?? stop?.error;
+    try {
+      await writeOutputs(settings, outcomes, summary);
+    } catch (error) {
+      // The error that stopped the run, such as a full disk under the journal, comes first:
+      // the run it asks for writes the outputs again.
+      throw runError ?? error;
+    }
     if (runError !== undefined) {
       throw runError;
     }
