@@ -4,7 +4,12 @@ import { dirname, resolve } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
 import { connectOrganization } from '@provisions/core';
-import { acquireLockFile, type FileKeystore, type LockFile } from '@provisions/core/keystore';
+import {
+  acquireLockFile,
+  type FileKeystore,
+  type LockFile,
+  LockFileError,
+} from '@provisions/core/keystore';
 
 import {
   type BulkRecipient,
@@ -15,6 +20,7 @@ import {
 } from '../bulk-send.js';
 import {
   CliError,
+  EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_PARTIAL_FAILURE,
   EXIT_TERMINATED,
@@ -518,6 +524,11 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
   try {
     return await acquireLockFile(`${journalPath}.lock`, `journal ${journalPath}`);
   } catch (error) {
+    // Another run holds the lock: the command is right and works once that run ends, so this
+    // is a failure (exit code 1) like a keystore in use, not a usage error.
+    if (error instanceof LockFileError && error.code === 'ERR_LOCKED') {
+      throw new CliError(error.message, EXIT_FAILURE, { cause: error });
+    }
     // The lock file goes beside the journal, so ENOENT means that the directory is missing.
     const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') {
