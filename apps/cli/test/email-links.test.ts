@@ -222,6 +222,8 @@ describe('send --email-links', () => {
     expect(result.stdout).toBe('');
     expect(result.code).toBe(0);
     expect(again.code).toBe(0);
+    expect(result.stderr).toContain('\nemails sent: 3 (3 by this run)\n');
+    expect(again.stderr).toContain('\nemails sent: 3 (0 by this run)\n');
     const links = new Map(
       (await readFile(linksOut, 'utf8'))
         .trim()
@@ -243,7 +245,7 @@ describe('send --email-links', () => {
     }
   });
 
-  it('counts the provision of a recipient whose email failed', async () => {
+  it('counts a recipient whose email failed', async () => {
     const rejecting = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -267,10 +269,15 @@ describe('send --email-links', () => {
 
     let result: Awaited<ReturnType<typeof runCli>>;
     try {
-      result = await sendEmailLinks(manifest, join(workDir, 'bounce.json'), {
-        SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
-        SMTP_FROM: 'documents@example.com',
-      });
+      result = await sendEmailLinks(
+        manifest,
+        join(workDir, 'bounce.json'),
+        {
+          SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
+          SMTP_FROM: 'documents@example.com',
+        },
+        '--json',
+      );
     } finally {
       await new Promise<void>((resolve) => rejecting.close(() => resolve()));
     }
@@ -279,6 +286,12 @@ describe('send --email-links', () => {
     expect(result.stderr).toContain('recipients: 2 of 3 done, 1 failed');
     expect(result.stderr).toContain('boxes created: 3 (3 by this run)');
     expect(result.stderr).toContain('provisions created: 3, reused: 0');
+    expect(result.stderr).toContain('\nemails sent: 2 (2 by this run)\n');
+    const { summary } = JSON.parse(result.stdout) as {
+      summary: { emails_sent: number; emails_sent_now: number };
+    };
+    expect(summary.emails_sent).toBe(2);
+    expect(summary.emails_sent_now).toBe(2);
     expect(result.stderr).toContain(
       'failed: bounce@example.com: the boxes were sent, but emailing the link failed',
     );

@@ -236,6 +236,7 @@ async function sendManifest(
       retries,
       seconds: (Date.now() - started) / 1000,
       journalPath: settings.journalPath,
+      emailLinks: settings.smtp !== undefined,
     });
 
     // A failed write of the journal or keystore explains the failures of the others.
