@@ -276,6 +276,8 @@ async function emailLink(
     );
   }
 
+  // NOTE: a process that ends between the send and this line emails the same link again on the
+  // next run (at-least-once delivery).
   await context.journal.append({ type: 'link_emailed', r: recipient.index });
   state.linkEmailed = true;
 }
