@@ -84,6 +84,10 @@ export interface RecipientOutcome {
   boxes: { title: string; id?: string }[];
   /** Boxes this process created (the others were created by an earlier run). */
   boxesCreatedNow: number;
+  /** Whether the journal records the link as emailed, by this run or an earlier one. */
+  linkEmailed?: boolean;
+  /** Whether this process emailed the link. */
+  linkEmailedNow?: boolean;
   /** The reason the recipient failed, without any secret. */
   error?: string;
   /** RFC 3339 time the keystore recorded the revocation of the provision, for `revoked`. */
@@ -162,7 +166,9 @@ export async function sendRecipient(
     const outcome = await describeDone(context, recipient, state, boxesCreatedBefore);
     if (context.mailer !== undefined && outcome.link !== undefined && !state.linkEmailed) {
       await emailLink(context, context.mailer, recipient, state, outcome.link);
+      outcome.linkEmailedNow = true;
     }
+    outcome.linkEmailed = state.linkEmailed;
     return outcome;
   } catch (error) {
     const reason = error instanceof RecipientFailure ? error.message : reportError(error).message;
@@ -176,6 +182,7 @@ export async function sendRecipient(
       ...describeDecision(state.decision),
       boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state.boxes.get(b)?.id })),
       boxesCreatedNow: countCreated(state) - boxesCreatedBefore,
+      linkEmailed: state.linkEmailed,
       error: reason,
       ...(unreachable === undefined ? {} : { unreachable }),
       ...(writeFailure === undefined ? {} : { writeFailure }),
@@ -227,6 +234,7 @@ function revokedOutcome(
     ...describeDecision(decision),
     boxes: recipient.boxes.map((box, b) => ({ title: box.title, id: state.boxes.get(b)?.id })),
     boxesCreatedNow: 0,
+    linkEmailed: state.linkEmailed,
     revokedAt: revocation.revoked_at,
   };
 }
@@ -268,6 +276,8 @@ async function emailLink(
     );
   }
 
+  // NOTE: a process that ends between the send and this line emails the same link again on the
+  // next run (at-least-once delivery).
   await context.journal.append({ type: 'link_emailed', r: recipient.index });
   state.linkEmailed = true;
 }

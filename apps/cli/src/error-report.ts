@@ -13,7 +13,7 @@ import {
   EXIT_USAGE,
   FileWriteError,
 } from './cli-error.js';
-import { responseTimeoutOf } from './node-http-fetch.js';
+import { FetchFailedError, responseTimeoutOf } from './node-http-fetch.js';
 
 /** An error as the CLI reports it: one line for stderr and the process exit code. */
 export interface ErrorReport {
@@ -27,6 +27,23 @@ const NETWORK_ERROR_CODES: Readonly<Record<string, string>> = {
   ENOTFOUND: 'host not found',
   ETIMEDOUT: 'connection timed out',
   EHOSTUNREACH: 'host unreachable',
+};
+
+/** The protocol a request expected from a server that responded in another one, and what to check. */
+interface ProtocolMismatch {
+  protocol: string;
+  next: string;
+}
+
+const PROTOCOL_MISMATCHES: Readonly<Record<string, ProtocolMismatch>> = {
+  // A TLS failure at the protocol level. Against a server without TLS, OpenSSL reports "wrong
+  // version number", because the first bytes from the server were not a TLS record.
+  EPROTO: { protocol: 'TLS', next: 'check whether the server URL should start with http://' },
+  // Node's HTTP parser: the first bytes of the response were not "HTTP/".
+  HPE_INVALID_CONSTANT: {
+    protocol: 'HTTP',
+    next: 'check the port of the server URL, where another kind of service listens',
+  },
 };
 
 /**
@@ -124,6 +141,14 @@ function describeNetworkFailure(error: unknown): string | undefined {
     return undefined;
   }
 
+  const code = connectionErrorCode(error);
+  const mismatch = code === undefined ? undefined : PROTOCOL_MISMATCHES[code];
+  if (mismatch !== undefined) {
+    const server =
+      error instanceof FetchFailedError ? `the server at ${error.origin}` : 'the server';
+    return `${server} did not respond with ${mismatch.protocol} (${code}): ${mismatch.next}`;
+  }
+
   return `cannot reach the server (${reason}): check the server URL and that the server is running`;
 }
 
@@ -142,8 +167,14 @@ export function describeConnectionFailure(error: unknown): string | undefined {
     return `no response within ${formatSeconds(timeoutMs)}`;
   }
 
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? describeNetworkErrorCode(code) : 'network error';
+  const code = connectionErrorCode(error);
+  return code === undefined ? 'network error' : describeNetworkErrorCode(code);
+}
+
+/** Returns the errno code of the socket error that a "fetch failed" TypeError wraps, if any. */
+function connectionErrorCode(error: unknown): string | undefined {
+  const code = ((error as Error).cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /**
@@ -151,6 +182,10 @@ export function describeConnectionFailure(error: unknown): string | undefined {
  * for ECONNREFUSED, or the code itself when it has none.
  */
 export function describeNetworkErrorCode(code: string): string {
+  const mismatch = PROTOCOL_MISMATCHES[code];
+  if (mismatch !== undefined) {
+    return `the server did not respond with ${mismatch.protocol}`;
+  }
   return NETWORK_ERROR_CODES[code] ?? code;
 }
 

@@ -207,6 +207,27 @@ export async function checkSmtpUtf8ForSender(settings: SmtpSettings): Promise<vo
 }
 
 /**
+ * Checks that the SMTP server takes email as configured: connects, reads the greeting, starts
+ * TLS when the URL or the server requires it, and signs in when credentials are set, then
+ * quits. Call it before the first box is created, so that a server that cannot take any email
+ * stops the run before it sends anything.
+ *
+ * @throws CliError (exit code 1) naming the host and port of the SMTP server and what failed;
+ *   the message never repeats a password.
+ */
+export async function verifySmtpServer(settings: SmtpSettings): Promise<void> {
+  const server = describeSmtpServer(settings.url);
+  try {
+    await connectToSmtpServer(settings.url, { signIn: true });
+  } catch (error) {
+    const failure =
+      asSmtpServerError(error, server) ??
+      new Error(`the SMTP server at ${server} failed the check: ${(error as Error).message}`);
+    throw new CliError(`${failure.message}; nothing was sent`, EXIT_FAILURE, { cause: error });
+  }
+}
+
+/**
  * Creates a mailer on one pooled SMTP transport (nodemailer). Each email has a plain-text
  * body with the link and a warning that the link is personal. The sender address must have
  * passed {@link checkSmtpUtf8ForSender}.
@@ -320,26 +341,76 @@ function hasAsciiLocalPart(address: string): boolean {
  * whether its EHLO response lists SMTPUTF8. It does not sign in, because servers list their
  * extensions before that.
  */
-function offersSmtpUtf8(url: string): Promise<boolean> {
-  const { auth: _auth, ...options } = parseConnectionUrl(url);
-  const connection = new SMTPConnection(options);
+async function offersSmtpUtf8(url: string): Promise<boolean> {
+  const response = await connectToSmtpServer(url, { signIn: false });
+  return /^250[ -]SMTPUTF8\b/im.test(response);
+}
+
+/**
+ * Connects to the SMTP server of `url` (after STARTTLS, when the server offers it), signs in
+ * with the URL's credentials when `signIn` is true and the server offers AUTH, as the pooled
+ * transport does before each email, then quits. Returns the server's EHLO response.
+ *
+ * @throws nodemailer's error for a failed connection, TLS or sign-in, or the error of
+ *   {@link closedBeforeGreeting}.
+ */
+function connectToSmtpServer(url: string, options: { signIn: boolean }): Promise<string> {
+  const { auth, ...connectionOptions } = parseConnectionUrl(url);
+  const connection = new SMTPConnection(connectionOptions);
 
   return new Promise((resolve, reject) => {
-    connection.once('error', reject);
+    let settled = false;
+    let greeted = false;
+    const fail = (error: Error): void => {
+      if (!settled) {
+        settled = true;
+        connection.close();
+        reject(error);
+      }
+    };
+    const succeed = (ehloResponse: string): void => {
+      settled = true;
+      connection.quit();
+      resolve(ehloResponse);
+    };
+
+    connection.once('error', fail);
     // nodemailer 8 emits no error when the server closes the connection before its greeting,
     // only 'end', and never calls the connect callback. close() stops its 30 s greeting timer,
-    // which would keep the process alive. After the callback, 'end' settles nothing, because
-    // the promise is already resolved.
-    connection.once('end', () => {
-      connection.close();
-      reject(closedBeforeGreeting());
-    });
+    // which would keep the process alive. After a success, 'end' settles nothing.
+    connection.once('end', () => fail(greeted ? closedDuringSignIn() : closedBeforeGreeting()));
+
     connection.connect(() => {
-      const response = connection.lastServerResponse || '';
-      connection.quit();
-      resolve(/^250[ -]SMTPUTF8\b/im.test(response));
+      greeted = true;
+      // Read before the sign-in, whose response replaces it.
+      const ehloResponse = connection.lastServerResponse || '';
+      const credentials = options.signIn ? readCredentials(auth) : undefined;
+      if (credentials === undefined || !(connection as AuthAware).allowsAuth) {
+        succeed(ehloResponse);
+        return;
+      }
+      connection.login(credentials, (error) => {
+        if (error) {
+          fail(error);
+        } else {
+          succeed(ehloResponse);
+        }
+      });
     });
   });
+}
+
+/** nodemailer 8 sets `allowsAuth` after EHLO when the server offers AUTH; its types omit it. */
+interface AuthAware {
+  allowsAuth?: boolean;
+}
+
+/** Returns the user name and password that `parseConnectionUrl` read from the URL, if any. */
+function readCredentials(
+  auth: SMTPConnection.Options['auth'],
+): SMTPConnection.Credentials | undefined {
+  const { user, pass } = (auth ?? {}) as Partial<SMTPConnection.Credentials>;
+  return user === undefined || pass === undefined ? undefined : { user, pass };
 }
 
 /** The `code` field of nodemailer's errors, such as `ESOCKET` or `EENVELOPE`. */
@@ -357,4 +428,9 @@ function closedBeforeGreeting(): Error {
     code: 'ECONNECTION',
     command: 'CONN',
   });
+}
+
+/** Returns the error for a server that closed the connection after its greeting, while signing in. */
+function closedDuringSignIn(): Error {
+  return new Error('the SMTP server closed the connection during the sign-in');
 }

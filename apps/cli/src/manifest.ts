@@ -39,7 +39,7 @@ type JsonPath = (string | number)[];
 
 /**
  * Reads and validates the manifest at `path`: CSV when the name ends in
- * `.csv`, JSON otherwise. Message files are read relative to the manifest's
+ * `.csv` in any case, JSON otherwise. Message files are read relative to the manifest's
  * directory.
  *
  * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
@@ -349,8 +349,14 @@ function parseJson(text: string, fileName: string): Node | undefined {
   const first = errors[0];
   if (first !== undefined) {
     const { line, column } = lineAndColumn(text, first.offset);
+    // A file that is invalid from its first character and not named as JSON is probably not
+    // JSON at all, such as a CSV manifest saved as people.txt.
+    const hint =
+      text.trim() !== '' && text.slice(0, first.offset).trim() === '' && !/\.json$/i.test(fileName)
+        ? '; a manifest whose name does not end in .csv is read as JSON, so give a CSV manifest a name ending in .csv'
+        : '';
     throw new ManifestError(
-      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(first)}`,
+      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(first)}${hint}`,
     );
   }
 

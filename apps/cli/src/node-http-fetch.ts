@@ -57,6 +57,20 @@ export function responseTimeoutOf(error: unknown): number | undefined {
   return error.cause.timeoutMs;
 }
 
+/**
+ * The rejection of a request that received no response, like the TypeError "fetch failed" of
+ * `fetch`, with the socket error as its `cause` and the origin the request was sent to.
+ */
+export class FetchFailedError extends TypeError {
+  /** The scheme, host and port of the request, such as `https://api.example.com`. */
+  readonly origin: string;
+
+  constructor(origin: string, cause: Error) {
+    super('fetch failed', { cause });
+    this.origin = origin;
+  }
+}
+
 /** Statuses whose response has no body, even when its headers give a length. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -144,7 +158,7 @@ function exchange(
       if (request.signal.aborted) {
         reject(request.signal.reason);
       } else {
-        reject(new TypeError('fetch failed', { cause }));
+        reject(new FetchFailedError(new URL(request.url).origin, cause));
       }
     };
 

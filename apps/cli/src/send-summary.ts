@@ -23,6 +23,13 @@ export interface RunSummary {
   auto_invitations: number;
   provisions_created: number;
   provisions_reused: number;
+  /**
+   * Links the journal records as emailed, by this run or an earlier one, with `--email-links`;
+   * unset without it.
+   */
+  emails_sent?: number;
+  /** Of those, the links this process emailed, with `--email-links`. */
+  emails_sent_now?: number;
   /** Requests repeated after a network error, a 429 or a 5xx. */
   retries: number;
   seconds: number;
@@ -34,7 +41,7 @@ export interface RunSummary {
 /** Counts the outcomes of a run. */
 export function summarizeRun(
   outcomes: readonly RecipientOutcome[],
-  run: { retries: number; seconds: number; journalPath: string },
+  run: { retries: number; seconds: number; journalPath: string; emailLinks: boolean },
 ): RunSummary {
   const summary: RunSummary = {
     recipients: outcomes.length,
@@ -47,6 +54,7 @@ export function summarizeRun(
     auto_invitations: 0,
     provisions_created: 0,
     provisions_reused: 0,
+    ...(run.emailLinks ? { emails_sent: 0, emails_sent_now: 0 } : {}),
     retries: run.retries,
     seconds: Math.round(run.seconds * 10) / 10,
     journal: run.journalPath,
@@ -57,6 +65,12 @@ export function summarizeRun(
   for (const outcome of outcomes) {
     summary.boxes_created += outcome.boxes.filter((box) => box.id !== undefined).length;
     summary.boxes_created_now += outcome.boxesCreatedNow;
+    if (summary.emails_sent !== undefined && outcome.linkEmailed === true) {
+      summary.emails_sent += 1;
+    }
+    if (summary.emails_sent_now !== undefined && outcome.linkEmailedNow === true) {
+      summary.emails_sent_now += 1;
+    }
 
     if (outcome.status === 'skipped') {
       summary.skipped += 1;
@@ -103,8 +117,11 @@ export function formatRunSummary(summary: RunSummary): string[] {
     `boxes created: ${summary.boxes_created} (${summary.boxes_created_now} by this run)`,
     `auto-invitations: ${summary.auto_invitations}`,
     `provisions created: ${summary.provisions_created}, reused: ${summary.provisions_reused}`,
-    `retries: ${summary.retries}`,
   ];
+  if (summary.emails_sent !== undefined) {
+    lines.push(`emails sent: ${summary.emails_sent} (${summary.emails_sent_now ?? 0} by this run)`);
+  }
+  lines.push(`retries: ${summary.retries}`);
 
   for (const failure of summary.failures.slice(0, MAX_FAILURES_SHOWN)) {
     lines.push(`failed: ${failure.email}: ${failure.reason}`);

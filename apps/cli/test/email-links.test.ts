@@ -1,8 +1,10 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { DATABASE_FILE_NAME } from '@provisions/server';
+import Database from 'better-sqlite3';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -85,8 +87,34 @@ async function sendThroughRecorder(options: {
  */
 const CLOSING_SERVER_TEST_TIME_LIMIT_MS = 20_000;
 
-/** Starts a TCP server on 127.0.0.1 that accepts each connection and closes it before a greeting. */
-async function startClosingServer(): Promise<{
+/**
+ * Serves one connection as a minimal SMTP server without AUTH: a greeting, 250 to EHLO and
+ * every other command, 221 to QUIT. That is enough for the CLI's check of the server.
+ */
+function serveSmtpCheck(socket: Socket): void {
+  socket.on('error', () => undefined);
+  socket.write('220 check ESMTP\r\n');
+  let buffered = '';
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+      const command = buffered.slice(0, end).toUpperCase();
+      buffered = buffered.slice(end + 2);
+      if (command === 'QUIT') {
+        socket.end('221 bye\r\n');
+      } else {
+        socket.write('250 ok\r\n');
+      }
+    }
+  });
+}
+
+/**
+ * Starts a TCP server on 127.0.0.1 that accepts each connection and closes it before a greeting.
+ * With `answerFirst`, the first connection, the CLI's check before the run, gets
+ * {@link serveSmtpCheck} instead.
+ */
+async function startClosingServer(options: { answerFirst: boolean }): Promise<{
   port: number;
   /** Returns the number of connections accepted so far. */
   connections: () => number;
@@ -95,7 +123,11 @@ async function startClosingServer(): Promise<{
   let connections = 0;
   const closing: Server = createServer((socket) => {
     connections += 1;
-    socket.destroy();
+    if (options.answerFirst && connections === 1) {
+      serveSmtpCheck(socket);
+    } else {
+      socket.destroy();
+    }
   });
   await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
   return {
@@ -103,6 +135,33 @@ async function startClosingServer(): Promise<{
     connections: () => connections,
     close: () => new Promise<void>((resolve) => closing.close(() => resolve())),
   };
+}
+
+/**
+ * Starts a TCP server on 127.0.0.1 that serves its first connection, the CLI's check before
+ * the run, with {@link serveSmtpCheck}, then stops listening, so every later connection is
+ * refused. Returns its port.
+ */
+async function startServerRefusingAfterCheck(): Promise<number> {
+  const listener: Server = createServer((socket) => {
+    listener.close();
+    serveSmtpCheck(socket);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  return (listener.address() as AddressInfo).port;
+}
+
+/** Counts the boxes on the test server with `title`. */
+function countBoxesTitled(title: string): number {
+  const database = new Database(join(server.dataDir, DATABASE_FILE_NAME), { readonly: true });
+  try {
+    const row = database
+      .prepare('SELECT count(*) AS count FROM boxes WHERE title = ?')
+      .get(title) as { count: number };
+    return row.count;
+  } finally {
+    database.close();
+  }
 }
 
 /**
@@ -163,6 +222,8 @@ describe('send --email-links', () => {
     expect(result.stdout).toBe('');
     expect(result.code).toBe(0);
     expect(again.code).toBe(0);
+    expect(result.stderr).toContain('\nemails sent: 3 (3 by this run)\n');
+    expect(again.stderr).toContain('\nemails sent: 3 (0 by this run)\n');
     const links = new Map(
       (await readFile(linksOut, 'utf8'))
         .trim()
@@ -184,7 +245,7 @@ describe('send --email-links', () => {
     }
   });
 
-  it('counts the provision of a recipient whose email failed', async () => {
+  it('counts a recipient whose email failed', async () => {
     const rejecting = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -208,10 +269,15 @@ describe('send --email-links', () => {
 
     let result: Awaited<ReturnType<typeof runCli>>;
     try {
-      result = await sendEmailLinks(manifest, join(workDir, 'bounce.json'), {
-        SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
-        SMTP_FROM: 'documents@example.com',
-      });
+      result = await sendEmailLinks(
+        manifest,
+        join(workDir, 'bounce.json'),
+        {
+          SMTP_URL: `smtp://127.0.0.1:${(rejecting.server.address() as AddressInfo).port}`,
+          SMTP_FROM: 'documents@example.com',
+        },
+        '--json',
+      );
     } finally {
       await new Promise<void>((resolve) => rejecting.close(() => resolve()));
     }
@@ -220,21 +286,49 @@ describe('send --email-links', () => {
     expect(result.stderr).toContain('recipients: 2 of 3 done, 1 failed');
     expect(result.stderr).toContain('boxes created: 3 (3 by this run)');
     expect(result.stderr).toContain('provisions created: 3, reused: 0');
+    expect(result.stderr).toContain('\nemails sent: 2 (2 by this run)\n');
+    const { summary } = JSON.parse(result.stdout) as {
+      summary: { emails_sent: number; emails_sent_now: number };
+    };
+    expect(summary.emails_sent).toBe(2);
+    expect(summary.emails_sent_now).toBe(2);
     expect(result.stderr).toContain(
       'failed: bounce@example.com: the boxes were sent, but emailing the link failed',
     );
   });
 
-  it('stops at a refused SMTP connection', async () => {
+  it('checks a refused SMTP server before any box', async () => {
     const manifest = join(workDir, 'smtp-refused.csv');
-    const rows = Array.from({ length: 10 }, (_, index) => `r${index}@example.com,Box,hi`);
+    const rows = Array.from({ length: 10 }, (_, index) => `r${index}@example.com,Refused box,hi`);
     await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
+    const keystore = join(workDir, 'smtp-refused.json');
 
     // Nothing listens on port 1 of 127.0.0.1, so every connection is refused.
+    const result = await sendEmailLinks(manifest, keystore, {
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: '1',
+      SMTP_FROM: 'documents@example.com',
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'provisions: cannot connect to the SMTP server at 127.0.0.1:1 (connection refused): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running; nothing was sent\n',
+    );
+    expect(countBoxesTitled('Refused box')).toBe(0);
+    await expect(stat(keystore)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(`${manifest}.journal`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('stops when the SMTP server refuses mid-run', async () => {
+    const port = await startServerRefusingAfterCheck();
+    const manifest = join(workDir, 'smtp-refused-later.csv');
+    const rows = Array.from({ length: 10 }, (_, index) => `later${index}@example.com,Box,hi`);
+    await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);
+
     const result = await sendEmailLinks(
       manifest,
-      join(workDir, 'smtp-refused.json'),
-      { SMTP_HOST: '127.0.0.1', SMTP_PORT: '1', SMTP_FROM: 'documents@example.com' },
+      join(workDir, 'smtp-refused-later.json'),
+      { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(port), SMTP_FROM: 'documents@example.com' },
       '--concurrency',
       '1',
     );
@@ -244,14 +338,14 @@ describe('send --email-links', () => {
     expect(result.stderr).toContain('recipients: 0 of 10 done, 1 failed');
     expect(lines.filter((line) => line.startsWith('failed: '))).toHaveLength(1);
     expect(lines.at(-1)).toBe(
-      `provisions: stopped the run: cannot connect to the SMTP server at 127.0.0.1:1 (connection refused): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running; run the same command again to resume, which emails the links not sent yet (journal ${manifest}.journal)`,
+      `provisions: stopped the run: cannot connect to the SMTP server at 127.0.0.1:${port} (connection refused): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running; run the same command again to resume, which emails the links not sent yet (journal ${manifest}.journal)`,
     );
   });
 
   it(
-    'stops when the SMTP server closes at once',
+    'stops when the SMTP server starts closing at once',
     async () => {
-      const closing = await startClosingServer();
+      const closing = await startClosingServer({ answerFirst: true });
       const manifest = join(workDir, 'smtp-closing.csv');
       // Addresses of their own, because the test server keeps the provisions of earlier tests.
       await writeFile(
@@ -279,8 +373,9 @@ describe('send --email-links', () => {
 
       const lastLine = result.stderr.trimEnd().split('\n').at(-1);
       expect(Date.now() - started).toBeLessThan(CLOSING_SERVER_TEST_TIME_LIMIT_MS);
-      // Three tries of the first email, then one connection to check the server.
-      expect(closing.connections()).toBe(4);
+      // The check before the run, three tries of the first email, then one connection to
+      // check the server.
+      expect(closing.connections()).toBe(5);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('recipients: 0 of 2 done, 1 failed');
       expect(lastLine).toBe(
@@ -293,7 +388,7 @@ describe('send --email-links', () => {
   it(
     'rejects a non-ASCII SMTP_FROM when the SMTP server closes at once',
     async () => {
-      const closing = await startClosingServer();
+      const closing = await startClosingServer({ answerFirst: false });
       const manifest = join(workDir, 'smtp-closing-sender.csv');
       await writeFile(manifest, 'email,title,message\nplain@example.com,Box,hi\n');
 
@@ -315,7 +410,7 @@ describe('send --email-links', () => {
     CLOSING_SERVER_TEST_TIME_LIMIT_MS,
   );
 
-  it('stops at a rejected SMTP sign-in', async () => {
+  it('checks the SMTP sign-in before any box', async () => {
     const rejectingAuth = new SMTPServer({
       allowInsecureAuth: true,
       disabledCommands: ['STARTTLS'],
@@ -327,36 +422,32 @@ describe('send --email-links', () => {
     await new Promise<void>((resolve) => rejectingAuth.listen(0, '127.0.0.1', resolve));
     const port = (rejectingAuth.server.address() as AddressInfo).port;
     const manifest = join(workDir, 'smtp-auth.csv');
-    await writeFile(manifest, 'email,title,message\na@example.com,Box,hi\nb@example.com,Box,hi\n');
+    await writeFile(
+      manifest,
+      'email,title,message\na@example.com,Sign-in box,hi\nb@example.com,Sign-in box,hi\n',
+    );
 
     let result: CliResult;
     try {
-      result = await sendEmailLinks(
-        manifest,
-        join(workDir, 'smtp-auth.json'),
-        {
-          SMTP_HOST: '127.0.0.1',
-          SMTP_PORT: String(port),
-          SMTP_USER: 'sender',
-          SMTP_PASS: 'wrong password',
-          SMTP_FROM: 'documents@example.com',
-        },
-        '--concurrency',
-        '1',
-      );
+      result = await sendEmailLinks(manifest, join(workDir, 'smtp-auth.json'), {
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: String(port),
+        SMTP_USER: 'sender',
+        SMTP_PASS: 'wrong password',
+        SMTP_FROM: 'documents@example.com',
+      });
     } finally {
       await new Promise<void>((resolve) => rejectingAuth.close(() => resolve()));
     }
 
-    const lastLine = result.stderr.trimEnd().split('\n').at(-1);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('recipients: 0 of 2 done, 1 failed');
-    expect(lastLine).toMatch(
+    expect(result.stderr).toMatch(
       new RegExp(
-        `^provisions: stopped the run: the SMTP server at 127\\.0\\.0\\.1:${port} rejected the sign-in \\(.*535.*\\): check SMTP_USER and SMTP_PASS, or the user name and password in SMTP_URL; run the same command again`,
+        `^provisions: the SMTP server at 127\\.0\\.0\\.1:${port} rejected the sign-in \\(.*535.*\\): check SMTP_USER and SMTP_PASS, or the user name and password in SMTP_URL; nothing was sent\n$`,
       ),
     );
     expect(result.stderr).not.toContain('wrong password');
+    expect(countBoxesTitled('Sign-in box')).toBe(0);
   });
 
   it('asks for SMTPUTF8 only for a local part that is not ASCII', async () => {

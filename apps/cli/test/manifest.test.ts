@@ -255,6 +255,11 @@ describe('parseManifest', () => {
       'm.json:2:3: invalid JSON: invalid comment token',
     ],
     ['an empty file', '', 'm.json:1:1: invalid JSON: value expected'],
+    [
+      'CSV text in a .json file',
+      'email,title,message\n',
+      'm.json:1:1: invalid JSON: invalid symbol',
+    ],
   ])('gives the line and column of %s', (_name, text, message) => {
     expect(manifestError(text).message).toBe(message);
   });
@@ -308,6 +313,30 @@ describe('provisions send --manifest', () => {
         'or contain two dots in a row\n',
     );
     expect(result.stdout).toBe('');
+  });
+
+  it('hints at .csv for CSV text', async () => {
+    const path = join(directory, 'people.txt');
+    await writeFile(path, 'email,title,message\na@example.com,Box,hi\n');
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:1:1: invalid JSON: invalid symbol; a manifest whose name does not end in .csv is read as JSON, so give a CSV manifest a name ending in .csv\n`,
+    );
+  });
+
+  it('reads a .CSV name as CSV', async () => {
+    const path = join(directory, 'PEOPLE.CSV');
+    await writeFile(path, 'email,title,message\nnot-an-address,Box,hi\n');
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^provisions: .*PEOPLE\.CSV:2: column "email": invalid email address/,
+    );
   });
 
   it('exits 2 with the line of invalid JSON', async () => {

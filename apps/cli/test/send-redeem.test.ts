@@ -190,6 +190,7 @@ describe('provisions send and redeem', () => {
     expect(first.stderr).toContain('recipients: 2 of 2 done, 0 failed');
     expect(first.stderr).toContain('boxes created: 3 (3 by this run)');
     expect(first.stderr).toContain('provisions created: 2, reused: 0');
+    expect(first.stderr).not.toContain('emails sent');
     const firstLinks = first.stdout.match(/http:\S+#provision:\S+/g) ?? [];
     expect(firstLinks).toHaveLength(2);
     expect(first.stdout.split('\n')[0]).toBe('email,link');

@@ -397,6 +397,59 @@ describe('send --manifest on a full disk', () => {
   });
 });
 
+describe('send --manifest on a full disk with --links-out', () => {
+  it('names the journal, not the links file', async () => {
+    const manifest = await writeManifest(workDir, 'journal-links', 20);
+    const linksOut = join(workDir, 'journal-links-out.csv');
+
+    const full = await runOnFullDisk(
+      [...manifestArgs(manifest, '--concurrency', '2'), '--links-out', linksOut],
+      '\\.journal$|journal-links-out\\.csv',
+      6,
+    );
+
+    expect(full.code).toBe(1);
+    expectSummaryThenError(
+      full,
+      20,
+      `provisions: cannot write the journal ${manifest}.journal (ENOSPC): free space on its disk, then run the same command again to resume`,
+    );
+  });
+
+  it('names the keystore, not the links file', async () => {
+    const keystore = join(workDir, 'keystore-links.json');
+    const created = await runCli(sendArgs(keystore, 'keystore-links@example.com', 'Box', 'hi'), {
+      env: organizationEnv,
+    });
+    expect(created.code).toBe(0);
+    const manifest = await writeManifest(workDir, 'keystore-links', 10);
+    const linksOut = join(workDir, 'keystore-links-out.csv');
+
+    const full = await runOnFullDisk(
+      [
+        'send',
+        '--manifest',
+        manifest,
+        '--keystore',
+        keystore,
+        '--concurrency',
+        '2',
+        '--links-out',
+        linksOut,
+      ],
+      'keystore-links\\.json(\\.[0-9a-f]+\\.tmp)?$|keystore-links-out\\.csv',
+      2,
+    );
+
+    expect(full.code).toBe(1);
+    expectSummaryThenError(
+      full,
+      10,
+      `provisions: cannot write keystore ${keystore}: ENOSPC: free space on its disk, then run the same command again`,
+    );
+  });
+});
+
 describe('send --to on a full disk', () => {
   it('names the keystore', async () => {
     const keystore = join(workDir, 'single-keystore.json');

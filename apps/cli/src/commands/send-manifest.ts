@@ -4,7 +4,12 @@ import { dirname, resolve } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
 import { connectOrganization } from '@provisions/core';
-import { acquireLockFile, type FileKeystore, type LockFile } from '@provisions/core/keystore';
+import {
+  acquireLockFile,
+  type FileKeystore,
+  type LockFile,
+  LockFileError,
+} from '@provisions/core/keystore';
 
 import {
   type BulkRecipient,
@@ -15,6 +20,7 @@ import {
 } from '../bulk-send.js';
 import {
   CliError,
+  EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_PARTIAL_FAILURE,
   EXIT_TERMINATED,
@@ -26,7 +32,7 @@ import { formatCsvField } from '../csv.js';
 import { asLocalWriteFailure } from '../error-report.js';
 import { Journal } from '../journal.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
-import { createLinkMailer, type SmtpSettings } from '../link-mailer.js';
+import { createLinkMailer, type SmtpSettings, verifySmtpServer } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
 import {
@@ -150,6 +156,9 @@ async function sendManifest(
     journalWasEmpty = opened.records.length === 0;
     const state = replayJournal(opened.records);
     const resumedRunId = checkResumedRun(state, settings, manifestHash);
+    if (settings.smtp !== undefined && hasEmailsToSend(state, recipients)) {
+      await verifySmtpServer(settings.smtp);
+    }
 
     keystore = await openKeystore({
       path: settings.keystorePath,
@@ -235,11 +244,18 @@ async function sendManifest(
       retries,
       seconds: (Date.now() - started) / 1000,
       journalPath: settings.journalPath,
+      emailLinks: settings.smtp !== undefined,
     });
 
-    await writeOutputs(settings, outcomes, summary);
     // A failed write of the journal or keystore explains the failures of the others.
     const runError = backgroundFailure ?? stop?.error;
+    try {
+      await writeOutputs(settings, outcomes, summary);
+    } catch (error) {
+      // The error that stopped the run, such as a full disk under the journal, comes first:
+      // the run it asks for writes the outputs again.
+      throw runError ?? error;
+    }
     if (runError !== undefined) {
       throw runError;
     }
@@ -430,6 +446,20 @@ async function settleBackground(writes: readonly Promise<void>[]): Promise<CliEr
 }
 
 /**
+ * Returns whether a recipient may still need their link emailed: one that the journal does not
+ * record as done, or done with a provision whose link was not emailed yet.
+ */
+function hasEmailsToSend(state: SendJournalState, recipients: readonly BulkRecipient[]): boolean {
+  return recipients.some((recipient) => {
+    const recorded = state.recipients.get(recipient.index);
+    if (recorded?.done !== true) {
+      return true;
+    }
+    return recorded.decision?.delivery === 'provision' && !recorded.linkEmailed;
+  });
+}
+
+/**
  * Checks that the run recorded in the journal matches this command and
  * returns its id, or `undefined` for a journal without a run yet.
  */
@@ -545,6 +575,11 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
   try {
     return await acquireLockFile(`${journalPath}.lock`, `journal ${journalPath}`);
   } catch (error) {
+    // Another run holds the lock: the command is right and works once that run ends, so this
+    // is a failure (exit code 1) like a keystore in use, not a usage error.
+    if (error instanceof LockFileError && error.code === 'ERR_LOCKED') {
+      throw new CliError(error.message, EXIT_FAILURE, { cause: error });
+    }
     // The lock file goes beside the journal, so ENOENT means that the directory is missing.
     const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') {
