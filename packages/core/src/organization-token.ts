@@ -87,22 +87,44 @@ export async function obtainOrganizationTokens(
       }
 
       // fetch reads the body stream of `request`, so the second attempt needs a copy made
-      // before the first one is sent.
+      // before the first one is sent. Every path that does not send the copy releases it.
       const spare = request.clone();
-      const response = await fetch(request);
+      let response: Response;
+      try {
+        response = await fetch(request);
+      } catch (error) {
+        releaseBody(spare);
+        throw error;
+      }
       if (response.status !== 401) {
-        await spare.body?.cancel();
+        releaseBody(spare);
         return response;
       }
 
       await response.body?.cancel();
-      const replacement = await replacementFor(sent);
+      let replacement: string;
+      try {
+        replacement = await replacementFor(sent);
+      } catch (error) {
+        releaseBody(spare);
+        throw error;
+      }
       const headers = new Headers(spare.headers);
       headers.set('Authorization', `Bearer ${replacement}`);
       return fetch(new Request(spare, { headers }));
     };
 
   return { current, resendAfterRejection };
+}
+
+/**
+ * Cancels the body of a request that will not be sent. The cancellation is not awaited: on a
+ * copy made by `clone()`, it settles only once the original's body is consumed or cancelled
+ * too, which a transport that failed early may never do. Nothing waits for the result, so
+ * a rejection is dropped rather than left unhandled.
+ */
+function releaseBody(request: Request): void {
+  request.body?.cancel().catch(() => undefined);
 }
 
 function bearerTokenOf(request: Request): string | undefined {
