@@ -149,6 +149,57 @@ describe('recipient page', () => {
     await context.close();
   });
 
+  it('drops a sign-in that ends after a new link', async () => {
+    const first = await fixture.harness.invite('cy@example.org', [
+      { title: 'Memo', messages: ['For Cy'] },
+    ]);
+    const second = await fixture.harness.invite('di@example.org', [
+      { title: 'Memo', messages: ['For Di'] },
+    ]);
+    if (first.link === undefined || second.link === undefined) {
+      throw new Error('sendBoxes returned no link');
+    }
+    const { context, page } = await openPage(fixture.browser);
+    let redemptions = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/crypto/provisions') {
+        redemptions += 1;
+      }
+    });
+    await page.goto(first.link);
+    await submitEmail(page, 'cy@example.org');
+    await waitForHeading(page, 'Check your email');
+
+    // The first sign-in gets its response only after the second link has opened.
+    let releaseSignIn = () => {};
+    const released = new Promise<void>((resolve) => {
+      releaseSignIn = resolve;
+    });
+    await page.route(
+      '**/auth/sessions',
+      async (route) => {
+        await released;
+        await route.continue();
+      },
+      { times: 1 },
+    );
+    const firstSignIn = page.waitForResponse('**/auth/sessions');
+    await submitCode(page, await fixture.harness.latestCode('cy@example.org'));
+    await waitForHeading(page, 'Signing in');
+    await page.goto(second.link);
+    await waitForHeading(page, 'Open your boxes');
+    releaseSignIn();
+    expect((await firstSignIn).status()).toBe(201);
+
+    await submitEmail(page, 'di@example.org');
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode('di@example.org'));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('For Di');
+    expect(redemptions).toBe(1);
+    await context.close();
+  });
+
   it('marks the page busy while a request runs', async () => {
     const email = 'kai@example.org';
     const { link } = await fixture.harness.invite(email, [{ title: 'Plan', messages: ['Draft'] }]);

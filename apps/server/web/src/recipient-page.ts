@@ -287,8 +287,9 @@ class RecipientFlow {
   async #signIn(code: string): Promise<void> {
     const email = this.#progress.email ?? '';
     this.#show(busyView('Signing in', 'Checking your code…'));
+    let token: string;
     try {
-      this.#token = await signIn(this.#client, email, code);
+      token = await signIn(this.#client, email, code);
     } catch (error) {
       if (error instanceof ProvisionsError && error.code === 'ERR_INVALID_CODE') {
         this.#showCodeStep({ error: 'Enter the 6 digits from the email, without spaces.' });
@@ -312,6 +313,12 @@ class RecipientFlow {
       this.#showFailure(error, () => void this.#signIn(code));
       return;
     }
+
+    // A link opened while the code was checked stopped this flow, which must not redeem.
+    if (this.#stopped) {
+      return;
+    }
+    this.#token = token;
 
     // The code is spent, so a reload from here on starts at the email step.
     this.#update({ share: this.#progress.share, email });
