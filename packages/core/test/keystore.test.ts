@@ -661,6 +661,26 @@ async function readRecordContents(): Promise<unknown[]> {
   });
 }
 
+/**
+ * Rewrites the test keystore file as its header, its first record and `content` sealed with
+ * the file's key as the record of line 3, so that a test can store a record that the
+ * keystore would never write.
+ */
+async function writeSecondRecord(content: object): Promise<void> {
+  const [headerLine, recordLine] = (await readFile(path, 'utf8')).split('\n');
+  const header = JSON.parse(headerLine as string) as KeystoreFile;
+  const key = await deriveKeystoreKey(passphrase, header.kdf);
+  const sealed = encryptEntries(
+    key,
+    Buffer.from(JSON.stringify(content)),
+    `${keystoreAssociatedData(header)}\n3`,
+  );
+  await writeFile(
+    path,
+    `${headerLine}\n${recordLine}\n${JSON.stringify({ n: sealed.nonce, c: sealed.ciphertext })}\n`,
+  );
+}
+
 describe('FileKeystore revocations', () => {
   it('replaces the entry with a revocation', async () => {
     const entry = await makeEntry();
@@ -762,19 +782,11 @@ describe('FileKeystore revocations', () => {
     await keystore.put('ada@example.com', await makeEntry());
     await keystore.recordRevocation('ada@example.com');
     await keystore.close();
-    const [headerLine, recordLine] = (await readFile(path, 'utf8')).split('\n');
-    const header = JSON.parse(headerLine as string) as KeystoreFile;
-    const key = await deriveKeystoreKey(passphrase, header.kdf);
-    const content = { email: 'ada@example.com', deleted: true, revoked: { public_key: 'short' } };
-    const sealed = encryptEntries(
-      key,
-      Buffer.from(JSON.stringify(content)),
-      `${keystoreAssociatedData(header)}\n3`,
-    );
-    await writeFile(
-      path,
-      `${headerLine}\n${recordLine}\n${JSON.stringify({ n: sealed.nonce, c: sealed.ciphertext })}\n`,
-    );
+    await writeSecondRecord({
+      email: 'ada@example.com',
+      deleted: true,
+      revoked: { public_key: 'short' },
+    });
 
     const error = await openError({});
 
@@ -876,23 +888,11 @@ describe('FileKeystore manifest runs', () => {
     const keystore = await openKeystore();
     await keystore.put('ada@example.com', await makeEntry());
     await keystore.close();
-    const [headerLine, recordLine] = (await readFile(path, 'utf8')).split('\n');
-    const header = JSON.parse(headerLine as string) as KeystoreFile;
-    const key = await deriveKeystoreKey(passphrase, header.kdf);
-    const content = {
+    await writeSecondRecord({
       email: MANIFEST_RUN_EMAIL,
       deleted: true,
       manifest_run: { manifest_sha256: manifestSha256, started_at: 'yesterday', journal: '/j' },
-    };
-    const sealed = encryptEntries(
-      key,
-      Buffer.from(JSON.stringify(content)),
-      `${keystoreAssociatedData(header)}\n3`,
-    );
-    await writeFile(
-      path,
-      `${headerLine}\n${recordLine}\n${JSON.stringify({ n: sealed.nonce, c: sealed.ciphertext })}\n`,
-    );
+    });
 
     const error = await openError({});
 

@@ -1,5 +1,5 @@
 import { revokeProvision } from '@provisions/core';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { openPage, saveScreenshot, useRecipientHarness } from './support/recipient-harness.js';
 import { mainText, submitCode, submitEmail, waitForHeading } from './support/recipient-steps.js';
@@ -16,6 +16,35 @@ async function inviteOne(email: string, title: string, message: string): Promise
   return result.link;
 }
 
+/** Invites `email` to one box and opens the link on a new page. */
+async function openInvitation(
+  email: string,
+  title: string,
+  message: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const link = await inviteOne(email, title, message);
+  const opened = await openPage(fixture.browser);
+  await opened.page.goto(link);
+  return opened;
+}
+
+/** Opens an invitation for `email` and requests a code, which leaves the page at the code step. */
+async function openAtCodeStep(
+  email: string,
+  title: string,
+  message: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const opened = await openInvitation(email, title, message);
+  await submitEmail(opened.page, email);
+  await waitForHeading(opened.page, 'Check your email');
+  return opened;
+}
+
+/** Returns a 6-digit code that differs from `code`. */
+function wrongCodeFor(code: string): string {
+  return code === '000000' ? '111111' : '000000';
+}
+
 async function signInOnPage(page: Page, email: string): Promise<void> {
   await submitEmail(page, email);
   await waitForHeading(page, 'Check your email');
@@ -25,14 +54,10 @@ async function signInOnPage(page: Page, email: string): Promise<void> {
 describe('recipient page failures', () => {
   it('rejects a wrong code, then accepts the right one', async () => {
     const email = 'wrong-code@example.org';
-    const link = await inviteOne(email, 'Invoice', 'Paid in full');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
-    await submitEmail(page, email);
-    await waitForHeading(page, 'Check your email');
+    const { context, page } = await openAtCodeStep(email, 'Invoice', 'Paid in full');
 
     const code = await fixture.harness.latestCode(email);
-    const wrongCode = code === '000000' ? '111111' : '000000';
+    const wrongCode = wrongCodeFor(code);
     await submitCode(page, wrongCode);
     await page.getByText('This code is not right').waitFor();
     expect(await page.getByLabel('Sign-in code').getAttribute('aria-invalid')).toBe('true');
@@ -46,15 +71,11 @@ describe('recipient page failures', () => {
 
   it('offers a new code for a locked code', async () => {
     const email = 'locked@example.org';
-    const link = await inviteOne(email, 'Locker', 'Number 4');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
-    await submitEmail(page, email);
-    await waitForHeading(page, 'Check your email');
+    const { context, page } = await openAtCodeStep(email, 'Locker', 'Number 4');
 
     // The server locks the code after 5 wrong tries, so the sixth is rejected as locked.
     const code = await fixture.harness.latestCode(email);
-    const wrongCode = code === '000000' ? '111111' : '000000';
+    const wrongCode = wrongCodeFor(code);
     for (let attempt = 1; attempt <= 5; attempt += 1) {
       await Promise.all([page.waitForResponse('**/auth/sessions'), submitCode(page, wrongCode)]);
       await page.getByText('This code is not right').waitFor();
@@ -107,9 +128,7 @@ describe('recipient page failures', () => {
   });
 
   it('explains an invalid address once', async () => {
-    const link = await inviteOne('dots@example.org', 'Letter', 'Dear reader');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
+    const { context, page } = await openInvitation('dots@example.org', 'Letter', 'Dear reader');
     await submitEmail(page, '.x@example.org');
     await page.getByText('This is not a valid email address').waitFor();
 
@@ -122,9 +141,7 @@ describe('recipient page failures', () => {
   });
 
   it('tells another address that the link is not theirs', async () => {
-    const link = await inviteOne('owner@example.org', 'Deed', 'Lot 7');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
+    const { context, page } = await openInvitation('owner@example.org', 'Deed', 'Lot 7');
     await signInOnPage(page, 'someone-else@example.org');
     await waitForHeading(page, NOT_FOR_THIS_ADDRESS);
     const text = await mainText(page);
@@ -167,9 +184,7 @@ describe('recipient page failures', () => {
 
   it('offers a retry after a network failure', async () => {
     const email = 'offline@example.org';
-    const link = await inviteOne(email, 'Report', 'All green');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
+    const { context, page } = await openInvitation(email, 'Report', 'All green');
 
     let aborted = 0;
     await page.route('**/crypto/provisions?*', async (route) => {
@@ -190,9 +205,7 @@ describe('recipient page failures', () => {
 
   it('offers a retry after the time limit', async () => {
     const email = 'silent@example.org';
-    const link = await inviteOne(email, 'Report', 'Still green');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
+    const { context, page } = await openInvitation(email, 'Report', 'Still green');
 
     // The request never gets a response, so the page's 30-second limit ends it.
     await page.route('**/crypto/provisions?*', () => undefined);
@@ -209,11 +222,7 @@ describe('recipient page failures', () => {
 
   it('stops after too many codes', async () => {
     const email = 'impatient@example.org';
-    const link = await inviteOne(email, 'Parcel', 'Delivered');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
-    await submitEmail(page, email);
-    await waitForHeading(page, 'Check your email');
+    const { context, page } = await openAtCodeStep(email, 'Parcel', 'Delivered');
 
     // The server sends at most 5 codes per address and hour.
     for (let sent = 1; sent < 5; sent += 1) {
@@ -239,9 +248,7 @@ describe('recipient page failures', () => {
 
   it('alerts that the sign-in expired', async () => {
     const email = 'lapsed@example.org';
-    const link = await inviteOne(email, 'Policy', 'Renewed');
-    const { context, page } = await openPage(fixture.browser);
-    await page.goto(link);
+    const { context, page } = await openInvitation(email, 'Policy', 'Renewed');
 
     // The first redemption request gets the 401 that an expired token gets.
     await page.route(
