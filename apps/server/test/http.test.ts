@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import type { Problem } from '@provisions/api';
 import { encodeBase64Url, hashShare } from '@provisions/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from '../src/index.js';
 import { ApiContract } from './support/api-contract.js';
 import { boxWithProvision, newBoxKeys } from './support/box-material.js';
+import { useLoggingServer } from './support/logging-server.js';
 import { sendRawRequest } from './support/raw-http.js';
 import { TestServer, useTestServer } from './support/test-server.js';
 
@@ -479,23 +479,7 @@ describe('CORS', () => {
 });
 
 describe('logging', () => {
-  let logged: string;
-  let loggingServer: TestServer;
-
-  beforeAll(async () => {
-    logged = '';
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    });
-    loggingServer = await TestServer.start({ logger: { level: 'info', stream } });
-  });
-
-  afterAll(async () => {
-    await loggingServer.stop();
-  });
+  const logs = useLoggingServer();
 
   it.each([
     ['text that is not HTTP', 'GARBAGE\r\n\r\n'],
@@ -504,13 +488,9 @@ describe('logging', () => {
       'POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n',
     ],
   ])('gives %s a logged request id', async (_case, request) => {
-    const exchange = await sendRawRequest(loggingServer.url, request);
+    const exchange = await sendRawRequest(logs.server.url, request);
     const problem = JSON.parse(exchange.body) as Problem;
-    const line = logged
-      .trim()
-      .split('\n')
-      .map((text) => JSON.parse(text) as Record<string, unknown>)
-      .find((entry) => entry.request_id === problem.instance);
+    const line = logs.lineFor(problem.instance);
 
     expect(exchange.status).toBe(400);
     expect(problem.detail).toBe('the request is not valid HTTP/1.1');
@@ -525,13 +505,10 @@ describe('logging', () => {
 
   it('logs invalid pipelined request', async () => {
     const exchange = await sendRawRequest(
-      loggingServer.url,
+      logs.server.url,
       'GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGARBAGE\r\n\r\n',
     );
-    const lines = logged
-      .trim()
-      .split('\n')
-      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    const lines = logs.lines();
 
     expect(exchange.status).toBe(200);
     expect((JSON.parse(exchange.body) as { openapi?: string }).openapi).toMatch(/^3\.1\./);
@@ -544,25 +521,22 @@ describe('logging', () => {
   });
 
   it('logs route patterns and never tokens, codes, hashes or shares', async () => {
-    const email = loggingServer.newEmail();
-    const org = await loggingServer.organization();
+    const email = logs.server.newEmail();
+    const org = await logs.server.organization();
     const { body, provision } = await boxWithProvision(email);
     await org.client.POST('/organizations/{oid}/boxes', {
       params: { path: { oid: org.id } },
       body,
     });
-    const { code } = await loggingServer.requestCode(email);
-    const session = await loggingServer.client().POST('/auth/sessions', { body: { email, code } });
+    const { code } = await logs.server.requestCode(email);
+    const session = await logs.server.client().POST('/auth/sessions', { body: { email, code } });
     const token = session.data?.access_token ?? '';
     const hash = encodeBase64Url(await hashShare(provision.userKeyShare));
-    await loggingServer.client(token).GET('/crypto/provisions', {
+    await logs.server.client(token).GET('/crypto/provisions', {
       params: { query: { user_key_share_hash: hash } },
     });
 
-    const lines = logged
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = logs.lines();
     const completed = lines.filter((line) => line.msg === 'request completed');
 
     expect(completed.map((line) => line.route)).toContain('/crypto/provisions');
@@ -575,7 +549,7 @@ describe('logging', () => {
       hash,
       provision.payload.misakey_key_share,
     ]) {
-      expect(logged).not.toContain(secret);
+      expect(logs.text()).not.toContain(secret);
     }
   });
 });

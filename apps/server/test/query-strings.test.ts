@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import type { Problem } from '@provisions/api';
 import fc from 'fast-check';
 import { parse } from 'fast-querystring';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MalformedQueryString, parseQueryString } from '../src/http/query-string.js';
-import { TestServer, useTestServer } from './support/test-server.js';
+import { useLoggingServer } from './support/logging-server.js';
+import { useTestServer } from './support/test-server.js';
 
 const fixture = useTestServer();
 
@@ -239,37 +239,18 @@ describe('parseQueryString', () => {
 });
 
 describe('malformed query logging', () => {
-  let logged = '';
-  let loggingServer: TestServer;
-
-  beforeAll(async () => {
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    });
-    loggingServer = await TestServer.start({ logger: { level: 'info', stream } });
-  });
-
-  afterAll(async () => {
-    await loggingServer.stop();
-  });
+  const logs = useLoggingServer();
 
   it('logs the 400 without the query', async () => {
-    const response = await loggingServer.fetch('/crypto/provisions?user_key_share_hash=%C0%80');
+    const response = await logs.server.fetch('/crypto/provisions?user_key_share_hash=%C0%80');
     const problem = (await response.json()) as Problem;
-    const line = logged
-      .trim()
-      .split('\n')
-      .map((text) => JSON.parse(text) as Record<string, unknown>)
-      .find((entry) => entry.request_id === problem.instance);
+    const line = logs.lineFor(problem.instance);
 
     expect(response.status).toBe(400);
     expect(line?.msg).toBe('request completed');
     expect(line?.route).toBe('/crypto/provisions');
     expect(line?.status).toBe(400);
-    expect(logged).not.toContain('%C0%80');
+    expect(logs.text()).not.toContain('%C0%80');
   });
 });
 
