@@ -374,7 +374,8 @@ function connectToSmtpServer(url: string, options: { signIn: boolean }): Promise
       resolve(ehloResponse);
     };
 
-    connection.once('error', fail);
+    // A second error, such as one while closing after the first, must find a listener too.
+    connection.on('error', fail);
     // nodemailer 8 emits no error when the server closes the connection before its greeting,
     // only 'end', and never calls the connect callback. close() stops its 30 s greeting timer,
     // which would keep the process alive. After a success, 'end' settles nothing.
