@@ -155,6 +155,25 @@ describe('POST /oauth/token', () => {
     expect(problem.errors).toEqual([{ pointer: '/client_id', detail: 'appears more than once' }]);
   });
 
+  it('keeps a malformed query string out of caches', async () => {
+    const organization = await server.organization();
+
+    const response = await server.fetch('/oauth/token?x=%2', {
+      method: 'POST',
+      headers: formHeaders,
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: organization.id,
+        client_secret: organization.client_secret,
+      }),
+    });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('expires organization tokens after one hour', async () => {
     const organization = await server.organization();
     const lookup = () =>
@@ -355,6 +374,7 @@ describe('POST /auth/sessions', () => {
 
     expect(response.status).toBe(400);
     expect(error?.errors?.[0]?.pointer).toBe('/code');
+    expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
   it('expires person tokens after 24 hours', async () => {

@@ -366,3 +366,47 @@ describe('authorization matrix', () => {
     expect(data?.email).toBe(fixtures.otherPerson.identity.email);
   });
 });
+
+/**
+ * Splits an operation name such as `GET /boxes/{id}` into its method and a path whose
+ * parameters are all `value`.
+ */
+function requestLine(name: string, value: string): { method: string; path: string } {
+  const [method = '', template = ''] = name.split(' ');
+  return { method, path: template.replaceAll(/\{[^}]+\}/g, value) };
+}
+
+describe('errors before authentication', () => {
+  const names = [...OPERATIONS.map((operation) => operation.name), SET_PUBLIC_KEY];
+
+  // The query string and the path are checked before the token, so these 400s do not
+  // depend on it. The token is sent anyway, as a client of the operation sends it.
+  it.each(names)('%s with a malformed query string is not stored', async (name) => {
+    const { method, path } = requestLine(name, randomUUID());
+    const response = await server.fetch(`${path}?x=%2`, {
+      method,
+      headers: { authorization: `Bearer ${fixtures.organization.token}` },
+    });
+    const problem = (await response.json()) as Record<string, unknown>;
+
+    expect(response.status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it.each(names.filter((name) => name.includes('{')))(
+    '%s with a malformed path is not stored',
+    async (name) => {
+      const { method, path } = requestLine(name, '%FF');
+      const response = await server.fetch(path, {
+        method,
+        headers: { authorization: `Bearer ${fixtures.organization.token}` },
+      });
+      const problem = (await response.json()) as Record<string, unknown>;
+
+      expect(response.status).toBe(400);
+      expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    },
+  );
+});

@@ -17,6 +17,7 @@ async function send(
 ): Promise<{ status: number; problem: Problem }> {
   const response = await fixture.server.fetch(path, init);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(response.headers.get('cache-control')).toBe('no-store');
   return { status: response.status, problem: (await response.json()) as Problem };
 }
 
@@ -498,6 +499,7 @@ describe('logging', () => {
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
     expect(exchange.headers['x-request-id']).toBe(problem.instance);
+    expect(exchange.headers['cache-control']).toBe('no-store');
     expect(Date.parse(exchange.headers.date ?? '')).not.toBeNaN();
     expect(line?.msg).toBe('request rejected before routing');
     expect(line?.status).toBe(400);

@@ -129,6 +129,7 @@ describe('malformed query strings', () => {
             { parameter, detail: 'is not valid percent-encoded UTF-8' },
           ]);
           expect(problem.instance).toBe(response.headers.get('x-request-id'));
+          expect(response.headers.get('cache-control')).toBe('no-store');
         });
       }
     });
@@ -138,6 +139,7 @@ describe('malformed query strings', () => {
     const response = await fixture.server.fetch('/identities/public-keys?identifier=a%FF@x.org');
 
     expect(response.status).toBe(400);
+    expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
   it('names an undecodable parameter name as sent', async () => {

@@ -15,8 +15,10 @@ const BEARER_PREFIX = /^Bearer +/i;
  * whose `config.access` is not `public`. It runs before the body is read, so a
  * caller without a valid token never gets the body parsed or validated.
  *
- * Every response of such a route, errors included, carries `Cache-Control: no-store`,
- * because it depends on the token and may contain the caller's data.
+ * Every response of such a route carries `Cache-Control: no-store`, because it depends
+ * on the token and may contain the caller's data. This hook sets it for the success
+ * response, and `sendProblem` sets it on every error, including those raised before
+ * this hook runs.
  *
  * A missing `Authorization: Bearer` header, or an unknown or expired token, is a
  * 401 with `WWW-Authenticate: Bearer`. A token of the other kind of principal

@@ -96,7 +96,10 @@ export function installErrorHandlers(
 }
 
 /**
- * Sends a problem as the response, with `instance` set to the request id. On a route
+ * Sends a problem as the response, with `instance` set to the request id and
+ * `Cache-Control: no-store`. Every problem gets that header, because some are sent
+ * before the authentication hook runs (for a malformed path or query string), and no
+ * response of an operation that needs a token may be stored. On a route
  * registered with `oauthErrors`, it adds the RFC 6749 `error` code as well (see
  * {@link oauthErrorCode} and {@link oauthErrorMediaType}).
  */
@@ -126,7 +129,12 @@ export function sendProblem(
     }
   }
 
-  return reply.code(status).headers(problem.headers).type(mediaType).send(body);
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .headers(problem.headers)
+    .type(mediaType)
+    .send(body);
 }
 
 function databaseUnavailable(): HttpProblem {

@@ -114,6 +114,7 @@ export function respondToClientError(
       `Content-Length: ${Buffer.byteLength(body)}`,
       `Date: ${new Date().toUTCString()}`,
       `X-Request-Id: ${requestId}`,
+      'Cache-Control: no-store',
       'Connection: close',
       '',
       body,
