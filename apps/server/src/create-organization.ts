@@ -3,6 +3,7 @@ import { generateSecretToken, hashSecret } from './auth/secret-token.js';
 import { createDataDir } from './data-dir.js';
 import { connectDatabase } from './database/connect-database.js';
 import { checkDatabaseUrl } from './database/database-url.js';
+import { checkDatabasePath } from './database/open-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { DatabaseStore } from './store/store.js';
 
@@ -59,6 +60,9 @@ export async function createOrganization(
     checkDatabaseUrl(options.databaseUrl, 'databaseUrl');
   }
 
+  if (options.databaseUrl === undefined) {
+    checkDatabasePath(options.dataDir);
+  }
   await createDataDir(options.dataDir);
   const credentials = { id: randomUUID(), client_secret: generateSecretToken(), name };
   const store = new DatabaseStore(

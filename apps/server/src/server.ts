@@ -3,6 +3,7 @@ import { type Clock, systemClock } from './clock.js';
 import { createDataDir } from './data-dir.js';
 import { connectDatabase } from './database/connect-database.js';
 import { checkDatabaseUrl } from './database/database-url.js';
+import { checkDatabasePath } from './database/open-database.js';
 import { PostgresSqlDatabase } from './database/postgres-database.js';
 import { SqliteSqlDatabase } from './database/sqlite-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
@@ -107,6 +108,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { dataDir, host = '127.0.0.1', port = 0, appUrl } = options;
   checkOptions(options);
 
+  if (options.databaseUrl === undefined) {
+    checkDatabasePath(dataDir);
+  }
   await createDataDir(dataDir);
   const document = await loadOpenApiDocument();
   const database = await connectDatabase({ dataDir, databaseUrl: options.databaseUrl });

@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -207,6 +207,25 @@ describe('provisions-server', () => {
     expect(failure.stderr).toBe(
       `provisions-server: database file ${join(nested, DATABASE_FILE_NAME)} cannot be opened: it is a directory; move it away or choose another data directory\n`,
     );
+  });
+
+  it.each([
+    ['start', []],
+    ['create-organization', ['--name', 'Deep']],
+  ])('%s rejects a database path too long for SQLite', async (command, args) => {
+    // Without symbolic links in it, the path as given is the one SQLite would resolve.
+    const root = await realpath(dataDir);
+    const deep = join(root, 'deep', ...Array.from({ length: 1500 }, () => 'd'));
+    const file = join(deep, DATABASE_FILE_NAME);
+    const bytes = Buffer.byteLength(file);
+
+    const failure = await runFailing([command, '--data-dir', deep, ...args]);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect(failure.stderr).toBe(
+      `provisions-server: database file ${file} cannot be opened: its absolute path is ${bytes} bytes long, and SQLite accepts at most 504; choose a data directory with a shorter path\n`,
+    );
+    await expect(stat(join(root, 'deep'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('names an unreachable PostgreSQL without its password', async () => {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../src/database/migrations.js';
+import { MAX_DATABASE_PATH_BYTES, openDatabase } from '../src/database/open-database.js';
 import {
   createOrganization,
   DATABASE_FILE_NAME,
@@ -93,6 +94,54 @@ describe('database file', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('database path length', () => {
+  it('opens a path at the limit', async () => {
+    const root = await realpath(join(dataDir, '..', '..'));
+    const db = openDatabase(dataDirWithPathBytes(root, MAX_DATABASE_PATH_BYTES));
+    const journalMode = db.pragma('journal_mode', { simple: true });
+    db.close();
+
+    expect(journalMode).toBe('wal');
+  });
+
+  it('rejects a longer path before creating it', async () => {
+    const root = await realpath(join(dataDir, '..', '..'));
+    const longDir = dataDirWithPathBytes(root, MAX_DATABASE_PATH_BYTES + 1);
+    const file = join(longDir, DATABASE_FILE_NAME);
+
+    expect(() => openDatabase(longDir)).toThrow(
+      `database file ${file} cannot be opened: its absolute path is ${MAX_DATABASE_PATH_BYTES + 1} bytes long, and SQLite accepts at most ${MAX_DATABASE_PATH_BYTES}; choose a data directory with a shorter path`,
+    );
+    await expect(stat(join(root, 'long'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('counts the path behind a symbolic link', async () => {
+    const root = await realpath(join(dataDir, '..', '..'));
+    const target = dataDirWithPathBytes(root, MAX_DATABASE_PATH_BYTES + 1);
+    await mkdir(target, { recursive: true });
+    const link = join(root, 'link');
+    await symlink(target, link);
+
+    expect(() => openDatabase(link)).toThrow(
+      `database file ${join(link, DATABASE_FILE_NAME)} cannot be opened: its absolute path is ${MAX_DATABASE_PATH_BYTES + 1} bytes long`,
+    );
+  });
+});
+
+/**
+ * Returns a directory below `root`, named `long/…`, whose database file path is `bytes`
+ * long. Its parts are at most 200 bytes, below the usual 255-byte limit of a file name.
+ */
+function dataDirWithPathBytes(root: string, bytes: number): string {
+  const remaining = bytes - Buffer.byteLength(join(root, 'long', DATABASE_FILE_NAME));
+  const parts = Math.ceil(remaining / 200);
+  // Each part adds its characters and a separator.
+  const characters = remaining - parts;
+  const size = Math.floor(characters / parts);
+  const first = 'x'.repeat(size + (characters - size * parts));
+  return join(root, 'long', first, ...Array.from({ length: parts - 1 }, () => 'x'.repeat(size)));
+}
 
 describe('createOrganization', () => {
   it('writes to the database of a running server', async () => {

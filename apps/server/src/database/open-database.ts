@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_BUSY_TIMEOUT_MS } from '../limits.js';
 import { DatabaseVersionError } from './database-version-error.js';
@@ -10,6 +10,15 @@ const MAX_WAL_SWITCH_PAUSE_MS = 50;
 
 /** File name of the SQLite database inside the data directory. */
 export const DATABASE_FILE_NAME = 'provisions.sqlite';
+
+/**
+ * Maximum length in bytes of the absolute path of a database file, with symbolic links
+ * resolved, that SQLite opens. SQLite's unix VFS takes path names of up to 512 bytes
+ * (`MAX_PATHNAME` in SQLite 3.53.2, as bundled in better-sqlite3 12.11.1), and the
+ * pager rejects a database path unless its `-journal` name, 8 bytes longer, fits too.
+ * NOTE: SQLite's Windows VFS has other limits, which this constant does not model.
+ */
+export const MAX_DATABASE_PATH_BYTES = 504;
 
 /** An open better-sqlite3 connection. */
 export type SqliteDatabase = Database.Database;
@@ -28,17 +37,19 @@ export type SqliteDatabase = Database.Database;
  * @param dataDir - Directory that holds the database; created with its parents if missing.
  * @returns The open connection; the caller closes it.
  * @throws DatabaseVersionError when the file has a newer schema than this server knows.
- * @throws Error naming the file when it is not a SQLite database or is damaged.
+ * @throws Error naming the file when its path is too long for SQLite, when SQLite cannot
+ *   open it, or when it is not a SQLite database or is damaged.
  * @example
  * const db = openDatabase('/var/lib/provisions');
  */
 export function openDatabase(dataDir: string): SqliteDatabase {
+  checkDatabasePath(dataDir);
   // The database contains server key shares and token hashes, so only the owner may
   // read it. SQLite gives its -wal and -shm files the mode of the database file.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, DATABASE_FILE_NAME);
   createDatabaseFile(path);
-  const db = new Database(path);
+  const db = connect(path);
 
   try {
     db.pragma(`busy_timeout = ${DATABASE_BUSY_TIMEOUT_MS}`);
@@ -50,6 +61,71 @@ export function openDatabase(dataDir: string): SqliteDatabase {
   } catch (error) {
     db.close();
     throw damagedFileError(path, error) ?? error;
+  }
+}
+
+/**
+ * Checks that SQLite can open the database file of `dataDir`, whose absolute path must be
+ * at most {@link MAX_DATABASE_PATH_BYTES} long once symbolic links are resolved. It creates
+ * nothing, so a caller can run it before making the data directory and leave no directories
+ * behind when the path is too long.
+ *
+ * @throws Error naming the file, the length of its path and the limit.
+ * @example
+ * checkDatabasePath('/var/lib/provisions');
+ */
+export function checkDatabasePath(dataDir: string): void {
+  const path = join(dataDir, DATABASE_FILE_NAME);
+  const bytes = Buffer.byteLength(canonicalPath(path));
+  if (bytes > MAX_DATABASE_PATH_BYTES) {
+    throw new Error(
+      `database file ${path} cannot be opened: its absolute path is ${bytes} bytes long, and SQLite accepts at most ${MAX_DATABASE_PATH_BYTES}; choose a data directory with a shorter path`,
+    );
+  }
+}
+
+/**
+ * Returns the absolute form of `path` with the symbolic links of its longest existing
+ * part resolved, as SQLite resolves them. The missing rest is appended as written.
+ */
+function canonicalPath(path: string): string {
+  const missing: string[] = [];
+  let existing = resolve(path);
+
+  for (;;) {
+    try {
+      return join(realpathSync(existing), ...missing.reverse());
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const parent = dirname(existing);
+      // A missing part, or a path over the system's limit, makes the parent the next try.
+      // Any other failure (a part that is a file, no permission) is reported when the data
+      // directory is created, so the path as written is the estimate until then.
+      if ((code !== 'ENOENT' && code !== 'ENAMETOOLONG') || parent === existing) {
+        return resolve(path);
+      }
+      missing.push(basename(existing));
+      existing = parent;
+    }
+  }
+}
+
+/**
+ * Opens a better-sqlite3 connection to the existing file `path`.
+ *
+ * @throws Error naming the file when SQLite cannot open it (`SQLITE_CANTOPEN`).
+ */
+function connect(path: string): SqliteDatabase {
+  try {
+    return new Database(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_CANTOPEN') {
+      throw error;
+    }
+    throw new Error(
+      `database file ${path} cannot be opened: SQLite failed (${(error as Error).message}); check that its absolute path, with symbolic links resolved, is at most ${MAX_DATABASE_PATH_BYTES} bytes long`,
+      { cause: error },
+    );
   }
 }
 
