@@ -281,9 +281,9 @@ interface ServerContact {
 }
 
 /**
- * The cause of a run stopping before it started every recipient: an unreachable server, an
- * SMTP server that takes no email, a failed write of the journal or keystore, or of a link to
- * stdout.
+ * The cause of a run stopping before it started every recipient. That is an unreachable server,
+ * a server that rejects the organization's credentials, an SMTP server that takes no email, or
+ * a failed write of the journal, the keystore or a link to stdout.
  */
 interface RunStop {
   /** The error the command ends with, after the summary. */
@@ -366,6 +366,13 @@ async function sendAll(
         stop ??= {
           error: new CliError(
             `stopped the run: ${outcome.smtpFailure}; run the same command again to resume, which emails the links not sent yet (journal ${settings.journalPath})`,
+          ),
+        };
+      }
+      if (outcome.credentialsRejected === true) {
+        stop ??= {
+          error: new CliError(
+            `stopped the run: the server ${settings.server} rejected the organization's credentials (401 invalid_client) when the run renewed its token, although it accepted them at the start, as when another server responds at that URL; once the server or the credentials are fixed, run the same command again to resume (journal ${settings.journalPath})`,
           ),
         };
       }
