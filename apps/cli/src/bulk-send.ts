@@ -4,6 +4,7 @@ import { type ApiClient, isApiError, unwrap } from '@provisions/api';
 import {
   type BoxContent,
   formatInvitationLink,
+  isCredentialsRejection,
   type OrganizationConnection,
   type ProvisionKeystoreEntry,
   sealInvitation,
@@ -101,6 +102,11 @@ export interface RecipientOutcome {
   writeFailure?: CliError;
   /** The reason the SMTP server could not take the recipient's email. It stops the run. */
   smtpFailure?: string;
+  /**
+   * Whether the recipient failed because the server rejected the organization's credentials
+   * when the run renewed its token (401 `invalid_client`). It stops the run.
+   */
+  credentialsRejected?: boolean;
 }
 
 /** The outcome of a recipient that the run started: never `skipped`. */
@@ -187,6 +193,7 @@ export async function sendRecipient(
       ...(unreachable === undefined ? {} : { unreachable }),
       ...(writeFailure === undefined ? {} : { writeFailure }),
       ...(smtpFailure instanceof SmtpServerError ? { smtpFailure: smtpFailure.message } : {}),
+      ...(isCredentialsRejection(error) ? { credentialsRejected: true } : {}),
     };
   }
 }

@@ -2,10 +2,15 @@ import { access, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { normalizeEmail } from '@provisions/api';
+import { FileKeystore } from '@provisions/core/keystore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { readKeystoreEncryption } from '../src/keystore-access.js';
+import { readManifest } from '../src/manifest.js';
+import { hashManifestInOrder } from '../src/manifest-hash.js';
 import { writeManifest } from './support/manifest-file.js';
-import { boxOptions, runCli, sendArgsWithoutServer } from './support/run-cli.js';
+import { boxOptions, runCli, sendArgsWithoutServer, TEST_KDF_COST } from './support/run-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -127,6 +132,118 @@ describe('send --manifest of content run before', () => {
 
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/^boxes created: 2 \(2 by this run\)$/m);
+  });
+});
+
+/** Writes a JSON manifest `name` in the work directory and returns its path. */
+async function writeJsonManifest(
+  name: string,
+  recipients: { email: string; boxes: { title: string; messages: string[] }[] }[],
+): Promise<string> {
+  const path = join(workDir, name);
+  await writeFile(path, JSON.stringify({ recipients }));
+  return path;
+}
+
+/** Two recipients with two boxes each, the first box with two messages. */
+function twoRecipients(prefix: string): {
+  email: string;
+  boxes: { title: string; messages: string[] }[];
+}[] {
+  return [0, 1].map((index) => ({
+    email: `${prefix}${index}@example.com`,
+    boxes: [
+      { title: 'Contract', messages: ['first', 'second'] },
+      { title: 'Payslip', messages: ['hi'] },
+    ],
+  }));
+}
+
+describe('send --manifest of reordered content', () => {
+  it('rejects reordered recipients', async () => {
+    const keystore = join(workDir, 'order-keystore.json');
+    const recipients = twoRecipients('order');
+    const manifest = await writeJsonManifest('order.json', recipients);
+    const first = await runCli(manifestArgs(manifest, keystore), { env });
+    expect(first.code).toBe(0);
+    const reordered = await writeJsonManifest('order-reversed.json', [...recipients].reverse());
+
+    const again = await runCli(manifestArgs(reordered, keystore), { env });
+
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(
+      `provisions: manifest ${reordered}: a run of the same content was started on `,
+    );
+    expect(again.stderr).toContain(`with journal ${manifest}.journal: to finish that run`);
+    expect(await exists(`${reordered}.journal`)).toBe(false);
+  });
+
+  it("rejects a recipient's reordered boxes", async () => {
+    const keystore = join(workDir, 'box-order-keystore.json');
+    const recipients = twoRecipients('boxorder');
+    const manifest = await writeJsonManifest('box-order.json', recipients);
+    const first = await runCli(manifestArgs(manifest, keystore), { env });
+    expect(first.code).toBe(0);
+    const swapped = recipients.map((recipient, index) =>
+      index === 1 ? { ...recipient, boxes: [...recipient.boxes].reverse() } : recipient,
+    );
+    const reordered = await writeJsonManifest('box-order-swapped.json', swapped);
+
+    const again = await runCli(manifestArgs(reordered, keystore), { env });
+
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('a run of the same content was started on ');
+    expect(await exists(`${reordered}.journal`)).toBe(false);
+  });
+
+  it('sends reordered messages as new content', async () => {
+    const keystore = join(workDir, 'message-order-keystore.json');
+    const recipients = twoRecipients('messageorder');
+    const manifest = await writeJsonManifest('message-order.json', recipients);
+    const first = await runCli(manifestArgs(manifest, keystore), { env });
+    expect(first.code).toBe(0);
+    const swapped = recipients.map((recipient) => ({
+      ...recipient,
+      boxes: [
+        { title: 'Contract', messages: ['second', 'first'] },
+        { title: 'Payslip', messages: ['hi'] },
+      ],
+    }));
+    const changed = await writeJsonManifest('message-order-swapped.json', swapped);
+
+    const again = await runCli(manifestArgs(changed, keystore), { env });
+
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/^boxes created: 4 \(4 by this run\)$/m);
+  });
+
+  it('rejects a copy recorded by an older version', async () => {
+    const keystorePath = join(workDir, 'older-keystore.json');
+    const manifest = await writeJsonManifest('older.json', twoRecipients('older'));
+    const parsed = await readManifest(manifest);
+    const oldStyleHash = hashManifestInOrder(
+      parsed.recipients.map((recipient) => ({
+        email: normalizeEmail(recipient.email),
+        boxes: recipient.boxes,
+      })),
+    );
+    const keystore = await FileKeystore.open(keystorePath, {
+      passphrase: env.PROVISIONS_KEYSTORE_PASSPHRASE as string,
+      organizationId: server.organizationId,
+      serverUrl: server.url,
+      encryption: readKeystoreEncryption({ PROVISIONS_KEYSTORE_KDF_COST: TEST_KDF_COST }),
+    });
+    const olderJournal = join(workDir, 'older-original.json.journal');
+    try {
+      await keystore.recordManifestRun({ manifestSha256: oldStyleHash, journal: olderJournal });
+    } finally {
+      await keystore.close();
+    }
+
+    const again = await runCli(manifestArgs(manifest, keystorePath), { env });
+
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`with journal ${olderJournal}: to finish that run`);
   });
 });
 

@@ -42,6 +42,7 @@ export {
   type SendBoxesResult,
   sendBoxes,
 } from './organization.js';
+export { isCredentialsRejection } from './organization-token.js';
 export {
   KeystoreError,
   type KeystoreErrorCode,

@@ -1,5 +1,8 @@
 import {
+  type AccessToken,
   type ApiClient,
+  type ApiError,
+  isApiError,
   type OrganizationCredentials,
   requestOrganizationToken,
 } from '@provisions/api';
@@ -14,15 +17,28 @@ type Transport = (request: Request) => Promise<Response>;
 export interface OrganizationTokens {
   /**
    * Returns the token to send, after renewing it when it expires within 30 seconds by the
-   * client's clock, or waiting for a renewal in progress.
+   * client's clock, or waiting for a renewal in progress. Once a renewal got a credentials
+   * rejection (see {@link isCredentialsRejection}), rejects at once with that same error.
    */
   current(): Promise<string>;
   /**
    * Wraps `fetch` so that a request sent with a token of this connection and rejected with
    * 401 is sent once more with a new token. Concurrent rejections share one token request,
-   * and a 401 to the second attempt is returned as it is.
+   * and a 401 to the second attempt is returned as it is. Once a renewal got a credentials
+   * rejection, a 401 rejects with that same error and requests no new token.
    */
   resendAfterRejection(fetch: Transport): Transport;
+}
+
+/**
+ * Tells whether `error` is the token endpoint's rejection of the client credentials: an
+ * `ApiError` with status 401 and the RFC 6749 section 5.2 error code `invalid_client`.
+ *
+ * @param error - anything caught.
+ * @returns true for that rejection; false for any other error, 401s of other requests included.
+ */
+export function isCredentialsRejection(error: unknown): error is ApiError {
+  return isApiError(error) && error.status === 401 && error.problem.error === 'invalid_client';
 }
 
 /**
@@ -40,9 +56,21 @@ export async function obtainOrganizationTokens(
   let token = '';
   let expiresAt = 0;
   let renewal: Promise<string> | undefined;
+  // The first credentials rejection of a renewal. Credentials the server no longer accepts
+  // stay rejected, and a token request for every later call would only run into the server's
+  // rate limit of token requests, so later calls fail at once with this error.
+  let rejection: ApiError | undefined;
 
   const requestToken = async (): Promise<string> => {
-    const response = await requestOrganizationToken(tokenClient, credentials);
+    let response: AccessToken;
+    try {
+      response = await requestOrganizationToken(tokenClient, credentials);
+    } catch (error) {
+      if (isCredentialsRejection(error)) {
+        rejection ??= error;
+      }
+      throw error;
+    }
     token = response.access_token;
     expiresAt = Date.now() + response.expires_in * 1000;
     obtained.add(token);
@@ -63,6 +91,9 @@ export async function obtainOrganizationTokens(
   await requestToken();
 
   const current = async (): Promise<string> => {
+    if (rejection !== undefined) {
+      throw rejection;
+    }
     if (renewal !== undefined || Date.now() >= expiresAt - TOKEN_REFRESH_MARGIN_MS) {
       return renew();
     }
@@ -71,6 +102,9 @@ export async function obtainOrganizationTokens(
 
   // Returns the token to send again a request that the server rejected with `rejected`.
   const replacementFor = (rejected: string): Promise<string> => {
+    if (rejection !== undefined) {
+      return Promise.reject(rejection);
+    }
     if (renewal !== undefined || rejected === token) {
       return renew();
     }

@@ -1,6 +1,10 @@
-import { createApiClient } from '@provisions/api';
+import { ApiError, createApiClient } from '@provisions/api';
 import { describe, expect, it, vi } from 'vitest';
-import { type OrganizationTokens, obtainOrganizationTokens } from '../src/organization-token.js';
+import {
+  isCredentialsRejection,
+  type OrganizationTokens,
+  obtainOrganizationTokens,
+} from '../src/organization-token.js';
 
 const BASE_URL = 'http://127.0.0.1:9';
 
@@ -81,5 +85,114 @@ describe('resendAfterRejection', () => {
     await expect(rejectingFetch(request)).rejects.toMatchObject({ status: 503 });
 
     await vi.waitFor(() => expect(sourceCancelled()).toBe(true), { timeout: 1000 });
+  });
+});
+
+describe('credentials rejection', () => {
+  /** Tokens whose first token request succeeds and whose later ones get 401 `invalid_client`. */
+  async function tokensRejectedAfterFirst(): Promise<{
+    tokens: OrganizationTokens;
+    tokenRequests: () => number;
+  }> {
+    let requests = 0;
+    const tokenClient = createApiClient({
+      baseUrl: BASE_URL,
+      fetch: async () => {
+        requests += 1;
+        if (requests > 1) {
+          return Response.json(
+            {
+              type: 'about:blank',
+              title: 'Unauthorized',
+              status: 401,
+              detail: 'wrong client credentials',
+              error: 'invalid_client',
+            },
+            { status: 401, headers: { 'content-type': 'application/problem+json' } },
+          );
+        }
+        return Response.json({ access_token: 'token-1', token_type: 'Bearer', expires_in: 3600 });
+      },
+    });
+    const tokens = await obtainOrganizationTokens(tokenClient, {
+      clientId: 'organization',
+      clientSecret: 'secret',
+    });
+    return { tokens, tokenRequests: () => requests };
+  }
+
+  it('requests no token after a rejection', async () => {
+    const { tokens, tokenRequests } = await tokensRejectedAfterFirst();
+    let sent = 0;
+    const client = createApiClient({
+      baseUrl: BASE_URL,
+      token: tokens.current,
+      fetch: tokens.resendAfterRejection(async () => {
+        sent += 1;
+        return new Response(null, { status: 401 });
+      }),
+    });
+    const lookUp = () =>
+      client.GET('/identities/public-keys', { params: { query: { identifier: 'a@example.com' } } });
+
+    const errors: unknown[] = [];
+    for (let call = 0; call < 5; call += 1) {
+      errors.push(
+        await lookUp().then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+    }
+
+    expect(tokenRequests()).toBe(2);
+    expect(sent).toBe(1);
+    for (const error of errors) {
+      expect(isCredentialsRejection(error)).toBe(true);
+      expect(error).toBe(errors[0]);
+    }
+    await expect(tokens.current()).rejects.toBe(errors[0]);
+  });
+
+  it('fails concurrent rejections with one token request', async () => {
+    const { tokens, tokenRequests } = await tokensRejectedAfterFirst();
+    const rejectingFetch = tokens.resendAfterRejection(
+      async () => new Response(null, { status: 401 }),
+    );
+    const token = await tokens.current();
+    const request = () =>
+      new Request(`${BASE_URL}/organizations/o/boxes`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+        body: '{}',
+      });
+
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => rejectingFetch(request())));
+    const late = await rejectingFetch(request()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(tokenRequests()).toBe(2);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      expect(isCredentialsRejection((result as PromiseRejectedResult).reason)).toBe(true);
+    }
+    expect(isCredentialsRejection(late)).toBe(true);
+  });
+});
+
+describe('isCredentialsRejection', () => {
+  it('matches only 401 invalid_client', () => {
+    const problem = { type: 'about:blank', title: 'Unauthorized', status: 401, detail: '' };
+
+    expect(isCredentialsRejection(new ApiError({ ...problem, error: 'invalid_client' }))).toBe(
+      true,
+    );
+    expect(isCredentialsRejection(new ApiError(problem))).toBe(false);
+    expect(
+      isCredentialsRejection(new ApiError({ ...problem, status: 400, error: 'invalid_request' })),
+    ).toBe(false);
+    expect(isCredentialsRejection(new TypeError('fetch failed'))).toBe(false);
   });
 });

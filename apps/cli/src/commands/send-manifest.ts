@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -35,6 +35,7 @@ import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { createLinkMailer, type SmtpSettings, verifySmtpServer } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
+import { hashManifestContent, hashManifestInOrder } from '../manifest-hash.js';
 import {
   API_CLIENT_TIMEOUT_MS,
   createNodeHttpFetch,
@@ -141,7 +142,8 @@ async function sendManifest(
     email: normalizeEmail(recipient.email),
     boxes: recipient.boxes,
   }));
-  const manifestHash = hashManifest(recipients);
+  const manifestHash = hashManifestInOrder(recipients);
+  const contentHash = hashManifestContent(recipients);
   const mailer = settings.smtp === undefined ? undefined : createLinkMailer(settings.smtp);
 
   const journalLock = await lockJournal(settings.journalPath);
@@ -167,7 +169,7 @@ async function sendManifest(
       serverUrl: settings.server,
     });
     if (resumedRunId === undefined && !settings.sendAgain) {
-      checkEarlierRuns(keystore, settings, manifestHash);
+      checkEarlierRuns(keystore, settings, { contentHash, manifestHash });
     }
 
     // Started before the token request, so that a server that accepts the connection and
@@ -209,7 +211,9 @@ async function sendManifest(
       // The run is recorded only now that the keystore opened and the server
       // accepted the credentials: a run that fails before this point leaves no
       // journal bound to a wrong server or organization.
-      runId = resumedRunId ?? (await startRun(journal, keystore, settings, manifestHash));
+      runId =
+        resumedRunId ??
+        (await startRun(journal, keystore, settings, { contentHash, manifestHash }));
 
       const undecided = recipients.filter(
         (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
@@ -281,9 +285,9 @@ interface ServerContact {
 }
 
 /**
- * The cause of a run stopping before it started every recipient: an unreachable server, an
- * SMTP server that takes no email, a failed write of the journal or keystore, or of a link to
- * stdout.
+ * The cause of a run stopping before it started every recipient. That is an unreachable server,
+ * a server that rejects the organization's credentials, an SMTP server that takes no email, or
+ * a failed write of the journal, the keystore or a link to stdout.
  */
 interface RunStop {
   /** The error the command ends with, after the summary. */
@@ -366,6 +370,13 @@ async function sendAll(
         stop ??= {
           error: new CliError(
             `stopped the run: ${outcome.smtpFailure}; run the same command again to resume, which emails the links not sent yet (journal ${settings.journalPath})`,
+          ),
+        };
+      }
+      if (outcome.credentialsRejected === true) {
+        stop ??= {
+          error: new CliError(
+            `stopped the run: the server ${settings.server} rejected the organization's credentials (401 invalid_client) when the run renewed its token, although it accepted them at the start, as when another server responds at that URL; once the server or the credentials are fixed, run the same command again to resume (journal ${settings.journalPath})`,
           ),
         };
       }
@@ -511,20 +522,35 @@ function describeJournalMoveRisk(state: SendJournalState, journalPath: string): 
 }
 
 /**
+ * The two hashes of a manifest: `manifestHash` from {@link hashManifestInOrder} for the journal,
+ * and `contentHash` from {@link hashManifestContent} for the keystore's record of runs.
+ */
+interface ManifestHashes {
+  manifestHash: string;
+  contentHash: string;
+}
+
+/**
  * Rejects a new run of a manifest whose content the keystore records as run before for this
- * organization and server, under any file name: it would give every recipient a second set of
- * boxes. The message names the latest such run and how to go on.
+ * organization and server, under any file name and in any order of recipients and boxes: it
+ * would give every recipient a second set of boxes. The message names the latest such run and
+ * how to go on.
  *
  * @throws CliError (exit code 2) when such a run exists.
  */
 function checkEarlierRuns(
   keystore: FileKeystore,
   settings: ManifestSendSettings,
-  manifestHash: string,
+  hashes: ManifestHashes,
 ): void {
+  // Keystores written before the content hash record the in-order hash, which still matches
+  // a copy of the same file, though not a reordered one.
   const earlier = keystore
     .listManifestRuns()
-    .filter((run) => run.manifest_sha256 === manifestHash)
+    .filter(
+      (run) =>
+        run.manifest_sha256 === hashes.contentHash || run.manifest_sha256 === hashes.manifestHash,
+    )
     .at(-1);
   if (earlier === undefined) {
     return;
@@ -552,20 +578,20 @@ async function startRun(
   journal: Journal,
   keystore: FileKeystore,
   settings: ManifestSendSettings,
-  manifestHash: string,
+  hashes: ManifestHashes,
 ): Promise<string> {
   const runId = randomUUID();
   await journal.append({
     type: 'run',
     version: SEND_JOURNAL_VERSION,
     run_id: runId,
-    manifest_sha256: manifestHash,
+    manifest_sha256: hashes.manifestHash,
     organization_id: settings.organizationId,
     server_url: settings.server,
     created_at: new Date().toISOString(),
   });
   await keystore.recordManifestRun({
-    manifestSha256: manifestHash,
+    manifestSha256: hashes.contentHash,
     journal: resolve(settings.journalPath),
   });
   return runId;
@@ -591,15 +617,6 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
     }
     throw new CliError((error as Error).message, EXIT_USAGE, { cause: error });
   }
-}
-
-function hashManifest(recipients: readonly BulkRecipient[]): string {
-  const hash = createHash('sha256');
-  for (const recipient of recipients) {
-    hash.update(JSON.stringify([recipient.email, recipient.boxes]));
-    hash.update('\n');
-  }
-  return hash.digest('hex');
 }
 
 /**

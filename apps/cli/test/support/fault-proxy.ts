@@ -36,14 +36,14 @@ export interface FaultProxy {
  * Starts an HTTP proxy to `targetUrl`. `choose` decides, per request, whether
  * to pass it, to answer with an error status without forwarding, or to
  * forward it and drop the response (so the server stored the request but the
- * client never learns it).
+ * client never learns it). A function as `targetUrl` is called for each
+ * forwarded request, right after `choose`, so that a test can move the
+ * requests to another server mid-run.
  */
 export async function startFaultProxy(
-  targetUrl: string,
+  targetUrl: string | (() => string),
   choose: (method: string, path: string) => Fault,
 ): Promise<FaultProxy> {
-  const target = new URL(targetUrl);
-
   const server = createServer(async (incoming, outgoing) => {
     const body = await readBody(incoming);
     const fault = choose(incoming.method ?? 'GET', (incoming.url ?? '/').split('?')[0] as string);
@@ -67,6 +67,7 @@ export async function startFaultProxy(
       return;
     }
 
+    const target = new URL(typeof targetUrl === 'string' ? targetUrl : targetUrl());
     const forwarded = httpRequest(
       {
         host: target.hostname,
