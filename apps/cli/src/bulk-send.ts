@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { type ApiClient, isApiError, unwrap } from '@provisions/api';
+import { type ApiClient, unwrap } from '@provisions/api';
 import {
   type BoxContent,
   formatInvitationLink,
@@ -679,9 +679,4 @@ function inBackground(context: BulkSendContext, write: Promise<void>): void {
 
 function countCreated(state: RecipientState): number {
   return [...state.boxes.values()].filter((box) => box.id !== undefined).length;
-}
-
-/** Tells whether an error of a whole run (not one recipient) should stop it: bad credentials. */
-export function isFatalRunError(error: unknown): boolean {
-  return isApiError(error) && (error.status === 401 || error.status === 403);
 }
