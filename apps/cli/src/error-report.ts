@@ -190,7 +190,7 @@ export function describeNetworkErrorCode(code: string): string {
 }
 
 /** Formats milliseconds as seconds, such as `60 s` or `0.2 s`. */
-function formatSeconds(ms: number): string {
+export function formatSeconds(ms: number): string {
   return `${ms / 1000} s`;
 }
 

@@ -2,7 +2,7 @@ import { normalizeEmail } from '@provisions/api';
 import nodemailer from 'nodemailer';
 
 import { CliError, EXIT_FAILURE, usageError } from './cli-error.js';
-import { connectToSmtpServer } from './smtp-check.js';
+import { connectToSmtpServer, describeSmtpServer } from './smtp-check.js';
 import { asSmtpServerError } from './smtp-server-error.js';
 
 /** SMTP server and sender of the link emails, read from the environment. */
@@ -316,19 +316,6 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
       ].join('\n'),
     });
   }
-}
-
-/**
- * Returns the host and port of the SMTP server of `url`, with nodemailer's default port when
- * the URL has none: 465 for smtps:// and 587 for smtp://. The URL's credentials are left out.
- */
-function describeSmtpServer(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.port !== '') {
-    return `${parsed.hostname}:${parsed.port}`;
-  }
-  const defaultPort = parsed.protocol === 'smtps:' ? 465 : 587;
-  return `${parsed.hostname}:${defaultPort}`;
 }
 
 function hasAsciiLocalPart(address: string): boolean {

@@ -22,12 +22,16 @@ interface NodemailerError extends Error {
 
 /**
  * Returns the {@link SmtpServerError} for an error of nodemailer (version 8) that every email
- * through `server` would hit, or `undefined` for an error that may be the recipient's own, such
- * as a rejected address (`EENVELOPE`) or a connection closed during a message.
+ * through `server` would hit, `error` itself when it is already one, or `undefined` for an
+ * error that may be the recipient's own, such as a rejected address (`EENVELOPE`) or a
+ * connection closed during a message.
  *
  * @param server - the host and port of the SMTP server, without the credentials of the URL.
  */
 export function asSmtpServerError(error: unknown, server: string): SmtpServerError | undefined {
+  if (error instanceof SmtpServerError) {
+    return error;
+  }
   if (!(error instanceof Error)) {
     return undefined;
   }
