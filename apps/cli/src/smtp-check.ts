@@ -84,7 +84,8 @@ export function connectToSmtpServer(url: string, options: { signIn: boolean }): 
         return;
       }
       const step = describeAwaitedStep(connection, handshakeFinished, timeouts);
-      fail(new SmtpServerError(describeTimeout(server, step), { cause: error }));
+      const message = describeTimeout(server, step, connection.secureConnection);
+      fail(new SmtpServerError(message, { cause: error }));
     };
 
     // A second error, such as one while closing after the first, must find a listener too.
@@ -189,15 +190,21 @@ function describeAwaitedStep(
   return { step: 'EHLO', timeoutMs: reply };
 }
 
-/** Returns the message for a check that timed out waiting for `awaited`. */
-function describeTimeout(server: string, awaited: AwaitedStep): string {
+/**
+ * Returns the message for a check that timed out waiting for `awaited`. `secure` is true for
+ * smtps://, whose connection starts with TLS.
+ */
+function describeTimeout(server: string, awaited: AwaitedStep, secure: boolean): string {
   const within = `within ${formatSeconds(awaited.timeoutMs)}`;
   const retry = 'check that the SMTP server is working, then run the command again';
   switch (awaited.step) {
     case 'connection':
       return `cannot connect to the SMTP server at ${server} (no connection ${within}): check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that the SMTP server is running`;
     case 'greeting':
-      return `the SMTP server at ${server} accepted the connection but sent no greeting ${within}: check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there`;
+      // A server that expects TLS from the start waits for the client's TLS handshake.
+      return secure
+        ? `the SMTP server at ${server} accepted the connection but sent no greeting ${within}: check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there`
+        : `the SMTP server at ${server} accepted the connection but sent no greeting ${within}: if the port expects TLS from the start (usually 465), use an smtps:// SMTP_URL; otherwise check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there`;
     case 'TLS after STARTTLS':
       return `the SMTP server at ${server} did not finish the TLS handshake after STARTTLS ${within}: ${retry}`;
     case 'AUTH':

@@ -154,7 +154,7 @@ async function startServerRefusingAfterCheck(): Promise<number> {
 
 /**
  * Starts a TCP server on 127.0.0.1 that sends an SMTP greeting when `greets` is true, then reads
- * nothing, answers nothing and never closes a connection until `close`, even after the client
+ * nothing, sends no reply and never closes a connection until `close`, even after the client
  * closed its side (`allowHalfOpen`).
  */
 async function startStalledServer(greets: boolean): Promise<{
@@ -369,14 +369,14 @@ describe('send --email-links', () => {
       name: 'never greets',
       greets: false,
       failure:
-        'accepted the connection but sent no greeting within 0.5 s: check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there',
+        'accepted the connection but sent no greeting within 0.5 s: if the port expects TLS from the start (usually 465), use an smtps:// SMTP_URL; otherwise check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there',
     },
   ])('exits when the SMTP server $name', async ({ greets, failure }) => {
     const stalled = await startStalledServer(greets);
     const manifest = join(workDir, 'smtp-stalled.csv');
     await writeFile(manifest, 'email,title,message\nstalled@example.com,Stalled box,hi\n');
 
-    // A child process, so that the test sees whether the process exits by itself.
+    // A child process, so that the test checks whether the process exits by itself.
     const started = Date.now();
     const cli = spawnCli(
       sendArgsWithoutServer(
@@ -409,6 +409,43 @@ describe('send --email-links', () => {
     expect(Date.now() - started).toBeLessThan(STALLED_SERVER_EXIT_LIMIT_MS);
     expect(cli.stderr()).toBe(
       `provisions: the SMTP server at 127.0.0.1:${stalled.port} ${failure}; nothing was sent\n`,
+    );
+  });
+
+  it('explains smtps:// on a plain SMTP port', async () => {
+    const manifest = join(workDir, 'smtps-on-plain.csv');
+    await writeFile(manifest, 'email,title,message\nplain-port@example.com,Box,hi\n');
+
+    const result = await sendWithoutServer(manifest, { SMTP_URL: `smtps://127.0.0.1:${smtpPort}` });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: the SMTP server at 127.0.0.1:${smtpPort} did not respond with TLS (wrong version number): smtps:// is for a port that expects TLS from the start (usually 465), so for a server that starts TLS with STARTTLS (usually port 587) use an smtp:// SMTP_URL; nothing was sent\n`,
+    );
+  });
+
+  it('explains smtp:// on a TLS-only port', async () => {
+    // smtp-server's built-in self-signed certificate is enough: the client never gets to TLS.
+    const tlsOnly = new SMTPServer({ secure: true, authOptional: true, logger: false });
+    // The server reports each client that left without a TLS handshake as an error.
+    tlsOnly.on('error', () => undefined);
+    await new Promise<void>((resolve) => tlsOnly.listen(0, '127.0.0.1', resolve));
+    const port = (tlsOnly.server.address() as AddressInfo).port;
+    const manifest = join(workDir, 'smtp-on-tls.csv');
+    await writeFile(manifest, 'email,title,message\ntls-port@example.com,Box,hi\n');
+
+    let result: CliResult;
+    try {
+      result = await sendWithoutServer(manifest, {
+        SMTP_URL: `smtp://127.0.0.1:${port}?${SHORT_SMTP_TIMEOUTS}`,
+      });
+    } finally {
+      await new Promise<void>((resolve) => tlsOnly.close(() => resolve()));
+    }
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: the SMTP server at 127.0.0.1:${port} accepted the connection but sent no greeting within 0.5 s: if the port expects TLS from the start (usually 465), use an smtps:// SMTP_URL; otherwise check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there; nothing was sent\n`,
     );
   });
 
