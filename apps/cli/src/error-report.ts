@@ -38,13 +38,28 @@ interface ProtocolMismatch {
 const PROTOCOL_MISMATCHES: Readonly<Record<string, ProtocolMismatch>> = {
   // A TLS failure at the protocol level. Against a server without TLS, OpenSSL reports "wrong
   // version number", because the first bytes from the server were not a TLS record.
-  EPROTO: { protocol: 'TLS', next: 'check whether the server URL should start with http://' },
+  EPROTO: {
+    protocol: 'TLS',
+    next: 'it may be a plain HTTP server, or no HTTP server at all: check the scheme (http:// or https://) and the port of the server URL',
+  },
   // Node's HTTP parser: the first bytes of the response were not "HTTP/".
   HPE_INVALID_CONSTANT: {
     protocol: 'HTTP',
     next: 'check the port of the server URL, where another kind of service listens',
   },
 };
+
+/**
+ * Node's codes for a server certificate that does not chain to a trusted certificate authority:
+ * self-signed, or issued by an authority that Node's CA store lacks.
+ */
+const UNTRUSTED_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
 
 /**
  * Turns any error a command raised into one line and an exit code: 2 for bad
@@ -142,11 +157,20 @@ function describeNetworkFailure(error: unknown): string | undefined {
   }
 
   const code = connectionErrorCode(error);
+  const origin = error instanceof FetchFailedError ? error.origin : undefined;
+  const server = origin === undefined ? 'the server' : `the server at ${origin}`;
   const mismatch = code === undefined ? undefined : PROTOCOL_MISMATCHES[code];
   if (mismatch !== undefined) {
-    const server =
-      error instanceof FetchFailedError ? `the server at ${error.origin}` : 'the server';
     return `${server} did not respond with ${mismatch.protocol} (${code}): ${mismatch.next}`;
+  }
+
+  if (code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
+    return `the TLS certificate of ${server} is not trusted (${code}), because it is self-signed or its issuer is unknown: to trust a private certificate authority, set NODE_EXTRA_CA_CERTS to the path of its certificate in PEM`;
+  }
+
+  // Node's TLS server, for one, resets a connection whose first bytes are not a TLS handshake.
+  if (code === 'ECONNRESET' && origin?.startsWith('http:') === true) {
+    return `cannot reach ${server} (${reason}): check the server URL and that the server is running, and if its port expects TLS, use an https:// URL`;
   }
 
   return `cannot reach the server (${reason}): check the server URL and that the server is running`;
@@ -190,7 +214,7 @@ export function describeNetworkErrorCode(code: string): string {
 }
 
 /** Formats milliseconds as seconds, such as `60 s` or `0.2 s`. */
-function formatSeconds(ms: number): string {
+export function formatSeconds(ms: number): string {
   return `${ms / 1000} s`;
 }
 

@@ -18,24 +18,49 @@ interface NodemailerError extends Error {
   code?: string;
   /** The SMTP command that failed, `CONN` while connecting and greeting. */
   command?: string;
+  /**
+   * OpenSSL's reason for a TLS error, such as `wrong version number`. Node sets it, and
+   * nodemailer keeps it when it replaces the error's code.
+   */
+  reason?: string;
 }
 
 /**
+ * OpenSSL's reason (OpenSSL 3.0, in Node 20) when the first bytes from the server were not a
+ * TLS record, as when smtps:// reaches a server that starts in plain text.
+ *
+ * NOTE: another OpenSSL version may give another reason, which then gets the general TLS
+ * message below, with its hint about the scheme and the port.
+ */
+const NOT_TLS_REASON = 'wrong version number';
+
+/**
  * Returns the {@link SmtpServerError} for an error of nodemailer (version 8) that every email
- * through `server` would hit, or `undefined` for an error that may be the recipient's own, such
- * as a rejected address (`EENVELOPE`) or a connection closed during a message.
+ * through `server` would hit, `error` itself when it is already one, or `undefined` for an
+ * error that may be the recipient's own, such as a rejected address (`EENVELOPE`) or a
+ * connection closed during a message.
  *
  * @param server - the host and port of the SMTP server, without the credentials of the URL.
  */
 export function asSmtpServerError(error: unknown, server: string): SmtpServerError | undefined {
+  if (error instanceof SmtpServerError) {
+    return error;
+  }
   if (!(error instanceof Error)) {
     return undefined;
   }
 
-  const { code, command, message } = error as NodemailerError;
-  if (code === 'ETLS') {
+  const { code, command, message, reason } = error as NodemailerError;
+  if (reason === NOT_TLS_REASON) {
     return new SmtpServerError(
-      `TLS with the SMTP server at ${server} failed (${message}): check that the scheme matches the port, smtps:// for TLS from the start (usually port 465) or smtp:// for STARTTLS (usually port 587), and that the server's certificate is valid`,
+      `the SMTP server at ${server} did not respond with TLS (${reason}): smtps:// is for a port that expects TLS from the start (usually 465), so for a server that starts TLS with STARTTLS (usually port 587) use an smtp:// SMTP_URL`,
+      { cause: error },
+    );
+  }
+  // OpenSSL's message spans lines and names its source files, so the error shows the reason.
+  if (code === 'ETLS' || typeof reason === 'string') {
+    return new SmtpServerError(
+      `TLS with the SMTP server at ${server} failed (${reason ?? message}): check that the scheme matches the port, smtps:// for TLS from the start (usually port 465) or smtp:// for STARTTLS (usually port 587), and that the server's certificate is valid`,
       { cause: error },
     );
   }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { boxOptions, type CliResult, runCli, sendArgsWithoutServer } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
+import { spawnCli } from './support/spawn-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 interface ReceivedEmail {
@@ -150,6 +151,44 @@ async function startServerRefusingAfterCheck(): Promise<number> {
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   return (listener.address() as AddressInfo).port;
 }
+
+/**
+ * Starts a TCP server on 127.0.0.1 that sends an SMTP greeting when `greets` is true, then reads
+ * nothing, sends no reply and never closes a connection until `close`, even after the client
+ * closed its side (`allowHalfOpen`).
+ */
+async function startStalledServer(greets: boolean): Promise<{
+  port: number;
+  close: () => Promise<void>;
+}> {
+  const sockets: Socket[] = [];
+  const stalled: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    if (greets) {
+      socket.write('220 stalled ESMTP\r\n');
+    }
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (stalled.address() as AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) {
+        socket.destroy();
+      }
+      return new Promise<void>((resolve) => stalled.close(() => resolve()));
+    },
+  };
+}
+
+/** The timeouts the stalled-server tests give the SMTP check, as nodemailer's URL parameters. */
+const SHORT_SMTP_TIMEOUTS = 'connectionTimeout=500&greetingTimeout=500&socketTimeout=500';
+
+/**
+ * Time limit for a CLI run against a stalled SMTP server with {@link SHORT_SMTP_TIMEOUTS}: the
+ * 0.5 s timeout plus the start of Node, with room for a loaded machine.
+ */
+const STALLED_SERVER_EXIT_LIMIT_MS = 5_000;
 
 /** Counts the boxes on the test server with `title`. */
 function countBoxesTitled(title: string): number {
@@ -317,6 +356,97 @@ describe('send --email-links', () => {
     expect(countBoxesTitled('Refused box')).toBe(0);
     await expect(stat(keystore)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(`${manifest}.journal`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it.each([
+    {
+      name: 'never answers EHLO',
+      greets: true,
+      failure:
+        'sent its greeting but did not answer EHLO within 0.5 s: check that the SMTP server is working, then run the command again',
+    },
+    {
+      name: 'never greets',
+      greets: false,
+      failure:
+        'accepted the connection but sent no greeting within 0.5 s: if the port expects TLS from the start (usually 465), use an smtps:// SMTP_URL; otherwise check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there',
+    },
+  ])('exits when the SMTP server $name', async ({ greets, failure }) => {
+    const stalled = await startStalledServer(greets);
+    const manifest = join(workDir, 'smtp-stalled.csv');
+    await writeFile(manifest, 'email,title,message\nstalled@example.com,Stalled box,hi\n');
+
+    // A child process, so that the test checks whether the process exits by itself.
+    const started = Date.now();
+    const cli = spawnCli(
+      sendArgsWithoutServer(
+        join(workDir, 'smtp-stalled.json'),
+        '--manifest',
+        manifest,
+        '--email-links',
+      ),
+      {
+        PROVISIONS_CLIENT_SECRET: 'secret',
+        PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+        SMTP_URL: `smtp://127.0.0.1:${stalled.port}?${SHORT_SMTP_TIMEOUTS}`,
+        SMTP_FROM: 'documents@example.com',
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<'still running'>((resolve) => {
+      timer = setTimeout(() => resolve('still running'), STALLED_SERVER_EXIT_LIMIT_MS);
+    });
+    let exit: number | string;
+    try {
+      exit = await Promise.race([cli.exited, limit]);
+    } finally {
+      clearTimeout(timer);
+      cli.child.kill('SIGKILL');
+      await stalled.close();
+    }
+
+    expect(exit).toBe(1);
+    expect(Date.now() - started).toBeLessThan(STALLED_SERVER_EXIT_LIMIT_MS);
+    expect(cli.stderr()).toBe(
+      `provisions: the SMTP server at 127.0.0.1:${stalled.port} ${failure}; nothing was sent\n`,
+    );
+  });
+
+  it('explains smtps:// on a plain SMTP port', async () => {
+    const manifest = join(workDir, 'smtps-on-plain.csv');
+    await writeFile(manifest, 'email,title,message\nplain-port@example.com,Box,hi\n');
+
+    const result = await sendWithoutServer(manifest, { SMTP_URL: `smtps://127.0.0.1:${smtpPort}` });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: the SMTP server at 127.0.0.1:${smtpPort} did not respond with TLS (wrong version number): smtps:// is for a port that expects TLS from the start (usually 465), so for a server that starts TLS with STARTTLS (usually port 587) use an smtp:// SMTP_URL; nothing was sent\n`,
+    );
+  });
+
+  it('explains smtp:// on a TLS-only port', async () => {
+    // smtp-server's built-in self-signed certificate is enough: the client never gets to TLS.
+    const tlsOnly = new SMTPServer({ secure: true, authOptional: true, logger: false });
+    // The server reports each client that left without a TLS handshake as an error.
+    tlsOnly.on('error', () => undefined);
+    await new Promise<void>((resolve) => tlsOnly.listen(0, '127.0.0.1', resolve));
+    const port = (tlsOnly.server.address() as AddressInfo).port;
+    const manifest = join(workDir, 'smtp-on-tls.csv');
+    await writeFile(manifest, 'email,title,message\ntls-port@example.com,Box,hi\n');
+
+    let result: CliResult;
+    try {
+      result = await sendWithoutServer(manifest, {
+        SMTP_URL: `smtp://127.0.0.1:${port}?${SHORT_SMTP_TIMEOUTS}`,
+      });
+    } finally {
+      await new Promise<void>((resolve) => tlsOnly.close(() => resolve()));
+    }
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: the SMTP server at 127.0.0.1:${port} accepted the connection but sent no greeting within 0.5 s: if the port expects TLS from the start (usually 465), use an smtps:// SMTP_URL; otherwise check SMTP_URL, or SMTP_HOST and SMTP_PORT, and that an SMTP server listens there; nothing was sent\n`,
+    );
   });
 
   it('stops when the SMTP server refuses mid-run', async () => {
