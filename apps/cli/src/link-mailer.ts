@@ -1,9 +1,12 @@
 import { normalizeEmail } from '@provisions/api';
 import nodemailer from 'nodemailer';
+import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 
 import { CliError, EXIT_FAILURE, usageError } from './cli-error.js';
-import { connectToSmtpServer, describeSmtpServer } from './smtp-check.js';
+import { asSmtpTimeoutError, connectToSmtpServer, describeSmtpServer } from './smtp-check.js';
 import { asSmtpServerError } from './smtp-server-error.js';
+import { readSmtpTimeouts } from './smtp-timeouts.js';
 
 /** SMTP server and sender of the link emails, read from the environment. */
 export interface SmtpSettings {
@@ -20,8 +23,8 @@ export interface LinkMailer {
    *
    * @throws UnsupportedAddressError when the recipient's address needs SMTPUTF8 and the
    *   server lacks it.
-   * @throws SmtpServerError when the SMTP server cannot be reached, TLS with it fails or it
-   *   rejects the credentials.
+   * @throws SmtpServerError when the SMTP server cannot be reached, times out, TLS with it
+   *   fails or it rejects the credentials.
    * @throws nodemailer's error when the SMTP server rejects the message.
    */
   send(email: string, link: string): Promise<void>;
@@ -237,12 +240,21 @@ export async function verifySmtpServer(settings: SmtpSettings): Promise<void> {
  * {@link UnsupportedAddressError} instead of sending raw UTF-8 in `RCPT TO`.
  *
  * `MAIL FROM` and `RCPT TO` carry the normalized addresses as they are, so their domains are
- * always in ASCII (`xn--`) form.
+ * always in ASCII (`xn--`) form. Each connection has the timeouts of {@link readSmtpTimeouts},
+ * and a timeout rejects `send` with an SmtpServerError.
  */
 export function createLinkMailer(settings: SmtpSettings): LinkMailer {
-  const transport = nodemailer.createTransport(
-    `${settings.url}${settings.url.includes('?') ? '&' : '?'}pool=true&maxRequeues=${MAX_REQUEUES_AFTER_CLOSE}`,
-  );
+  const connectionOptions = parseConnectionUrl(settings.url);
+  // The check's timeouts, so that a server that stalls during the run stops it as soon.
+  const timeouts = readSmtpTimeouts(connectionOptions);
+  // @types/nodemailer lacks `maxRequeues`, an option of nodemailer 8's pool.
+  const poolOptions: SMTPPool.Options & { maxRequeues: number } = {
+    ...connectionOptions,
+    ...timeouts,
+    pool: true,
+    maxRequeues: MAX_REQUEUES_AFTER_CLOSE,
+  };
+  const transport = nodemailer.createTransport(poolOptions);
   // nodemailer 8 decodes the domain of an address whose local part is not ASCII back to
   // Unicode when it builds the envelope (MimeNode#_normalizeAddress). This plugin runs after
   // that and makes the transport send the envelope given to sendMail unchanged.
@@ -267,7 +279,12 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
       try {
         await sendLink(email, link);
       } catch (error) {
-        throw asSmtpServerError(error, server) ?? (await findServerFailure(error)) ?? error;
+        throw (
+          asSmtpTimeoutError(error, settings.url, timeouts) ??
+          asSmtpServerError(error, server) ??
+          (await findServerFailure(error)) ??
+          error
+        );
       }
     },
     close() {

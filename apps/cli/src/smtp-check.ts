@@ -5,29 +5,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 
 import { formatSeconds } from './error-report.js';
 import { SmtpServerError } from './smtp-server-error.js';
-
-/**
- * Time in milliseconds for the check to open its connection: the TCP connection, and for
- * smtps:// the TLS handshake too. nodemailer 8 waits 2 min by default.
- */
-export const SMTP_CONNECTION_TIMEOUT_MS = 15_000;
-
-/** Time in milliseconds for the server's greeting once connected. nodemailer 8 waits 30 s by default. */
-export const SMTP_GREETING_TIMEOUT_MS = 15_000;
-
-/**
- * Time in milliseconds for each reply of the server. nodemailer 8 applies it as the idle timeout
- * of the socket, which starts with the connection, so it limits the wait for the greeting too.
- * nodemailer waits 10 min by default.
- */
-export const SMTP_REPLY_TIMEOUT_MS = 15_000;
-
-/** The check's timeouts in milliseconds, under nodemailer's option names. */
-interface CheckTimeouts {
-  connectionTimeout: number;
-  greetingTimeout: number;
-  socketTimeout: number;
-}
+import { readSmtpTimeouts, type SmtpTimeouts } from './smtp-timeouts.js';
 
 /**
  * Returns the host and port of the SMTP server of `url`, with nodemailer's default port when
@@ -47,9 +25,7 @@ export function describeSmtpServer(url: string): string {
  * with the URL's credentials when `signIn` is true and the server offers AUTH, as the pooled
  * transport does before each email, then quits. Returns the server's EHLO response.
  *
- * Each step has a timeout: {@link SMTP_CONNECTION_TIMEOUT_MS}, {@link SMTP_GREETING_TIMEOUT_MS}
- * and {@link SMTP_REPLY_TIMEOUT_MS}, unless the URL sets nodemailer's query parameters
- * `connectionTimeout`, `greetingTimeout` or `socketTimeout` (in milliseconds). The socket is
+ * Each step has the timeout that {@link readSmtpTimeouts} returns for the URL. The socket is
  * destroyed when the check ends, so that a server that never closes its side does not keep
  * the process alive.
  *
@@ -59,7 +35,7 @@ export function describeSmtpServer(url: string): string {
  */
 export function connectToSmtpServer(url: string, options: { signIn: boolean }): Promise<string> {
   const { auth, ...connectionOptions } = parseConnectionUrl(url);
-  const timeouts = readTimeouts(connectionOptions);
+  const timeouts = readSmtpTimeouts(connectionOptions);
   const connection = new SMTPConnection({ ...connectionOptions, ...timeouts });
   const server = describeSmtpServer(url);
 
@@ -133,24 +109,17 @@ interface NodemailerError extends Error {
   code?: string;
 }
 
-/**
- * Returns the check's timeouts: those that the URL sets as query parameters, else the defaults.
- * A value that is not a positive number is left out, because nodemailer would use its own,
- * longer default in its place.
- */
-function readTimeouts(options: SMTPConnection.Options): CheckTimeouts {
-  const pick = (value: unknown, fallback: number): number =>
-    typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
-  return {
-    connectionTimeout: pick(options.connectionTimeout, SMTP_CONNECTION_TIMEOUT_MS),
-    greetingTimeout: pick(options.greetingTimeout, SMTP_GREETING_TIMEOUT_MS),
-    socketTimeout: pick(options.socketTimeout, SMTP_REPLY_TIMEOUT_MS),
-  };
-}
-
 /** The step of the SMTP dialog that a timed-out check was waiting for, and the time it waited. */
 interface AwaitedStep {
-  step: 'connection' | 'greeting' | 'EHLO' | 'HELO' | 'STARTTLS' | 'TLS after STARTTLS' | 'AUTH';
+  step:
+    | 'connection'
+    | 'greeting'
+    | 'EHLO'
+    | 'HELO'
+    | 'STARTTLS'
+    | 'TLS after STARTTLS'
+    | 'AUTH'
+    | 'email';
   timeoutMs: number;
 }
 
@@ -162,7 +131,7 @@ interface AwaitedStep {
 function describeAwaitedStep(
   connection: SMTPConnection,
   handshakeFinished: boolean,
-  timeouts: CheckTimeouts,
+  timeouts: SmtpTimeouts,
 ): AwaitedStep {
   const reply = timeouts.socketTimeout;
   if (connection.stage === 'init') {
@@ -209,9 +178,42 @@ function describeTimeout(server: string, awaited: AwaitedStep, secure: boolean):
       return `the SMTP server at ${server} did not finish the TLS handshake after STARTTLS ${within}: ${retry}`;
     case 'AUTH':
       return `the SMTP server at ${server} did not answer the sign-in (AUTH) ${within}: ${retry}`;
+    case 'email':
+      return `the SMTP server at ${server} did not reply ${within} while sending an email: check that the SMTP server is working`;
     default:
       return `the SMTP server at ${server} sent its greeting but did not answer ${awaited.step} ${within}: ${retry}`;
   }
+}
+
+/**
+ * Returns the {@link SmtpServerError} for a timeout of nodemailer 8's pooled transport, or
+ * `undefined` for any other error. nodemailer's message tells a connection or greeting
+ * timeout from the reply timeout, but the reply timeout carries no command, so its message
+ * names no step.
+ *
+ * @param url - the transport's `smtp://` or `smtps://` URL; the message names only its host and port.
+ * @param timeouts - the timeouts that the transport was created with.
+ */
+export function asSmtpTimeoutError(
+  error: unknown,
+  url: string,
+  timeouts: SmtpTimeouts,
+): SmtpServerError | undefined {
+  if (!(error instanceof Error) || (error as NodemailerError).code !== 'ETIMEDOUT') {
+    return undefined;
+  }
+
+  let awaited: AwaitedStep;
+  if (error.message === 'Connection timeout') {
+    awaited = { step: 'connection', timeoutMs: timeouts.connectionTimeout };
+  } else if (error.message === 'Greeting never received') {
+    awaited = { step: 'greeting', timeoutMs: timeouts.greetingTimeout };
+  } else {
+    awaited = { step: 'email', timeoutMs: timeouts.socketTimeout };
+  }
+  const secure = new URL(url).protocol === 'smtps:';
+  const message = describeTimeout(describeSmtpServer(url), awaited, secure);
+  return new SmtpServerError(message, { cause: error });
 }
 
 /** Returns the user name and password that `parseConnectionUrl` read from the URL, if any. */

@@ -181,6 +181,59 @@ async function startStalledServer(greets: boolean): Promise<{
   };
 }
 
+/**
+ * Starts a TCP server on 127.0.0.1 that serves each connection as {@link serveSmtpCheck} does
+ * until `MAIL FROM`, which gets no reply: the connection then stays open and silent until
+ * `close`, even after the client closed its side (`allowHalfOpen`). The CLI's check before the
+ * run sends no `MAIL FROM`, so it passes.
+ */
+async function startServerStallingAtMailFrom(): Promise<{
+  port: number;
+  /** Returns the number of `MAIL FROM` commands received so far. */
+  mailFromCount: () => number;
+  close: () => Promise<void>;
+}> {
+  const sockets: Socket[] = [];
+  let mailFromCount = 0;
+  const stalling: Server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    socket.write('220 stalling ESMTP\r\n');
+    let buffered = '';
+    let stalled = false;
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      for (
+        let end = buffered.indexOf('\r\n');
+        end >= 0 && !stalled;
+        end = buffered.indexOf('\r\n')
+      ) {
+        const command = buffered.slice(0, end).toUpperCase();
+        buffered = buffered.slice(end + 2);
+        if (command.startsWith('MAIL FROM:')) {
+          mailFromCount += 1;
+          stalled = true;
+        } else if (command === 'QUIT') {
+          socket.end('221 bye\r\n');
+        } else {
+          socket.write('250 ok\r\n');
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (stalling.address() as AddressInfo).port,
+    mailFromCount: () => mailFromCount,
+    close: () => {
+      for (const socket of sockets) {
+        socket.destroy();
+      }
+      return new Promise<void>((resolve) => stalling.close(() => resolve()));
+    },
+  };
+}
+
 /** The timeouts the stalled-server tests give the SMTP check, as nodemailer's URL parameters. */
 const SHORT_SMTP_TIMEOUTS = 'connectionTimeout=500&greetingTimeout=500&socketTimeout=500';
 
@@ -189,6 +242,13 @@ const SHORT_SMTP_TIMEOUTS = 'connectionTimeout=500&greetingTimeout=500&socketTim
  * 0.5 s timeout plus the start of Node, with room for a loaded machine.
  */
 const STALLED_SERVER_EXIT_LIMIT_MS = 5_000;
+
+/**
+ * Time limit for a run that creates boxes on the test server and then meets an SMTP server that
+ * stalls with {@link SHORT_SMTP_TIMEOUTS}. nodemailer's default reply timeout is 10 min, so a run
+ * without the short timeouts misses it.
+ */
+const STALLED_RUN_EXIT_LIMIT_MS = 10_000;
 
 /** Counts the boxes on the test server with `title`. */
 function countBoxesTitled(title: string): number {
@@ -513,6 +573,60 @@ describe('send --email-links', () => {
       );
     },
     CLOSING_SERVER_TEST_TIME_LIMIT_MS,
+  );
+
+  it(
+    'stops when the SMTP server stalls mid-run',
+    async () => {
+      const stalling = await startServerStallingAtMailFrom();
+      const manifest = join(workDir, 'smtp-stalling.csv');
+      const keystore = join(workDir, 'smtp-stalling.json');
+      const emails = ['stalling-a@example.com', 'stalling-b@example.com', 'stalling-c@example.com'];
+      await writeFile(
+        manifest,
+        `email,title,message\n${emails.map((email) => `${email},Box,hi`).join('\n')}\n`,
+      );
+      const args = ['send', '--manifest', manifest, '--keystore', keystore, '--email-links'];
+
+      // A child process, so that the test checks whether the process exits by itself.
+      const started = Date.now();
+      const cli = spawnCli(args, {
+        ...serverEnv(server, 'email test passphrase'),
+        SMTP_URL: `smtp://127.0.0.1:${stalling.port}?${SHORT_SMTP_TIMEOUTS}`,
+        SMTP_FROM: 'documents@example.com',
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<'still running'>((resolve) => {
+        timer = setTimeout(() => resolve('still running'), STALLED_RUN_EXIT_LIMIT_MS);
+      });
+      let exit: number | string;
+      try {
+        exit = await Promise.race([cli.exited, limit]);
+      } finally {
+        clearTimeout(timer);
+        cli.child.kill('SIGKILL');
+        await stalling.close();
+      }
+
+      expect(exit).toBe(1);
+      expect(Date.now() - started).toBeLessThan(STALLED_RUN_EXIT_LIMIT_MS);
+      expect(stalling.mailFromCount()).toBeGreaterThan(0);
+      expect(cli.stderr().trimEnd().split('\n').at(-1)).toBe(
+        `provisions: stopped the run: the SMTP server at 127.0.0.1:${stalling.port} did not reply within 0.5 s while sending an email: check that the SMTP server is working; run the same command again to resume, which emails the links not sent yet (journal ${manifest}.journal)`,
+      );
+
+      const resumed = await sendEmailLinks(manifest, keystore, {
+        SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        SMTP_FROM: 'documents@example.com',
+      });
+
+      expect(resumed.code).toBe(0);
+      for (const email of emails) {
+        const emailsTo = received.filter((mail) => mail.recipients.includes(email));
+        expect(emailsTo, email).toHaveLength(1);
+      }
+    },
+    2 * STALLED_RUN_EXIT_LIMIT_MS,
   );
 
   it(
