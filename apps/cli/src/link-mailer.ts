@@ -289,8 +289,7 @@ export function createLinkMailer(settings: SmtpSettings): LinkMailer {
     },
     close() {
       // NOTE: nodemailer ends its sockets without destroying them, so after a timeout a server
-      // that never closes its side keeps the process running until the operating system
-      // drops the half-closed connection.
+      // that never closes its side of the connection keeps the process running.
       transport.close();
     },
   };
