@@ -298,12 +298,12 @@ describe('POST /auth/sessions', () => {
     expect(response.status).toBe(201);
   });
 
-  it('locks a code after five wrong tries', async () => {
+  it('locks a code on the fifth wrong try', async () => {
     const email = server.newEmail();
     const { code } = await server.requestCode(email);
     const wrong = code === '000000' ? '111111' : '000000';
 
-    for (let attempt = 0; attempt < 5; attempt += 1) {
+    for (let attempt = 1; attempt <= 4; attempt += 1) {
       const { response, error } = await server
         .client()
         .POST('/auth/sessions', { body: { email, code: wrong } });
@@ -311,6 +311,24 @@ describe('POST /auth/sessions', () => {
       expect(error?.type).toBe('urn:provisions:problem:invalid-email-code');
       expect(error?.detail).not.toContain(code);
     }
+    const fifth = await server.client().POST('/auth/sessions', { body: { email, code: wrong } });
+
+    expect(fifth.response.status).toBe(401);
+    expect(fifth.error?.type).toBe('urn:provisions:problem:email-code-locked');
+    expect(fifth.error?.title).toBe('Sign-in code locked');
+    expect(fifth.error?.detail).toContain('now locked after 5 wrong tries');
+    expect(fifth.error?.detail).toContain('request a new one');
+    expect(fifth.error?.detail).not.toContain(code);
+  });
+
+  it('rejects the right code once locked', async () => {
+    const email = server.newEmail();
+    const { code } = await server.requestCode(email);
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      await server.client().POST('/auth/sessions', { body: { email, code: wrong } });
+    }
+
     const { response, error } = await server
       .client()
       .POST('/auth/sessions', { body: { email, code } });
@@ -318,7 +336,7 @@ describe('POST /auth/sessions', () => {
     expect(response.status).toBe(401);
     expect(error?.type).toBe('urn:provisions:problem:email-code-locked');
     expect(error?.title).toBe('Sign-in code locked');
-    expect(error?.detail).toContain('locked');
+    expect(error?.detail).toContain('locked after 5 wrong tries');
   });
 
   it('unlocks with a new code', async () => {

@@ -74,14 +74,16 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
 
 /**
  * Checks a sign-in code and consumes it: a code works once, expires after
- * {@link EMAIL_CODE_TTL_SECONDS}, and is locked after
- * {@link EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries. Creates the identity on its
+ * {@link EMAIL_CODE_TTL_SECONDS}, and is locked by the wrong try that brings its
+ * failure count to {@link EMAIL_CODE_MAX_FAILED_ATTEMPTS}. Creates the identity on its
  * first sign-in. Runs `onSuccess` in the same write transaction, with the store of
  * that transaction, so the code is spent exactly when the session is created.
  *
- * @throws HttpProblem `invalidEmailCode` (401) for a missing, wrong, expired or used
- * code, where a wrong code counts as one failed try, and `emailCodeLocked` (401) for a
- * pending code that already had {@link EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries.
+ * @throws HttpProblem `invalidEmailCode` (401) for a missing, expired or used code, and
+ * for a wrong code that leaves the pending code unlocked. Each wrong code counts as one
+ * failed try.
+ * @throws HttpProblem `emailCodeLocked` (401) for the wrong try that locks the pending
+ * code, and for every later try until a new code replaces it.
  */
 export async function redeemSignInCode<T>(
   context: ServerContext,
@@ -94,7 +96,8 @@ export async function redeemSignInCode<T>(
   // A missing, expired, used or wrong code gets one message, so the response does
   // not reveal whether a code is pending for the address.
   const invalid = 'the code is wrong, expired or already used; check it or request a new one';
-  const locked = `the code is locked after ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries; request a new one`;
+  const locked = `the code is locked after ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries, so request a new one`;
+  const lockedNow = `the code is now locked after ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries, so request a new one`;
 
   const outcome = await store.writeTransaction(
     async (tx): Promise<RejectedCodeProblem | { result: T }> => {
@@ -105,12 +108,17 @@ export async function redeemSignInCode<T>(
       }
       // NOTE: a locked code gets its own problem type, so a client can offer a new code
       // in place of another try. It reveals that a code is pending for the address, but
-      // only to a client that has already sent 5 wrong codes for it.
+      // only to a client that has sent 5 wrong codes for it.
       if (pending.failed_attempts >= EMAIL_CODE_MAX_FAILED_ATTEMPTS) {
         return { failure: 'emailCodeLocked', detail: locked };
       }
       if (!digestsEqual(hashSecret(email, code), pending.code_hash)) {
         await tx.emailCodes.recordFailure(email);
+        // Write transactions run one at a time, so the count read above plus this
+        // failure is the stored count. The try that locks the code gets the locked type.
+        if (pending.failed_attempts + 1 >= EMAIL_CODE_MAX_FAILED_ATTEMPTS) {
+          return { failure: 'emailCodeLocked', detail: lockedNow };
+        }
         return { failure: 'invalidEmailCode', detail: invalid };
       }
 

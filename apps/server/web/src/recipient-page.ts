@@ -360,7 +360,7 @@ class RecipientFlow {
     }
 
     this.#showCodeStep({
-      error: `This code is not right. Check the newest email we sent and type its 6 digits again; after ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries, ask for a new code.`,
+      error: `This code is not right. Check the newest email we sent and type its 6 digits again. After ${EMAIL_CODE_MAX_FAILED_ATTEMPTS} wrong tries the code locks, and you can ask for a new one.`,
     });
   }
 
