@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { boxOptions, type CliResult, runCli, sendArgsWithoutServer } from './support/run-cli.js';
 import { startSmtpRecorder } from './support/smtp-recorder.js';
-import { spawnCli } from './support/spawn-cli.js';
+import { exitWithin, spawnCli } from './support/spawn-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 interface ReceivedEmail {
@@ -452,16 +452,10 @@ describe('send --email-links', () => {
         SMTP_FROM: 'documents@example.com',
       },
     );
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<'still running'>((resolve) => {
-      timer = setTimeout(() => resolve('still running'), STALLED_SERVER_EXIT_LIMIT_MS);
-    });
     let exit: number | string;
     try {
-      exit = await Promise.race([cli.exited, limit]);
+      exit = await exitWithin(cli, STALLED_SERVER_EXIT_LIMIT_MS);
     } finally {
-      clearTimeout(timer);
-      cli.child.kill('SIGKILL');
       await stalled.close();
     }
 
@@ -595,16 +589,10 @@ describe('send --email-links', () => {
         SMTP_URL: `smtp://127.0.0.1:${stalling.port}?${SHORT_SMTP_TIMEOUTS}`,
         SMTP_FROM: 'documents@example.com',
       });
-      let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<'still running'>((resolve) => {
-        timer = setTimeout(() => resolve('still running'), STALLED_RUN_EXIT_LIMIT_MS);
-      });
       let exit: number | string;
       try {
-        exit = await Promise.race([cli.exited, limit]);
+        exit = await exitWithin(cli, STALLED_RUN_EXIT_LIMIT_MS);
       } finally {
-        clearTimeout(timer);
-        cli.child.kill('SIGKILL');
         await stalling.close();
       }
 

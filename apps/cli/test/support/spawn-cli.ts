@@ -34,6 +34,23 @@ export function spawnCli(args: string[], env: Record<string, string>): SpawnedCl
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
+/**
+ * Waits up to `limitMs` for `cli` to exit by itself, then kills it with SIGKILL. Resolves
+ * with the exit code, or `still running` when it had not exited by then.
+ */
+export async function exitWithin(cli: SpawnedCli, limitMs: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<'still running'>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), limitMs);
+  });
+  try {
+    return await Promise.race([cli.exited, limit]);
+  } finally {
+    clearTimeout(timer);
+    cli.child.kill('SIGKILL');
+  }
+}
+
 /** Counts the complete lines of a file, 0 if it does not exist. */
 export async function countLines(path: string): Promise<number> {
   try {
