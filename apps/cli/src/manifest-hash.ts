@@ -32,7 +32,7 @@ export function hashManifestInOrder(recipients: readonly HashedRecipient[]): str
 /**
  * Hashes what a manifest sends, with SHA-256 (64 lowercase hex characters): the same hash for
  * the same recipients in another order, or for a recipient's boxes in another order. The
- * messages of a box keep their order, which the recipient sees.
+ * messages of a box keep their order, because the recipient reads them in that order.
  *
  * The canonical form sorts each recipient's boxes by their JSON form `[title, messages]`, then
  * the recipients by the JSON form `[email, boxes]`, comparing UTF-16 code units.

@@ -187,7 +187,7 @@ function describeTimeout(server: string, awaited: AwaitedStep, secure: boolean):
 
 /**
  * Returns the {@link SmtpServerError} for a timeout of nodemailer 8's pooled transport, or
- * `undefined` for any other error. nodemailer's message tells a connection or greeting
+ * `undefined` for any other error. nodemailer's message distinguishes a connection or greeting
  * timeout from the reply timeout, but the reply timeout carries no command, so its message
  * names no step.
  *

@@ -143,7 +143,7 @@ async function startClosingServer(options: { answerFirst: boolean }): Promise<{
  * the run, with {@link serveSmtpCheck}, then stops listening, so every later connection is
  * refused. Returns its port.
  */
-async function startServerRefusingAfterCheck(): Promise<number> {
+async function startServerClosingAfterCheck(): Promise<number> {
   const listener: Server = createServer((socket) => {
     listener.close();
     serveSmtpCheck(socket);
@@ -503,8 +503,8 @@ describe('send --email-links', () => {
     );
   });
 
-  it('stops when the SMTP server refuses mid-run', async () => {
-    const port = await startServerRefusingAfterCheck();
+  it('stops on connection refused mid-run', async () => {
+    const port = await startServerClosingAfterCheck();
     const manifest = join(workDir, 'smtp-refused-later.csv');
     const rows = Array.from({ length: 10 }, (_, index) => `later${index}@example.com,Box,hi`);
     await writeFile(manifest, `email,title,message\n${rows.join('\n')}\n`);

@@ -256,8 +256,8 @@ async function sendManifest(
     try {
       await writeOutputs(settings, outcomes, summary);
     } catch (error) {
-      // The error that stopped the run, such as a full disk under the journal, comes first:
-      // the run it asks for writes the outputs again.
+      // Report the error that stopped the run, such as a full disk under the journal, first,
+      // because the rerun that it requires writes the outputs again.
       throw runError ?? error;
     }
     if (runError !== undefined) {
@@ -532,9 +532,9 @@ interface ManifestHashes {
 
 /**
  * Rejects a new run of a manifest whose content the keystore records as run before for this
- * organization and server, under any file name and in any order of recipients and boxes: it
- * would give every recipient a second set of boxes. The message names the latest such run and
- * how to go on.
+ * organization and server, under any file name and in any order of recipients and boxes.
+ * Such a run would give every recipient a second set of boxes. The message names the latest
+ * earlier run and how to go on.
  *
  * @throws CliError (exit code 2) when such a run exists.
  */
