@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultProxy, requestKind, startFaultProxy } from './support/fault-proxy.js';
 import { writeManifest } from './support/manifest-file.js';
 import { runCli } from './support/run-cli.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
+import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
 const RECIPIENTS = 20;
 
@@ -72,10 +72,8 @@ describe('send --manifest when another server responds mid-run', () => {
       '2',
     ];
     const env = {
+      ...serverEnv(serverA, 'credentials rejected passphrase'),
       PROVISIONS_SERVER: proxy.url,
-      PROVISIONS_ORG_ID: serverA.organizationId,
-      PROVISIONS_CLIENT_SECRET: serverA.clientSecret,
-      PROVISIONS_KEYSTORE_PASSPHRASE: 'credentials rejected passphrase',
     };
 
     const stopped = await runCli([...args, '--json'], { env });
@@ -84,11 +82,10 @@ describe('send --manifest when another server responds mid-run', () => {
       summary: { done: number; failed: number; skipped: number };
     };
     const stderr = stopped.stderr.trimEnd().split('\n');
+    const tokenRequestsToB = forwarded.filter((kind) => kind === 'B POST /oauth/token').length;
     expect(stopped.code).toBe(1);
-    expect(forwarded.filter((kind) => kind === 'B POST /oauth/token').length).toBeGreaterThan(0);
-    expect(forwarded.filter((kind) => kind === 'B POST /oauth/token').length).toBeLessThanOrEqual(
-      2,
-    );
+    expect(tokenRequestsToB).toBeGreaterThan(0);
+    expect(tokenRequestsToB).toBeLessThanOrEqual(2);
     expect(output.summary.done).toBeGreaterThan(0);
     // At most the recipients in flight, one per worker, fail before the run stops.
     expect(output.summary.failed).toBeLessThanOrEqual(2);
