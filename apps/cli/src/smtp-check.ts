@@ -66,11 +66,9 @@ export function connectToSmtpServer(url: string, options: { signIn: boolean }): 
 
     // A second error, such as one while closing after the first, must find a listener too.
     connection.on('error', failNamingStep);
-    // nodemailer 8 emits no error when the server closes the connection before its greeting,
-    // only 'end', and never calls the connect callback. close() stops its greeting timer,
-    // which would keep the process alive. After a success, 'end' settles nothing.
-    // nodemailer's close() only ends the socket, which then stays open for as long as the server
-    // keeps its side open and keeps the process alive, so 'end' destroys it.
+    // nodemailer 8 emits only 'end', never 'error' or the connect callback, when the server
+    // closes before its greeting. fail() calls close() to stop the greeting timer, and the socket
+    // is destroyed because close() only ends it. Both would keep the process alive otherwise.
     connection.once('end', () => {
       fail(handshakeFinished ? closedDuringSignIn() : closedBeforeGreeting());
       (connection._socket as Socket | undefined)?.destroy();

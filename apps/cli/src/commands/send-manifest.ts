@@ -601,7 +601,7 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
   try {
     return await acquireLockFile(`${journalPath}.lock`, `journal ${journalPath}`);
   } catch (error) {
-    // Another run holds the lock: the command is right and works once that run ends, so this
+    // Another run holds the lock. The command is valid and works once that run ends, so this
     // is a failure (exit code 1) like a keystore in use, not a usage error.
     if (error instanceof LockFileError && error.code === 'ERR_LOCKED') {
       throw new CliError(error.message, EXIT_FAILURE, { cause: error });
