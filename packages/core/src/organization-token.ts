@@ -120,24 +120,18 @@ export async function obtainOrganizationTokens(
         return fetch(request);
       }
 
-      // fetch reads the body stream of `request`, so the second attempt needs a copy made
-      // before the first one is sent. Every path that does not send the copy releases it.
-      const spare = request.clone();
-      let response: Response;
-      try {
-        response = await fetch(request);
-      } catch (error) {
-        releaseBody(spare);
-        throw error;
-      }
-      if (response.status !== 401) {
-        releaseBody(spare);
-        return response;
-      }
-
-      await response.body?.cancel();
+      // fetch reads the body stream of `request`, so the second attempt of a request with a
+      // body needs a copy made before the first one is sent. Every path that does not send
+      // the copy releases it. A request without a body is sent again as it is.
+      const spare = request.body === null ? request : request.clone();
       let replacement: string;
       try {
+        const response = await fetch(request);
+        if (response.status !== 401) {
+          releaseBody(spare);
+          return response;
+        }
+        await response.body?.cancel();
         replacement = await replacementFor(sent);
       } catch (error) {
         releaseBody(spare);
