@@ -31,7 +31,7 @@ export interface OrganizationTokens {
 }
 
 /**
- * Tells whether `error` is the token endpoint's rejection of the client credentials: an
+ * Checks whether `error` is the token endpoint's rejection of the client credentials: an
  * `ApiError` with status 401 and the RFC 6749 section 5.2 error code `invalid_client`.
  *
  * @param error - anything caught.
@@ -100,7 +100,8 @@ export async function obtainOrganizationTokens(
     return token;
   };
 
-  // Returns the token to send again a request that the server rejected with `rejected`.
+  // Gets the token for resending a request that the server rejected with token `rejected`.
+  // It is a new token unless a later one than `rejected` exists already.
   const replacementFor = (rejected: string): Promise<string> => {
     if (rejection !== undefined) {
       return Promise.reject(rejection);
