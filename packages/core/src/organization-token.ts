@@ -31,7 +31,7 @@ export interface OrganizationTokens {
 }
 
 /**
- * Tells whether `error` is the token endpoint's rejection of the client credentials: an
+ * Checks whether `error` is the token endpoint's rejection of the client credentials: an
  * `ApiError` with status 401 and the RFC 6749 section 5.2 error code `invalid_client`.
  *
  * @param error - anything caught.
@@ -100,7 +100,8 @@ export async function obtainOrganizationTokens(
     return token;
   };
 
-  // Returns the token to send again a request that the server rejected with `rejected`.
+  // Gets the token for resending a request that the server rejected with token `rejected`.
+  // It is a new token unless a later one than `rejected` exists already.
   const replacementFor = (rejected: string): Promise<string> => {
     if (rejection !== undefined) {
       return Promise.reject(rejection);
@@ -120,24 +121,18 @@ export async function obtainOrganizationTokens(
         return fetch(request);
       }
 
-      // fetch reads the body stream of `request`, so the second attempt needs a copy made
-      // before the first one is sent. Every path that does not send the copy releases it.
-      const spare = request.clone();
-      let response: Response;
-      try {
-        response = await fetch(request);
-      } catch (error) {
-        releaseBody(spare);
-        throw error;
-      }
-      if (response.status !== 401) {
-        releaseBody(spare);
-        return response;
-      }
-
-      await response.body?.cancel();
+      // fetch reads the body stream of `request`, so the second attempt of a request with a
+      // body needs a copy made before the first one is sent. Every path that does not send
+      // the copy releases it. A request without a body is sent again as it is.
+      const spare = request.body === null ? request : request.clone();
       let replacement: string;
       try {
+        const response = await fetch(request);
+        if (response.status !== 401) {
+          releaseBody(spare);
+          return response;
+        }
+        await response.body?.cancel();
         replacement = await replacementFor(sent);
       } catch (error) {
         releaseBody(spare);

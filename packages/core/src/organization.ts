@@ -82,12 +82,12 @@ export interface SendBoxesResult {
  * once more. Requests rejected together share one token request, and a 401 to
  * the second attempt is returned as it is.
  *
- * When such a token request gets 401 `invalid_client` (the server no longer
- * accepts the credentials, as when another server responds at the same URL), the
- * client keeps that error: every later request that would carry the token
- * rejects at once with the same `ApiError` and is not sent, instead of
- * requesting a token per request. `isCredentialsRejection` tells this error apart. Connect again
- * once the credentials or the server are fixed.
+ * A renewal whose token request gets 401 `invalid_client` means that the
+ * server no longer accepts the credentials, as when another server responds at
+ * the same URL. The client keeps that `ApiError`, and every later request that
+ * would carry the token rejects at once with it and is not sent, so no token is
+ * requested per request. `isCredentialsRejection` identifies this error.
+ * Connect again once the credentials or the server are fixed.
  *
  * @param options.baseUrl - the API server URL.
  * @param options.clientId - the organization id.
@@ -100,8 +100,8 @@ export interface SendBoxesResult {
  *   `fetch` or `timeoutMs` of the wrong type or form.
  * @throws ApiError 401 for wrong credentials; ApiTimeoutError when the token request gets no
  *   response within the time limit. A later request whose token renewal fails rejects with
- *   the error of the token request, not with the 401, and after a renewal's 401
- *   `invalid_client` every later request rejects with that same error.
+ *   the error of the token request, not with the 401. After a renewal's 401
+ *   `invalid_client`, every later request rejects with that same error.
  * @example
  * const organization = await connectOrganization({ baseUrl, clientId, clientSecret });
  */

@@ -86,6 +86,26 @@ describe('resendAfterRejection', () => {
 
     await vi.waitFor(() => expect(sourceCancelled()).toBe(true), { timeout: 1000 });
   });
+  it('resends a bodyless request without a copy', async () => {
+    const { tokens } = await fakeTokens();
+    const clone = vi.spyOn(Request.prototype, 'clone');
+    const authorizations: (string | null)[] = [];
+    const rejectFirst = tokens.resendAfterRejection(async (sent) => {
+      authorizations.push(sent.headers.get('Authorization'));
+      return new Response(null, { status: authorizations.length === 1 ? 401 : 200 });
+    });
+    const request = new Request(`${BASE_URL}/identities/public-keys`, {
+      headers: { Authorization: `Bearer ${await tokens.current()}` },
+    });
+
+    const response = await rejectFirst(request);
+    const clones = clone.mock.calls.length;
+    clone.mockRestore();
+
+    expect(response.status).toBe(200);
+    expect(authorizations).toEqual(['Bearer token-1', 'Bearer token-2']);
+    expect(clones).toBe(0);
+  });
 });
 
 describe('credentials rejection', () => {

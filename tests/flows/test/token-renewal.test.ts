@@ -171,7 +171,7 @@ describe('organization token rejected by the server', () => {
     expect(after).toHaveLength(3);
   });
 
-  it('leaves a 401 to a token of the caller alone', async () => {
+  it('returns 401 for a caller-set token', async () => {
     const exchanges: Exchange[] = [];
     const organization = await server.connect(recordingFetch(exchanges));
     const before = exchanges.length;
