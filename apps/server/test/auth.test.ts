@@ -16,18 +16,29 @@ afterAll(async () => {
 
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 
+/** Sends a client credentials grant to `POST /oauth/token`, or to `path` when given. */
+function requestToken(
+  authorization: string | undefined,
+  fields: Record<string, string>,
+  path = '/oauth/token',
+) {
+  return server.fetch(path, {
+    method: 'POST',
+    headers: {
+      ...formHeaders,
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
+  });
+}
+
 describe('POST /oauth/token', () => {
   it('issues an organization token for one hour', async () => {
     const organization = await server.organization();
 
-    const response = await server.fetch('/oauth/token', {
-      method: 'POST',
-      headers: formHeaders,
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: organization.id,
-        client_secret: organization.client_secret,
-      }),
+    const response = await requestToken(undefined, {
+      client_id: organization.id,
+      client_secret: organization.client_secret,
     });
     const token = (await response.json()) as AccessToken;
 
@@ -49,11 +60,7 @@ describe('POST /oauth/token', () => {
     ];
 
     for (const credentials of attempts) {
-      const response = await server.fetch('/oauth/token', {
-        method: 'POST',
-        headers: formHeaders,
-        body: new URLSearchParams({ grant_type: 'client_credentials', ...credentials }),
-      });
+      const response = await requestToken(undefined, credentials);
       const problem = (await response.json()) as Problem;
 
       expect(response.status).toBe(401);
@@ -158,15 +165,11 @@ describe('POST /oauth/token', () => {
   it('keeps a malformed query string out of caches', async () => {
     const organization = await server.organization();
 
-    const response = await server.fetch('/oauth/token?x=%2', {
-      method: 'POST',
-      headers: formHeaders,
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: organization.id,
-        client_secret: organization.client_secret,
-      }),
-    });
+    const response = await requestToken(
+      undefined,
+      { client_id: organization.id, client_secret: organization.client_secret },
+      '/oauth/token?x=%2',
+    );
     const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(400);
@@ -513,17 +516,6 @@ async function insertAccessToken(token: string, identityId: string): Promise<voi
 function basic(clientId: string, clientSecret: string): string {
   const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
-}
-
-function requestToken(authorization: string | undefined, fields: Record<string, string>) {
-  return server.fetch('/oauth/token', {
-    method: 'POST',
-    headers: {
-      ...formHeaders,
-      ...(authorization === undefined ? {} : { authorization }),
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
-  });
 }
 
 describe('POST /oauth/token with HTTP Basic client authentication', () => {

@@ -15,10 +15,9 @@ const BEARER_PREFIX = /^Bearer +/i;
  * whose `config.access` is not `public`. It runs before the body is read, so a
  * caller without a valid token never gets the body parsed or validated.
  *
- * Every response of such a route carries `Cache-Control: no-store`, because it depends
- * on the token and may contain the caller's data. This hook sets it for the success
- * response, and `sendProblem` sets it on every error, including those raised before
- * this hook runs.
+ * Every response of such a route gets `Cache-Control: no-store`, because it may contain
+ * the caller's data. This hook sets it on success, and `sendProblem` on every error,
+ * also on one raised before this hook runs.
  *
  * A missing `Authorization: Bearer` header, or an unknown or expired token, is a
  * 401 with `WWW-Authenticate: Bearer`. A token of the other kind of principal

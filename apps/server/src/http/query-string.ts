@@ -35,7 +35,8 @@ export function parseQueryString(query: string): Record<string, unknown> {
   if (query.includes('%')) {
     const malformed = findMalformedParameters(query);
     if (malformed.length > 0) {
-      // Fastify types the parser's result as a record; the check hook reads it back.
+      // Fastify types the parser's result as a record, so the cast hides the class
+      // until installQueryStringCheck tests for it.
       return new MalformedQueryString(malformed) as unknown as Record<string, unknown>;
     }
   }
