@@ -21,7 +21,7 @@ export interface ProvisionKeystoreEntry {
    * repeated with the same body. Removed once the server confirmed it. A
    * secret: never log it.
    */
-  misakey_key_share?: string;
+  misakey_key_share?: string | undefined;
 }
 
 /**
