@@ -17,7 +17,7 @@ import { checkCryptoActionListing, checkInvitedBoxReading } from './argument-che
 import { openTextMessage } from './box-message.js';
 import { mapConcurrently } from './concurrency.js';
 import { openInvitation } from './invitation-data.js';
-import { CRYPTO_ACTION_PAGE_LIMIT, collectPages, PAGE_LIMIT } from './pagination.js';
+import { CRYPTO_ACTION_PAGE_LIMIT, collectPages, cursorQuery, PAGE_LIMIT } from './pagination.js';
 import { RecipientError } from './recipient-error.js';
 
 /** Boxes per `POST /boxes/joins` request; the API maximum. */
@@ -96,7 +96,7 @@ export async function listCryptoActions(
       params: {
         query: {
           encryption_public_key: encryptionPublicKey,
-          cursor,
+          ...cursorQuery(cursor),
           limit: CRYPTO_ACTION_PAGE_LIMIT,
         },
       },
@@ -258,7 +258,7 @@ async function readJoinedBox(
   const events: Event[] = await collectPages(
     async (cursor) => {
       const result = await client.GET('/boxes/{id}/events', {
-        params: { path: { id: box.id }, query: { cursor, limit: PAGE_LIMIT } },
+        params: { path: { id: box.id }, query: { ...cursorQuery(cursor), limit: PAGE_LIMIT } },
       });
       return unwrap(result);
     },

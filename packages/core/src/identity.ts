@@ -44,3 +44,32 @@ export async function registerIdentityKey(options: {
 
   return { publicKey, registered: true };
 }
+
+/**
+ * Checks that `publicKey` is the identity public key registered for the signed-in person
+ * (`GET /identities/me`), because boxes are sealed to that key only.
+ *
+ * @throws RecipientError `ERR_IDENTITY_KEY_MISMATCH` if the account has another identity
+ *   public key or none; ApiError when the request fails.
+ */
+export async function checkRegisteredIdentityKey(
+  client: ApiClient,
+  publicKey: string,
+): Promise<void> {
+  const identity = unwrap(await client.GET('/identities/me'));
+  if (identity.public_key === publicKey) {
+    return;
+  }
+
+  if (identity.public_key === null) {
+    throw new RecipientError(
+      'ERR_IDENTITY_KEY_MISMATCH',
+      `the account ${identity.email} has no identity public key, so no box is sealed to ${publicKey}, the public key of this secret key; register it with registerIdentityKey first`,
+    );
+  }
+
+  throw new RecipientError(
+    'ERR_IDENTITY_KEY_MISMATCH',
+    `the account ${identity.email} has another identity public key (${identity.public_key}), not ${publicKey}, the public key of this secret key; use the secret key of the registered one`,
+  );
+}

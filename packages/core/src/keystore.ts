@@ -75,7 +75,7 @@ export interface PassphraseEncryptionOptions {
    * scrypt cost N of a new keystore, a power of two from 2^14 to 2^20; 2^17 by
    * default. An existing keystore keeps the cost it was created with.
    */
-  scryptN?: number;
+  scryptN?: number | undefined;
 }
 
 /**
@@ -114,12 +114,12 @@ export interface FileKeystoreOptions {
   /** The API server URL; compared after URL normalization, without a trailing slash. */
   serverUrl: string;
   /** Key derivation options, used when the file is created or upgraded from version 1. */
-  encryption?: PassphraseEncryptionOptions;
+  encryption?: PassphraseEncryptionOptions | undefined;
   /**
    * When true, a missing file is an error (`ERR_KEYSTORE_NOT_FOUND`) instead of an empty
    * keystore, for callers that only read or change an existing keystore. False by default.
    */
-  mustExist?: boolean;
+  mustExist?: boolean | undefined;
 }
 
 /** One record to write: an entry, a deletion, a revocation or a manifest run. */

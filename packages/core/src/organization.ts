@@ -136,7 +136,8 @@ export async function connectOrganization(options: {
  * posts their messages.
  *
  * 1. Looks the recipient up (`GET /identities/public-keys`). With an identity
- *    public key, the box keys are sealed to it and no link is made.
+ *    public key, the box keys are sealed to it and no link is made. That key is
+ *    used as the server returns it, so a dishonest server could give its own.
  * 2. Otherwise reuses the provision whose key share `keystore` holds if the
  *    server lists it as active, so the recipient's earlier link opens the new
  *    boxes too. With no usable entry, creates a provision and saves its user

@@ -22,6 +22,15 @@ export const PAGE_LIMIT = 100;
 export const CRYPTO_ACTION_PAGE_LIMIT = 1000;
 
 /**
+ * Returns the `cursor` query parameter of a page request, left out for the first page,
+ * because the generated query types do not accept an undefined `cursor` under
+ * `exactOptionalPropertyTypes`.
+ */
+export function cursorQuery(cursor: string | undefined): { cursor?: string } {
+  return cursor === undefined ? {} : { cursor };
+}
+
+/**
  * Fetches every page of a cursor-paginated list and returns all items in order.
  *
  * @param fetchPage - requests one page; `cursor` is undefined for the first.

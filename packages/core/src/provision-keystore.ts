@@ -21,7 +21,7 @@ export interface ProvisionKeystoreEntry {
    * repeated with the same body. Removed once the server confirmed it. A
    * secret: never log it.
    */
-  misakey_key_share?: string;
+  misakey_key_share?: string | undefined;
 }
 
 /**
@@ -33,6 +33,12 @@ export interface ProvisionKeystoreEntry {
  * `@provisions/api`. `put` must be durable when it resolves, because the flow
  * saves a new entry before it sends the provision to the server, so that a
  * crash never loses the link to a provision the server stores.
+ *
+ * `get` must return each entry exactly as it was stored. With a changed
+ * `user_key_share`, `sendBoxes` returns a link that cannot be redeemed, and it
+ * cannot detect that, because the server lists provisions by public key only.
+ * `FileKeystore` authenticates its records, so it rejects a modified one with
+ * `ERR_KEYSTORE_INVALID` instead.
  */
 export interface ProvisionKeystore {
   /** Returns the entry for `email`, or `undefined` if there is none. */

@@ -12,6 +12,7 @@ import {
 
 import { checkApiClient, checkEmailArgument, checkOptions } from './argument-checks.js';
 import { listCryptoActions, type ReceivedBox, readInvitedBoxes } from './box-reading.js';
+import { checkRegisteredIdentityKey } from './identity.js';
 import { parseInvitationLink } from './link.js';
 import { ProvisionsError } from './provisions-error.js';
 import { RecipientError } from './recipient-error.js';
@@ -161,15 +162,18 @@ export async function redeemInvitation(options: {
 /**
  * Opens every box invited to a person's identity key: joins each box and
  * decrypts its messages. This is how a person with an identity key reads the
- * boxes that organizations sent them directly, without a link.
+ * boxes that organizations sent them directly, without a link. It first checks
+ * that the key is the one registered for the person (`GET /identities/me`), so
+ * a wrong key fails instead of opening no box.
  *
  * @param options.client - a client signed in as the person.
  * @param options.secretKey - the person's 32-byte identity secret key.
  * @throws ProvisionsError `ERR_INVALID_ARGUMENT` for options or a client of the
  *   wrong type; CryptoError for a secret key that is not 32 bytes in a
- *   Uint8Array; RecipientError `ERR_INVALID_INVITATION` or `ERR_BOX_KEY_MISMATCH`;
- *   ApiError when a request fails. Messages that cannot be read are listed in
- *   each box's `unreadableMessages`.
+ *   Uint8Array; RecipientError `ERR_IDENTITY_KEY_MISMATCH` if the account has
+ *   another identity public key or none, `ERR_INVALID_INVITATION` or
+ *   `ERR_BOX_KEY_MISMATCH`; ApiError when a request fails. Messages that cannot
+ *   be read are listed in each box's `unreadableMessages`.
  */
 export async function readBoxesWithIdentityKey(options: {
   client: ApiClient;
@@ -178,6 +182,7 @@ export async function readBoxesWithIdentityKey(options: {
   checkOptions(options, 'client and secretKey');
   checkApiClient(options.client, 'client');
   const identityPublicKey = encodeBase64Url(await getPublicKey(options.secretKey));
+  await checkRegisteredIdentityKey(options.client, identityPublicKey);
 
   const actions = await listCryptoActions(options.client, identityPublicKey);
   const boxes = await readInvitedBoxes(options.client, actions, options.secretKey);

@@ -18,3 +18,33 @@ export function assertOptions(options: unknown): asserts options is object | und
     );
   }
 }
+
+/**
+ * Throws if `options` has an own key that is not in `accepted`, so that a misspelled option
+ * in plain JavaScript, such as `treshold`, fails instead of leaving the default in place.
+ *
+ * @param functionName - the function whose options these are, for the message.
+ * @throws CryptoError `ERR_INVALID_OPTION` naming the unknown keys and the accepted ones.
+ * @internal
+ */
+export function assertKnownOptions(
+  options: object | undefined,
+  accepted: readonly string[],
+  functionName: string,
+): void {
+  if (options === undefined) {
+    return;
+  }
+
+  const unknown = Object.keys(options).filter((key) => !accepted.includes(key));
+  if (unknown.length === 0) {
+    return;
+  }
+
+  const names = unknown.map((key) => JSON.stringify(key)).join(', ');
+  const noun = unknown.length === 1 ? 'option' : 'options';
+  throw new CryptoError(
+    'ERR_INVALID_OPTION',
+    `options: unknown ${noun} ${names}; ${functionName} accepts ${accepted.join(' and ')}`,
+  );
+}

@@ -10,7 +10,7 @@ import {
   wipe,
 } from './bytes.js';
 import { CryptoError } from './errors.js';
-import { assertOptions } from './options.js';
+import { assertKnownOptions, assertOptions } from './options.js';
 import { PUBLIC_KEY_LENGTH, x25519PublicKey } from './x25519.js';
 
 /**
@@ -21,6 +21,11 @@ export const SHARE_LENGTH = 33;
 
 const MIN_SHARES = 2;
 const MAX_SHARES = 255;
+const DEFAULT_SHARES = 2;
+const DEFAULT_THRESHOLD = 2;
+
+/** The keys of {@link SplitSecretOptions}, the only option keys that splitSecret accepts. */
+const SPLIT_SECRET_OPTIONS = ['shares', 'threshold'] as const;
 
 /** Options of {@link splitSecret}. */
 export interface SplitSecretOptions {
@@ -53,7 +58,8 @@ function checkCount(name: string, value: unknown, max: number, maxLabel: string)
  *   its share index, a distinct value from 1 to 255.
  * @throws CryptoError `ERR_INVALID_TYPE` or `ERR_INVALID_LENGTH` for a bad `secret`;
  *   `ERR_INVALID_TYPE` if `options` is neither an object nor undefined;
- *   `ERR_INVALID_OPTION` for counts out of range.
+ *   `ERR_INVALID_OPTION` for counts out of range or a key other than `shares` and
+ *   `threshold`.
  * @example
  * ```ts
  * import { combineShares, splitSecret } from '@provisions/crypto';
@@ -67,13 +73,20 @@ export async function splitSecret(
   options?: SplitSecretOptions,
 ): Promise<Uint8Array<ArrayBuffer>[]> {
   assertOptions(options);
+  assertKnownOptions(options, SPLIT_SECRET_OPTIONS, 'splitSecret');
 
-  const shares = checkCount('options.shares', options?.shares ?? 2, MAX_SHARES, `${MAX_SHARES}`);
+  const sharesGiven = options?.shares !== undefined;
+  const shares = checkCount(
+    'options.shares',
+    options?.shares ?? DEFAULT_SHARES,
+    MAX_SHARES,
+    `${MAX_SHARES}`,
+  );
   const threshold = checkCount(
     'options.threshold',
-    options?.threshold ?? 2,
+    options?.threshold ?? DEFAULT_THRESHOLD,
     shares,
-    `options.shares (${shares})`,
+    sharesGiven ? `options.shares (${shares})` : `options.shares (${shares}, the default)`,
   );
   const copy = copyBytesOfMinLength(secret, 'secret', 1);
 

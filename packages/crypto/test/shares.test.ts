@@ -359,11 +359,27 @@ describe('splitSecret input checks', () => {
     ],
     [
       { threshold: true } as unknown as SplitSecretOptions,
-      'options.threshold: expected an integer from 2 to options.shares (2), received a boolean',
+      'options.threshold: expected an integer from 2 to options.shares (2, the default), received a boolean',
     ],
     [
       { threshold: 3 },
-      'options.threshold: expected an integer from 2 to options.shares (2), received 3',
+      'options.threshold: expected an integer from 2 to options.shares (2, the default), received 3',
+    ],
+    [
+      { shares: undefined, threshold: 3 },
+      'options.threshold: expected an integer from 2 to options.shares (2, the default), received 3',
+    ],
+    [
+      { share: 3, threshold: 3 } as unknown as SplitSecretOptions,
+      'options: unknown option "share"; splitSecret accepts shares and threshold',
+    ],
+    [
+      { share: 3, treshold: 3 } as unknown as SplitSecretOptions,
+      'options: unknown options "share", "treshold"; splitSecret accepts shares and threshold',
+    ],
+    [
+      { shares: 3, threshold: 2, extra: undefined } as unknown as SplitSecretOptions,
+      'options: unknown option "extra"; splitSecret accepts shares and threshold',
     ],
   ])('rejects options %o', async (options, message) => {
     const error = await rejectionOf(splitSecret(new Uint8Array(32), options));

@@ -16,6 +16,7 @@ import {
   MemoryKeystore,
   type ProvisionKeystore,
   parseInvitationLink,
+  RecipientError,
   readBoxesWithIdentityKey,
   registerIdentityKey,
   revokeProvision,
@@ -408,6 +409,40 @@ describe('sendBoxes to a person with an identity key', () => {
     expect(registered).toEqual({ publicKey: encodeBase64Url(first.publicKey), registered: true });
     expect(again).toEqual({ publicKey: encodeBase64Url(first.publicKey), registered: false });
     await expect(other).rejects.toMatchObject({ code: 'ERR_IDENTITY_KEY_MISMATCH' });
+  });
+
+  it('rejects reading with another identity key', async () => {
+    const person = await fixture.server.signInAs('emmy@example.com');
+    const registered = await generateKeyPair();
+    const other = await generateKeyPair();
+    await registerIdentityKey({ client: person, secretKey: registered.secretKey });
+    await sendBoxes({
+      organization: fixture.organization,
+      keystore: new MemoryKeystore(),
+      appUrl: fixture.server.url,
+      recipient: 'emmy@example.com',
+      boxes: oneBox,
+    });
+
+    const read = readBoxesWithIdentityKey({ client: person, secretKey: other.secretKey });
+
+    await expect(read).rejects.toBeInstanceOf(RecipientError);
+    await expect(read).rejects.toMatchObject({ code: 'ERR_IDENTITY_KEY_MISMATCH' });
+    await expect(read).rejects.toThrow(encodeBase64Url(registered.publicKey));
+    await expect(read).rejects.toThrow(encodeBase64Url(other.publicKey));
+  });
+
+  it('rejects reading before a key is registered', async () => {
+    const person = await fixture.server.signInAs('sophie@example.com');
+    const { secretKey, publicKey } = await generateKeyPair();
+
+    const read = readBoxesWithIdentityKey({ client: person, secretKey });
+
+    await expect(read).rejects.toBeInstanceOf(RecipientError);
+    await expect(read).rejects.toMatchObject({ code: 'ERR_IDENTITY_KEY_MISMATCH' });
+    await expect(read).rejects.toThrow(
+      `the account sophie@example.com has no identity public key, so no box is sealed to ${encodeBase64Url(publicKey)}`,
+    );
   });
 });
 
