@@ -10,7 +10,6 @@ import { recordRequestId, respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
 import { parseFormBody } from './http/form-body.js';
-import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
 import { installQueryStringCheck, parseQueryString } from './http/query-string.js';
@@ -26,6 +25,7 @@ import {
   loggerOption,
   type ServerLoggerOptions,
 } from './http/request-logging.js';
+import { installSingletonHeaderCheck } from './http/singleton-headers.js';
 import { STATIC_ROUTE_OPTIONS } from './http/static-route-options.js';
 import {
   BODY_LIMIT_BYTES,
@@ -85,7 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requestTimeout,
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
-      // installHostHeaderCheck sends a problem instead of Node's empty 400.
+      // installSingletonHeaderCheck sends a problem instead of Node's empty 400.
       requireHostHeader: false,
     },
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -174,12 +174,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     recordRequestId(reply.raw, request.id);
     done();
   });
-  installHostHeaderCheck(app);
   if (context.appUrl !== undefined) {
     installCors(app, context.appUrl);
   }
   // After CORS, so that the browser can read the 400; before authentication, as for a
   // malformed path.
+  installSingletonHeaderCheck(app);
   installQueryStringCheck(app);
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
