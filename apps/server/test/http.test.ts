@@ -522,6 +522,17 @@ describe('logging', () => {
     );
   });
 
+  it('logs the peer address, ignoring X-Forwarded-For', async () => {
+    const response = await fetch(`${logs.server.url}/openapi.json`, {
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    const line = logs.lineFor(response.headers.get('x-request-id') ?? undefined);
+
+    expect(response.status).toBe(200);
+    expect(line?.msg).toBe('request completed');
+    expect(line?.remote_address).toBe('127.0.0.1');
+  });
+
   it('logs route patterns and never tokens, codes, hashes or shares', async () => {
     const email = logs.server.newEmail();
     const org = await logs.server.organization();
@@ -553,5 +564,26 @@ describe('logging', () => {
     ]) {
       expect(logs.text()).not.toContain(secret);
     }
+  });
+});
+
+describe('logging behind a trusted proxy', () => {
+  const logs = useLoggingServer('info', ['127.0.0.1']);
+
+  it('logs the forwarded client address', async () => {
+    const response = await fetch(`${logs.server.url}/openapi.json`, {
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    const line = logs.lineFor(response.headers.get('x-request-id') ?? undefined);
+
+    expect(response.status).toBe(200);
+    expect(line?.remote_address).toBe('203.0.113.7');
+  });
+
+  it('logs the peer address without X-Forwarded-For', async () => {
+    const response = await fetch(`${logs.server.url}/openapi.json`);
+    const line = logs.lineFor(response.headers.get('x-request-id') ?? undefined);
+
+    expect(line?.remote_address).toBe('127.0.0.1');
   });
 });
