@@ -5,7 +5,11 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
 import { HttpProblem } from './errors/http-problem.js';
-import { allowedMethodsLookup, registerLiteralPathMethods } from './http/allowed-methods.js';
+import {
+  allowedMethodsLookup,
+  registerLiteralPathMethods,
+  registerOptionsRoute,
+} from './http/allowed-methods.js';
 import { recordRequestId, respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
@@ -174,25 +178,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     recordRequestId(reply.raw, request.id);
     done();
   });
-  if (context.appUrl !== undefined) {
-    installCors(app, context.appUrl);
-  }
+  const answerPreflight =
+    context.appUrl === undefined ? undefined : installCors(app, context.appUrl);
   // After CORS, so that the browser can read the 400; before authentication, as for a
   // malformed path.
   installSingletonHeaderCheck(app);
   installQueryStringCheck(app);
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
+  const allowedMethodsOf = allowedMethodsLookup(document, [
+    RECIPIENT_PAGE_PATH,
+    RECIPIENT_PAGE_SLASH_PATH,
+    `${RECIPIENT_ASSETS_PATH}{name}`,
+    REFERENCE_PAGE_PATH,
+    OPENAPI_DOCUMENT_PATH,
+  ]);
   installErrorHandlers(
     app,
     (request) => request.routeOptions.config.headerNames ?? {},
-    allowedMethodsLookup(document, [
-      RECIPIENT_PAGE_PATH,
-      RECIPIENT_PAGE_SLASH_PATH,
-      `${RECIPIENT_ASSETS_PATH}{name}`,
-      REFERENCE_PAGE_PATH,
-      OPENAPI_DOCUMENT_PATH,
-    ]),
+    allowedMethodsOf,
   );
 
   const router = new OperationRouter(app, document);
@@ -203,6 +207,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerCryptoActionRoutes(router, context);
   router.assertComplete();
   registerLiteralPathMethods(app, document);
+  registerOptionsRoute(app, allowedMethodsOf, answerPreflight);
   await registerRecipientPage(app);
   await registerReferencePage(app);
 
