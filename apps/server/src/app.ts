@@ -5,12 +5,15 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { installAuthentication } from './auth/authentication.js';
 import { installErrorHandlers, sendProblem } from './errors/error-handler.js';
 import { HttpProblem } from './errors/http-problem.js';
-import { allowedMethodsLookup, registerLiteralPathMethods } from './http/allowed-methods.js';
+import {
+  allowedMethodsLookup,
+  registerLiteralPathMethods,
+  registerOptionsRoute,
+} from './http/allowed-methods.js';
 import { recordRequestId, respondToClientError } from './http/client-error.js';
 import { installContentTypeCheck } from './http/content-type-check.js';
 import { installCors } from './http/cors.js';
 import { parseFormBody } from './http/form-body.js';
-import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
 import { installQueryStringCheck, parseQueryString } from './http/query-string.js';
@@ -26,6 +29,7 @@ import {
   loggerOption,
   type ServerLoggerOptions,
 } from './http/request-logging.js';
+import { installSingletonHeaderCheck } from './http/singleton-headers.js';
 import { STATIC_ROUTE_OPTIONS } from './http/static-route-options.js';
 import {
   BODY_LIMIT_BYTES,
@@ -85,7 +89,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requestTimeout,
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_INTERVAL_MS,
-      // installHostHeaderCheck sends a problem instead of Node's empty 400.
+      // installSingletonHeaderCheck sends a problem instead of Node's empty 400.
       requireHostHeader: false,
     },
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -174,25 +178,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     recordRequestId(reply.raw, request.id);
     done();
   });
-  installHostHeaderCheck(app);
-  if (context.appUrl !== undefined) {
-    installCors(app, context.appUrl);
-  }
+  const answerPreflight =
+    context.appUrl === undefined ? undefined : installCors(app, context.appUrl);
   // After CORS, so that the browser can read the 400; before authentication, as for a
   // malformed path.
+  installSingletonHeaderCheck(app);
   installQueryStringCheck(app);
   installAuthentication(app, context.store, context.clock);
   installContentTypeCheck(app);
+  const allowedMethodsOf = allowedMethodsLookup(document, [
+    RECIPIENT_PAGE_PATH,
+    RECIPIENT_PAGE_SLASH_PATH,
+    `${RECIPIENT_ASSETS_PATH}{name}`,
+    REFERENCE_PAGE_PATH,
+    OPENAPI_DOCUMENT_PATH,
+  ]);
   installErrorHandlers(
     app,
     (request) => request.routeOptions.config.headerNames ?? {},
-    allowedMethodsLookup(document, [
-      RECIPIENT_PAGE_PATH,
-      RECIPIENT_PAGE_SLASH_PATH,
-      `${RECIPIENT_ASSETS_PATH}{name}`,
-      REFERENCE_PAGE_PATH,
-      OPENAPI_DOCUMENT_PATH,
-    ]),
+    allowedMethodsOf,
   );
 
   const router = new OperationRouter(app, document);
@@ -203,6 +207,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerCryptoActionRoutes(router, context);
   router.assertComplete();
   registerLiteralPathMethods(app, document);
+  registerOptionsRoute(app, allowedMethodsOf, answerPreflight);
   await registerRecipientPage(app);
   await registerReferencePage(app);
 

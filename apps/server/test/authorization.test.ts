@@ -17,6 +17,13 @@ type Caller = 'none' | 'expired' | 'otherOrganization' | 'otherPerson' | 'owner'
 
 const CALLERS: readonly Caller[] = ['none', 'expired', 'otherOrganization', 'otherPerson', 'owner'];
 
+/** How a call spells the UUIDs it sends, which RFC 9562 makes case-insensitive on input. */
+type IdCase = 'lowercase' | 'uppercase';
+
+function spell(id: string, idCase: IdCase): string {
+  return idCase === 'uppercase' ? id.toUpperCase() : id;
+}
+
 interface Fixtures {
   organization: TestOrganization;
   otherOrganization: TestOrganization;
@@ -33,14 +40,21 @@ interface Fixtures {
 
 /**
  * One operation of the matrix. `call` sends the request for a resource that
- * exists (`missing` false) or for one that was never created (`missing` true).
- * `owner` is the principal allowed to do it.
+ * exists (`missing` false) or for one that was never created (`missing` true),
+ * with the UUIDs it sends spelled in `idCase`. `owner` is the principal allowed to
+ * do it. `sendsIds` marks the operations that take a UUID in the path or the body.
  */
 interface MatrixOperation {
   name: string;
   owner: (fixtures: Fixtures) => ApiClient;
   expected: Record<Caller, number>;
-  call: (client: ApiClient, fixtures: Fixtures, missing: boolean) => Promise<Outcome>;
+  sendsIds?: true;
+  call: (
+    client: ApiClient,
+    fixtures: Fixtures,
+    missing: boolean,
+    idCase: IdCase,
+  ) => Promise<Outcome>;
 }
 
 /** What a call returned: its response and, on an error status, the parsed problem. */
@@ -131,47 +145,56 @@ const PERSON_ONLY = {
 const OPERATIONS: MatrixOperation[] = [
   {
     name: 'GET /boxes/{id}',
+    sendsIds: true,
     owner: (f) => f.recipient.client,
     expected: { none: 401, expired: 401, otherOrganization: 404, otherPerson: 404, owner: 200 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.GET('/boxes/{id}', {
-          params: { path: { id: missing ? randomUUID() : f.boxId } },
+          params: { path: { id: spell(missing ? randomUUID() : f.boxId, idCase) } },
         }),
       ),
   },
   {
     name: 'GET /boxes/{id}/events',
+    sendsIds: true,
     owner: (f) => f.organization.client,
     expected: { none: 401, expired: 401, otherOrganization: 404, otherPerson: 404, owner: 200 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.GET('/boxes/{id}/events', {
-          params: { path: { id: missing ? randomUUID() : f.boxId } },
+          params: { path: { id: spell(missing ? randomUUID() : f.boxId, idCase) } },
         }),
       ),
   },
   {
     name: 'POST /boxes/{id}/events',
+    sendsIds: true,
     owner: (f) => f.recipient.client,
     expected: { none: 401, expired: 401, otherOrganization: 404, otherPerson: 404, owner: 201 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.POST('/boxes/{id}/events', {
-          params: { path: { id: missing ? randomUUID() : f.boxId } },
+          params: { path: { id: spell(missing ? randomUUID() : f.boxId, idCase) } },
           body: { type: 'member.join' },
         }),
       ),
   },
   {
     name: 'POST /boxes/joins',
+    sendsIds: true,
     owner: (f) => f.recipient.client,
     expected: { ...PERSON_ONLY, owner: 200 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.POST('/boxes/joins', {
           body: {
-            boxes: [{ id: missing ? randomUUID() : f.boxId, public_key: f.boxPublicKey }],
+            boxes: [
+              {
+                id: spell(missing ? randomUUID() : f.boxId, idCase),
+                public_key: f.boxPublicKey,
+              },
+            ],
           },
         }),
       ),
@@ -213,12 +236,13 @@ const OPERATIONS: MatrixOperation[] = [
   },
   {
     name: 'POST /organizations/{oid}/boxes',
+    sendsIds: true,
     owner: (f) => f.organization.client,
     expected: { ...ORGANIZATION_ONLY, owner: 201 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.POST('/organizations/{oid}/boxes', {
-          params: { path: { oid: missing ? randomUUID() : f.organization.id } },
+          params: { path: { oid: spell(missing ? randomUUID() : f.organization.id, idCase) } },
           body: { title: 'Matrix box', public_key: await randomPublicKey() },
         }),
       ),
@@ -238,25 +262,27 @@ const OPERATIONS: MatrixOperation[] = [
   // The two deletions run last, because the owner's call removes what the other callers requested.
   {
     name: 'DELETE /crypto/actions/{id}',
+    sendsIds: true,
     owner: (f) => f.recipient.client,
     expected: { ...PERSON_ONLY, owner: 204 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.DELETE('/crypto/actions/{id}', {
-          params: { path: { id: missing ? randomUUID() : f.actionId } },
+          params: { path: { id: spell(missing ? randomUUID() : f.actionId, idCase) } },
         }),
       ),
   },
   {
     name: 'DELETE /organizations/{oid}/provisions/{public_key}',
+    sendsIds: true,
     owner: (f) => f.organization.client,
     expected: { ...ORGANIZATION_ONLY, owner: 204 },
-    call: async (client, f, missing) =>
+    call: async (client, f, missing, idCase) =>
       outcome(
         await client.DELETE('/organizations/{oid}/provisions/{public_key}', {
           params: {
             path: {
-              oid: f.organization.id,
+              oid: spell(f.organization.id, idCase),
               public_key: missing ? await randomPublicKey() : f.provision.payload.public_key,
             },
           },
@@ -285,7 +311,9 @@ function clientOf(caller: Caller, operation: MatrixOperation): ApiClient {
 
 /**
  * Strips a problem of `instance`, which differs per request, and replaces the
- * requested ids and keys in `detail`, since the caller sent those.
+ * requested ids and keys in `detail`, since the caller sent those. Ids are matched in
+ * lower case only, because the server must write them in lower case whatever the
+ * caller sent.
  */
 function problemWithoutInstance(problem: Record<string, unknown> | undefined): unknown {
   const { instance: _instance, detail, ...rest } = problem ?? {};
@@ -300,23 +328,30 @@ const SET_PUBLIC_KEY = 'PUT /identities/me/public-key';
 describe('authorization matrix', () => {
   for (const operation of OPERATIONS) {
     for (const caller of CALLERS) {
-      it(`${operation.name} as ${caller}`, async () => {
-        const client = clientOf(caller, operation);
-        const { response, problem } = await operation.call(client, fixtures, false);
+      const idCases: IdCase[] = operation.sendsIds ? ['lowercase', 'uppercase'] : ['lowercase'];
+      for (const idCase of idCases) {
+        const suffix = idCase === 'uppercase' ? ' with uppercase ids' : '';
 
-        expect(response.status).toBe(operation.expected[caller]);
-        expect(response.headers.get('cache-control')).toBe('no-store');
+        it(`${operation.name} as ${caller}${suffix}`, async () => {
+          const client = clientOf(caller, operation);
+          const { response, problem } = await operation.call(client, fixtures, false, idCase);
 
-        if (response.status === 401) {
-          expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
-        }
-        if (response.status === 404) {
-          const missing = await operation.call(client, fixtures, true);
-          expect(missing.response.status).toBe(404);
-          expect(problem?.type).toBe('urn:provisions:problem:not-found');
-          expect(problemWithoutInstance(problem)).toEqual(problemWithoutInstance(missing.problem));
-        }
-      });
+          expect(response.status).toBe(operation.expected[caller]);
+          expect(response.headers.get('cache-control')).toBe('no-store');
+
+          if (response.status === 401) {
+            expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+          }
+          if (response.status === 404) {
+            const missing = await operation.call(client, fixtures, true, idCase);
+            expect(missing.response.status).toBe(404);
+            expect(problem?.type).toBe('urn:provisions:problem:not-found');
+            expect(problemWithoutInstance(problem)).toEqual(
+              problemWithoutInstance(missing.problem),
+            );
+          }
+        });
+      }
     }
   }
 

@@ -421,7 +421,12 @@ describe('GET /boxes/{id}', () => {
     });
 
     expect(response.status).toBe(400);
-    expect(error?.errors).toEqual([{ parameter: 'id', detail: expect.stringContaining('uuid') }]);
+    expect(error?.errors).toEqual([
+      {
+        parameter: 'id',
+        detail: expect.stringContaining('a UUID of 8-4-4-4-12 hexadecimal digits'),
+      },
+    ]);
   });
 });
 

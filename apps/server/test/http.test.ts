@@ -251,19 +251,19 @@ describe('malformed requests', () => {
 
   it.each(
     ['/join', '/join/', '/docs', '/openapi.json', '/assets/join.js'].flatMap((path) =>
-      ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].map((method) => [method, path]),
+      ['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE'].map((method) => [method, path]),
     ),
-  )('%s on page %s is 405, Allow: GET, HEAD', async (method, path) => {
+  )('%s on page %s is 405, Allow: GET, HEAD, OPTIONS', async (method, path) => {
     const exchange = await sendRawRequest(
       fixture.server.url,
       `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     );
 
     expect(exchange.status).toBe(405);
-    expect(exchange.headers.allow).toBe('GET, HEAD');
+    expect(exchange.headers.allow).toBe('GET, HEAD, OPTIONS');
     expect(JSON.parse(exchange.body)).toMatchObject({
       type: 'urn:provisions:problem:method-not-allowed',
-      detail: `this path accepts GET, HEAD, not ${method}`,
+      detail: `this path accepts GET, HEAD, OPTIONS, not ${method}`,
     });
   });
 
@@ -301,9 +301,9 @@ describe('malformed requests', () => {
   });
 
   it.each([
-    ['/boxes/joins', 'POST'],
-    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET'],
-    ['/auth/sessions', 'POST'],
+    ['/boxes/joins', 'POST, OPTIONS'],
+    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET, OPTIONS'],
+    ['/auth/sessions', 'POST, OPTIONS'],
   ])('HEAD on API path %s is 405, Allow: %s', async (path, allow) => {
     const response = await fetch(`${fixture.server.url}${path}`, { method: 'HEAD' });
 
@@ -316,9 +316,32 @@ describe('malformed requests', () => {
     const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('POST');
+    expect(response.headers.get('allow')).toBe('POST, OPTIONS');
     expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
-    expect(problem.detail).toBe(`this path accepts POST, not ${method}`);
+    expect(problem.detail).toBe(`this path accepts POST, OPTIONS, not ${method}`);
+  });
+
+  it.each([
+    ['/auth/sessions', 'POST, OPTIONS'],
+    ['/boxes/joins', 'POST, OPTIONS'],
+    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET, OPTIONS'],
+    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f/events', 'GET, POST, OPTIONS'],
+    ['/join', 'GET, HEAD, OPTIONS'],
+    ['/openapi.json', 'GET, HEAD, OPTIONS'],
+  ])('OPTIONS on %s is 204, Allow: %s', async (path, allow) => {
+    const response = await fetch(`${fixture.server.url}${path}`, { method: 'OPTIONS' });
+
+    expect(response.status).toBe(204);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(await response.text()).toBe('');
+  });
+
+  it.each(['/nope', '/boxes/joins/x', '/'])('OPTIONS on unknown path %s is 404', async (path) => {
+    const { status, problem } = await send(path, { method: 'OPTIONS' });
+
+    expect(status).toBe(404);
+    expect(problem.type).toBe('urn:provisions:problem:not-found');
+    expect(problem.detail).toBe('no operation matches OPTIONS on this path');
   });
 
   it('sets instance to the request id', async () => {
@@ -462,6 +485,43 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-headers')).toContain('Idempotency-Key');
   });
 
+  it('allows a preflight on any path', async () => {
+    const response = await fetch(`${appServer.url}/nope`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://app.localhost:5173', 'access-control-request-method': 'GET' },
+    });
+
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://app.localhost:5173');
+    expect(response.headers.get('access-control-allow-methods')).toContain('GET');
+  });
+
+  it('lists Allow for OPTIONS without preflight', async () => {
+    const response = await appServer.fetch('/auth/sessions', { method: 'OPTIONS' });
+
+    expect(response.status).toBe(204);
+    expect(response.headers.get('allow')).toBe('POST, OPTIONS');
+    expect(response.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
+  it('rejects OPTIONS on an unknown path', async () => {
+    const response = await appServer.fetch('/nope', { method: 'OPTIONS' });
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(404);
+    expect(problem.type).toBe('urn:provisions:problem:not-found');
+  });
+
+  it('gives a preflight from another origin no CORS headers', async () => {
+    const response = await appServer.fetch('/auth/sessions', {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.localhost', 'access-control-request-method': 'POST' },
+    });
+
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(response.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
   it('gives other origins no CORS headers', async () => {
     const response = await appServer.fetch('/identities/me', {
       headers: { origin: 'http://evil.localhost' },
@@ -522,6 +582,17 @@ describe('logging', () => {
     );
   });
 
+  it('logs the peer address, ignoring X-Forwarded-For', async () => {
+    const response = await fetch(`${logs.server.url}/openapi.json`, {
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    const line = logs.lineFor(response.headers.get('x-request-id') ?? undefined);
+
+    expect(response.status).toBe(200);
+    expect(line?.msg).toBe('request completed');
+    expect(line?.remote_address).toBe('127.0.0.1');
+  });
+
   it('logs route patterns and never tokens, codes, hashes or shares', async () => {
     const email = logs.server.newEmail();
     const org = await logs.server.organization();
@@ -553,5 +624,26 @@ describe('logging', () => {
     ]) {
       expect(logs.text()).not.toContain(secret);
     }
+  });
+});
+
+describe('logging behind a trusted proxy', () => {
+  const logs = useLoggingServer('info', ['127.0.0.1']);
+
+  it('logs the forwarded client address', async () => {
+    const response = await fetch(`${logs.server.url}/openapi.json`, {
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    const line = logs.lineFor(response.headers.get('x-request-id') ?? undefined);
+
+    expect(response.status).toBe(200);
+    expect(line?.remote_address).toBe('203.0.113.7');
+  });
+
+  it('logs the peer address without X-Forwarded-For', async () => {
+    const response = await fetch(`${logs.server.url}/openapi.json`);
+    const line = logs.lineFor(response.headers.get('x-request-id') ?? undefined);
+
+    expect(line?.remote_address).toBe('127.0.0.1');
   });
 });

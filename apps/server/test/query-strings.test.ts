@@ -181,16 +181,78 @@ describe('malformed query strings', () => {
 
     expect(response.status).toBe(status);
   });
+});
 
-  it('leaves a repeated parameter to the schema', async () => {
-    const response = await fixture.server.fetch(`/boxes/${BOX_ID}/events?limit=1&limit=%32`, {
+describe('repeated query parameters', () => {
+  for (const entry of OPERATIONS_WITH_QUERIES) {
+    describe(entry.operationId, () => {
+      let token = '';
+
+      beforeAll(async () => {
+        token = await tokenFor(entry.principal);
+      });
+
+      it.each(Object.keys(entry.valid))('rejects %s given twice', async (parameter) => {
+        const value = entry.valid[parameter] ?? '';
+        const query = `${new URLSearchParams(entry.valid)}&${parameter}=${value}`;
+        const response = await fixture.server.fetch(`${entry.path}?${query}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const problem = (await response.json()) as Problem;
+
+        expect(response.status).toBe(400);
+        expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+        expect(problem.detail).toBe(
+          `the query string contains the parameter "${parameter}" more than once; send it once`,
+        );
+        expect(problem.errors).toEqual([{ parameter, detail: 'appears more than once' }]);
+        expect(response.headers.get('cache-control')).toBe('no-store');
+      });
+    });
+  }
+
+  it('names each repeated parameter once', async () => {
+    const query = 'limit=1&cursor=a&limit=2&cursor=b&limit=3';
+    const response = await fixture.server.fetch(`/boxes/${BOX_ID}/events?${query}`, {
       headers: { authorization: `Bearer ${fixture.organization.token}` },
     });
     const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(400);
-    expect(problem.type).toBe('urn:provisions:problem:invalid-request');
-    expect(problem.errors?.map((error) => error.parameter)).toEqual(['limit']);
+    expect(problem.detail).toBe(
+      'the query string contains the parameters "limit" and "cursor" more than once; send each once',
+    );
+    expect(problem.errors).toEqual([
+      { parameter: 'limit', detail: 'appears more than once' },
+      { parameter: 'cursor', detail: 'appears more than once' },
+    ]);
+  });
+
+  it('counts a repeat without a value', async () => {
+    const response = await fixture.server.fetch(
+      '/identities/public-keys?identifier=a@x.org&identifier',
+      {
+        headers: { authorization: `Bearer ${fixture.organization.token}` },
+      },
+    );
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.errors).toEqual([{ parameter: 'identifier', detail: 'appears more than once' }]);
+  });
+
+  it('rejects before authentication', async () => {
+    const response = await fixture.server.fetch('/crypto/actions?limit=1&limit=2');
+    const problem = (await response.json()) as Problem;
+
+    expect(response.status).toBe(400);
+    expect(problem.type).toBe('urn:provisions:problem:malformed-request');
+  });
+
+  it('leaves the query of a page alone', async () => {
+    const response = await fetch(`${fixture.server.url}/docs?x=1&x=2`);
+
+    expect(response.status).toBe(200);
   });
 });
 

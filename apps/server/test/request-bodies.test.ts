@@ -254,7 +254,7 @@ describe('transport errors', () => {
     const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('POST');
+    expect(response.headers.get('allow')).toBe('POST, OPTIONS');
     expect(problem.type).toBe('urn:provisions:problem:method-not-allowed');
   });
 

@@ -26,18 +26,23 @@ export function toInvalidParams(
   const specific = errors.filter((error) => !WRAPPER_KEYWORDS.has(error.keyword));
   const selected = specific.length > 0 ? specific : errors;
 
-  // A value that is too short usually fails its pattern too; the length error
-  // is more precise, so the pattern error at the same place is dropped.
-  const lengthPaths = new Set(
-    selected
-      .filter((error) => error.keyword === 'minLength' || error.keyword === 'maxLength')
-      .map((error) => `${error.instancePath}|${error.propertyName ?? ''}`),
-  );
-  const informative = selected.filter(
-    (error) =>
-      error.keyword !== 'pattern' ||
-      !lengthPaths.has(`${error.instancePath}|${error.propertyName ?? ''}`),
-  );
+  // A value that is too short usually fails its pattern and format too, and one that
+  // fails its pattern often fails its format. Only the most precise error at a place is
+  // kept: a length error, else a pattern error (its schema describes the form), else format.
+  const placeOf = (error: SchemaError) => `${error.instancePath}|${error.propertyName ?? ''}`;
+  const placesWith = (keywords: readonly string[]) =>
+    new Set(selected.filter((error) => keywords.includes(error.keyword)).map(placeOf));
+  const lengthPlaces = placesWith(['minLength', 'maxLength']);
+  const patternPlaces = placesWith(['pattern']);
+  const informative = selected.filter((error) => {
+    if (error.keyword === 'pattern') {
+      return !lengthPlaces.has(placeOf(error));
+    }
+    if (error.keyword === 'format') {
+      return !lengthPlaces.has(placeOf(error)) && !patternPlaces.has(placeOf(error));
+    }
+    return true;
+  });
 
   const entries: InvalidParam[] = [];
   const seen = new Set<string>();

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { OpenApiDocument } from '../openapi/openapi-document.js';
+import type { PreflightResponder } from './cors.js';
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
@@ -19,7 +20,8 @@ function toPathTemplate(template: string, methods: string[]): PathTemplate {
       `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`,
     ),
     parameterCount: (template.match(/\{/g) ?? []).length,
-    methods,
+    // registerOptionsRoute sends a 204 to OPTIONS on every known path.
+    methods: [...methods.filter((method) => method !== 'OPTIONS'), 'OPTIONS'],
   };
 }
 
@@ -42,10 +44,12 @@ const PAGE_METHODS = ['GET', 'HEAD'];
 
 /**
  * Builds a look-up of the methods the server accepts on a concrete request path, so a
- * request with another method gets 405 and an `Allow` header instead of 404. API paths
- * get the methods their API description declares, and `pagePaths` get `GET` and
- * `HEAD`. A path that matches a literal template and a template with parameters, such
- * as `/boxes/joins` and `/boxes/{id}`, gets the methods of the literal one.
+ * request with another method gets 405 and an `Allow` header instead of 404, and
+ * `OPTIONS` gets 204 with that header. API paths get the methods their API description
+ * declares, and `pagePaths` get `GET` and `HEAD`. Every known path gets `OPTIONS` as
+ * well, and an unknown one gets no method. A path that matches a literal template and
+ * a template with parameters, such as `/boxes/joins` and `/boxes/{id}`, gets the
+ * methods of the literal one.
  *
  * @param pagePaths - Paths of the pages and files, with `{name}` for a path parameter.
  */
@@ -58,6 +62,33 @@ export function allowedMethodsLookup(
     (a, b) => a.parameterCount - b.parameterCount,
   );
   return (path) => templates.find(({ pattern }) => pattern.test(path))?.methods ?? [];
+}
+
+/**
+ * Registers `OPTIONS` on every path. A CORS preflight from the web app's origin gets the
+ * 204 of `answerPreflight` on any path, so that the browser sends the actual request and
+ * the page can read its response, a 404 included. Any other `OPTIONS` request gets 204
+ * with `Allow` on a known path, and the 404 problem of an unknown path otherwise.
+ *
+ * @param allowedMethodsOf - The look-up of {@link allowedMethodsLookup}.
+ * @param answerPreflight - The responder of `installCors`; absent when CORS is off.
+ */
+export function registerOptionsRoute(
+  app: FastifyInstance,
+  allowedMethodsOf: (path: string) => string[],
+  answerPreflight?: PreflightResponder,
+): void {
+  app.options('*', async (request, reply) => {
+    if (answerPreflight?.(request, reply) === true) {
+      return reply.code(204).send();
+    }
+
+    const allowed = allowedMethodsOf(request.url.split('?')[0] ?? '');
+    if (allowed.length === 0) {
+      return reply.callNotFound();
+    }
+    return reply.code(204).header('allow', allowed.join(', ')).send();
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ const DECIMAL_INTEGER = /^-?[0-9]+$/;
  * value is not written in decimal digits, such as `0x10`, ` 10` or `1e2`. Schema
  * validation converts query strings with JavaScript's `Number`, which reads all of
  * these, so a client and the server could read one URL as different numbers. A
- * repeated parameter is left to the schema, which rejects it.
+ * repeated parameter never gets here, because `installQueryStringCheck` rejects it.
  *
  * @param names - Names of the operation's query parameters of type integer.
  * @throws HttpProblem `invalidRequest` (400) naming each such parameter.

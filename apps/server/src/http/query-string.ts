@@ -44,28 +44,57 @@ export function parseQueryString(query: string): Record<string, unknown> {
 }
 
 /**
- * Adds an `onRequest` hook that rejects a request whose query string
- * {@link parseQueryString} found malformed, with a 400 `malformed-request` problem
- * that has one `errors` entry for each parameter at fault. It skips `OPTIONS`, so
- * that a CORS preflight succeeds and the browser then shows the actual request's 400.
+ * Adds an `onRequest` hook that rejects two kinds of query string with a 400
+ * `malformed-request` problem that has one `errors` entry per parameter at fault: one
+ * that {@link parseQueryString} found malformed, and, on an API operation, one that
+ * gives a parameter more than once. Each query parameter of the API takes one value,
+ * and schema validation would report a repeat as a wrong type. Pages ignore their
+ * query string. The hook skips `OPTIONS`, so that a CORS preflight succeeds and the
+ * browser then shows the actual request's 400.
  */
 export function installQueryStringCheck(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const query: unknown = request.query;
-    if (!(query instanceof MalformedQueryString) || request.method === 'OPTIONS') {
+    if (request.method === 'OPTIONS') {
       done();
       return;
     }
 
-    const errors = query.parameters.map((parameter) => ({
-      parameter,
-      detail: 'is not valid percent-encoded UTF-8',
-    }));
-    done(
-      new HttpProblem('malformedRequest', 'the query string is not valid percent-encoded UTF-8', {
-        errors,
-      }),
-    );
+    if (query instanceof MalformedQueryString) {
+      const errors = query.parameters.map((parameter) => ({
+        parameter,
+        detail: 'is not valid percent-encoded UTF-8',
+      }));
+      done(
+        new HttpProblem('malformedRequest', 'the query string is not valid percent-encoded UTF-8', {
+          errors,
+        }),
+      );
+      return;
+    }
+
+    if (request.routeOptions.config.operationId !== undefined) {
+      // parseQueryString gives a repeated name an array of its values.
+      const values = query as Record<string, unknown>;
+      const repeatedNames = Object.keys(values).filter((name) => Array.isArray(values[name]));
+      if (repeatedNames.length > 0) {
+        done(repeatedParametersProblem(repeatedNames));
+        return;
+      }
+    }
+    done();
+  });
+}
+
+function repeatedParametersProblem(names: readonly string[]): HttpProblem {
+  const quotedNames = names.map((name) => JSON.stringify(name));
+  const detail =
+    quotedNames.length === 1
+      ? `the query string contains the parameter ${quotedNames[0]} more than once; send it once`
+      : `the query string contains the parameters ${quotedNames.slice(0, -1).join(', ')} and ${quotedNames.at(-1)} more than once; send each once`;
+
+  return new HttpProblem('malformedRequest', detail, {
+    errors: names.map((parameter) => ({ parameter, detail: 'appears more than once' })),
   });
 }
 

@@ -43,7 +43,8 @@ export function loggerOption(
 /**
  * Adds hooks that log one line per request: operation id, method, route pattern (such
  * as `/crypto/provisions`, never the URL, whose query string can hold a share hash),
- * status and duration. A request that got a response is logged as `request completed`,
+ * status, duration and client address (`request.ip`: the peer, or the `X-Forwarded-For`
+ * client when the peer is a trusted proxy). A request that got a response is logged as `request completed`,
  * at error level for a 5xx and at info otherwise. That includes a 408 that
  * `respondToClientError` sent after a request timeout.
  *
@@ -107,5 +108,6 @@ function requestFields(request: FastifyRequest, status: number | null, elapsedMs
     route: url ?? null,
     status,
     duration_ms: Math.round(elapsedMs),
+    remote_address: request.ip,
   };
 }

@@ -17,8 +17,13 @@ export interface LoggingServer {
 /**
  * Starts a test server that logs at `level` into memory before the tests of the calling
  * file or `describe` block, and stops it after them.
+ *
+ * @param trustedProxies - Addresses whose `X-Forwarded-For` the server trusts; default none.
  */
-export function useLoggingServer(level: 'info' | 'trace' = 'info'): LoggingServer {
+export function useLoggingServer(
+  level: 'info' | 'trace' = 'info',
+  trustedProxies: string[] = [],
+): LoggingServer {
   let logged = '';
   const lines = (): Record<string, unknown>[] =>
     logged
@@ -39,7 +44,7 @@ export function useLoggingServer(level: 'info' | 'trace' = 'info'): LoggingServe
         done();
       },
     });
-    fixture.server = await TestServer.start({ logger: { level, stream } });
+    fixture.server = await TestServer.start({ logger: { level, stream }, trustedProxies });
   });
 
   afterAll(async () => {
