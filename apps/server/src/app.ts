@@ -13,6 +13,7 @@ import { parseFormBody } from './http/form-body.js';
 import { installHostHeaderCheck } from './http/host-header.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
+import { installPipelinedRequestOrder } from './http/pipelined-requests.js';
 import { installQueryStringCheck, parseQueryString } from './http/query-string.js';
 import {
   RECIPIENT_ASSETS_PATH,
@@ -174,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     recordRequestId(reply.raw, request.id);
     done();
   });
+  installPipelinedRequestOrder(app);
   installHostHeaderCheck(app);
   if (context.appUrl !== undefined) {
     installCors(app, context.appUrl);

@@ -50,7 +50,8 @@ export function loggerOption(
  * A connection can also close before its response is sent in full, because the client
  * went away or the shutdown grace period ended. Such a request is logged at info level
  * as `connection closed before the response was sent`, with a null status unless the
- * response had started.
+ * response had started. A pipelined request behind a response that closed the connection
+ * is not processed, and {@link logSkippedRequest} logs it instead.
  *
  * Install this before other `onRequest` hooks, so that a request that fails in one of
  * them is logged too.
@@ -62,7 +63,7 @@ export function installRequestLogging(app: FastifyInstance): void {
     // A response emits 'close' once, so `on` is enough and skips the wrapper of `once`.
     reply.raw.on('close', () => {
       // A response sent in full emits 'finish' first, and the onResponse hook logs it.
-      if (!reply.raw.writableFinished) {
+      if (!reply.raw.writableFinished && !skippedRequests.has(request)) {
         logUnfinishedRequest(request, reply);
       }
     });
@@ -78,6 +79,21 @@ export function installRequestLogging(app: FastifyInstance): void {
     }
     done();
   });
+}
+
+/** Requests that {@link logSkippedRequest} logged, which get no other log line. */
+const skippedRequests = new WeakSet<FastifyRequest>();
+
+/**
+ * Logs, once and at info level, a request that the server does not process because its
+ * connection is closing, with a null status. Its response is never sent.
+ */
+export function logSkippedRequest(request: FastifyRequest, reply: FastifyReply): void {
+  skippedRequests.add(request);
+  request.log.info(
+    requestFields(request, null, reply.elapsedTime),
+    'request not processed because the connection is closing',
+  );
 }
 
 function logUnfinishedRequest(request: FastifyRequest, reply: FastifyReply): void {

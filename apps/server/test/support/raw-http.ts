@@ -116,6 +116,46 @@ export async function openPartialCodeRequest(
   return connection;
 }
 
+/** One response of several read from one connection. */
+export interface RawResponse {
+  status: number;
+  /** Header fields with lower-case names. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Splits everything a server sent on one connection into its responses, in order, using
+ * each response's `Content-Length` or chunked framing. Lengths are counted in characters
+ * of the decoded text, so this suits ASCII bodies only. Bytes after the last complete
+ * response are ignored.
+ */
+export function parseResponses(text: string): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = text;
+  for (;;) {
+    const headerEnd = rest.indexOf('\r\n\r\n');
+    if (headerEnd === -1) {
+      return responses;
+    }
+    const { status, headers } = parseResponse(rest.slice(0, headerEnd + 4));
+    const afterHeaders = rest.slice(headerEnd + 4);
+    if (status === undefined) {
+      return responses;
+    }
+    if (headers['transfer-encoding'] === 'chunked') {
+      const end = afterHeaders.indexOf('\r\n0\r\n\r\n');
+      const chunked = end === -1 ? afterHeaders : afterHeaders.slice(0, end + 7);
+      responses.push({ status, headers, body: decodeChunked(chunked) });
+      rest = end === -1 ? '' : afterHeaders.slice(end + 7);
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      responses.push({ status, headers, body: afterHeaders.slice(0, length) });
+      rest = afterHeaders.slice(length);
+    }
+  }
+}
+
 function parseResponse(text: string): Omit<RawExchange, 'elapsedMs'> {
   const headerEnd = text.indexOf('\r\n\r\n');
   if (headerEnd === -1) {
