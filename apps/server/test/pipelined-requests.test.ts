@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Problem } from '@provisions/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newBoxKeys } from './support/box-material.js';
 import { useLoggingServer } from './support/logging-server.js';
@@ -6,8 +7,9 @@ import { parseResponses, RawConnection } from './support/raw-http.js';
 import type { TestOrganization } from './support/test-server.js';
 
 /**
- * Requests pipelined on one keep-alive connection, sent in one write: each gets its response in
- * order, and a request behind a response that closes the connection is not processed.
+ * Requests pipelined on one keep-alive connection, sent in one write. Each gets its response
+ * in order, and a request behind a response that closes the connection is not processed.
+ * Bytes that are not HTTP get their error response after the responses before them.
  */
 
 const logs = useLoggingServer();
@@ -123,5 +125,66 @@ describe('pipelined requests', () => {
       (line) => line.request_id !== undefined && !skipped.includes(line),
     );
     expect(otherLines.map((line) => [line.msg, line.status])).toEqual([['request completed', 400]]);
+  });
+});
+
+describe('bytes that are not HTTP after a request', () => {
+  it.each([
+    ['text that is not HTTP', 'NOT HTTP\r\n\r\n', 400],
+    [
+      'headers over the size limit',
+      `GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+    ],
+  ])('are answered after the response to the request, for %s', async (_case, trailer, status) => {
+    const before = await logs.server.countRows('boxes');
+    const logFrom = logs.lines().length;
+    const [request = ''] = await validBoxRequests(1);
+
+    const { closed, responses } = await sendPipelined(request + trailer);
+
+    expect(closed).toBe(true);
+    expect(responses.map((response) => response.status)).toEqual([201, status]);
+    const [created, rejected] = responses;
+    const problem = JSON.parse(rejected?.body ?? '{}') as Problem;
+    expect(rejected?.headers.connection).toBe('close');
+    expect(problem.instance).toBe(rejected?.headers['x-request-id']);
+    expect(problem.instance).not.toBe(created?.headers['x-request-id']);
+    expect(await logs.server.countRows('boxes')).toBe(before + 1);
+
+    const lines = logs.lines().slice(logFrom);
+    expect(
+      lines.find((line) => line.request_id === created?.headers['x-request-id']),
+    ).toMatchObject({ msg: 'request completed', operation: 'createBox', status: 201 });
+    expect(lines.find((line) => line.request_id === problem.instance)).toMatchObject({
+      msg: 'request rejected before routing',
+      status,
+    });
+  });
+
+  it('are ignored after a request with Connection: close', async () => {
+    const before = await logs.server.countRows('boxes');
+    const logFrom = logs.lines().length;
+    const { publicKey } = await newBoxKeys();
+    const request = boxRequest(JSON.stringify({ title: 'Last', public_key: publicKey }), [
+      'Connection: close',
+    ]);
+
+    const { closed, responses } = await sendPipelined(`${request}NOT HTTP\r\n\r\n`);
+
+    expect(closed).toBe(true);
+    expect(responses.map((response) => response.status)).toEqual([201]);
+    expect(await logs.server.countRows('boxes')).toBe(before + 1);
+    const id = responses[0]?.headers['x-request-id'];
+    const lines = logs.lines().slice(logFrom);
+    expect(lines.filter((line) => line.request_id === id)).toMatchObject([
+      { msg: 'request completed', operation: 'createBox', status: 201 },
+    ]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'bytes after the last request on a closing connection were not processed',
+        error_code: 'HPE_CLOSED_CONNECTION',
+      }),
+    );
   });
 });

@@ -126,32 +126,32 @@ export interface RawResponse {
 
 /**
  * Splits everything a server sent on one connection into its responses, in order, using
- * each response's `Content-Length` or chunked framing. Lengths are counted in characters
- * of the decoded text, so this suits ASCII bodies only. Bytes after the last complete
- * response are ignored.
+ * each response's `Content-Length` (in bytes of the UTF-8 text) or chunked framing. Bytes
+ * after the last complete response are ignored.
  */
 export function parseResponses(text: string): RawResponse[] {
   const responses: RawResponse[] = [];
-  let rest = text;
+  let rest = Buffer.from(text, 'utf8');
   for (;;) {
     const headerEnd = rest.indexOf('\r\n\r\n');
     if (headerEnd === -1) {
       return responses;
     }
-    const { status, headers } = parseResponse(rest.slice(0, headerEnd + 4));
-    const afterHeaders = rest.slice(headerEnd + 4);
+    const { status, headers } = parseResponse(rest.subarray(0, headerEnd + 4).toString('utf8'));
+    const afterHeaders = rest.subarray(headerEnd + 4);
     if (status === undefined) {
       return responses;
     }
     if (headers['transfer-encoding'] === 'chunked') {
       const end = afterHeaders.indexOf('\r\n0\r\n\r\n');
-      const chunked = end === -1 ? afterHeaders : afterHeaders.slice(0, end + 7);
-      responses.push({ status, headers, body: decodeChunked(chunked) });
-      rest = end === -1 ? '' : afterHeaders.slice(end + 7);
+      const chunked = end === -1 ? afterHeaders : afterHeaders.subarray(0, end + 7);
+      responses.push({ status, headers, body: decodeChunked(chunked.toString('utf8')) });
+      rest = end === -1 ? Buffer.alloc(0) : afterHeaders.subarray(end + 7);
     } else {
       const length = Number(headers['content-length'] ?? 0);
-      responses.push({ status, headers, body: afterHeaders.slice(0, length) });
-      rest = afterHeaders.slice(length);
+      const body = afterHeaders.subarray(0, length).toString('utf8');
+      responses.push({ status, headers, body });
+      rest = afterHeaders.subarray(length);
     }
   }
 }
