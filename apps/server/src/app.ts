@@ -22,6 +22,7 @@ import {
   registerRecipientPage,
 } from './http/recipient-page.js';
 import { REFERENCE_PAGE_PATH, registerReferencePage } from './http/reference-page.js';
+import { installRequestFramingChecks } from './http/request-framing.js';
 import {
   installRequestLogging,
   loggerOption,
@@ -176,6 +177,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
   installPipelinedRequestOrder(app);
+  installRequestFramingChecks(app);
   installHostHeaderCheck(app);
   if (context.appUrl !== undefined) {
     installCors(app, context.appUrl);

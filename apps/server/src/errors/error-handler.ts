@@ -5,6 +5,7 @@ import type { SchemaError } from '../openapi/schema-compiler.js';
 import { isDatabaseUnavailable, isStorageFull } from './database-unavailable.js';
 import { HttpProblem } from './http-problem.js';
 import { oauthErrorCode, oauthErrorMediaType } from './oauth-error-code.js';
+import { PROBLEM_TYPES } from './problem-types.js';
 import { type RequestPart, toInvalidParams } from './validation-errors.js';
 
 /** Media type of every error response (RFC 9457). */
@@ -76,7 +77,8 @@ export function installErrorHandlers(
     }
 
     const problem = toHttpProblem(error, request, headerNamesOf);
-    if (problem.statusCode >= 500) {
+    // A 501 rejects what the client sent, so it is no server failure.
+    if (problem.statusCode >= 500 && problem.problemType !== PROBLEM_TYPES.notImplemented) {
       request.log.error({ err: error }, 'request failed with an unexpected error');
     }
     return sendProblem(request, reply, problem);

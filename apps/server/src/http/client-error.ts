@@ -165,20 +165,29 @@ function writeProblem(
       'request rejected before routing',
     );
   }
-  const body = JSON.stringify({ ...problemType, detail, instance: requestId });
-
   clientErrorStatuses.set(socket, problemType.status);
-  socket.end(
-    [
-      `HTTP/1.1 ${problemType.status} ${problemType.title}`,
-      'Content-Type: application/problem+json; charset=utf-8',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      `Date: ${new Date().toUTCString()}`,
-      `X-Request-Id: ${requestId}`,
-      'Cache-Control: no-store',
-      'Connection: close',
-      '',
-      body,
-    ].join('\r\n'),
-  );
+  socket.end(rawProblemResponse(problemType, detail, requestId));
+}
+
+/**
+ * Formats a whole HTTP/1.1 problem+json response with `Connection: close`, for a socket
+ * that has no Node.js response object to write it.
+ */
+export function rawProblemResponse(
+  problemType: ProblemType,
+  detail: string,
+  requestId: string,
+): string {
+  const body = JSON.stringify({ ...problemType, detail, instance: requestId });
+  return [
+    `HTTP/1.1 ${problemType.status} ${problemType.title}`,
+    'Content-Type: application/problem+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `Date: ${new Date().toUTCString()}`,
+    `X-Request-Id: ${requestId}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
 }

@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { DestinationStream, Level } from 'pino';
 import { clientErrorStatusOf } from './client-error.js';
 
+/** Status of a request for something the server does not implement, such as CONNECT. */
+const NOT_IMPLEMENTED_STATUS = 501;
+
 /** Logger settings of {@link startServer}. */
 export interface ServerLoggerOptions {
   /** Lowest level written; default `info`. */
@@ -44,7 +47,8 @@ export function loggerOption(
  * Adds hooks that log one line per request: operation id, method, route pattern (such
  * as `/crypto/provisions`, never the URL, whose query string can hold a share hash),
  * status and duration. A request that got a response is logged as `request completed`,
- * at error level for a 5xx and at info otherwise. That includes a 408 that
+ * at error level for a 5xx other than a 501, which rejects what the client sent, and at
+ * info otherwise. That includes a 408 that
  * `respondToClientError` sent after a request timeout.
  *
  * A connection can also close before its response is sent in full, because the client
@@ -72,7 +76,7 @@ export function installRequestLogging(app: FastifyInstance): void {
 
   app.addHook('onResponse', (request, reply, done) => {
     const fields = requestFields(request, reply.statusCode, reply.elapsedTime);
-    if (reply.statusCode >= 500) {
+    if (reply.statusCode >= 500 && reply.statusCode !== NOT_IMPLEMENTED_STATUS) {
       request.log.error(fields, 'request completed');
     } else {
       request.log.info(fields, 'request completed');
