@@ -97,6 +97,13 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 export const STORAGE_FULL_RETRY_AFTER_SECONDS = 60;
 
 /**
+ * Seconds a client is asked to wait, in `Retry-After`, before requesting a sign-in code
+ * again after the server failed to send the email, such as when the outbox file could
+ * not be written.
+ */
+export const MAIL_RETRY_AFTER_SECONDS = 30;
+
+/**
  * How long a SQLite statement or transaction keeps trying while another connection holds
  * the lock it needs, in milliseconds, before it fails with `SQLITE_BUSY`.
  */
