@@ -115,6 +115,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const document = await loadOpenApiDocument();
   const database = await connectDatabase({ dataDir, databaseUrl: options.databaseUrl });
 
+  const mailer = new OutboxMailer(dataDir);
   try {
     const cursorKey = await loadCursorKey(dataDir);
     const app = await buildApp({
@@ -122,7 +123,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       context: {
         store: new DatabaseStore(database),
         clock: options.now ?? systemClock,
-        mailer: new OutboxMailer(dataDir),
+        mailer,
         cursors: new PageCursors(cursorKey),
         appUrl,
         signInRequestsPerMinute: options.signInRequestsPerMinute ?? SIGN_IN_REQUESTS_PER_MINUTE,
@@ -151,6 +152,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       done();
     });
     app.addHook('onClose', async () => {
+      await mailer.close();
       await database.close();
       app.log.info('server stopped');
     });
@@ -167,6 +169,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
     });
   } catch (error) {
+    await mailer.close();
     await database.close().catch(() => undefined);
     throw error;
   }
