@@ -109,6 +109,14 @@ function respondAfterCompleteRequests(
   error: NodeJS.ErrnoException,
   socket: Socket,
 ): void {
+  if (!socket.writable) {
+    // A response before the bytes closed the connection, or the client went away.
+    app.log.info(
+      { error_code: error.code ?? null },
+      'bytes after the last request on a closing connection were not processed',
+    );
+    return;
+  }
   const response = responseInProgress(socket);
   if (response?.req.complete === true && error.code !== REQUEST_TIMEOUT_CODE) {
     const next = () => {
@@ -121,14 +129,6 @@ function respondAfterCompleteRequests(
     return;
   }
 
-  if (!socket.writable) {
-    // A response before the bytes closed the connection, so they are not processed.
-    app.log.info(
-      { error_code: error.code ?? null },
-      'bytes after the last request on a closing connection were not processed',
-    );
-    return;
-  }
   if (response?.headersSent === true) {
     app.log.info(
       { error_code: error.code ?? null },
