@@ -43,8 +43,9 @@ export function installPipelinedRequestOrder(app: FastifyInstance): void {
       }
       turn.next?.();
     };
-    reply.raw.once('finish', end);
-    reply.raw.once('close', end);
+    // Each event is emitted at most once, so `on` is enough and skips the wrapper of `once`.
+    reply.raw.on('finish', end);
+    reply.raw.on('close', end);
 
     const proceed = () => {
       if (isClosing(socket)) {
