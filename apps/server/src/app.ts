@@ -16,6 +16,7 @@ import { installCors } from './http/cors.js';
 import { parseFormBody } from './http/form-body.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { OperationRouter } from './http/operation-router.js';
+import { installPipelinedRequestOrder } from './http/pipelined-requests.js';
 import { installQueryStringCheck, parseQueryString } from './http/query-string.js';
 import {
   RECIPIENT_ASSETS_PATH,
@@ -24,6 +25,7 @@ import {
   registerRecipientPage,
 } from './http/recipient-page.js';
 import { REFERENCE_PAGE_PATH, registerReferencePage } from './http/reference-page.js';
+import { installRequestFramingChecks } from './http/request-framing.js';
 import {
   installRequestLogging,
   loggerOption,
@@ -178,6 +180,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     recordRequestId(reply.raw, request.id);
     done();
   });
+  installPipelinedRequestOrder(app);
+  installRequestFramingChecks(app);
   const answerPreflight =
     context.appUrl === undefined ? undefined : installCors(app, context.appUrl);
   // After CORS, so that the browser can read the 400; before authentication, as for a

@@ -67,6 +67,27 @@ export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 export const CONNECTION_IDLE_TIMEOUT_MS = 120_000;
 
 /**
+ * Connections the server keeps open at most by default. It closes new ones at once beyond
+ * that. The default is lowered to the process's open-file limit minus
+ * {@link FILE_DESCRIPTOR_RESERVE} where that is smaller.
+ */
+export const MAX_CONNECTIONS = 10_000;
+
+/**
+ * File descriptors kept free of connections for the database files, the outbox, the
+ * listening socket and Node.js itself. An idle server on SQLite had 31 open (Node.js 20 on
+ * Linux), and the PostgreSQL pool adds up to 10.
+ */
+export const FILE_DESCRIPTOR_RESERVE = 100;
+
+/**
+ * Time between two warnings about connections closed at the connection limit, in
+ * milliseconds (1 minute). The first one is logged at once, the next ones with the
+ * number closed since the last warning.
+ */
+export const CONNECTION_DROP_WARNING_INTERVAL_MS = 60_000;
+
+/**
  * Time that requests in progress get to finish when the server stops, in milliseconds
  * (8 s), before their connections are closed. It is longer than a write waits for a
  * locked SQLite database ({@link DATABASE_BUSY_TIMEOUT_MS}). It is shorter than the 10 s
@@ -95,6 +116,13 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
  * failed with 503 because the database's disk was full. Someone has to free space first.
  */
 export const STORAGE_FULL_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * Seconds a client is asked to wait, in `Retry-After`, before requesting a sign-in code
+ * again after the server failed to send the email, such as when the outbox file could
+ * not be written.
+ */
+export const MAIL_RETRY_AFTER_SECONDS = 30;
 
 /**
  * How long a SQLite statement or transaction keeps trying while another connection holds

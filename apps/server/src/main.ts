@@ -7,6 +7,7 @@ import { checkDatabaseUrl } from './database/database-url.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { APP_URL_EXAMPLE, isAppUrl } from './http/app-url.js';
 import { checkTrustedProxies } from './http/trusted-proxies.js';
+import { FILE_DESCRIPTOR_RESERVE, MAX_CONNECTIONS } from './limits.js';
 import { startServer } from './server.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -95,6 +96,14 @@ function parseTrustedProxies(value: string): string[] {
   }
 }
 
+function parseMaxConnections(value: string): number {
+  const count = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(count) || count < 1) {
+    throw new InvalidArgumentError('expected a positive integer');
+  }
+  return count;
+}
+
 function parseLogLevel(value: string): Level {
   const level = LOG_LEVELS.find((candidate) => candidate === value);
   if (level === undefined) {
@@ -173,6 +182,11 @@ program
     ),
   )
   .option(
+    '--max-connections <count>',
+    `connections kept open at most; default ${MAX_CONNECTIONS}, or the open-file limit minus ${FILE_DESCRIPTOR_RESERVE} if smaller`,
+    singleValue('--max-connections', parseMaxConnections),
+  )
+  .option(
     '--log-level <level>',
     `log level: ${LOG_LEVELS.join(', ')}`,
     singleValue('--log-level', parseLogLevel),
@@ -186,6 +200,7 @@ program
         port: number;
         appUrl?: string;
         trustProxy?: string[];
+        maxConnections?: number;
         logLevel: Level;
       },
       command: Command,
@@ -197,6 +212,7 @@ program
         port: options.port,
         appUrl: options.appUrl,
         trustedProxies: options.trustProxy,
+        maxConnections: options.maxConnections,
         logger: { level: options.logLevel },
       });
 

@@ -8,11 +8,14 @@ import { PostgresSqlDatabase } from './database/postgres-database.js';
 import { SqliteSqlDatabase } from './database/sqlite-database.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { checkAppUrl } from './http/app-url.js';
+import { defaultMaxConnections, installConnectionLimit } from './http/connection-limit.js';
 import { loadCursorKey } from './http/cursor-key.js';
 import { PageCursors } from './http/page-cursor.js';
 import type { ServerLoggerOptions } from './http/request-logging.js';
 import { checkTrustedProxies } from './http/trusted-proxies.js';
 import {
+  FILE_DESCRIPTOR_RESERVE,
+  MAX_CONNECTIONS,
   REQUEST_TIMEOUT_MS,
   SHUTDOWN_GRACE_PERIOD_MS,
   SIGN_IN_REQUESTS_PER_MINUTE,
@@ -72,6 +75,14 @@ export interface StartServerOptions {
    */
   requestTimeoutMs?: number;
   /**
+   * Connections the server keeps open at most. It closes new ones at once beyond that,
+   * and logs a warning at most once a minute. The default is {@link MAX_CONNECTIONS}
+   * (10,000), or the process's open-file limit minus {@link FILE_DESCRIPTOR_RESERVE} (100)
+   * where that is smaller, so that connections leave file descriptors for the database
+   * and the outbox.
+   */
+  maxConnections?: number;
+  /**
    * Milliseconds that requests in progress get to finish once `close()` is called;
    * default {@link SHUTDOWN_GRACE_PERIOD_MS} (8 seconds). The connections still open
    * then are closed.
@@ -115,6 +126,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const document = await loadOpenApiDocument();
   const database = await connectDatabase({ dataDir, databaseUrl: options.databaseUrl });
 
+  const mailer = new OutboxMailer(dataDir);
   try {
     const cursorKey = await loadCursorKey(dataDir);
     const app = await buildApp({
@@ -122,7 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       context: {
         store: new DatabaseStore(database),
         clock: options.now ?? systemClock,
-        mailer: new OutboxMailer(dataDir),
+        mailer,
         cursors: new PageCursors(cursorKey),
         appUrl,
         signInRequestsPerMinute: options.signInRequestsPerMinute ?? SIGN_IN_REQUESTS_PER_MINUTE,
@@ -151,10 +163,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       done();
     });
     app.addHook('onClose', async () => {
+      await mailer.close();
       await database.close();
       app.log.info('server stopped');
     });
 
+    installConnectionLimit(app, options.maxConnections ?? defaultMaxConnections());
     const url = await app.listen({ host, port });
     const gracePeriodMs = options.shutdownGracePeriodMs ?? SHUTDOWN_GRACE_PERIOD_MS;
     let closing: Promise<void> | undefined;
@@ -167,6 +181,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
     });
   } catch (error) {
+    await mailer.close();
     await database.close().catch(() => undefined);
     throw error;
   }
@@ -185,6 +200,15 @@ function checkOptions(options: StartServerOptions): void {
   }
   if (options.trustedProxies !== undefined) {
     checkTrustedProxies(options.trustedProxies, 'trustedProxies');
+  }
+  const { maxConnections } = options;
+  if (
+    maxConnections !== undefined &&
+    (!Number.isSafeInteger(maxConnections) || maxConnections < 1)
+  ) {
+    throw new InvalidOptionError(
+      `maxConnections must be a positive integer, received ${maxConnections}`,
+    );
   }
   checkMilliseconds(options.requestTimeoutMs, 'requestTimeoutMs');
   checkMilliseconds(options.shutdownGracePeriodMs, 'shutdownGracePeriodMs');

@@ -136,6 +136,7 @@ describe('provisions-server', () => {
     ['--port', ['--port', 'eighty'], 'expected an integer from 0 to 65535'],
     ['--data-dir', ['--data-dir', ''], 'expected a non-empty directory path'],
     ['--trust-proxy', ['--trust-proxy', '127.0.0.1,10.0.0.0/33'], 'expected comma-separated IP'],
+    ['--max-connections', ['--max-connections', '0'], 'expected a positive integer'],
   ])('names the %s flag when its value is invalid', async (flag, args, expected) => {
     // The invalid value comes first, so for --data-dir it fails before the option repeats.
     const failure = await runFailing(['start', ...args, '--data-dir', dataDir]);

@@ -197,6 +197,12 @@ describe('startServer options', () => {
     await expect(startServer({ dataDir, port: 70000 })).rejects.toThrow(/port must be an integer/);
   });
 
+  it.each([0, 1.5, -3])('rejects maxConnections %s', async (maxConnections) => {
+    await expect(startServer({ dataDir, maxConnections })).rejects.toThrow(
+      `maxConnections must be a positive integer, received ${maxConnections}`,
+    );
+  });
+
   it('rejects an app URL that is not http', async () => {
     await expect(startServer({ dataDir, appUrl: 'ftp://app' })).rejects.toBeInstanceOf(
       InvalidOptionError,

@@ -6,9 +6,11 @@ import {
   EMAIL_CODE_TTL_SECONDS,
   EMAIL_CODES_PER_HOUR,
 } from '../limits.js';
+import { MailDeliveryError } from '../mail/mail-delivery-error.js';
 import type { ServerContext } from '../server-context.js';
+import type { EmailCodeRecord } from '../store/email-code-store.js';
 import type { IdentityRecord } from '../store/identity-store.js';
-import type { Store } from '../store/store.js';
+import type { DatabaseStore, Store } from '../store/store.js';
 import { digestsEqual, hashSecret } from './secret-token.js';
 
 const CODE_DIGITS = 6;
@@ -25,9 +27,13 @@ interface RejectedCodeProblem {
  * (replacing any earlier code), and sends it through the mailer. Whether an
  * account exists for the address makes no difference.
  *
+ * When the mailer fails, the code request is undone: its record no longer counts toward
+ * the hourly limit, and the address's earlier code, if any, is pending again.
+ *
  * @returns The RFC 3339 time the code expires.
  * @throws HttpProblem `tooManyEmailCodes` (429, with `Retry-After`) when the address
  * already got {@link EMAIL_CODES_PER_HOUR} codes in the last hour.
+ * @throws MailDeliveryError when the mailer failed.
  */
 export async function sendSignInCode(context: ServerContext, email: string): Promise<string> {
   const { store, clock, mailer } = context;
@@ -35,9 +41,10 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
   const code = randomInt(0, 10 ** CODE_DIGITS)
     .toString()
     .padStart(CODE_DIGITS, '0');
+  const codeHash = hashSecret(email, code);
   const expiresAt = new Date(now + EMAIL_CODE_TTL_SECONDS * 1000).toISOString();
 
-  await store.writeTransaction(async (tx) => {
+  const earlierCode = await store.writeTransaction(async (tx) => {
     await tx.emailCodes.deleteRequestsBefore(now - HOUR_MS);
     const recent = await tx.emailCodes.listRequestsSince(email, now - HOUR_MS);
     const oldest = recent[0];
@@ -50,26 +57,63 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
       );
     }
 
+    const earlier = await tx.emailCodes.find(email);
     await tx.emailCodes.recordRequest(email, now);
     await tx.emailCodes.replace({
       email,
-      code_hash: hashSecret(email, code),
+      code_hash: codeHash,
       expires_at: now + EMAIL_CODE_TTL_SECONDS * 1000,
     });
+    return earlier;
   });
 
   const minutes = EMAIL_CODE_TTL_SECONDS / 60;
   const where = context.appUrl === undefined ? '' : ` on ${context.appUrl}`;
-  await mailer.send({
-    to: email,
-    subject: 'Your sign-in code',
-    text:
-      `Your sign-in code is ${code}. Enter it${where} within ${minutes} minutes. ` +
-      'If you did not ask for it, ignore this message.',
-    code,
-    created_at: new Date(now).toISOString(),
-  });
+  try {
+    await mailer.send({
+      to: email,
+      subject: 'Your sign-in code',
+      text:
+        `Your sign-in code is ${code}. Enter it${where} within ${minutes} minutes. ` +
+        'If you did not ask for it, ignore this message.',
+      code,
+      created_at: new Date(now).toISOString(),
+    });
+  } catch (error) {
+    // The mail is sent outside the transaction, so that a slow mailer does not hold the
+    // database's write lock, and so the request is undone in a transaction of its own.
+    const rollbackError = await undoCodeRequest(store, email, now, codeHash, earlierCode).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    throw new MailDeliveryError(error, rollbackError);
+  }
   return expiresAt;
+}
+
+/**
+ * Deletes the record of the code request made at `requestedAt`, and puts back the code
+ * that was pending before it, unless another request has replaced the code since.
+ */
+async function undoCodeRequest(
+  store: DatabaseStore,
+  email: string,
+  requestedAt: number,
+  codeHash: Buffer,
+  earlierCode: EmailCodeRecord | undefined,
+): Promise<void> {
+  await store.writeTransaction(async (tx) => {
+    await tx.emailCodes.deleteRequest(email, requestedAt);
+    const current = await tx.emailCodes.find(email);
+    if (current === undefined || !digestsEqual(current.code_hash, codeHash)) {
+      return;
+    }
+    if (earlierCode === undefined) {
+      await tx.emailCodes.delete(email);
+    } else {
+      await tx.emailCodes.restore(earlierCode);
+    }
+  });
 }
 
 /**

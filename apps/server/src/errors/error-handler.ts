@@ -1,10 +1,16 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { methodNotAllowed } from '../http/allowed-methods.js';
-import { DATABASE_RETRY_AFTER_SECONDS, STORAGE_FULL_RETRY_AFTER_SECONDS } from '../limits.js';
+import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  MAIL_RETRY_AFTER_SECONDS,
+  STORAGE_FULL_RETRY_AFTER_SECONDS,
+} from '../limits.js';
+import { MailDeliveryError } from '../mail/mail-delivery-error.js';
 import type { SchemaError } from '../openapi/schema-compiler.js';
 import { isDatabaseUnavailable, isStorageFull } from './database-unavailable.js';
 import { HttpProblem } from './http-problem.js';
 import { oauthErrorCode, oauthErrorMediaType } from './oauth-error-code.js';
+import { PROBLEM_TYPES } from './problem-types.js';
 import { type RequestPart, toInvalidParams } from './validation-errors.js';
 
 /** Media type of every error response (RFC 9457). */
@@ -46,8 +52,8 @@ const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
  * requests, unknown routes (404) and known paths called with another method (405).
  * A request whose connection closed before its body arrived gets no response, and
  * the request logging records it. Errors that mean the database is unavailable
- * (see `isDatabaseUnavailable`), or that its disk is full (`isStorageFull`), get a 503
- * with `Retry-After`. These and unexpected errors are logged once at error level;
+ * (see `isDatabaseUnavailable`), that its disk is full (`isStorageFull`), or that a sign-in
+ * email could not be sent (`MailDeliveryError`), get a 503 with `Retry-After`. These and unexpected errors are logged once at error level;
  * unexpected errors get a 500 that reveals nothing about them.
  *
  * @param headerNamesOf - Header names as the API description spells them, for a route URL.
@@ -74,9 +80,23 @@ export function installErrorHandlers(
       request.log.error({ err: error }, 'request failed because the database disk is full');
       return sendProblem(request, reply, storageFull());
     }
+    if (error instanceof MailDeliveryError) {
+      request.log.error(
+        { err: error.cause },
+        'request failed because the sign-in email could not be sent',
+      );
+      if (error.rollbackError !== undefined) {
+        request.log.error(
+          { err: error.rollbackError },
+          'undoing the code request failed, so it still counts toward the limit of the address',
+        );
+      }
+      return sendProblem(request, reply, mailUnavailable());
+    }
 
     const problem = toHttpProblem(error, request, headerNamesOf);
-    if (problem.statusCode >= 500) {
+    // A 501 rejects what the client sent, so it is no server failure.
+    if (problem.statusCode >= 500 && problem.problemType !== PROBLEM_TYPES.notImplemented) {
       request.log.error({ err: error }, 'request failed with an unexpected error');
     }
     return sendProblem(request, reply, problem);
@@ -150,6 +170,14 @@ function storageFull(): HttpProblem {
     'serviceUnavailable',
     `the server's storage is full, so nothing was saved; retry in ${STORAGE_FULL_RETRY_AFTER_SECONDS} seconds`,
     { headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_SECONDS) } },
+  );
+}
+
+function mailUnavailable(): HttpProblem {
+  return new HttpProblem(
+    'serviceUnavailable',
+    `the sign-in email could not be sent, so no code was issued; retry in ${MAIL_RETRY_AFTER_SECONDS} seconds`,
+    { headers: { 'retry-after': String(MAIL_RETRY_AFTER_SECONDS) } },
   );
 }
 

@@ -32,6 +32,7 @@ export const PROBLEM_TYPES = Object.freeze({
   requestTimeout: define('request-timeout', 'Request timeout', 408),
   contentTooLarge: define('content-too-large', 'Content too large', 413),
   unsupportedMediaType: define('unsupported-media-type', 'Unsupported media type', 415),
+  expectationFailed: define('expectation-failed', 'Expectation failed', 417),
   invalidEmail: define('invalid-email', 'Invalid email address', 422),
   duplicateEmail: define('duplicate-email', 'Duplicate email address', 422),
   unknownInvitationKey: define('unknown-invitation-key', 'Unknown invitation key', 422),
@@ -44,6 +45,7 @@ export const PROBLEM_TYPES = Object.freeze({
   tooManyRequests: define('too-many-requests', 'Too many requests', 429),
   headerFieldsTooLarge: define('header-fields-too-large', 'Request header fields too large', 431),
   internalError: define('internal-error', 'Internal server error', 500),
+  notImplemented: define('not-implemented', 'Not implemented', 501),
   serviceUnavailable: define('service-unavailable', 'Service unavailable', 503),
 });
 

@@ -45,41 +45,94 @@ export function clientErrorStatusOf(socket: Socket): number | undefined {
   return clientErrorStatuses.get(socket);
 }
 
+/** Node.js error code of a request that did not arrive within the request timeout. */
+const REQUEST_TIMEOUT_CODE = 'ERR_HTTP_REQUEST_TIMEOUT';
+
+/** Connections whose client error {@link respondToClientError} is already handling. */
+const handledSockets = new WeakSet<Socket>();
+
+/** Returns the response in progress on a connection, if any. */
+function responseInProgress(socket: Socket): ServerResponse | undefined {
+  // NOTE: `_httpMessage` is not a public Node.js API, but Node's own default handler
+  // reads it for this same check.
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
 /**
  * Responds to a request that Node.js could not parse (an oversized URL or header,
  * broken HTTP syntax) or that did not arrive within the request timeout, with a
  * problem+json response, and closes the connection. Fastify calls it with the
  * application as `this`.
  *
- * The response's `instance` and `X-Request-Id` are the Fastify request id when Fastify
- * has started to handle the request, as for a body that stops arriving, and the request
- * logging then writes its line. Otherwise Fastify never saw the request, so the id is a
- * new UUID, and this function logs `request rejected before routing` with that id.
+ * Bytes that fail to parse after complete requests, such as a valid request followed by
+ * text that is not HTTP in one write, get their response only after the responses to those
+ * requests were sent in full. When one of those responses closes the connection, as after
+ * a request with `Connection: close`, the bytes get no response. A request timeout is
+ * answered at once.
  *
- * The connection is closed without a response in two cases. A response to the request
- * may have started already, because the server can send a 401 before the rest of the body
- * arrives, or because the request is pipelined behind one whose response is in progress.
- * The connection then closes once that response is written. Or the client closed its side
- * of the connection in the middle of a request, and the connection is closed at once.
+ * The response's `instance` and `X-Request-Id` are the Fastify request id when Fastify
+ * has started to handle the failing request, as for a body that stops arriving, and the
+ * request logging then writes its line. Otherwise Fastify never saw the request, so the
+ * id is a new UUID, and this function logs `request rejected before routing` with that id.
+ *
+ * The connection is closed without a response in two more cases. The response to the
+ * failing request may have started already, because the server can send a 401 before the
+ * rest of the body arrives. The connection then closes once that response is written. Or
+ * the client closed its side of the connection in the middle of a request, and the
+ * connection is closed at once.
  */
 export function respondToClientError(
   this: FastifyInstance,
   error: NodeJS.ErrnoException,
   socket: Socket,
 ): void {
-  // NOTE: `_httpMessage` is the response in progress on the socket. It is not a public
-  // Node.js API, but Node's own default handler reads it for this same check.
-  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!socket.writable || error.code === CLIENT_CLOSED_CODE) {
     socket.destroy();
     return;
   }
-  if (response?.headersSent === true) {
-    // A request that is not valid HTTP, pipelined behind a response in progress, is logged
-    // only here, and only by its code. Closing after that response lets the client read it all.
-    this.log.info(
+  // The parser reports its error again for each later chunk from the client.
+  if (handledSockets.has(socket)) {
+    return;
+  }
+  handledSockets.add(socket);
+  respondAfterCompleteRequests(this, error, socket);
+}
+
+/**
+ * Waits until no response to a completely received request is in progress on the
+ * connection, then responds to the client error. Node.js detaches a response from the
+ * socket and starts the next pipelined one in its own 'finish' listener, which runs before
+ * the one added here, so a response still on the socket always emits 'finish' or 'close'.
+ */
+function respondAfterCompleteRequests(
+  app: FastifyInstance,
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+): void {
+  if (!socket.writable) {
+    // A response before the bytes closed the connection, or the client went away.
+    app.log.info(
       { error_code: error.code ?? null },
-      'pipelined request is not valid HTTP, closing the connection after the response in progress',
+      'bytes after the last request on a closing connection were not processed',
+    );
+    return;
+  }
+  const response = responseInProgress(socket);
+  if (response?.req.complete === true && error.code !== REQUEST_TIMEOUT_CODE) {
+    const next = () => {
+      response.off('finish', next);
+      response.off('close', next);
+      respondAfterCompleteRequests(app, error, socket);
+    };
+    response.on('finish', next);
+    response.on('close', next);
+    return;
+  }
+
+  if (response?.headersSent === true) {
+    app.log.info(
+      { error_code: error.code ?? null },
+      'client error after the response started, closing the connection after the response',
     );
     if (response.writableFinished) {
       socket.end();
@@ -88,36 +141,53 @@ export function respondToClientError(
     }
     return;
   }
+  writeProblem(app, error, socket, response);
+}
 
+/** Writes the problem response for a client error on the socket, and ends the socket. */
+function writeProblem(
+  app: FastifyInstance,
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+  response: ServerResponse | undefined,
+): void {
   const known = error.code === undefined ? undefined : PARSER_PROBLEMS[error.code];
   const { problemType, detail } = known ?? {
     problemType: PROBLEM_TYPES.malformedRequest,
     detail: 'the request is not valid HTTP/1.1',
   };
-  const knownId =
-    response === null || response === undefined ? undefined : requestIds.get(response);
+  const knownId = response === undefined ? undefined : requestIds.get(response);
   const requestId = knownId ?? randomUUID();
   if (knownId === undefined) {
     // The error's message and raw packet may quote the request, so only its code is logged.
-    this.log.info(
+    app.log.info(
       { request_id: requestId, status: problemType.status, error_code: error.code ?? null },
       'request rejected before routing',
     );
   }
-  const body = JSON.stringify({ ...problemType, detail, instance: requestId });
-
   clientErrorStatuses.set(socket, problemType.status);
-  socket.end(
-    [
-      `HTTP/1.1 ${problemType.status} ${problemType.title}`,
-      'Content-Type: application/problem+json; charset=utf-8',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      `Date: ${new Date().toUTCString()}`,
-      `X-Request-Id: ${requestId}`,
-      'Cache-Control: no-store',
-      'Connection: close',
-      '',
-      body,
-    ].join('\r\n'),
-  );
+  socket.end(rawProblemResponse(problemType, detail, requestId));
+}
+
+/**
+ * Formats a whole HTTP/1.1 problem+json response with `Connection: close`, for a socket
+ * that has no Node.js response object to write it.
+ */
+export function rawProblemResponse(
+  problemType: ProblemType,
+  detail: string,
+  requestId: string,
+): string {
+  const body = JSON.stringify({ ...problemType, detail, instance: requestId });
+  return [
+    `HTTP/1.1 ${problemType.status} ${problemType.title}`,
+    'Content-Type: application/problem+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `Date: ${new Date().toUTCString()}`,
+    `X-Request-Id: ${requestId}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
 }

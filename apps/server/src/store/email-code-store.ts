@@ -28,6 +28,18 @@ export class EmailCodeStore {
     );
   }
 
+  /** Puts back a code read earlier with {@link find}, with its expiry and failure count. */
+  async restore(record: EmailCodeRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO email_codes (email, code_hash, expires_at, failed_attempts)
+       VALUES (@email, @code_hash, @expires_at, @failed_attempts)
+       ON CONFLICT (email) DO UPDATE SET
+         code_hash = excluded.code_hash, expires_at = excluded.expires_at,
+         failed_attempts = excluded.failed_attempts`,
+      { ...record },
+    );
+  }
+
   /** Finds the pending code of an address. */
   find(email: string): Promise<EmailCodeRecord | undefined> {
     return this.#sql.get<EmailCodeRecord>(
@@ -52,6 +64,19 @@ export class EmailCodeStore {
   /** Records that a code was requested for the address at `requestedAt` (milliseconds). */
   async recordRequest(email: string, requestedAt: number): Promise<void> {
     await this.#sql.run('INSERT INTO email_code_requests (email, requested_at) VALUES (?, ?)', [
+      email,
+      requestedAt,
+    ]);
+  }
+
+  /**
+   * Deletes the record of a code request for the address at `requestedAt` (milliseconds).
+   *
+   * NOTE: two requests for one address in the same millisecond have equal records, and
+   * both are deleted.
+   */
+  async deleteRequest(email: string, requestedAt: number): Promise<void> {
+    await this.#sql.run('DELETE FROM email_code_requests WHERE email = ? AND requested_at = ?', [
       email,
       requestedAt,
     ]);

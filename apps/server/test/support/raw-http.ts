@@ -116,6 +116,46 @@ export async function openPartialCodeRequest(
   return connection;
 }
 
+/** One response of several read from one connection. */
+export interface RawResponse {
+  status: number;
+  /** Header fields with lower-case names. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Splits everything a server sent on one connection into its responses, in order, using
+ * each response's `Content-Length` (in bytes of the UTF-8 text) or chunked framing. Bytes
+ * after the last complete response are ignored.
+ */
+export function parseResponses(text: string): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = Buffer.from(text, 'utf8');
+  for (;;) {
+    const headerEnd = rest.indexOf('\r\n\r\n');
+    if (headerEnd === -1) {
+      return responses;
+    }
+    const { status, headers } = parseResponse(rest.subarray(0, headerEnd + 4).toString('utf8'));
+    const afterHeaders = rest.subarray(headerEnd + 4);
+    if (status === undefined) {
+      return responses;
+    }
+    if (headers['transfer-encoding'] === 'chunked') {
+      const end = afterHeaders.indexOf('\r\n0\r\n\r\n');
+      const chunked = end === -1 ? afterHeaders : afterHeaders.subarray(0, end + 7);
+      responses.push({ status, headers, body: decodeChunked(chunked.toString('utf8')) });
+      rest = end === -1 ? Buffer.alloc(0) : afterHeaders.subarray(end + 7);
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      const body = afterHeaders.subarray(0, length).toString('utf8');
+      responses.push({ status, headers, body });
+      rest = afterHeaders.subarray(length);
+    }
+  }
+}
+
 function parseResponse(text: string): Omit<RawExchange, 'elapsedMs'> {
   const headerEnd = text.indexOf('\r\n\r\n');
   if (headerEnd === -1) {

@@ -69,6 +69,7 @@ export class TestServer {
       trustedProxies?: string[];
       requestTimeoutMs?: number;
       shutdownGracePeriodMs?: number;
+      maxConnections?: number;
     } = {},
   ): Promise<TestServer> {
     const server = new TestServer();
