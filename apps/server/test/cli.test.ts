@@ -1,5 +1,16 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readFile,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -17,6 +28,13 @@ const run = promisify(execFile);
 const { version: PACKAGE_VERSION } = JSON.parse(
   await readFile(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
+
+/**
+ * Prefix that runs a command as a user who lacks root's right to write anywhere: none for
+ * a user other than root, and `runuser -u nobody --` for root. It is undefined when root
+ * cannot run the CLI as `nobody`, such as when `nobody` may not read the built files.
+ */
+const UNPRIVILEGED_PREFIX = await findUnprivilegedPrefix();
 
 let dataDir: string;
 
@@ -285,6 +303,57 @@ describe('provisions-server', () => {
     expect(stderr.split('\n')).toHaveLength(2);
   });
 
+  it('rejects a cursor.key that is a directory', async () => {
+    const key = join(dataDir, 'cursor.key');
+    await mkdir(key);
+
+    const failure = await runFailing(['start', '--data-dir', dataDir, '--port', '0']);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect(failure.stderr).toBe(
+      `provisions-server: cursor key file ${key} cannot be read: it is a directory; remove it so that the server creates a new key, or replace it with the cursor.key file of the other servers behind the same load balancer\n`,
+    );
+  });
+
+  describe.skipIf(UNPRIVILEGED_PREFIX === undefined)('as a user who may not write', () => {
+    let readOnlyDir: string;
+
+    beforeEach(async () => {
+      readOnlyDir = join(dataDir, 'data');
+      await run(process.execPath, [
+        MAIN,
+        'create-organization',
+        '--data-dir',
+        readOnlyDir,
+        '--name',
+        'Acme',
+      ]);
+      if (process.getuid?.() === 0) {
+        const { uid, gid } = await nobodyIds();
+        await chmod(dataDir, 0o755);
+        await chown(readOnlyDir, uid, gid);
+        await chown(join(readOnlyDir, DATABASE_FILE_NAME), uid, gid);
+      }
+      await chmod(readOnlyDir, 0o500);
+    });
+
+    afterEach(async () => {
+      await chmod(readOnlyDir, 0o700);
+    });
+
+    it.each([
+      ['start', ['--port', '0']],
+      ['create-organization', ['--name', 'Other']],
+    ])('%s names the read-only data directory', async (command, args) => {
+      const failure = await runFailingUnprivileged([command, '--data-dir', readOnlyDir, ...args]);
+
+      expect(failure).toMatchObject({ code: 1 });
+      expect(failure.stderr).toBe(
+        `provisions-server: database file ${join(readOnlyDir, DATABASE_FILE_NAME)} cannot be written: this user may not write to its directory, where SQLite creates the -wal and -shm files; run the server as a user who may write to the data directory, such as its owner\n`,
+      );
+    });
+  });
+
   it('starts a server that logs its address and stops on SIGTERM', async () => {
     const { child, url, output } = await startServerProcess();
 
@@ -355,6 +424,38 @@ function runFailing(
   return run(process.execPath, [MAIN, ...args], { env, timeout: RUN_TIMEOUT_MS }).catch(
     (error: { code: number; stderr: string }) => error,
   );
+}
+
+/** Runs the CLI like {@link runFailing}, as a user who may not write everywhere. */
+function runFailingUnprivileged(args: string[]): Promise<{ code?: number; stderr: string }> {
+  const [command, ...prefixArgs] = [...(UNPRIVILEGED_PREFIX ?? []), process.execPath];
+  return run(command as string, [...prefixArgs, MAIN, ...args], {
+    timeout: RUN_TIMEOUT_MS,
+  }).catch((error: { code: number; stderr: string }) => error);
+}
+
+/** Returns the user and group ids of `nobody`. */
+async function nobodyIds(): Promise<{ uid: number; gid: number }> {
+  const { stdout: uid } = await run('id', ['-u', 'nobody']);
+  const { stdout: gid } = await run('id', ['-g', 'nobody']);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+/**
+ * Finds the prefix of {@link UNPRIVILEGED_PREFIX}: as root, checks that `runuser` can run
+ * the CLI as `nobody`.
+ */
+async function findUnprivilegedPrefix(): Promise<string[] | undefined> {
+  if (process.getuid?.() !== 0) {
+    return [];
+  }
+  const prefix = ['runuser', '-u', 'nobody', '--'];
+  try {
+    await run(prefix[0] as string, [...prefix.slice(1), process.execPath, MAIN, '--version']);
+    return prefix;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `start` on the test's data directory and waits until it logs its URL. */
