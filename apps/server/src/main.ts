@@ -2,7 +2,11 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
-import { createOrganization } from './create-organization.js';
+import {
+  createOrganization,
+  ORGANIZATION_NAME_RULE,
+  trimOrganizationName,
+} from './create-organization.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { APP_URL_EXAMPLE, isAppUrl } from './http/app-url.js';
@@ -59,6 +63,13 @@ function singleValue<T>(
 }
 
 function parseText(value: string): string {
+  return value;
+}
+
+function parseOrganizationName(value: string): string {
+  if (trimOrganizationName(value) === undefined) {
+    throw new InvalidArgumentError(`expected ${ORGANIZATION_NAME_RULE}`);
+  }
   return value;
 }
 
@@ -225,7 +236,7 @@ program
   .requiredOption(
     '--name <name>',
     'display name of the organization',
-    singleValue('--name', parseText),
+    singleValue('--name', parseOrganizationName),
   )
   .addOption(databaseUrlOption())
   .action(async (options: { dataDir: string; name: string }, command: Command) => {

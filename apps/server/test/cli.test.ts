@@ -4,6 +4,7 @@ import {
   chown,
   mkdir,
   mkdtemp,
+  readdir,
   readFile,
   realpath,
   rm,
@@ -301,6 +302,26 @@ describe('provisions-server', () => {
     expect(stderr).toMatch(/^provisions-server: DATABASE_URL is not a valid URL; expected /);
     expect(stderr).not.toContain('secret');
     expect(stderr.split('\n')).toHaveLength(2);
+  });
+
+  it.each([
+    ['an empty --name', ''],
+    ['a blank --name', '   '],
+    ['a --name with a control character', 'Acme\u0007'],
+  ])('rejects %s with exit code 2', async (_case, name) => {
+    const failure = await runFailing([
+      'create-organization',
+      '--data-dir',
+      dataDir,
+      '--name',
+      name,
+    ]);
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect(failure.stderr).toBe(
+      `provisions-server: option '--name <name>' argument '${name}' is invalid. expected 1 to 200 characters after trimming white space, without control characters\n`,
+    );
+    expect(await readdir(dataDir)).toEqual([]);
   });
 
   it('rejects a cursor.key that is a directory', async () => {
