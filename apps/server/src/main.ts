@@ -130,15 +130,16 @@ function databaseUrlOption(): Option {
 
 /**
  * Checks the database URL, naming the flag or the variable it came from. An invalid URL
- * is a usage error, reported like commander's own.
+ * is a usage error, reported like commander's own. An empty `DATABASE_URL` counts as unset.
  */
 function checkedDatabaseUrl(command: Command): string | undefined {
   const value = command.opts<{ databaseUrl?: string }>().databaseUrl;
-  if (value === undefined) {
+  const fromVariable = command.getOptionValueSource('databaseUrl') === 'env';
+  // Compose files and shells often set DATABASE_URL= to mean no PostgreSQL.
+  if (value === undefined || (fromVariable && value === '')) {
     return undefined;
   }
-  const setting =
-    command.getOptionValueSource('databaseUrl') === 'env' ? 'DATABASE_URL' : '--database-url';
+  const setting = fromVariable ? 'DATABASE_URL' : '--database-url';
   try {
     return checkDatabaseUrl(value, setting);
   } catch (error) {

@@ -324,6 +324,32 @@ describe('provisions-server', () => {
     expect(await readdir(dataDir)).toEqual([]);
   });
 
+  it('uses SQLite when DATABASE_URL is empty', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [MAIN, 'create-organization', '--data-dir', dataDir, '--name', 'Compose'],
+      { env: { ...process.env, DATABASE_URL: '' } },
+    );
+
+    expect(JSON.parse(stdout)).toMatchObject({ name: 'Compose' });
+    expect((await stat(join(dataDir, DATABASE_FILE_NAME))).size).toBeGreaterThan(0);
+  });
+
+  it('rejects an empty --database-url', async () => {
+    const failure = await runFailing([
+      'create-organization',
+      '--data-dir',
+      dataDir,
+      '--name',
+      'Flag',
+      '--database-url',
+      '',
+    ]);
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect(failure.stderr).toMatch(/^provisions-server: --database-url must be a PostgreSQL URL/);
+  });
+
   it('rejects a cursor.key that is a directory', async () => {
     const key = join(dataDir, 'cursor.key');
     await mkdir(key);
