@@ -46,6 +46,7 @@ import { SchemaCompiler } from './openapi/schema-compiler.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBoxRoutes } from './routes/boxes.js';
 import { registerCryptoActionRoutes } from './routes/crypto-actions.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerProvisionRoutes } from './routes/provisions.js';
 import type { ServerContext } from './server-context.js';
@@ -209,6 +210,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerBoxRoutes(router, context);
   registerProvisionRoutes(router, context);
   registerCryptoActionRoutes(router, context);
+  registerHealthRoutes(router, context);
   router.assertComplete();
   registerLiteralPathMethods(app, document);
   registerOptionsRoute(app, allowedMethodsOf, answerPreflight);

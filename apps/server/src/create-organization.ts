@@ -9,6 +9,21 @@ import { DatabaseStore } from './store/store.js';
 
 const MAX_NAME_LENGTH = 200;
 
+/** Rule that an organization name must follow, as messages state it. */
+export const ORGANIZATION_NAME_RULE = `1 to ${MAX_NAME_LENGTH} characters after trimming white space, without control characters`;
+
+/**
+ * Returns the organization name with white space trimmed from both ends, or undefined
+ * when it breaks {@link ORGANIZATION_NAME_RULE}.
+ */
+export function trimOrganizationName(value: unknown): string | undefined {
+  const name = typeof value === 'string' ? value.trim() : '';
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
+    return undefined;
+  }
+  return name;
+}
+
 /** Options of {@link createOrganization}. */
 export interface CreateOrganizationOptions {
   /** Data directory of the server; created with its parents (mode 0700) if missing. */
@@ -49,11 +64,9 @@ export async function createOrganization(
   if (typeof options.dataDir !== 'string' || options.dataDir === '') {
     throw new InvalidOptionError('dataDir must be a non-empty directory path');
   }
-  const name = typeof options.name === 'string' ? options.name.trim() : '';
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
-    throw new InvalidOptionError(
-      `name must be 1 to ${MAX_NAME_LENGTH} characters without control characters`,
-    );
+  const name = trimOrganizationName(options.name);
+  if (name === undefined) {
+    throw new InvalidOptionError(`name must be ${ORGANIZATION_NAME_RULE}`);
   }
 
   if (options.databaseUrl !== undefined) {

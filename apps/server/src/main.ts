@@ -2,7 +2,11 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
-import { createOrganization } from './create-organization.js';
+import {
+  createOrganization,
+  ORGANIZATION_NAME_RULE,
+  trimOrganizationName,
+} from './create-organization.js';
 import { checkDatabaseUrl } from './database/database-url.js';
 import { InvalidOptionError } from './errors/invalid-option-error.js';
 import { APP_URL_EXAMPLE, isAppUrl } from './http/app-url.js';
@@ -60,6 +64,13 @@ function singleValue<T>(
 }
 
 function parseText(value: string): string {
+  return value;
+}
+
+function parseOrganizationName(value: string): string {
+  if (trimOrganizationName(value) === undefined) {
+    throw new InvalidArgumentError(`expected ${ORGANIZATION_NAME_RULE}`);
+  }
   return value;
 }
 
@@ -128,15 +139,16 @@ function databaseUrlOption(): Option {
 
 /**
  * Checks the database URL, naming the flag or the variable it came from. An invalid URL
- * is a usage error, reported like commander's own.
+ * is a usage error, reported like commander's own. An empty `DATABASE_URL` counts as unset.
  */
 function checkedDatabaseUrl(command: Command): string | undefined {
   const value = command.opts<{ databaseUrl?: string }>().databaseUrl;
-  if (value === undefined) {
+  const fromVariable = command.getOptionValueSource('databaseUrl') === 'env';
+  // Compose files and shells often set DATABASE_URL= to mean no PostgreSQL.
+  if (value === undefined || (fromVariable && value === '')) {
     return undefined;
   }
-  const setting =
-    command.getOptionValueSource('databaseUrl') === 'env' ? 'DATABASE_URL' : '--database-url';
+  const setting = fromVariable ? 'DATABASE_URL' : '--database-url';
   try {
     return checkDatabaseUrl(value, setting);
   } catch (error) {
@@ -241,7 +253,7 @@ program
   .requiredOption(
     '--name <name>',
     'display name of the organization',
-    singleValue('--name', parseText),
+    singleValue('--name', parseOrganizationName),
   )
   .addOption(databaseUrlOption())
   .action(async (options: { dataDir: string; name: string }, command: Command) => {

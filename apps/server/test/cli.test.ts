@@ -1,5 +1,17 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -17,6 +29,13 @@ const run = promisify(execFile);
 const { version: PACKAGE_VERSION } = JSON.parse(
   await readFile(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
+
+/**
+ * Prefix that runs a command as a user who lacks root's right to write anywhere: none for
+ * a user other than root, and `runuser -u nobody --` for root. It is undefined when root
+ * cannot run the CLI as `nobody`, such as when `nobody` may not read the built files.
+ */
+const UNPRIVILEGED_PREFIX = await findUnprivilegedPrefix();
 
 let dataDir: string;
 
@@ -286,6 +305,103 @@ describe('provisions-server', () => {
     expect(stderr.split('\n')).toHaveLength(2);
   });
 
+  it.each([
+    ['an empty --name', ''],
+    ['a blank --name', '   '],
+    ['a --name with a control character', 'Acme\u0007'],
+  ])('rejects %s with exit code 2', async (_case, name) => {
+    const failure = await runFailing([
+      'create-organization',
+      '--data-dir',
+      dataDir,
+      '--name',
+      name,
+    ]);
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect(failure.stderr).toBe(
+      `provisions-server: option '--name <name>' argument '${name}' is invalid. expected 1 to 200 characters after trimming white space, without control characters\n`,
+    );
+    expect(await readdir(dataDir)).toEqual([]);
+  });
+
+  it('uses SQLite when DATABASE_URL is empty', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [MAIN, 'create-organization', '--data-dir', dataDir, '--name', 'Compose'],
+      { env: { ...process.env, DATABASE_URL: '' } },
+    );
+
+    expect(JSON.parse(stdout)).toMatchObject({ name: 'Compose' });
+    expect((await stat(join(dataDir, DATABASE_FILE_NAME))).size).toBeGreaterThan(0);
+  });
+
+  it('rejects an empty --database-url', async () => {
+    const failure = await runFailing([
+      'create-organization',
+      '--data-dir',
+      dataDir,
+      '--name',
+      'Flag',
+      '--database-url',
+      '',
+    ]);
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect(failure.stderr).toMatch(/^provisions-server: --database-url must be a PostgreSQL URL/);
+  });
+
+  it('rejects a cursor.key that is a directory', async () => {
+    const key = join(dataDir, 'cursor.key');
+    await mkdir(key);
+
+    const failure = await runFailing(['start', '--data-dir', dataDir, '--port', '0']);
+
+    expect(failure).toMatchObject({ code: 1 });
+    expect(failure.stderr).toBe(
+      `provisions-server: cursor key file ${key} cannot be read: it is a directory; remove it so that the server creates a new key, or replace it with the cursor.key file of the other servers behind the same load balancer\n`,
+    );
+  });
+
+  describe.skipIf(UNPRIVILEGED_PREFIX === undefined)('as a user who may not write', () => {
+    let readOnlyDir: string;
+
+    beforeEach(async () => {
+      readOnlyDir = join(dataDir, 'data');
+      await run(process.execPath, [
+        MAIN,
+        'create-organization',
+        '--data-dir',
+        readOnlyDir,
+        '--name',
+        'Acme',
+      ]);
+      if (process.getuid?.() === 0) {
+        const { uid, gid } = await nobodyIds();
+        await chmod(dataDir, 0o755);
+        await chown(readOnlyDir, uid, gid);
+        await chown(join(readOnlyDir, DATABASE_FILE_NAME), uid, gid);
+      }
+      await chmod(readOnlyDir, 0o500);
+    });
+
+    afterEach(async () => {
+      await chmod(readOnlyDir, 0o700);
+    });
+
+    it.each([
+      ['start', ['--port', '0']],
+      ['create-organization', ['--name', 'Other']],
+    ])('%s names the read-only data directory', async (command, args) => {
+      const failure = await runFailingUnprivileged([command, '--data-dir', readOnlyDir, ...args]);
+
+      expect(failure).toMatchObject({ code: 1 });
+      expect(failure.stderr).toBe(
+        `provisions-server: database file ${join(readOnlyDir, DATABASE_FILE_NAME)} cannot be written: this user may not write to its directory, where SQLite creates the -wal and -shm files; run the server as a user who may write to the data directory, such as its owner\n`,
+      );
+    });
+  });
+
   it('starts a server that logs its address and stops on SIGTERM', async () => {
     const { child, url, output } = await startServerProcess();
 
@@ -356,6 +472,38 @@ function runFailing(
   return run(process.execPath, [MAIN, ...args], { env, timeout: RUN_TIMEOUT_MS }).catch(
     (error: { code: number; stderr: string }) => error,
   );
+}
+
+/** Runs the CLI like {@link runFailing}, as a user who may not write everywhere. */
+function runFailingUnprivileged(args: string[]): Promise<{ code?: number; stderr: string }> {
+  const [command, ...prefixArgs] = [...(UNPRIVILEGED_PREFIX ?? []), process.execPath];
+  return run(command as string, [...prefixArgs, MAIN, ...args], {
+    timeout: RUN_TIMEOUT_MS,
+  }).catch((error: { code: number; stderr: string }) => error);
+}
+
+/** Returns the user and group ids of `nobody`. */
+async function nobodyIds(): Promise<{ uid: number; gid: number }> {
+  const { stdout: uid } = await run('id', ['-u', 'nobody']);
+  const { stdout: gid } = await run('id', ['-g', 'nobody']);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+/**
+ * Finds the prefix of {@link UNPRIVILEGED_PREFIX}: as root, checks that `runuser` can run
+ * the CLI as `nobody`.
+ */
+async function findUnprivilegedPrefix(): Promise<string[] | undefined> {
+  if (process.getuid?.() !== 0) {
+    return [];
+  }
+  const prefix = ['runuser', '-u', 'nobody', '--'];
+  try {
+    await run(prefix[0] as string, [...prefix.slice(1), process.execPath, MAIN, '--version']);
+    return prefix;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `start` on the test's data directory and waits until it logs its URL. */

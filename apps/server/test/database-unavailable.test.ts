@@ -6,12 +6,19 @@ import { Writable } from 'node:stream';
 import type { Problem } from '@provisions/api';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { systemClock } from '../src/clock.js';
+import type { SqlDatabase } from '../src/database/sql-client.js';
+import { PageCursors } from '../src/http/page-cursor.js';
 import {
   createOrganization,
   DATABASE_FILE_NAME,
   type RunningServer,
   startServer,
 } from '../src/index.js';
+import { OutboxMailer } from '../src/mail/outbox-mailer.js';
+import { loadOpenApiDocument } from '../src/openapi/openapi-document.js';
+import { DatabaseStore } from '../src/store/store.js';
 import {
   type OrganizationCredentials,
   requestOrganizationToken,
@@ -124,6 +131,21 @@ describe.runIf(testBackend() === 'postgres')('a PostgreSQL server that is unreac
 
     await expectServiceUnavailable(await requestToken(credentials));
   });
+
+  it('fails the health check with 503', async () => {
+    const databaseUrl = (await newTestDatabaseUrl()) as string;
+    const relay = await startRelay(databaseUrl);
+    server = await startServer({
+      dataDir,
+      databaseUrl: relay.url,
+      logger: { level: 'info', stream: logStream() },
+    });
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+
+    await relay.cut();
+
+    await expectServiceUnavailable(await fetch(`${server.url}/health`));
+  });
 });
 
 describe.runIf(testBackend() === 'sqlite')('a SQLite file locked by another writer', () => {
@@ -139,4 +161,71 @@ describe.runIf(testBackend() === 'sqlite')('a SQLite file locked by another writ
       other.close();
     }
   }, 30_000);
+});
+
+/** Returns the error that SQLite gives a connection for a lock that another one holds. */
+function sqliteBusyError(): Error {
+  const path = join(dataDir, 'locked.sqlite');
+  const holder = new Database(path);
+  const waiter = new Database(path, { timeout: 0 });
+  try {
+    holder.exec('BEGIN IMMEDIATE');
+    waiter.exec('BEGIN IMMEDIATE');
+  } catch (error) {
+    return error as Error;
+  } finally {
+    waiter.close();
+    holder.close();
+  }
+  throw new Error('expected the second BEGIN IMMEDIATE to fail with SQLITE_BUSY');
+}
+
+describe.runIf(testBackend() === 'sqlite')('the health check on SQLite', () => {
+  it('answers 200 while another writer holds the lock', async () => {
+    server = await startServer({ dataDir, logger: { level: 'info', stream: logStream() } });
+    const other = new Database(join(dataDir, DATABASE_FILE_NAME));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('fails with 503 when its read finds the database locked', async () => {
+    // In WAL mode a read waits for no other connection, so no lock that the test can take
+    // makes the check's read fail. The database here rejects every query with the error
+    // that SQLite gives a locked connection.
+    const busy = sqliteBusyError();
+    const lockedQuery = () => Promise.reject(busy);
+    const database: SqlDatabase = {
+      backend: 'sqlite',
+      all: lockedQuery,
+      get: lockedQuery,
+      run: lockedQuery,
+      transaction: lockedQuery,
+      close: async () => undefined,
+    };
+    const app = await buildApp({
+      document: await loadOpenApiDocument(),
+      context: {
+        store: new DatabaseStore(database),
+        clock: systemClock,
+        mailer: new OutboxMailer(dataDir),
+        cursors: new PageCursors(new Uint8Array(32)),
+        appUrl: undefined,
+        signInRequestsPerMinute: 30,
+      },
+      logger: { level: 'info', stream: logStream() },
+    });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+
+      expect((busy as { code?: string }).code).toBe('SQLITE_BUSY');
+      await expectServiceUnavailable(await fetch(`${url}/health`));
+    } finally {
+      await app.close();
+    }
+  });
 });

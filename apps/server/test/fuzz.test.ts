@@ -95,6 +95,13 @@ beforeAll(async () => {
       token: 'none',
     },
     {
+      name: 'getHealth',
+      method: 'GET',
+      path: ['health'],
+      pathParameters: [],
+      token: 'none',
+    },
+    {
       name: 'getMyIdentity',
       method: 'GET',
       path: ['identities', 'me'],
@@ -425,6 +432,7 @@ describe('malformed requests', () => {
     'createToken',
     'sendEmailCode',
     'createSession',
+    'getHealth',
     'getMyIdentity',
     'setMyPublicKey',
     'lookUpPublicKeys',

@@ -57,6 +57,6 @@ describe('listOperations', () => {
     const ids = listOperations(document).map((operation) => operation.operationId);
 
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(16);
+    expect(ids).toHaveLength(17);
   });
 });

@@ -10,13 +10,15 @@ export type TokenSource = string | (() => string | undefined | Promise<string | 
 
 /**
  * Operations whose security requirements in the OpenAPI document do not name the bearer
- * scheme: they authenticate with client credentials or an email code, so no bearer token is
- * sent to them. A client test compares this list with the document.
+ * scheme: they authenticate with client credentials or an email code, or need nothing (the
+ * health check), so no bearer token is sent to them. A client test compares this list with
+ * the document.
  */
 const OPERATIONS_WITHOUT_BEARER_TOKEN: ReadonlySet<string> = new Set([
   'POST /oauth/token',
   'POST /auth/email-codes',
   'POST /auth/sessions',
+  'GET /health',
 ]);
 
 /** The `b64token` syntax of RFC 6750 section 2.1. */
@@ -28,7 +30,7 @@ const BEARER_TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
  * The token is read from `token` on every request. The header is left out when the token is
  * `undefined` or `''`, when the request already carries an `Authorization` header, and for the
  * operations that take no bearer token (`POST /oauth/token`, `POST /auth/email-codes`,
- * `POST /auth/sessions`).
+ * `POST /auth/sessions` and `GET /health`).
  *
  * @param token - a string, or a function returning the current token.
  * @returns the middleware, for `client.use()`.

@@ -32,6 +32,7 @@ export type {
   Event,
   EventCreation,
   EventPage,
+  HealthStatus,
   Identity,
   InvalidParam,
   JoinedBox,

@@ -53,6 +53,9 @@ export type PublicKeyLookupRequest = Schemas['PublicKeyLookupRequest'];
 /** One {@link PublicKeyLookup} per requested address, in request order. */
 export type PublicKeyLookupList = Schemas['PublicKeyLookupList'];
 
+/** The body of a successful `GET /health`: `{ "status": "ok" }`. */
+export type HealthStatus = Schemas['HealthStatus'];
+
 /** A provision's public key and server key share, from `GET /crypto/provisions`. */
 export type RedeemedProvision = Schemas['RedeemedProvision'];
 

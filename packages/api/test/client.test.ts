@@ -93,7 +93,7 @@ describe('createApiClient', () => {
       authorization: isPublic ? null : 'Bearer tok',
     }));
     expect(sent).toEqual(expected);
-    expect(expected.filter((entry) => entry.authorization === null)).toHaveLength(3);
+    expect(expected.filter((entry) => entry.authorization === null)).toHaveLength(4);
   });
 
   it('rejects malformed token without echoing it', async () => {

@@ -38,7 +38,8 @@ export type SqliteDatabase = Database.Database;
  * @returns The open connection; the caller closes it.
  * @throws DatabaseVersionError when the file has a newer schema than this server knows.
  * @throws Error naming the file when its path is too long for SQLite, when SQLite cannot
- *   open it, or when it is not a SQLite database or is damaged.
+ *   open or write it or its `-wal` and `-shm` files, or when it is not a SQLite database or
+ *   is damaged.
  * @example
  * const db = openDatabase('/var/lib/provisions');
  */
@@ -60,7 +61,7 @@ export function openDatabase(dataDir: string): SqliteDatabase {
     return db;
   } catch (error) {
     db.close();
-    throw damagedFileError(path, error) ?? error;
+    throw damagedFileError(path, error) ?? unwritableFileError(path, error) ?? error;
   }
 }
 
@@ -150,6 +151,31 @@ function damagedFileError(path: string, error: unknown): Error | undefined {
     `database file ${path} is not a SQLite database or is damaged; restore it from a backup or choose another data directory`,
     { cause: error },
   );
+}
+
+/**
+ * Returns an error naming the database file and what to do when SQLite opened the file but
+ * cannot write it or open its `-wal` or `-shm` file. That happens to a user who may not
+ * write the data directory or those files, and SQLite's own messages, such as "attempt to
+ * write a readonly database", name no file. Returns undefined for any other error.
+ */
+function unwritableFileError(path: string, error: unknown): Error | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') {
+    return undefined;
+  }
+
+  let message: string;
+  if (code === 'SQLITE_READONLY_DIRECTORY') {
+    message = `database file ${path} cannot be written: this user may not write to its directory, where SQLite creates the -wal and -shm files; run the server as a user who may write to the data directory, such as its owner`;
+  } else if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_')) {
+    message = `database file ${path} cannot be written: SQLite may only read it or its -wal and -shm files (${code}); run the server as a user who may write to them, such as their owner`;
+  } else if (code === 'SQLITE_CANTOPEN') {
+    message = `database file ${path} cannot be opened: SQLite failed to open its -wal or -shm file (${code}); run the server as a user who may read and write them, such as their owner`;
+  } else {
+    return undefined;
+  }
+  return new Error(message, { cause: error });
 }
 
 /** Reasons shown to the operator for the errors of opening the database file. */

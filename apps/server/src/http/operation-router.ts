@@ -2,9 +2,11 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
+  LogLevel,
   RouteGenericInterface,
   RouteHandlerMethod,
 } from 'fastify';
+import { pino } from 'pino';
 import type { OperationAccess } from '../auth/principal.js';
 import type { OpenApiDocument } from '../openapi/openapi-document.js';
 import {
@@ -29,6 +31,11 @@ export interface OperationRoute<Route extends RouteGenericInterface> {
   requestsPerMinute?: number;
   /** Adds the RFC 6749 `error` code to error responses (an OAuth token endpoint). */
   oauthErrors?: boolean;
+  /**
+   * Level below which the lines logged for its requests are dropped. It applies only when
+   * it is above the server's level.
+   */
+  logLevel?: LogLevel;
   /** Handles a request that passed authentication and schema validation. */
   handler: (request: FastifyRequest<Route>, reply: FastifyReply) => Promise<unknown>;
 }
@@ -95,6 +102,7 @@ export class OperationRouter {
       ...(operation.integerQueryParameters.length === 0
         ? {}
         : { preValidation: decimalQueryIntegersCheck(operation.integerQueryParameters) }),
+      ...(raisesLogLevel(this.#app, route.logLevel) ? { logLevel: route.logLevel } : {}),
       config: {
         ...config,
         ...(route.requestsPerMinute === undefined
@@ -113,4 +121,17 @@ export class OperationRouter {
       throw new Error(`operations without a route: ${missing.join(', ')}`);
     }
   }
+}
+
+/**
+ * Returns whether the server logs lines at `level`. Only then does giving a route that
+ * level drop lines: below the server's level, Fastify would make the route log more.
+ */
+function raisesLogLevel(app: FastifyInstance, level: LogLevel | undefined): boolean {
+  if (level === undefined) {
+    return false;
+  }
+  // A server without a logger has no level, and logs nothing anyway.
+  const serverLevel = pino.levels.values[app.log.level];
+  return serverLevel !== undefined && (pino.levels.values[level] ?? 0) >= serverLevel;
 }

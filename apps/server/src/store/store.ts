@@ -62,6 +62,16 @@ export class DatabaseStore extends Store {
     return this.#database.transaction((client) => work(new Store(client)));
   }
 
+  /**
+   * Reads at most one row of `organizations`, for the health check. On SQLite the read
+   * takes the file's read lock, and on PostgreSQL it needs a working connection.
+   *
+   * @throws the database's error when the read fails.
+   */
+  async checkAvailable(): Promise<void> {
+    await this.#database.get('SELECT 1 AS available FROM organizations LIMIT 1');
+  }
+
   /** Closes the database. */
   close(): Promise<void> {
     return this.#database.close();

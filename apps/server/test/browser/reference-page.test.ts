@@ -110,8 +110,19 @@ describe('GET /docs', () => {
       .waitFor();
     await page.waitForLoadState('networkidle');
     await saveScreenshot(page, 'api-reference');
-    // biome-ignore lint/performance/useDomNodeTextContent: innerText separates the rendered blocks by line.
-    const overview = await page.evaluate(() => document.body.innerText);
+    // Redoc renders the sections below the first screen when the page scrolls to them.
+    await page.mouse.wheel(0, 100_000);
+    const readOverview = () =>
+      // biome-ignore lint/performance/useDomNodeTextContent: innerText separates the rendered blocks by line.
+      page.evaluate(() => document.body.innerText);
+    const missingFrom = (overview: string) =>
+      operations
+        .map(({ method, path }) => `${method}\n${path}\n`)
+        .filter((entry) => !overview.includes(entry));
+    await expect
+      .poll(async () => missingFrom(await readOverview()), { timeout: 10_000 })
+      .toEqual([]);
+    const overview = await readOverview();
 
     expect(operations.length).toBeGreaterThan(0);
     for (const { method, path } of operations) {
