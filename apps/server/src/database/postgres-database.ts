@@ -167,7 +167,14 @@ export class PostgresSqlDatabase implements SqlDatabase {
     work: (client: SqlClient) => Promise<T>,
   ): Promise<{ result: T } | { error: unknown }> {
     const connection = await this.#pool.connect();
+    // The pool listens for errors of idle connections only, and an 'error' event
+    // without a listener ends the process. A broken connection also fails the
+    // statement in progress, or the next one, so the request reports the failure.
     let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    connection.on('error', onError);
     try {
       await connection.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       await connection.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
@@ -175,14 +182,21 @@ export class PostgresSqlDatabase implements SqlDatabase {
       await connection.query('COMMIT');
       return { result };
     } catch (error) {
-      try {
-        await connection.query('ROLLBACK');
-      } catch (rollbackError) {
-        // A connection that cannot roll back is closed instead of going back to the pool.
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      if (broken === undefined) {
+        try {
+          await connection.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
       }
-      return { error };
+      // After a connection failed between two statements, the next one fails with
+      // node-postgres' "not queryable" error, which hides the cause.
+      const notQueryable = error instanceof Error && error.message.includes('not queryable');
+      return { error: notQueryable && broken !== undefined ? broken : error };
     } finally {
+      connection.off('error', onError);
+      // A connection released with an error is closed instead of going back to the pool.
       connection.release(broken);
     }
   }
