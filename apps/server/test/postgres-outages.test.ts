@@ -2,31 +2,37 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BoxCreation, Problem } from '@provisions/api';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/index.js';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../src/limits.js';
+import { WRITE_LOCK_KEY } from '../src/database/postgres-database.js';
+import { createOrganization, type RunningServer, startServer } from '../src/index.js';
+import { DATABASE_BUSY_TIMEOUT_MS, DATABASE_RETRY_AFTER_SECONDS } from '../src/limits.js';
 import { boxWithProvision } from './support/box-material.js';
 import {
   type OrganizationCredentials,
   requestOrganizationToken,
 } from './support/organization-token.js';
 import { type ServerProcess, startServerProcess } from './support/server-process.js';
+import { startTcpRelay, type TcpRelay } from './support/tcp-relay.js';
 import { newTestDatabaseUrl, queryRows } from './support/test-database.js';
 
 /**
- * A PostgreSQL server that drops the connections of a running server: requests in
- * flight get 201 or a 503 problem with `Retry-After`, and the server serves again
- * afterwards.
+ * A PostgreSQL server that drops or stalls the connections of a running server:
+ * requests in flight get 201 or a 503 problem with `Retry-After`, none waits much
+ * longer than the SQLite busy timeout, and the server serves again afterwards.
  */
 
+/** Maximum time a request may take past the database limit. */
+const LATE_MARGIN_MS = 3000;
 /** Time after which a test stops waiting for a response, so an old hang fails fast. */
 const RESPONSE_DEADLINE_MS = 30_000;
 
 let dataDir: string;
 let databaseUrl: string;
+let logLines: Record<string, unknown>[];
 const processes: ServerProcess[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -37,6 +43,7 @@ beforeEach(async () => {
     throw new Error('the postgres test project provides no cluster');
   }
   databaseUrl = url;
+  logLines = [];
 });
 
 afterEach(async () => {
@@ -58,10 +65,38 @@ function withApplicationName(url: string, name: string): string {
   return named.toString();
 }
 
+/** Starts a server in this process on `url`, logging into {@link logLines}. */
+async function startLoggingServer(url: string): Promise<RunningServer> {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  const server = await startServer({
+    dataDir,
+    databaseUrl: url,
+    logger: { level: 'info', stream },
+  });
+  cleanups.push(() => server.close());
+  return server;
+}
+
 async function startProcess(url: string): Promise<ServerProcess> {
   const server = await startServerProcess({ dataDir, databaseUrl: url });
   processes.push(server);
   return server;
+}
+
+/** Opens a client on the test's database; the test closes it after the test. */
+async function openClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  cleanups.push(() => client.end());
+  return client;
 }
 
 /** Ends every session of `applicationName` with `pg_terminate_backend`; returns how many. */
@@ -118,6 +153,18 @@ async function send(url: string, init: RequestInit): Promise<Outcome> {
   }
 }
 
+function postToken(baseUrl: string, credentials: OrganizationCredentials): Promise<Outcome> {
+  return send(`${baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: credentials.id,
+      client_secret: credentials.client_secret,
+    }),
+  });
+}
+
 function postBox(
   baseUrl: string,
   token: string,
@@ -159,6 +206,12 @@ function expectLoggedOnce(lines: Record<string, unknown>[], outcome: Outcome): v
   );
   expect(errorLines).toHaveLength(1);
   expect(errorLines[0]?.msg).toBe('request failed because the database is unavailable');
+}
+
+/** Checks that `outcome` came after about the database limit, not sooner and not much later. */
+function expectAnsweredAfterLimit(outcome: Outcome): void {
+  expect(outcome.elapsedMs).toBeGreaterThanOrEqual(DATABASE_BUSY_TIMEOUT_MS - 500);
+  expect(outcome.elapsedMs).toBeLessThan(DATABASE_BUSY_TIMEOUT_MS + LATE_MARGIN_MS);
 }
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, what: string) {
@@ -241,5 +294,140 @@ describe('PostgreSQL sessions terminated during writes', () => {
     );
     expect(Number(boxes[0]?.count)).toBe(sent.length + 1);
     expect(await countIncompleteBoxes()).toBe(0);
+  });
+});
+
+describe('a PostgreSQL server that stops answering', () => {
+  let relay: TcpRelay;
+  let credentials: OrganizationCredentials;
+  let server: RunningServer;
+
+  beforeEach(async () => {
+    relay = await startTcpRelay(databaseUrl);
+    cleanups.push(() => relay.cut());
+    credentials = await createOrganization({ dataDir, databaseUrl, name: 'Acme' });
+    server = await startLoggingServer(relay.url);
+  });
+
+  it('fails requests on open connections', { timeout: 60_000 }, async () => {
+    const token = await tokenFor(server.url, credentials);
+
+    relay.pause();
+    const tokenRequest = await postToken(server.url, credentials);
+    const boxRequest = await postBox(server.url, token, credentials.id, await newBox('a@x.org'));
+
+    for (const outcome of [tokenRequest, boxRequest]) {
+      expectServiceUnavailable(outcome);
+      expectAnsweredAfterLimit(outcome);
+      expectLoggedOnce(logLines, outcome);
+    }
+    relay.resume();
+    expect((await postToken(server.url, credentials)).status).toBe(200);
+    expect((await postBox(server.url, token, credentials.id, await newBox('b@x.org'))).status).toBe(
+      201,
+    );
+  });
+
+  it('fails requests on new connections', { timeout: 60_000 }, async () => {
+    expect((await postToken(server.url, credentials)).status).toBe(200);
+
+    relay.pause();
+    relay.dropConnections();
+    const outcome = await postToken(server.url, credentials);
+
+    expectServiceUnavailable(outcome);
+    expectAnsweredAfterLimit(outcome);
+    expectLoggedOnce(logLines, outcome);
+    relay.resume();
+    expect((await postToken(server.url, credentials)).status).toBe(200);
+  });
+});
+
+describe('the PostgreSQL write lock held by another session', () => {
+  it('fails writes after the lock timeout', { timeout: 60_000 }, async () => {
+    const credentials = await createOrganization({ dataDir, databaseUrl, name: 'Acme' });
+    const server = await startLoggingServer(databaseUrl);
+    const token = await tokenFor(server.url, credentials);
+    const holder = await openClient();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+
+    const outcome = await postBox(server.url, token, credentials.id, await newBox('a@x.org'));
+
+    expectServiceUnavailable(outcome);
+    expectAnsweredAfterLimit(outcome);
+    expectLoggedOnce(logLines, outcome);
+    await holder.query('ROLLBACK');
+    expect((await postBox(server.url, token, credentials.id, await newBox('b@x.org'))).status).toBe(
+      201,
+    );
+  });
+
+  it('is freed when the process holding it stalls', { timeout: 120_000 }, async () => {
+    const applicationName = `provisions-test-${randomBytes(6).toString('hex')}`;
+    const credentials = await createOrganization({ dataDir, databaseUrl, name: 'Acme' });
+    const stalled = await startProcess(withApplicationName(databaseUrl, applicationName));
+    const other = await startLoggingServer(databaseUrl);
+    const stalledToken = await tokenFor(stalled.url, credentials);
+    const otherToken = await tokenFor(other.url, credentials);
+    const observer = await openClient();
+    const holdsWriteLock = async () => {
+      const { rows } = await observer.query(
+        `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND a.application_name = $1 AND a.state = 'idle in transaction'`,
+        [applicationName],
+      );
+      return rows.length > 0;
+    };
+
+    // Four writers keep the process busy; it is stopped with SIGSTOP until one of its
+    // sessions holds the write lock, idle in its transaction.
+    const stalledOutcomes: Outcome[] = [];
+    const writers = Array.from({ length: 4 }, async (_, writer) => {
+      for (let index = 0; index < 40; index += 1) {
+        const body = await newBox(`stalled${writer}-${index}@example.com`);
+        stalledOutcomes.push(await postBox(stalled.url, stalledToken, credentials.id, body));
+      }
+    });
+    await waitUntil(() => stalledOutcomes.length >= 5, 'the stalled process wrote 5 boxes');
+    await waitUntil(async () => {
+      stalled.child.kill('SIGSTOP');
+      await delay(50);
+      if (await holdsWriteLock()) {
+        return true;
+      }
+      stalled.child.kill('SIGCONT');
+      await delay(20);
+      return false;
+    }, 'a session of the stopped process held the write lock');
+    const stoppedAt = performance.now();
+
+    // The other process's writes get 503 until the stalled session is cut off.
+    const otherOutcomes: Outcome[] = [];
+    for (let index = 0; index < 10; index += 1) {
+      const body = await newBox(`other${index}@example.com`);
+      const outcome = await postBox(other.url, otherToken, credentials.id, body);
+      otherOutcomes.push(outcome);
+      if (outcome.status === 201) {
+        break;
+      }
+    }
+    const freedAfterMs = performance.now() - stoppedAt;
+
+    expect(otherOutcomes.at(-1)?.status).toBe(201);
+    for (const outcome of otherOutcomes.slice(0, -1)) {
+      expectServiceUnavailable(outcome);
+      expectAnsweredAfterLimit(outcome);
+    }
+    expect(freedAfterMs).toBeLessThan(3 * DATABASE_BUSY_TIMEOUT_MS);
+    expect(await holdsWriteLock()).toBe(false);
+
+    stalled.child.kill('SIGCONT');
+    await Promise.all(writers);
+    expect(stalled.child.exitCode).toBeNull();
+    expect(stalledOutcomes.filter((outcome) => ![201, 503].includes(outcome.status))).toEqual([]);
+    const body = await newBox('after@example.com');
+    expect((await postBox(stalled.url, stalledToken, credentials.id, body)).status).toBe(201);
   });
 });

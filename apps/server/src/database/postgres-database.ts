@@ -1,6 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { DATABASE_CONNECT_TIMEOUT_MS, POSTGRES_MAX_TRANSACTION_ATTEMPTS } from '../limits.js';
+import {
+  DATABASE_BUSY_TIMEOUT_MS,
+  DATABASE_CONNECT_TIMEOUT_MS,
+  POSTGRES_MAX_TRANSACTION_ATTEMPTS,
+  POSTGRES_QUERY_TIMEOUT_MS,
+  POSTGRES_STATEMENT_TIMEOUT_MS,
+} from '../limits.js';
 import { describeDatabaseUrl } from './database-url.js';
 import { DatabaseVersionError } from './database-version-error.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -23,7 +29,7 @@ const MIGRATION_LOCK_KEY =
   "hashtextextended('provisions migrations ' || coalesce(current_schema(), ''), 0)";
 
 /** Key of the transaction advisory lock that every write transaction takes first, per schema. */
-const WRITE_LOCK_KEY =
+export const WRITE_LOCK_KEY =
   "hashtextextended('provisions writes ' || coalesce(current_schema(), ''), 0)";
 
 /**
@@ -35,6 +41,9 @@ const WRITE_LOCK_KEY =
  * writes outside it, such as a person's schema change by hand.
  */
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
+
+/** Message of the error that node-postgres 8 raises when `query_timeout` passes without a response. */
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /** Error thrown when the PostgreSQL database cannot be reached or migrated at start. */
 export class DatabaseConnectionError extends Error {
@@ -97,21 +106,20 @@ export class PostgresSqlDatabase implements SqlDatabase {
    */
   static async connect(url: string): Promise<PostgresSqlDatabase> {
     const pool = new pg.Pool({
-      connectionString: url,
-      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
-      // Milliseconds and positions are bigint; they stay far below 2^53, so they
-      // read back as numbers, the same as from SQLite.
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID && format !== 'binary'
-            ? Number
-            : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-      },
+      ...connectionConfig(url),
+      // Bounds on every session of the running server, so that a stalled database, or
+      // a stalled server process holding the write lock, fails requests with 503 after
+      // about as long as a locked SQLite file. A URL parameter of the same name, such
+      // as `?statement_timeout=10000`, takes precedence.
+      lock_timeout: DATABASE_BUSY_TIMEOUT_MS,
+      statement_timeout: POSTGRES_STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: DATABASE_BUSY_TIMEOUT_MS,
+      query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
     });
     const database = new PostgresSqlDatabase(pool);
 
     try {
-      await database.#migrate();
+      await PostgresSqlDatabase.#migrate(url);
       return database;
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -182,7 +190,11 @@ export class PostgresSqlDatabase implements SqlDatabase {
       await connection.query('COMMIT');
       return { result };
     } catch (error) {
-      if (broken === undefined) {
+      if (isQueryTimeout(error)) {
+        // The statement that timed out still occupies the connection, so a ROLLBACK
+        // would wait behind it. Closing the connection rolls the transaction back.
+        broken ??= error;
+      } else if (broken === undefined) {
         try {
           await connection.query('ROLLBACK');
         } catch (rollbackError) {
@@ -201,8 +213,16 @@ export class PostgresSqlDatabase implements SqlDatabase {
     }
   }
 
-  async #migrate(): Promise<void> {
-    const connection = await this.#pool.connect();
+  /**
+   * Brings the schema to the latest version on a connection of its own. That
+   * connection has none of the pool's time limits: a migration may rewrite a large
+   * table, and a process that starts while another migrates waits for the migration lock.
+   */
+  static async #migrate(url: string): Promise<void> {
+    const connection = new pg.Client(connectionConfig(url));
+    // A failure of the connection also fails the statement in progress or the next one.
+    connection.on('error', () => undefined);
+    await connection.connect();
     try {
       await connection.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
       try {
@@ -234,9 +254,29 @@ export class PostgresSqlDatabase implements SqlDatabase {
         await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
       }
     } finally {
-      connection.release();
+      await connection.end();
     }
   }
+}
+
+/** Options of the pool and of the migration connection: the URL, the connect timeout, the types. */
+function connectionConfig(url: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+    // Milliseconds and positions are bigint; they stay far below 2^53, so they
+    // read back as numbers, the same as from SQLite.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? Number
+          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  };
+}
+
+function isQueryTimeout(error: unknown): error is Error {
+  return error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE;
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
