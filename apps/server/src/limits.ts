@@ -100,10 +100,41 @@ export const SHUTDOWN_GRACE_PERIOD_MS = 8000;
 export const SECRET_TOKEN_BYTES = 32;
 
 /**
- * How long the server waits for a new PostgreSQL connection, in milliseconds; a
- * request that waits longer fails with 503 instead of hanging.
+ * Time a database statement may wait for a lock, in milliseconds, before its request fails
+ * with 503. On SQLite, a statement or transaction keeps trying this long while another
+ * connection holds the lock it needs, then fails with `SQLITE_BUSY`. On PostgreSQL, every
+ * session of a running server gets it as `lock_timeout`, and as
+ * `idle_in_transaction_session_timeout`, which ends the session of a server process that
+ * stopped in the middle of a transaction and so frees the write lock it held.
  */
-export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
+export const DATABASE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * How long the server waits for a new PostgreSQL connection, or for a free connection of
+ * its pool, in milliseconds. A request that waits longer fails with 503 instead of
+ * hanging. It equals {@link DATABASE_BUSY_TIMEOUT_MS}, so a database that stops responding
+ * fails requests after about the same time whether or not the pool has open connections
+ * ({@link POSTGRES_QUERY_TIMEOUT_MS}).
+ */
+export const DATABASE_CONNECT_TIMEOUT_MS = DATABASE_BUSY_TIMEOUT_MS;
+
+/**
+ * Time a PostgreSQL statement of a running server may take, lock waits included, in
+ * milliseconds (`statement_timeout`), before PostgreSQL cancels it and its request fails
+ * with 503. It is half a second longer than {@link DATABASE_BUSY_TIMEOUT_MS}, so a
+ * statement that waits for a lock fails with the error of `lock_timeout`, which names the
+ * lock wait as the cause.
+ */
+export const POSTGRES_STATEMENT_TIMEOUT_MS = DATABASE_BUSY_TIMEOUT_MS + 500;
+
+/**
+ * How long the server waits for PostgreSQL's response to one statement, in milliseconds
+ * (node-postgres' `query_timeout`), before it closes the connection and the request fails
+ * with 503. This bounds a database server that stopped responding. It is half a second
+ * longer than {@link POSTGRES_STATEMENT_TIMEOUT_MS}, so that PostgreSQL's own time limits,
+ * which keep the connection usable, come first.
+ */
+export const POSTGRES_QUERY_TIMEOUT_MS = POSTGRES_STATEMENT_TIMEOUT_MS + 500;
 
 /**
  * Seconds a client is asked to wait, in `Retry-After`, before retrying a request
@@ -123,12 +154,6 @@ export const STORAGE_FULL_RETRY_AFTER_SECONDS = 60;
  * not be written.
  */
 export const MAIL_RETRY_AFTER_SECONDS = 30;
-
-/**
- * How long a SQLite statement or transaction keeps trying while another connection holds
- * the lock it needs, in milliseconds, before it fails with `SQLITE_BUSY`.
- */
-export const DATABASE_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Times a PostgreSQL write transaction runs before its serialization failure,

@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,6 +22,7 @@ import {
   type OrganizationCredentials,
   requestOrganizationToken,
 } from './support/organization-token.js';
+import { startTcpRelay } from './support/tcp-relay.js';
 import { newTestDatabaseUrl, testBackend } from './support/test-database.js';
 
 /**
@@ -57,40 +57,6 @@ function logStream(): Writable {
   });
 }
 
-/** Starts a TCP relay to the PostgreSQL server of `url`, which the test can cut off. */
-async function startRelay(url: string): Promise<{ url: string; cut(): Promise<void> }> {
-  const target = new URL(url);
-  const sockets = new Set<Socket>();
-  const relay: Server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  const address = relay.address();
-  if (address === null || typeof address === 'string') {
-    throw new Error('the relay has no TCP address');
-  }
-
-  const relayed = new URL(url);
-  relayed.hostname = '127.0.0.1';
-  relayed.port = String(address.port);
-  return {
-    url: relayed.toString(),
-    cut: async () => {
-      const closed = new Promise<void>((resolve) => relay.close(() => resolve()));
-      for (const socket of sockets) {
-        socket.destroy();
-      }
-      await closed;
-    },
-  };
-}
-
 async function requestToken(credentials: OrganizationCredentials) {
   return requestOrganizationToken(server?.url ?? '', credentials);
 }
@@ -118,7 +84,7 @@ async function expectServiceUnavailable(response: Response): Promise<void> {
 describe.runIf(testBackend() === 'postgres')('a PostgreSQL server that is unreachable', () => {
   it('requests fail with 503', async () => {
     const databaseUrl = (await newTestDatabaseUrl()) as string;
-    const relay = await startRelay(databaseUrl);
+    const relay = await startTcpRelay(databaseUrl);
     const credentials = await createOrganization({ dataDir, databaseUrl, name: 'Acme' });
     server = await startServer({
       dataDir,
@@ -134,7 +100,7 @@ describe.runIf(testBackend() === 'postgres')('a PostgreSQL server that is unreac
 
   it('fails the health check with 503', async () => {
     const databaseUrl = (await newTestDatabaseUrl()) as string;
-    const relay = await startRelay(databaseUrl);
+    const relay = await startTcpRelay(databaseUrl);
     server = await startServer({
       dataDir,
       databaseUrl: relay.url,

@@ -1,6 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { DATABASE_CONNECT_TIMEOUT_MS, POSTGRES_MAX_TRANSACTION_ATTEMPTS } from '../limits.js';
+import {
+  DATABASE_BUSY_TIMEOUT_MS,
+  DATABASE_CONNECT_TIMEOUT_MS,
+  POSTGRES_MAX_TRANSACTION_ATTEMPTS,
+  POSTGRES_QUERY_TIMEOUT_MS,
+  POSTGRES_STATEMENT_TIMEOUT_MS,
+} from '../limits.js';
 import { describeDatabaseUrl } from './database-url.js';
 import { DatabaseVersionError } from './database-version-error.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -23,7 +29,7 @@ const MIGRATION_LOCK_KEY =
   "hashtextextended('provisions migrations ' || coalesce(current_schema(), ''), 0)";
 
 /** Key of the transaction advisory lock that every write transaction takes first, per schema. */
-const WRITE_LOCK_KEY =
+export const WRITE_LOCK_KEY =
   "hashtextextended('provisions writes ' || coalesce(current_schema(), ''), 0)";
 
 /**
@@ -35,6 +41,9 @@ const WRITE_LOCK_KEY =
  * writes outside it, such as a person's schema change by hand.
  */
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
+
+/** Message of the error that node-postgres 8 raises when `query_timeout` passes without a response. */
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /** Error thrown when the PostgreSQL database cannot be reached or migrated at start. */
 export class DatabaseConnectionError extends Error {
@@ -97,21 +106,20 @@ export class PostgresSqlDatabase implements SqlDatabase {
    */
   static async connect(url: string): Promise<PostgresSqlDatabase> {
     const pool = new pg.Pool({
-      connectionString: url,
-      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
-      // Milliseconds and positions are bigint; they stay far below 2^53, so they
-      // read back as numbers, the same as from SQLite.
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID && format !== 'binary'
-            ? Number
-            : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-      },
+      ...connectionConfig(url),
+      // Bounds on every session of the running server, so that a stalled database, or
+      // a stalled server process holding the write lock, fails requests with 503 after
+      // about as long as a locked SQLite file. A URL parameter of the same name, such
+      // as `?statement_timeout=10000`, takes precedence.
+      lock_timeout: DATABASE_BUSY_TIMEOUT_MS,
+      statement_timeout: POSTGRES_STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: DATABASE_BUSY_TIMEOUT_MS,
+      query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
     });
     const database = new PostgresSqlDatabase(pool);
 
     try {
-      await database.#migrate();
+      await PostgresSqlDatabase.#migrate(url);
       return database;
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -167,7 +175,14 @@ export class PostgresSqlDatabase implements SqlDatabase {
     work: (client: SqlClient) => Promise<T>,
   ): Promise<{ result: T } | { error: unknown }> {
     const connection = await this.#pool.connect();
+    // The pool listens for errors of idle connections only, and an 'error' event
+    // without a listener ends the process. A broken connection also fails the
+    // statement in progress, or the next one, so the request reports the failure.
     let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    connection.on('error', onError);
     try {
       await connection.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       await connection.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
@@ -175,20 +190,39 @@ export class PostgresSqlDatabase implements SqlDatabase {
       await connection.query('COMMIT');
       return { result };
     } catch (error) {
-      try {
-        await connection.query('ROLLBACK');
-      } catch (rollbackError) {
-        // A connection that cannot roll back is closed instead of going back to the pool.
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      if (isQueryTimeout(error)) {
+        // The statement that timed out still occupies the connection, so a ROLLBACK
+        // would wait behind it. Closing the connection rolls the transaction back.
+        broken ??= error;
+      } else if (broken === undefined) {
+        try {
+          await connection.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
       }
-      return { error };
+      // After a connection failed between two statements, the next one fails with
+      // node-postgres' "not queryable" error, which hides the cause.
+      const notQueryable = error instanceof Error && error.message.includes('not queryable');
+      return { error: notQueryable && broken !== undefined ? broken : error };
     } finally {
+      connection.off('error', onError);
+      // A connection released with an error is closed instead of going back to the pool.
       connection.release(broken);
     }
   }
 
-  async #migrate(): Promise<void> {
-    const connection = await this.#pool.connect();
+  /**
+   * Brings the schema to the latest version on a connection of its own. That
+   * connection has none of the pool's time limits: a migration may rewrite a large
+   * table, and a process that starts while another migrates waits for the migration lock.
+   */
+  static async #migrate(url: string): Promise<void> {
+    const connection = new pg.Client(connectionConfig(url));
+    // A failure of the connection also fails the statement in progress or the next one.
+    connection.on('error', () => undefined);
+    await connection.connect();
     try {
       await connection.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
       try {
@@ -220,9 +254,29 @@ export class PostgresSqlDatabase implements SqlDatabase {
         await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
       }
     } finally {
-      connection.release();
+      await connection.end();
     }
   }
+}
+
+/** Options of the pool and of the migration connection: the URL, the connect timeout, the types. */
+function connectionConfig(url: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+    // Milliseconds and positions are bigint; they stay far below 2^53, so they
+    // read back as numbers, the same as from SQLite.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? Number
+          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  };
+}
+
+function isQueryTimeout(error: unknown): error is Error {
+  return error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE;
 }
 
 type Queryable = pg.Pool | pg.PoolClient;

@@ -12,13 +12,20 @@ const UNREACHABLE_SOCKET_CODES = new Set([
 
 /**
  * PostgreSQL SQLSTATE codes of a server that is shutting down, starting, or out of
- * connections (class 57P, 53300) and of broken connections (class 08).
+ * connections (class 57P, 53300), of broken connections (class 08), and of the time
+ * limits of the server's sessions: a lock wait past `lock_timeout` (55P03), a statement
+ * past `statement_timeout` (57014), and a session ended by
+ * `idle_in_transaction_session_timeout` (25P03) or `idle_session_timeout` (57P05).
  */
 const UNAVAILABLE_SQL_STATES = new Set([
   '57P01',
   '57P02',
   '57P03',
+  '57P05',
   '53300',
+  '55P03',
+  '57014',
+  '25P03',
   '08000',
   '08001',
   '08003',
@@ -28,12 +35,14 @@ const UNAVAILABLE_SQL_STATES = new Set([
 
 /**
  * Messages of the pg library that carry no code: the server closed the connection,
- * connecting timed out, or the pool waited too long for a connection.
+ * connecting timed out, the pool waited too long for a connection, or a statement got
+ * no response within `query_timeout`.
  */
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/,
   /^timeout exceeded when trying to connect/,
   /is not queryable/,
+  /^Query read timeout$/,
 ];
 
 /** SQLite's result code, and PostgreSQL's SQLSTATE `disk_full`, for a write that found no space. */
@@ -42,7 +51,8 @@ const STORAGE_FULL_CODES = new Set(['SQLITE_FULL', '53100']);
 /**
  * Returns whether an error means the database is unavailable for now, rather than
  * that the request or the server is wrong. PostgreSQL refused or dropped the
- * connection, is shutting down, or could not give a connection in time. Or SQLite
+ * connection, is shutting down, could not give a connection in time, or did not
+ * finish a statement or lock wait within the session's time limits. Or SQLite
  * stayed locked by another writer past its busy timeout (`SQLITE_BUSY`). It looks
  * through `cause` and the `errors` of an AggregateError, as Node.js reports one
  * failure per address it tried.
