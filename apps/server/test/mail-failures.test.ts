@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,4 +98,21 @@ describe('sign-in email failure', () => {
     expect(await countRowsFor('email_codes', email)).toBe(0);
     expect(await countRowsFor('email_code_requests', email)).toBe(0);
   });
+
+  it('answers 503 for a named pipe', async () => {
+    const path = join(logs.server.dataDir, OUTBOX_FILE_NAME);
+    await rm(path, { force: true });
+    // Opening a named pipe for writing waits for a reader, which never comes.
+    execFileSync('mkfifo', [path]);
+
+    const { response, error } = await requestCode(logs.server.newEmail());
+
+    expect(response.status).toBe(503);
+    const failure = logs.lines().find((entry) => entry.request_id === error?.instance);
+    expect((failure?.err as { message?: string } | undefined)?.message).toContain(
+      `the outbox ${path} is not a regular file`,
+    );
+    await repairOutbox();
+    expect((await requestCode(logs.server.newEmail())).response.status).toBe(202);
+  }, 10_000);
 });

@@ -186,6 +186,7 @@ describe('CONNECT', () => {
       route: null,
       operation: null,
       status: 501,
+      remote_address: '127.0.0.1',
     });
   });
 });

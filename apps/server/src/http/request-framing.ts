@@ -141,6 +141,8 @@ function respondToConnect(app: FastifyInstance, request: IncomingMessage, socket
       route: null,
       status: problemType.status,
       duration_ms: Math.round(performance.now() - started),
+      // The peer: a CONNECT request is not routed, so Fastify's trusted proxies do not apply.
+      remote_address: socket.remoteAddress ?? null,
     },
     'request completed',
   );

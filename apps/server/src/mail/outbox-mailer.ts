@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -15,6 +16,13 @@ export interface SignInCodeMessage {
   /** RFC 3339 time the message was written. */
   created_at: string;
 }
+
+/**
+ * Flags of the outbox's `open`. `O_NONBLOCK` makes opening a named pipe that has no reader
+ * fail with `ENXIO` instead of waiting for one; it does not change writes to a regular file.
+ */
+const OUTBOX_OPEN_FLAGS =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
 
 /** The open outbox file and the identity of the file it was opened on. */
 interface OpenOutbox {
@@ -104,13 +112,24 @@ export class OutboxMailer {
   }
 
   async #openPath(): Promise<OpenOutbox> {
-    const handle = await open(this.path, 'a', 0o600);
+    const handle = await open(this.path, OUTBOX_OPEN_FLAGS, 0o600).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENXIO' ? this.#notRegularFile(error) : error;
+      },
+    );
     try {
-      const { dev, ino } = await handle.stat();
-      return { handle, device: dev, inode: ino };
+      const stats = await handle.stat();
+      if (!stats.isFile()) {
+        throw this.#notRegularFile();
+      }
+      return { handle, device: stats.dev, inode: stats.ino };
     } catch (error) {
       await handle.close();
       throw error;
     }
+  }
+
+  #notRegularFile(cause?: Error): Error {
+    return new Error(`the outbox ${this.path} is not a regular file`, { cause });
   }
 }
