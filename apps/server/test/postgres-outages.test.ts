@@ -132,13 +132,11 @@ interface Outcome {
   error?: unknown;
 }
 
-async function send(url: string, init: RequestInit): Promise<Outcome> {
+/** Makes a request, aborted after {@link RESPONSE_DEADLINE_MS}, and returns what it got. */
+async function send(request: (signal: AbortSignal) => Promise<Response>): Promise<Outcome> {
   const started = performance.now();
   try {
-    const response = await fetch(url, {
-      ...init,
-      signal: AbortSignal.timeout(RESPONSE_DEADLINE_MS),
-    });
+    const response = await request(AbortSignal.timeout(RESPONSE_DEADLINE_MS));
     const text = await response.text();
     const problem =
       response.status >= 400 && text !== '' ? (JSON.parse(text) as Problem) : undefined;
@@ -154,15 +152,7 @@ async function send(url: string, init: RequestInit): Promise<Outcome> {
 }
 
 function postToken(baseUrl: string, credentials: OrganizationCredentials): Promise<Outcome> {
-  return send(`${baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: credentials.id,
-      client_secret: credentials.client_secret,
-    }),
-  });
+  return send((signal) => requestOrganizationToken(baseUrl, credentials, signal));
 }
 
 function postBox(
@@ -172,15 +162,18 @@ function postBox(
   body: BoxCreation,
   idempotencyKey: string = randomUUID(),
 ): Promise<Outcome> {
-  return send(`${baseUrl}/organizations/${organizationId}/boxes`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'idempotency-key': idempotencyKey,
-    },
-    body: JSON.stringify(body),
-  });
+  return send((signal) =>
+    fetch(`${baseUrl}/organizations/${organizationId}/boxes`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
+      body: JSON.stringify(body),
+      signal,
+    }),
+  );
 }
 
 async function newBox(email: string): Promise<BoxCreation> {

@@ -53,8 +53,9 @@ const FASTIFY_ERROR_PROBLEMS: Record<string, () => HttpProblem> = {
  * A request whose connection closed before its body arrived gets no response, and
  * the request logging records it. Errors that mean the database is unavailable
  * (see `isDatabaseUnavailable`), that its disk is full (`isStorageFull`), or that a sign-in
- * email could not be sent (`MailDeliveryError`), get a 503 with `Retry-After`. These and unexpected errors are logged once at error level;
- * unexpected errors get a 500 that reveals nothing about them.
+ * email could not be sent (`MailDeliveryError`), get a 503 with `Retry-After`. These and
+ * unexpected errors are logged once at error level, and unexpected errors get a 500 that
+ * reveals nothing about them.
  *
  * @param headerNamesOf - Header names as the API description spells them, for a route URL.
  */

@@ -1,5 +1,5 @@
-import { HttpProblem } from '../errors/http-problem.js';
 import { toJsonPointer } from '../errors/json-pointer.js';
+import { repeatedParametersProblem } from './repeated-parameters.js';
 
 /**
  * Parses an `application/x-www-form-urlencoded` body into an object. A parameter without a
@@ -23,24 +23,11 @@ export function parseFormBody(text: string): Record<string, string> {
   }
 
   if (repeatedNames.size > 0) {
-    throw repeatedParametersProblem([...repeatedNames]);
+    throw repeatedParametersProblem('request body', [...repeatedNames], (name) => ({
+      pointer: toJsonPointer([name]),
+    }));
   }
 
   // Object.fromEntries defines own properties, so a `__proto__` parameter stays data.
   return Object.fromEntries(values);
-}
-
-function repeatedParametersProblem(names: string[]): HttpProblem {
-  const quotedNames = names.map((name) => JSON.stringify(name));
-  const detail =
-    quotedNames.length === 1
-      ? `the request body contains the parameter ${quotedNames[0]} more than once; send it once`
-      : `the request body contains the parameters ${quotedNames.slice(0, -1).join(', ')} and ${quotedNames.at(-1)} more than once; send each once`;
-
-  return new HttpProblem('malformedRequest', detail, {
-    errors: names.map((name) => ({
-      pointer: toJsonPointer([name]),
-      detail: 'appears more than once',
-    })),
-  });
 }

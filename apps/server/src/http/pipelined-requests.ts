@@ -1,22 +1,20 @@
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { logSkippedRequest } from './request-logging.js';
 
-/** The response to one request on a connection, and who waits for it to end. */
-interface ResponseTurn {
-  ended: boolean;
-  /** Runs the request pipelined right behind this one, once this response ended. */
-  next: (() => void) | undefined;
-}
-
-/** The turn of the latest request on each connection whose response has not ended yet. */
-const latestTurns = new WeakMap<Socket, ResponseTurn>();
+/** Requests waiting for an earlier response on each connection, released if it closes. */
+const waitingRequests = new WeakMap<Socket, Set<() => void>>();
 
 /**
  * Adds an `onRequest` hook that runs requests pipelined on one connection one at a time.
  * Node.js reads every request of a pipelined batch at once and emits each one, so without
  * it the handlers of all of them would run together. A request waits in this hook until
  * the response to the one before it has been sent or its connection has closed.
+ *
+ * The hook relies on how Node.js (checked with 20) queues responses: a response gets its
+ * connection (`response.socket`) at once when no earlier response on it is pending, and
+ * otherwise when the earlier ones have finished, with a 'socket' event. A response that
+ * closes the connection gives it to none of the queued ones.
  *
  * When that response closed the connection (`Connection: close` after an error, or the
  * connection broke), the waiting request is not processed: it is logged once by
@@ -29,46 +27,48 @@ const latestTurns = new WeakMap<Socket, ResponseTurn>();
 export function installPipelinedRequestOrder(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
     const { socket } = request.raw;
-    const previous = latestTurns.get(socket);
-    const turn: ResponseTurn = { ended: false, next: undefined };
-    latestTurns.set(socket, turn);
-
-    const end = () => {
-      if (turn.ended) {
-        return;
-      }
-      turn.ended = true;
-      if (latestTurns.get(socket) === turn) {
-        latestTurns.delete(socket);
-      }
-      turn.next?.();
-    };
-    // Each event is emitted at most once, so `on` is enough and skips the wrapper of `once`.
-    reply.raw.on('finish', end);
-    reply.raw.on('close', end);
-
-    const proceed = () => {
-      if (isClosing(socket)) {
-        reply.hijack();
-        logSkippedRequest(request, reply);
-        end();
-        return;
-      }
-      done();
-    };
-    if (previous === undefined || previous.ended) {
-      proceed();
-    } else {
-      previous.next = proceed;
+    if (reply.raw.socket !== null || socket.destroyed) {
+      proceed(request, reply, done);
+      return;
     }
+
+    let waiting = waitingRequests.get(socket);
+    if (waiting === undefined) {
+      const requests = new Set<() => void>();
+      socket.once('close', () => {
+        waitingRequests.delete(socket);
+        for (const release of requests) {
+          release();
+        }
+      });
+      waitingRequests.set(socket, requests);
+      waiting = requests;
+    }
+    // Runs at most once: either the response gets the connection or the connection closes.
+    const release = () => {
+      if (waiting.delete(release)) {
+        proceed(request, reply, done);
+      }
+    };
+    waiting.add(release);
+    reply.raw.once('socket', release);
   });
+}
+
+function proceed(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  if (isClosing(request.raw.socket)) {
+    reply.hijack();
+    logSkippedRequest(request, reply);
+    return;
+  }
+  done();
 }
 
 /**
  * Returns whether no response can be sent on the connection any more. Node.js ends the
- * socket in its own 'finish' listener of a response with `Connection: close`, which runs
- * before the listeners added here. It may still parse requests that arrived with that
- * response's request, in the same or a later chunk.
+ * socket in its own 'finish' listener of a response with `Connection: close`. It may
+ * still parse requests that arrived with that response's request, in the same or a later
+ * chunk, and gives their responses the closing connection.
  */
 function isClosing(socket: Socket): boolean {
   return socket.destroyed || socket.writableEnded;

@@ -1,6 +1,7 @@
 import { parse } from 'fast-querystring';
 import type { FastifyInstance } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
+import { repeatedParametersProblem } from './repeated-parameters.js';
 
 /**
  * The parse result of a query string in which some names or values are not valid
@@ -78,23 +79,13 @@ export function installQueryStringCheck(app: FastifyInstance): void {
       const values = query as Record<string, unknown>;
       const repeatedNames = Object.keys(values).filter((name) => Array.isArray(values[name]));
       if (repeatedNames.length > 0) {
-        done(repeatedParametersProblem(repeatedNames));
+        done(
+          repeatedParametersProblem('query string', repeatedNames, (parameter) => ({ parameter })),
+        );
         return;
       }
     }
     done();
-  });
-}
-
-function repeatedParametersProblem(names: readonly string[]): HttpProblem {
-  const quotedNames = names.map((name) => JSON.stringify(name));
-  const detail =
-    quotedNames.length === 1
-      ? `the query string contains the parameter ${quotedNames[0]} more than once; send it once`
-      : `the query string contains the parameters ${quotedNames.slice(0, -1).join(', ')} and ${quotedNames.at(-1)} more than once; send each once`;
-
-  return new HttpProblem('malformedRequest', detail, {
-    errors: names.map((parameter) => ({ parameter, detail: 'appears more than once' })),
   });
 }
 

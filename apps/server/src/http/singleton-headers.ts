@@ -2,23 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
 
 /**
- * Request header fields that the server reads and that take one value, by lower-case
- * name. RFC 9110, section 5.3, forbids repeating a field whose definition does not
+ * Request header fields that the server reads and that take one value, spelled as the
+ * problems name them. RFC 9110, section 5.3, forbids repeating a field whose definition does not
  * allow a comma-separated list, and Node.js 20 would hide the repeat: it keeps the first
  * `Host`, `Authorization` or `Content-Type` line and joins repeated `Origin` and
  * `Idempotency-Key` lines with ", ". List-based fields such as `Accept` or
  * `X-Forwarded-For` may repeat.
  */
-const SINGLETON_HEADERS = new Map([
-  ['host', 'Host'],
-  ['authorization', 'Authorization'],
-  ['content-type', 'Content-Type'],
-  ['origin', 'Origin'],
-  ['idempotency-key', 'Idempotency-Key'],
-]);
+const SINGLETON_HEADERS = ['Host', 'Authorization', 'Content-Type', 'Origin', 'Idempotency-Key'];
+
+/** One bit per header of {@link SINGLETON_HEADERS}, by lower-case name, in that order. */
+const SINGLETON_HEADER_BITS = new Map(
+  SINGLETON_HEADERS.map((header, index) => [header.toLowerCase(), 1 << index]),
+);
+
+const HOST_BIT = 1 << SINGLETON_HEADERS.indexOf('Host');
 
 /** Lengths of the names above, which spare lower-casing most other header names. */
-const SINGLETON_NAME_LENGTHS = new Set([...SINGLETON_HEADERS.keys()].map((name) => name.length));
+const SINGLETON_NAME_LENGTHS = new Set(SINGLETON_HEADERS.map((header) => header.length));
 
 /**
  * Adds an `onRequest` hook that rejects, with a 400 `malformed-request` problem naming
@@ -34,20 +35,21 @@ const SINGLETON_NAME_LENGTHS = new Set([...SINGLETON_HEADERS.keys()].map((name) 
 export function installSingletonHeaderCheck(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const { httpVersionMajor, httpVersionMinor, rawHeaders } = request.raw;
-    const lineCounts = new Map<string, number>();
+    // Bit sets of the singleton headers seen at least once, and at least twice.
+    let seen = 0;
+    let repeated = 0;
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const name = rawHeaders[index];
       if (name === undefined || !SINGLETON_NAME_LENGTHS.has(name.length)) {
         continue;
       }
-      const lowerCaseName = name.toLowerCase();
-      if (SINGLETON_HEADERS.has(lowerCaseName)) {
-        lineCounts.set(lowerCaseName, (lineCounts.get(lowerCaseName) ?? 0) + 1);
-      }
+      const bit = SINGLETON_HEADER_BITS.get(name.toLowerCase()) ?? 0;
+      repeated |= seen & bit;
+      seen |= bit;
     }
 
     const isHttp11 = httpVersionMajor === 1 && httpVersionMinor === 1;
-    if (!lineCounts.has('host') && isHttp11) {
+    if ((seen & HOST_BIT) === 0 && isHttp11) {
       done(
         new HttpProblem('malformedRequest', 'an HTTP/1.1 request needs a Host header', {
           errors: [{ header: 'Host', detail: 'is required in HTTP/1.1' }],
@@ -57,11 +59,8 @@ export function installSingletonHeaderCheck(app: FastifyInstance): void {
       return;
     }
 
-    const repeated = [...SINGLETON_HEADERS]
-      .filter(([lowerCaseName]) => (lineCounts.get(lowerCaseName) ?? 0) > 1)
-      .map(([, header]) => header);
-    if (repeated.length > 0) {
-      done(repeatedHeadersProblem(repeated));
+    if (repeated !== 0) {
+      done(repeatedHeadersProblem(SINGLETON_HEADERS.filter((_, index) => repeated & (1 << index))));
       return;
     }
     done();

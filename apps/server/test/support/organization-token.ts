@@ -4,10 +4,15 @@ export interface OrganizationCredentials {
   client_secret: string;
 }
 
-/** Sends `POST /oauth/token` for `credentials` to the server at `baseUrl`, as a form. */
+/**
+ * Sends `POST /oauth/token` for `credentials` to the server at `baseUrl`, as a form.
+ *
+ * @param signal - Aborts the request, such as `AbortSignal.timeout(…)`; default none.
+ */
 export function requestOrganizationToken(
   baseUrl: string,
   credentials: OrganizationCredentials,
+  signal?: AbortSignal,
 ): Promise<Response> {
   return fetch(`${baseUrl}/oauth/token`, {
     method: 'POST',
@@ -17,5 +22,6 @@ export function requestOrganizationToken(
       client_id: credentials.id,
       client_secret: credentials.client_secret,
     }),
+    signal: signal ?? null,
   });
 }
