@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { systemClock } from '../src/clock.js';
 import type { SqlDatabase } from '../src/database/sql-client.js';
+import { SqliteSqlDatabase } from '../src/database/sqlite-database.js';
 import { PageCursors } from '../src/http/page-cursor.js';
 import {
   createOrganization,
@@ -192,6 +193,54 @@ describe.runIf(testBackend() === 'sqlite')('the health check on SQLite', () => {
       await expectServiceUnavailable(await fetch(`${url}/health`));
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe.runIf(testBackend() === 'sqlite')('a mailer failing with a network error', () => {
+  it('is a mail failure, not a database outage', async () => {
+    // A mailer that sends over the network fails with the socket codes that also mean an
+    // unreachable database; the mail failure must win.
+    class RefusedMailer extends OutboxMailer {
+      override send(): Promise<void> {
+        const refused = new Error('connect ECONNREFUSED 127.0.0.1:25');
+        return Promise.reject(Object.assign(refused, { code: 'ECONNREFUSED' }));
+      }
+    }
+    const database = SqliteSqlDatabase.open(dataDir);
+    const app = await buildApp({
+      document: await loadOpenApiDocument(),
+      context: {
+        store: new DatabaseStore(database),
+        clock: systemClock,
+        mailer: new RefusedMailer(dataDir),
+        cursors: new PageCursors(new Uint8Array(32)),
+        appUrl: undefined,
+        signInRequestsPerMinute: 30,
+      },
+      logger: { level: 'info', stream: logStream() },
+    });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const response = await fetch(`${url}/auth/email-codes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'refused@example.org' }),
+      });
+      const problem = (await response.json()) as Problem;
+
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('30');
+      expect(problem.detail).toBe(
+        'the sign-in email could not be sent, so no code was issued; retry in 30 seconds',
+      );
+      const messages = logLines
+        .filter((line) => line.request_id === problem.instance)
+        .map((line) => line.msg);
+      expect(messages).toContain('request failed because the sign-in email could not be sent');
+    } finally {
+      await app.close();
+      await database.close();
     }
   });
 });

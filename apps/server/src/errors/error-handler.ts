@@ -73,14 +73,8 @@ export function installErrorHandlers(
       return;
     }
 
-    if (isDatabaseUnavailable(error)) {
-      request.log.error({ err: error }, 'request failed because the database is unavailable');
-      return sendProblem(request, reply, databaseUnavailable());
-    }
-    if (isStorageFull(error)) {
-      request.log.error({ err: error }, 'request failed because the database disk is full');
-      return sendProblem(request, reply, storageFull());
-    }
+    // First, because a mailer's socket error, such as ECONNREFUSED, in its cause would
+    // otherwise pass for an unreachable database.
     if (error instanceof MailDeliveryError) {
       request.log.error(
         { err: error.cause },
@@ -93,6 +87,14 @@ export function installErrorHandlers(
         );
       }
       return sendProblem(request, reply, mailUnavailable());
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'request failed because the database is unavailable');
+      return sendProblem(request, reply, databaseUnavailable());
+    }
+    if (isStorageFull(error)) {
+      request.log.error({ err: error }, 'request failed because the database disk is full');
+      return sendProblem(request, reply, storageFull());
     }
 
     const problem = toHttpProblem(error, request, headerNamesOf);
