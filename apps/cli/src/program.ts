@@ -86,7 +86,9 @@ export function createProgram(): Command {
 
   program
     .command('send')
-    .description("Create boxes for recipients and print each recipient's invitation link.")
+    .description(
+      'Create boxes for recipients and record each invitation link in the keystore (print them with --print-links).',
+    )
     .addOption(singleValueOption('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
     .addOption(
       singleValueOption('--org-id <id>', 'organization id (the OAuth client id)').env(
