@@ -62,6 +62,22 @@ async function requestToken(credentials: OrganizationCredentials) {
   return requestOrganizationToken(server?.url ?? '', credentials);
 }
 
+/** Builds the app on a given database and mailer, logging to the test's lines. */
+async function buildAppOn(database: SqlDatabase, mailer: OutboxMailer) {
+  return buildApp({
+    document: await loadOpenApiDocument(),
+    context: {
+      store: new DatabaseStore(database),
+      clock: systemClock,
+      mailer,
+      cursors: new PageCursors(new Uint8Array(32)),
+      appUrl: undefined,
+      signInRequestsPerMinute: 30,
+    },
+    logger: { level: 'info', stream: logStream() },
+  });
+}
+
 async function expectServiceUnavailable(response: Response): Promise<void> {
   const problem = (await response.json()) as Problem;
 
@@ -174,18 +190,7 @@ describe.runIf(testBackend() === 'sqlite')('the health check on SQLite', () => {
       transaction: lockedQuery,
       close: async () => undefined,
     };
-    const app = await buildApp({
-      document: await loadOpenApiDocument(),
-      context: {
-        store: new DatabaseStore(database),
-        clock: systemClock,
-        mailer: new OutboxMailer(dataDir),
-        cursors: new PageCursors(new Uint8Array(32)),
-        appUrl: undefined,
-        signInRequestsPerMinute: 30,
-      },
-      logger: { level: 'info', stream: logStream() },
-    });
+    const app = await buildAppOn(database, new OutboxMailer(dataDir));
     try {
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
@@ -201,25 +206,14 @@ describe.runIf(testBackend() === 'sqlite')('a mailer failing with a network erro
   it('is a mail failure, not a database outage', async () => {
     // A mailer that sends over the network fails with the socket codes that also mean an
     // unreachable database; the mail failure must win.
-    class RefusedMailer extends OutboxMailer {
+    class ConnectionRefusedMailer extends OutboxMailer {
       override send(): Promise<void> {
         const refused = new Error('connect ECONNREFUSED 127.0.0.1:25');
         return Promise.reject(Object.assign(refused, { code: 'ECONNREFUSED' }));
       }
     }
     const database = SqliteSqlDatabase.open(dataDir);
-    const app = await buildApp({
-      document: await loadOpenApiDocument(),
-      context: {
-        store: new DatabaseStore(database),
-        clock: systemClock,
-        mailer: new RefusedMailer(dataDir),
-        cursors: new PageCursors(new Uint8Array(32)),
-        appUrl: undefined,
-        signInRequestsPerMinute: 30,
-      },
-      logger: { level: 'info', stream: logStream() },
-    });
+    const app = await buildAppOn(database, new ConnectionRefusedMailer(dataDir));
     try {
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
       const response = await fetch(`${url}/auth/email-codes`, {

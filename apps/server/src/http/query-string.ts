@@ -74,19 +74,28 @@ export function installQueryStringCheck(app: FastifyInstance): void {
       return;
     }
 
-    if (request.routeOptions.config.operationId !== undefined) {
-      // parseQueryString gives a repeated name an array of its values.
-      const values = query as Record<string, unknown>;
-      const repeatedNames = Object.keys(values).filter((name) => Array.isArray(values[name]));
-      if (repeatedNames.length > 0) {
-        done(
-          repeatedParametersProblem('query string', repeatedNames, (parameter) => ({ parameter })),
-        );
-        return;
-      }
+    const repeatedNames = findRepeatedNames(query as Record<string, unknown>);
+    // Fastify builds `routeOptions` on each read, so it is read only for a repeat.
+    if (repeatedNames !== undefined && request.routeOptions.config.operationId !== undefined) {
+      done(
+        repeatedParametersProblem('query string', repeatedNames, (parameter) => ({ parameter })),
+      );
+      return;
     }
     done();
   });
+}
+
+/** Returns the names that parseQueryString gave an array of values, or undefined for none. */
+function findRepeatedNames(values: Record<string, unknown>): string[] | undefined {
+  let names: string[] | undefined;
+  for (const name in values) {
+    if (Array.isArray(values[name])) {
+      names ??= [];
+      names.push(name);
+    }
+  }
+  return names;
 }
 
 function findMalformedParameters(query: string): string[] {
