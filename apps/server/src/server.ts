@@ -75,11 +75,11 @@ export interface StartServerOptions {
    */
   requestTimeoutMs?: number;
   /**
-   * Connections the server keeps open at most. It closes new ones at once beyond that,
-   * and logs a warning at most once a minute. The default is {@link MAX_CONNECTIONS}
-   * (10,000), or the process's open-file limit minus {@link FILE_DESCRIPTOR_RESERVE} (100)
-   * where that is smaller, so that connections leave file descriptors for the database
-   * and the outbox.
+   * Maximum number of open connections. The server closes new ones at once beyond it, logs
+   * a warning for the first one dropped, then at most one warning a minute with a count.
+   * The default is {@link MAX_CONNECTIONS} (10,000), or the process's open-file limit minus
+   * {@link FILE_DESCRIPTOR_RESERVE} (100) where that is smaller, so that connections leave
+   * file descriptors for the database and the outbox.
    */
   maxConnections?: number;
   /**

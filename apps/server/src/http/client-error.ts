@@ -67,8 +67,8 @@ function responseInProgress(socket: Socket): ServerResponse | undefined {
  * Bytes that fail to parse after complete requests, such as a valid request followed by
  * text that is not HTTP in one write, get their response only after the responses to those
  * requests were sent in full. When one of those responses closes the connection, as after
- * a request with `Connection: close`, the bytes get no response. A request timeout is
- * answered at once.
+ * a request with `Connection: close`, the bytes get no response. A request timeout gets
+ * its 408 at once.
  *
  * The response's `instance` and `X-Request-Id` are the Fastify request id when Fastify
  * has started to handle the failing request, as for a body that stops arriving, and the

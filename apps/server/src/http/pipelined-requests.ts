@@ -44,7 +44,8 @@ export function installPipelinedRequestOrder(app: FastifyInstance): void {
       waitingRequests.set(socket, requests);
       waiting = requests;
     }
-    // Runs at most once: either the response gets the connection or the connection closes.
+    // Runs once, on the response's 'socket' event or the connection's 'close', whichever is
+    // first: only the first call finds itself in the set.
     const release = () => {
       if (waiting.delete(release)) {
         proceed(request, reply, done);

@@ -3,10 +3,10 @@ import { HttpProblem } from '../errors/http-problem.js';
 
 /**
  * Request header fields that the server reads and that take one value, spelled as the
- * problems name them. RFC 9110, section 5.3, forbids repeating a field whose definition does not
- * allow a comma-separated list, and Node.js 20 would hide the repeat: it keeps the first
- * `Host`, `Authorization` or `Content-Type` line and joins repeated `Origin` and
- * `Idempotency-Key` lines with ", ". List-based fields such as `Accept` or
+ * problems name them. RFC 9110, section 5.3, forbids repeating a field whose definition
+ * does not allow a comma-separated list. Node.js 20 would hide such a repeat, because it
+ * keeps the first `Host`, `Authorization` or `Content-Type` line and joins repeated
+ * `Origin` and `Idempotency-Key` lines with ", ". List-based fields such as `Accept` or
  * `X-Forwarded-For` may repeat.
  */
 const SINGLETON_HEADERS = ['Host', 'Authorization', 'Content-Type', 'Origin', 'Idempotency-Key'];

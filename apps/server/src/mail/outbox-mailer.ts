@@ -18,8 +18,9 @@ export interface SignInCodeMessage {
 }
 
 /**
- * Flags of the outbox's `open`. `O_NONBLOCK` makes opening a named pipe that has no reader
- * fail with `ENXIO` instead of waiting for one; it does not change writes to a regular file.
+ * Flags of the outbox's `open`. With `O_NONBLOCK`, opening a named pipe that has no reader
+ * fails with `ENXIO` instead of waiting for one. The flag does not change writes to a
+ * regular file.
  */
 const OUTBOX_OPEN_FLAGS =
   constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
