@@ -444,6 +444,49 @@ describe('response contract check', () => {
     );
   });
 
+  it('checks HEAD against the GET operation', async () => {
+    const contract = new ApiContract();
+    const response = new Response(null, {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'content-length': '15' },
+    });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).resolves.toBeUndefined();
+  });
+
+  it('rejects a HEAD response with a body', async () => {
+    const contract = new ApiContract();
+    const response = new Response('{"status":"ok"}', {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).rejects.toThrow(
+      /expected an empty body/,
+    );
+  });
+
+  it('rejects a HEAD status that GET does not declare', async () => {
+    const contract = new ApiContract();
+    const response = new Response(null, { status: 401 });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).rejects.toThrow(
+      /status not declared for GET \/health/,
+    );
+  });
+
+  it('rejects a HEAD media type that GET does not declare', async () => {
+    const contract = new ApiContract();
+    const response = new Response(null, {
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+    });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).rejects.toThrow(
+      /media type "text\/html" not declared/,
+    );
+  });
+
   it('checked every response of this file', () => {
     expect(fixture.server.contract.checkedResponses).toBeGreaterThan(20);
   });
