@@ -32,7 +32,6 @@ import {
   type ServerLoggerOptions,
 } from './http/request-logging.js';
 import { installSingletonHeaderCheck } from './http/singleton-headers.js';
-import { STATIC_ROUTE_OPTIONS } from './http/static-route-options.js';
 import {
   BODY_LIMIT_BYTES,
   CONNECTION_IDLE_TIMEOUT_MS,
@@ -103,7 +102,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       disableRequestLogging: true,
       requestIdLogLabel: 'request_id',
     }),
-    exposeHeadRoutes: false,
+    // RFC 9110 section 9.1 requires HEAD wherever GET is supported. Fastify adds a HEAD
+    // route with the same options and hooks for every GET route, and sends the GET status
+    // and headers, Content-Length included, without the body.
+    exposeHeadRoutes: true,
     trustProxy: options.trustedProxies ?? false,
     // A request that arrives on an open connection after close() started is served, with
     // `Connection: close`. No new connection arrives by then, and Fastify 5 runs the onClose
@@ -218,7 +220,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerReferencePage(app);
 
   // The API description this server validates against, for clients and tools.
-  app.get(OPENAPI_DOCUMENT_PATH, STATIC_ROUTE_OPTIONS, async (_request, reply) =>
+  app.get(OPENAPI_DOCUMENT_PATH, async (_request, reply) =>
     reply.header('cache-control', 'no-cache').type('application/json').send(document),
   );
 

@@ -301,14 +301,26 @@ describe('malformed requests', () => {
   });
 
   it.each([
-    ['/boxes/joins', 'POST, OPTIONS'],
-    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET, OPTIONS'],
-    ['/auth/sessions', 'POST, OPTIONS'],
-  ])('HEAD on API path %s is 405, Allow: %s', async (path, allow) => {
-    const response = await fetch(`${fixture.server.url}${path}`, { method: 'HEAD' });
+    ['DELETE', '/health'],
+    ['POST', '/crypto/provisions'],
+    ['PUT', '/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f'],
+  ])('%s on GET-only API path %s is 405, Allow: GET, HEAD, OPTIONS', async (method, path) => {
+    const response = await fixture.server.fetch(path, { method });
+    const problem = (await response.json()) as Problem;
 
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe(allow);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    expect(problem.detail).toBe(`this path accepts GET, HEAD, OPTIONS, not ${method}`);
+  });
+
+  it('PUT on box events lists GET, HEAD, POST', async () => {
+    const response = await fixture.server.fetch(
+      '/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f/events',
+      { method: 'PUT' },
+    );
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
   });
 
   it.each(['GET', 'PUT', 'DELETE'])('%s on /boxes/joins is 405, not a box', async (method) => {
@@ -324,8 +336,9 @@ describe('malformed requests', () => {
   it.each([
     ['/auth/sessions', 'POST, OPTIONS'],
     ['/boxes/joins', 'POST, OPTIONS'],
-    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET, OPTIONS'],
-    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f/events', 'GET, POST, OPTIONS'],
+    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f', 'GET, HEAD, OPTIONS'],
+    ['/boxes/3f1b1d9e-8b1e-4a57-9d55-2a1f8f0f0f0f/events', 'GET, HEAD, POST, OPTIONS'],
+    ['/health', 'GET, HEAD, OPTIONS'],
     ['/join', 'GET, HEAD, OPTIONS'],
     ['/openapi.json', 'GET, HEAD, OPTIONS'],
   ])('OPTIONS on %s is 204, Allow: %s', async (path, allow) => {
@@ -441,6 +454,49 @@ describe('response contract check', () => {
 
     await expect(contract.check('GET', 'http://test/identities/me', response)).rejects.toThrow(
       /status not declared/,
+    );
+  });
+
+  it('checks HEAD against the GET operation', async () => {
+    const contract = new ApiContract();
+    const response = new Response(null, {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'content-length': '15' },
+    });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).resolves.toBeUndefined();
+  });
+
+  it('rejects a HEAD response with a body', async () => {
+    const contract = new ApiContract();
+    const response = new Response('{"status":"ok"}', {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).rejects.toThrow(
+      /expected an empty body/,
+    );
+  });
+
+  it('rejects a HEAD status that GET does not declare', async () => {
+    const contract = new ApiContract();
+    const response = new Response(null, { status: 401 });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).rejects.toThrow(
+      /status not declared for GET \/health/,
+    );
+  });
+
+  it('rejects a HEAD media type that GET does not declare', async () => {
+    const contract = new ApiContract();
+    const response = new Response(null, {
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+    });
+
+    await expect(contract.check('HEAD', 'http://test/health', response)).rejects.toThrow(
+      /media type "text\/html" not declared/,
     );
   });
 

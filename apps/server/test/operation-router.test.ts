@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { OperationRouter } from '../src/http/operation-router.js';
@@ -35,6 +36,47 @@ describe('OperationRouter', () => {
 
     expect(() => router.assertComplete()).toThrow(/createToken/);
     expect(() => router.assertComplete()).not.toThrow(/getBox/);
+  });
+});
+
+describe('OperationRouter rate limit', () => {
+  it('counts HEAD toward the limit of GET', async () => {
+    const app = Fastify();
+    await app.register(rateLimit, { global: false });
+    // Only the limit is under test, so the schemas of the description are not compiled.
+    app.setValidatorCompiler(() => () => true);
+    app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    const router = new OperationRouter(app, await loadOpenApiDocument());
+    router.add({
+      operationId: 'getHealth',
+      method: 'GET',
+      url: '/health',
+      access: 'public',
+      requestsPerMinute: 2,
+      handler: async () => ({ status: 'ok' }),
+    });
+
+    const statuses: number[] = [];
+    for (const method of ['GET', 'HEAD', 'GET', 'HEAD'] as const) {
+      statuses.push((await app.inject({ method, url: '/health' })).statusCode);
+    }
+
+    expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+
+  it('rejects a limit without the rate limit plugin', async () => {
+    const router = new OperationRouter(Fastify(), await loadOpenApiDocument());
+
+    expect(() =>
+      router.add({
+        operationId: 'getHealth',
+        method: 'GET',
+        url: '/health',
+        access: 'public',
+        requestsPerMinute: 2,
+        handler,
+      }),
+    ).toThrow('register @fastify/rate-limit before adding getHealth, which has a rate limit');
   });
 });
 

@@ -25,14 +25,23 @@ function toPathTemplate(template: string, methods: string[]): PathTemplate {
   };
 }
 
+/**
+ * Returns the methods the server accepts for the operations of one path item: those it
+ * declares, with `HEAD` after `GET`, because Fastify adds a `HEAD` route for every `GET` route.
+ */
+function methodsOfPathItem(item: object): string[] {
+  const declared = Object.keys(item)
+    .filter((key) => HTTP_METHODS.has(key))
+    .map((key) => key.toUpperCase());
+  if (!declared.includes('GET') || declared.includes('HEAD')) {
+    return declared;
+  }
+  return declared.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]));
+}
+
 function listPathTemplates(document: OpenApiDocument): PathTemplate[] {
   const templates = Object.entries(document.paths).map(([template, item]) =>
-    toPathTemplate(
-      template,
-      Object.keys(item as object)
-        .filter((key) => HTTP_METHODS.has(key))
-        .map((key) => key.toUpperCase()),
-    ),
+    toPathTemplate(template, methodsOfPathItem(item as object)),
   );
   // A literal segment wins over a parameter, as in the router: `/boxes/joins`
   // is that path, not the box `joins`.
@@ -46,10 +55,10 @@ const PAGE_METHODS = ['GET', 'HEAD'];
  * Builds a look-up of the methods the server accepts on a concrete request path, so a
  * request with another method gets 405 and an `Allow` header instead of 404, and
  * `OPTIONS` gets 204 with that header. API paths get the methods their API description
- * declares, and `pagePaths` get `GET` and `HEAD`. Every known path gets `OPTIONS` as
- * well, and an unknown one gets no method. A path that matches a literal template and
- * a template with parameters, such as `/boxes/joins` and `/boxes/{id}`, gets the
- * methods of the literal one.
+ * declares, with `HEAD` wherever it declares `GET`, and `pagePaths` get `GET` and `HEAD`.
+ * Every known path gets `OPTIONS` as well, and an unknown one gets no method. A path
+ * that matches a literal template and a template with parameters, such as `/boxes/joins`
+ * and `/boxes/{id}`, gets the methods of the literal one.
  *
  * @param pagePaths - Paths of the pages and files, with `{name}` for a path parameter.
  */
@@ -129,6 +138,8 @@ export function registerLiteralPathMethods(app: FastifyInstance, document: OpenA
       app.route({
         method,
         url: literal.template,
+        // `shadowed` lists HEAD beside GET, and its route is registered on its own.
+        exposeHeadRoute: false,
         handler: async (request) => {
           throw methodNotAllowed(request.method, literal.methods);
         },

@@ -27,7 +27,10 @@ export interface OperationRoute<Route extends RouteGenericInterface> {
   url: string;
   /** Principals allowed to call it. */
   access: OperationAccess;
-  /** Requests one client address may make per minute; no limit when absent. */
+  /**
+   * Requests one client address may make per minute; no limit when absent. A `HEAD`
+   * request on a `GET` route counts toward the same limit.
+   */
   requestsPerMinute?: number;
   /** Adds the RFC 6749 `error` code to error responses (an OAuth token endpoint). */
   oauthErrors?: boolean;
@@ -67,7 +70,8 @@ export class OperationRouter {
    * Registers one route.
    *
    * @throws Error when the operation is missing from the description, was already
-   * registered, or has another method or path.
+   * registered, or has another method or path, or when it has a rate limit and
+   * `@fastify/rate-limit` is not registered.
    */
   add<Route extends RouteGenericInterface>(route: OperationRoute<Route>): void {
     const operation = this.#operations.get(route.operationId);
@@ -86,6 +90,12 @@ export class OperationRouter {
       );
     }
 
+    if (route.requestsPerMinute !== undefined && !this.#app.hasDecorator('rateLimit')) {
+      throw new Error(
+        `register @fastify/rate-limit before adding ${route.operationId}, which has a rate limit`,
+      );
+    }
+
     const config: OperationRouteConfig = {
       operationId: operation.operationId,
       access: route.access,
@@ -93,6 +103,12 @@ export class OperationRouter {
       headerNames: operation.headerNames,
       oauthErrors: route.oauthErrors ?? false,
     };
+    // Fastify copies a GET route's options, this hook included, to the HEAD route it adds,
+    // so both count toward one limit. A `config.rateLimit` would give each its own count.
+    const rateLimitHook =
+      route.requestsPerMinute === undefined
+        ? undefined
+        : this.#app.rateLimit({ max: route.requestsPerMinute, timeWindow: 60_000 });
     // The handler's request type states what the schemas below guarantee, which
     // Fastify's types cannot infer from JSON schemas loaded at run time.
     this.#app.route({
@@ -102,13 +118,9 @@ export class OperationRouter {
       ...(operation.integerQueryParameters.length === 0
         ? {}
         : { preValidation: decimalQueryIntegersCheck(operation.integerQueryParameters) }),
+      ...(rateLimitHook === undefined ? {} : { onRequest: rateLimitHook }),
       ...(raisesLogLevel(this.#app, route.logLevel) ? { logLevel: route.logLevel } : {}),
-      config: {
-        ...config,
-        ...(route.requestsPerMinute === undefined
-          ? {}
-          : { rateLimit: { max: route.requestsPerMinute, timeWindow: 60_000 } }),
-      },
+      config,
       handler: route.handler as unknown as RouteHandlerMethod,
     });
     this.#registered.add(route.operationId);

@@ -3,7 +3,6 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
-import { STATIC_ROUTE_OPTIONS } from './static-route-options.js';
 
 /** Path of the recipient page; invitation links are `{app URL}/join#provision:{share}`. */
 export const RECIPIENT_PAGE_PATH = '/join';
@@ -77,7 +76,7 @@ export async function registerRecipientPage(
     );
   }
 
-  app.get(RECIPIENT_PAGE_PATH, STATIC_ROUTE_OPTIONS, async (_request, reply) => {
+  app.get(RECIPIENT_PAGE_PATH, async (_request, reply) => {
     if (files === undefined) {
       throw new HttpProblem(
         'notFound',
@@ -91,29 +90,25 @@ export async function registerRecipientPage(
   // share still in the address bar. The fragment never reaches the server, and browsers
   // keep it across a redirect whose Location has none. The query stays, so that the page
   // still reports a link with one as damaged.
-  app.get(RECIPIENT_PAGE_SLASH_PATH, STATIC_ROUTE_OPTIONS, async (request, reply) => {
+  app.get(RECIPIENT_PAGE_SLASH_PATH, async (request, reply) => {
     const queryStart = request.url.indexOf('?');
     const query = queryStart === -1 ? '' : request.url.slice(queryStart);
     return reply.headers(SECURITY_HEADERS).redirect(`${RECIPIENT_PAGE_PATH}${query}`, 301);
   });
 
-  app.get<{ Params: { name: string } }>(
-    `${RECIPIENT_ASSETS_PATH}:name`,
-    STATIC_ROUTE_OPTIONS,
-    async (request, reply) => {
-      const asset = files?.assets.get(request.params.name);
-      if (asset === undefined) {
-        throw new HttpProblem('notFound', 'no page asset has this name');
-      }
-      // Asset names change with their content, so browsers may keep them for a year.
-      return sendWithSecurityHeaders(
-        reply,
-        asset.body,
-        asset.mediaType,
-        'public, max-age=31536000, immutable',
-      );
-    },
-  );
+  app.get<{ Params: { name: string } }>(`${RECIPIENT_ASSETS_PATH}:name`, async (request, reply) => {
+    const asset = files?.assets.get(request.params.name);
+    if (asset === undefined) {
+      throw new HttpProblem('notFound', 'no page asset has this name');
+    }
+    // Asset names change with their content, so browsers may keep them for a year.
+    return sendWithSecurityHeaders(
+      reply,
+      asset.body,
+      asset.mediaType,
+      'public, max-age=31536000, immutable',
+    );
+  });
 }
 
 async function loadPageFiles(webDirectory: string): Promise<RecipientPageFiles | undefined> {

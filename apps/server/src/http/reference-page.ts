@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HttpProblem } from '../errors/http-problem.js';
-import { STATIC_ROUTE_OPTIONS } from './static-route-options.js';
 
 /** Path of the API reference page. */
 export const REFERENCE_PAGE_PATH = '/docs';
@@ -50,7 +49,7 @@ export async function registerReferencePage(app: FastifyInstance): Promise<void>
     app.log.warn('API reference page is not built, so /docs returns 404');
   }
 
-  app.get(REFERENCE_PAGE_PATH, STATIC_ROUTE_OPTIONS, async (_request, reply) => {
+  app.get(REFERENCE_PAGE_PATH, async (_request, reply) => {
     if (page === undefined) {
       throw new HttpProblem(
         'notFound',

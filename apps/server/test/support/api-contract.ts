@@ -65,12 +65,17 @@ export class ApiContract {
    * the schema (or is empty when no content is declared). A request that matches no
    * operation must get a 404 problem on an unknown path, an empty 204 for `OPTIONS` on a
    * known path, and a 405 problem for another method there.
+   *
+   * A `HEAD` request is checked against the `GET` operation of its path, as RFC 9110
+   * section 9.3.2 defines it: the status and media type must be declared there, and the
+   * body must be empty.
    */
   async check(method: string, url: string, response: Response): Promise<void> {
     const path = new URL(url).pathname;
     const where = `${method} ${path} -> ${response.status}`;
+    const operationMethod = method === 'HEAD' ? 'GET' : method;
     const operation = this.#operations.find(
-      (candidate) => candidate.method === method && candidate.pattern.test(path),
+      (candidate) => candidate.method === operationMethod && candidate.pattern.test(path),
     );
     const text = await response.text();
     const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
@@ -97,23 +102,30 @@ export class ApiContract {
     } else {
       declared = operation.responses[String(response.status)];
       if (declared === undefined) {
-        throw new Error(`${where}: status not declared for ${method} ${operation.template}`);
+        throw new Error(
+          `${where}: status not declared for ${operationMethod} ${operation.template}`,
+        );
       }
       if (declared.$ref !== undefined) {
         declared = this.#resolve(declared.$ref) as ResponseDefinition;
       }
     }
 
-    if (declared.content === undefined) {
+    if (declared.content === undefined || method === 'HEAD') {
       if (text !== '') {
         throw new Error(`${where}: expected an empty body, got ${text.length} characters`);
       }
+    }
+    if (declared.content === undefined) {
       return;
     }
 
     const media = declared.content[mediaType];
     if (media === undefined) {
       throw new Error(`${where}: media type "${mediaType}" not declared`);
+    }
+    if (method === 'HEAD') {
+      return;
     }
     const validate = this.#validatorFor(media.schema);
     const body = JSON.parse(text);
