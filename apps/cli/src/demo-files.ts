@@ -224,6 +224,76 @@ export async function saveDemoPort(dataDir: string, port: number): Promise<void>
   }
 }
 
+/** Directory in the data directory that keeps each person's session token between runs. */
+export const SESSIONS_DIRECTORY_NAME = 'sessions';
+
+/** A person's access token from an earlier run, and when it expires. */
+export interface SavedSession {
+  /** The bearer token. A secret: never log it. */
+  token: string;
+  /** When the server stops accepting the token, in milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** The b64token syntax of RFC 6750 section 2.1, which a bearer token must match. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Returns the session of `email` saved by an earlier run in
+ * `<dataDir>/sessions/<email>.json`, or undefined when there is none. A file that is
+ * not such a session, such as one cut short by a crash, counts as none, and the
+ * next sign-in replaces it.
+ */
+export async function loadSession(
+  dataDir: string,
+  email: string,
+): Promise<SavedSession | undefined> {
+  const saved = await readOptionalFile(sessionPath(dataDir, email));
+  if (saved === undefined) {
+    return undefined;
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(saved);
+  } catch {
+    return undefined;
+  }
+  const { access_token: token, expires_at: expiresAt } = (value ?? {}) as Record<string, unknown>;
+  if (typeof token !== 'string' || !BEARER_TOKEN.test(token) || typeof expiresAt !== 'string') {
+    return undefined;
+  }
+  const expiresAtMs = Date.parse(expiresAt);
+  return Number.isNaN(expiresAtMs) ? undefined : { token, expiresAt: expiresAtMs };
+}
+
+/**
+ * Saves the session of `email` in `<dataDir>/sessions/<email>.json` with mode 0600, so
+ * the next runs sign in without a new code until the token expires.
+ */
+export async function saveSession(
+  dataDir: string,
+  email: string,
+  session: SavedSession,
+): Promise<void> {
+  await ensurePrivateDirectory(join(dataDir, SESSIONS_DIRECTORY_NAME));
+  const path = sessionPath(dataDir, email);
+  const content = {
+    access_token: session.token,
+    expires_at: new Date(session.expiresAt).toISOString(),
+  };
+  try {
+    await writeFile(path, `${JSON.stringify(content, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
+    await chmod(path, PRIVATE_FILE_MODE);
+  } catch (cause) {
+    throw new CliError(`cannot write ${path}: ${describeFsError(cause)}`);
+  }
+}
+
+function sessionPath(dataDir: string, email: string): string {
+  return join(dataDir, SESSIONS_DIRECTORY_NAME, `${identityFileName(email)}.json`);
+}
+
 function identityFileName(email: string): string {
   return /^[A-Za-z0-9._+@-]+$/.test(email) ? email : encodeURIComponent(email);
 }

@@ -53,7 +53,8 @@ Examples:
 const DEMO_HELP = `
 The demo starts a server in this process, sends the boxes of examples/manifest.json,
 and opens them as each recipient. Run it twice: the second run's boxes reuse each
-recipient's link, and opening the link shows the boxes of both runs.`;
+recipient's link, and opening the link shows the boxes of both runs. Each person's
+session is saved in <data-dir>/sessions, so later runs need no new sign-in codes.`;
 
 /**
  * Formats a usage error that commander reports, such as "error: unknown option '--jsn'"
