@@ -269,7 +269,7 @@ export function createProgram(): Command {
         `directory for the server and the demo state (default: ${DEFAULT_DEMO_DATA_DIR})`,
       ),
     )
-    .option('--fresh', 'delete the data directory first')
+    .option('--fresh', 'delete the contents of the data directory first')
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', DEMO_HELP)
     .action(async (options) => {

@@ -1,7 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { type ApiClient, createApiClient, isApiError, unwrap } from '@provisions/api';
@@ -12,23 +10,23 @@ import {
   registerIdentityKey,
   sendBoxes,
 } from '@provisions/core';
-import { type RunningServer, startServer } from '@provisions/server';
 
 import { CliError } from '../cli-error.js';
 import {
+  clearDemoDirectory,
   DEMO_MARKER_FILE_NAME,
   ensurePrivateDirectory,
   inspectDemoDirectory,
-  loadDemoPort,
   loadOrCreateIdentityKey,
   loadOrCreateOrganization,
   loadOrCreatePassphrase,
   loadSession,
+  lockDemoDirectory,
   markDemoDirectory,
   SESSIONS_DIRECTORY_NAME,
-  saveDemoPort,
   saveSession,
 } from '../demo-files.js';
+import { type DemoServer, startDemoServer } from '../demo-server.js';
 import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
 import { type Manifest, readManifest } from '../manifest.js';
 import { API_CLIENT_TIMEOUT_MS, createNodeHttpFetch } from '../node-http-fetch.js';
@@ -57,7 +55,7 @@ export const SERVER_LOG_FILE_NAME = 'server.log';
  */
 const SESSION_REUSE_MARGIN_MS = 10 * 60 * 1000;
 
-/** How a person was signed in during this run. */
+/** A person's sign-in during this run, with a new code or a saved session. */
 interface DemoSignIn {
   email: string;
   origin: 'code' | 'saved';
@@ -87,12 +85,22 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       `${dataDir} is not empty and was not made by the demo (it has no ${DEMO_MARKER_FILE_NAME} file), so the demo neither writes to it nor deletes it: choose another --data-dir`,
     );
   }
-  if (options.fresh === true && state === 'demo') {
-    await rm(dataDir, { recursive: true, force: true });
-  }
   await ensurePrivateDirectory(dataDir);
   await markDemoDirectory(dataDir);
 
+  const lock = await lockDemoDirectory(dataDir);
+  try {
+    if (options.fresh === true && state === 'demo') {
+      await clearDemoDirectory(dataDir);
+    }
+    await runDemoInDirectory(dataDir, options.json === true);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Runs the demo in `dataDir`, which this process has locked. */
+async function runDemoInDirectory(dataDir: string, json: boolean): Promise<void> {
   const manifest = await readManifest(EXAMPLE_MANIFEST_PATH);
   const serverDataDir = join(dataDir, 'server');
   const serverLog = createWriteStream(join(dataDir, SERVER_LOG_FILE_NAME), {
@@ -104,14 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const server = await startDemoServer(dataDir, serverDataDir, serverLog);
     const transport = createNodeHttpFetch();
     try {
-      await runDemoAgainst(
-        server.url,
-        serverDataDir,
-        dataDir,
-        manifest,
-        options.json === true,
-        transport.fetch,
-      );
+      await runDemoAgainst(server, serverDataDir, dataDir, manifest, json, transport.fetch);
     } finally {
       transport.close();
       await server.close();
@@ -121,44 +122,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   }
 }
 
-/**
- * Starts the demo server on the port of the previous run, so links printed
- * then still work, or on a free port the first time or when that port is
- * taken.
- */
-async function startDemoServer(
-  dataDir: string,
-  serverDataDir: string,
-  serverLog: Writable,
-): Promise<RunningServer> {
-  const options = {
-    dataDir: serverDataDir,
-    host: '127.0.0.1',
-    logger: { level: 'info', stream: serverLog },
-  } as const;
-
-  const previousPort = await loadDemoPort(dataDir);
-  let server: RunningServer | undefined;
-  if (previousPort !== undefined) {
-    try {
-      server = await startServer({ ...options, port: previousPort });
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
-        throw cause;
-      }
-      process.stderr.write(
-        `port ${previousPort} of the previous run is taken, so the links of this run start with another address\n`,
-      );
-    }
-  }
-  server ??= await startServer({ ...options, port: 0 });
-
-  await saveDemoPort(dataDir, Number(new URL(server.url).port));
-  return server;
-}
-
 async function runDemoAgainst(
-  serverUrl: string,
+  server: DemoServer,
   serverDataDir: string,
   dataDir: string,
   manifest: Manifest,
@@ -167,8 +132,11 @@ async function runDemoAgainst(
 ): Promise<void> {
   const outboxPath = join(serverDataDir, 'outbox.jsonl');
   const shown = (path: string) => relative(process.cwd(), path) || '.';
+  const serverUrl = server.url;
   const notes: string[] = [
-    `Demo server: ${serverUrl} (data in ${shown(dataDir)}, log in ${shown(join(dataDir, SERVER_LOG_FILE_NAME))})`,
+    server.alreadyRunning
+      ? `Demo server: ${serverUrl}, already running on this data directory, which the demo leaves running (data in ${shown(dataDir)})`
+      : `Demo server: ${serverUrl} (data in ${shown(dataDir)}, log in ${shown(join(dataDir, SERVER_LOG_FILE_NAME))})`,
   ];
 
   const {
@@ -288,7 +256,7 @@ async function runDemoAgainst(
   );
 }
 
-/** Returns the note lines that say who signed in with a code and who with a saved session. */
+/** Returns the note lines that list who signed in with a code and who with a saved session. */
 function describeSignIns(signIns: DemoSignIn[], sessionsDir: string): string[] {
   const emailsSignedIn = (origin: DemoSignIn['origin']) =>
     signIns.filter((signIn) => signIn.origin === origin).map((signIn) => signIn.email);
@@ -333,7 +301,7 @@ async function signInForDemo(
       timeoutMs: API_CLIENT_TIMEOUT_MS,
     });
     const result = await client.GET('/identities/me');
-    // 401: the server no longer knows the token, such as after its database was replaced.
+    // 401: the server no longer accepts the token, such as after its database was replaced.
     if (result.response.status !== 401 && unwrap(result).email === email) {
       return { client, origin: 'saved' };
     }
