@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { acquireLockFile, type LockFile, LockFileError } from '@provisions/core/keystore';
 import {
   decodeBase64Url,
   encodeBase64Url,
@@ -93,6 +94,56 @@ export async function markDemoDirectory(directory: string): Promise<void> {
   }
 }
 
+/** Lock file that a running demo holds in its data directory. */
+export const DEMO_LOCK_FILE_NAME = 'demo.lock';
+
+/**
+ * Locks the demo's data directory for this process, so that a second demo on the same
+ * directory stops before it starts a server, creates an organization or requests a
+ * sign-in code. A lock left by a process that is gone is taken over.
+ *
+ * @throws CliError (exit code 1) naming the process that holds the lock, or saying why the
+ *   lock file cannot be created.
+ */
+export async function lockDemoDirectory(directory: string): Promise<LockFile> {
+  try {
+    return await acquireLockFile(
+      join(directory, DEMO_LOCK_FILE_NAME),
+      `demo data directory ${directory}`,
+    );
+  } catch (error) {
+    if (error instanceof LockFileError && error.code === 'ERR_LOCKED') {
+      throw new CliError(
+        `${error.message}; to run another demo at the same time, give it its own --data-dir`,
+        undefined,
+        { cause: error },
+      );
+    }
+    throw new CliError((error as Error).message, undefined, { cause: error });
+  }
+}
+
+/**
+ * Deletes everything in the demo's data directory except the marker file and the lock
+ * file, for `--fresh`. The lock stays, so no other demo starts on the directory meanwhile.
+ *
+ * @throws CliError when an entry cannot be deleted.
+ */
+export async function clearDemoDirectory(directory: string): Promise<void> {
+  const keptEntries = new Set([DEMO_MARKER_FILE_NAME, DEMO_LOCK_FILE_NAME]);
+  for (const entry of await readdir(directory)) {
+    if (keptEntries.has(entry)) {
+      continue;
+    }
+    const path = join(directory, entry);
+    try {
+      await rm(path, { recursive: true, force: true });
+    } catch (cause) {
+      throw new CliError(`cannot delete ${path}: ${describeFsError(cause)}`);
+    }
+  }
+}
+
 /**
  * Returns the demo organization from `<dataDir>/organization.json`, or creates
  * it in the server database at `serverDataDir` and saves its credentials
@@ -102,11 +153,11 @@ export async function loadOrCreateOrganization(
   dataDir: string,
   serverDataDir: string,
 ): Promise<{ organization: DemoOrganization; origin: Origin; path: string }> {
-  const path = join(dataDir, 'organization.json');
+  const path = organizationPath(dataDir);
 
-  const saved = await readOptionalFile(path);
+  const saved = await loadOrganization(dataDir);
   if (saved !== undefined) {
-    return { organization: parseOrganization(saved, path), origin: 'reused', path };
+    return { organization: saved, origin: 'reused', path };
   }
 
   const created = await createOrganization({
@@ -121,6 +172,22 @@ export async function loadOrCreateOrganization(
   await writePrivateFile(path, `${JSON.stringify(organization, null, 2)}\n`);
 
   return { organization, origin: 'created', path };
+}
+
+/**
+ * Returns the demo organization saved by an earlier run in `<dataDir>/organization.json`, or
+ * undefined on the first run.
+ *
+ * @throws CliError when the file cannot be read or is not such an organization.
+ */
+export async function loadOrganization(dataDir: string): Promise<DemoOrganization | undefined> {
+  const path = organizationPath(dataDir);
+  const saved = await readOptionalFile(path);
+  return saved === undefined ? undefined : parseOrganization(saved, path);
+}
+
+function organizationPath(dataDir: string): string {
+  return join(dataDir, 'organization.json');
 }
 
 /**
@@ -222,6 +289,76 @@ export async function saveDemoPort(dataDir: string, port: number): Promise<void>
   } catch (cause) {
     throw new CliError(`cannot write ${path}: ${describeFsError(cause)}`);
   }
+}
+
+/** Directory in the data directory that keeps each person's session token between runs. */
+export const SESSIONS_DIRECTORY_NAME = 'sessions';
+
+/** A person's access token from an earlier run, and when it expires. */
+export interface SavedSession {
+  /** The bearer token. A secret: never log it. */
+  token: string;
+  /** When the server stops accepting the token, in milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** The b64token syntax of RFC 6750 section 2.1, which a bearer token must match. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Returns the session of `email` saved by an earlier run in
+ * `<dataDir>/sessions/<email>.json`, or undefined when there is none. A file that is
+ * not such a session, such as one cut short by a crash, counts as none, and the
+ * next sign-in replaces it.
+ */
+export async function loadSession(
+  dataDir: string,
+  email: string,
+): Promise<SavedSession | undefined> {
+  const saved = await readOptionalFile(sessionPath(dataDir, email));
+  if (saved === undefined) {
+    return undefined;
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(saved);
+  } catch {
+    return undefined;
+  }
+  const { access_token: token, expires_at: expiresAt } = (value ?? {}) as Record<string, unknown>;
+  if (typeof token !== 'string' || !BEARER_TOKEN.test(token) || typeof expiresAt !== 'string') {
+    return undefined;
+  }
+  const expiresAtMs = Date.parse(expiresAt);
+  return Number.isNaN(expiresAtMs) ? undefined : { token, expiresAt: expiresAtMs };
+}
+
+/**
+ * Saves the session of `email` in `<dataDir>/sessions/<email>.json` with mode 0600, so
+ * the next runs sign in without a new code until the token expires.
+ */
+export async function saveSession(
+  dataDir: string,
+  email: string,
+  session: SavedSession,
+): Promise<void> {
+  await ensurePrivateDirectory(join(dataDir, SESSIONS_DIRECTORY_NAME));
+  const path = sessionPath(dataDir, email);
+  const content = {
+    access_token: session.token,
+    expires_at: new Date(session.expiresAt).toISOString(),
+  };
+  try {
+    await writeFile(path, `${JSON.stringify(content, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
+    await chmod(path, PRIVATE_FILE_MODE);
+  } catch (cause) {
+    throw new CliError(`cannot write ${path}: ${describeFsError(cause)}`);
+  }
+}
+
+function sessionPath(dataDir: string, email: string): string {
+  return join(dataDir, SESSIONS_DIRECTORY_NAME, `${identityFileName(email)}.json`);
 }
 
 function identityFileName(email: string): string {

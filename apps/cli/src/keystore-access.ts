@@ -4,8 +4,10 @@ import { dirname, resolve } from 'node:path';
 import { KeystoreError } from '@provisions/core';
 import {
   FileKeystore,
+  type KeystoreOwner,
   type KeystorePassphrase,
   type PassphraseEncryptionOptions,
+  readKeystoreOwner,
 } from '@provisions/core/keystore';
 import { SCRYPT_MAX_N, SCRYPT_MIN_N } from '@provisions/crypto';
 
@@ -119,6 +121,24 @@ export async function openKeystore(options: {
     });
   } catch (error) {
     throw asKeystorePathError(error, options.path) ?? asNotKeystoreError(error) ?? error;
+  }
+}
+
+/**
+ * Reads the organization id and server URL from the header of the keystore at `path`, with
+ * the path checks and error messages of {@link openKeystore}.
+ *
+ * @throws CliError (exit code 2) for a path that is not a regular file, such as a named pipe,
+ *   or another path problem.
+ * @throws CliError (exit code 1) for a file that is not JSON.
+ * @throws KeystoreError `ERR_KEYSTORE_NOT_FOUND` when the file does not exist.
+ */
+export async function loadKeystoreOwner(path: string): Promise<KeystoreOwner> {
+  await checkKeystorePath(path);
+  try {
+    return await readKeystoreOwner(path);
+  } catch (error) {
+    throw asKeystorePathError(error, path) ?? asNotKeystoreError(error) ?? error;
   }
 }
 

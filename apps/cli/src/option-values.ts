@@ -75,7 +75,12 @@ export function requireOrganizationTarget(options: { server?: string; orgId?: st
   };
 }
 
-function requireOrganizationId(value: string | undefined): string {
+/**
+ * Returns the organization id from `--org-id` or PROVISIONS_ORG_ID.
+ *
+ * @throws CliError (exit code 2) when it is missing or not a UUID.
+ */
+export function requireOrganizationId(value: string | undefined): string {
   const source = '--org-id or PROVISIONS_ORG_ID';
   const id = requireValue(value, source);
   // The value is not repeated: a client secret put in the wrong variable would reach the log.

@@ -2,7 +2,12 @@ import { createRequire } from 'node:module';
 
 import { Command } from 'commander';
 import { repeatableListOption, singleValueOption } from './command-options.js';
-import { runKeystoreExport, runKeystoreList, runKeystoreRevoke } from './commands/keystore.js';
+import {
+  type KeystoreCommandOptions,
+  runKeystoreExport,
+  runKeystoreList,
+  runKeystoreRevoke,
+} from './commands/keystore.js';
 import { runRedeem } from './commands/redeem.js';
 import { runRevoke } from './commands/revoke.js';
 import { runSend } from './commands/send.js';
@@ -53,7 +58,26 @@ Examples:
 const DEMO_HELP = `
 The demo starts a server in this process, sends the boxes of examples/manifest.json,
 and opens them as each recipient. Run it twice: the second run's boxes reuse each
-recipient's link, and opening the link shows the boxes of both runs.`;
+recipient's link, and opening the link shows the boxes of both runs. Each person's
+session is saved in <data-dir>/sessions, so later runs need no new sign-in codes.`;
+
+const KEYSTORE_READ_HELP = `
+The keystore file records its server and organization, and they are used when
+--server and --org-id (or PROVISIONS_SERVER and PROVISIONS_ORG_ID) are not set.
+A value that is set must match the keystore's, or the command stops with exit code 2.`;
+
+/**
+ * Adds to the options of a keystore command whether `--server` and `--org-id` came from the
+ * command line or from their environment variables, so that an error can name the one to
+ * change.
+ */
+function withOptionSources(options: KeystoreCommandOptions, command: Command) {
+  return {
+    ...options,
+    serverSource: command.getOptionValueSource('server'),
+    orgIdSource: command.getOptionValueSource('orgId'),
+  };
+}
 
 /**
  * Formats a usage error that commander reports, such as "error: unknown option '--jsn'"
@@ -219,25 +243,36 @@ export function createProgram(): Command {
   const keystoreCommand = program
     .command('keystore')
     .description("List, export or revoke the organization's provisions kept in the keystore.");
-  const keystoreOptions = (command: Command): Command =>
-    command
-      .addOption(singleValueOption('--server <url>', 'API server URL').env('PROVISIONS_SERVER'))
+  // `list` and `export` only read the keystore, so they take the server and organization from
+  // its header when none is given. `revoke` sends the client secret, so it needs both given.
+  const keystoreOptions = (command: Command, defaults: 'from-keystore' | 'none'): Command => {
+    const fromKeystore = defaults === 'from-keystore' ? ' (default: from the keystore)' : '';
+    return command
       .addOption(
-        singleValueOption('--org-id <id>', 'organization id (the OAuth client id)').env(
-          'PROVISIONS_ORG_ID',
+        singleValueOption('--server <url>', `API server URL${fromKeystore}`).env(
+          'PROVISIONS_SERVER',
         ),
+      )
+      .addOption(
+        singleValueOption(
+          '--org-id <id>',
+          `organization id (the OAuth client id)${fromKeystore}`,
+        ).env('PROVISIONS_ORG_ID'),
       )
       .addOption(
         singleValueOption('--keystore <path>', "file of the organization's key shares").env(
           'PROVISIONS_KEYSTORE',
         ),
       );
+  };
   keystoreOptions(
     keystoreCommand
       .command('list')
       .description('List the recipients, provision public keys and dates; no link or share.')
-      .option('--json', 'print one JSON document on stdout'),
-  ).action((options) => runKeystoreList(options));
+      .option('--json', 'print one JSON document on stdout')
+      .addHelpText('after', KEYSTORE_READ_HELP),
+    'from-keystore',
+  ).action((options, command: Command) => runKeystoreList(withOptionSources(options, command)));
   keystoreOptions(
     keystoreCommand
       .command('export')
@@ -249,14 +284,17 @@ export function createProgram(): Command {
           '--app-url <url>',
           'URL of the app the links point to (default: the server URL)',
         ),
-      ),
-  ).action((options) => runKeystoreExport(options));
+      )
+      .addHelpText('after', KEYSTORE_READ_HELP),
+    'from-keystore',
+  ).action((options, command: Command) => runKeystoreExport(withOptionSources(options, command)));
   keystoreOptions(
     keystoreCommand
       .command('revoke')
       .description("Revoke a recipient's provision on the server and remove it from the keystore.")
       .argument('<email>', 'the recipient email address')
       .option('--json', 'print one JSON summary on stdout'),
+    'none',
   ).action((email, options) => runKeystoreRevoke(email, options));
 
   program
@@ -268,7 +306,7 @@ export function createProgram(): Command {
         `directory for the server and the demo state (default: ${DEFAULT_DEMO_DATA_DIR})`,
       ),
     )
-    .option('--fresh', 'delete the data directory first')
+    .option('--fresh', 'delete the contents of the data directory first')
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', DEMO_HELP)
     .action(async (options) => {

@@ -47,7 +47,7 @@ describe('API clients of the CLI', () => {
     const timeout = vi.spyOn(AbortSignal, 'timeout');
     const transport = createNodeHttpFetch();
     try {
-      const client = await signInThroughOutbox(
+      const { client } = await signInThroughOutbox(
         server.url,
         server.outboxPath,
         'grace@example.com',

@@ -129,6 +129,8 @@ describe('provisions demo', () => {
       'keystore-passphrase',
       'keystore.json',
       'identities/ada@example.com.key',
+      'sessions/ada@example.com.json',
+      'sessions/grace@example.org.json',
     ]) {
       expect({ file, mode: (await stat(join(dataDir, file))).mode & 0o777 }).toEqual({
         file,

@@ -24,6 +24,27 @@ describe('provisions --help', () => {
     expect(result.stdout).not.toMatch(/--client-secret|--passphrase/);
   });
 
+  it.each(['list', 'export'])('documents the keystore defaults of %s', async (command) => {
+    const result = await runCli(['keystore', command, '--help']);
+    // Commander wraps the option descriptions at 80 columns.
+    const text = result.stdout.replace(/\s+/g, ' ');
+
+    expect(result.code).toBe(0);
+    expect(text).toContain('--server <url> API server URL (default: from the keystore)');
+    expect(text).toContain(
+      '--org-id <id> organization id (the OAuth client id) (default: from the keystore)',
+    );
+    expect(text).toContain('The keystore file records its server and organization');
+  });
+
+  it('keeps --server and --org-id required for keystore revoke', async () => {
+    const result = await runCli(['keystore', 'revoke', '--help']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--server <url>');
+    expect(result.stdout.replace(/\s+/g, ' ')).not.toContain('default: from the keystore');
+  });
+
   it('exits 2 for an unknown option', async () => {
     const result = await runCli(['send', '--client-secret', 'x']);
 

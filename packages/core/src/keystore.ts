@@ -122,6 +122,39 @@ export interface FileKeystoreOptions {
   mustExist?: boolean | undefined;
 }
 
+/** The organization and server that a keystore file belongs to, as its header records them. */
+export interface KeystoreOwner {
+  /** The organization whose provisions the keystore holds. */
+  organizationId: string;
+  /** The API server URL, without a trailing slash as the header stores it. */
+  serverUrl: string;
+}
+
+/**
+ * Reads the organization id and server URL from the clear header of the keystore file at
+ * `path`, without a passphrase and without its lock, for callers that open a keystore
+ * without being given them. This function does not authenticate the header.
+ * {@link FileKeystore.open} with these values checks them against each record of a version 2
+ * file, because the header is part of every record's associated data. A file of version 1,
+ * or one without records, has nothing to check them against.
+ *
+ * @throws KeystoreError `ERR_KEYSTORE_NOT_FOUND`, naming the path, when the file or its
+ *   directory does not exist; `ERR_KEYSTORE_INVALID` for a file that is not a keystore;
+ *   `ERR_KEYSTORE_IO` when the file cannot be read; `ERR_KEYSTORE_INVALID_OPTION` for a
+ *   `path` that is empty, not a string or contains a NUL character.
+ */
+export async function readKeystoreOwner(path: string): Promise<KeystoreOwner> {
+  checkPath(path);
+  const text = await readKeystoreText(path);
+  if (text === undefined) {
+    throw keystoreNotFound(path);
+  }
+
+  const file = parseKeystoreFile(text, path);
+  const header = file.version === 1 ? file : file.header;
+  return { organizationId: header.organization_id, serverUrl: header.server_url };
+}
+
 /** One record to write: an entry, a deletion, a revocation or a manifest run. */
 interface KeystoreChange {
   email: string;

@@ -30,6 +30,7 @@ import {
   type KeystoreFile,
   type KeystorePassphraseRequest,
   MANIFEST_RUN_EMAIL,
+  readKeystoreOwner,
 } from '../src/keystore.js';
 import { decryptEntries, deriveKeystoreKey, encryptEntries } from '../src/keystore-cipher.js';
 import { keystoreAssociatedData } from '../src/keystore-file-format.js';
@@ -1011,5 +1012,66 @@ describe('FileKeystore with a passphrase function', () => {
       `passphrase: the passphrase function returned ${description === 'a number' ? 'number' : 'an empty string'}, expected a non-empty string`,
     );
     expect(await readdir(directory)).toEqual([]);
+  });
+});
+
+describe('readKeystoreOwner', () => {
+  it('returns the organization and server of the header', async () => {
+    const keystore = await openKeystore({ serverUrl: 'http://127.0.0.1:8080/' });
+    await keystore.put('ada@example.com', await makeEntry());
+
+    expect(await readKeystoreOwner(path)).toEqual({ organizationId, serverUrl });
+  });
+
+  it('reads a version 1 file', async () => {
+    await writeFile(
+      path,
+      JSON.stringify({
+        format: KEYSTORE_FORMAT,
+        version: 1,
+        organization_id: organizationId,
+        server_url: serverUrl,
+        envelope: 'AAAA',
+      }),
+    );
+
+    expect(await readKeystoreOwner(path)).toEqual({ organizationId, serverUrl });
+  });
+
+  it('needs no lock and takes none', async () => {
+    const keystore = await openKeystore();
+    await keystore.put('ada@example.com', await makeEntry());
+    const lockBefore = await readFile(`${path}.lock`, 'utf8');
+
+    expect(await readKeystoreOwner(path)).toEqual({ organizationId, serverUrl });
+    expect(await readFile(`${path}.lock`, 'utf8')).toBe(lockBefore);
+    await keystore.close();
+    expect(await readKeystoreOwner(path)).toEqual({ organizationId, serverUrl });
+    expect(await readdir(directory)).toEqual(['keystore.json']);
+  });
+
+  it.each([
+    ['a missing file', () => path],
+    ['a missing directory', () => join(directory, 'missing', 'keystore.json')],
+  ])('rejects %s as not found', async (_case, target) => {
+    await expect(readKeystoreOwner(target())).rejects.toMatchObject({
+      code: 'ERR_KEYSTORE_NOT_FOUND',
+      message: `keystore ${target()} not found: check the path`,
+    });
+  });
+
+  it('rejects a file that is not a keystore', async () => {
+    await writeFile(path, 'not json\n');
+
+    await expect(readKeystoreOwner(path)).rejects.toMatchObject({
+      code: 'ERR_KEYSTORE_INVALID',
+      message: `keystore ${path} is not valid JSON`,
+    });
+  });
+
+  it('rejects an empty path', async () => {
+    await expect(readKeystoreOwner('')).rejects.toMatchObject({
+      code: 'ERR_KEYSTORE_INVALID_OPTION',
+    });
   });
 });

@@ -1,10 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { isApiError } from '@provisions/api';
+import { type ApiClient, createApiClient, isApiError, unwrap } from '@provisions/api';
 import {
   connectOrganization,
   readBoxesWithIdentityKey,
@@ -12,25 +10,28 @@ import {
   registerIdentityKey,
   sendBoxes,
 } from '@provisions/core';
-import { type RunningServer, startServer } from '@provisions/server';
 
 import { CliError } from '../cli-error.js';
 import {
+  clearDemoDirectory,
   DEMO_MARKER_FILE_NAME,
   ensurePrivateDirectory,
   inspectDemoDirectory,
-  loadDemoPort,
   loadOrCreateIdentityKey,
   loadOrCreateOrganization,
   loadOrCreatePassphrase,
+  loadSession,
+  lockDemoDirectory,
   markDemoDirectory,
-  saveDemoPort,
+  SESSIONS_DIRECTORY_NAME,
+  saveSession,
 } from '../demo-files.js';
+import { type DemoServer, startDemoServer } from '../demo-server.js';
 import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
 import { type Manifest, readManifest } from '../manifest.js';
 import { API_CLIENT_TIMEOUT_MS, createNodeHttpFetch } from '../node-http-fetch.js';
-import { signInThroughOutbox } from '../outbox-sign-in.js';
-import { printJson, printLines } from '../output.js';
+import { type OutboxSession, signInThroughOutbox } from '../outbox-sign-in.js';
+import { formatCount, printJson, printLines } from '../output.js';
 import {
   type DeliverySummary,
   formatDelivery,
@@ -48,6 +49,18 @@ export const EXAMPLE_MANIFEST_PATH = fileURLToPath(
 /** File in the data directory that receives the demo server's JSON log lines. */
 export const SERVER_LOG_FILE_NAME = 'server.log';
 
+/**
+ * Time a saved session token must still be valid to be used, in milliseconds (10 minutes).
+ * A run takes seconds, so a token used by one does not expire before the run ends.
+ */
+const SESSION_REUSE_MARGIN_MS = 10 * 60 * 1000;
+
+/** A person's sign-in during this run, with a new code or a saved session. */
+interface DemoSignIn {
+  email: string;
+  origin: 'code' | 'saved';
+}
+
 /** Options of `provisions demo`, as commander parses them. */
 export interface DemoOptions {
   dataDir: string;
@@ -62,7 +75,7 @@ export interface DemoOptions {
  * The first recipient of the manifest gets an account with an identity key,
  * so their boxes are auto-invited; the others get one invitation link each.
  * State is kept in the data directory, so a second run reuses the
- * organization, the keystore and each recipient's link.
+ * organization, the keystore, each recipient's link and each person's session.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const dataDir = resolve(options.dataDir);
@@ -72,12 +85,22 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       `${dataDir} is not empty and was not made by the demo (it has no ${DEMO_MARKER_FILE_NAME} file), so the demo neither writes to it nor deletes it: choose another --data-dir`,
     );
   }
-  if (options.fresh === true && state === 'demo') {
-    await rm(dataDir, { recursive: true, force: true });
-  }
   await ensurePrivateDirectory(dataDir);
   await markDemoDirectory(dataDir);
 
+  const lock = await lockDemoDirectory(dataDir);
+  try {
+    if (options.fresh === true && state === 'demo') {
+      await clearDemoDirectory(dataDir);
+    }
+    await runDemoInDirectory(dataDir, options.json === true);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Runs the demo in `dataDir`, which this process has locked. */
+async function runDemoInDirectory(dataDir: string, json: boolean): Promise<void> {
   const manifest = await readManifest(EXAMPLE_MANIFEST_PATH);
   const serverDataDir = join(dataDir, 'server');
   const serverLog = createWriteStream(join(dataDir, SERVER_LOG_FILE_NAME), {
@@ -89,14 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const server = await startDemoServer(dataDir, serverDataDir, serverLog);
     const transport = createNodeHttpFetch();
     try {
-      await runDemoAgainst(
-        server.url,
-        serverDataDir,
-        dataDir,
-        manifest,
-        options.json === true,
-        transport.fetch,
-      );
+      await runDemoAgainst(server, serverDataDir, dataDir, manifest, json, transport.fetch);
     } finally {
       transport.close();
       await server.close();
@@ -106,44 +122,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   }
 }
 
-/**
- * Starts the demo server on the port of the previous run, so links printed
- * then still work, or on a free port the first time or when that port is
- * taken.
- */
-async function startDemoServer(
-  dataDir: string,
-  serverDataDir: string,
-  serverLog: Writable,
-): Promise<RunningServer> {
-  const options = {
-    dataDir: serverDataDir,
-    host: '127.0.0.1',
-    logger: { level: 'info', stream: serverLog },
-  } as const;
-
-  const previousPort = await loadDemoPort(dataDir);
-  let server: RunningServer | undefined;
-  if (previousPort !== undefined) {
-    try {
-      server = await startServer({ ...options, port: previousPort });
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
-        throw cause;
-      }
-      process.stderr.write(
-        `port ${previousPort} of the previous run is taken, so the links of this run start with another address\n`,
-      );
-    }
-  }
-  server ??= await startServer({ ...options, port: 0 });
-
-  await saveDemoPort(dataDir, Number(new URL(server.url).port));
-  return server;
-}
-
 async function runDemoAgainst(
-  serverUrl: string,
+  server: DemoServer,
   serverDataDir: string,
   dataDir: string,
   manifest: Manifest,
@@ -152,8 +132,11 @@ async function runDemoAgainst(
 ): Promise<void> {
   const outboxPath = join(serverDataDir, 'outbox.jsonl');
   const shown = (path: string) => relative(process.cwd(), path) || '.';
+  const serverUrl = server.url;
   const notes: string[] = [
-    `Demo server: ${serverUrl} (data in ${shown(dataDir)}, log in ${shown(join(dataDir, SERVER_LOG_FILE_NAME))})`,
+    server.alreadyRunning
+      ? `Demo server: ${serverUrl}, already running on this data directory, which the demo leaves running (data in ${shown(dataDir)})`
+      : `Demo server: ${serverUrl} (data in ${shown(dataDir)}, log in ${shown(join(dataDir, SERVER_LOG_FILE_NAME))})`,
   ];
 
   const {
@@ -174,13 +157,20 @@ async function runDemoAgainst(
 
   const accountHolder = (manifest.recipients[0] as Manifest['recipients'][number]).email;
   const identity = await loadOrCreateIdentityKey(dataDir, accountHolder);
-  const accountClient = await signInForDemo(serverUrl, outboxPath, accountHolder, fetch);
+  const signIns: DemoSignIn[] = [];
+  const signInAs = async (email: string): Promise<ApiClient> => {
+    const { client, origin } = await signInForDemo(serverUrl, outboxPath, dataDir, email, fetch);
+    signIns.push({ email, origin });
+    return client;
+  };
+
+  const accountClient = await signInAs(accountHolder);
   const registration = await registerIdentityKey({
     client: accountClient,
     secretKey: identity.secretKey,
   });
   notes.push(
-    `${accountHolder} signed in with a code from the outbox; identity key ${registration.registered ? 'registered now' : 'already registered'} (secret key in ${shown(identity.path)})`,
+    `${accountHolder}: identity key ${registration.registered ? 'registered now' : 'already registered'} (secret key in ${shown(identity.path)})`,
   );
 
   const connection = await connectOrganization({
@@ -220,7 +210,7 @@ async function runDemoAgainst(
     if (delivery.link === null) {
       continue;
     }
-    const client = await signInForDemo(serverUrl, outboxPath, delivery.email, fetch);
+    const client = await signInAs(delivery.email);
     const redeemed = await redeemInvitation({ client, link: delivery.link });
     opened.push(summarizeOpened(delivery.email, 'link', redeemed.boxes));
   }
@@ -247,6 +237,7 @@ async function runDemoAgainst(
   }
 
   const newBoxIds = new Set(deliveries.flatMap((delivery) => delivery.boxes.map((box) => box.id)));
+  notes.push(...describeSignIns(signIns, shown(join(dataDir, SESSIONS_DIRECTORY_NAME))));
 
   printLines(
     [
@@ -265,22 +256,79 @@ async function runDemoAgainst(
   );
 }
 
+/** Returns the note lines that list who signed in with a code and who with a saved session. */
+function describeSignIns(signIns: DemoSignIn[], sessionsDir: string): string[] {
+  const emailsSignedIn = (origin: DemoSignIn['origin']) =>
+    signIns.filter((signIn) => signIn.origin === origin).map((signIn) => signIn.email);
+  const withCode = emailsSignedIn('code');
+  const withSavedSession = emailsSignedIn('saved');
+
+  const lines: string[] = [];
+  if (withCode.length > 0) {
+    lines.push(
+      `Signed in with a code from the outbox: ${withCode.join(', ')} (sessions saved in ${sessionsDir} for the next runs)`,
+    );
+  }
+  if (withSavedSession.length > 0) {
+    lines.push(
+      `Signed in with the saved session of an earlier run: ${withSavedSession.join(', ')} (in ${sessionsDir})`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Signs `email` in for the demo: with the session token saved by an earlier run while the
+ * server accepts it, else with a new code from the outbox, whose session is then saved.
+ * Reusing sessions keeps repeated runs under the server's limit of sign-in codes per
+ * address and hour.
+ *
+ * @throws CliError when the address reached that limit.
+ */
 async function signInForDemo(
   serverUrl: string,
   outboxPath: string,
+  dataDir: string,
   email: string,
   fetch: typeof globalThis.fetch,
-) {
+): Promise<{ client: ApiClient; origin: DemoSignIn['origin'] }> {
+  const saved = await loadSession(dataDir, email);
+  if (saved !== undefined && saved.expiresAt - Date.now() > SESSION_REUSE_MARGIN_MS) {
+    const client = createApiClient({
+      baseUrl: serverUrl,
+      token: saved.token,
+      fetch,
+      timeoutMs: API_CLIENT_TIMEOUT_MS,
+    });
+    const result = await client.GET('/identities/me');
+    // 401: the server no longer accepts the token, such as after its database was replaced.
+    if (result.response.status !== 401 && unwrap(result).email === email) {
+      return { client, origin: 'saved' };
+    }
+  }
+
+  let session: OutboxSession;
   try {
-    return await signInThroughOutbox(serverUrl, outboxPath, email, fetch);
+    session = await signInThroughOutbox(serverUrl, outboxPath, email, fetch);
   } catch (error) {
     if (isApiError(error) && error.status === 429) {
       throw new CliError(
-        `the demo server limits sign-in codes per address and hour, and ${email} reached the limit: wait an hour, or run the demo with --fresh`,
+        `the demo server limits sign-in codes per address and hour, and ${email} reached the limit: ${describeRetryAfter(error.response)}, or run the demo with --fresh`,
         undefined,
         { cause: error },
       );
     }
     throw error;
   }
+  await saveSession(dataDir, email, { token: session.token, expiresAt: session.expiresAt });
+  return { client: session.client, origin: 'code' };
+}
+
+/** Returns when to try again after a 429, from its `Retry-After` seconds if it has them. */
+function describeRetryAfter(response: Response | undefined): string {
+  const seconds = Number(response?.headers.get('retry-after') ?? Number.NaN);
+  if (!Number.isInteger(seconds) || seconds <= 0) {
+    return 'try again within an hour';
+  }
+  return `try again in ${formatCount(Math.ceil(seconds / 60), 'minute', 'minutes')}`;
 }

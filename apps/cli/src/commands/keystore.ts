@@ -4,12 +4,13 @@ import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
 import { CliError, EXIT_USAGE, FileWriteError, usageError } from '../cli-error.js';
-import { keystorePassphrase, openKeystore } from '../keystore-access.js';
+import { keystorePassphrase, loadKeystoreOwner, openKeystore } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
 import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
+  requireOrganizationId,
   requireOrganizationTarget,
   requireValue,
 } from '../option-values.js';
@@ -28,6 +29,10 @@ import { checkOutputFile } from '../output-path.js';
 export interface KeystoreCommandOptions {
   server?: string;
   orgId?: string;
+  /** Commander's source of `server`: `env` for PROVISIONS_SERVER, `cli` for the option. */
+  serverSource?: string | undefined;
+  /** Commander's source of `orgId`: `env` for PROVISIONS_ORG_ID, `cli` for the option. */
+  orgIdSource?: string | undefined;
   keystore?: string;
   appUrl?: string;
   out?: string;
@@ -59,7 +64,8 @@ function compareCodeUnits(first: string, second: string): number {
  */
 export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
   requireOpenStdout('the keystore entries');
-  await withKeystore(options, async (keystore) => {
+  const target = await targetFromKeystore(options);
+  await withKeystore(target, async (keystore) => {
     const entries = entriesByEmail(keystore).map(([email, entry]) => ({
       email,
       provision_public_key: entry.public_key,
@@ -125,8 +131,9 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
     requireOpenStdout('the links (--stdout)');
   }
 
-  await withKeystore(options, async (keystore, server) => {
-    const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
+  const target = await targetFromKeystore(options);
+  const appUrl = linkAddress(options.appUrl, target);
+  await withKeystore(target, async (keystore) => {
     const links = entriesByEmail(keystore).map(([email, entry]) => {
       const share = decodeBase64Url(entry.user_key_share, {
         length: SHARE_LENGTH,
@@ -174,7 +181,9 @@ export async function runKeystoreRevoke(
   const clientSecret = requireClientSecret();
   requireOpenStdout('the result');
 
-  await withKeystore(options, async (keystore, server, organizationId) => {
+  const { server, organizationId } = requireOrganizationTarget(options);
+  const path = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
+  await withKeystore({ path, server, organizationId }, async (keystore) => {
     const entry = await keystore.get(recipient);
     if (entry === undefined) {
       reportEarlierRevocation(keystore, recipient, options.json === true);
@@ -256,24 +265,124 @@ function reportEarlierRevocation(keystore: FileKeystore, email: string, json: bo
   );
 }
 
-async function withKeystore(
-  options: KeystoreCommandOptions,
-  action: (keystore: FileKeystore, server: string, organizationId: string) => Promise<void>,
-): Promise<void> {
-  const { server, organizationId } = requireOrganizationTarget(options);
+/** The keystore file, and the organization and server to open it for. */
+interface KeystoreTarget {
+  path: string;
+  server: string;
+  organizationId: string;
+}
+
+/**
+ * Returns the keystore path with the organization and server that its header records, for the
+ * commands that only read the keystore. `--server` and `--org-id` (or their environment
+ * variables) may still be given, and must then match the header.
+ *
+ * @throws CliError (exit code 2) for a malformed or missing option, a value that does not match
+ *   the header, or a keystore file that does not exist.
+ */
+async function targetFromKeystore(options: KeystoreCommandOptions): Promise<KeystoreTarget> {
+  // The values given are checked before the file is read, so a malformed one is reported as such.
+  const givenServer =
+    options.server === undefined
+      ? undefined
+      : requireHttpUrl(requireValue(options.server, '--server or PROVISIONS_SERVER'), '--server');
+  const givenOrganizationId =
+    options.orgId === undefined ? undefined : requireOrganizationId(options.orgId);
   const path = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
+
+  const owner = await withNotFoundAsUsageError(path, () => loadKeystoreOwner(path));
+  if (!URL.canParse(owner.serverUrl)) {
+    throw new CliError(
+      `keystore ${path}: server_url: expected a URL; the file was modified or damaged, restore it from a backup`,
+    );
+  }
+  // Written the way core and requireHttpUrl write server URLs: no trailing slash.
+  const server = new URL(owner.serverUrl).href.replace(/\/+$/, '');
+  if (givenServer !== undefined && givenServer !== server) {
+    const { name, remedy } = describeSource('--server', 'PROVISIONS_SERVER', options.serverSource);
+    throw usageError(
+      `${name} ${givenServer} does not match keystore ${path}, which belongs to server ${server}: ${remedy} to use the keystore's server, or give the keystore of ${givenServer}`,
+    );
+  }
+  // The server compares organization ids without regard to case, as requireOrganizationId does.
+  if (
+    givenOrganizationId !== undefined &&
+    givenOrganizationId.toLowerCase() !== owner.organizationId.toLowerCase()
+  ) {
+    const { name, remedy } = describeSource('--org-id', 'PROVISIONS_ORG_ID', options.orgIdSource);
+    throw usageError(
+      `${name} ${givenOrganizationId} does not match keystore ${path}, which belongs to organization ${owner.organizationId}: ${remedy} to use the keystore's organization, or give the keystore of organization ${givenOrganizationId}`,
+    );
+  }
+  return { path, server, organizationId: owner.organizationId };
+}
+
+/**
+ * Returns how an error names a value, by the option or by its environment variable after
+ * commander's `source`, and how to drop that value.
+ */
+function describeSource(
+  option: string,
+  variable: string,
+  source: string | undefined,
+): { name: string; remedy: string } {
+  return source === 'env'
+    ? { name: variable, remedy: `unset ${variable}` }
+    : { name: option, remedy: `leave out ${option}` };
+}
+
+/**
+ * Returns the address that `keystore export` starts the links with: `--app-url`, else the
+ * keystore's server.
+ *
+ * @throws CliError (exit code 2) for an `--app-url` that is not an http or https URL, or for a
+ *   keystore whose server is not one, such as the demo's, which names its data directory.
+ */
+function linkAddress(appUrl: string | undefined, target: KeystoreTarget): string {
+  if (appUrl !== undefined) {
+    return requireHttpUrl(appUrl, '--app-url');
+  }
+  const { protocol } = new URL(target.server);
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw usageError(
+      `keystore ${target.path} belongs to server ${target.server}, which is not an http or https URL, so the links cannot start with it: give their address with --app-url URL`,
+    );
+  }
+  return requireHttpUrl(target.server, '--app-url');
+}
+
+async function withKeystore(
+  target: KeystoreTarget,
+  action: (keystore: FileKeystore) => Promise<void>,
+): Promise<void> {
+  const { path, server, organizationId } = target;
 
   // Without mustExist, FileKeystore.open would open a missing file as an empty keystore, as
   // `send` needs, and these commands would list nothing for a mistyped path.
-  let keystore: FileKeystore;
-  try {
-    keystore = await openKeystore({
+  const keystore = await withNotFoundAsUsageError(path, () =>
+    openKeystore({
       path,
       passphrase: keystorePassphrase(),
       organizationId,
       serverUrl: server,
       mustExist: true,
-    });
+    }),
+  );
+
+  try {
+    await action(keystore);
+  } finally {
+    await keystore.close();
+  }
+}
+
+/**
+ * Runs `read`, which reads the keystore at `path`, and reports a missing keystore as a usage
+ * error naming the path.
+ */
+async function withNotFoundAsUsageError<T>(path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
   } catch (error) {
     if (error instanceof KeystoreError && error.code === 'ERR_KEYSTORE_NOT_FOUND') {
       throw new CliError(
@@ -283,11 +392,5 @@ async function withKeystore(
       );
     }
     throw error;
-  }
-
-  try {
-    await action(keystore, server, organizationId);
-  } finally {
-    await keystore.close();
   }
 }
