@@ -13,7 +13,7 @@ import {
   EXIT_USAGE,
   FileWriteError,
 } from './cli-error.js';
-import { FetchFailedError, responseTimeoutOf } from './node-http-fetch.js';
+import { FetchFailedError, responseTimeoutOf, type ServerUrlSource } from './node-http-fetch.js';
 
 /** An error as the CLI reports it: one line for stderr and the process exit code. */
 export interface ErrorReport {
@@ -168,12 +168,31 @@ function describeNetworkFailure(error: unknown): string | undefined {
     return `the TLS certificate of ${server} is not trusted (${code}), because it is self-signed or its issuer is unknown: to trust a private certificate authority, set NODE_EXTRA_CA_CERTS to the path of its certificate in PEM`;
   }
 
+  const serverSource = error instanceof FetchFailedError ? error.serverSource : undefined;
+  const next = describeUnreachableNext(serverSource);
   // Node's TLS server, for one, resets a connection whose first bytes are not a TLS handshake.
   if (code === 'ECONNRESET' && origin?.startsWith('http:') === true) {
-    return `cannot reach ${server} (${reason}): check the server URL and that the server is running, and if its port expects TLS, use an https:// URL`;
+    return `cannot reach ${server} (${reason}): ${next}, and if its port expects TLS, use an https:// URL`;
   }
 
-  return `cannot reach the server (${reason}): check the server URL and that the server is running`;
+  return `cannot reach ${server} (${reason}): ${next}`;
+}
+
+/**
+ * Returns what to check when the server cannot be reached, naming the source of its URL,
+ * because the user did not type a URL that `redeem` took from the invitation link.
+ */
+function describeUnreachableNext(source: ServerUrlSource | undefined): string {
+  switch (source) {
+    case '--server':
+      return 'check the server URL given with --server and that the server is running';
+    case 'PROVISIONS_SERVER':
+      return 'check the server URL in the PROVISIONS_SERVER environment variable and that the server is running';
+    case 'invitation link':
+      return 'this server URL comes from the invitation link: check that the server is running, or give the API server URL with --server';
+    case undefined:
+      return 'check the server URL and that the server is running';
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 import { CliError, EXIT_USAGE, FileWriteError, usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
-import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions, ServerUrlSource } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -33,6 +33,8 @@ export interface KeystoreCommandOptions {
   out?: string;
   stdout?: boolean;
   json?: boolean;
+  /** Where commander took `server` from. */
+  serverSource?: ServerUrlSource;
 }
 
 /**
@@ -184,7 +186,7 @@ export async function runKeystoreRevoke(
     let alreadyRevoked = false;
     try {
       await withOrganization(
-        { server, organizationId, clientSecret },
+        { server, organizationId, clientSecret, serverSource: options.serverSource },
         transportOptions,
         (organization) => revokeProvision({ organization, publicKey: entry.public_key }),
       );
