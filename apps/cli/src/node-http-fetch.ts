@@ -82,6 +82,26 @@ export class FetchFailedError extends TypeError {
   }
 }
 
+/** The request that received a response, as an error about the response names it. */
+export interface SentRequest {
+  method: string;
+  /** The whole URL, such as `https://api.example.com/oauth/token`. */
+  url: string;
+  /** The source of the server URL, if the transport's options gave it. */
+  serverSource: ServerUrlSource | undefined;
+}
+
+/** The request of each response of every transport, kept as long as the response is. */
+const sentRequests = new WeakMap<Response, SentRequest>();
+
+/**
+ * Returns the request that received `response`, when a transport of
+ * {@link createNodeHttpFetch} returned it, else `undefined`.
+ */
+export function sentRequestOf(response: Response): SentRequest | undefined {
+  return sentRequests.get(response);
+}
+
 /** Statuses whose response has no body, even when its headers give a length. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -195,13 +215,13 @@ function exchange(
         }
 
         const hasBody = !NULL_BODY_STATUSES.has(status) && request.method !== 'HEAD';
-        resolve(
-          new Response(hasBody ? Buffer.concat(chunks) : null, {
-            status,
-            statusText: incoming.statusMessage,
-            headers,
-          }),
-        );
+        const response = new Response(hasBody ? Buffer.concat(chunks) : null, {
+          status,
+          statusText: incoming.statusMessage,
+          headers,
+        });
+        sentRequests.set(response, { method: request.method, url: request.url, serverSource });
+        resolve(response);
       });
     });
 

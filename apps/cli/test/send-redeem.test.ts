@@ -264,7 +264,9 @@ describe('provisions send and redeem', () => {
     });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^provisions: the server rejected a request: HTTP 401/);
+    expect(result.stderr).toMatch(
+      /^provisions: the server at \S+ rejected the organization's credentials \(HTTP 401 invalid_client\): check the organization id \(--org-id or PROVISIONS_ORG_ID\) and the client secret \(PROVISIONS_CLIENT_SECRET\)\n$/,
+    );
     expect(result.stderr).not.toContain('not-the-secret');
   });
 
