@@ -74,7 +74,7 @@ export function keystorePassphrase(): KeystorePassphrase {
     return fromEnv;
   }
 
-  // An empty variable counts as unset, so a terminal still asks for the passphrase.
+  // An empty variable counts as unset, so the command still prompts on a terminal.
   const missingHint =
     fromEnv === ''
       ? `${PASSPHRASE_ENV} is set but empty, so set it to the keystore passphrase, or unset it and run the command in a terminal to type the passphrase`

@@ -60,7 +60,7 @@ export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
  * Reads the server URL and organization id from the options (or their
  * environment variables, which commander has applied).
  *
- * @param options.serverSource - where commander took `server` from, passed on for errors.
+ * @param options.serverSource - the source of `server`, passed on for errors.
  * @throws CliError (exit code 2) when one is missing, the URL is not http(s) or the
  *   organization id is not a UUID.
  */

@@ -15,7 +15,7 @@ export interface OrganizationTarget {
   organizationId: string;
   /** A secret: never log it. */
   clientSecret: string;
-  /** Where the command took `server` from, which the error of a failed connection names. */
+  /** The source of `server`, which the error of a failed connection names. */
   serverSource?: ServerUrlSource | undefined;
 }
 

@@ -33,7 +33,7 @@ export interface KeystoreCommandOptions {
   out?: string;
   stdout?: boolean;
   json?: boolean;
-  /** Where commander took `server` from. */
+  /** The source of `server`, as commander read it. */
   serverSource?: ServerUrlSource;
 }
 

@@ -19,7 +19,7 @@ export interface RevokeOptions {
   orgId?: string;
   keystore?: string;
   json?: boolean;
-  /** Where commander took `server` from. */
+  /** The source of `server`, as commander read it. */
   serverSource?: ServerUrlSource;
 }
 

@@ -35,7 +35,7 @@ export interface SendOptions {
   linksOut?: string;
   emailLinks?: boolean;
   json?: boolean;
-  /** Where commander took `server` from. */
+  /** The source of `server`, as commander read it. */
   serverSource?: ServerUrlSource;
 }
 
