@@ -1,7 +1,8 @@
-import { isApiError } from '@provisions/api';
+import { type ApiError, isApiError } from '@provisions/api';
 import {
   DeliveryError,
   InvitationLinkError,
+  isCredentialsRejection,
   KeystoreError,
   ProvisionsError,
 } from '@provisions/core';
@@ -13,7 +14,12 @@ import {
   EXIT_USAGE,
   FileWriteError,
 } from './cli-error.js';
-import { FetchFailedError, responseTimeoutOf } from './node-http-fetch.js';
+import {
+  FetchFailedError,
+  responseTimeoutOf,
+  type ServerUrlSource,
+  sentRequestOf,
+} from './node-http-fetch.js';
 
 /** An error as the CLI reports it: one line for stderr and the process exit code. */
 export interface ErrorReport {
@@ -71,8 +77,12 @@ export function reportError(error: unknown): ErrorReport {
     return { message: error.message, exitCode: error.exitCode };
   }
 
+  if (isCredentialsRejection(error)) {
+    return { message: describeCredentialsRejection(error), exitCode: EXIT_FAILURE };
+  }
+
   if (isApiError(error)) {
-    return { message: `the server rejected a request: ${error.message}`, exitCode: EXIT_FAILURE };
+    return { message: describeRejectedRequest(error), exitCode: EXIT_FAILURE };
   }
 
   if (error instanceof InvitationLinkError) {
@@ -111,6 +121,35 @@ export function reportError(error: unknown): ErrorReport {
 
   const message = error instanceof Error ? error.message : String(error);
   return { message: oneLine(message), exitCode: EXIT_FAILURE };
+}
+
+/**
+ * Returns the line for the token endpoint's rejection of the organization's credentials. It
+ * names the CLI's inputs, where the server's detail names the OAuth parameters `client_id` and
+ * `client_secret`.
+ */
+function describeCredentialsRejection(error: ApiError): string {
+  const request = error.response === undefined ? undefined : sentRequestOf(error.response);
+  const server =
+    request === undefined ? 'the server' : `the server at ${new URL(request.url).origin}`;
+  return `${server} rejected the organization's credentials (HTTP 401 invalid_client): check the organization id (--org-id or PROVISIONS_ORG_ID) and the client secret (PROVISIONS_CLIENT_SECRET)`;
+}
+
+/**
+ * Returns the line for an error response: the request's method and URL, when the CLI's
+ * transport sent it, then the status and problem details. A 404 of a path where the server has
+ * no operation also names the server URL.
+ */
+function describeRejectedRequest(error: ApiError): string {
+  const request = error.response === undefined ? undefined : sentRequestOf(error.response);
+  const rejected = request === undefined ? 'a request' : `${request.method} ${request.url}`;
+  const message = `the server rejected ${rejected}: ${error.message}`;
+  // The server's detail for a path that matches no operation of the API, as with a server URL
+  // that ends in a path the server does not serve.
+  if (error.status === 404 && error.problem.detail.startsWith('no operation matches ')) {
+    return `${message}; ${describeServerUrl(request?.serverSource)} may be wrong, because the server has no operation at this path`;
+  }
+  return message;
 }
 
 /**
@@ -168,12 +207,39 @@ function describeNetworkFailure(error: unknown): string | undefined {
     return `the TLS certificate of ${server} is not trusted (${code}), because it is self-signed or its issuer is unknown: to trust a private certificate authority, set NODE_EXTRA_CA_CERTS to the path of its certificate in PEM`;
   }
 
+  const serverSource = error instanceof FetchFailedError ? error.serverSource : undefined;
+  const next = describeUnreachableNext(serverSource);
   // Node's TLS server, for one, resets a connection whose first bytes are not a TLS handshake.
   if (code === 'ECONNRESET' && origin?.startsWith('http:') === true) {
-    return `cannot reach ${server} (${reason}): check the server URL and that the server is running, and if its port expects TLS, use an https:// URL`;
+    return `cannot reach ${server} (${reason}): ${next}, and if its port expects TLS, use an https:// URL`;
   }
 
-  return `cannot reach the server (${reason}): check the server URL and that the server is running`;
+  return `cannot reach ${server} (${reason}): ${next}`;
+}
+
+/**
+ * Returns what to check when the server cannot be reached, naming the source of its URL,
+ * because the user did not type a URL that `redeem` took from the invitation link.
+ */
+function describeUnreachableNext(source: ServerUrlSource | undefined): string {
+  if (source === 'invitation link') {
+    return 'this server URL comes from the invitation link: check that the server is running, or give the API server URL with --server';
+  }
+  return `check ${describeServerUrl(source)} and that the server is running`;
+}
+
+/** Names the server URL with its source, such as `the server URL given with --server`. */
+function describeServerUrl(source: ServerUrlSource | undefined): string {
+  switch (source) {
+    case '--server':
+      return 'the server URL given with --server';
+    case 'PROVISIONS_SERVER':
+      return 'the server URL in the PROVISIONS_SERVER environment variable';
+    case 'invitation link':
+      return 'the server URL from the invitation link';
+    case undefined:
+      return 'the server URL';
+  }
 }
 
 /**

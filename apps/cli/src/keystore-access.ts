@@ -76,11 +76,17 @@ export function keystorePassphrase(): KeystorePassphrase {
     return fromEnv;
   }
 
+  // An empty variable counts as unset, so the command still prompts on a terminal.
+  const missingHint =
+    fromEnv === ''
+      ? `${PASSPHRASE_ENV} is set but empty, so set it to the keystore passphrase, or unset it and run the command in a terminal to type the passphrase`
+      : `set ${PASSPHRASE_ENV}`;
   return async ({ path, creating }) => {
     const typed = await promptPassphrase(
       creating ? 'New keystore passphrase: ' : 'Keystore passphrase: ',
+      missingHint,
     );
-    if (creating && (await promptPassphrase('Repeat the passphrase: ')) !== typed) {
+    if (creating && (await promptPassphrase('Repeat the passphrase: ', missingHint)) !== typed) {
       throw usageError(
         `the two passphrases do not match, so keystore ${path} was not created: run the command again`,
       );
@@ -90,8 +96,8 @@ export function keystorePassphrase(): KeystorePassphrase {
   };
 }
 
-async function promptPassphrase(question: string): Promise<string> {
-  const typed = await prompt(question, { hidden: true, missingHint: `set ${PASSPHRASE_ENV}` });
+async function promptPassphrase(question: string, missingHint: string): Promise<string> {
+  const typed = await prompt(question, { hidden: true, missingHint });
   if (typed === '') {
     throw usageError(`the keystore passphrase is empty: type it again, or set ${PASSPHRASE_ENV}`);
   }

@@ -95,8 +95,12 @@ function readHeader(fields: string[], fileName: string): Map<CsvColumn, number> 
   for (const [index, raw] of fields.entries()) {
     const name = raw.trim().toLowerCase();
     if (!(CSV_COLUMNS as readonly string[]).includes(name)) {
+      // Spreadsheet programs in locales with a decimal comma write CSV with semicolons.
+      const separatorHint = raw.includes(';')
+        ? '. The manifest must be comma-separated, but this header uses semicolons, as spreadsheet programs do in some locales: save it again with commas as the separator'
+        : '';
       throw new ManifestError(
-        `${fileName}:1: unknown column "${raw}"; expected only ${CSV_COLUMNS.map((column) => `"${column}"`).join(', ')}`,
+        `${fileName}:1: unknown column "${raw}"; expected only ${CSV_COLUMNS.map((column) => `"${column}"`).join(', ')}${separatorHint}`,
       );
     }
     if (columns.has(name as CsvColumn)) {

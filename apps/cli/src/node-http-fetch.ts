@@ -8,6 +8,12 @@ export interface NodeHttpFetch {
   close(): void;
 }
 
+/**
+ * The source of a command's server URL: the `--server` option, the `PROVISIONS_SERVER`
+ * variable, or the invitation link that `redeem` opens.
+ */
+export type ServerUrlSource = '--server' | 'PROVISIONS_SERVER' | 'invitation link';
+
 /** Options of {@link createNodeHttpFetch}. */
 export interface NodeHttpFetchOptions {
   /** Maximum connections per server, 64 by default. More concurrent requests wait for one. */
@@ -18,6 +24,8 @@ export interface NodeHttpFetchOptions {
    * `ETIMEDOUT`.
    */
   timeoutMs?: number;
+  /** The source of the server URL, which the error of a failed connection names. */
+  serverSource?: ServerUrlSource;
 }
 
 /** Default of `timeoutMs`, the same as the server's own request timeout, after which it sends 408. */
@@ -64,11 +72,34 @@ export function responseTimeoutOf(error: unknown): number | undefined {
 export class FetchFailedError extends TypeError {
   /** The scheme, host and port of the request, such as `https://api.example.com`. */
   readonly origin: string;
+  /** The source of the server URL, if the transport's options gave it. */
+  readonly serverSource: ServerUrlSource | undefined;
 
-  constructor(origin: string, cause: Error) {
+  constructor(origin: string, cause: Error, serverSource?: ServerUrlSource) {
     super('fetch failed', { cause });
     this.origin = origin;
+    this.serverSource = serverSource;
   }
+}
+
+/** The request that received a response, as an error about the response names it. */
+export interface SentRequest {
+  method: string;
+  /** The whole URL, such as `https://api.example.com/oauth/token`. */
+  url: string;
+  /** The source of the server URL, if the transport's options gave it. */
+  serverSource: ServerUrlSource | undefined;
+}
+
+/** The request of each response of every transport, kept as long as the response is. */
+const sentRequests = new WeakMap<Response, SentRequest>();
+
+/**
+ * Returns the request that received `response`, when a transport of
+ * {@link createNodeHttpFetch} returned it, else `undefined`.
+ */
+export function sentRequestOf(response: Response): SentRequest | undefined {
+  return sentRequests.get(response);
 }
 
 /** Statuses whose response has no body, even when its headers give a length. */
@@ -135,7 +166,13 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): NodeHtt
       signal: request.signal,
       timeout: timeoutMs,
     };
-    return exchange(secure ? https.request : http.request, requestOptions, body, request);
+    return exchange(
+      secure ? https.request : http.request,
+      requestOptions,
+      body,
+      request,
+      options.serverSource,
+    );
   };
 
   return {
@@ -152,13 +189,14 @@ function exchange(
   options: http.RequestOptions,
   body: Uint8Array | undefined,
   request: Request,
+  serverSource: ServerUrlSource | undefined,
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
     const fail = (cause: Error): void => {
       if (request.signal.aborted) {
         reject(request.signal.reason);
       } else {
-        reject(new FetchFailedError(new URL(request.url).origin, cause));
+        reject(new FetchFailedError(new URL(request.url).origin, cause, serverSource));
       }
     };
 
@@ -177,13 +215,13 @@ function exchange(
         }
 
         const hasBody = !NULL_BODY_STATUSES.has(status) && request.method !== 'HEAD';
-        resolve(
-          new Response(hasBody ? Buffer.concat(chunks) : null, {
-            status,
-            statusText: incoming.statusMessage,
-            headers,
-          }),
-        );
+        const response = new Response(hasBody ? Buffer.concat(chunks) : null, {
+          status,
+          statusText: incoming.statusMessage,
+          headers,
+        });
+        sentRequests.set(response, { method: request.method, url: request.url, serverSource });
+        resolve(response);
       });
     });
 

@@ -1,4 +1,5 @@
 import { usageError } from './cli-error.js';
+import type { ServerUrlSource } from './node-http-fetch.js';
 
 /**
  * Returns `value` without white space at either end.
@@ -59,12 +60,18 @@ export const CLIENT_SECRET_ENV = 'PROVISIONS_CLIENT_SECRET';
  * Reads the server URL and organization id from the options (or their
  * environment variables, which commander has applied).
  *
+ * @param options.serverSource - the source of `server`, passed on for errors.
  * @throws CliError (exit code 2) when one is missing, the URL is not http(s) or the
  *   organization id is not a UUID.
  */
-export function requireOrganizationTarget(options: { server?: string; orgId?: string }): {
+export function requireOrganizationTarget(options: {
+  server?: string;
+  orgId?: string;
+  serverSource?: ServerUrlSource;
+}): {
   server: string;
   organizationId: string;
+  serverSource: ServerUrlSource | undefined;
 } {
   return {
     server: requireHttpUrl(
@@ -72,6 +79,7 @@ export function requireOrganizationTarget(options: { server?: string; orgId?: st
       '--server',
     ),
     organizationId: requireOrganizationId(options.orgId),
+    serverSource: options.serverSource,
   };
 }
 

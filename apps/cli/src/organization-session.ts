@@ -4,6 +4,7 @@ import {
   API_CLIENT_TIMEOUT_MS,
   createNodeHttpFetch,
   type NodeHttpFetchOptions,
+  type ServerUrlSource,
 } from './node-http-fetch.js';
 import { printNotice } from './output.js';
 import { createRetryingFetch, createWaitReporter, DEFAULT_RETRY_POLICY } from './retry.js';
@@ -14,6 +15,8 @@ export interface OrganizationTarget {
   organizationId: string;
   /** A secret: never log it. */
   clientSecret: string;
+  /** The source of `server`, which the error of a failed connection names. */
+  serverSource?: ServerUrlSource | undefined;
 }
 
 /**
@@ -29,7 +32,10 @@ export async function withOrganization<T>(
   transportOptions: NodeHttpFetchOptions,
   action: (organization: OrganizationConnection) => Promise<T>,
 ): Promise<T> {
-  const transport = createNodeHttpFetch(transportOptions);
+  const transport = createNodeHttpFetch({
+    ...transportOptions,
+    serverSource: target.serverSource,
+  });
   // Requests that are safe to repeat, the token request among them, wait and retry after a 429
   // or a 5xx, as in send --manifest. A network error fails at once, so a command run by hand
   // does not spend the retries on a server that cannot be reached.

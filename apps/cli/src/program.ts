@@ -13,6 +13,7 @@ import { runRevoke } from './commands/revoke.js';
 import { runSend } from './commands/send.js';
 import { DEFAULT_CONCURRENCY } from './commands/send-manifest.js';
 import { KDF_COST_ENV, PASSPHRASE_ENV } from './keystore-access.js';
+import type { ServerUrlSource } from './node-http-fetch.js';
 import { CLIENT_SECRET_ENV } from './option-values.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -73,8 +74,7 @@ A value that is set must match the keystore's, or the command stops with exit co
  */
 function withOptionSources(options: KeystoreCommandOptions, command: Command) {
   return {
-    ...options,
-    serverSource: command.getOptionValueSource('server'),
+    ...withServerSource(options, command),
     orgIdSource: command.getOptionValueSource('orgId'),
   };
 }
@@ -90,6 +90,18 @@ function formatUsageError(message: string): string {
     .trim()
     .replace(/\s*\n\s*/g, ' ');
   return `provisions: ${text}\n`;
+}
+
+/**
+ * Returns the options of a command with `serverSource`: whether commander took the `--server`
+ * value from the option or from its environment variable, for the errors that name it.
+ */
+function withServerSource<T extends object>(
+  options: T,
+  command: Command,
+): T & { serverSource: ServerUrlSource } {
+  const fromVariable = command.getOptionValueSource('server') === 'env';
+  return { ...options, serverSource: fromVariable ? 'PROVISIONS_SERVER' : '--server' };
 }
 
 /**
@@ -183,7 +195,7 @@ export function createProgram(): Command {
     )
     .option('--json', 'print one JSON summary on stdout, links included')
     .addHelpText('after', SEND_HELP)
-    .action((options) => runSend(options));
+    .action((options, command: Command) => runSend(withServerSource(options, command)));
 
   program
     .command('redeem')
@@ -238,7 +250,9 @@ export function createProgram(): Command {
     // A base64url public key can start with "-". Commander would take it for an unknown
     // option, so unknown options are passed on as the argument, which runRevoke checks.
     .allowUnknownOption()
-    .action((publicKey, options) => runRevoke(publicKey, options));
+    .action((publicKey, options, command: Command) =>
+      runRevoke(publicKey, withServerSource(options, command)),
+    );
 
   const keystoreCommand = program
     .command('keystore')
@@ -295,7 +309,9 @@ export function createProgram(): Command {
       .argument('<email>', 'the recipient email address')
       .option('--json', 'print one JSON summary on stdout'),
     'none',
-  ).action((email, options) => runKeystoreRevoke(email, options));
+  ).action((email, options, command: Command) =>
+    runKeystoreRevoke(email, withServerSource(options, command)),
+  );
 
   program
     .command('demo')

@@ -29,8 +29,19 @@ export interface ProgressReporter {
   countEarlier(status: Exclude<ProgressStatus, 'done'>): void;
   /** Writes one line to the stream above the bar, or between the plain progress lines. */
   notice(line: string): void;
-  /** Stops the bar or the timer, after a last line. */
-  stop(): void;
+  /**
+   * Stops the bar or the timer, after a last line, and returns the run's duration in
+   * milliseconds, as that last plain line shows it. The summary shows the same duration.
+   */
+  stop(): number;
+}
+
+/**
+ * Returns a duration in milliseconds as seconds rounded to a tenth, such as `13.1`, the form in
+ * which the progress lines and the summary show it.
+ */
+export function toTenthsOfSeconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
 }
 
 /**
@@ -139,15 +150,18 @@ export function startProgress(
       stop() {
         clearInterval(refresh);
         bar.stop();
+        return Date.now() - started;
       },
     };
   }
 
-  const line = (): void => {
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const line = (): number => {
+    const elapsedMs = Date.now() - started;
+    const seconds = toTenthsOfSeconds(elapsedMs).toFixed(1);
     stream.write(
       `progress: ${done}/${total} recipients, ${failed} failed${revokedText()}, ${seconds} s${timeLeft()}\n`,
     );
+    return elapsedMs;
   };
   const timer = setInterval(line, PLAIN_PROGRESS_INTERVAL_MS);
   timer.unref();
@@ -165,7 +179,7 @@ export function startProgress(
     },
     stop() {
       clearInterval(timer);
-      line();
+      return line();
     },
   };
 }

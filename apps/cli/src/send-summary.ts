@@ -1,4 +1,5 @@
 import type { RecipientOutcome } from './bulk-send.js';
+import { toTenthsOfSeconds } from './send-progress.js';
 
 /** Failures, and revoked recipients, listed one per line on stderr; the JSON output lists them all. */
 const MAX_FAILURES_SHOWN = 20;
@@ -32,6 +33,7 @@ export interface RunSummary {
   emails_sent_now?: number;
   /** Requests repeated after a network error, a 429 or a 5xx. */
   retries: number;
+  /** Duration of this run, from the start of its progress report, rounded to a tenth. */
   seconds: number;
   journal: string;
   failures: { email: string; reason: string }[];
@@ -41,7 +43,7 @@ export interface RunSummary {
 /** Counts the outcomes of a run. */
 export function summarizeRun(
   outcomes: readonly RecipientOutcome[],
-  run: { retries: number; seconds: number; journalPath: string; emailLinks: boolean },
+  run: { retries: number; elapsedMs: number; journalPath: string; emailLinks: boolean },
 ): RunSummary {
   const summary: RunSummary = {
     recipients: outcomes.length,
@@ -56,7 +58,7 @@ export function summarizeRun(
     provisions_reused: 0,
     ...(run.emailLinks ? { emails_sent: 0, emails_sent_now: 0 } : {}),
     retries: run.retries,
-    seconds: Math.round(run.seconds * 10) / 10,
+    seconds: toTenthsOfSeconds(run.elapsedMs),
     journal: run.journalPath,
     failures: [],
     revocations: [],
@@ -113,7 +115,7 @@ export function formatRunSummary(summary: RunSummary): string[] {
   const skipped = summary.skipped > 0 ? `, ${summary.skipped} skipped` : '';
   const revoked = summary.revoked > 0 ? `, ${summary.revoked} revoked` : '';
   const lines = [
-    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed${revoked}${skipped} (${summary.seconds} s)`,
+    `recipients: ${summary.done} of ${summary.recipients} done, ${summary.failed} failed${revoked}${skipped} (${summary.seconds.toFixed(1)} s)`,
     `boxes created: ${summary.boxes_created} (${summary.boxes_created_now} by this run)`,
     `auto-invitations: ${summary.auto_invitations}`,
     `provisions created: ${summary.provisions_created}, reused: ${summary.provisions_reused}`,

@@ -313,3 +313,19 @@ describe('send with an invalid CSV manifest', () => {
     expect(result.stderr).toContain('--concurrency: expected an integer from 1 to 64');
   });
 });
+
+describe('parseCsvManifest with semicolons', () => {
+  it('hints at commas for a semicolon header', () => {
+    const error = csvError('email;title;message\na@example.com;T;hi');
+
+    expect(error.message).toBe(
+      'm.csv:1: unknown column "email;title;message"; expected only "email", "title", "message", "file". The manifest must be comma-separated, but this header uses semicolons, as spreadsheet programs do in some locales: save it again with commas as the separator',
+    );
+  });
+
+  it('gives no separator hint for a comma header', () => {
+    const error = csvError('email,title,body\na@example.com,T,hi');
+
+    expect(error.message).not.toContain('comma-separated');
+  });
+});

@@ -13,7 +13,7 @@ import {
   requestKind,
   startFaultProxy,
 } from './support/fault-proxy.js';
-import { TEST_KDF_COST } from './support/run-cli.js';
+import { runCli, TEST_KDF_COST } from './support/run-cli.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
@@ -169,5 +169,42 @@ describe('send --manifest when the server asks to wait', () => {
     expect(stderr).toContainEqual(
       expect.stringContaining(`recipients: ${RECIPIENTS} of ${RECIPIENTS} done, 0 failed`),
     );
+  });
+});
+
+describe('send --manifest whose token request waits', () => {
+  it('shows one duration in progress and summary', { timeout: 60_000 }, async () => {
+    let tokenRequests = 0;
+    chooseFault = (method, path) => {
+      if (requestKind(method, path) === 'POST /oauth/token') {
+        tokenRequests += 1;
+        if (tokenRequests === 1) {
+          return { status: 503, retryAfter: '2' };
+        }
+      }
+      return 'pass';
+    };
+    const manifest = join(workDir, 'token-wait.csv');
+    await writeFile(manifest, 'email,title,message\ntoken-wait@example.com,Box,hi\n');
+
+    // A child process, so that stderr is not a terminal and the run writes plain progress lines.
+    const result = await runCli(
+      ['send', '--manifest', manifest, '--keystore', join(workDir, 'token-wait-keystore.json')],
+      {
+        env: {
+          PROVISIONS_SERVER: proxy.url,
+          PROVISIONS_ORG_ID: server.organizationId,
+          PROVISIONS_CLIENT_SECRET: server.clientSecret,
+          PROVISIONS_KEYSTORE_PASSPHRASE: 'server faults passphrase',
+        },
+      },
+    );
+
+    const progress = [...result.stderr.matchAll(/^progress: .*, (\d+\.\d) s$/gm)].at(-1);
+    const summary = /^recipients: .* \((\d+\.\d) s\)$/m.exec(result.stderr);
+    expect(result.code).toBe(0);
+    expect(tokenRequests).toBe(2);
+    expect(Number(progress?.[1])).toBeGreaterThanOrEqual(2);
+    expect(summary?.[1]).toBe(progress?.[1]);
   });
 });

@@ -508,7 +508,9 @@ describe('redeem --outbox', () => {
 
     // The check passes, so the code request fails on the unused server.
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^provisions: cannot reach the server \(connection refused\)/);
+    expect(result.stderr).toMatch(
+      /^provisions: cannot reach the server at \S+ \(connection refused\)/,
+    );
   });
 });
 

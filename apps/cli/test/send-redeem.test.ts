@@ -258,13 +258,26 @@ describe('provisions send and redeem', () => {
     expect(result.stderr).toContain('set PROVISIONS_KEYSTORE_PASSPHRASE');
   });
 
+  it('names an empty passphrase variable', async () => {
+    const result = await runCli(sendArgs(join(workDir, 'k.json'), 'a@example.com', 't', 'm'), {
+      env: { ...organizationEnv, PROVISIONS_KEYSTORE_PASSPHRASE: '' },
+    });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'provisions: cannot ask "New keystore passphrase:" without a terminal: PROVISIONS_KEYSTORE_PASSPHRASE is set but empty, so set it to the keystore passphrase, or unset it and run the command in a terminal to type the passphrase\n',
+    );
+  });
+
   it('reports wrong organization credentials with exit code 1', async () => {
     const result = await runCli(sendArgs(join(workDir, 'creds.json'), 'a@example.com', 't', 'm'), {
       env: { ...organizationEnv, PROVISIONS_CLIENT_SECRET: 'not-the-secret' },
     });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^provisions: the server rejected a request: HTTP 401/);
+    expect(result.stderr).toMatch(
+      /^provisions: the server at \S+ rejected the organization's credentials \(HTTP 401 invalid_client\): check the organization id \(--org-id or PROVISIONS_ORG_ID\) and the client secret \(PROVISIONS_CLIENT_SECRET\)\n$/,
+    );
     expect(result.stderr).not.toContain('not-the-secret');
   });
 

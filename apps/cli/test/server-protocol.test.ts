@@ -91,7 +91,7 @@ describe('a server in another protocol', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `provisions: cannot reach the server at ${origin} (connection reset): check the server URL and that the server is running, and if its port expects TLS, use an https:// URL\n`,
+      `provisions: cannot reach the server at ${origin} (connection reset): check the server URL given with --server and that the server is running, and if its port expects TLS, use an https:// URL\n`,
     );
   });
 

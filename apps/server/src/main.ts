@@ -159,6 +159,23 @@ function checkedDatabaseUrl(command: Command): string | undefined {
   }
 }
 
+/**
+ * Returns an error whose message names the address and the port when `error` is the failure
+ * of `listen` on a port that another process uses, and `error` itself otherwise. Node's
+ * own message, `listen EADDRINUSE: address already in use …`, names neither option.
+ */
+function describeListenError(error: unknown, host: string, port: number): unknown {
+  const failure = error as NodeJS.ErrnoException | null;
+  if (failure?.code !== 'EADDRINUSE' || failure.syscall !== 'listen') {
+    return error;
+  }
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Error(
+    `cannot listen on ${address}: another process already uses this port; stop it, or choose another port with --port`,
+    { cause: error },
+  );
+}
+
 // Commander errors are thrown (exitOverride) so that the last handler below picks the
 // exit code. Subcommands copy both settings when they are added, so they come first.
 const program = new Command()
@@ -226,6 +243,8 @@ program
         trustedProxies: options.trustProxy,
         maxConnections: options.maxConnections,
         logger: { level: options.logLevel },
+      }).catch((error: unknown) => {
+        throw describeListenError(error, options.host, options.port);
       });
 
       const stop = () => {

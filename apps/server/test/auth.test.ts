@@ -255,6 +255,22 @@ describe('POST /auth/email-codes', () => {
       (await server.client().POST('/auth/email-codes', { body: { email } })).response.status,
     ).toBe(202);
   });
+
+  it('gives the wait in minutes and Retry-After in seconds', async () => {
+    const email = server.newEmail();
+    for (let sent = 0; sent < 5; sent += 1) {
+      await server.requestCode(email);
+    }
+    server.clock.advance(541);
+
+    const { response, error } = await server
+      .client()
+      .POST('/auth/email-codes', { body: { email } });
+
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('3059');
+    expect(error?.detail).toBe('this address got 5 codes in the last hour; retry in 51 minutes');
+  });
 });
 
 describe('POST /auth/sessions', () => {

@@ -12,6 +12,7 @@ import {
   symlink,
   writeFile,
 } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -400,6 +401,22 @@ describe('provisions-server', () => {
         `provisions-server: database file ${join(readOnlyDir, DATABASE_FILE_NAME)} cannot be written: this user may not write to its directory, where SQLite creates the -wal and -shm files; run the server as a user who may write to the data directory, such as its owner\n`,
       );
     });
+  });
+
+  it('names a port in use in one line', async () => {
+    const occupant = createServer();
+    await new Promise<void>((resolve) => occupant.listen(0, '127.0.0.1', resolve));
+    const { port } = occupant.address() as AddressInfo;
+    try {
+      const failure = await runFailing(['start', '--data-dir', dataDir, '--port', String(port)]);
+
+      expect(failure).toMatchObject({ code: 1 });
+      expect(failure.stderr).toBe(
+        `provisions-server: cannot listen on 127.0.0.1:${port}: another process already uses this port; stop it, or choose another port with --port\n`,
+      );
+    } finally {
+      await new Promise<void>((resolve) => occupant.close(() => resolve()));
+    }
   });
 
   it('starts a server that logs its address and stops on SIGTERM', async () => {

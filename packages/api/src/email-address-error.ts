@@ -16,6 +16,8 @@
  * - `empty-domain`: nothing comes after the `@`;
  * - `invalid-domain`: IDNA (UTS 46) conversion of the domain failed;
  * - `domain-without-dot`: the converted domain has a single label, such as `localhost`;
+ * - `numeric-top-level-domain`: the last label of the converted domain is all digits, as in
+ *   `127.0.0.1`;
  * - `too-long`: the normalized address is over 254 octets.
  */
 export type EmailAddressErrorReason =
@@ -33,6 +35,7 @@ export type EmailAddressErrorReason =
   | 'empty-domain'
   | 'invalid-domain'
   | 'domain-without-dot'
+  | 'numeric-top-level-domain'
   | 'too-long';
 
 /**

@@ -32,6 +32,9 @@ const MAX_DOMAIN_OCTETS = 253;
  */
 const LDH_DOMAIN = /^(?!-)[a-zA-Z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-zA-Z0-9-]{1,63}(?<!-))*$/;
 
+/** A domain label of ASCII digits only. */
+const ALL_DIGITS = /^[0-9]+$/;
+
 /** Characters of the local part that RFC 5322 only allows inside a quoted string. */
 const SPECIAL_CHARACTER = /["(),:;<>[\\\]]/u;
 const WHITESPACE = /\s/u;
@@ -65,7 +68,7 @@ const utf8 = new TextEncoder();
  *   most 254 octets after conversion.
  *   The local part must be 1 to 64 UTF-8 octets without whitespace, invisible characters or any
  *   of `"(),:;<>[\]`, and may have a dot only between two other characters. The domain must be
- *   non-empty, pass IDNA and contain a dot.
+ *   non-empty, pass IDNA and contain a dot, and its last label must not be all digits.
  * @example
  * ```ts
  * normalizeEmail('  Alice@Example.COM '); // 'alice@example.com'
@@ -222,6 +225,18 @@ function normalizeDomain(domain: string, address: string): string {
       'domain-without-dot',
       `invalid email address ${quote(address)}: the domain "${lowercased}" has no dot; ` +
         'expected a domain such as example.com',
+    );
+  }
+
+  // RFC 3696 section 2 requires that a top-level domain not be all digits, so such a domain
+  // is an IPv4 address or a typo, and not a domain name that mail can be delivered to.
+  const topLevelLabel = lowercased.slice(lowercased.lastIndexOf('.') + 1);
+  if (ALL_DIGITS.test(topLevelLabel)) {
+    reject(
+      'numeric-top-level-domain',
+      `invalid email address ${quote(address)}: the top-level label "${topLevelLabel}" of the ` +
+        `domain "${lowercased}" is all digits, as in an IP address; expected a domain name ` +
+        'such as example.com',
     );
   }
 

@@ -151,6 +151,9 @@ describe('normalizeEmail rejections', () => {
     ],
     ['alice@localhost', 'domain-without-dot', 'the domain "localhost" has no dot'],
     ['alice@ＬＯＣＡＬＨＯＳＴ', 'domain-without-dot', 'the domain "localhost" has no dot'],
+    ['ok@127.0.0.1', 'numeric-top-level-domain', 'the top-level label "1" of the domain'],
+    ['ok@example.123', 'numeric-top-level-domain', 'the top-level label "123" of the domain'],
+    ['ok@１２７.０.０.１', 'numeric-top-level-domain', 'the domain "127.0.0.1" is all digits'],
     [
       `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`,
       'too-long',
@@ -166,6 +169,25 @@ describe('normalizeEmail rejections', () => {
     expect(error.code).toBe('ERR_INVALID_EMAIL');
     expect(error.reason).toBe(reason);
     expect(error.message).toContain(message);
+  });
+
+  it('states the numeric top-level rule', () => {
+    const error = rejection('ok@127.0.0.1');
+
+    expect(error.message).toBe(
+      'invalid email address "ok@127.0.0.1": the top-level label "1" of the domain ' +
+        '"127.0.0.1" is all digits, as in an IP address; expected a domain name such as ' +
+        'example.com',
+    );
+  });
+
+  it.each([
+    ['ok@123.example', 'ok@123.example'],
+    ['ok@1.2.3.example', 'ok@1.2.3.example'],
+    ['ok@example.x1', 'ok@example.x1'],
+    ['ok@example.1x', 'ok@example.1x'],
+  ])('accepts digits in %j outside an all-digit top-level label', (input, expected) => {
+    expect(normalizeEmail(input)).toBe(expected);
   });
 
   const dotRule = 'it must not start or end with a dot or contain two dots in a row';

@@ -6,7 +6,7 @@
 
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 
-import { normalizeEmail } from '@provisions/api';
+import { EmailAddressError, normalizeEmail } from '@provisions/api';
 import {
   CryptoError,
   decodeBase64Url,
@@ -995,9 +995,26 @@ function parseEntries(plaintext: Uint8Array, path: string): Map<string, Provisio
   return entries;
 }
 
+/**
+ * Tells whether `email` is in the form that `normalizeEmail` returns. An address whose
+ * top-level label is all digits, such as `ada@127.0.0.1`, counts too, because
+ * `normalizeEmail` accepted such addresses before it rejected them, and a keystore written
+ * then must still open.
+ */
 function isNormalizedEmail(email: string): boolean {
   try {
     return normalizeEmail(email) === email;
+  } catch (error) {
+    if (!(error instanceof EmailAddressError) || error.reason !== 'numeric-top-level-domain') {
+      return false;
+    }
+  }
+
+  // A label of ASCII digits is its own normalized form, and so is a label of as many letters
+  // "a", so the address is normalized exactly when the one with letters in its place is.
+  const withLetters = email.replace(/[0-9]+$/, (digits) => 'a'.repeat(digits.length));
+  try {
+    return normalizeEmail(withLetters) === withLetters;
   } catch {
     return false;
   }

@@ -609,6 +609,59 @@ describe('FileKeystore', () => {
     expect(await reopened.get('ada@example.com')).toEqual(entry);
   });
 
+  it('opens an entry whose domain is all digits', async () => {
+    // normalizeEmail accepted such an address before it rejected all-digit top-level labels.
+    const entry = await makeEntry();
+    const envelope = await encryptWithPassphrase(
+      new TextEncoder().encode(JSON.stringify({ 'ada@127.0.0.1': entry })),
+      passphrase,
+      encryption,
+    );
+    await writeFile(
+      path,
+      JSON.stringify({
+        format: KEYSTORE_FORMAT,
+        version: 1,
+        organization_id: organizationId,
+        server_url: serverUrl,
+        envelope: encodeBase64Url(envelope),
+      }),
+    );
+
+    const keystore = await openKeystore();
+    expect(await keystore.get('ada@127.0.0.1')).toEqual(entry);
+    // The next write rewrites the file as version 2, with one record per entry.
+    await keystore.put('grace@example.org', await makeEntry());
+    const reopened = await openKeystore();
+
+    expect(await reopened.get('ada@127.0.0.1')).toEqual(entry);
+    await reopened.delete('ada@127.0.0.1');
+    expect((await openKeystore()).list().map(([email]) => email)).toEqual(['grace@example.org']);
+  });
+
+  it('rejects an all-digit domain entry that is not normalized', async () => {
+    const envelope = await encryptWithPassphrase(
+      new TextEncoder().encode(JSON.stringify({ 'Ada@127.0.0.1': await makeEntry() })),
+      passphrase,
+      encryption,
+    );
+    await writeFile(
+      path,
+      JSON.stringify({
+        format: KEYSTORE_FORMAT,
+        version: 1,
+        organization_id: organizationId,
+        server_url: serverUrl,
+        envelope: encodeBase64Url(envelope),
+      }),
+    );
+
+    const error = await openError({});
+
+    expect(error.code).toBe('ERR_KEYSTORE_INVALID');
+    expect(error.message).toContain('expected a normalized email address');
+  });
+
   it('deletes an entry durably and lists the rest', async () => {
     const keystore = await openKeystore();
     const adaEntry = await makeEntry();

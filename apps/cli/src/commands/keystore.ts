@@ -6,7 +6,7 @@ import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 import { CliError, EXIT_USAGE, FileWriteError, usageError } from '../cli-error.js';
 import { keystorePassphrase, loadKeystoreOwner, openKeystore } from '../keystore-access.js';
 import { formatLinksCsv, writeLinksFile } from '../links-file.js';
-import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions, ServerUrlSource } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -29,8 +29,6 @@ import { checkOutputFile } from '../output-path.js';
 export interface KeystoreCommandOptions {
   server?: string;
   orgId?: string;
-  /** Commander's source of `server`: `env` for PROVISIONS_SERVER, `cli` for the option. */
-  serverSource?: string | undefined;
   /** Commander's source of `orgId`: `env` for PROVISIONS_ORG_ID, `cli` for the option. */
   orgIdSource?: string | undefined;
   keystore?: string;
@@ -38,6 +36,8 @@ export interface KeystoreCommandOptions {
   out?: string;
   stdout?: boolean;
   json?: boolean;
+  /** The source of `server`, as commander read it. */
+  serverSource?: ServerUrlSource;
 }
 
 /**
@@ -193,7 +193,7 @@ export async function runKeystoreRevoke(
     let alreadyRevoked = false;
     try {
       await withOrganization(
-        { server, organizationId, clientSecret },
+        { server, organizationId, clientSecret, serverSource: options.serverSource },
         transportOptions,
         (organization) => revokeProvision({ organization, publicKey: entry.public_key }),
       );
@@ -299,7 +299,11 @@ async function targetFromKeystore(options: KeystoreCommandOptions): Promise<Keys
   // Written the way core and requireHttpUrl write server URLs: no trailing slash.
   const server = new URL(owner.serverUrl).href.replace(/\/+$/, '');
   if (givenServer !== undefined && givenServer !== server) {
-    const { name, remedy } = describeSource('--server', 'PROVISIONS_SERVER', options.serverSource);
+    const { name, remedy } = describeSource(
+      '--server',
+      'PROVISIONS_SERVER',
+      options.serverSource === 'PROVISIONS_SERVER' ? 'env' : 'cli',
+    );
     throw usageError(
       `${name} ${givenServer} does not match keystore ${path}, which belongs to server ${server}: ${remedy} to use the keystore's server, or give the keystore of ${givenServer}`,
     );

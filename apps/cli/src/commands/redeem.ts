@@ -53,6 +53,7 @@ export async function runRedeem(
   const link = linkArgument === '-' ? await readLinkFromStdin() : linkArgument;
   const { appUrl } = parseInvitationLink(link);
   const server = requireHttpUrl(options.server ?? new URL(appUrl).origin, '--server');
+  const serverSource = options.server === undefined ? 'invitation link' : '--server';
   const email = normalizeEmail(requireValue(options.email, '--email'));
 
   if (options.code !== undefined && options.outbox !== undefined) {
@@ -77,7 +78,10 @@ export async function runRedeem(
     options.out === undefined ? 'the opened boxes' : 'the paths of the saved files',
   );
 
-  const redeemed = await signInAndRedeem(link, server, email, options, transportOptions);
+  const redeemed = await signInAndRedeem(link, server, email, options, {
+    ...transportOptions,
+    serverSource,
+  });
   const opened = summarizeOpened(email, 'link', redeemed.boxes);
 
   await writeOpened(opened, redeemed.provisionPublicKey, options);

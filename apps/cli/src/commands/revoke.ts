@@ -4,7 +4,7 @@ import type { FileKeystore } from '@provisions/core/keystore';
 
 import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
-import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions, ServerUrlSource } from '../node-http-fetch.js';
 import { requireClientSecret, requireOrganizationTarget } from '../option-values.js';
 import { withOrganization } from '../organization-session.js';
 import { printJson, printLines, printNotice } from '../output.js';
@@ -19,6 +19,8 @@ export interface RevokeOptions {
   orgId?: string;
   keystore?: string;
   json?: boolean;
+  /** The source of `server`, as commander read it. */
+  serverSource?: ServerUrlSource;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function runRevoke(
   options: RevokeOptions,
   transportOptions: NodeHttpFetchOptions = {},
 ): Promise<void> {
-  const { server, organizationId } = requireOrganizationTarget(options);
+  const { server, organizationId, serverSource } = requireOrganizationTarget(options);
   const clientSecret = requireClientSecret();
   if (!PUBLIC_KEY_PATTERN.test(publicKey)) {
     throw usageError(
@@ -59,7 +61,7 @@ export async function runRevoke(
     let alreadyRevoked = false;
     try {
       await withOrganization(
-        { server, organizationId, clientSecret },
+        { server, organizationId, clientSecret, serverSource },
         transportOptions,
         (organization) => revokeProvision({ organization, publicKey }),
       );

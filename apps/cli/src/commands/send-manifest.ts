@@ -188,8 +188,10 @@ async function sendManifest(
     };
     const contact: ServerContact = { lastResponseAt: Date.now() };
     let context: BulkSendContext;
-    let started: number;
     let result: RunResult;
+    // Measured by the progress report, which starts before the token request, so that the
+    // summary shows the duration of its last line, waits for the server included.
+    let elapsedMs: number;
     try {
       const fetchWithRetries = createRetryingFetch({
         policy: DEFAULT_RETRY_POLICY,
@@ -236,17 +238,16 @@ async function sendManifest(
         mailer,
       };
 
-      started = Date.now();
       result = await sendAll(context, recipients, settings, progress, contact);
     } finally {
       running.progress = undefined;
-      progress.stop();
+      elapsedMs = progress.stop();
     }
     const { outcomes, stop } = result;
     const backgroundFailure = await settleBackground(context.background);
     const summary = summarizeRun(outcomes, {
       retries,
-      seconds: (Date.now() - started) / 1000,
+      elapsedMs,
       journalPath: settings.journalPath,
       emailLinks: settings.smtp !== undefined,
     });

@@ -5,7 +5,7 @@ import { usageError } from '../cli-error.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
 import { checkSmtpUtf8ForSender, readSmtpSettings } from '../link-mailer.js';
 import { EXPORT_LINKS } from '../links-file.js';
-import type { NodeHttpFetchOptions } from '../node-http-fetch.js';
+import type { NodeHttpFetchOptions, ServerUrlSource } from '../node-http-fetch.js';
 import {
   requireClientSecret,
   requireHttpUrl,
@@ -35,6 +35,8 @@ export interface SendOptions {
   linksOut?: string;
   emailLinks?: boolean;
   json?: boolean;
+  /** The source of `server`, as commander read it. */
+  serverSource?: ServerUrlSource;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function runSend(
   options: SendOptions,
   transportOptions: NodeHttpFetchOptions = {},
 ): Promise<void> {
-  const { server, organizationId } = requireOrganizationTarget(options);
+  const { server, organizationId, serverSource } = requireOrganizationTarget(options);
   const clientSecret = requireClientSecret();
   const keystorePath = requireValue(options.keystore, '--keystore or PROVISIONS_KEYSTORE');
   const appUrl = requireHttpUrl(options.appUrl ?? server, '--app-url');
@@ -116,7 +118,7 @@ export async function runSend(
       json: options.json === true,
       linksOut: options.linksOut,
       smtp,
-      transportOptions,
+      transportOptions: { ...transportOptions, serverSource },
     });
     return;
   }
@@ -130,7 +132,7 @@ export async function runSend(
     serverUrl: server,
   });
   try {
-    const target = { server, organizationId, clientSecret };
+    const target = { server, organizationId, clientSecret, serverSource };
     await withOrganization(target, transportOptions, async (organization) => {
       const summaries: DeliverySummary[] = [];
       for (const recipient of recipients) {

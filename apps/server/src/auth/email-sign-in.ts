@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { HttpProblem } from '../errors/http-problem.js';
 import type { ProblemTypeName } from '../errors/problem-types.js';
+import { formatWaitDuration } from '../errors/wait-duration.js';
 import {
   EMAIL_CODE_MAX_FAILED_ATTEMPTS,
   EMAIL_CODE_TTL_SECONDS,
@@ -52,7 +53,7 @@ export async function sendSignInCode(context: ServerContext, email: string): Pro
       const retryAfter = Math.max(1, Math.ceil((oldest + HOUR_MS - now) / 1000));
       throw new HttpProblem(
         'tooManyEmailCodes',
-        `this address got ${EMAIL_CODES_PER_HOUR} codes in the last hour; retry in ${retryAfter} seconds`,
+        `this address got ${EMAIL_CODES_PER_HOUR} codes in the last hour; retry in ${formatWaitDuration(retryAfter)}`,
         { headers: { 'retry-after': String(retryAfter) } },
       );
     }
