@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { constants } from 'node:buffer';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
@@ -12,9 +11,9 @@ import {
   printParseErrorCode,
 } from 'jsonc-parser';
 
-import { describeFileError, describeNotRegularFile } from './file-error.js';
-import { parseCsvManifest } from './manifest-csv.js';
+import { CsvManifestReader } from './manifest-csv.js';
 import { ManifestError, ManifestProblems } from './manifest-error.js';
+import { readManifestText } from './manifest-input.js';
 import { readMessageFile } from './message-file.js';
 
 export { ManifestError } from './manifest-error.js';
@@ -37,49 +36,45 @@ export interface Manifest {
 
 type JsonPath = (string | number)[];
 
+const { MAX_STRING_LENGTH } = constants;
+
 /**
  * Reads and validates the manifest at `path`: CSV when the name ends in
  * `.csv` in any case, JSON otherwise. Message files are read relative to the manifest's
- * directory.
+ * directory. A CSV manifest is checked line by line as it is read; a JSON manifest is read
+ * whole, so it may have at most {@link MAX_JSON_MANIFEST_BYTES} bytes.
  *
  * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
  */
 export async function readManifest(path: string): Promise<Manifest> {
-  const bytes = await readManifestBytes(path);
-  const text = decodeUtf8(bytes, path);
-
   if (extname(path).toLowerCase() === '.csv') {
-    return parseCsvManifest(text, path, dirname(path));
+    const reader = new CsvManifestReader(path, dirname(path));
+    await readManifestText(path, (text) => reader.write(text));
+    return reader.end();
   }
-  return parseManifest(text, path, dirname(path));
+
+  const pieces: string[] = [];
+  await readManifestText(
+    path,
+    (text) => pieces.push(text),
+    (size) => checkJsonManifestSize(path, size),
+  );
+  return parseManifest(pieces.join(''), path, dirname(path));
 }
 
 /**
- * Reads the bytes of the manifest file. O_NONBLOCK keeps a named pipe from blocking the open,
- * and the opened file must be a regular file, so a named pipe, device or directory is rejected
- * without reading it.
+ * Maximum size of a JSON manifest in bytes, because it is parsed as one string: the longest
+ * string Node.js can hold, 2^29 - 24 UTF-16 code units in Node.js 20 on 64-bit platforms. A
+ * file of N bytes of UTF-8 decodes to at most N code units.
  */
-async function readManifestBytes(path: string): Promise<Buffer> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (cause) {
-    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
-  }
+export const MAX_JSON_MANIFEST_BYTES = MAX_STRING_LENGTH;
 
-  try {
-    const problem = describeNotRegularFile(path, await handle.stat(), 'a regular text file');
-    if (problem !== undefined) {
-      throw new ManifestError(`--manifest: ${problem}`);
-    }
-    return await handle.readFile();
-  } catch (cause) {
-    if (cause instanceof ManifestError) {
-      throw cause;
-    }
-    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
-  } finally {
-    await handle.close();
+function checkJsonManifestSize(path: string, size: number): void {
+  if (size > MAX_JSON_MANIFEST_BYTES) {
+    throw new ManifestError(
+      `--manifest: ${path} has ${size} bytes; a JSON manifest can have at most ` +
+        `${MAX_JSON_MANIFEST_BYTES}, so give a larger one as CSV or split it`,
+    );
   }
 }
 
@@ -418,25 +413,6 @@ function formatPath(path: JsonPath): string {
   }
 
   return formatted === '' ? 'manifest' : formatted;
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lossyUtf8 = new TextDecoder('utf-8');
-
-/**
- * Decodes a manifest as UTF-8, dropping a byte order mark, and rejects bytes
- * that are not UTF-8 instead of replacing them, which would change the data.
- */
-function decodeUtf8(bytes: Uint8Array, fileName: string): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    const lossy = lossyUtf8.decode(bytes);
-    const line = lossy.slice(0, lossy.indexOf('\uFFFD')).split('\n').length;
-    throw new ManifestError(
-      `${fileName}:${line}: the manifest is not valid UTF-8 text; save it as UTF-8`,
-    );
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
+import { constants } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -380,6 +381,76 @@ describe('provisions send --manifest', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `provisions: ${path}:2: the manifest is not valid UTF-8 text; save it as UTF-8\n`,
+    );
+  });
+
+  it('names the line of invalid UTF-8 after a U+FFFD', async () => {
+    const path = join(directory, 'replacement-character.csv');
+    const text = 'email,title,message\na@example.org,T,\ufffd is fine\nb@example.org,T,caf_\n';
+    const bytes = Buffer.from(text);
+    bytes[bytes.indexOf('_')] = 0xe9;
+    await writeFile(path, bytes);
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:3: the manifest is not valid UTF-8 text; save it as UTF-8\n`,
+    );
+  });
+
+  it('names the line of invalid UTF-8 far into the file', async () => {
+    const path = join(directory, 'late-latin1.csv');
+    const rows = Array.from({ length: 50_000 }, (_, index) => `p${index}@example.org,Caf\u00e9,hi`);
+    const bytes = Buffer.from(`email,title,message\n${rows.join('\n')}\nb@example.org,T,caf_\n`);
+    bytes[bytes.lastIndexOf('_')] = 0xe9;
+    await writeFile(path, bytes);
+
+    await expect(readManifest(path)).rejects.toThrow(
+      new ManifestError(`${path}:50002: the manifest is not valid UTF-8 text; save it as UTF-8`),
+    );
+  });
+
+  it('reads characters that straddle two reads', async () => {
+    const path = join(directory, 'wide-characters.csv');
+    const message = '\u20ac'.repeat(30_000) + '\u{1f600}'.repeat(30_000);
+    await writeFile(path, `email,title,message\na@example.org,Tx,${message}\n`);
+
+    const manifest = await readManifest(path);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages[0]).toBe(message);
+  });
+
+  it('drops a byte order mark at the start of a manifest', async () => {
+    const csvPath = join(directory, 'bom.csv');
+    const jsonPath = join(directory, 'bom.json');
+    await writeFile(csvPath, '\ufeffemail,title,message\na@example.org,T,hi\n');
+    await writeFile(
+      jsonPath,
+      `\ufeff${JSON.stringify({ recipients: [{ email: 'a@example.org', boxes: [box] }] })}`,
+    );
+
+    const fromCsv = await readManifest(csvPath);
+    const fromJson = await readManifest(jsonPath);
+
+    expect(fromCsv.recipients[0]?.email).toBe('a@example.org');
+    expect(fromJson.recipients[0]?.email).toBe('a@example.org');
+  });
+
+  it('rejects a JSON manifest longer than a string can be', async () => {
+    const path = join(directory, 'huge.json');
+    // A sparse file: its size is set without writing the bytes.
+    await writeFile(path, '');
+    await truncate(path, constants.MAX_STRING_LENGTH + 1);
+
+    const result = await sendManifest(path);
+    await rm(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --manifest: ${path} has ${constants.MAX_STRING_LENGTH + 1} bytes; a JSON ` +
+        `manifest can have at most ${constants.MAX_STRING_LENGTH}, so give a larger one as CSV ` +
+        'or split it\n',
     );
   });
 
