@@ -11,6 +11,7 @@ import {
   printParseErrorCode,
 } from 'jsonc-parser';
 
+import { countLineFeeds } from './csv.js';
 import { CsvManifestReader } from './manifest-csv.js';
 import { ManifestError, ManifestProblems } from './manifest-error.js';
 import { readManifestText } from './manifest-input.js';
@@ -157,10 +158,10 @@ function skipInvalid<T>(check: () => T): T | undefined {
 }
 
 function parseManifestFields(text: string, fileName: string, baseDirectory: string): Manifest {
-  const root = parseJson(text, fileName);
-  const problems = new JsonProblems((path) => locate(text, fileName, root, path));
+  const positions = new TextPositions(text);
+  const { root, value } = parseJson(text, fileName, positions);
+  const problems = new JsonProblems((path) => locate(positions, fileName, root, path));
 
-  const value: unknown = JSON.parse(text);
   const manifest = skipInvalid(() => {
     const top = expectObject(value, [], ['recipients'], problems);
     const recipients = expectNonEmptyArray(top.recipients, ['recipients'], 'recipient', problems);
@@ -337,13 +338,18 @@ function normalizeOrFail(email: string, path: JsonPath, problems: JsonProblems):
   }
 }
 
-function parseJson(text: string, fileName: string): Node | undefined {
+/** Parses `text` with both parsers: jsonc-parser's tree locates problems, JSON.parse gives the value. */
+function parseJson(
+  text: string,
+  fileName: string,
+  positions: TextPositions,
+): { root: Node | undefined; value: unknown } {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
 
   const first = errors[0];
   if (first !== undefined) {
-    const { line, column } = lineAndColumn(text, first.offset);
+    const { line, column } = positions.locate(first.offset);
     // A file that is invalid from its first character and not named as JSON is probably not
     // JSON at all, such as a CSV manifest saved as people.txt.
     const hint =
@@ -356,18 +362,16 @@ function parseJson(text: string, fileName: string): Node | undefined {
   }
 
   if (root !== undefined) {
-    rejectDuplicateKeys(root, text, fileName);
+    rejectDuplicateKeys(root, positions, fileName);
   }
 
   try {
-    JSON.parse(text);
+    return { root, value: JSON.parse(text) };
   } catch (error) {
     // The two parsers disagree only on rare inputs; JSON.parse decides, without a position.
     const reason = (error as Error).message.replace(/,? ".*" is not valid JSON$/s, '');
     throw new ManifestError(`${fileName}: invalid JSON: ${reason}`);
   }
-
-  return root;
 }
 
 function describeParseError(error: ParseError): string {
@@ -378,7 +382,12 @@ function describeParseError(error: ParseError): string {
   return words;
 }
 
-function locate(text: string, fileName: string, root: Node | undefined, path: JsonPath): string {
+function locate(
+  positions: TextPositions,
+  fileName: string,
+  root: Node | undefined,
+  path: JsonPath,
+): string {
   let node: Node | undefined;
   for (let depth = path.length; depth >= 0 && node === undefined; depth -= 1) {
     node = root === undefined ? undefined : findNodeAtLocation(root, path.slice(0, depth));
@@ -387,17 +396,53 @@ function locate(text: string, fileName: string, root: Node | undefined, path: Js
   // A rejected unknown field points at its property name, not its value.
   const target =
     node?.parent?.type === 'property' && node.parent.children?.[1] === node ? node.parent : node;
-  const { line, column } = lineAndColumn(text, target?.offset ?? 0);
+  const { line, column } = positions.locate(target?.offset ?? 0);
 
   return `${fileName}:${line}:${column}`;
 }
 
-function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
+/**
+ * The 1-based line and column of offsets in a text, columns counted in UTF-16 code units. The
+ * offsets of the line starts are found once, on the first call, so that locating each of many
+ * problems costs a binary search instead of a pass over the text.
+ */
+class TextPositions {
+  readonly #text: string;
+  #lineStarts: Uint32Array | undefined;
 
-  return { line, column };
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  locate(offset: number): { line: number; column: number } {
+    this.#lineStarts ??= findLineStarts(this.#text);
+    const starts = this.#lineStarts;
+
+    // The last line that starts at or before the offset; line 1 starts at 0.
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if ((starts[middle] as number) <= offset) {
+        low = middle;
+      } else {
+        high = middle - 1;
+      }
+    }
+
+    return { line: low + 1, column: offset - (starts[low] as number) + 1 };
+  }
+}
+
+function findLineStarts(text: string): Uint32Array {
+  // A JSON manifest has at most MAX_STRING_LENGTH (< 2^32) characters, so offsets fit.
+  const starts = new Uint32Array(countLineFeeds(text) + 1);
+  let line = 1;
+  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) {
+    starts[line] = index + 1;
+    line += 1;
+  }
+  return starts;
 }
 
 function formatPath(path: JsonPath): string {
@@ -419,7 +464,7 @@ function formatPath(path: JsonPath): string {
  * Rejects an object with the same key twice: JSON.parse would keep the last
  * one, so `"email"` given twice would silently send to the second address.
  */
-function rejectDuplicateKeys(node: Node, text: string, fileName: string): void {
+function rejectDuplicateKeys(node: Node, positions: TextPositions, fileName: string): void {
   if (node.type === 'object') {
     const seen = new Set<string>();
     for (const property of node.children ?? []) {
@@ -429,7 +474,7 @@ function rejectDuplicateKeys(node: Node, text: string, fileName: string): void {
       }
       const name = String(key.value);
       if (seen.has(name)) {
-        const { line, column } = lineAndColumn(text, key.offset);
+        const { line, column } = positions.locate(key.offset);
         throw new ManifestError(
           `${fileName}:${line}:${column}: "${name}" is given twice in one object; give each field once`,
         );
@@ -438,6 +483,6 @@ function rejectDuplicateKeys(node: Node, text: string, fileName: string): void {
     }
   }
   for (const child of node.children ?? []) {
-    rejectDuplicateKeys(child, text, fileName);
+    rejectDuplicateKeys(child, positions, fileName);
   }
 }

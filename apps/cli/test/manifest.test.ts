@@ -239,6 +239,22 @@ describe('parseManifest', () => {
     );
   });
 
+  it('locates 20,000 problems in one pass', () => {
+    const recipients = Array.from({ length: 20_000 }, (_, index) => ({
+      email: `person${index}`,
+      boxes: [box],
+    }));
+    const text = JSON.stringify({ recipients }, null, 1);
+
+    const error = manifestError(text);
+
+    expect(error.problems).toHaveLength(20_000);
+    expect(error.problems[0]).toMatch(/^m\.json:4:4: recipients\[0\]\.email: /);
+    expect(error.problems[19_999]).toMatch(
+      /^m\.json:219993:4: recipients\[19999\]\.email: invalid email address "person19999"/,
+    );
+  }, 20_000);
+
   it.each([
     [
       'a trailing comma',
