@@ -3,13 +3,7 @@ import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
 import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
-import {
-  findNodeAtLocation,
-  type Node,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-} from 'jsonc-parser';
+import { type ParseErrorCode, printParseErrorCode, visit } from 'jsonc-parser';
 
 import { countLineFeeds } from './csv.js';
 import { CsvManifestReader } from './manifest-csv.js';
@@ -116,20 +110,15 @@ export function parseManifest(text: string, fileName: string, baseDirectory = '.
 }
 
 /**
- * The problems found in a JSON manifest, each located by its JSON path. `report` records a
+ * The problems found in a JSON manifest, each named by its JSON path. `report` records a
  * problem and checking goes on; `fail` records one and skips the rest of the value being
  * checked, up to the nearest {@link skipInvalid}.
  */
 class JsonProblems {
-  readonly #locate: (path: JsonPath) => string;
-  readonly #problems = new ManifestProblems();
-
-  constructor(locate: (path: JsonPath) => string) {
-    this.#locate = locate;
-  }
+  readonly #found: { path: JsonPath; problem: string }[] = [];
 
   report(path: JsonPath, problem: string): void {
-    this.#problems.add(`${this.#locate(path)}: ${formatPath(path)}: ${problem}`);
+    this.#found.push({ path, problem });
   }
 
   fail(path: JsonPath, problem: string): never {
@@ -137,8 +126,26 @@ class JsonProblems {
     throw SKIP_INVALID;
   }
 
-  throwIfAny(): void {
-    this.#problems.throwIfAny();
+  /**
+   * Throws a {@link ManifestError} listing the problems, if there are any, each as
+   * `file:line:column: path: problem` with the position of its value in `text`.
+   */
+  throwIfAny(text: string, fileName: string): void {
+    if (this.#found.length === 0) {
+      return;
+    }
+
+    const positions = new TextPositions(text);
+    const offsets = findValueOffsets(
+      text,
+      this.#found.map(({ path }) => path),
+    );
+    const problems = new ManifestProblems();
+    for (const [index, { path, problem }] of this.#found.entries()) {
+      const { line, column } = positions.locate(offsets[index] as number);
+      problems.add(`${fileName}:${line}:${column}: ${formatPath(path)}: ${problem}`);
+    }
+    problems.throwIfAny();
   }
 }
 
@@ -158,9 +165,8 @@ function skipInvalid<T>(check: () => T): T | undefined {
 }
 
 function parseManifestFields(text: string, fileName: string, baseDirectory: string): Manifest {
-  const positions = new TextPositions(text);
-  const { root, value } = parseJson(text, fileName, positions);
-  const problems = new JsonProblems((path) => locate(positions, fileName, root, path));
+  const value = parseJson(text, fileName);
+  const problems = new JsonProblems();
 
   const manifest = skipInvalid(() => {
     const top = expectObject(value, [], ['recipients'], problems);
@@ -168,7 +174,7 @@ function parseManifestFields(text: string, fileName: string, baseDirectory: stri
     return parseRecipients(recipients, baseDirectory, problems);
   });
 
-  problems.throwIfAny();
+  problems.throwIfAny(text, fileName);
   // A value is skipped only after its problem was recorded, so here nothing was skipped.
   return manifest as Manifest;
 }
@@ -338,35 +344,42 @@ function normalizeOrFail(email: string, path: JsonPath, problems: JsonProblems):
   }
 }
 
-/** Parses `text` with both parsers: jsonc-parser's tree locates problems, JSON.parse gives the value. */
-function parseJson(
-  text: string,
-  fileName: string,
-  positions: TextPositions,
-): { root: Node | undefined; value: unknown } {
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+const JSON_OPTIONS = { disallowComments: true, allowTrailingComma: false };
 
-  const first = errors[0];
-  if (first !== undefined) {
-    const { line, column } = positions.locate(first.offset);
+/**
+ * Parses `text` as JSON and returns its value. jsonc-parser's scanner checks it first, because
+ * it gives the position of a syntax error and of a key given twice, which JSON.parse does not.
+ * That check builds no tree, so memory stays with the text and the value.
+ */
+function parseJson(text: string, fileName: string): unknown {
+  const syntax = checkJsonSyntax(text);
+
+  if (syntax.error !== undefined) {
+    const { error, offset } = syntax.error;
+    const { line, column } = new TextPositions(text).locate(offset);
     // A file that is invalid from its first character and not named as JSON is probably not
     // JSON at all, such as a CSV manifest saved as people.txt.
     const hint =
-      text.trim() !== '' && text.slice(0, first.offset).trim() === '' && !/\.json$/i.test(fileName)
+      text.trim() !== '' && text.slice(0, offset).trim() === '' && !/\.json$/i.test(fileName)
         ? '; a manifest whose name does not end in .csv is read as JSON, so give a CSV manifest a name ending in .csv'
         : '';
     throw new ManifestError(
-      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(first)}${hint}`,
+      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(error)}${hint}`,
     );
   }
 
-  if (root !== undefined) {
-    rejectDuplicateKeys(root, positions, fileName);
+  // JSON.parse would keep the last of two equal keys, so "email" given twice would silently
+  // send to the second address.
+  if (syntax.repeatedKey !== undefined) {
+    const { name, offset } = syntax.repeatedKey;
+    const { line, column } = new TextPositions(text).locate(offset);
+    throw new ManifestError(
+      `${fileName}:${line}:${column}: "${name}" is given twice in one object; give each field once`,
+    );
   }
 
   try {
-    return { root, value: JSON.parse(text) };
+    return JSON.parse(text);
   } catch (error) {
     // The two parsers disagree only on rare inputs; JSON.parse decides, without a position.
     const reason = (error as Error).message.replace(/,? ".*" is not valid JSON$/s, '');
@@ -374,31 +387,113 @@ function parseJson(
   }
 }
 
-function describeParseError(error: ParseError): string {
-  const words = printParseErrorCode(error.error)
+/** Finds the first syntax error of `text`, and the first key given twice in one object. */
+function checkJsonSyntax(text: string): {
+  error?: { error: ParseErrorCode; offset: number };
+  repeatedKey?: { name: string; offset: number };
+} {
+  const result: ReturnType<typeof checkJsonSyntax> = {};
+  // The keys of each object being read, innermost last.
+  const keys: Set<string>[] = [];
+
+  visit(
+    text,
+    {
+      onError: (error, offset) => {
+        result.error ??= { error, offset };
+      },
+      onObjectBegin: () => {
+        keys.push(new Set());
+      },
+      onObjectEnd: () => {
+        keys.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const seen = keys.at(-1);
+        if (seen?.has(name)) {
+          result.repeatedKey ??= { name, offset };
+        }
+        seen?.add(name);
+      },
+    },
+    JSON_OPTIONS,
+  );
+
+  return result;
+}
+
+function describeParseError(error: ParseErrorCode): string {
+  const words = printParseErrorCode(error)
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .toLowerCase();
 
   return words;
 }
 
-function locate(
-  positions: TextPositions,
-  fileName: string,
-  root: Node | undefined,
-  path: JsonPath,
-): string {
-  let node: Node | undefined;
-  for (let depth = path.length; depth >= 0 && node === undefined; depth -= 1) {
-    node = root === undefined ? undefined : findNodeAtLocation(root, path.slice(0, depth));
+/**
+ * Finds where the value at each of `paths` starts in `text`, in one pass: the offset of its
+ * property name for a value in an object, and of the value itself otherwise. A path that does
+ * not exist, such as a missing field, gets the offset of its nearest existing parent. Arrays
+ * and objects on no path are skipped, so the pass costs little beyond scanning the text.
+ */
+function findValueOffsets(text: string, paths: readonly JsonPath[]): number[] {
+  const key = (path: JsonPath): string => JSON.stringify(path);
+  const wanted = new Set<string>();
+  for (const path of paths) {
+    for (let depth = 0; depth <= path.length; depth += 1) {
+      wanted.add(key(path.slice(0, depth)));
+    }
   }
 
-  // A rejected unknown field points at its property name, not its value.
-  const target =
-    node?.parent?.type === 'property' && node.parent.children?.[1] === node ? node.parent : node;
-  const { line, column } = positions.locate(target?.offset ?? 0);
+  const found = new Map<string, number>();
+  const record = (path: JsonPath, offset: number): boolean => {
+    const pathKey = key(path);
+    if (!wanted.has(pathKey)) {
+      return false;
+    }
+    if (!found.has(pathKey)) {
+      found.set(pathKey, offset);
+    }
+    return true;
+  };
+  // A value in an object is recorded at its property name, by onObjectProperty.
+  const recordValue = (offset: number, path: JsonPath): boolean => {
+    const last = path.at(-1);
+    return last === undefined || typeof last === 'number'
+      ? record(path, offset)
+      : wanted.has(key(path));
+  };
 
-  return `${fileName}:${line}:${column}`;
+  visit(
+    text,
+    {
+      // Returning false skips the callbacks of the array's or object's contents, up to its
+      // end callback, which jsonc-parser 3.3.1 counts only when one is given.
+      onObjectEnd: () => undefined,
+      onArrayEnd: () => undefined,
+      onObjectBegin: (offset, _length, _line, _character, pathSupplier) =>
+        recordValue(offset, pathSupplier()),
+      onArrayBegin: (offset, _length, _line, _character, pathSupplier) =>
+        recordValue(offset, pathSupplier()),
+      onLiteralValue: (_value, offset, _length, _line, _character, pathSupplier) => {
+        recordValue(offset, pathSupplier());
+      },
+      onObjectProperty: (name, offset, _length, _line, _character, pathSupplier) => {
+        record([...pathSupplier(), name], offset);
+      },
+    },
+    JSON_OPTIONS,
+  );
+
+  return paths.map((path) => {
+    for (let depth = path.length; depth >= 0; depth -= 1) {
+      const offset = found.get(key(path.slice(0, depth)));
+      if (offset !== undefined) {
+        return offset;
+      }
+    }
+    return 0;
+  });
 }
 
 /**
@@ -458,31 +553,4 @@ function formatPath(path: JsonPath): string {
   }
 
   return formatted === '' ? 'manifest' : formatted;
-}
-
-/**
- * Rejects an object with the same key twice: JSON.parse would keep the last
- * one, so `"email"` given twice would silently send to the second address.
- */
-function rejectDuplicateKeys(node: Node, positions: TextPositions, fileName: string): void {
-  if (node.type === 'object') {
-    const seen = new Set<string>();
-    for (const property of node.children ?? []) {
-      const key = property.children?.[0];
-      if (key === undefined) {
-        continue;
-      }
-      const name = String(key.value);
-      if (seen.has(name)) {
-        const { line, column } = positions.locate(key.offset);
-        throw new ManifestError(
-          `${fileName}:${line}:${column}: "${name}" is given twice in one object; give each field once`,
-        );
-      }
-      seen.add(name);
-    }
-  }
-  for (const child of node.children ?? []) {
-    rejectDuplicateKeys(child, positions, fileName);
-  }
 }

@@ -239,6 +239,27 @@ describe('parseManifest', () => {
     );
   });
 
+  it('locates problems past valid recipients', () => {
+    const text = [
+      '{"recipients": [',
+      '  {"email": "a@example.org", "boxes": [{"title": "A", "messages": ["x", {"file": "x"}]}]},',
+      '  {"email": "b@example.org", "boxes": [{"title": "B", "messages": ["y"]}, {"title": "",',
+      '    "messages": ["z"]}], "extra": [1]},',
+      '  {"boxes": []}',
+      ']}',
+    ].join('\n');
+
+    const error = manifestError(text);
+
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^m\.json:2:74: recipients\[0\]\.boxes\[0\]\.messages\[1\]\.file: /),
+      'm.json:4:26: recipients[1].extra: unknown field; expected only "email" and "boxes"',
+      'm.json:3:76: recipients[1].boxes[1].title: expected a non-empty string',
+      'm.json:5:3: recipients[2].email: expected a non-empty string',
+      'm.json:5:4: recipients[2].boxes: expected at least one box, received an empty array',
+    ]);
+  });
+
   it('locates 20,000 problems in one pass', () => {
     const recipients = Array.from({ length: 20_000 }, (_, index) => ({
       email: `person${index}`,
@@ -293,9 +314,13 @@ describe('provisions send --manifest', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  const sendManifest = (path: string) =>
+  const sendManifest = (path: string, env: Record<string, string> = {}) =>
     runCli(sendArgsWithoutServer(join(directory, 'k.json'), '--manifest', path), {
-      env: { PROVISIONS_CLIENT_SECRET: 'secret', PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase' },
+      env: {
+        PROVISIONS_CLIENT_SECRET: 'secret',
+        PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+        ...env,
+      },
     });
 
   it('exits 2 with the file, line and field of an invalid manifest', async () => {
@@ -467,6 +492,25 @@ describe('provisions send --manifest', () => {
       `provisions: --manifest: ${path} has ${constants.MAX_STRING_LENGTH + 1} bytes; a JSON ` +
         `manifest can have at most ${constants.MAX_STRING_LENGTH}, so give a larger one as CSV ` +
         'or split it\n',
+    );
+  });
+
+  it('checks 100,000 JSON recipients with a small heap', async () => {
+    const path = join(directory, 'many.json');
+    const recipients = Array.from({ length: 100_000 }, (_, index) => ({
+      email: `person${index}@example.com`,
+      boxes: [box],
+    }));
+    await writeFile(path, JSON.stringify({ recipients, note: 1 }, null, 1));
+
+    // A tree of every JSON value took about 18 times the file's size, which a 256 MB heap
+    // cannot hold for this 16 MB file.
+    const result = await sendManifest(path, { NODE_OPTIONS: '--max-old-space-size=256' });
+    await rm(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:1100004:2: note: unknown field; expected only "recipients"\n`,
     );
   });
 
