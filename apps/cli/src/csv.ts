@@ -50,7 +50,7 @@ export interface CsvLimits {
 const NO_LIMITS: CsvLimits = { maxFieldBytes: Infinity, maxRecordBytes: Infinity };
 
 /**
- * Where the parser is. A double quote inside a quoted field (`quoteInQuoted`) is either the
+ * The parser's position. A double quote inside a quoted field (`quoteInQuoted`) is either the
  * first of a doubled quote or the closing one, and the next character decides which. A carriage return
  * ends the line when a line feed follows it; otherwise it is part of an unquoted field
  * (`unquotedCarriageReturn`), or text after a closing quote (`closedCarriageReturn`).

@@ -2,10 +2,16 @@ import { constants } from 'node:buffer';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
-import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
+import {
+  type BoxContent,
+  findBoxTitleProblem,
+  findMessageProblem,
+  MAX_MESSAGE_BYTES,
+} from '@provisions/core';
 import { type ParseErrorCode, printParseErrorCode, visit } from 'jsonc-parser';
 
 import { countLineFeeds } from './csv.js';
+import { JsonStringLimit, JsonStringTooLongError } from './json-string-limit.js';
 import { CsvManifestReader } from './manifest-csv.js';
 import { ManifestError, ManifestProblems } from './manifest-error.js';
 import { readManifestText } from './manifest-input.js';
@@ -36,8 +42,9 @@ const { MAX_STRING_LENGTH } = constants;
 /**
  * Reads and validates the manifest at `path`: CSV when the name ends in
  * `.csv` in any case, JSON otherwise. Message files are read relative to the manifest's
- * directory. A CSV manifest is checked line by line as it is read; a JSON manifest is read
- * whole, so it may have at most {@link MAX_JSON_MANIFEST_BYTES} bytes.
+ * directory. A CSV manifest is checked line by line as it is read. A JSON manifest is parsed
+ * whole, so it may have at most {@link MAX_JSON_MANIFEST_BYTES} bytes, and reading stops at
+ * a string longer than a message can be.
  *
  * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
  */
@@ -49,12 +56,34 @@ export async function readManifest(path: string): Promise<Manifest> {
   }
 
   const pieces: string[] = [];
+  const strings = new JsonStringLimit(MAX_MESSAGE_BYTES);
   await readManifestText(
     path,
-    (text) => pieces.push(text),
+    (text) => {
+      checkJsonStrings(strings, text, path);
+      pieces.push(text);
+    },
     (size) => checkJsonManifestSize(path, size),
   );
   return parseManifest(pieces.join(''), path, dirname(path));
+}
+
+/**
+ * Stops reading a JSON manifest at a string longer than a message can be, because no field of
+ * a manifest is longer, instead of reading on to the end.
+ */
+function checkJsonStrings(strings: JsonStringLimit, text: string, path: string): void {
+  try {
+    strings.write(text);
+  } catch (error) {
+    if (error instanceof JsonStringTooLongError) {
+      throw new ManifestError(
+        `${path}:${error.line}:${error.column}: a string is longer than ${error.limit} bytes ` +
+          'of UTF-8, the maximum for any field (the largest message the API accepts)',
+      );
+    }
+    throw error;
+  }
 }
 
 /**

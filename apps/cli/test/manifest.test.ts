@@ -1,9 +1,10 @@
 import { constants } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { MAX_MESSAGE_BYTES } from '@provisions/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXAMPLE_MANIFEST_PATH } from '../src/commands/demo.js';
@@ -512,6 +513,35 @@ describe('provisions send --manifest', () => {
     expect(result.stderr).toBe(
       `provisions: ${path}:1100004:2: note: unknown field; expected only "recipients"\n`,
     );
+  });
+
+  it('stops at a 64 MB JSON string with a small heap', async () => {
+    const path = join(directory, 'long-string.json');
+    const file = await open(path, 'w');
+    await file.write('{"recipients": [{"email": "a@example.org", "boxes": [{"title": "T", ');
+    await file.write('"messages": ["');
+    const chunk = 'x'.repeat(1024 * 1024);
+    for (let written = 0; written < 64; written += 1) {
+      await file.write(chunk);
+    }
+    await file.write('"]}]}]}\n');
+    await file.close();
+
+    const result = await sendManifest(path, {
+      NODE_OPTIONS: '--max-old-space-size=256',
+      PROVISIONS_REPORT_RESOURCES: '1',
+    });
+    await rm(path);
+
+    const [error, resources, ...rest] = result.stderr.split('\n');
+    expect(result.code).toBe(2);
+    expect(error).toBe(
+      `provisions: ${path}:1:82: a string is longer than ${MAX_MESSAGE_BYTES} bytes of UTF-8, ` +
+        'the maximum for any field (the largest message the API accepts)',
+    );
+    expect(rest).toEqual(['']);
+    const maxRssKb = JSON.parse(resources?.replace(/^resources: /, '') ?? '{}').max_rss_kb;
+    expect(maxRssKb).toBeLessThan(200_000);
   });
 
   it('rejects a message file outside the manifest directory', async () => {
