@@ -1,20 +1,20 @@
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { constants } from 'node:buffer';
 import { dirname, extname } from 'node:path';
 
 import { normalizeEmail } from '@provisions/api';
-import { type BoxContent, findBoxTitleProblem, findMessageProblem } from '@provisions/core';
 import {
-  findNodeAtLocation,
-  type Node,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-} from 'jsonc-parser';
+  type BoxContent,
+  findBoxTitleProblem,
+  findMessageProblem,
+  MAX_MESSAGE_BYTES,
+} from '@provisions/core';
+import { type ParseErrorCode, printParseErrorCode, visit } from 'jsonc-parser';
 
-import { describeFileError, describeNotRegularFile } from './file-error.js';
-import { parseCsvManifest } from './manifest-csv.js';
+import { countLineFeeds } from './csv.js';
+import { JsonStringLimit, JsonStringTooLongError } from './json-string-limit.js';
+import { CsvManifestReader } from './manifest-csv.js';
 import { ManifestError, ManifestProblems } from './manifest-error.js';
+import { readManifestText } from './manifest-input.js';
 import { readMessageFile } from './message-file.js';
 
 export { ManifestError } from './manifest-error.js';
@@ -37,49 +37,68 @@ export interface Manifest {
 
 type JsonPath = (string | number)[];
 
+const { MAX_STRING_LENGTH } = constants;
+
 /**
  * Reads and validates the manifest at `path`: CSV when the name ends in
  * `.csv` in any case, JSON otherwise. Message files are read relative to the manifest's
- * directory.
+ * directory. A CSV manifest is checked line by line as it is read. A JSON manifest is parsed
+ * whole, so it may have at most {@link MAX_JSON_MANIFEST_BYTES} bytes, and reading stops at
+ * a string longer than a message can be.
  *
  * @throws ManifestError for a file that cannot be read, invalid JSON or CSV, or an invalid field.
  */
 export async function readManifest(path: string): Promise<Manifest> {
-  const bytes = await readManifestBytes(path);
-  const text = decodeUtf8(bytes, path);
-
   if (extname(path).toLowerCase() === '.csv') {
-    return parseCsvManifest(text, path, dirname(path));
+    const reader = new CsvManifestReader(path, dirname(path));
+    await readManifestText(path, (text) => reader.write(text));
+    return reader.end();
   }
-  return parseManifest(text, path, dirname(path));
+
+  const pieces: string[] = [];
+  const strings = new JsonStringLimit(MAX_MESSAGE_BYTES);
+  await readManifestText(
+    path,
+    (text) => {
+      checkJsonStrings(strings, text, path);
+      pieces.push(text);
+    },
+    (size) => checkJsonManifestSize(path, size),
+  );
+  return parseManifest(pieces.join(''), path, dirname(path));
 }
 
 /**
- * Reads the bytes of the manifest file. O_NONBLOCK keeps a named pipe from blocking the open,
- * and the opened file must be a regular file, so a named pipe, device or directory is rejected
- * without reading it.
+ * Stops reading a JSON manifest at a string longer than a message can be, because no field of
+ * a manifest is longer, instead of reading on to the end.
  */
-async function readManifestBytes(path: string): Promise<Buffer> {
-  let handle: FileHandle;
+function checkJsonStrings(strings: JsonStringLimit, text: string, path: string): void {
   try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (cause) {
-    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
+    strings.write(text);
+  } catch (error) {
+    if (error instanceof JsonStringTooLongError) {
+      throw new ManifestError(
+        `${path}:${error.line}:${error.column}: a string is longer than ${error.limit} bytes ` +
+          'of UTF-8, the maximum for any field (the largest message the API accepts)',
+      );
+    }
+    throw error;
   }
+}
 
-  try {
-    const problem = describeNotRegularFile(path, await handle.stat(), 'a regular text file');
-    if (problem !== undefined) {
-      throw new ManifestError(`--manifest: ${problem}`);
-    }
-    return await handle.readFile();
-  } catch (cause) {
-    if (cause instanceof ManifestError) {
-      throw cause;
-    }
-    throw new ManifestError(`--manifest: ${describeFileError(path, cause)}`);
-  } finally {
-    await handle.close();
+/**
+ * Maximum size of a JSON manifest in bytes, because it is parsed as one string: the longest
+ * string Node.js can hold, 2^29 - 24 UTF-16 code units in Node.js 20 on 64-bit platforms. A
+ * file of N bytes of UTF-8 decodes to at most N code units.
+ */
+export const MAX_JSON_MANIFEST_BYTES = MAX_STRING_LENGTH;
+
+function checkJsonManifestSize(path: string, size: number): void {
+  if (size > MAX_JSON_MANIFEST_BYTES) {
+    throw new ManifestError(
+      `--manifest: ${path} has ${size} bytes; a JSON manifest can have at most ` +
+        `${MAX_JSON_MANIFEST_BYTES}, so give a larger one as CSV or split it`,
+    );
   }
 }
 
@@ -120,20 +139,15 @@ export function parseManifest(text: string, fileName: string, baseDirectory = '.
 }
 
 /**
- * The problems found in a JSON manifest, each located by its JSON path. `report` records a
+ * The problems found in a JSON manifest, each named by its JSON path. `report` records a
  * problem and checking goes on; `fail` records one and skips the rest of the value being
  * checked, up to the nearest {@link skipInvalid}.
  */
 class JsonProblems {
-  readonly #locate: (path: JsonPath) => string;
-  readonly #problems = new ManifestProblems();
-
-  constructor(locate: (path: JsonPath) => string) {
-    this.#locate = locate;
-  }
+  readonly #found: { path: JsonPath; problem: string }[] = [];
 
   report(path: JsonPath, problem: string): void {
-    this.#problems.add(`${this.#locate(path)}: ${formatPath(path)}: ${problem}`);
+    this.#found.push({ path, problem });
   }
 
   fail(path: JsonPath, problem: string): never {
@@ -141,8 +155,26 @@ class JsonProblems {
     throw SKIP_INVALID;
   }
 
-  throwIfAny(): void {
-    this.#problems.throwIfAny();
+  /**
+   * Throws a {@link ManifestError} listing the problems, if there are any, each as
+   * `file:line:column: path: problem` with the position of its value in `text`.
+   */
+  throwIfAny(text: string, fileName: string): void {
+    if (this.#found.length === 0) {
+      return;
+    }
+
+    const positions = new TextPositions(text);
+    const offsets = findValueOffsets(
+      text,
+      this.#found.map(({ path }) => path),
+    );
+    const problems = new ManifestProblems();
+    for (const [index, { path, problem }] of this.#found.entries()) {
+      const { line, column } = positions.locate(offsets[index] as number);
+      problems.add(`${fileName}:${line}:${column}: ${formatPath(path)}: ${problem}`);
+    }
+    problems.throwIfAny();
   }
 }
 
@@ -162,17 +194,16 @@ function skipInvalid<T>(check: () => T): T | undefined {
 }
 
 function parseManifestFields(text: string, fileName: string, baseDirectory: string): Manifest {
-  const root = parseJson(text, fileName);
-  const problems = new JsonProblems((path) => locate(text, fileName, root, path));
+  const value = parseJson(text, fileName);
+  const problems = new JsonProblems();
 
-  const value: unknown = JSON.parse(text);
   const manifest = skipInvalid(() => {
     const top = expectObject(value, [], ['recipients'], problems);
     const recipients = expectNonEmptyArray(top.recipients, ['recipients'], 'recipient', problems);
     return parseRecipients(recipients, baseDirectory, problems);
   });
 
-  problems.throwIfAny();
+  problems.throwIfAny(text, fileName);
   // A value is skipped only after its problem was recorded, so here nothing was skipped.
   return manifest as Manifest;
 }
@@ -342,67 +373,200 @@ function normalizeOrFail(email: string, path: JsonPath, problems: JsonProblems):
   }
 }
 
-function parseJson(text: string, fileName: string): Node | undefined {
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+const JSON_OPTIONS = { disallowComments: true, allowTrailingComma: false };
 
-  const first = errors[0];
-  if (first !== undefined) {
-    const { line, column } = lineAndColumn(text, first.offset);
+/**
+ * Parses `text` as JSON and returns its value. jsonc-parser's scanner checks it first, because
+ * it gives the position of a syntax error and of a key given twice, which JSON.parse does not.
+ * That check builds no tree, so memory stays with the text and the value.
+ */
+function parseJson(text: string, fileName: string): unknown {
+  const syntax = checkJsonSyntax(text);
+
+  if (syntax.error !== undefined) {
+    const { error, offset } = syntax.error;
+    const { line, column } = new TextPositions(text).locate(offset);
     // A file that is invalid from its first character and not named as JSON is probably not
     // JSON at all, such as a CSV manifest saved as people.txt.
     const hint =
-      text.trim() !== '' && text.slice(0, first.offset).trim() === '' && !/\.json$/i.test(fileName)
+      text.trim() !== '' && text.slice(0, offset).trim() === '' && !/\.json$/i.test(fileName)
         ? '; a manifest whose name does not end in .csv is read as JSON, so give a CSV manifest a name ending in .csv'
         : '';
     throw new ManifestError(
-      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(first)}${hint}`,
+      `${fileName}:${line}:${column}: invalid JSON: ${describeParseError(error)}${hint}`,
     );
   }
 
-  if (root !== undefined) {
-    rejectDuplicateKeys(root, text, fileName);
+  // JSON.parse would keep the last of two equal keys, so "email" given twice would silently
+  // send to the second address.
+  if (syntax.repeatedKey !== undefined) {
+    const { name, offset } = syntax.repeatedKey;
+    const { line, column } = new TextPositions(text).locate(offset);
+    throw new ManifestError(
+      `${fileName}:${line}:${column}: "${name}" is given twice in one object; give each field once`,
+    );
   }
 
   try {
-    JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     // The two parsers disagree only on rare inputs; JSON.parse decides, without a position.
     const reason = (error as Error).message.replace(/,? ".*" is not valid JSON$/s, '');
     throw new ManifestError(`${fileName}: invalid JSON: ${reason}`);
   }
-
-  return root;
 }
 
-function describeParseError(error: ParseError): string {
-  const words = printParseErrorCode(error.error)
+/** Finds the first syntax error of `text`, and the first key given twice in one object. */
+function checkJsonSyntax(text: string): {
+  error?: { error: ParseErrorCode; offset: number };
+  repeatedKey?: { name: string; offset: number };
+} {
+  const result: ReturnType<typeof checkJsonSyntax> = {};
+  // The keys of each object being read, innermost last.
+  const keys: Set<string>[] = [];
+
+  visit(
+    text,
+    {
+      onError: (error, offset) => {
+        result.error ??= { error, offset };
+      },
+      onObjectBegin: () => {
+        keys.push(new Set());
+      },
+      onObjectEnd: () => {
+        keys.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const seen = keys.at(-1);
+        if (seen?.has(name)) {
+          result.repeatedKey ??= { name, offset };
+        }
+        seen?.add(name);
+      },
+    },
+    JSON_OPTIONS,
+  );
+
+  return result;
+}
+
+function describeParseError(error: ParseErrorCode): string {
+  const words = printParseErrorCode(error)
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .toLowerCase();
 
   return words;
 }
 
-function locate(text: string, fileName: string, root: Node | undefined, path: JsonPath): string {
-  let node: Node | undefined;
-  for (let depth = path.length; depth >= 0 && node === undefined; depth -= 1) {
-    node = root === undefined ? undefined : findNodeAtLocation(root, path.slice(0, depth));
+/**
+ * Finds where the value at each of `paths` starts in `text`, in one pass: the offset of its
+ * property name for a value in an object, and of the value itself otherwise. A path that does
+ * not exist, such as a missing field, gets the offset of its nearest existing parent. Arrays
+ * and objects on no path are skipped, so the pass costs little beyond scanning the text.
+ */
+function findValueOffsets(text: string, paths: readonly JsonPath[]): number[] {
+  const key = (path: JsonPath): string => JSON.stringify(path);
+  const wanted = new Set<string>();
+  for (const path of paths) {
+    for (let depth = 0; depth <= path.length; depth += 1) {
+      wanted.add(key(path.slice(0, depth)));
+    }
   }
 
-  // A rejected unknown field points at its property name, not its value.
-  const target =
-    node?.parent?.type === 'property' && node.parent.children?.[1] === node ? node.parent : node;
-  const { line, column } = lineAndColumn(text, target?.offset ?? 0);
+  const found = new Map<string, number>();
+  const record = (path: JsonPath, offset: number): boolean => {
+    const pathKey = key(path);
+    if (!wanted.has(pathKey)) {
+      return false;
+    }
+    if (!found.has(pathKey)) {
+      found.set(pathKey, offset);
+    }
+    return true;
+  };
+  // A value in an object is recorded at its property name, by onObjectProperty.
+  const recordValue = (offset: number, path: JsonPath): boolean => {
+    const last = path.at(-1);
+    return last === undefined || typeof last === 'number'
+      ? record(path, offset)
+      : wanted.has(key(path));
+  };
 
-  return `${fileName}:${line}:${column}`;
+  visit(
+    text,
+    {
+      // Returning false skips the callbacks of the array's or object's contents, up to its
+      // end callback, which jsonc-parser 3.3.1 counts only when one is given.
+      onObjectEnd: () => undefined,
+      onArrayEnd: () => undefined,
+      onObjectBegin: (offset, _length, _line, _character, pathSupplier) =>
+        recordValue(offset, pathSupplier()),
+      onArrayBegin: (offset, _length, _line, _character, pathSupplier) =>
+        recordValue(offset, pathSupplier()),
+      onLiteralValue: (_value, offset, _length, _line, _character, pathSupplier) => {
+        recordValue(offset, pathSupplier());
+      },
+      onObjectProperty: (name, offset, _length, _line, _character, pathSupplier) => {
+        record([...pathSupplier(), name], offset);
+      },
+    },
+    JSON_OPTIONS,
+  );
+
+  return paths.map((path) => {
+    for (let depth = path.length; depth >= 0; depth -= 1) {
+      const offset = found.get(key(path.slice(0, depth)));
+      if (offset !== undefined) {
+        return offset;
+      }
+    }
+    return 0;
+  });
 }
 
-function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
+/**
+ * The 1-based line and column of offsets in a text, columns counted in UTF-16 code units. The
+ * offsets of the line starts are found once, on the first call, so that locating each of many
+ * problems costs a binary search instead of a pass over the text.
+ */
+class TextPositions {
+  readonly #text: string;
+  #lineStarts: Uint32Array | undefined;
 
-  return { line, column };
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  locate(offset: number): { line: number; column: number } {
+    this.#lineStarts ??= findLineStarts(this.#text);
+    const starts = this.#lineStarts;
+
+    // The last line that starts at or before the offset; line 1 starts at 0.
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if ((starts[middle] as number) <= offset) {
+        low = middle;
+      } else {
+        high = middle - 1;
+      }
+    }
+
+    return { line: low + 1, column: offset - (starts[low] as number) + 1 };
+  }
+}
+
+function findLineStarts(text: string): Uint32Array {
+  // A JSON manifest has at most MAX_STRING_LENGTH (< 2^32) characters, so offsets fit.
+  const starts = new Uint32Array(countLineFeeds(text) + 1);
+  let line = 1;
+  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) {
+    starts[line] = index + 1;
+    line += 1;
+  }
+  return starts;
 }
 
 function formatPath(path: JsonPath): string {
@@ -418,50 +582,4 @@ function formatPath(path: JsonPath): string {
   }
 
   return formatted === '' ? 'manifest' : formatted;
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lossyUtf8 = new TextDecoder('utf-8');
-
-/**
- * Decodes a manifest as UTF-8, dropping a byte order mark, and rejects bytes
- * that are not UTF-8 instead of replacing them, which would change the data.
- */
-function decodeUtf8(bytes: Uint8Array, fileName: string): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    const lossy = lossyUtf8.decode(bytes);
-    const line = lossy.slice(0, lossy.indexOf('\uFFFD')).split('\n').length;
-    throw new ManifestError(
-      `${fileName}:${line}: the manifest is not valid UTF-8 text; save it as UTF-8`,
-    );
-  }
-}
-
-/**
- * Rejects an object with the same key twice: JSON.parse would keep the last
- * one, so `"email"` given twice would silently send to the second address.
- */
-function rejectDuplicateKeys(node: Node, text: string, fileName: string): void {
-  if (node.type === 'object') {
-    const seen = new Set<string>();
-    for (const property of node.children ?? []) {
-      const key = property.children?.[0];
-      if (key === undefined) {
-        continue;
-      }
-      const name = String(key.value);
-      if (seen.has(name)) {
-        const { line, column } = lineAndColumn(text, key.offset);
-        throw new ManifestError(
-          `${fileName}:${line}:${column}: "${name}" is given twice in one object; give each field once`,
-        );
-      }
-      seen.add(name);
-    }
-  }
-  for (const child of node.children ?? []) {
-    rejectDuplicateKeys(child, text, fileName);
-  }
 }

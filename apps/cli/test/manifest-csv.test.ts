@@ -1,13 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { MAX_MESSAGE_BYTES } from '@provisions/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { parseCsv } from '../src/csv.js';
+import { CsvParser, type CsvRecord, CsvSizeError, CsvSyntaxError, parseCsv } from '../src/csv.js';
 import { ManifestError, parseManifest, readManifest } from '../src/manifest.js';
-import { parseCsvManifest } from '../src/manifest-csv.js';
+import { MAX_CSV_LINE_BYTES, parseCsvManifest } from '../src/manifest-csv.js';
 import { runCli, sendArgsWithoutServer } from './support/run-cli.js';
 
 let directory: string;
@@ -23,6 +23,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
+
+function syntaxError(parse: () => unknown): CsvSyntaxError {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CsvSyntaxError);
+    return error as CsvSyntaxError;
+  }
+  throw new Error('expected a CsvSyntaxError');
+}
 
 function csvError(text: string): ManifestError {
   try {
@@ -48,6 +58,112 @@ describe('parseCsv', () => {
 
   it('rejects an unclosed quote naming its line', () => {
     expect(() => parseCsv('a\n"open\n')).toThrow(/not closed/);
+  });
+
+  it('names the line of the quote that is not closed', () => {
+    const error = syntaxError(() => parseCsv('a,b\n"x\ny",z\nc,"open\nmore\nlines\n'));
+
+    expect(error.line).toBe(4);
+    expect(error.message).toBe('a quoted field is not closed');
+  });
+
+  it('rejects a lone carriage return after a closing quote', () => {
+    const error = syntaxError(() => parseCsv('a,b\n"x"\ry,z\n'));
+
+    expect(error.line).toBe(2);
+    expect(error.message).toBe('unexpected text after a closing quote');
+  });
+
+  it('keeps a lone carriage return inside an unquoted field', () => {
+    expect(parseCsv('a\rb,c\r\n')).toEqual([{ line: 1, fields: ['a\rb', 'c'] }]);
+  });
+
+  it('skips a line of one empty quoted field', () => {
+    expect(parseCsv('a\n""\nb\n')).toEqual([
+      { line: 1, fields: ['a'] },
+      { line: 3, fields: ['b'] },
+    ]);
+  });
+});
+
+describe('CsvParser', () => {
+  const text = [
+    'email,title,message\r\n',
+    'ada@example.com,"Payslip, ""January""","two\r\nlines"\r\n',
+    '\r\n',
+    'grace@example.org,T,caf\u00e9 \u{1f600}\r',
+    '\n"",x,""\n',
+    'last,"quoted",\r\n',
+  ].join('');
+
+  function parseInPieces(pieces: readonly string[]): CsvRecord[] {
+    const records: CsvRecord[] = [];
+    const parser = new CsvParser((record) => records.push(record));
+    for (const piece of pieces) {
+      parser.write(piece);
+    }
+    parser.end();
+    return records;
+  }
+
+  it('reads the same records wherever the text is split', () => {
+    const whole = parseCsv(text);
+
+    expect(whole).toHaveLength(5);
+    for (let index = 0; index <= text.length; index += 1) {
+      const records = parseInPieces([text.slice(0, index), text.slice(index)]);
+      expect(records, `split at ${index}`).toEqual(whole);
+    }
+  });
+
+  it('reads the same records one character at a time', () => {
+    expect(parseInPieces([...text])).toEqual(parseCsv(text));
+  });
+
+  it('leaves a byte order mark to parseCsv', () => {
+    expect(parseCsv(`\ufeff${text}`)).toEqual(parseCsv(text));
+    expect(parseInPieces([`\ufeff${text}`])[0]?.fields[0]).toBe('\ufeffemail');
+  });
+
+  it('rejects a field over the limit naming where it starts', () => {
+    const parser = new CsvParser(() => undefined, { maxFieldBytes: 10, maxRecordBytes: 100 });
+    parser.write('a,b\nc,"12345\n');
+
+    const error = syntaxError(() => parser.write('678901'));
+
+    expect(error).toBeInstanceOf(CsvSizeError);
+    expect(error).toMatchObject({ line: 2, field: 1, quoted: true, kind: 'field', limit: 10 });
+  });
+
+  it('counts the field limit in UTF-8 bytes', () => {
+    const limits = { maxFieldBytes: 6, maxRecordBytes: 100 };
+
+    expect(() => new CsvParser(() => undefined, limits).write('\u00e9\u00e9\u00e9,')).not.toThrow();
+    expect(() => new CsvParser(() => undefined, limits).write('\u00e9\u00e9\u00e9e,')).toThrow(
+      CsvSizeError,
+    );
+  });
+
+  it('rejects a record over the limit naming its first line', () => {
+    const parser = new CsvParser(() => undefined, { maxFieldBytes: 10, maxRecordBytes: 20 });
+
+    const error = syntaxError(() => parser.write('a\n"x\ny",0123456789,0123456789\n'));
+
+    expect(error).toBeInstanceOf(CsvSizeError);
+    expect(error).toMatchObject({ line: 2, kind: 'record', limit: 20 });
+  });
+
+  it('stops at the limit without waiting for the end', () => {
+    const parser = new CsvParser(() => undefined, { maxFieldBytes: 1000, maxRecordBytes: 2000 });
+    parser.write('email,title,message\n"');
+
+    let written = 0;
+    expect(() => {
+      for (; written < 100; written += 1) {
+        parser.write('x'.repeat(100));
+      }
+    }).toThrow(CsvSizeError);
+    expect(written).toBe(10);
   });
 });
 
@@ -168,6 +284,65 @@ describe('parseCsvManifest', () => {
   });
 });
 
+describe('parseCsvManifest size limits', () => {
+  const header = 'email,title,message\n';
+
+  it('accepts a message of exactly the limit', () => {
+    const message = 'x'.repeat(MAX_MESSAGE_BYTES);
+
+    const manifest = parseCsvManifest(`${header}a@example.com,T,${message}\n`, 'm.csv', directory);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages[0]).toBe(message);
+  });
+
+  it('accepts a quoted message of the limit in doubled quotes', () => {
+    const message = '"'.repeat(MAX_MESSAGE_BYTES);
+    const field = `"${message.replaceAll('"', '""')}"`;
+
+    const manifest = parseCsvManifest(`${header}a@example.com,T,${field}\n`, 'm.csv', directory);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages[0]).toBe(message);
+  });
+
+  it('rejects a field one byte over the limit', () => {
+    const error = csvError(`${header}a@example.com,T,${'x'.repeat(MAX_MESSAGE_BYTES + 1)}\n`);
+
+    expect(error.message).toBe(
+      `m.csv:2: column "message": the field is longer than ${MAX_MESSAGE_BYTES} bytes, ` +
+        'the maximum for any field (the largest message the API accepts)',
+    );
+  });
+
+  it('names the line where a quoted field over the limit starts', () => {
+    const rows = 'alan@example.net,Contract,Your contract is signed.\n'.repeat(10_000);
+
+    const error = csvError(`${header}bad,T,hi\ngrace@example.org,T,"Note: 12 inch\n${rows}`);
+
+    expect(error.problems).toEqual([
+      `m.csv:3: column "message": the quoted field that starts on this line is longer than ` +
+        `${MAX_MESSAGE_BYTES} bytes, the maximum for any field; if it should end sooner, look ` +
+        'for a double quote that is not closed',
+    ]);
+  });
+
+  it('names a header field over the limit by its position', () => {
+    const error = csvError(`email,title,${'x'.repeat(MAX_MESSAGE_BYTES + 1)}\n`);
+
+    expect(error.message).toMatch(/^m\.csv:1: field 3: the field is longer than /);
+  });
+
+  it('rejects a line whose fields add up to more than the limit', () => {
+    const half = 'x'.repeat(MAX_MESSAGE_BYTES / 2 + 40_000);
+
+    const error = csvError(`${header}\na@example.com,T,${half},${half}\n`);
+
+    expect(error.message).toBe(
+      `m.csv:3: the fields of this line add up to more than ${MAX_CSV_LINE_BYTES} bytes, ` +
+        'the maximum for one line (a message of the largest size with its email, title and file)',
+    );
+  });
+});
+
 describe('parseCsvManifest with several invalid lines', () => {
   it('lists every invalid field in file order', () => {
     const error = csvError(
@@ -272,6 +447,41 @@ describe('send with an invalid CSV manifest', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${path}:3: column "email":`);
     expect(result.stdout).toBe('');
+  });
+
+  it('stops at a quote not closed in a 64 MB manifest with a small heap', async () => {
+    const path = join(directory, 'stray-quote.csv');
+    const rows = 'alan@example.net,Contract,Your contract is signed and filed.\n'.repeat(17_600);
+    const file = await open(path, 'w');
+    await file.write(
+      'email,title,message\nada@example.com,T,hi\ngrace@example.org,T,"Note: 12 inch\n',
+    );
+    for (let written = 0; written < 64 * 1024 * 1024; written += rows.length) {
+      await file.write(rows);
+    }
+    await file.close();
+
+    // With a 256 MB heap, reading the whole file into one string and parsing it fails with
+    // a V8 out-of-memory abort (exit code 134) instead of an error line.
+    const result = await runCli(sendArgsWithoutServer('k.json', '--manifest', path), {
+      env: {
+        PROVISIONS_CLIENT_SECRET: 'secret',
+        PROVISIONS_REPORT_RESOURCES: '1',
+        NODE_OPTIONS: '--max-old-space-size=256',
+      },
+    });
+    await rm(path);
+
+    const [error, resources, ...rest] = result.stderr.split('\n');
+    expect(result.code).toBe(2);
+    expect(error).toBe(
+      `provisions: ${path}:3: column "message": the quoted field that starts on this line is ` +
+        `longer than ${MAX_MESSAGE_BYTES} bytes, the maximum for any field; if it should end ` +
+        'sooner, look for a double quote that is not closed',
+    );
+    expect(rest).toEqual(['']);
+    const maxRssKb = JSON.parse(resources?.replace(/^resources: /, '') ?? '{}').max_rss_kb;
+    expect(maxRssKb).toBeLessThan(200_000);
   });
 
   it('exits 2 for a title with a line break before any request', async () => {

@@ -1,8 +1,10 @@
+import { constants } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { MAX_MESSAGE_BYTES } from '@provisions/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXAMPLE_MANIFEST_PATH } from '../src/commands/demo.js';
@@ -238,6 +240,43 @@ describe('parseManifest', () => {
     );
   });
 
+  it('locates problems past valid recipients', () => {
+    const text = [
+      '{"recipients": [',
+      '  {"email": "a@example.org", "boxes": [{"title": "A", "messages": ["x", {"file": "x"}]}]},',
+      '  {"email": "b@example.org", "boxes": [{"title": "B", "messages": ["y"]}, {"title": "",',
+      '    "messages": ["z"]}], "extra": [1]},',
+      '  {"boxes": []}',
+      ']}',
+    ].join('\n');
+
+    const error = manifestError(text);
+
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^m\.json:2:74: recipients\[0\]\.boxes\[0\]\.messages\[1\]\.file: /),
+      'm.json:4:26: recipients[1].extra: unknown field; expected only "email" and "boxes"',
+      'm.json:3:76: recipients[1].boxes[1].title: expected a non-empty string',
+      'm.json:5:3: recipients[2].email: expected a non-empty string',
+      'm.json:5:4: recipients[2].boxes: expected at least one box, received an empty array',
+    ]);
+  });
+
+  it('locates 20,000 problems in one pass', () => {
+    const recipients = Array.from({ length: 20_000 }, (_, index) => ({
+      email: `person${index}`,
+      boxes: [box],
+    }));
+    const text = JSON.stringify({ recipients }, null, 1);
+
+    const error = manifestError(text);
+
+    expect(error.problems).toHaveLength(20_000);
+    expect(error.problems[0]).toMatch(/^m\.json:4:4: recipients\[0\]\.email: /);
+    expect(error.problems[19_999]).toMatch(
+      /^m\.json:219993:4: recipients\[19999\]\.email: invalid email address "person19999"/,
+    );
+  }, 20_000);
+
   it.each([
     [
       'a trailing comma',
@@ -276,9 +315,13 @@ describe('provisions send --manifest', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  const sendManifest = (path: string) =>
+  const sendManifest = (path: string, env: Record<string, string> = {}) =>
     runCli(sendArgsWithoutServer(join(directory, 'k.json'), '--manifest', path), {
-      env: { PROVISIONS_CLIENT_SECRET: 'secret', PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase' },
+      env: {
+        PROVISIONS_CLIENT_SECRET: 'secret',
+        PROVISIONS_KEYSTORE_PASSPHRASE: 'passphrase',
+        ...env,
+      },
     });
 
   it('exits 2 with the file, line and field of an invalid manifest', async () => {
@@ -381,6 +424,124 @@ describe('provisions send --manifest', () => {
     expect(result.stderr).toBe(
       `provisions: ${path}:2: the manifest is not valid UTF-8 text; save it as UTF-8\n`,
     );
+  });
+
+  it('names the line of invalid UTF-8 after a U+FFFD', async () => {
+    const path = join(directory, 'replacement-character.csv');
+    const text = 'email,title,message\na@example.org,T,\ufffd is fine\nb@example.org,T,caf_\n';
+    const bytes = Buffer.from(text);
+    bytes[bytes.indexOf('_')] = 0xe9;
+    await writeFile(path, bytes);
+
+    const result = await sendManifest(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:3: the manifest is not valid UTF-8 text; save it as UTF-8\n`,
+    );
+  });
+
+  it('names the line of invalid UTF-8 far into the file', async () => {
+    const path = join(directory, 'late-latin1.csv');
+    const rows = Array.from({ length: 50_000 }, (_, index) => `p${index}@example.org,Caf\u00e9,hi`);
+    const bytes = Buffer.from(`email,title,message\n${rows.join('\n')}\nb@example.org,T,caf_\n`);
+    bytes[bytes.lastIndexOf('_')] = 0xe9;
+    await writeFile(path, bytes);
+
+    await expect(readManifest(path)).rejects.toThrow(
+      new ManifestError(`${path}:50002: the manifest is not valid UTF-8 text; save it as UTF-8`),
+    );
+  });
+
+  it('reads characters that straddle two reads', async () => {
+    const path = join(directory, 'wide-characters.csv');
+    const message = '\u20ac'.repeat(30_000) + '\u{1f600}'.repeat(30_000);
+    await writeFile(path, `email,title,message\na@example.org,Tx,${message}\n`);
+
+    const manifest = await readManifest(path);
+
+    expect(manifest.recipients[0]?.boxes[0]?.messages[0]).toBe(message);
+  });
+
+  it('drops a byte order mark at the start of a manifest', async () => {
+    const csvPath = join(directory, 'bom.csv');
+    const jsonPath = join(directory, 'bom.json');
+    await writeFile(csvPath, '\ufeffemail,title,message\na@example.org,T,hi\n');
+    await writeFile(
+      jsonPath,
+      `\ufeff${JSON.stringify({ recipients: [{ email: 'a@example.org', boxes: [box] }] })}`,
+    );
+
+    const fromCsv = await readManifest(csvPath);
+    const fromJson = await readManifest(jsonPath);
+
+    expect(fromCsv.recipients[0]?.email).toBe('a@example.org');
+    expect(fromJson.recipients[0]?.email).toBe('a@example.org');
+  });
+
+  it('rejects a JSON manifest longer than a string can be', async () => {
+    const path = join(directory, 'huge.json');
+    // A sparse file: its size is set without writing the bytes.
+    await writeFile(path, '');
+    await truncate(path, constants.MAX_STRING_LENGTH + 1);
+
+    const result = await sendManifest(path);
+    await rm(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --manifest: ${path} has ${constants.MAX_STRING_LENGTH + 1} bytes; a JSON ` +
+        `manifest can have at most ${constants.MAX_STRING_LENGTH}, so give a larger one as CSV ` +
+        'or split it\n',
+    );
+  });
+
+  it('checks 100,000 JSON recipients with a small heap', async () => {
+    const path = join(directory, 'many.json');
+    const recipients = Array.from({ length: 100_000 }, (_, index) => ({
+      email: `person${index}@example.com`,
+      boxes: [box],
+    }));
+    await writeFile(path, JSON.stringify({ recipients, note: 1 }, null, 1));
+
+    // A tree of every JSON value took about 18 times the file's size, which a 256 MB heap
+    // cannot hold for this 16 MB file.
+    const result = await sendManifest(path, { NODE_OPTIONS: '--max-old-space-size=256' });
+    await rm(path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: ${path}:1100004:2: note: unknown field; expected only "recipients"\n`,
+    );
+  });
+
+  it('stops at a 64 MB JSON string with a small heap', async () => {
+    const path = join(directory, 'long-string.json');
+    const file = await open(path, 'w');
+    await file.write('{"recipients": [{"email": "a@example.org", "boxes": [{"title": "T", ');
+    await file.write('"messages": ["');
+    const chunk = 'x'.repeat(1024 * 1024);
+    for (let written = 0; written < 64; written += 1) {
+      await file.write(chunk);
+    }
+    await file.write('"]}]}]}\n');
+    await file.close();
+
+    const result = await sendManifest(path, {
+      NODE_OPTIONS: '--max-old-space-size=256',
+      PROVISIONS_REPORT_RESOURCES: '1',
+    });
+    await rm(path);
+
+    const [error, resources, ...rest] = result.stderr.split('\n');
+    expect(result.code).toBe(2);
+    expect(error).toBe(
+      `provisions: ${path}:1:82: a string is longer than ${MAX_MESSAGE_BYTES} bytes of UTF-8, ` +
+        'the maximum for any field (the largest message the API accepts)',
+    );
+    expect(rest).toEqual(['']);
+    const maxRssKb = JSON.parse(resources?.replace(/^resources: /, '') ?? '{}').max_rss_kb;
+    expect(maxRssKb).toBeLessThan(200_000);
   });
 
   it('rejects a message file outside the manifest directory', async () => {
