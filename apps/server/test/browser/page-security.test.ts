@@ -141,6 +141,40 @@ describe('recipient page Content-Security-Policy in Chromium', () => {
       await new Promise((resolve) => framing.close(resolve));
     }
   });
+
+  it('rejects HTML strings in DOM sinks', async () => {
+    const { page, close } = await openJoinPage();
+    // Trusted Types stop a string from reaching innerHTML, so a title or message that
+    // a future change passed there would throw instead of becoming markup.
+    const outcome = await page.evaluate(() => {
+      const target = document.createElement('div');
+      try {
+        target.innerHTML = '<img src="x">';
+        return 'assigned';
+      } catch (error) {
+        return (error as Error).name;
+      }
+    });
+
+    expect(outcome).toBe('TypeError');
+    await close();
+  });
+
+  it('denies powerful browser features', async () => {
+    const { page, close } = await openJoinPage();
+    const allowed = await page.evaluate(() => {
+      // Chromium's Permissions Policy API; not in the DOM type library.
+      const policy = (
+        document as unknown as { featurePolicy: { allowsFeature(name: string): boolean } }
+      ).featurePolicy;
+      return ['camera', 'microphone', 'geolocation', 'payment', 'usb'].filter((feature) =>
+        policy.allowsFeature(feature),
+      );
+    });
+
+    expect(allowed).toEqual([]);
+    await close();
+  });
 });
 
 describe('recipient page secrets in Chromium', () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RECIPIENT_PAGE_CSP } from '../../src/http/recipient-page.js';
+import {
+  RECIPIENT_PAGE_CSP,
+  RECIPIENT_PAGE_PERMISSIONS_POLICY,
+} from '../../src/http/recipient-page.js';
 import {
   openPage,
   PHONE_VIEWPORT,
@@ -320,11 +323,14 @@ describe('recipient page responses', () => {
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(response.headers.get('content-security-policy')).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-        "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+        "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; " +
+        "require-trusted-types-for 'script'; trusted-types 'none'",
     );
     expect(RECIPIENT_PAGE_CSP).toBe(response.headers.get('content-security-policy'));
+    expect(response.headers.get('permissions-policy')).toBe(RECIPIENT_PAGE_PERMISSIONS_POLICY);
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
 
     const html = await response.text();
     expect(html).toContain('<html lang="en">');
