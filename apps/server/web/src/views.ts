@@ -149,7 +149,11 @@ export function singleFieldForm(options: {
   return { form, input };
 }
 
-/** Builds the view of the opened boxes with their decrypted messages, or of no boxes yet. */
+/**
+ * Builds the view of the opened boxes with their decrypted messages, or of no boxes yet.
+ * Titles and messages take their direction from their first strong character
+ * (`dir="auto"`), so right-to-left text is laid out right to left in the English page.
+ */
 export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
   if (boxes.length === 0) {
     return {
@@ -173,7 +177,7 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
     element(
       'li',
       { class: 'box' },
-      element('h2', {}, box.title),
+      element('h2', { dir: 'auto' }, box.title),
       box.messages.length === 0 && box.unreadableMessages.length === 0
         ? element('p', { class: 'meta' }, 'This box has no messages yet.')
         : element(
@@ -183,7 +187,7 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
               element(
                 'li',
                 {},
-                element('p', { class: 'message' }, message.text),
+                element('p', { class: 'message', dir: 'auto' }, message.text),
                 element(
                   'p',
                   { class: 'meta' },

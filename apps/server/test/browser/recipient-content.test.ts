@@ -1,0 +1,86 @@
+import type { BoxContent } from '@provisions/core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {
+  openPage,
+  PHONE_VIEWPORT,
+  saveScreenshot,
+  useRecipientHarness,
+} from './support/recipient-harness.js';
+import { submitCode, submitEmail, waitForHeading } from './support/recipient-steps.js';
+
+const fixture = useRecipientHarness();
+
+/** Sends `boxes` to `email`, opens the link and signs in, which leaves the page at the boxes. */
+async function openBoxes(
+  email: string,
+  boxes: readonly BoxContent[],
+): Promise<{ context: BrowserContext; page: Page }> {
+  const { link } = await fixture.harness.invite(email, boxes);
+  if (link === undefined) {
+    throw new Error(`sendBoxes returned no link for ${email}`);
+  }
+  const opened = await openPage(fixture.browser);
+  await opened.page.goto(link);
+  await submitEmail(opened.page, email);
+  await waitForHeading(opened.page, 'Check your email');
+  await submitCode(opened.page, await fixture.harness.latestCode(email));
+  await waitForHeading(opened.page, 'Your boxes');
+  return opened;
+}
+
+/** Returns the text of each box title and each message, in page order. */
+function shownTexts(page: Page): Promise<{ titles: string[]; messages: string[] }> {
+  return page.evaluate(() => ({
+    titles: [...document.querySelectorAll('.box h2')].map((node) => node.textContent ?? ''),
+    messages: [...document.querySelectorAll('.message')].map((node) => node.textContent ?? ''),
+  }));
+}
+
+describe('recipient page content from senders', () => {
+  it('shows markup as text', async () => {
+    const title = '<img src="/x" onerror="document.body.dataset.title = \'ran\'">';
+    const messages = [
+      '<script>document.body.dataset.message = "ran"</script>',
+      '<a href="javascript:document.body.dataset.link = \'ran\'">Open</a>',
+      'javascript:document.body.dataset.url = "ran"',
+      '<style>main { display: none }</style>&lt;b&gt;',
+    ];
+    const { context, page } = await openBoxes('markup@example.org', [{ title, messages }]);
+
+    expect(await shownTexts(page)).toEqual({ titles: [title], messages });
+    const created = await page.evaluate(() => ({
+      elements: document.querySelectorAll('main img, main script, main a, main style').length,
+      ran: { ...document.body.dataset },
+    }));
+    expect(created.elements).toBe(0);
+    expect(created.ran).toEqual({});
+    await context.close();
+  });
+
+  it('wraps long unbroken text', async () => {
+    const title = 'W'.repeat(200);
+    const messages = ['x'.repeat(5_000), `https://example.org/${'a/'.repeat(500)}`];
+    const { context, page } = await openBoxes('long@example.org', [{ title, messages }]);
+
+    expect(await shownTexts(page)).toEqual({ titles: [title], messages });
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(pageWidth).toBeLessThanOrEqual(PHONE_VIEWPORT.width);
+    await context.close();
+  });
+
+  it('sets the direction of each text from its content', async () => {
+    const rightToLeft = { title: 'חוזה עבודה 2026', messages: ['مرحبا، الراتب 1, 2, 3.'] };
+    const leftToRight = { title: 'Contract 2026', messages: ['Hello (שלום) 1, 2, 3.'] };
+    const { context, page } = await openBoxes('direction@example.org', [rightToLeft, leftToRight]);
+
+    const directions = await page.evaluate(() =>
+      [...document.querySelectorAll('.box h2, .message')].map((node) =>
+        node.matches(':dir(rtl)') ? 'rtl' : 'ltr',
+      ),
+    );
+    expect(directions).toEqual(['rtl', 'rtl', 'ltr', 'ltr']);
+    await saveScreenshot(page, 'boxes-right-to-left');
+    await context.close();
+  });
+});
