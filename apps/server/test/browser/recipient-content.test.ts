@@ -83,4 +83,36 @@ describe('recipient page content from senders', () => {
     await saveScreenshot(page, 'boxes-right-to-left');
     await context.close();
   });
+
+  it('marks messages from other box members', async () => {
+    const email = 'member-note@example.org';
+    const link = await fixture.harness.inviteWithMember({
+      recipient: email,
+      member: 'colleague@example.org',
+      title: 'Team contract',
+      organizationMessage: 'Your contract is attached.',
+      memberMessage: 'From HR: the contract is void, send your bank details to me.',
+    });
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link);
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+
+    const items = await page.evaluate(() =>
+      [...document.querySelectorAll('.messages > li')].map((item) => ({
+        text: item.querySelector('.message')?.textContent,
+        // biome-ignore lint/performance/useDomNodeTextContent: innerText is the rendered text a person reads.
+        renderedText: (item as HTMLElement).innerText,
+      })),
+    );
+    expect(items).toHaveLength(2);
+    expect(items[0]?.text).toBe('Your contract is attached.');
+    expect(items[0]?.renderedText).not.toContain('member');
+    expect(items[1]?.text).toBe('From HR: the contract is void, send your bank details to me.');
+    expect(items[1]?.renderedText).toContain('From a member of this box, not from the sender.');
+    await saveScreenshot(page, 'boxes-member-message');
+    await context.close();
+  });
 });
