@@ -5,6 +5,7 @@ import {
 } from '../../src/http/recipient-page.js';
 import {
   openPage,
+  openPageWithStorageBlocked,
   PHONE_VIEWPORT,
   saveScreenshot,
   useRecipientHarness,
@@ -106,6 +107,7 @@ describe('recipient page', () => {
     await page.reload();
     await waitForHeading(page, 'Check your email');
     expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await mainText(page)).not.toContain('a reload loses your link');
 
     await submitCode(page, await fixture.harness.latestCode(email));
     await waitForHeading(page, 'Your boxes');
@@ -260,6 +262,45 @@ describe('recipient page', () => {
     expect(page.url()).toBe(`${fixture.harness.url}/join`);
     expect(await mainText(page)).not.toContain('If this text stays');
     await context.close();
+  });
+
+  it('works when the browser blocks storage', async () => {
+    const email = 'no-storage@example.org';
+    const { link } = await fixture.harness.invite(email, [
+      { title: 'Private', messages: ['Opened without storage'] },
+    ]);
+    const { page, close } = await openPageWithStorageBlocked();
+    try {
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      const storageError = await page.evaluate(() => {
+        try {
+          return String(sessionStorage.length);
+        } catch (error) {
+          return (error as Error).name;
+        }
+      });
+      expect(storageError).toBe('SecurityError');
+
+      await page.goto(link ?? '');
+      await waitForHeading(page, 'Open your boxes');
+      expect(page.url()).toBe(`${fixture.harness.url}/join`);
+      expect(await mainText(page)).toContain('a reload loses your link');
+      await submitEmail(page, email);
+      await waitForHeading(page, 'Check your email');
+      expect(await mainText(page)).toContain('a reload loses your link');
+      await submitCode(page, await fixture.harness.latestCode(email));
+      await waitForHeading(page, 'Your boxes');
+      expect(await mainText(page)).toContain('Opened without storage');
+      expect(problems).toEqual([]);
+
+      // Nothing kept the link, so a reload explains how to get it back.
+      await page.reload();
+      await waitForHeading(page, 'The key part of your link is missing');
+      expect(await mainText(page)).toContain('Open the invitation email again');
+    } finally {
+      await close();
+    }
   });
 
   it('stores no token and only this tab’s progress', async () => {

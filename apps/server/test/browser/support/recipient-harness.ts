@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,36 @@ const ARTIFACTS_DIRECTORY = fileURLToPath(new URL('../../../test-artifacts/', im
 /** Launches headless Chromium. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Launches Chromium on a new profile whose settings block cookies and site data for every
+ * site, as a person may choose in the browser's privacy settings. Chromium then throws a
+ * `SecurityError` when a page reads `sessionStorage`. `close` stops this Chromium and
+ * deletes the profile.
+ */
+export async function openPageWithStorageBlocked(): Promise<{
+  page: Page;
+  close: () => Promise<void>;
+}> {
+  const profile = await mkdtemp(join(tmpdir(), 'provisions-chromium-'));
+  await mkdir(join(profile, 'Default'));
+  // A content setting of 2 blocks; the cookies setting covers Web Storage too.
+  const preferences = { profile: { default_content_setting_values: { cookies: 2 } } };
+  await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
+
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    viewport: PHONE_VIEWPORT,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const close = async () => {
+    await context.close();
+    // Chromium may still be writing to the profile as it exits.
+    await rm(profile, { recursive: true, force: true, maxRetries: 10 });
+  };
+  return { page, close };
 }
 
 /** Opens a fresh context (no storage shared with other tests) with a phone-sized page. */
