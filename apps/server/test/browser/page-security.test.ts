@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { openPage, useRecipientHarness } from './support/recipient-harness.js';
+import { openPage, openPageWithProfile, useRecipientHarness } from './support/recipient-harness.js';
 import { submitCode, submitEmail, waitForHeading } from './support/recipient-steps.js';
 import { shareEncodings } from './support/traffic.js';
 
@@ -219,5 +221,33 @@ describe('recipient page secrets in Chromium', () => {
       [],
     );
     await context.close();
+  });
+
+  it('warns that the browser history keeps the link', async () => {
+    const { link } = await fixture.harness.invite('history@example.org', [
+      { title: 'Note', messages: ['Hi'] },
+    ]);
+    if (link === undefined) {
+      throw new Error('sendBoxes returned no link');
+    }
+    const { page, profile, close } = await openPageWithProfile();
+    try {
+      await page.goto(link);
+      await waitForHeading(page, 'Open your boxes');
+      expect(page.url()).toBe(`${fixture.harness.url}/join`);
+      // biome-ignore lint/performance/useDomNodeTextContent: innerText is the rendered text a person reads.
+      const note = await page.locator('.note').innerText();
+      await page.context().close();
+
+      // The browser records the address it opens before any script of the page runs, so
+      // removing the fragment leaves the link in the history database of the profile.
+      const history = await readFile(join(profile, 'Default', 'History'));
+      expect(history.includes(link)).toBe(true);
+      expect(note).toContain('never sent to the server');
+      expect(note).toContain('history');
+      expect(note).toContain('private window');
+    } finally {
+      await close();
+    }
   });
 });

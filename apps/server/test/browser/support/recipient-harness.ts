@@ -59,19 +59,17 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Launches Chromium on a new profile whose settings block cookies and site data for every
- * site, as a person may choose in the browser's privacy settings. Chromium then throws a
- * `SecurityError` when a page reads `sessionStorage`. `close` stops this Chromium and
- * deletes the profile.
+ * Launches Chromium on a new profile directory, as a person's browser runs, with
+ * `preferences` written to its `Default/Preferences` first. `close` stops this Chromium,
+ * if the test has not closed its context yet, and deletes the profile.
  */
-export async function openPageWithStorageBlocked(): Promise<{
+export async function openPageWithProfile(preferences: object = {}): Promise<{
   page: Page;
+  profile: string;
   close: () => Promise<void>;
 }> {
   const profile = await mkdtemp(join(tmpdir(), 'provisions-chromium-'));
   await mkdir(join(profile, 'Default'));
-  // A content setting of 2 blocks; the cookies setting covers Web Storage too.
-  const preferences = { profile: { default_content_setting_values: { cookies: 2 } } };
   await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
 
   const context = await chromium.launchPersistentContext(profile, {
@@ -85,7 +83,17 @@ export async function openPageWithStorageBlocked(): Promise<{
     // Chromium may still be writing to the profile as it exits.
     await rm(profile, { recursive: true, force: true, maxRetries: 10 });
   };
-  return { page, close };
+  return { page, profile, close };
+}
+
+/**
+ * Launches Chromium on a new profile whose settings block cookies and site data for every
+ * site, as a person may choose in the browser's privacy settings. Chromium then throws a
+ * `SecurityError` when a page reads `sessionStorage`.
+ */
+export function openPageWithStorageBlocked(): ReturnType<typeof openPageWithProfile> {
+  // A content setting of 2 blocks; the cookies setting covers Web Storage too.
+  return openPageWithProfile({ profile: { default_content_setting_values: { cookies: 2 } } });
 }
 
 /** Opens a fresh context (no storage shared with other tests) with a phone-sized page. */
