@@ -115,4 +115,39 @@ describe('recipient page content from senders', () => {
     await saveScreenshot(page, 'boxes-member-message');
     await context.close();
   });
+
+  it('wraps a long address and error detail', async () => {
+    // 64 characters, the maximum length of a local part.
+    const email = `${'l'.repeat(64)}@example.org`;
+    const { link } = await fixture.harness.invite(email, [{ title: 'Long', messages: ['Hi'] }]);
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link ?? '');
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      PHONE_VIEWPORT.width,
+    );
+
+    // A problem whose detail has a long unbroken word, as a detail that quotes a value has.
+    const detail = `the value ${'v'.repeat(300)} is invalid`;
+    await page.route('**/auth/email-codes', (route) =>
+      route.fulfill({
+        status: 422,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'urn:provisions:problem:invalid-request',
+          title: 'Invalid request',
+          status: 422,
+          detail,
+        }),
+      }),
+    );
+    await page.getByRole('button', { name: 'Send a new code' }).click();
+    await waitForHeading(page, 'Something went wrong');
+    expect(await page.getByRole('alert').textContent()).toContain(detail);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      PHONE_VIEWPORT.width,
+    );
+    await context.close();
+  });
 });
