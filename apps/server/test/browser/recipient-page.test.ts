@@ -115,6 +115,32 @@ describe('recipient page', () => {
     await context.close();
   });
 
+  it('asks for a new code after a reload at the boxes', async () => {
+    const email = 'again@example.org';
+    const { link } = await fixture.harness.invite(email, [
+      { title: 'Notes', messages: ['Read twice'] },
+    ]);
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link ?? '');
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+
+    // The token is in memory only and the code is spent, so the page starts at the email
+    // step, with the link and the address kept.
+    await page.reload();
+    await waitForHeading(page, 'Open your boxes');
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await page.getByLabel('Email address').inputValue()).toBe(email);
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Read twice');
+    await context.close();
+  });
+
   it('starts over with a link opened in the same tab', async () => {
     const first = await fixture.harness.invite('ana@example.org', [
       { title: 'Memo', messages: ['For Ana'] },
@@ -324,6 +350,12 @@ describe('recipient page', () => {
     expect(storage.local).toBe(0);
     expect(storage.session).toEqual(['provisions.join']);
     expect(Object.keys(storage.progress).sort()).toEqual(['email', 'share']);
+    const otherStores = await page.evaluate(async () => ({
+      databases: await indexedDB.databases(),
+      caches: await caches.keys(),
+    }));
+    expect(otherStores).toEqual({ databases: [], caches: [] });
+    expect(await context.cookies()).toEqual([]);
 
     const authorization = (await traffic.requests())
       .map((request) => request.headers.authorization)
