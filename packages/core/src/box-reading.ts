@@ -42,6 +42,17 @@ const JOIN_OPERATION = { method: 'POST', path: '/boxes/joins' };
 const BOX_KEY_MISMATCH_TYPE = 'urn:provisions:problem:box-key-mismatch';
 const PUBLIC_KEY_POINTER = /^\/boxes\/(\d+)\/public_key$/;
 
+/**
+ * Sender of a message as the server recorded it, either the organization that created
+ * the box or a person who is a member of it.
+ */
+export interface MessageSender {
+  /** `organization` for the box's organization, `identity` for a person. */
+  type: 'organization' | 'identity';
+  /** Organization id or identity id. */
+  id: string;
+}
+
 /** A decrypted text message of a box. */
 export interface ReceivedMessage {
   /** Event id. */
@@ -50,6 +61,11 @@ export interface ReceivedMessage {
   text: string;
   /** RFC 3339 time the server received the message. */
   createdAt: string;
+  /**
+   * Sender of the message. Any member may post to a box, so a message from a person is
+   * not from the organization, whatever its text claims.
+   */
+  sender: MessageSender;
 }
 
 /** A message of a box that could not be read, and why. */
@@ -279,7 +295,12 @@ async function readJoinedBox(
 
     try {
       const text = await openTextMessage(event.content, box.public_key, boxSecretKey, event.id);
-      messages.push({ id: event.id, text, createdAt: event.created_at });
+      messages.push({
+        id: event.id,
+        text,
+        createdAt: event.created_at,
+        sender: { type: event.sender.type, id: event.sender.id },
+      });
     } catch (error) {
       if (!(error instanceof RecipientError)) {
         throw error;

@@ -15,6 +15,7 @@ export {
 } from './box-message.js';
 export {
   listCryptoActions,
+  type MessageSender,
   type ReceivedBox,
   type ReceivedMessage,
   readInvitedBoxes,

@@ -1,14 +1,21 @@
-import { UnexpectedResponseError } from '@provisions/api';
+import { UnexpectedResponseError, unwrap } from '@provisions/api';
 import {
   listCryptoActions,
   MemoryKeystore,
   RecipientError,
+  readBoxesWithIdentityKey,
   readInvitedBoxes,
   redeemInvitation,
   registerIdentityKey,
+  sealTextMessage,
   sendBoxes,
 } from '@provisions/core';
-import { encodeBase64Url, generateKeyPair } from '@provisions/crypto';
+import {
+  decodeBase64Url,
+  encodeBase64Url,
+  generateKeyPair,
+  PUBLIC_KEY_LENGTH,
+} from '@provisions/crypto';
 import { describe, expect, it } from 'vitest';
 import { useTestServer } from './support/test-server.js';
 
@@ -115,6 +122,38 @@ describe('readInvitedBoxes', () => {
     expect(joinRequests(requests)[0]?.boxes.map((box) => box.id)).toEqual(
       sent.boxes.map((box) => box.id),
     );
+  });
+
+  it('names the sender of each message', async () => {
+    const email = 'poster@example.com';
+    const { person, identity, sent } = await personWithIdentityKey(email);
+    const boxId = sent.boxes[0]?.id as string;
+    await readBoxesWithIdentityKey({ client: person, secretKey: identity.secretKey });
+    const box = unwrap(await person.GET('/boxes/{id}', { params: { path: { id: boxId } } }));
+    const content = await sealTextMessage(
+      'posted by the person',
+      decodeBase64Url(box.public_key, { length: PUBLIC_KEY_LENGTH }),
+    );
+    unwrap(
+      await person.POST('/boxes/{id}/events', {
+        params: { path: { id: boxId } },
+        body: { type: 'msg.text', content },
+      }),
+    );
+    const me = unwrap(await person.GET('/identities/me'));
+
+    const { boxes } = await readBoxesWithIdentityKey({
+      client: person,
+      secretKey: identity.secretKey,
+    });
+
+    const messages = boxes[0]?.messages ?? [];
+    expect(messages.map((message) => message.text)).toEqual(['box 0 #0', 'posted by the person']);
+    expect(messages[0]?.sender).toEqual({
+      type: 'organization',
+      id: fixture.server.organizationId,
+    });
+    expect(messages[1]?.sender).toEqual({ type: 'identity', id: me.id });
   });
 
   it('reads more than 100 boxes in batches of 100, in order', async () => {

@@ -15,7 +15,9 @@ export const RECIPIENT_ASSETS_PATH = '/assets/';
 
 /**
  * Content-Security-Policy of the page and its assets: only scripts, styles and API calls
- * from this origin, no forms posted anywhere, no framing, no `<base>`.
+ * from this origin, no forms posted anywhere, no framing, no `<base>`. The page builds its
+ * DOM from text nodes only, so it requires Trusted Types and allows no policy. Every HTML
+ * and script sink (`innerHTML`, `document.write`, a script's `src`) then rejects strings.
  */
 export const RECIPIENT_PAGE_CSP = [
   "default-src 'none'",
@@ -26,10 +28,29 @@ export const RECIPIENT_PAGE_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
 ].join('; ');
+
+/** Permissions-Policy of the page: it uses no device, sensor or payment feature. */
+export const RECIPIENT_PAGE_PERMISSIONS_POLICY = [
+  'accelerometer=()',
+  'camera=()',
+  'display-capture=()',
+  'geolocation=()',
+  'gyroscope=()',
+  'hid=()',
+  'magnetometer=()',
+  'microphone=()',
+  'midi=()',
+  'payment=()',
+  'serial=()',
+  'usb=()',
+].join(', ');
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': RECIPIENT_PAGE_CSP,
+  'permissions-policy': RECIPIENT_PAGE_PERMISSIONS_POLICY,
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'cross-origin-opener-policy': 'same-origin',
@@ -55,9 +76,10 @@ interface RecipientPageFiles {
  * Serves the recipient page, built by `web/build.mjs` into `dist/web/`: `GET /join`
  * returns `join.html`, `GET /join/` redirects there with a 301, and `GET /assets/<name>`
  * returns its hashed script, style sheet and icon. Every response carries
- * {@link RECIPIENT_PAGE_CSP}, `Referrer-Policy: no-referrer` and
- * `X-Content-Type-Options: nosniff`. The files are read once, when the server starts. A
- * name not in `dist/web/assets/` gets a 404.
+ * {@link RECIPIENT_PAGE_CSP}, {@link RECIPIENT_PAGE_PERMISSIONS_POLICY},
+ * `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff` and
+ * `Cross-Origin-Opener-Policy: same-origin`. The files are read once, when the server
+ * starts. A name not in `dist/web/assets/` gets a 404.
  *
  * When the page was not built, the server still starts, and `/join` answers 404
  * with a problem that says to run the build.

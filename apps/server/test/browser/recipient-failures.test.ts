@@ -161,6 +161,23 @@ describe('recipient page failures', () => {
     await context.close();
   });
 
+  it('explains a link with one character changed', async () => {
+    const email = 'altered@example.org';
+    const link = await inviteOne(email, 'Payslip', 'Net pay');
+    // The share stays 44 base64url characters, so only the server can tell it is wrong.
+    const last = link.at(-1) === 'A' ? 'B' : 'A';
+    const altered = `${link.slice(0, -1)}${last}`;
+
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(altered);
+    await signInOnPage(page, email);
+    await waitForHeading(page, NOT_FOR_THIS_ADDRESS);
+    const text = await mainText(page);
+    expect(text).toContain('the link was changed when it was copied');
+    expect(text).not.toContain('Net pay');
+    await context.close();
+  });
+
   it('explains a revoked link', async () => {
     const email = 'revoked@example.org';
     const result = await fixture.harness.invite(email, [

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RECIPIENT_PAGE_CSP } from '../../src/http/recipient-page.js';
+import {
+  RECIPIENT_PAGE_CSP,
+  RECIPIENT_PAGE_PERMISSIONS_POLICY,
+} from '../../src/http/recipient-page.js';
 import {
   openPage,
+  openPageWithStorageBlocked,
   PHONE_VIEWPORT,
   saveScreenshot,
   useRecipientHarness,
@@ -103,10 +107,37 @@ describe('recipient page', () => {
     await page.reload();
     await waitForHeading(page, 'Check your email');
     expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await mainText(page)).not.toContain('a reload loses your link');
 
     await submitCode(page, await fixture.harness.latestCode(email));
     await waitForHeading(page, 'Your boxes');
     expect(await mainText(page)).toContain('Hello Ada');
+    await context.close();
+  });
+
+  it('asks for a new code after a reload at the boxes', async () => {
+    const email = 'again@example.org';
+    const { link } = await fixture.harness.invite(email, [
+      { title: 'Notes', messages: ['Read twice'] },
+    ]);
+    const { context, page } = await openPage(fixture.browser);
+    await page.goto(link ?? '');
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+
+    // The token is in memory only and the code is spent, so the page starts at the email
+    // step, with the link and the address kept.
+    await page.reload();
+    await waitForHeading(page, 'Open your boxes');
+    expect(page.url()).toBe(`${fixture.harness.url}/join`);
+    expect(await page.getByLabel('Email address').inputValue()).toBe(email);
+    await submitEmail(page, email);
+    await waitForHeading(page, 'Check your email');
+    await submitCode(page, await fixture.harness.latestCode(email));
+    await waitForHeading(page, 'Your boxes');
+    expect(await mainText(page)).toContain('Read twice');
     await context.close();
   });
 
@@ -259,6 +290,45 @@ describe('recipient page', () => {
     await context.close();
   });
 
+  it('works when the browser blocks storage', async () => {
+    const email = 'no-storage@example.org';
+    const { link } = await fixture.harness.invite(email, [
+      { title: 'Private', messages: ['Opened without storage'] },
+    ]);
+    const { page, close } = await openPageWithStorageBlocked();
+    try {
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      const storageError = await page.evaluate(() => {
+        try {
+          return String(sessionStorage.length);
+        } catch (error) {
+          return (error as Error).name;
+        }
+      });
+      expect(storageError).toBe('SecurityError');
+
+      await page.goto(link ?? '');
+      await waitForHeading(page, 'Open your boxes');
+      expect(page.url()).toBe(`${fixture.harness.url}/join`);
+      expect(await mainText(page)).toContain('a reload loses your link');
+      await submitEmail(page, email);
+      await waitForHeading(page, 'Check your email');
+      expect(await mainText(page)).toContain('a reload loses your link');
+      await submitCode(page, await fixture.harness.latestCode(email));
+      await waitForHeading(page, 'Your boxes');
+      expect(await mainText(page)).toContain('Opened without storage');
+      expect(problems).toEqual([]);
+
+      // Nothing kept the link, so a reload explains how to get it back.
+      await page.reload();
+      await waitForHeading(page, 'The key part of your link is missing');
+      expect(await mainText(page)).toContain('Open the invitation email again');
+    } finally {
+      await close();
+    }
+  });
+
   it('stores no token and only this tab’s progress', async () => {
     const email = 'lin@example.org';
     const { link } = await fixture.harness.invite(email, [
@@ -280,6 +350,12 @@ describe('recipient page', () => {
     expect(storage.local).toBe(0);
     expect(storage.session).toEqual(['provisions.join']);
     expect(Object.keys(storage.progress).sort()).toEqual(['email', 'share']);
+    const otherStores = await page.evaluate(async () => ({
+      databases: await indexedDB.databases(),
+      caches: await caches.keys(),
+    }));
+    expect(otherStores).toEqual({ databases: [], caches: [] });
+    expect(await context.cookies()).toEqual([]);
 
     const authorization = (await traffic.requests())
       .map((request) => request.headers.authorization)
@@ -320,11 +396,14 @@ describe('recipient page responses', () => {
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(response.headers.get('content-security-policy')).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-        "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+        "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; " +
+        "require-trusted-types-for 'script'; trusted-types 'none'",
     );
     expect(RECIPIENT_PAGE_CSP).toBe(response.headers.get('content-security-policy'));
+    expect(response.headers.get('permissions-policy')).toBe(RECIPIENT_PAGE_PERMISSIONS_POLICY);
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
 
     const html = await response.text();
     expect(html).toContain('<html lang="en">');

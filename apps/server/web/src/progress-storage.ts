@@ -14,9 +14,47 @@ export interface RecipientProgress {
 
 const STORAGE_KEY = 'provisions.join';
 
+/**
+ * Returns this tab's `sessionStorage`, or undefined when the browser blocks it. Chromium
+ * (checked with 156) throws a `SecurityError` on reading `window.sessionStorage` when the
+ * person blocks cookies and site data, and the page must still work then.
+ */
+function tabStorage(): Storage | undefined {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Tells whether progress survives a reload. It does not when the browser blocks
+ * `sessionStorage`, or when writing to it fails.
+ */
+export function canKeepProgress(): boolean {
+  const storage = tabStorage();
+  if (storage === undefined) {
+    return false;
+  }
+
+  const probeKey = `${STORAGE_KEY}.probe`;
+  try {
+    storage.setItem(probeKey, '');
+    storage.removeItem(probeKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Returns the stored progress, or undefined when there is none or it is not readable. */
 export function loadProgress(): RecipientProgress | undefined {
-  const text = sessionStorage.getItem(STORAGE_KEY);
+  let text: string | null;
+  try {
+    text = tabStorage()?.getItem(STORAGE_KEY) ?? null;
+  } catch {
+    return undefined;
+  }
   if (text === null) {
     return undefined;
   }
@@ -37,12 +75,23 @@ export function loadProgress(): RecipientProgress | undefined {
   }
 }
 
-/** Stores the progress for this tab. */
+/**
+ * Stores the progress for this tab. Where storage is blocked or full, the progress stays
+ * in memory only.
+ */
 export function saveProgress(progress: RecipientProgress): void {
-  sessionStorage.setItem(STORAGE_KEY, JSON.stringify(progress));
+  try {
+    tabStorage()?.setItem(STORAGE_KEY, JSON.stringify(progress));
+  } catch {
+    // A full or blocked storage: the page goes on, and a reload loses the progress.
+  }
 }
 
 /** Deletes the progress of this tab. */
 export function clearProgress(): void {
-  sessionStorage.removeItem(STORAGE_KEY);
+  try {
+    tabStorage()?.removeItem(STORAGE_KEY);
+  } catch {
+    // Nothing could be stored either, so nothing is left to delete.
+  }
 }

@@ -23,7 +23,7 @@ import { invalidEmailSentence } from './email-error-message.js';
 import { takeInvitation } from './invitation-fragment.js';
 import { LINK_PROBLEMS } from './link-problems.js';
 import { fetchOrNetworkError, NetworkError } from './network-error.js';
-import { type RecipientProgress, saveProgress } from './progress-storage.js';
+import { canKeepProgress, type RecipientProgress, saveProgress } from './progress-storage.js';
 import { retryAfterSeconds, tryAgainSentence, waitDuration } from './retry-after.js';
 import {
   actionRow,
@@ -82,6 +82,7 @@ class RecipientFlow {
   #token: string | undefined;
   // Set when another link replaced this one, so that a request still running changes nothing.
   #stopped = false;
+  readonly #keepsProgress = canKeepProgress();
   readonly #client = createApiClient({
     baseUrl: location.origin,
     token: () => this.#token,
@@ -152,7 +153,7 @@ class RecipientFlow {
       options.focusField === true || options.error !== undefined || options.notice !== undefined;
     this.#show({
       title: 'Open your boxes',
-      content: [...notice, intro, form],
+      content: [...notice, intro, ...this.#reloadWarning(), form],
       ...(focusField ? { focus: input } : {}),
     });
   }
@@ -188,6 +189,7 @@ class RecipientFlow {
       title: 'Check your email',
       content: [
         ...notice,
+        ...this.#reloadWarning(),
         form,
         actionRow([
           { label: 'Send a new code', run: () => void this.#requestCode(email), secondary: true },
@@ -196,6 +198,23 @@ class RecipientFlow {
       ],
       focus: input,
     });
+  }
+
+  /**
+   * Builds the warning that a reload loses the link, and how to get it back, for a browser
+   * that blocks `sessionStorage`. Returns no element where the link survives a reload.
+   */
+  #reloadWarning(): HTMLElement[] {
+    if (this.#keepsProgress) {
+      return [];
+    }
+    return [
+      element(
+        'p',
+        { class: 'hint' },
+        'Your browser blocks this site from storing data, so a reload loses your link. If that happens, open the link from the invitation email again.',
+      ),
+    ];
   }
 
   #changeAddress(): void {

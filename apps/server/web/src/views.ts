@@ -1,4 +1,4 @@
-import type { ReceivedBox } from '@provisions/core';
+import type { ReceivedBox, ReceivedMessage } from '@provisions/core';
 
 import { type Child, element } from './dom.js';
 
@@ -149,7 +149,11 @@ export function singleFieldForm(options: {
   return { form, input };
 }
 
-/** Builds the view of the opened boxes with their decrypted messages, or of no boxes yet. */
+/**
+ * Builds the view of the opened boxes with their decrypted messages, or of no boxes yet.
+ * Titles and messages take their direction from their first strong character
+ * (`dir="auto"`), so right-to-left text is laid out right to left in the English page.
+ */
 export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
   if (boxes.length === 0) {
     return {
@@ -173,29 +177,10 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
     element(
       'li',
       { class: 'box' },
-      element('h2', {}, box.title),
+      element('h2', { dir: 'auto' }, box.title),
       box.messages.length === 0 && box.unreadableMessages.length === 0
         ? element('p', { class: 'meta' }, 'This box has no messages yet.')
-        : element(
-            'ol',
-            { class: 'messages' },
-            ...box.messages.map((message) =>
-              element(
-                'li',
-                {},
-                element('p', { class: 'message' }, message.text),
-                element(
-                  'p',
-                  { class: 'meta' },
-                  element(
-                    'time',
-                    { datetime: message.createdAt },
-                    new Date(message.createdAt).toLocaleString(),
-                  ),
-                ),
-              ),
-            ),
-          ),
+        : element('ol', { class: 'messages' }, ...box.messages.map(messageItem)),
       ...unreadableNotice(box.unreadableMessages.length),
     ),
   );
@@ -208,6 +193,26 @@ export function boxesView(boxes: readonly ReceivedBox[], email: string): View {
       element('ul', { class: 'boxes' }, ...items),
     ],
   };
+}
+
+/**
+ * Builds the list item of a message. A message that a person posted is marked before
+ * its text, because any member of a box may post to it, and the text could claim to come
+ * from the organization.
+ */
+function messageItem(message: ReceivedMessage): HTMLElement {
+  const text = element('p', { class: 'message', dir: 'auto' }, message.text);
+  const meta = element(
+    'p',
+    { class: 'meta' },
+    element('time', { datetime: message.createdAt }, new Date(message.createdAt).toLocaleString()),
+  );
+  if (message.sender.type === 'organization') {
+    return element('li', {}, text, meta);
+  }
+
+  const note = element('p', { class: 'sender' }, 'From a member of this box, not from the sender.');
+  return element('li', { class: 'from-member' }, note, text, meta);
 }
 
 /** Says how many messages of a box could not be opened; nothing when all could. */

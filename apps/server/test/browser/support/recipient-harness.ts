@@ -1,15 +1,21 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { normalizeEmail, unwrap } from '@provisions/api';
+import { type ApiClient, createApiClient, normalizeEmail, unwrap } from '@provisions/api';
 import {
   type BoxContent,
   connectOrganization,
   MemoryKeystore,
   type OrganizationConnection,
+  readBoxesWithIdentityKey,
+  registerIdentityKey,
+  requestEmailCode,
   type SendBoxesResult,
+  sealInvitation,
+  sealTextMessage,
   sendBoxes,
+  signIn,
 } from '@provisions/core';
 import {
   createProvision,
@@ -50,6 +56,44 @@ const ARTIFACTS_DIRECTORY = fileURLToPath(new URL('../../../test-artifacts/', im
 /** Launches headless Chromium. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Launches Chromium on a new profile directory, as a person's browser runs, with
+ * `preferences` written to its `Default/Preferences` first. `close` stops this Chromium,
+ * if the test has not closed its context yet, and deletes the profile.
+ */
+export async function openPageWithProfile(preferences: object = {}): Promise<{
+  page: Page;
+  profile: string;
+  close: () => Promise<void>;
+}> {
+  const profile = await mkdtemp(join(tmpdir(), 'provisions-chromium-'));
+  await mkdir(join(profile, 'Default'));
+  await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
+
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    viewport: PHONE_VIEWPORT,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const close = async () => {
+    await context.close();
+    // Chromium may still be writing to the profile as it exits.
+    await rm(profile, { recursive: true, force: true, maxRetries: 10 });
+  };
+  return { page, profile, close };
+}
+
+/**
+ * Launches Chromium on a new profile whose settings block cookies and site data for every
+ * site, as a person may choose in the browser's privacy settings. Chromium then throws a
+ * `SecurityError` when a page reads `sessionStorage`.
+ */
+export function openPageWithStorageBlocked(): ReturnType<typeof openPageWithProfile> {
+  // A content setting of 2 blocks; the cookies setting covers Web Storage too.
+  return openPageWithProfile({ profile: { default_content_setting_values: { cookies: 2 } } });
 }
 
 /** Opens a fresh context (no storage shared with other tests) with a phone-sized page. */
@@ -189,6 +233,84 @@ export class RecipientHarness {
     );
 
     return `${this.url}/join#provision:${encodeBase64Url(provision.userKeyShare)}`;
+  }
+
+  /**
+   * Creates one box for `recipient`, through a new provision, and for `member`, who has
+   * an identity key. The organization posts `organizationMessage`, then `member` signs
+   * in, joins the box and posts `memberMessage`, as any box member may.
+   *
+   * @returns the invitation link of `recipient`.
+   */
+  async inviteWithMember(options: {
+    recipient: string;
+    member: string;
+    title: string;
+    organizationMessage: string;
+    memberMessage: string;
+  }): Promise<string> {
+    const organization = this.#connection();
+    const memberClient = await this.signInAs(options.member);
+    const memberKeys = await generateKeyPair();
+    const { publicKey: memberKey } = await registerIdentityKey({
+      client: memberClient,
+      secretKey: memberKeys.secretKey,
+    });
+
+    const provision = await createProvision();
+    const provisionKey = encodeBase64Url(provision.publicKey);
+    const box = await generateKeyPair();
+    const created = unwrap(
+      await organization.client.POST('/organizations/{oid}/boxes', {
+        params: { path: { oid: organization.organizationId } },
+        body: {
+          title: options.title,
+          public_key: encodeBase64Url(box.publicKey),
+          crypto: {
+            invitation_data: {
+              [provisionKey]: await sealInvitation(box.secretKey, provision.publicKey),
+              [memberKey]: await sealInvitation(box.secretKey, memberKeys.publicKey),
+            },
+            provisions: { [normalizeEmail(options.recipient)]: provision.payload },
+          },
+        },
+      }),
+    );
+    await this.#postMessage(
+      organization.client,
+      created.id,
+      box.publicKey,
+      options.organizationMessage,
+    );
+
+    await readBoxesWithIdentityKey({ client: memberClient, secretKey: memberKeys.secretKey });
+    await this.#postMessage(memberClient, created.id, box.publicKey, options.memberMessage);
+
+    return `${this.url}/join#provision:${encodeBase64Url(provision.userKeyShare)}`;
+  }
+
+  /** Signs `email` in with a code from the outbox and returns a client acting for that person. */
+  async signInAs(email: string): Promise<ApiClient> {
+    let token: string | undefined;
+    const client = createApiClient({ baseUrl: this.url, token: () => token });
+    await requestEmailCode(client, email);
+    token = await signIn(client, email, await this.latestCode(email));
+    return client;
+  }
+
+  async #postMessage(
+    client: ApiClient,
+    boxId: string,
+    boxPublicKey: Uint8Array,
+    text: string,
+  ): Promise<void> {
+    const content = await sealTextMessage(text, boxPublicKey);
+    unwrap(
+      await client.POST('/boxes/{id}/events', {
+        params: { path: { id: boxId } },
+        body: { type: 'msg.text', content },
+      }),
+    );
   }
 
   /** Returns the newest sign-in code the server wrote to its outbox for `email`. */
