@@ -319,7 +319,7 @@ async function deliver(
  * Drops the server's key share from the keystore entry of a recipient that an earlier process
  * finished. That process drops it after the recipient's last step, so the share stays when the
  * process ended, or its keystore write failed, in between. The keystore would otherwise keep both
- * shares of the provision for good.
+ * shares of the provision for good, and `keystore export` would leave the link out as pending.
  */
 function dropLeftoverServerShare(
   context: BulkSendContext,

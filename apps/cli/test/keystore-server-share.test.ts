@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { ProvisionKeystoreEntry } from '@provisions/core';
 import { FileKeystore } from '@provisions/core/keystore';
-import { encodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
+import { createProvision, encodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readKeystoreEncryption } from '../src/keystore-access.js';
@@ -79,5 +79,77 @@ describe('send --manifest run again', () => {
       emailsWithServerShare(keystore),
     );
     expect(leftover).toEqual([]);
+  });
+});
+
+/**
+ * Stores a new provision for `email` in the keystore as a manifest run does before its first
+ * request: with the server's share, and without sending it to the server.
+ */
+async function storeUnsentProvision(keystore: FileKeystore, email: string): Promise<string> {
+  const provision = await createProvision();
+  await keystore.put(email, {
+    public_key: provision.payload.public_key,
+    user_key_share: encodeBase64Url(provision.userKeyShare),
+    created_at: new Date().toISOString(),
+    misakey_key_share: provision.payload.misakey_key_share,
+  });
+  return provision.payload.public_key;
+}
+
+describe('keystore entries of an unfinished run', () => {
+  it('export leaves them out', async () => {
+    const manifest = await writeManifest(workDir, 'export', 2);
+    const keystorePath = join(workDir, 'export-keystore.json');
+    const keystoreEnv = { ...env, PROVISIONS_KEYSTORE: keystorePath };
+    // One at a time, so the links come out in manifest order, which is the order of export.
+    const sent = await runCli(
+      ['send', '--manifest', manifest, '--print-links', '--concurrency', '1'],
+      { env: keystoreEnv },
+    );
+    expect(sent.code).toBe(0);
+    await withKeystore(keystorePath, async (keystore) => {
+      await storeUnsentProvision(keystore, 'unsent@example.com');
+    });
+    const out = join(workDir, 'export-links.csv');
+
+    const exported = await runCli(['keystore', 'export', '--out', out], { env: keystoreEnv });
+
+    expect(exported.code).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(sent.stdout);
+    expect(exported.stderr.split('\n')).toEqual([
+      `2 links written to ${out} (mode 0600)`,
+      'provisions: 1 entry left out because the send --manifest run that created its provision has not finished, so the server may not have that provision: unsent@example.com. Run that send command again to finish it, then export again; "provisions keystore list" marks such entries as pending',
+      '',
+    ]);
+  });
+
+  it('list marks them as pending', async () => {
+    const manifest = await writeManifest(workDir, 'list', 1);
+    const keystorePath = join(workDir, 'list-keystore.json');
+    const keystoreEnv = { ...env, PROVISIONS_KEYSTORE: keystorePath };
+    const sent = await runCli(['send', '--manifest', manifest], { env: keystoreEnv });
+    expect(sent.code).toBe(0);
+    const unsentKey = await withKeystore(keystorePath, (keystore) =>
+      storeUnsentProvision(keystore, 'unsent@example.com'),
+    );
+
+    const listed = await runCli(['keystore', 'list'], { env: keystoreEnv });
+    const listedJson = await runCli(['keystore', 'list', '--json'], { env: keystoreEnv });
+
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.split('\n');
+    expect(lines[0]).toMatch(/^list0@example\.com {2}[\w-]{43} {2}\S+Z$/);
+    expect(lines[1]).toMatch(
+      new RegExp(`^unsent@example\\.com {2}${unsentKey} {2}\\S+Z {2}pending$`),
+    );
+    expect(lines.slice(2)).toEqual(['']);
+    expect(listed.stderr).toBe(`2 entries (1 pending) in ${keystorePath}\n`);
+    expect(listedJson.code).toBe(0);
+    const entries = JSON.parse(listedJson.stdout).entries as { email: string; pending: boolean }[];
+    expect(entries.map((entry) => [entry.email, entry.pending])).toEqual([
+      ['list0@example.com', false],
+      ['unsent@example.com', true],
+    ]);
   });
 });
