@@ -354,6 +354,19 @@ describe('send --keystore that is not a keystore', () => {
     );
     expect(await readFile(keystore, 'utf8')).toBe('shopping list\n');
   });
+
+  it('explains an empty keystore', async () => {
+    const keystore = join(workDir, 'truncated-keystore.json');
+    await writeFile(keystore, '');
+
+    const result = await sendToOneWith(keystore);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: keystore ${keystore} is empty: it has no header line, so another program truncated it or provisions did not write it; restore it from a backup, or check the path\n`,
+    );
+    expect(await readFile(keystore, 'utf8')).toBe('');
+  });
 });
 
 describe('send --links-out that fails at the end', () => {

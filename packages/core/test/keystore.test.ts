@@ -382,6 +382,8 @@ describe('FileKeystore', () => {
 
   it.each([
     ['not JSON', 'not json', /not valid JSON/],
+    ['no content', '', /is empty: it has no header line/],
+    ['only white space', '\n\n', /is empty: it has no header line/],
     [
       'another format',
       JSON.stringify({ format: 'other', version: 1 }),
