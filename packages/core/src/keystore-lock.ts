@@ -43,7 +43,8 @@ interface LockOwner {
  *
  * @param path - the lock file, such as `keystore.json.lock`.
  * @param what - what the lock protects, for the error message.
- * @throws LockFileError `ERR_LOCKED` naming the process that holds the lock,
+ * @throws LockFileError `ERR_LOCKED` naming the process that holds the lock (or, for a lock
+ *   file that names none and is younger than 10 seconds, the seconds until it is abandoned),
  *   or `ERR_LOCK_IO` when the lock file cannot be created; ProvisionsError
  *   `ERR_INVALID_ARGUMENT` for a `path` that is not a non-empty string.
  */
@@ -90,19 +91,22 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
       continue;
     }
     if (!(await isAbandoned(path, existing.owner))) {
-      if (existing.owner?.pid === process.pid && existing.owner.hostname === hostname()) {
+      if (existing.owner === undefined) {
+        const seconds = await secondsUntilAbandoned(path);
+        throw new LockFileError(
+          'ERR_LOCKED',
+          `${what} is locked, but its lock file ${path} names no process, as when a command is killed while it takes the lock: run the command again in ${seconds} s, when the lock counts as abandoned, or delete the lock file now if no other command is running`,
+        );
+      }
+      if (existing.owner.pid === process.pid && existing.owner.hostname === hostname()) {
         throw new LockFileError(
           'ERR_LOCKED',
           `${what} is already open in this process (lock file ${path}): close it before opening it again`,
         );
       }
-      const holder =
-        existing.owner === undefined
-          ? 'another process'
-          : `process ${existing.owner.pid} on ${existing.owner.hostname}`;
       throw new LockFileError(
         'ERR_LOCKED',
-        `${what} is in use by ${holder} (lock file ${path}): wait for it to finish, or delete the lock file if no such process runs`,
+        `${what} is in use by process ${existing.owner.pid} on ${existing.owner.hostname} (lock file ${path}): wait for it to finish, or delete the lock file if no such process runs`,
       );
     }
 
@@ -161,14 +165,25 @@ async function readLock(path: string): Promise<{ text: string; owner?: LockOwner
   return { text };
 }
 
+/** Returns the age of the lock file at `path` in milliseconds, or `Infinity` once it is gone. */
+async function lockAge(path: string): Promise<number> {
+  const modified = await stat(path).then(
+    (stats) => stats.mtimeMs,
+    () => Number.NEGATIVE_INFINITY,
+  );
+  return Date.now() - modified;
+}
+
+/** Returns the whole seconds, at least 1, until a lock file that names no owner is abandoned. */
+async function secondsUntilAbandoned(path: string): Promise<number> {
+  const remainingMs = UNREADABLE_LOCK_STALE_MS - (await lockAge(path));
+  return Math.max(1, Math.ceil(remainingMs / 1000));
+}
+
 async function isAbandoned(path: string, owner: LockOwner | undefined): Promise<boolean> {
   if (owner === undefined) {
     // The owner may have crashed between creating the file and writing it.
-    const modified = await stat(path).then(
-      (stats) => stats.mtimeMs,
-      () => 0,
-    );
-    return Date.now() - modified > UNREADABLE_LOCK_STALE_MS;
+    return (await lockAge(path)) > UNREADABLE_LOCK_STALE_MS;
   }
 
   if (owner.hostname !== hostname()) {
