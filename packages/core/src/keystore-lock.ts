@@ -1,12 +1,22 @@
 import { unlinkSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 
 import { invalidArgument } from './argument-checks.js';
 import { ProvisionsError } from './provisions-error.js';
 
 /** Age after which a lock file with no readable owner counts as abandoned, in milliseconds. */
 const UNREADABLE_LOCK_STALE_MS = 10_000;
+
+/**
+ * Tries to create the lock before giving up with `ERR_LOCKED`. Each failed try removed an
+ * abandoned lock or waited for another caller that was removing one.
+ */
+const LOCK_ATTEMPTS = 5;
+
+/** Wait before the next try while another caller removes an abandoned lock, in milliseconds. */
+const TAKEOVER_WAIT_MS = 20;
 
 /** Another live process holds the lock, or the lock file cannot be created. */
 export class LockFileError extends ProvisionsError {
@@ -37,9 +47,14 @@ interface LockOwner {
  * that no longer runs on this host is removed and taken. The lock is also
  * removed when this process exits normally.
  *
- * NOTE: two processes that find the same abandoned lock at the same moment
- * can both take it: the owner is read again just before the removal, which
- * narrows that window but does not close it.
+ * Callers that find the same abandoned lock remove it one at a time, each
+ * holding `<path>.takeover` (created with O_EXCL) and removing the lock only
+ * if it still has the content they found. So a caller does not delete the new
+ * lock of another, and only one of them takes the lock, with the exception below.
+ *
+ * NOTE: a `<path>.takeover` older than 10 seconds counts as left by a killed
+ * caller and is removed. A caller that stalls longer than that with the guard
+ * open can therefore still race with the next one.
  *
  * @param path - the lock file, such as `keystore.json.lock`.
  * @param what - what the lock protects, for the error message.
@@ -52,7 +67,7 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
   if (typeof path !== 'string' || path === '') {
     throw invalidArgument('path', 'a non-empty string', path);
   }
-  for (let attempt = 0; attempt < 3; attempt += 1) {
+  for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt += 1) {
     const owner: LockOwner = {
       pid: process.pid,
       hostname: hostname(),
@@ -110,13 +125,49 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
       );
     }
 
-    const again = await readLock(path);
-    if (again?.text === existing.text) {
-      await unlink(path).catch(() => undefined);
-    }
+    await removeAbandonedLock(path, existing.text);
   }
 
   throw new LockFileError('ERR_LOCKED', `${what} is locked (lock file ${path}): try again`);
+}
+
+/**
+ * Deletes the abandoned lock at `path` if it still contains `text`, holding `<path>.takeover`
+ * meanwhile. Without that guard, a caller that read `text` could delete the lock that another
+ * caller created after removing the same abandoned one. When another caller holds the guard,
+ * this waits briefly instead and leaves the lock to that caller.
+ */
+async function removeAbandonedLock(path: string, text: string): Promise<void> {
+  const guardPath = `${path}.takeover`;
+  let guard: FileHandle;
+  try {
+    guard = await open(guardPath, 'wx', 0o600);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new LockFileError(
+        'ERR_LOCK_IO',
+        `cannot create lock file ${guardPath} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause },
+      );
+    }
+    // A guard this old was left by a caller killed while it held it.
+    if ((await lockAge(guardPath)) > UNREADABLE_LOCK_STALE_MS) {
+      await unlink(guardPath).catch(() => undefined);
+    } else {
+      await setTimeout(TAKEOVER_WAIT_MS);
+    }
+    return;
+  }
+
+  try {
+    const current = await readLock(path);
+    if (current?.text === text) {
+      await unlink(path).catch(() => undefined);
+    }
+  } finally {
+    await guard.close();
+    await unlink(guardPath).catch(() => undefined);
+  }
 }
 
 function ownedLock(path: string, content: string): LockFile {
