@@ -207,6 +207,18 @@ describe('send --journal', () => {
       `provisions: --journal: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
     );
   });
+
+  it('names a lock file name that is too long', async () => {
+    // 251 characters fit in a file name of at most 255 bytes, but `.lock` makes it 256.
+    const journal = join(workDir, `${'j'.repeat(243)}.journal`);
+
+    const result = await sendManifestWith('--journal', journal);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --journal: ${journal}.lock is too long a path (ENAMETOOLONG): choose a shorter path\n`,
+    );
+  });
 });
 
 describe('send --keystore', () => {
