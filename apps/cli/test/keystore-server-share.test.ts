@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -151,5 +151,37 @@ describe('keystore entries of an unfinished run', () => {
       ['list0@example.com', false],
       ['unsent@example.com', true],
     ]);
+  });
+});
+
+describe('send --manifest with a truncated keystore', () => {
+  it('stops once before changing it', async () => {
+    const manifest = await writeManifest(workDir, 'truncated', 3);
+    const keystorePath = join(workDir, 'truncated-keystore.json');
+    const args = ['send', '--manifest', manifest, '--keystore', keystorePath, '--concurrency', '1'];
+    const first = await runCli(args, { env });
+    expect(first.code).toBe(0);
+    // Keep the header, the record of the run, the first entry and half of the next record, as
+    // a copy cut short does. Two of the three entries are then gone.
+    const lines = (await readFile(keystorePath, 'utf8')).split('\n');
+    const fourth = lines[3] as string;
+    const truncated = `${lines.slice(0, 3).join('\n')}\n${fourth.slice(0, fourth.length / 2)}`;
+    await writeFile(keystorePath, truncated);
+
+    const stopped = await runCli(args, { env });
+
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toBe(
+      `provisions: keystore ${keystorePath} ends in a cut record and has no entry for 2 recipients whose provisions journal ${manifest}.journal records, such as truncated1@example.com: another program truncated it, because a crash cuts only a record that no run relied on. Nothing was sent, and the keystore was not changed. Restore the keystore from a copy that has these entries, then run the same command again. If no copy has them, run the same command again to finish the run without them: they fail, and a copy restored later would lack the entries that this run adds\n`,
+    );
+    expect(await readFile(keystorePath, 'utf8')).toBe(truncated);
+
+    const resumed = await runCli(args, { env });
+
+    expect(resumed.code).toBe(3);
+    expect(resumed.stderr).toContain('recipients: 1 of 3 done, 2 failed');
+    expect(resumed.stderr).toContain(
+      "failed: truncated1@example.com: the keystore entry of this recipient's provision is missing",
+    );
   });
 });

@@ -33,6 +33,7 @@ import { asLocalWriteFailure } from '../error-report.js';
 import { describeFileError, fileErrorCode, isPathProblem } from '../file-error.js';
 import { Journal } from '../journal.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
+import { checkKeystoreLoss } from '../keystore-loss.js';
 import { createLinkMailer, type SmtpSettings, verifySmtpServer } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
@@ -171,6 +172,9 @@ async function sendManifest(
     });
     if (resumedRunId === undefined && !settings.sendAgain) {
       checkEarlierRuns(keystore, settings, { contentHash, manifestHash });
+    }
+    if (resumedRunId !== undefined) {
+      await checkKeystoreLoss(keystore, journal, state);
     }
 
     // Started before the token request, so that a server that accepts the connection and
