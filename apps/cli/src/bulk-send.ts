@@ -166,7 +166,9 @@ export async function sendRecipient(
   }
 
   try {
-    if (!state.done) {
+    if (state.done) {
+      dropLeftoverServerShare(context, recipient, state);
+    } else {
       await deliver(context, recipient, state);
     }
     const outcome = await describeDone(context, recipient, state, boxesCreatedBefore);
@@ -309,8 +311,28 @@ async function deliver(
 
   // Only after the box creation is on record, so a resumed run never needs the share.
   if (decision.new_provision) {
-    inBackground(context, dropServerShare(context.keystore, recipient.email));
+    inBackground(context, dropServerShare(context.keystore, recipient.email, decision.public_key));
   }
+}
+
+/**
+ * Drops the server's key share from the keystore entry of a recipient that an earlier process
+ * finished. That process drops it after the recipient's last step, so the share stays when the
+ * process ended, or its keystore write failed, in between. The keystore would otherwise keep both
+ * shares of the provision for good, and `keystore export` would leave the link out as pending.
+ */
+function dropLeftoverServerShare(
+  context: BulkSendContext,
+  recipient: BulkRecipient,
+  state: RecipientState,
+): void {
+  if (state.decision?.delivery !== 'provision') {
+    return;
+  }
+  inBackground(
+    context,
+    dropServerShare(context.keystore, recipient.email, state.decision.public_key),
+  );
 }
 
 async function decide(
@@ -329,7 +351,7 @@ async function decide(
 
     if (entry !== undefined && active.some((item) => item.public_key === entry.public_key)) {
       if (entry.misakey_key_share !== undefined) {
-        await dropServerShare(context.keystore, recipient.email);
+        await dropServerShare(context.keystore, recipient.email, entry.public_key);
       }
       decision = record(recipient, 'provision', entry.public_key, false);
     } else if (active[0] !== undefined) {
@@ -380,9 +402,17 @@ async function createAndStoreProvision(keystore: FileKeystore, email: string): P
   return entry.public_key;
 }
 
-async function dropServerShare(keystore: FileKeystore, email: string): Promise<void> {
+/**
+ * Removes the server's key share from the keystore entry of `email`, once the server has the
+ * provision with `publicKey`. An entry of another provision is left as it is.
+ */
+async function dropServerShare(
+  keystore: FileKeystore,
+  email: string,
+  publicKey: string,
+): Promise<void> {
   const entry = await keystore.get(email);
-  if (entry?.misakey_key_share === undefined) {
+  if (entry?.misakey_key_share === undefined || entry.public_key !== publicKey) {
     return;
   }
   const { misakey_key_share: _serverShare, ...rest } = entry;

@@ -27,6 +27,10 @@ const FILE_ERROR_WORDING: Readonly<Record<string, FileErrorWording>> = {
     next: 'remove a link of the loop or choose another path',
   },
   ENAMETOOLONG: { problem: 'is too long a path', next: 'choose a shorter path' },
+  EROFS: {
+    problem: 'is on a read-only file system',
+    next: 'choose a path on a writable file system',
+  },
 };
 
 /** Returns the errno code of a failed file operation, such as `ENOENT`, or `undefined`. */

@@ -3,6 +3,12 @@ import type { JournalRecord } from './journal.js';
 /** Version of the journal records `send --manifest` writes. */
 export const SEND_JOURNAL_VERSION = 1;
 
+/**
+ * Type of the journal record of a run that stopped once on a truncated keystore, after which the
+ * next run goes on without the lost entries.
+ */
+export const KEYSTORE_LOSS_ACCEPTED = 'keystore_loss_accepted';
+
 /** The first line of a journal: which run, manifest, organization and server it belongs to. */
 export interface RunRecord {
   type: 'run';
@@ -90,6 +96,11 @@ export interface RecipientState {
 export interface SendJournalState {
   run?: RunRecord;
   recipients: Map<number, RecipientState>;
+  /**
+   * Whether a run stopped once on a truncated keystore ({@link KEYSTORE_LOSS_ACCEPTED}), so that
+   * the next run goes on without the lost entries.
+   */
+  keystoreLossAccepted: boolean;
 }
 
 /** Returns the state of recipient `r`, creating an empty one. */
@@ -148,6 +159,9 @@ export function applyRecord(state: SendJournalState, record: JournalRecord): voi
     case 'link_emailed':
       recipientState(state, (record as unknown as RecipientDoneRecord).r).linkEmailed = true;
       return;
+    case KEYSTORE_LOSS_ACCEPTED:
+      state.keystoreLossAccepted = true;
+      return;
     default:
       return;
   }
@@ -155,7 +169,7 @@ export function applyRecord(state: SendJournalState, record: JournalRecord): voi
 
 /** Rebuilds the state from all records of a journal, in order. */
 export function replayJournal(records: readonly JournalRecord[]): SendJournalState {
-  const state: SendJournalState = { recipients: new Map() };
+  const state: SendJournalState = { recipients: new Map(), keystoreLossAccepted: false };
   for (const record of records) {
     applyRecord(state, record);
   }

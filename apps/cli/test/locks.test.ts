@@ -62,3 +62,26 @@ describe('a lock held by another command', () => {
     await expect(stat(`${manifest}.journal`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('a lock file that names no process', () => {
+  it('says when the lock counts as abandoned', async () => {
+    const manifest = await writeManifest(workDir, 'empty-lock', 2);
+    const journal = `${manifest}.journal`;
+    // A command killed between creating the lock file and writing its owner leaves it empty.
+    await writeFile(`${journal}.lock`, '', { mode: 0o600 });
+
+    const result = await sendManifest(manifest, join(workDir, 'empty-lock.json'));
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^provisions: journal ${escapeRegExp(journal)} is locked, but its lock file ${escapeRegExp(journal)}\\.lock names no process, as when a command is killed while it takes the lock: run the command again in (10|9|8) s, when the lock counts as abandoned, or delete the lock file now if no other command is running\\n$`,
+      ),
+    );
+    await expect(stat(journal)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

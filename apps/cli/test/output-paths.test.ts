@@ -207,6 +207,18 @@ describe('send --journal', () => {
       `provisions: --journal: directory ${join(workDir, 'missing')} does not exist; create it first\n`,
     );
   });
+
+  it('names a lock file name that is too long', async () => {
+    // 251 characters fit in a file name of at most 255 bytes, but `.lock` makes it 256.
+    const journal = join(workDir, `${'j'.repeat(243)}.journal`);
+
+    const result = await sendManifestWith('--journal', journal);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `provisions: --journal: ${journal}.lock is too long a path (ENAMETOOLONG): choose a shorter path\n`,
+    );
+  });
 });
 
 describe('send --keystore', () => {
@@ -353,6 +365,19 @@ describe('send --keystore that is not a keystore', () => {
       `provisions: keystore ${keystore} is not valid JSON: check the --keystore path, which must name the JSON keystore file that provisions created\n`,
     );
     expect(await readFile(keystore, 'utf8')).toBe('shopping list\n');
+  });
+
+  it('explains an empty keystore', async () => {
+    const keystore = join(workDir, 'truncated-keystore.json');
+    await writeFile(keystore, '');
+
+    const result = await sendToOneWith(keystore);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `provisions: keystore ${keystore} is empty: it has no header line, so another program truncated it or provisions did not write it; restore it from a backup, or check the path\n`,
+    );
+    expect(await readFile(keystore, 'utf8')).toBe('');
   });
 });
 

@@ -90,6 +90,15 @@ export function keystoreAssociatedData(file: KeystoreFile): string {
  * @throws KeystoreError `ERR_KEYSTORE_INVALID` naming the line or field that is wrong.
  */
 export function parseKeystoreFile(text: string, path: string): ParsedKeystoreLog | KeystoreFileV1 {
+  // This package writes a new file whole and renames it into place, so an empty one was
+  // truncated by another program or never written by it.
+  if (text.trim() === '') {
+    throw new KeystoreError(
+      'ERR_KEYSTORE_INVALID',
+      `keystore ${path} is empty: it has no header line, so another program truncated it or provisions did not write it; restore it from a backup, or check the path`,
+    );
+  }
+
   const firstBreak = text.indexOf('\n');
   const headerText = firstBreak === -1 ? text : text.slice(0, firstBreak);
 

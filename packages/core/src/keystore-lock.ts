@@ -1,12 +1,22 @@
 import { unlinkSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 
 import { invalidArgument } from './argument-checks.js';
 import { ProvisionsError } from './provisions-error.js';
 
 /** Age after which a lock file with no readable owner counts as abandoned, in milliseconds. */
 const UNREADABLE_LOCK_STALE_MS = 10_000;
+
+/**
+ * Tries to create the lock before giving up with `ERR_LOCKED`. Each failed try removed an
+ * abandoned lock or waited for another caller that was removing one.
+ */
+const LOCK_ATTEMPTS = 5;
+
+/** Wait before the next try while another caller removes an abandoned lock, in milliseconds. */
+const TAKEOVER_WAIT_MS = 20;
 
 /** Another live process holds the lock, or the lock file cannot be created. */
 export class LockFileError extends ProvisionsError {
@@ -37,13 +47,19 @@ interface LockOwner {
  * that no longer runs on this host is removed and taken. The lock is also
  * removed when this process exits normally.
  *
- * NOTE: two processes that find the same abandoned lock at the same moment
- * can both take it: the owner is read again just before the removal, which
- * narrows that window but does not close it.
+ * Callers that find the same abandoned lock remove it one at a time, each
+ * holding `<path>.takeover` (created with O_EXCL) and removing the lock only
+ * if it still has the content they found. So a caller does not delete the new
+ * lock of another, and only one of them takes the lock, with the exception below.
+ *
+ * NOTE: a `<path>.takeover` older than 10 seconds counts as left by a killed
+ * caller and is removed. A caller that stalls longer than that with the guard
+ * open can therefore still race with the next one.
  *
  * @param path - the lock file, such as `keystore.json.lock`.
  * @param what - what the lock protects, for the error message.
- * @throws LockFileError `ERR_LOCKED` naming the process that holds the lock,
+ * @throws LockFileError `ERR_LOCKED` naming the process that holds the lock (or, for a lock
+ *   file that names none and is younger than 10 seconds, the seconds until it is abandoned),
  *   or `ERR_LOCK_IO` when the lock file cannot be created; ProvisionsError
  *   `ERR_INVALID_ARGUMENT` for a `path` that is not a non-empty string.
  */
@@ -51,7 +67,7 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
   if (typeof path !== 'string' || path === '') {
     throw invalidArgument('path', 'a non-empty string', path);
   }
-  for (let attempt = 0; attempt < 3; attempt += 1) {
+  for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt += 1) {
     const owner: LockOwner = {
       pid: process.pid,
       hostname: hostname(),
@@ -90,29 +106,68 @@ export async function acquireLockFile(path: string, what: string): Promise<LockF
       continue;
     }
     if (!(await isAbandoned(path, existing.owner))) {
-      if (existing.owner?.pid === process.pid && existing.owner.hostname === hostname()) {
+      if (existing.owner === undefined) {
+        const seconds = await secondsUntilAbandoned(path);
+        throw new LockFileError(
+          'ERR_LOCKED',
+          `${what} is locked, but its lock file ${path} names no process, as when a command is killed while it takes the lock: run the command again in ${seconds} s, when the lock counts as abandoned, or delete the lock file now if no other command is running`,
+        );
+      }
+      if (existing.owner.pid === process.pid && existing.owner.hostname === hostname()) {
         throw new LockFileError(
           'ERR_LOCKED',
           `${what} is already open in this process (lock file ${path}): close it before opening it again`,
         );
       }
-      const holder =
-        existing.owner === undefined
-          ? 'another process'
-          : `process ${existing.owner.pid} on ${existing.owner.hostname}`;
       throw new LockFileError(
         'ERR_LOCKED',
-        `${what} is in use by ${holder} (lock file ${path}): wait for it to finish, or delete the lock file if no such process runs`,
+        `${what} is in use by process ${existing.owner.pid} on ${existing.owner.hostname} (lock file ${path}): wait for it to finish, or delete the lock file if no such process runs`,
       );
     }
 
-    const again = await readLock(path);
-    if (again?.text === existing.text) {
-      await unlink(path).catch(() => undefined);
-    }
+    await removeAbandonedLock(path, existing.text);
   }
 
   throw new LockFileError('ERR_LOCKED', `${what} is locked (lock file ${path}): try again`);
+}
+
+/**
+ * Deletes the abandoned lock at `path` if it still contains `text`, holding `<path>.takeover`
+ * meanwhile. Without that guard, a caller that read `text` could delete the lock that another
+ * caller created after removing the same abandoned one. When another caller holds the guard,
+ * this waits briefly instead and leaves the lock to that caller.
+ */
+async function removeAbandonedLock(path: string, text: string): Promise<void> {
+  const guardPath = `${path}.takeover`;
+  let guard: FileHandle;
+  try {
+    guard = await open(guardPath, 'wx', 0o600);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new LockFileError(
+        'ERR_LOCK_IO',
+        `cannot create lock file ${guardPath} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause },
+      );
+    }
+    // A guard this old was left by a caller killed while it held it.
+    if ((await lockAge(guardPath)) > UNREADABLE_LOCK_STALE_MS) {
+      await unlink(guardPath).catch(() => undefined);
+    } else {
+      await setTimeout(TAKEOVER_WAIT_MS);
+    }
+    return;
+  }
+
+  try {
+    const current = await readLock(path);
+    if (current?.text === text) {
+      await unlink(path).catch(() => undefined);
+    }
+  } finally {
+    await guard.close();
+    await unlink(guardPath).catch(() => undefined);
+  }
 }
 
 function ownedLock(path: string, content: string): LockFile {
@@ -161,14 +216,25 @@ async function readLock(path: string): Promise<{ text: string; owner?: LockOwner
   return { text };
 }
 
+/** Returns the age of the lock file at `path` in milliseconds, or `Infinity` once it is gone. */
+async function lockAge(path: string): Promise<number> {
+  const modified = await stat(path).then(
+    (stats) => stats.mtimeMs,
+    () => Number.NEGATIVE_INFINITY,
+  );
+  return Date.now() - modified;
+}
+
+/** Returns the whole seconds, at least 1, until a lock file that names no owner is abandoned. */
+async function secondsUntilAbandoned(path: string): Promise<number> {
+  const remainingMs = UNREADABLE_LOCK_STALE_MS - (await lockAge(path));
+  return Math.max(1, Math.ceil(remainingMs / 1000));
+}
+
 async function isAbandoned(path: string, owner: LockOwner | undefined): Promise<boolean> {
   if (owner === undefined) {
     // The owner may have crashed between creating the file and writing it.
-    const modified = await stat(path).then(
-      (stats) => stats.mtimeMs,
-      () => 0,
-    );
-    return Date.now() - modified > UNREADABLE_LOCK_STALE_MS;
+    return (await lockAge(path)) > UNREADABLE_LOCK_STALE_MS;
   }
 
   if (owner.hostname !== hostname()) {

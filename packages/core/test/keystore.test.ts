@@ -34,6 +34,7 @@ import {
 } from '../src/keystore.js';
 import { decryptEntries, deriveKeystoreKey, encryptEntries } from '../src/keystore-cipher.js';
 import { keystoreAssociatedData } from '../src/keystore-file-format.js';
+import { acquireLockFile, type LockFile } from '../src/keystore-lock.js';
 
 const passphrase = 'correct horse battery staple';
 const organizationId = '0b6ad0a4-4f2b-4f84-9a3c-6f0d5e7f2d11';
@@ -383,6 +384,8 @@ describe('FileKeystore', () => {
 
   it.each([
     ['not JSON', 'not json', /not valid JSON/],
+    ['no content', '', /is empty: it has no header line/],
+    ['only white space', '\n\n', /is empty: it has no header line/],
     [
       'another format',
       JSON.stringify({ format: 'other', version: 1 }),
@@ -579,6 +582,35 @@ describe('FileKeystore', () => {
     const owner = JSON.parse(await readFile(`${path}.lock`, 'utf8'));
     expect(owner.pid).toBe(process.pid);
     await keystore.close();
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('gives an abandoned lock to one contender', async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    const deadPid = await new Promise<number>((resolve) => {
+      child.on('exit', () => resolve(child.pid as number));
+    });
+    const { hostname } = await import('node:os');
+    const lockPath = `${path}.lock`;
+
+    // Each trial gives four callers the same abandoned lock. Without a guard around its removal,
+    // a caller could delete the new lock of another and create its own, so both held it.
+    for (let trial = 0; trial < 100; trial += 1) {
+      const abandoned = { pid: deadPid, hostname: hostname(), created_at: `trial ${trial}` };
+      await writeFile(lockPath, JSON.stringify(abandoned));
+
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 4 }, () => acquireLockFile(lockPath, 'test lock')),
+      );
+      const holders: LockFile[] = attempts.flatMap((attempt) =>
+        attempt.status === 'fulfilled' ? [attempt.value] : [],
+      );
+      for (const lock of holders) {
+        await lock.release();
+      }
+
+      expect(holders).toHaveLength(1);
+    }
     expect(await readdir(directory)).toEqual([]);
   });
 

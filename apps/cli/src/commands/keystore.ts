@@ -1,5 +1,10 @@
 import { isApiError, normalizeEmail } from '@provisions/api';
-import { formatInvitationLink, KeystoreError, revokeProvision } from '@provisions/core';
+import {
+  formatInvitationLink,
+  KeystoreError,
+  type ProvisionKeystoreEntry,
+  revokeProvision,
+} from '@provisions/core';
 import type { FileKeystore } from '@provisions/core/keystore';
 import { decodeBase64Url, SHARE_LENGTH } from '@provisions/crypto';
 
@@ -59,8 +64,21 @@ function compareCodeUnits(first: string, second: string): number {
 }
 
 /**
- * Runs `provisions keystore list`: one line per entry (email, provision public key, date),
- * then one per recorded revocation. It prints no share.
+ * Returns whether an entry still contains the server's key share. A `send --manifest` run keeps
+ * it from before the request that creates the provision until the recipient is done, so the
+ * server may not have such a provision, and its link may never open anything.
+ *
+ * NOTE: `send --to` stores no server share, so an entry whose `send --to` stopped before its
+ * request is not recognized as pending.
+ */
+function isPending(entry: ProvisionKeystoreEntry): boolean {
+  return entry.misakey_key_share !== undefined;
+}
+
+/**
+ * Runs `provisions keystore list`: one line per entry (email, provision public key, date, and
+ * `pending` for an entry whose run has not finished), then one per recorded revocation. It
+ * prints no share.
  */
 export async function runKeystoreList(options: KeystoreCommandOptions): Promise<void> {
   requireOpenStdout('the keystore entries');
@@ -70,6 +88,7 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
       email,
       provision_public_key: entry.public_key,
       created_at: entry.created_at,
+      pending: isPending(entry),
     }));
     const revocations = keystore
       .listRevocations()
@@ -92,7 +111,8 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
     printLines(
       [
         ...entries.map(
-          (entry) => `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}`,
+          (entry) =>
+            `${entry.email}  ${entry.provision_public_key}  ${entry.created_at}${entry.pending ? '  pending' : ''}`,
         ),
         ...revocations.map(
           (revocation) =>
@@ -101,10 +121,12 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
       ],
       unwritten,
     );
+    const pending = entries.filter((entry) => entry.pending).length;
+    const countedEntries = `${formatCount(entries.length, 'entry', 'entries')}${pending === 0 ? '' : ` (${pending} pending)`}`;
     const counted =
       revocations.length === 0
-        ? formatCount(entries.length, 'entry', 'entries')
-        : `${formatCount(entries.length, 'entry', 'entries')} and ${formatCount(revocations.length, 'revocation', 'revocations')}`;
+        ? countedEntries
+        : `${countedEntries} and ${formatCount(revocations.length, 'revocation', 'revocations')}`;
     printNotice(`${counted} in ${keystore.path}`);
   });
 }
@@ -113,6 +135,7 @@ export async function runKeystoreList(options: KeystoreCommandOptions): Promise<
  * Runs `provisions keystore export`: the links of every entry as `email,link`
  * CSV, to a file with mode 0600 (`--out FILE`) or to stdout (`--stdout`).
  * It refuses to run without one of them, so links never reach a terminal by accident.
+ * Pending entries ({@link isPending}) are left out, with a notice that names them.
  */
 export async function runKeystoreExport(options: KeystoreCommandOptions): Promise<void> {
   if (options.out === undefined && options.stdout !== true) {
@@ -134,13 +157,18 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
   const target = await targetFromKeystore(options);
   const appUrl = linkAddress(options.appUrl, target);
   await withKeystore(target, async (keystore) => {
-    const links = entriesByEmail(keystore).map(([email, entry]) => {
+    const entries = entriesByEmail(keystore);
+    const pending = entries.filter(([, entry]) => isPending(entry)).map(([email]) => email);
+    const links = entries.flatMap(([email, entry]) => {
+      if (isPending(entry)) {
+        return [];
+      }
       const share = decodeBase64Url(entry.user_key_share, {
         length: SHARE_LENGTH,
         name: 'user_key_share',
       });
       try {
-        return { email, link: formatInvitationLink(appUrl, share) };
+        return [{ email, link: formatInvitationLink(appUrl, share) }];
       } finally {
         share.fill(0);
       }
@@ -155,13 +183,31 @@ export async function runKeystoreExport(options: KeystoreCommandOptions): Promis
       printNotice(
         `${formatCount(links.length, 'link', 'links')} written to ${options.out} (mode 0600)`,
       );
-      return;
+    } else {
+      printText(
+        formatLinksCsv(links),
+        'the links were not written; run the command again with --out FILE to write them to a file',
+      );
     }
-    printText(
-      formatLinksCsv(links),
-      'the links were not written; run the command again with --out FILE to write them to a file',
-    );
+    if (pending.length > 0) {
+      printNotice(`provisions: ${describeLeftOut(pending)}`);
+    }
   });
+}
+
+/** Largest number of left-out emails that the export notice names. */
+const NAMED_PENDING_EMAILS = 3;
+
+/** Returns the sentence that names the pending entries export left out, and what to do. */
+function describeLeftOut(emails: readonly string[]): string {
+  const single = emails.length === 1;
+  const named = emails.slice(0, NAMED_PENDING_EMAILS).join(', ');
+  const more = emails.length - NAMED_PENDING_EMAILS;
+  const names = more > 0 ? `${named} and ${more} more` : named;
+  const provision = single ? 'its provision' : 'their provisions';
+  const that = single ? 'that provision' : 'those provisions';
+
+  return `${formatCount(emails.length, 'entry', 'entries')} left out because the send --manifest run that created ${provision} has not finished, so the server may not have ${that}: ${names}. Run that send command again to finish it, then export again; "provisions keystore list" marks such entries as pending`;
 }
 
 /**

@@ -30,8 +30,10 @@ import {
 } from '../cli-error.js';
 import { formatCsvField } from '../csv.js';
 import { asLocalWriteFailure } from '../error-report.js';
+import { describeFileError, fileErrorCode, isPathProblem } from '../file-error.js';
 import { Journal } from '../journal.js';
 import { keystorePassphrase, openKeystore } from '../keystore-access.js';
+import { checkKeystoreLoss } from '../keystore-loss.js';
 import { createLinkMailer, type SmtpSettings, verifySmtpServer } from '../link-mailer.js';
 import { EXPORT_LINKS, writeLinksFile } from '../links-file.js';
 import { readManifest } from '../manifest.js';
@@ -170,6 +172,9 @@ async function sendManifest(
     });
     if (resumedRunId === undefined && !settings.sendAgain) {
       checkEarlierRuns(keystore, settings, { contentHash, manifestHash });
+    }
+    if (resumedRunId !== undefined) {
+      await checkKeystoreLoss(keystore, journal, state);
     }
 
     // Started before the token request, so that a server that accepts the connection and
@@ -608,10 +613,17 @@ async function lockJournal(journalPath: string): Promise<LockFile> {
       throw new CliError(error.message, EXIT_FAILURE, { cause: error });
     }
     // The lock file goes beside the journal, so ENOENT means that the directory is missing.
-    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT') {
+    const cause = (error as Error).cause;
+    if (fileErrorCode(cause) === 'ENOENT') {
       throw new CliError(
         `--journal: directory ${dirname(resolve(journalPath))} does not exist; create it first`,
+        EXIT_USAGE,
+        { cause: error },
+      );
+    }
+    if (isPathProblem(cause)) {
+      throw new CliError(
+        `--journal: ${describeFileError(`${journalPath}.lock`, cause)}`,
         EXIT_USAGE,
         { cause: error },
       );
