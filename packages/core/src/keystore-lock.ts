@@ -53,8 +53,9 @@ interface LockOwner {
  * lock of another, and only one of them takes the lock, with the exception below.
  *
  * NOTE: a `<path>.takeover` older than 10 seconds counts as left by a killed
- * caller and is removed. A caller that stalls longer than that with the guard
- * open can therefore still race with the next one.
+ * caller and is removed by path, which is not atomic with the age check. So a
+ * caller that stalls longer than that with the guard open, or two callers that
+ * find the same such guard, can still both remove and take the lock.
  *
  * @param path - the lock file, such as `keystore.json.lock`.
  * @param what - what the lock protects, for the error message.
@@ -150,8 +151,14 @@ async function removeAbandonedLock(path: string, text: string): Promise<void> {
         { cause },
       );
     }
+    const guardAge = await lockAge(guardPath);
+    // The guard's holder removed it since the open failed, so the next try may create it. Its
+    // path may already be another caller's new guard, which must not be removed as stale.
+    if (guardAge === Number.POSITIVE_INFINITY) {
+      return;
+    }
     // A guard this old was left by a caller killed while it held it.
-    if ((await lockAge(guardPath)) > UNREADABLE_LOCK_STALE_MS) {
+    if (guardAge > UNREADABLE_LOCK_STALE_MS) {
       await unlink(guardPath).catch(() => undefined);
     } else {
       await setTimeout(TAKEOVER_WAIT_MS);
