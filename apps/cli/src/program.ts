@@ -52,6 +52,11 @@ Examples:
 const DEFAULT_DEMO_DATA_DIR = '.demo';
 
 const REDEEM_HELP = `
+Any member of a box may post to it. A message that a member posted, rather than the
+organization, is printed under "From a member of this box, not from the sender:", with
+"|" before each of its lines. In --json, each message has its "sender" as {"type", "id"},
+and --out saves a member's message as member-message-NNN.txt, not message-NNN.txt.
+
 Examples:
   $ provisions redeem 'https://app.example.com/join#provision:…' --email ada@example.com
   $ provisions redeem "$LINK" --email ada@example.com --outbox .demo/server/outbox.jsonl --json`;
@@ -223,7 +228,7 @@ export function createProgram(): Command {
     .addOption(
       singleValueOption(
         '--out <dir>',
-        'save each box in <dir>/<box id>/ (title.txt, message-001.txt, …; mode 0600)',
+        "save each box in <dir>/<box id>/ (title.txt, message-001.txt, …, a member's messages as member-message-NNN.txt; mode 0600)",
       ),
     )
     .option('--json', 'print one JSON summary on stdout')

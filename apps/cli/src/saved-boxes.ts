@@ -1,4 +1,4 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { writePrivateFile } from './private-file.js';
@@ -21,8 +21,11 @@ export class UnsafeOutputPathError extends Error {
 /**
  * Saves opened boxes under `directory`, one directory per box named by its
  * id: `title.txt` with the title, and `message-001.txt`, `message-002.txt`…
- * with each message, oldest first. Files get mode 0600. Box ids are UUIDs,
- * so a title chosen by the sender never becomes a path.
+ * with each message, oldest first. A message that a box member posted, rather than the
+ * organization, is saved as `member-message-NNN.txt` instead, numbered in the same sequence,
+ * and a `message-NNN.txt` of that number left by an earlier version is deleted.
+ * Files get mode 0600. Box ids are UUIDs, so a title chosen by the sender never becomes a
+ * path.
  *
  * Another user who can write in `directory` could have placed symbolic links in it, so no
  * link below `directory` is followed. A box directory must be a real directory, and each file
@@ -52,13 +55,37 @@ export async function saveOpenedBoxes(
     written.push(titlePath);
 
     for (const [index, message] of box.messages.entries()) {
-      const path = join(boxDirectory, `message-${String(index + 1).padStart(3, '0')}.txt`);
-      await writePrivateFile(path, message);
-      written.push(path);
+      const number = String(index + 1).padStart(3, '0');
+      const organizationPath = join(boxDirectory, `message-${number}.txt`);
+      if (message.sender.type === 'organization') {
+        await writePrivateFile(organizationPath, message.text);
+        written.push(organizationPath);
+        continue;
+      }
+
+      // The name of a member's message does not start with `message-`, so a reader or a
+      // script that takes `message-*.txt` as the organization's messages cannot mistake it
+      // for one.
+      const memberPath = join(boxDirectory, `member-message-${number}.txt`);
+      await writePrivateFile(memberPath, message.text);
+      written.push(memberPath);
+      // Earlier versions saved a member's message as `message-NNN.txt` as well.
+      await removeIfPresent(organizationPath);
     }
   }
 
   return written;
+}
+
+/** Deletes the file or link at `path`, if any, without following a link. */
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw error;
+    }
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ReceivedBox, SendBoxesResult } from '@provisions/core';
+import type { MessageSender, ReceivedBox, SendBoxesResult } from '@provisions/core';
 
 /** JSON summary of one recipient of `send` or `demo`. */
 export interface DeliverySummary {
@@ -21,10 +21,22 @@ export interface OpenedSummary {
   boxes: {
     id: string;
     title: string;
-    messages: string[];
+    messages: OpenedMessage[];
     /** Messages that could not be read, with the reason; the others are still shown. */
     unreadable_messages: { id: string; reason: string }[];
   }[];
+}
+
+/** JSON summary of one opened message. */
+export interface OpenedMessage {
+  /** Event id. */
+  id: string;
+  text: string;
+  /**
+   * Sender as the server recorded it. Any member may post to a box, so a message of any
+   * sender type other than `organization` is from a person, not from the organization.
+   */
+  sender: MessageSender;
 }
 
 /** Converts the result of `sendBoxes` to its JSON summary. */
@@ -51,7 +63,11 @@ export function summarizeOpened(
     boxes: boxes.map((box) => ({
       id: box.id,
       title: box.title,
-      messages: box.messages.map((message) => message.text),
+      messages: box.messages.map(({ id, text, sender }) => ({
+        id,
+        text,
+        sender: { type: sender.type, id: sender.id },
+      })),
       unreadable_messages: box.unreadableMessages.map(({ id, reason }) => ({ id, reason })),
     })),
   };
@@ -87,7 +103,9 @@ export function formatDelivery(summary: DeliverySummary, indent = '', showLink =
 
 /**
  * Formats opened boxes for people: each title, then each message indented.
- * Boxes whose id is in `newBoxIds` are marked "new".
+ * Boxes whose id is in `newBoxIds` are marked "new". A message that a box member posted
+ * is marked as not from the sender, and each of its lines starts with `|`, so a line of
+ * its text cannot pass for another message.
  */
 export function formatOpenedBoxes(
   boxes: OpenedSummary['boxes'],
@@ -103,11 +121,7 @@ export function formatOpenedBoxes(
       lines.push(`${indent}  (no messages)`);
     }
     for (const message of box.messages) {
-      const [first, ...rest] = printable(message).split('\n');
-      lines.push(`${indent}  - ${first}`);
-      for (const line of rest) {
-        lines.push(`${indent}    ${line}`);
-      }
+      lines.push(...formatMessage(message, indent));
     }
     for (const unreadable of box.unreadable_messages) {
       lines.push(`${indent}  ! not shown: ${unreadable.reason}`);
@@ -115,6 +129,22 @@ export function formatOpenedBoxes(
   }
 
   return lines;
+}
+
+/** Label of a message that a box member posted, in the words of the recipient page. */
+const MEMBER_MESSAGE_LABEL = 'From a member of this box, not from the sender:';
+
+function formatMessage(message: OpenedMessage, indent: string): string[] {
+  const textLines = printable(message.text).split('\n');
+  if (message.sender.type === 'organization') {
+    const [first, ...rest] = textLines;
+    return [`${indent}  - ${first}`, ...rest.map((line) => `${indent}    ${line}`)];
+  }
+
+  return [
+    `${indent}  - ${MEMBER_MESSAGE_LABEL}`,
+    ...textLines.map((line) => `${indent}    | ${line}`),
+  ];
 }
 
 // Titles and messages come from the sender; control characters other than

@@ -24,6 +24,15 @@ describe('provisions --help', () => {
     expect(result.stdout).not.toMatch(/--client-secret|--passphrase/);
   });
 
+  it('documents how redeem marks member messages', async () => {
+    const result = await runCli(['redeem', '--help']);
+    const text = result.stdout.replace(/\s+/g, ' ');
+
+    expect(result.code).toBe(0);
+    expect(text).toContain('"From a member of this box, not from the sender:"');
+    expect(text).toContain('member-message-NNN.txt');
+  });
+
   it.each(['list', 'export'])('documents the keystore defaults of %s', async (command) => {
     const result = await runCli(['keystore', command, '--help']);
     // Commander wraps the option descriptions at 80 columns.

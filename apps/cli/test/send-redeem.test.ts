@@ -121,7 +121,18 @@ describe('provisions send and redeem', () => {
       {
         id: recipient?.boxes[0]?.id,
         title: 'Signed contract',
-        messages: ['Your contract is signed.', 'Start date: 3 March.'],
+        messages: [
+          {
+            id: expect.any(String),
+            text: 'Your contract is signed.',
+            sender: { type: 'organization', id: server.organizationId },
+          },
+          {
+            id: expect.any(String),
+            text: 'Start date: 3 March.',
+            sender: { type: 'organization', id: server.organizationId },
+          },
+        ],
         unreadable_messages: [],
       },
     ]);
@@ -143,7 +154,7 @@ describe('provisions send and redeem', () => {
 
     expect(redeemed.stderr).toBe('');
     expect(redeemed.code).toBe(0);
-    expect(JSON.parse(redeemed.stdout).boxes[0].messages).toEqual(['Read from a pipe.']);
+    expect(JSON.parse(redeemed.stdout).boxes[0].messages[0].text).toBe('Read from a pipe.');
   });
 
   it('sends a manifest, reuses links, and prints links only on stdout', async () => {

@@ -125,11 +125,19 @@ describe('installed command line', () => {
       '--json',
     ]);
     const opened = JSON.parse(redeemed.stdout) as {
-      boxes: { title: string; messages: string[] }[];
+      boxes: { title: string; messages: { text: string; sender: { type: string } }[] }[];
     };
 
     expect(opened.boxes).toEqual([
-      expect.objectContaining({ title: 'Signed contract', messages: ['Your contract is signed.'] }),
+      expect.objectContaining({
+        title: 'Signed contract',
+        messages: [
+          expect.objectContaining({
+            text: 'Your contract is signed.',
+            sender: expect.objectContaining({ type: 'organization' }),
+          }),
+        ],
+      }),
     ]);
   });
 });
