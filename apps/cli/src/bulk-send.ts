@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { type ApiClient, unwrap } from '@provisions/api';
+import { type ApiClient, isApiError, unwrap } from '@provisions/api';
 import {
   type BoxContent,
   formatInvitationLink,
@@ -167,6 +167,7 @@ export async function sendRecipient(
 
   try {
     if (state.done) {
+      await checkServerProvision(context, recipient, state);
       dropLeftoverServerShare(context, recipient, state);
     } else {
       await deliver(context, recipient, state);
@@ -358,6 +359,10 @@ async function decide(
       throw new RecipientFailure(
         `has an active provision (public key ${active[0].public_key}) whose key share is not in this keystore, so its link cannot be rebuilt: revoke it with "provisions revoke ${active[0].public_key}" and run again`,
       );
+    } else if (entry !== undefined && entry.misakey_key_share === undefined) {
+      // The entry's link may have been given to the person, so a new provision would change
+      // their link without a word. A pending entry's run never gave its link, and is replaced.
+      throw unknownProvisionFailure(recipient.email, entry.public_key);
     } else {
       const publicKey = await createAndStoreProvision(context.keystore, recipient.email);
       decision = record(recipient, 'provision', publicKey, true);
@@ -521,16 +526,73 @@ async function createBox(
     },
   };
 
-  const created = unwrap(
-    await context.organization.client.POST('/organizations/{oid}/boxes', {
-      params: {
-        path: { oid: context.organization.organizationId },
-        header: { 'Idempotency-Key': idempotencyKey(context.runId, prepared) },
-      },
-      body,
-    }),
+  try {
+    const created = unwrap(
+      await context.organization.client.POST('/organizations/{oid}/boxes', {
+        params: {
+          path: { oid: context.organization.organizationId },
+          header: { 'Idempotency-Key': idempotencyKey(context.runId, prepared) },
+        },
+        body,
+      }),
+    );
+    return created.id;
+  } catch (error) {
+    if (decision.delivery === 'provision' && isUnknownInvitationKey(error, decision.public_key)) {
+      throw unknownProvisionFailure(recipient.email, decision.public_key);
+    }
+    throw error;
+  }
+}
+
+/** Problem type of the server's 422 for an `invitation_data` key it has no active provision for. */
+const UNKNOWN_INVITATION_KEY = 'urn:provisions:problem:unknown-invitation-key';
+
+/** Tells whether `error` is the server's 422 that names `publicKey` as an unknown invitation key. */
+function isUnknownInvitationKey(error: unknown, publicKey: string): boolean {
+  return (
+    isApiError(error) &&
+    error.status === 422 &&
+    error.problem.type === UNKNOWN_INVITATION_KEY &&
+    (error.problem.errors ?? []).some(
+      (item) => item.pointer === `/crypto/invitation_data/${publicKey}`,
+    )
   );
-  return created.id;
+}
+
+/**
+ * Returns the failure of a recipient whose keystore entry records provision `publicKey`,
+ * which the server does not have as an active provision, so the entry's link opens nothing.
+ */
+function unknownProvisionFailure(email: string, publicKey: string): RecipientFailure {
+  return new RecipientFailure(
+    `the server has no active provision ${publicKey} for the link recorded in the keystore, so that link no longer opens anything (the server was restored from a backup made before the provision was created, or the provision was revoked without this keystore): run "provisions keystore revoke ${email}" to drop the entry, then send to this person again, which creates a new link that they must receive`,
+  );
+}
+
+/**
+ * Checks that the server still has the provision of a recipient that an earlier process
+ * finished, whose link the run gives again. A server restored from an older backup lost it.
+ * A keystore entry of another provision is left to {@link describeDone}.
+ */
+async function checkServerProvision(
+  context: BulkSendContext,
+  recipient: BulkRecipient,
+  state: RecipientState,
+): Promise<void> {
+  const decision = state.decision;
+  if (decision?.delivery !== 'provision') {
+    return;
+  }
+  const entry = await context.keystore.get(recipient.email);
+  if (entry?.public_key !== decision.public_key) {
+    return;
+  }
+
+  const lookup = await context.lookups.lookUp(recipient.email);
+  if (!lookup.provisions.some((provision) => provision.public_key === decision.public_key)) {
+    throw unknownProvisionFailure(recipient.email, decision.public_key);
+  }
 }
 
 /**
@@ -680,9 +742,14 @@ async function describeDone(
   }
 
   const entry = await context.keystore.get(recipient.email);
-  if (entry === undefined || entry.public_key !== decision.public_key) {
+  if (entry === undefined) {
     throw new RecipientFailure(
       "the keystore entry of this recipient's provision is missing, so the link cannot be rebuilt: restore the keystore from a backup",
+    );
+  }
+  if (entry.public_key !== decision.public_key) {
+    throw new RecipientFailure(
+      `the keystore entry of this recipient holds another provision (public key ${entry.public_key}, created ${entry.created_at}) than the one this run sent to (${decision.public_key}), so the link of this run cannot be rebuilt and the current link does not open this run's boxes: to reach this person with them, send them in a new manifest`,
     );
   }
 

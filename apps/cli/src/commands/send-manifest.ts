@@ -222,6 +222,12 @@ async function sendManifest(
         resumedRunId ??
         (await startRun(journal, keystore, settings, { contentHash, manifestHash }));
 
+      // In the order the run reaches them: finished recipients are checked first, one by one,
+      // to confirm that the server still has their provision, then the undecided ones are sent.
+      const finishedWithProvision = recipients.filter((recipient) => {
+        const recorded = state.recipients.get(recipient.index);
+        return recorded?.done === true && recorded.decision?.delivery === 'provision';
+      });
       const undecided = recipients.filter(
         (recipient) => state.recipients.get(recipient.index)?.decision === undefined,
       );
@@ -229,7 +235,7 @@ async function sendManifest(
         organization,
         lookups: new PublicKeyLookups(
           organization.client,
-          undecided.map((recipient) => recipient.email),
+          [...finishedWithProvision, ...undecided].map((recipient) => recipient.email),
         ),
         keystore,
         journal,
