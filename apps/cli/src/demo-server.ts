@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { createApiClient, requestOrganizationToken } from '@provisions/api';
 import { startServer } from '@provisions/server';
 
+import { CliError } from './cli-error.js';
 import { loadDemoPort, loadOrganization, saveDemoPort } from './demo-files.js';
 import { API_CLIENT_TIMEOUT_MS, createNodeHttpFetch } from './node-http-fetch.js';
 
@@ -66,6 +67,34 @@ export async function startDemoServer(
   const server = await startServer({ ...options, port: 0 });
   await saveDemoPort(dataDir, Number(new URL(server.url).port));
   return { url: server.url, alreadyRunning: false, close: () => server.close() };
+}
+
+/**
+ * Returns the address of a provisions server on the demo's data directory that listens on
+ * the port of the previous run, such as one started to keep the links open, or undefined
+ * when there is none. `--fresh` calls it before it deletes that server's database.
+ *
+ * NOTE: a server on another port, or one the demo cannot recognize because
+ * `server-port` or `organization.json` is missing or invalid, is not found.
+ */
+export async function findRunningDemoServer(dataDir: string): Promise<string | undefined> {
+  let previousPort: number | undefined;
+  try {
+    previousPort = await loadDemoPort(dataDir);
+    // An invalid organization file is also a reason to run --fresh, so it must not stop it.
+    await loadOrganization(dataDir);
+  } catch (error) {
+    if (error instanceof CliError) {
+      return undefined;
+    }
+    throw error;
+  }
+  if (previousPort === undefined) {
+    return undefined;
+  }
+
+  const url = `http://127.0.0.1:${previousPort}`;
+  return (await servesDemoOrganization(url, dataDir)) ? url : undefined;
 }
 
 /**

@@ -1,8 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { startServer } from '@provisions/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,7 +193,56 @@ describe('provisions demo on a data directory in use', () => {
 
 interface DemoSummary {
   server: string;
+  organization_id: string;
   recipients: { email: string; link: string | null }[];
+}
+
+/** The server's command, `node apps/server/dist/main.js`, as the root README runs it. */
+const SERVER_MAIN_PATH = join(
+  dirname(createRequire(import.meta.url).resolve('@provisions/server/package.json')),
+  'dist',
+  'main.js',
+);
+
+/**
+ * Starts `provisions-server start` in its own process on `serverDataDir` and `port`, and
+ * resolves once its health check passes. `stop()` sends SIGTERM and waits for the exit.
+ */
+async function startServerProcess(
+  serverDataDir: string,
+  port: number,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [SERVER_MAIN_PATH, 'start', '--data-dir', serverDataDir, '--port', String(port)],
+    { stdio: 'ignore' },
+  );
+  const exited = once(child, 'exit');
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `the server process exited with code ${child.exitCode} before its health check passed`,
+      );
+    }
+    const healthy = await fetch(`${url}/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) {
+      return { url, stop };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new Error(`the server process did not pass its health check at ${url} within 20 s`);
 }
 
 describe('provisions demo beside a running server', () => {
@@ -223,6 +274,64 @@ describe('provisions demo beside a running server', () => {
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
     } finally {
       await server.close();
+    }
+  }, 120_000);
+
+  it('rejects --fresh while the server runs', async () => {
+    const dataDir = join(directory, 'fresh-beside-server');
+    const first = await runCli(['demo', '--data-dir', dataDir, '--json']);
+    expect(first.code).toBe(0);
+    const firstSummary = JSON.parse(first.stdout) as DemoSummary;
+    const databasePath = join(dataDir, 'server', 'provisions.sqlite');
+    // The server that the README starts to keep the links open, in a process of its own.
+    const server = await startServerProcess(
+      join(dataDir, 'server'),
+      Number(new URL(firstSummary.server).port),
+    );
+    try {
+      const databaseBefore = await stat(databasePath);
+      const filesBefore = (await readdir(dataDir)).sort();
+
+      const result = await runCli(['demo', '--data-dir', dataDir, '--fresh', '--json']);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `provisions: a provisions server at ${server.url} is running on ${join(dataDir, 'server')}, and --fresh would delete its database: stop that server first, then run the demo with --fresh again\n`,
+      );
+      expect(result.stdout).toBe('');
+      expect((await stat(databasePath)).ino).toBe(databaseBefore.ino);
+      expect((await readdir(dataDir)).sort()).toEqual(filesBefore);
+
+      const again = await runCli(['demo', '--data-dir', dataDir, '--json']);
+      expect(again.code).toBe(0);
+      expect((JSON.parse(again.stdout) as DemoSummary).organization_id).toBe(
+        firstSummary.organization_id,
+      );
+    } finally {
+      await server.stop();
+    }
+
+    const afterStop = await runCli(['demo', '--data-dir', dataDir, '--fresh', '--json']);
+    expect(afterStop.code).toBe(0);
+    expect((JSON.parse(afterStop.stdout) as DemoSummary).organization_id).not.toBe(
+      firstSummary.organization_id,
+    );
+  }, 120_000);
+
+  it('starts over with --fresh after invalid files', async () => {
+    for (const file of ['server-port', 'organization.json']) {
+      const dataDir = join(directory, `fresh-invalid-${file}`);
+      const first = await runCli(['demo', '--data-dir', dataDir, '--json']);
+      expect(first.code).toBe(0);
+      await writeFile(join(dataDir, file), 'not valid\n');
+
+      const result = await runCli(['demo', '--data-dir', dataDir, '--fresh', '--json']);
+
+      expect({ file, code: result.code, stderr: result.stderr }).toEqual({
+        file,
+        code: 0,
+        stderr: '',
+      });
     }
   }, 120_000);
 

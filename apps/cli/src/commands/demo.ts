@@ -26,7 +26,7 @@ import {
   SESSIONS_DIRECTORY_NAME,
   saveSession,
 } from '../demo-files.js';
-import { type DemoServer, startDemoServer } from '../demo-server.js';
+import { type DemoServer, findRunningDemoServer, startDemoServer } from '../demo-server.js';
 import { openKeystore, PASSPHRASE_ENV } from '../keystore-access.js';
 import { type Manifest, readManifest } from '../manifest.js';
 import { API_CLIENT_TIMEOUT_MS, createNodeHttpFetch } from '../node-http-fetch.js';
@@ -91,6 +91,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const lock = await lockDemoDirectory(dataDir);
   try {
     if (options.fresh === true && state === 'demo') {
+      // A server started on `<dataDir>/server` holds no demo lock, and once its database is
+      // deleted it keeps serving the deleted file.
+      const runningUrl = await findRunningDemoServer(dataDir);
+      if (runningUrl !== undefined) {
+        throw new CliError(
+          `a provisions server at ${runningUrl} is running on ${join(dataDir, 'server')}, and --fresh would delete its database: stop that server first, then run the demo with --fresh again`,
+        );
+      }
       await clearDemoDirectory(dataDir);
     }
     await runDemoInDirectory(dataDir, options.json === true);
