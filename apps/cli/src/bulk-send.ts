@@ -91,6 +91,11 @@ export interface RecipientOutcome {
   linkEmailedNow?: boolean;
   /** The reason the recipient failed, without any secret. */
   error?: string;
+  /**
+   * Whether `error` names a step to take first, such as a revoke, because the same command run
+   * again would fail the recipient the same way.
+   */
+  needsStep?: boolean;
   /** RFC 3339 time the keystore recorded the revocation of the provision, for `revoked`. */
   revokedAt?: string;
   /**
@@ -138,6 +143,12 @@ export interface BulkSendContext {
 
 /** A failure that ends one recipient with a reason; the run goes on with the others. */
 class RecipientFailure extends Error {}
+
+/**
+ * A recipient failure whose message names a step to take before the same command can send to
+ * the recipient, because a plain re-run would fail it the same way.
+ */
+class StepFirstFailure extends RecipientFailure {}
 
 /**
  * Sends all boxes of one recipient, resuming from what the journal records,
@@ -193,6 +204,7 @@ export async function sendRecipient(
       boxesCreatedNow: countCreated(state) - boxesCreatedBefore,
       linkEmailed: state.linkEmailed,
       error: reason,
+      ...(error instanceof StepFirstFailure ? { needsStep: true } : {}),
       ...(unreachable === undefined ? {} : { unreachable }),
       ...(writeFailure === undefined ? {} : { writeFailure }),
       ...(smtpFailure instanceof SmtpServerError ? { smtpFailure: smtpFailure.message } : {}),
@@ -275,7 +287,13 @@ async function emailLink(
   try {
     await mailer.send(recipient.email, link);
   } catch (error) {
-    if (error instanceof UnsupportedAddressError || error instanceof SmtpServerError) {
+    if (error instanceof UnsupportedAddressError) {
+      throw new StepFirstFailure(
+        `the boxes were sent, but the link was not emailed: ${error.message}`,
+        { cause: error },
+      );
+    }
+    if (error instanceof SmtpServerError) {
       throw new RecipientFailure(
         `the boxes were sent, but the link was not emailed: ${error.message}`,
         { cause: error },
@@ -356,7 +374,7 @@ async function decide(
       }
       decision = record(recipient, 'provision', entry.public_key, false);
     } else if (active[0] !== undefined) {
-      throw new RecipientFailure(
+      throw new StepFirstFailure(
         `has an active provision (public key ${active[0].public_key}) whose key share is not in this keystore, so its link cannot be rebuilt: revoke it with "provisions revoke ${active[0].public_key}" and run again`,
       );
     } else if (entry !== undefined && entry.misakey_key_share === undefined) {
@@ -508,7 +526,7 @@ async function createBox(
   prepared: BoxRecord,
 ): Promise<string> {
   if (Date.now() - Date.parse(prepared.prepared_at) > IDEMPOTENCY_WINDOW_MS) {
-    throw new RecipientFailure(
+    throw new StepFirstFailure(
       `box "${box.title}" was prepared more than 23 hours ago and its creation was never confirmed; the server forgets Idempotency-Keys after 24 hours, so sending it again could create a second box: check the recipient's boxes, then move the journal away to send again`,
     );
   }
@@ -564,8 +582,8 @@ function isUnknownInvitationKey(error: unknown, publicKey: string): boolean {
  * Returns the failure of a recipient whose keystore entry records provision `publicKey`,
  * which the server does not have as an active provision, so the entry's link opens nothing.
  */
-function unknownProvisionFailure(email: string, publicKey: string): RecipientFailure {
-  return new RecipientFailure(
+function unknownProvisionFailure(email: string, publicKey: string): StepFirstFailure {
+  return new StepFirstFailure(
     `the server has no active provision ${publicKey} for the link recorded in the keystore, so that link no longer opens anything (the server was restored from a backup made before the provision was created, or the provision was revoked without this keystore): run "provisions keystore revoke ${email}" to drop the entry, then send to this person again, which creates a new link that they must receive`,
   );
 }
@@ -614,12 +632,12 @@ async function provisionPayload(
 ): Promise<ProvisionPayload> {
   const entry = await keystore.get(email);
   if (entry === undefined || entry.public_key !== decision.public_key) {
-    throw new RecipientFailure(
+    throw new StepFirstFailure(
       'the keystore entry of this recipient is missing or was replaced since this run created the provision: restore the keystore, or revoke the provision and move the journal away',
     );
   }
   if (entry.misakey_key_share === undefined) {
-    throw new RecipientFailure(
+    throw new StepFirstFailure(
       "the keystore entry of this recipient lost the provision's server share, so its first box cannot be sent again with the same body: revoke the provision and move the journal away",
     );
   }
@@ -743,12 +761,12 @@ async function describeDone(
 
   const entry = await context.keystore.get(recipient.email);
   if (entry === undefined) {
-    throw new RecipientFailure(
+    throw new StepFirstFailure(
       "the keystore entry of this recipient's provision is missing, so the link cannot be rebuilt: restore the keystore from a backup",
     );
   }
   if (entry.public_key !== decision.public_key) {
-    throw new RecipientFailure(
+    throw new StepFirstFailure(
       `the keystore entry of this recipient holds another provision (public key ${entry.public_key}, created ${entry.created_at}) than the one this run sent to (${decision.public_key}), so the link of this run cannot be rebuilt and the current link does not open this run's boxes: to reach this person with them, send them in a new manifest`,
     );
   }

@@ -36,7 +36,11 @@ export interface RunSummary {
   /** Duration of this run, from the start of its progress report, rounded to a tenth. */
   seconds: number;
   journal: string;
-  failures: { email: string; reason: string }[];
+  /**
+   * `needs_step` is true when `reason` names a step to take before the same command can send to
+   * the recipient, such as a revoke.
+   */
+  failures: { email: string; reason: string; needs_step: boolean }[];
   revocations: { email: string; provision_public_key: string; revoked_at: string }[];
 }
 
@@ -78,7 +82,11 @@ export function summarizeRun(
       summary.skipped += 1;
     } else if (outcome.status === 'failed') {
       summary.failed += 1;
-      summary.failures.push({ email: outcome.email, reason: outcome.error ?? 'unknown error' });
+      summary.failures.push({
+        email: outcome.email,
+        reason: outcome.error ?? 'unknown error',
+        needs_step: outcome.needsStep === true,
+      });
     } else if (outcome.status === 'revoked') {
       summary.revoked += 1;
       summary.revocations.push({
@@ -148,10 +156,33 @@ export function formatRunSummary(summary: RunSummary): string[] {
   }
   // A run that stopped early ends with its own error, which explains how to resume.
   if (summary.failed > 0 && summary.skipped === 0) {
-    lines.push(
-      `run the same command again to retry the failed recipients (journal ${summary.journal})`,
-    );
+    lines.push(formatRetryHint(summary));
   }
 
   return lines;
+}
+
+/**
+ * Returns the closing line of a run with failures. It tells a plain re-run apart from the
+ * failures whose line names a step to take first, which a re-run alone would fail again.
+ */
+function formatRetryHint(summary: RunSummary): string {
+  const journal = `(journal ${summary.journal})`;
+  const needingStep = summary.failures.filter((failure) => failure.needs_step).length;
+  const retryable = summary.failures.length - needingStep;
+  if (needingStep === 0) {
+    return `run the same command again to retry the failed recipients ${journal}`;
+  }
+  if (retryable === 0) {
+    const recipients =
+      needingStep === 1 ? '1 failed recipient needs' : `all ${needingStep} failed recipients need`;
+    const pronoun = needingStep === 1 ? 'it' : 'them';
+    const line = needingStep === 1 ? 'its failure line names' : 'their failure lines name';
+    return `${recipients} the step that ${line} before the same command can send to ${pronoun} ${journal}`;
+  }
+  const others =
+    needingStep === 1
+      ? 'the other 1 needs the step that its failure line names'
+      : `the other ${needingStep} need the step that their failure lines name`;
+  return `run the same command again to retry ${retryable} of the failed recipients; ${others} first ${journal}`;
 }

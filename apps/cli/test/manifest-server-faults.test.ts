@@ -112,8 +112,11 @@ describe('send --manifest when the server stops responding', () => {
     });
     const stoppedAfterMs = Date.now() - (silentSince ?? Number.NaN);
 
+    expect(reportError(failure).message).toContain(
+      `stopped the run: the server at ${new URL(proxy.url).origin} is unreachable (`,
+    );
     expect(reportError(failure).message).toMatch(
-      /^stopped the run: the server is unreachable \(no response within 2 s\): no request has received a response for [12] s; run the same command again to resume once the server is back \(journal .*\)$/,
+      /^stopped the run: the server at \S+ is unreachable \(no response within 2 s\): no request has received a response for [12] s; run the same command again to resume once the server is back \(journal .*\)$/,
     );
     // Each worker waits on one request when the server goes silent, and takes no new
     // recipient once that request timed out.

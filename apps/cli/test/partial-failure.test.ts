@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { requestKind, startFaultProxy } from './support/fault-proxy.js';
 import { runCli, sendArgs } from './support/run-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -48,7 +49,10 @@ describe('send --manifest with a failing recipient', () => {
     expect(result.stderr).toMatch(
       /failed: taken@example\.com: has an active provision \(public key [A-Za-z0-9_-]{43}\) whose key share is not in this keystore/,
     );
-    expect(result.stderr).toContain('run the same command again to retry the failed recipients');
+    expect(result.stderr).not.toContain('to retry the failed recipients');
+    expect(result.stderr).toContain(
+      `1 failed recipient needs the step that its failure line names before the same command can send to it (journal ${manifest}.journal)`,
+    );
     const output = JSON.parse(result.stdout) as {
       summary: { failed: number; failures: { email: string }[] };
       recipients: { email: string; status: string; link: string | null }[];
@@ -62,6 +66,51 @@ describe('send --manifest with a failing recipient', () => {
 
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('boxes created: 1 (0 by this run)');
+  });
+});
+
+describe('send --manifest with two kinds of failure', () => {
+  it('names the failures a re-run can fix', async () => {
+    const other = await runCli(
+      sendArgs(join(workDir, 'mixed-other.json'), 'held@example.com', 'Earlier', 'sent before'),
+      { env },
+    );
+    expect(other.code).toBe(0);
+    // The first recipient fails before it creates a box, so the only box creation, which the
+    // proxy rejects once, is the second recipient's.
+    let rejected = false;
+    const proxy = await startFaultProxy(server.url, (method, path) => {
+      if (!rejected && requestKind(method, path) === 'POST /organizations/{oid}/boxes') {
+        rejected = true;
+        return { status: 400, detail: 'injected rejection' };
+      }
+      return 'pass';
+    });
+    try {
+      const manifest = join(workDir, 'mixed.csv');
+      await writeFile(
+        manifest,
+        'email,title,message\nheld@example.com,Box,hello\nretry@example.com,Box,hello\n',
+      );
+      const args = ['send', '--keystore', join(workDir, 'mixed.json'), '--manifest', manifest];
+      const proxied = { ...env, PROVISIONS_SERVER: proxy.url };
+
+      const result = await runCli([...args, '--concurrency', '1'], { env: proxied });
+
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain('recipients: 0 of 2 done, 2 failed');
+      expect(result.stderr).toContain('failed: retry@example.com: the server rejected POST ');
+      expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(
+        `run the same command again to retry 1 of the failed recipients; the other 1 needs the step that its failure line names first (journal ${manifest}.journal)`,
+      );
+
+      const again = await runCli(args, { env: proxied });
+
+      expect(again.code).toBe(3);
+      expect(again.stderr).toContain('recipients: 1 of 2 done, 1 failed');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -88,6 +88,10 @@ describe('send --manifest after the server lost provisions', () => {
     expect(linesStarting(again.stderr, 'failed: ')).toEqual([
       unknownProvisionLine('march0@example.com', lostKey as string),
     ]);
+    expect(again.stderr).not.toContain('to retry the failed recipients');
+    expect(again.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `1 failed recipient needs the step that its failure line names before the same command can send to it (journal ${manifest}.journal)`,
+    );
 
     const revoked = await runCli(
       ['keystore', 'revoke', 'march0@example.com', '--keystore', keystore, '--json'],

@@ -97,7 +97,7 @@ describe('send --manifest when the server stops mid-run', () => {
       ),
     );
     expect(stderr.at(-1)).toMatch(
-      /^provisions: stopped the run: the server is unreachable \(connection refused\): no request has received a response for (3\d|4\d) s; run the same command again to resume once the server is back \(journal .*\)$/,
+      /^provisions: stopped the run: the server at http:\/\/127\.0\.0\.1:\d+ is unreachable \(connection refused\): no request has received a response for (3\d|4\d) s; run the same command again to resume once the server is back \(journal .*\)$/,
     );
 
     server = await startServer({ dataDir, port: Number(port) });

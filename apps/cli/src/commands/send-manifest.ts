@@ -396,7 +396,7 @@ async function sendAll(
       if (outcome.unreachable !== undefined && silentMs >= maxSilenceMs) {
         stop ??= {
           error: new CliError(
-            `stopped the run: the server is unreachable (${outcome.unreachable}): no request has received a response for ${Math.floor(silentMs / 1000)} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
+            `stopped the run: the server at ${new URL(settings.server).origin} is unreachable (${outcome.unreachable}): no request has received a response for ${Math.floor(silentMs / 1000)} s; run the same command again to resume once the server is back (journal ${settings.journalPath})`,
           ),
         };
       }
