@@ -145,8 +145,8 @@ export interface BulkSendContext {
 class RecipientFailure extends Error {}
 
 /**
- * A recipient failure whose message names a step to take before the same command can send to
- * the recipient, because a plain re-run would fail it the same way.
+ * A recipient failure whose message names a step to take, because a plain re-run would fail the
+ * recipient the same way.
  */
 class StepFirstFailure extends RecipientFailure {}
 

@@ -37,8 +37,8 @@ export interface RunSummary {
   seconds: number;
   journal: string;
   /**
-   * `needs_step` is true when `reason` names a step to take before the same command can send to
-   * the recipient, such as a revoke.
+   * `needs_step` is true when `reason` names a step to take, such as a revoke, because a plain
+   * re-run would fail the recipient the same way.
    */
   failures: { email: string; reason: string; needs_step: boolean }[];
   revocations: { email: string; provision_public_key: string; revoked_at: string }[];
@@ -163,8 +163,8 @@ export function formatRunSummary(summary: RunSummary): string[] {
 }
 
 /**
- * Returns the closing line of a run with failures. It tells a plain re-run apart from the
- * failures whose line names a step to take first, which a re-run alone would fail again.
+ * Returns the closing line of a run with failures. It counts apart the failures whose line
+ * names a step to take, because a plain re-run would fail them again.
  */
 function formatRetryHint(summary: RunSummary): string {
   const journal = `(journal ${summary.journal})`;
@@ -178,11 +178,11 @@ function formatRetryHint(summary: RunSummary): string {
       needingStep === 1 ? '1 failed recipient needs' : `all ${needingStep} failed recipients need`;
     const pronoun = needingStep === 1 ? 'it' : 'them';
     const line = needingStep === 1 ? 'its failure line names' : 'their failure lines name';
-    return `${recipients} the step that ${line} before the same command can send to ${pronoun} ${journal}`;
+    return `${recipients} the step that ${line}, because running the same command again alone fails ${pronoun} again ${journal}`;
   }
   const others =
     needingStep === 1
       ? 'the other 1 needs the step that its failure line names'
       : `the other ${needingStep} need the step that their failure lines name`;
-  return `run the same command again to retry ${retryable} of the failed recipients; ${others} first ${journal}`;
+  return `run the same command again to retry ${retryable} of the failed recipients; ${others}, because a re-run alone fails ${needingStep === 1 ? 'it' : 'them'} again ${journal}`;
 }

@@ -51,7 +51,7 @@ describe('send --manifest with a failing recipient', () => {
     );
     expect(result.stderr).not.toContain('to retry the failed recipients');
     expect(result.stderr).toContain(
-      `1 failed recipient needs the step that its failure line names before the same command can send to it (journal ${manifest}.journal)`,
+      `1 failed recipient needs the step that its failure line names, because running the same command again alone fails it again (journal ${manifest}.journal)`,
     );
     const output = JSON.parse(result.stdout) as {
       summary: { failed: number; failures: { email: string }[] };
@@ -101,7 +101,7 @@ describe('send --manifest with two kinds of failure', () => {
       expect(result.stderr).toContain('recipients: 0 of 2 done, 2 failed');
       expect(result.stderr).toContain('failed: retry@example.com: the server rejected POST ');
       expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(
-        `run the same command again to retry 1 of the failed recipients; the other 1 needs the step that its failure line names first (journal ${manifest}.journal)`,
+        `run the same command again to retry 1 of the failed recipients; the other 1 needs the step that its failure line names, because a re-run alone fails it again (journal ${manifest}.journal)`,
       );
 
       const again = await runCli(args, { env: proxied });

@@ -90,7 +90,7 @@ describe('send --manifest after the server lost provisions', () => {
     ]);
     expect(again.stderr).not.toContain('to retry the failed recipients');
     expect(again.stderr.trimEnd().split('\n').at(-1)).toBe(
-      `1 failed recipient needs the step that its failure line names before the same command can send to it (journal ${manifest}.journal)`,
+      `1 failed recipient needs the step that its failure line names, because running the same command again alone fails it again (journal ${manifest}.journal)`,
     );
 
     const revoked = await runCli(
