@@ -767,7 +767,7 @@ async function describeDone(
   }
   if (entry.public_key !== decision.public_key) {
     throw new StepFirstFailure(
-      `the keystore entry of this recipient holds another provision (public key ${entry.public_key}, created ${entry.created_at}) than the one this run sent to (${decision.public_key}), so the link of this run cannot be rebuilt and the current link does not open this run's boxes: to reach this person with them, send them in a new manifest`,
+      `the keystore entry of this recipient contains another provision (public key ${entry.public_key}, created ${entry.created_at}) than the one this run sent to (${decision.public_key}), so the link of this run cannot be rebuilt and the current link does not open this run's boxes: to reach this person with them, send them in a new manifest`,
     );
   }
 

@@ -51,8 +51,8 @@ const NO_LIMITS: CsvLimits = { maxFieldBytes: Infinity, maxRecordBytes: Infinity
 
 /**
  * The parser's position. A double quote inside a quoted field (`quoteInQuoted`) is either the
- * first of a doubled quote or the closing one, and the next character decides which. A carriage return
- * ends the line when a line feed follows it; otherwise it is part of an unquoted field
+ * first of a doubled quote or the closing one, and the next character decides which. A carriage
+ * return ends the line when a line feed follows it. Otherwise it is part of an unquoted field
  * (`unquotedCarriageReturn`), or text after a closing quote (`closedCarriageReturn`).
  */
 type ParserState =

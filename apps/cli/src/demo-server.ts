@@ -98,7 +98,7 @@ export async function findRunningDemoServer(dataDir: string): Promise<string | u
 }
 
 /**
- * Tells whether the program at `url` is a provisions server on the demo's database: it
+ * Returns true when the program at `url` is a provisions server on the demo's database: it
  * passes the health check and issues a token to the demo organization, whose credentials
  * only that database accepts.
  *

@@ -167,7 +167,7 @@ export class CsvManifestReader {
  * Parses a CSV manifest. The first line names the columns: `email`, `title`,
  * and `message` or `file` or both. Each further line is one message: its
  * text in `message`, or in the file that `file` names (read relative to
- * `baseDirectory`, UTF-8, at most `MAX_MESSAGE_BYTES` bytes); a line sets
+ * `baseDirectory`, UTF-8, at most `MAX_MESSAGE_BYTES` bytes). A line sets
  * exactly one of the two. Lines with the same email (after normalization)
  * and title go into one box, in file order; a recipient's boxes are in the
  * order of their first line. A byte order mark at the start is ignored.

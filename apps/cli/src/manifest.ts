@@ -467,17 +467,17 @@ function describeParseError(error: ParseErrorCode): string {
  */
 function findValueOffsets(text: string, paths: readonly JsonPath[]): number[] {
   const key = (path: JsonPath): string => JSON.stringify(path);
-  const wanted = new Set<string>();
+  const requestedKeys = new Set<string>();
   for (const path of paths) {
     for (let depth = 0; depth <= path.length; depth += 1) {
-      wanted.add(key(path.slice(0, depth)));
+      requestedKeys.add(key(path.slice(0, depth)));
     }
   }
 
   const found = new Map<string, number>();
   const record = (path: JsonPath, offset: number): boolean => {
     const pathKey = key(path);
-    if (!wanted.has(pathKey)) {
+    if (!requestedKeys.has(pathKey)) {
       return false;
     }
     if (!found.has(pathKey)) {
@@ -490,7 +490,7 @@ function findValueOffsets(text: string, paths: readonly JsonPath[]): number[] {
     const last = path.at(-1);
     return last === undefined || typeof last === 'number'
       ? record(path, offset)
-      : wanted.has(key(path));
+      : requestedKeys.has(key(path));
   };
 
   visit(

@@ -449,7 +449,7 @@ describe('send with an invalid CSV manifest', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('stops at a quote not closed in a 64 MB manifest with a small heap', async () => {
+  it('unclosed quote in 64 MB file', async () => {
     const path = join(directory, 'stray-quote.csv');
     const rows = 'alan@example.net,Contract,Your contract is signed and filed.\n'.repeat(17_600);
     const file = await open(path, 'w');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { writeManifest } from './support/manifest-file.js';
+import { linesStarting, manifestArgs, writeManifest } from './support/manifest-file.js';
 import { runCli } from './support/run-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -22,15 +22,6 @@ afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-function manifestArgs(manifest: string, keystore: string, ...options: string[]): string[] {
-  return ['send', '--manifest', manifest, '--keystore', keystore, ...options];
-}
-
-/** Returns the lines of stderr that start with `prefix`. */
-function linesStarting(stderr: string, prefix: string): string[] {
-  return stderr.split('\n').filter((line) => line.startsWith(prefix));
-}
 
 describe('send --manifest run again after it finished', () => {
   it('counts lost links as failed in progress', async () => {

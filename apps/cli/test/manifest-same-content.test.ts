@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readKeystoreEncryption } from '../src/keystore-access.js';
 import { readManifest } from '../src/manifest.js';
 import { hashManifestInOrder } from '../src/manifest-hash.js';
-import { writeManifest } from './support/manifest-file.js';
+import { manifestArgs, writeManifest } from './support/manifest-file.js';
 import { boxOptions, runCli, sendArgsWithoutServer, TEST_KDF_COST } from './support/run-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -27,10 +27,6 @@ afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-function manifestArgs(manifest: string, keystore: string, ...options: string[]): string[] {
-  return ['send', '--manifest', manifest, '--keystore', keystore, ...options];
-}
 
 /** Returns the box ids of each recipient of a `--json` summary, in manifest order. */
 function boxIds(stdout: string): string[][] {

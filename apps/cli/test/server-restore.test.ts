@@ -6,7 +6,7 @@ import { DATABASE_FILE_NAME } from '@provisions/server';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { writeManifest } from './support/manifest-file.js';
+import { linesStarting, manifestArgs, writeManifest } from './support/manifest-file.js';
 import { runCli } from './support/run-cli.js';
 import { serverEnv, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -24,15 +24,6 @@ afterAll(async () => {
   await server.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-function manifestArgs(manifest: string, keystore: string, ...options: string[]): string[] {
-  return ['send', '--manifest', manifest, '--keystore', keystore, ...options];
-}
-
-/** Returns the lines of stderr that start with `prefix`. */
-function linesStarting(stderr: string, prefix: string): string[] {
-  return stderr.split('\n').filter((line) => line.startsWith(prefix));
-}
 
 /**
  * Deletes the provision of `email` and its invitations from the server's database, as a
@@ -171,7 +162,7 @@ describe('send --manifest after the server lost provisions', () => {
     const failed = linesStarting(again.stderr, 'failed: ');
     expect(failed).toHaveLength(1);
     expect(failed[0]).toContain(
-      `failed: may0@example.com: the keystore entry of this recipient holds another provision (public key ${currentKey}, created `,
+      `failed: may0@example.com: the keystore entry of this recipient contains another provision (public key ${currentKey}, created `,
     );
     expect(failed[0]).toContain(`than the one this run sent to (${sentKey})`);
     expect(failed[0]).not.toContain('restore the keystore from a backup');

@@ -139,9 +139,11 @@ export interface KeystoreOwner {
  * or one without records, has nothing to check them against.
  *
  * @throws KeystoreError `ERR_KEYSTORE_NOT_FOUND`, naming the path, when the file or its
- *   directory does not exist; `ERR_KEYSTORE_INVALID` for a file that is not a keystore;
- *   `ERR_KEYSTORE_IO` when the file cannot be read; `ERR_KEYSTORE_INVALID_OPTION` for a
- *   `path` that is empty, not a string or contains a NUL character.
+ *   directory does not exist.
+ * @throws KeystoreError `ERR_KEYSTORE_INVALID` for a file that is not a keystore.
+ * @throws KeystoreError `ERR_KEYSTORE_IO` when the file cannot be read.
+ * @throws KeystoreError `ERR_KEYSTORE_INVALID_OPTION` for a `path` that is empty, not a string
+ *   or contains a NUL character.
  */
 export async function readKeystoreOwner(path: string): Promise<KeystoreOwner> {
   checkPath(path);

@@ -15,3 +15,13 @@ export async function writeManifest(
   await writeFile(path, `email,title,message\n${rows.join('\n')}\n`);
   return path;
 }
+
+/** Returns the arguments of `provisions send --manifest` with a keystore and more options. */
+export function manifestArgs(manifest: string, keystore: string, ...options: string[]): string[] {
+  return ['send', '--manifest', manifest, '--keystore', keystore, ...options];
+}
+
+/** Returns the lines of `stderr` that start with `prefix`. */
+export function linesStarting(stderr: string, prefix: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith(prefix));
+}
